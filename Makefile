@@ -1,0 +1,82 @@
+# sluice — build, test, bench, demo.
+#   make          build build/sluice (optimised, -Werror)
+#   make demo     install what is missing, build, run examples/users.yaml
+#   make test     unit tests (plain and ASan+UBSan) and end-to-end tests
+#   make bench    benchmarks that print figures beside reference figures
+CC      ?= cc
+PKGS    := yaml-0.1 sqlite3
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+DEFS    := -D_GNU_SOURCE
+CFLAGS_RELEASE := -O2 -g $(WARN) $(DEFS) -Isrc -pthread
+CFLAGS_ASAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN) $(DEFS) -Isrc -pthread
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3) -lm -pthread
+
+SRC      := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
+MAIN_SRC := src/cli/main.c
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+
+OBJ       := $(SRC:%.c=build/obj/%.o)
+ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/test/%)
+UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=build/test-asan/%)
+
+.PHONY: all demo test unit unit-asan e2e bench clean deps fuzz format
+all: build/sluice
+
+deps:
+	@bash scripts/deps.sh
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) -MMD -MP -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ASAN) -MMD -MP -c $< -o $@
+
+build/libsluice.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libsluice-asan.a: $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/sluice: build/obj/src/cli/main.o build/libsluice.a
+	$(CC) -o $@ $^ $(LIBS)
+
+build/sluice-asan: build/asan/src/cli/main.o build/libsluice-asan.a
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+
+build/test/%: tests/unit/%.c build/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) -Itests/unit -o $@ $< build/libsluice.a -lcriterion $(LIBS)
+
+build/test-asan/%: tests/unit/%.c build/libsluice-asan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< build/libsluice-asan.a -lcriterion $(LIBS)
+
+unit: $(UNIT_BIN)
+	@bash scripts/run-unit.sh build/test $(UNIT_BIN)
+
+unit-asan: $(UNIT_ASAN)
+	@bash scripts/run-unit.sh build/test-asan $(UNIT_ASAN)
+
+e2e: build/sluice build/sluice-asan
+	@bash scripts/run-e2e.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory build/sluice
+	./build/sluice run examples/users.yaml
+
+test: deps
+	@$(MAKE) --no-print-directory unit unit-asan e2e
+
+bench: deps
+	@$(MAKE) --no-print-directory build/sluice
+	@bash bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

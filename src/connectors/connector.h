@@ -1,0 +1,97 @@
+/* connector.h — what a source or sink is to the runtime (DESIGN §4, §6).
+ *
+ * Each connector is one file pair under src/connectors/ exporting a const
+ * ops table; registry.c lists them all. A connector declares its settings
+ * as an sl_option table; the runtime applies the config block to a zeroed
+ * conf struct of conf_size bytes and hands it to open().
+ *
+ * Sources fill batches: every batch holds records of one partition, in
+ * order, and sets batch->partition and batch->end_offset (the position to
+ * commit once every sink made the batch durable). The runtime calls
+ * commit() with positions whose batches are done, in order per partition.
+ *
+ * Sinks write a batch and return only when it is durable. A record the sink
+ * rejects (its own validation or the server's) is passed to env->reject and
+ * does not fail the batch; a failure of the whole write (disk full, server
+ * gone) is returned and the runtime retries with backoff.
+ *
+ * Threads: read() and commit() of one source run on the source's thread;
+ * write() of one sink runs on that sink's thread; open/close on the
+ * pipeline's thread. Different pipelines run concurrently.
+ */
+#ifndef SL_CONNECTOR_H
+#define SL_CONNECTOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/options.h"
+#include "core/batch.h"
+#include "core/error.h"
+#include "log/log.h"
+
+/* Called by a connector for a record it cannot handle; the runtime sends it
+ * to the dead-letter topic with stage and reason in its headers. */
+typedef struct sl_reject_handler {
+    void (*reject)(void *context, const sl_record *record, const char *stage, const char *reason);
+    void *context;
+} sl_reject_handler;
+
+/* What the runtime lends a connector for its lifetime (all borrowed). */
+typedef struct sl_connector_env {
+    const char *pipeline;          /* pipeline name */
+    const char *data_dir;          /* the process's data dir */
+    sl_log *log;                   /* the embedded log (topics, groups) */
+    sl_reject_handler reject;      /* dead letters */
+    const atomic_bool *stopping;   /* set on SIGINT/SIGTERM or end of run */
+    bool follow;                   /* `--follow`: topic sources never end */
+    /* For topic sources: true once every pipeline of this run that writes
+     * `topic` has finished, so catching up with its end means done. */
+    bool (*topic_writers_done)(void *context, const char *topic);
+    void *topic_context;
+    /* Output columns of the pipeline's SQL (NULL/0 when none or SELECT *). */
+    const char *const *columns;
+    size_t n_columns;
+} sl_connector_env;
+
+typedef struct sl_source_ops {
+    const char *name;
+    const sl_option *options;
+    size_t conf_size;
+    int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
+    /* Fills batch (reset by the caller). SL_OK with records; SL_EAGAIN when
+     * nothing is there now (the runtime waits a little and asks again);
+     * SL_EOF when a bounded source is exhausted; other codes are failures. */
+    int (*read)(void *state, sl_batch *batch, sl_error *err);
+    /* Every record of partition below next_offset is durable in every sink. */
+    int (*commit)(void *state, int32_t partition, int64_t next_offset, sl_error *err);
+    void (*close)(void *state);
+    /* Whether records need JSON parsing of raw before transforms/sinks use value. */
+    bool produces_raw;
+} sl_source_ops;
+
+typedef struct sl_sink_ops {
+    const char *name;
+    const sl_option *options;
+    size_t conf_size;
+    int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
+    /* Writes every record of batch durably (records have value set unless
+     * the sink declares accepts_raw and the pipeline has no transform). */
+    int (*write)(void *state, sl_batch *batch, sl_error *err);
+    void (*close)(void *state);
+    /* Topic names this sink writes (for run-until-idle); NULL when none. */
+    const char *(*topic_name)(const void *conf);
+    bool accepts_raw;
+} sl_sink_ops;
+
+/* Lookup in the registry of built-in connectors; NULL when unknown. */
+const sl_source_ops *sl_connector_source(const char *name);
+const sl_sink_ops *sl_connector_sink(const char *name);
+
+/* "generator, topic, file, stdio" — for error messages. */
+const char *sl_connector_source_names(void);
+const char *sl_connector_sink_names(void);
+
+#endif

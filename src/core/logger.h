@@ -1,0 +1,31 @@
+/* logger.h — diagnostic log lines on stderr, text or JSON.
+ *
+ * One line per call: "2026-11-25T13:57:22.123Z WARN log: message". Thread
+ * safe (one write(2) per line). The level and format are set once at start
+ * from the config's `log:` block.
+ */
+#ifndef SL_LOGGER_H
+#define SL_LOGGER_H
+
+typedef enum sl_level {
+    SL_LEVEL_DEBUG = 0,
+    SL_LEVEL_INFO,
+    SL_LEVEL_WARN,
+    SL_LEVEL_ERROR,
+    SL_LEVEL_OFF,
+} sl_level;
+
+void sl_logger_configure(sl_level level, int is_json);
+sl_level sl_logger_level(void);
+/* Parses "debug"/"info"/"warn"/"error"/"off"; -1 when unknown. */
+int sl_level_parse(const char *text);
+
+void sl_logger_write(sl_level level, const char *component, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define sl_debug(component, ...) sl_logger_write(SL_LEVEL_DEBUG, component, __VA_ARGS__)
+#define sl_info(component, ...) sl_logger_write(SL_LEVEL_INFO, component, __VA_ARGS__)
+#define sl_warn(component, ...) sl_logger_write(SL_LEVEL_WARN, component, __VA_ARGS__)
+#define sl_error_log(component, ...) sl_logger_write(SL_LEVEL_ERROR, component, __VA_ARGS__)
+
+#endif
