@@ -28,7 +28,13 @@ void sl_error_prefix(sl_error *err, const char *format, ...)
     vsnprintf(prefix, sizeof prefix, format, args);
     va_end(args);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    size_t prefix_len = strnlen(prefix, sizeof prefix);
+    size_t old_len = strnlen(old, sizeof old - 1);
+    if (prefix_len > sizeof err->message - 1) prefix_len = sizeof err->message - 1;
+    if (old_len > sizeof err->message - 1 - prefix_len) old_len = sizeof err->message - 1 - prefix_len;
+    memcpy(err->message, prefix, prefix_len);
+    memcpy(err->message + prefix_len, old, old_len);
+    err->message[prefix_len + old_len] = '\0';
 }
 
 const char *sl_error_name(int code)

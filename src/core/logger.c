@@ -53,11 +53,11 @@ void sl_logger_write(sl_level level, const char *component, const char *format, 
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
-    char when[32];
+    char when[96];
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
 
-    char line[1400];
+    char line[2400];
     int n;
     if (use_json) {
         char escaped[1100];
