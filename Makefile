@@ -5,7 +5,7 @@
 #   make bench    benchmarks that print figures beside reference figures
 CC      ?= cc
 PKGS    := yaml-0.1 sqlite3
-WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE
 CFLAGS_RELEASE := -O2 -g $(WARN) $(DEFS) -Isrc -pthread
 CFLAGS_ASAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN) $(DEFS) -Isrc -pthread
@@ -24,7 +24,7 @@ UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=build/test-asan/%)
 all: build/sluice
 
 deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh build
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,14 +65,18 @@ unit-asan: $(UNIT_ASAN)
 e2e: build/sluice build/sluice-asan
 	@bash scripts/run-e2e.sh
 
-demo: deps
+demo:
+	@bash scripts/deps.sh build
 	@$(MAKE) --no-print-directory build/sluice
 	./build/sluice run examples/users.yaml
 
-test: deps
-	@$(MAKE) --no-print-directory unit unit-asan e2e
+test:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory build/sluice build/sluice-asan $(UNIT_BIN) $(UNIT_ASAN)
+	@bash scripts/run-tests.sh
 
-bench: deps
+bench:
+	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory build/sluice
 	@bash bench/run.sh
 

@@ -65,8 +65,11 @@ typedef struct sl_source_ops {
      * nothing is there now (the runtime waits a little and asks again);
      * SL_EOF when a bounded source is exhausted; other codes are failures. */
     int (*read)(void *state, sl_batch *batch, sl_error *err);
-    /* Every record of partition below next_offset is durable in every sink. */
+    /* Every record of partition below next_offset is durable in every sink.
+     * May only remember it: the runtime calls persist() after a round of
+     * commits (NULL when commit() persists by itself or nothing needs it). */
     int (*commit)(void *state, int32_t partition, int64_t next_offset, sl_error *err);
+    int (*persist)(void *state, sl_error *err);
     void (*close)(void *state);
     /* Whether records need JSON parsing of raw before transforms/sinks use value. */
     bool produces_raw;
@@ -78,9 +81,14 @@ typedef struct sl_sink_ops {
     size_t conf_size;
     int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
     /* Writes every record of batch durably (records have value set unless
-     * the sink declares accepts_raw and the pipeline has no transform). */
-    int (*write)(void *state, sl_batch *batch, sl_error *err);
+     * the sink declares accepts_raw and the pipeline has no transform; raw
+     * is set too when accepts_raw). The batch is read-only: other sinks may
+     * read it at the same time. */
+    int (*write)(void *state, const sl_batch *batch, sl_error *err);
     void (*close)(void *state);
+    /* Writes into out a command a user can run to look at what the sink
+     * stored (e.g. a sqlite3 query); NULL op when there is none. */
+    void (*hint)(const void *conf, char *out, size_t size);
     /* Topic names this sink writes (for run-until-idle); NULL when none. */
     const char *(*topic_name)(const void *conf);
     bool accepts_raw;

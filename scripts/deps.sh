@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what sluice needs on a fresh Debian machine, idempotently and
+# without prompts. `scripts/deps.sh build` installs the build dependencies;
+# `scripts/deps.sh test` adds the test tools (Criterion, a Python venv with
+# pytest under .venv/). Packages already present are left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-build}
+
+build_packages=(gcc make pkg-config libyaml-dev libsqlite3-dev sqlite3)
+test_packages=(libcriterion-dev python3-venv jq)
+
+wanted=("${build_packages[@]}")
+[ "$what" = test ] && wanted+=("${test_packages[@]}")
+
+missing=()
+for package in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -ne 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$what" = test ]; then
+    if [ ! -x .venv/bin/pytest ]; then
+        echo "deps: creating .venv with pytest"
+        python3 -m venv .venv
+        .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+    fi
+fi

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests (plain and under ASan+UBSan) and the
+# end-to-end pytest suites against build/sluice and build/sluice-asan.
+# Prints one closing "N passed, N failed" line over everything and exits
+# non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+total_passed=0; total_failed=0; status=0
+
+count() {  # count LABEL OUTPUT_FILE — adds a "N passed, N failed" line's numbers
+    local line p f
+    line=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$2" | tail -1)
+    p=$(echo "$line" | sed -nE 's/.* ([0-9]+) passed.*/\1/p'); p=${p:-0}
+    f=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p'); f=${f:-0}
+    total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+}
+
+out=$(mktemp)
+bash scripts/run-unit.sh build/test build/test/*_test 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+count unit "$out"
+bash scripts/run-unit.sh build/test-asan build/test-asan/*_test 2>&1 | sed 's/^unit:/unit-asan:/' | tee "$out"; [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+count unit-asan "$out"
+
+# End to end: pytest's own summary, then its counts in our closing line.
+.venv/bin/pytest -q tests/e2e -p no:cacheprovider 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
+[ "$rc" -ne 0 ] && status=1
+p=$(grep -Eo '[0-9]+ passed' "$out" | tail -1 | grep -Eo '[0-9]+'); p=${p:-0}
+f=$(grep -Eo '[0-9]+ (failed|error)' "$out" | awk '{s+=$1} END {print s+0}')
+total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && total_failed=$((total_failed + 1))
+rm -f "$out"
+
+echo "all: $total_passed passed, $total_failed failed"
+exit $status

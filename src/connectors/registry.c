@@ -1,0 +1,62 @@
+/* registry.c — the one list of built-in connectors. Adding a connector is
+ * adding its ops table to a list below. */
+#include "connectors/connector.h"
+
+#include <string.h>
+
+#include "connectors/file.h"
+#include "connectors/generator.h"
+#include "connectors/sqlite.h"
+#include "connectors/stdio.h"
+#include "connectors/topic.h"
+
+static const sl_source_ops *const sources[] = {
+    &sl_generator_source,
+    &sl_topic_source,
+    &sl_file_source,
+    &sl_stdio_source,
+};
+
+static const sl_sink_ops *const sinks[] = {
+    &sl_topic_sink,
+    &sl_sqlite_sink,
+    &sl_file_sink,
+    &sl_stdio_sink,
+};
+
+const sl_source_ops *sl_connector_source(const char *name)
+{
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (strcmp(sources[i]->name, name) == 0) return sources[i];
+    return NULL;
+}
+
+const sl_sink_ops *sl_connector_sink(const char *name)
+{
+    for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++)
+        if (strcmp(sinks[i]->name, name) == 0) return sinks[i];
+    return NULL;
+}
+
+/* Names are joined on each call (config errors only, single-threaded). */
+const char *sl_connector_source_names(void)
+{
+    static char names[256];
+    names[0] = '\0';
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+        if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, sources[i]->name, sizeof names - strlen(names) - 1);
+    }
+    return names;
+}
+
+const char *sl_connector_sink_names(void)
+{
+    static char names[256];
+    names[0] = '\0';
+    for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) {
+        if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, sinks[i]->name, sizeof names - strlen(names) - 1);
+    }
+    return names;
+}

@@ -1,0 +1,554 @@
+/* pipeline.c — threads, queues and acknowledgement of one pipeline
+ * (see pipeline.h for the picture, DESIGN §4 for the guarantees).
+ *
+ * Ownership: the pipeline owns a fixed pool of `inflight` slots, each with
+ * one batch. A slot travels source → worker → sinks and returns to the free
+ * queue when the last sink is done with it; nothing else allocates batches,
+ * so memory is bounded by max_inflight × batch size.
+ */
+#include "runtime/pipeline.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/logger.h"
+#include "core/queue.h"
+#include "runtime/ack.h"
+#include "runtime/dlq.h"
+
+/* A failing sink write is retried with backoff for this long before the
+ * pipeline fails (a stop request ends the retries sooner). */
+#define SINK_RETRY_LIMIT_MS (5 * 60 * 1000)
+#define SINK_BACKOFF_FIRST_MS 100
+#define SINK_BACKOFF_MAX_MS 5000
+/* How long an idle source waits before asking again. */
+#define SOURCE_IDLE_WAIT_MS 5
+#define MAX_COMMITS_PER_ROUND 4096
+
+typedef struct inflight {
+    sl_batch *batch;
+    sl_ack_ticket ticket;
+    atomic_int pending_sinks;
+} inflight;
+
+typedef struct worker {
+    sl_pipeline *pipeline;
+    sl_queue *queue;
+    pthread_t thread;
+    bool has_thread;
+    sl_buffer json;
+} worker;
+
+typedef struct sink_runner {
+    sl_pipeline *pipeline;
+    const sl_sink_plan *plan;
+    size_t index;
+    sl_connector_env env;       /* the pipeline's, with rejects counted here */
+    void *state;
+    sl_queue *queue;
+    pthread_t thread;
+    bool has_thread;
+    atomic_uint_fast64_t n_rejected;
+} sink_runner;
+
+struct sl_pipeline {
+    const sl_pipeline_plan *plan;
+    sl_pipeline_context context;
+    sl_connector_env env;
+    sl_pipeline_stats stats;
+    void *source_state;
+    sl_dlq *dlq;
+    sl_ack_tracker *acks;
+    inflight *inflights;
+    size_t n_inflights;
+    sl_queue *free_queue;
+    worker *workers;
+    size_t n_workers;
+    sink_runner *sinks;
+    size_t n_sinks;
+    const char **column_names;
+    pthread_t source_thread;
+    bool has_source_thread;
+    bool needs_parse;           /* records arrive as raw JSON and someone needs values */
+    bool needs_raw;             /* some sink stores JSON text */
+    atomic_bool is_failing;
+    pthread_mutex_t error_mutex;
+    sl_error error;
+};
+
+/* Records the first fatal error and makes every thread wind down. */
+static void pipeline_fail(sl_pipeline *pipeline, const sl_error *err)
+{
+    pthread_mutex_lock(&pipeline->error_mutex);
+    if (pipeline->error.code == SL_OK) {
+        pipeline->error = *err;
+        if (pipeline->error.code == SL_OK) pipeline->error.code = SL_EIO;
+        sl_error_log("pipeline", "%s: %s", pipeline->plan->name, err->message);
+    }
+    pthread_mutex_unlock(&pipeline->error_mutex);
+    atomic_store(&pipeline->is_failing, true);
+}
+
+static bool should_stop(sl_pipeline *pipeline)
+{
+    return atomic_load(&pipeline->is_failing) || atomic_load(pipeline->context.stopping);
+}
+
+static void send_dead_letter(sl_pipeline *pipeline, const sl_record *record, const char *stage,
+                             const char *reason)
+{
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_dlq_send(pipeline->dlq, record, stage, reason, &err) != SL_OK) {
+        /* The record must not be acknowledged unless it is stored somewhere. */
+        pipeline_fail(pipeline, &err);
+        return;
+    }
+    atomic_fetch_add(&pipeline->stats.records_dead, 1);
+}
+
+static void pipeline_reject(void *context, const sl_record *record, const char *stage, const char *reason)
+{
+    send_dead_letter(context, record, stage, reason);
+}
+
+static void sink_reject(void *context, const sl_record *record, const char *stage, const char *reason)
+{
+    sink_runner *runner = context;
+    atomic_fetch_add(&runner->n_rejected, 1);
+    send_dead_letter(runner->pipeline, record, stage, reason);
+}
+
+/* ---- workers: parse, transform, prepare JSON text ---- */
+
+static int prepare_raw(worker *self, sl_batch *batch, sl_record *record)
+{
+    sl_buffer_clear(&self->json);
+    int rc = sl_json_write(&self->json, &record->value);
+    if (rc) return rc;
+    char *copy = sl_arena_alloc(batch->arena, self->json.len);
+    if (!copy) return SL_ENOMEM;
+    memcpy(copy, self->json.data, self->json.len);
+    record->raw = (sl_str){ copy, self->json.len };
+    return SL_OK;
+}
+
+static void process_batch(worker *self, sl_batch *batch)
+{
+    sl_pipeline *pipeline = self->pipeline;
+    const sl_sql_program *program = pipeline->plan->program;
+    size_t kept = 0;
+    uint64_t n_filtered = 0;
+    sl_error err;
+    for (size_t i = 0; i < batch->n_records; i++) {
+        sl_record *record = &batch->records[i];
+        if (pipeline->needs_parse && !record->has_value) {
+            if (sl_json_parse(batch->arena, record->raw.ptr, record->raw.len, &record->value, &err)) {
+                char reason[600];
+                snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
+                send_dead_letter(pipeline, record, "parse", reason);
+                continue;
+            }
+            record->has_value = true;
+        }
+        if (program) {
+            sl_value row;
+            int rc = sl_sql_eval(program, &record->value, batch->arena, &row, &err);
+            if (rc < 0) {
+                send_dead_letter(pipeline, record, "transform", err.message);
+                continue;
+            }
+            if (rc == 0) {
+                n_filtered++;
+                continue;
+            }
+            record->value = row;
+            record->raw = (sl_str){ NULL, 0 };
+        }
+        if (pipeline->needs_raw && !record->raw.ptr && record->has_value) {
+            int rc = prepare_raw(self, batch, record);
+            if (rc) {
+                sl_error_set(&err, rc, "cannot write record at partition %" PRId32 " offset %" PRId64 " as JSON",
+                             record->partition, record->offset);
+                pipeline_fail(pipeline, &err);
+                return;
+            }
+        }
+        if (kept != i) batch->records[kept] = *record;
+        kept++;
+    }
+    batch->n_records = kept;
+    if (n_filtered) atomic_fetch_add(&pipeline->stats.records_filtered, n_filtered);
+}
+
+static void inflight_release(sl_pipeline *pipeline, inflight *slot)
+{
+    sl_ack_done(pipeline->acks, slot->ticket);
+    sl_queue_push(pipeline->free_queue, slot);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *self = arg;
+    sl_pipeline *pipeline = self->pipeline;
+    void *item;
+    while (sl_queue_pop(self->queue, &item, -1)) {
+        inflight *slot = item;
+        if (!atomic_load(&pipeline->is_failing)) process_batch(self, slot->batch);
+        if (atomic_load(&pipeline->is_failing)) {
+            sl_queue_push(pipeline->free_queue, slot);   /* never acknowledged */
+            continue;
+        }
+        if (slot->batch->n_records == 0) {
+            inflight_release(pipeline, slot);   /* all filtered or dead-lettered */
+            continue;
+        }
+        atomic_store(&slot->pending_sinks, (int)pipeline->n_sinks);
+        for (size_t s = 0; s < pipeline->n_sinks; s++) sl_queue_push(pipeline->sinks[s].queue, slot);
+    }
+    return NULL;
+}
+
+/* ---- sinks ---- */
+
+static bool is_permanent_failure(int rc)
+{
+    return rc == SL_ECONFIG || rc == SL_EINVAL || rc == SL_ETYPE || rc == SL_ENOMEM;
+}
+
+/* Writes slot's batch, retrying transient failures with backoff. */
+static int sink_write_with_retry(sink_runner *runner, inflight *slot, sl_error *err)
+{
+    sl_pipeline *pipeline = runner->pipeline;
+    int64_t backoff = SINK_BACKOFF_FIRST_MS;
+    int64_t started = sl_clock_monotonic_ms();
+    for (;;) {
+        sl_error_clear(err);
+        int rc = runner->plan->ops->write(runner->state, slot->batch, err);
+        if (rc == SL_OK) return SL_OK;
+        if (is_permanent_failure(rc) || atomic_load(&pipeline->is_failing)) return rc;
+        if (atomic_load(pipeline->context.stopping)) {
+            sl_error_prefix(err, "stopped while retrying a failed write: ");
+            return rc;
+        }
+        if (sl_clock_monotonic_ms() - started > SINK_RETRY_LIMIT_MS) {
+            sl_error_prefix(err, "gave up after retrying for %d s: ", SINK_RETRY_LIMIT_MS / 1000);
+            return rc;
+        }
+        sl_warn("pipeline", "%s: sink %s: %s; retrying in %" PRId64 " ms", pipeline->plan->name,
+                runner->plan->ops->name, err->message, backoff);
+        for (int64_t waited = 0; waited < backoff && !atomic_load(pipeline->context.stopping); waited += 50)
+            sl_sleep_ms(50);
+        backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
+    }
+}
+
+static void *sink_main(void *arg)
+{
+    sink_runner *runner = arg;
+    sl_pipeline *pipeline = runner->pipeline;
+    void *item;
+    while (sl_queue_pop(runner->queue, &item, -1)) {
+        inflight *slot = item;
+        bool is_written = false;
+        if (!atomic_load(&pipeline->is_failing)) {
+            sl_error err;
+            uint64_t rejected_before = atomic_load(&runner->n_rejected);
+            int rc = sink_write_with_retry(runner, slot, &err);
+            if (rc) {
+                sl_error_prefix(&err, "sink %s: ", runner->plan->ops->name);
+                pipeline_fail(pipeline, &err);
+            } else if (runner->index == 0) {
+                uint64_t rejected = atomic_load(&runner->n_rejected) - rejected_before;
+                atomic_fetch_add(&pipeline->stats.records_out, slot->batch->n_records - rejected);
+            }
+            is_written = rc == SL_OK;
+        }
+        if (atomic_fetch_sub(&slot->pending_sinks, 1) == 1) {
+            if (is_written && !atomic_load(&pipeline->is_failing)) inflight_release(pipeline, slot);
+            else sl_queue_push(pipeline->free_queue, slot);
+        }
+    }
+    return NULL;
+}
+
+/* ---- source thread ---- */
+
+/* Commits what every sink finished; persists when forced or due. */
+static int commit_round(sl_pipeline *pipeline, bool is_forced, int64_t *last_persist_ms, sl_error *err)
+{
+    int32_t partitions[MAX_COMMITS_PER_ROUND];
+    int64_t offsets[MAX_COMMITS_PER_ROUND];
+    const sl_source_ops *ops = pipeline->plan->source_ops;
+    size_t n = sl_ack_take(pipeline->acks, partitions, offsets, MAX_COMMITS_PER_ROUND);
+    for (size_t i = 0; i < n; i++) {
+        int rc = ops->commit(pipeline->source_state, partitions[i], offsets[i], err);
+        if (rc) return rc;
+    }
+    int64_t now = sl_clock_monotonic_ms();
+    if (!is_forced && now - *last_persist_ms < pipeline->plan->commit_interval_ms) return SL_OK;
+    *last_persist_ms = now;
+    int rc = sl_dlq_flush(pipeline->dlq, err);
+    if (rc == SL_OK && ops->persist) rc = ops->persist(pipeline->source_state, err);
+    return rc;
+}
+
+static worker *worker_for(sl_pipeline *pipeline, const sl_batch *batch, size_t *round_robin)
+{
+    size_t index = batch->partition >= 0 ? (size_t)batch->partition % pipeline->n_workers
+                                         : (*round_robin)++ % pipeline->n_workers;
+    return &pipeline->workers[index];
+}
+
+static void drain_and_join(sl_pipeline *pipeline)
+{
+    for (size_t w = 0; w < pipeline->n_workers; w++) sl_queue_close(pipeline->workers[w].queue);
+    for (size_t w = 0; w < pipeline->n_workers; w++)
+        if (pipeline->workers[w].has_thread) pthread_join(pipeline->workers[w].thread, NULL);
+    for (size_t s = 0; s < pipeline->n_sinks; s++) sl_queue_close(pipeline->sinks[s].queue);
+    for (size_t s = 0; s < pipeline->n_sinks; s++)
+        if (pipeline->sinks[s].has_thread) pthread_join(pipeline->sinks[s].thread, NULL);
+}
+
+static void *source_main(void *arg)
+{
+    sl_pipeline *pipeline = arg;
+    const sl_source_ops *ops = pipeline->plan->source_ops;
+    int64_t last_persist_ms = sl_clock_monotonic_ms();
+    size_t round_robin = 0;
+    uint64_t sequence = 0;
+    sl_error err;
+    sl_error_clear(&err);
+    while (!should_stop(pipeline)) {
+        if (commit_round(pipeline, false, &last_persist_ms, &err)) {
+            pipeline_fail(pipeline, &err);
+            break;
+        }
+        void *item;
+        if (!sl_queue_pop(pipeline->free_queue, &item, 100)) continue;
+        inflight *slot = item;
+        sl_batch_reset(slot->batch);
+        int rc = ops->read(pipeline->source_state, slot->batch, &err);
+        if (rc == SL_EAGAIN || (rc == SL_OK && slot->batch->n_records == 0)) {
+            sl_queue_push(pipeline->free_queue, slot);
+            sl_sleep_ms(SOURCE_IDLE_WAIT_MS);
+            continue;
+        }
+        if (rc == SL_EOF && slot->batch->n_records == 0) {
+            sl_queue_push(pipeline->free_queue, slot);
+            break;
+        }
+        if (rc != SL_OK && rc != SL_EOF) {
+            sl_queue_push(pipeline->free_queue, slot);
+            sl_error_prefix(&err, "source %s: ", ops->name);
+            pipeline_fail(pipeline, &err);
+            break;
+        }
+        sl_batch *batch = slot->batch;
+        batch->sequence = sequence++;
+        atomic_fetch_add(&pipeline->stats.records_in, batch->n_records);
+        atomic_fetch_add(&pipeline->stats.batches, 1);
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < batch->n_records; i++) bytes += batch->records[i].raw.len;
+        atomic_fetch_add(&pipeline->stats.bytes_in, bytes);
+        int ack_rc = sl_ack_begin(pipeline->acks, batch->partition, batch->end_offset, &slot->ticket);
+        if (ack_rc) {
+            sl_error_set(&err, ack_rc, "cannot track batch of partition %" PRId32, batch->partition);
+            sl_queue_push(pipeline->free_queue, slot);
+            pipeline_fail(pipeline, &err);
+            break;
+        }
+        sl_queue_push(worker_for(pipeline, batch, &round_robin)->queue, slot);
+        if (rc == SL_EOF) break;
+    }
+    drain_and_join(pipeline);
+    if (!atomic_load(&pipeline->is_failing) && commit_round(pipeline, true, &last_persist_ms, &err))
+        pipeline_fail(pipeline, &err);
+    pipeline->stats.finished_ms = sl_clock_monotonic_ms();
+    atomic_store(&pipeline->stats.state,
+                 atomic_load(&pipeline->is_failing) ? SL_PIPELINE_FAILED : SL_PIPELINE_FINISHED);
+    if (pipeline->context.on_finished) pipeline->context.on_finished(pipeline->context.finished_context, pipeline);
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *context,
+                    sl_pipeline **out, sl_error *err)
+{
+    int rc = SL_ENOMEM;
+    sl_pipeline *pipeline = calloc(1, sizeof *pipeline);
+    if (!pipeline) goto fail;
+    pipeline->plan = plan;
+    pipeline->context = *context;
+    pthread_mutex_init(&pipeline->error_mutex, NULL);
+    atomic_init(&pipeline->is_failing, false);
+    atomic_init(&pipeline->stats.state, SL_PIPELINE_CREATED);
+
+    size_t n_columns = plan->program ? sl_sql_n_columns(plan->program) : 0;
+    if (n_columns) {
+        pipeline->column_names = calloc(n_columns, sizeof *pipeline->column_names);
+        if (!pipeline->column_names) goto fail;
+        for (size_t i = 0; i < n_columns; i++)
+            pipeline->column_names[i] = sl_sql_column_name(plan->program, i);
+    }
+    pipeline->env = (sl_connector_env){
+        .pipeline = plan->name,
+        .data_dir = context->data_dir,
+        .log = context->log,
+        .reject = { pipeline_reject, pipeline },
+        .stopping = context->stopping,
+        .follow = context->follow,
+        .topic_writers_done = context->topic_writers_done,
+        .topic_context = context->topic_context,
+        .columns = pipeline->column_names,
+        .n_columns = n_columns,
+    };
+    rc = sl_dlq_new(context->log, plan->name, plan->dlq_topic, &pipeline->dlq, err);
+    if (rc) goto fail;
+    rc = SL_ENOMEM;
+    pipeline->n_inflights = (size_t)plan->max_inflight;
+    pipeline->acks = sl_ack_new(pipeline->n_inflights);
+    pipeline->free_queue = sl_queue_new(pipeline->n_inflights);
+    pipeline->inflights = calloc(pipeline->n_inflights, sizeof *pipeline->inflights);
+    if (!pipeline->acks || !pipeline->free_queue || !pipeline->inflights) goto fail;
+    for (size_t i = 0; i < pipeline->n_inflights; i++) {
+        pipeline->inflights[i].batch = sl_batch_new((size_t)plan->batch_size);
+        if (!pipeline->inflights[i].batch) goto fail;
+        sl_queue_push(pipeline->free_queue, &pipeline->inflights[i]);
+    }
+    pipeline->n_workers = (size_t)plan->workers;
+    pipeline->workers = calloc(pipeline->n_workers, sizeof *pipeline->workers);
+    if (!pipeline->workers) goto fail;
+    for (size_t w = 0; w < pipeline->n_workers; w++) {
+        pipeline->workers[w].pipeline = pipeline;
+        pipeline->workers[w].queue = sl_queue_new(pipeline->n_inflights);
+        if (!pipeline->workers[w].queue) goto fail;
+    }
+    pipeline->n_sinks = plan->n_sinks;
+    pipeline->sinks = calloc(pipeline->n_sinks, sizeof *pipeline->sinks);
+    if (!pipeline->sinks) goto fail;
+    for (size_t s = 0; s < pipeline->n_sinks; s++) {
+        sink_runner *runner = &pipeline->sinks[s];
+        runner->pipeline = pipeline;
+        runner->plan = &plan->sinks[s];
+        runner->index = s;
+        runner->env = pipeline->env;
+        runner->env.reject = (sl_reject_handler){ sink_reject, runner };
+        atomic_init(&runner->n_rejected, 0);
+        runner->queue = sl_queue_new(pipeline->n_inflights);
+        if (!runner->queue) goto fail;
+        if (runner->plan->ops->accepts_raw) pipeline->needs_raw = true;
+    }
+    /* Raw input is always parsed, even when a pass-through pipeline could
+     * copy it: bad input must reach the dead-letter topic, not the sink. */
+    pipeline->needs_parse = plan->source_ops->produces_raw;
+    *out = pipeline;
+    return SL_OK;
+fail:
+    sl_pipeline_free(pipeline);
+    if (rc == SL_ENOMEM) sl_error_set(err, rc, "pipeline %s: out of memory", plan->name);
+    return rc;
+}
+
+void sl_pipeline_free(sl_pipeline *pipeline)
+{
+    if (!pipeline) return;
+    for (size_t s = 0; s < pipeline->n_sinks; s++) {
+        sink_runner *runner = &pipeline->sinks[s];
+        if (runner->state) runner->plan->ops->close(runner->state);
+        sl_queue_free(runner->queue);
+    }
+    free(pipeline->sinks);
+    if (pipeline->source_state) pipeline->plan->source_ops->close(pipeline->source_state);
+    for (size_t w = 0; w < pipeline->n_workers; w++) {
+        sl_queue_free(pipeline->workers[w].queue);
+        sl_buffer_free(&pipeline->workers[w].json);
+    }
+    free(pipeline->workers);
+    for (size_t i = 0; i < pipeline->n_inflights; i++) sl_batch_free(pipeline->inflights[i].batch);
+    free(pipeline->inflights);
+    sl_queue_free(pipeline->free_queue);
+    sl_ack_free(pipeline->acks);
+    sl_dlq_free(pipeline->dlq);
+    free(pipeline->column_names);
+    pthread_mutex_destroy(&pipeline->error_mutex);
+    free(pipeline);
+}
+
+int sl_pipeline_open_sinks(sl_pipeline *pipeline, sl_error *err)
+{
+    for (size_t s = 0; s < pipeline->n_sinks; s++) {
+        sink_runner *runner = &pipeline->sinks[s];
+        int rc = runner->plan->ops->open(runner->plan->conf, &runner->env, &runner->state, err);
+        if (rc) {
+            sl_error_prefix(err, "pipeline %s: sink %s: ", pipeline->plan->name, runner->plan->ops->name);
+            return rc;
+        }
+    }
+    return SL_OK;
+}
+
+int sl_pipeline_open_source(sl_pipeline *pipeline, sl_error *err)
+{
+    const sl_source_ops *ops = pipeline->plan->source_ops;
+    int rc = ops->open(pipeline->plan->source_conf, &pipeline->env, &pipeline->source_state, err);
+    if (rc) sl_error_prefix(err, "pipeline %s: source %s: ", pipeline->plan->name, ops->name);
+    return rc;
+}
+
+int sl_pipeline_start(sl_pipeline *pipeline, sl_error *err)
+{
+    pipeline->stats.started_ms = sl_clock_monotonic_ms();
+    atomic_store(&pipeline->stats.state, SL_PIPELINE_RUNNING);
+    for (size_t s = 0; s < pipeline->n_sinks; s++) {
+        if (pthread_create(&pipeline->sinks[s].thread, NULL, sink_main, &pipeline->sinks[s]))
+            goto fail;
+        pipeline->sinks[s].has_thread = true;
+    }
+    for (size_t w = 0; w < pipeline->n_workers; w++) {
+        if (pthread_create(&pipeline->workers[w].thread, NULL, worker_main, &pipeline->workers[w]))
+            goto fail;
+        pipeline->workers[w].has_thread = true;
+    }
+    if (pthread_create(&pipeline->source_thread, NULL, source_main, pipeline)) goto fail;
+    pipeline->has_source_thread = true;
+    return SL_OK;
+fail:
+    drain_and_join(pipeline);
+    return sl_error_set(err, SL_ENOMEM, "pipeline %s: cannot start threads", pipeline->plan->name);
+}
+
+int sl_pipeline_join(sl_pipeline *pipeline, sl_error *err)
+{
+    if (pipeline->has_source_thread) {
+        pthread_join(pipeline->source_thread, NULL);
+        pipeline->has_source_thread = false;
+    }
+    pthread_mutex_lock(&pipeline->error_mutex);
+    int rc = pipeline->error.code;
+    if (rc && err) *err = pipeline->error;
+    pthread_mutex_unlock(&pipeline->error_mutex);
+    return rc;
+}
+
+const char *sl_pipeline_name(const sl_pipeline *pipeline)
+{
+    return pipeline->plan->name;
+}
+
+const sl_pipeline_plan *sl_pipeline_plan_of(const sl_pipeline *pipeline)
+{
+    return pipeline->plan;
+}
+
+sl_pipeline_stats *sl_pipeline_stats_of(sl_pipeline *pipeline)
+{
+    return &pipeline->stats;
+}

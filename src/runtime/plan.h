@@ -1,0 +1,61 @@
+/* plan.h — a configuration file turned into checked, ready-to-run parts.
+ *
+ * sl_plan_load reads the YAML (config/), checks every top-level key, each
+ * pipeline's blocks against its connector's option table, compiles each
+ * pipeline's SQL and checks DAGs' references, so that `sluice validate`
+ * and `sluice run` report every config mistake before anything starts,
+ * with file:line:column. The plan owns the document, confs and programs.
+ */
+#ifndef SL_PLAN_H
+#define SL_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "core/error.h"
+#include "sql/sql.h"
+
+typedef struct sl_sink_plan {
+    const sl_sink_ops *ops;
+    void *conf;                 /* ops->conf_size bytes, filled by sl_options_apply */
+    const sl_node *node;        /* the connector's settings block */
+} sl_sink_plan;
+
+typedef struct sl_pipeline_plan {
+    const char *name;           /* borrowed from the document */
+    const sl_node *node;
+    const sl_source_ops *source_ops;
+    void *source_conf;
+    sl_sql_program *program;    /* NULL when there is no transform */
+    sl_sink_plan *sinks;
+    size_t n_sinks;
+    int64_t workers;            /* worker threads (0 in the file = cores) */
+    int64_t batch_size;         /* records per batch */
+    int64_t max_inflight;       /* batches in flight at once (memory bound) */
+    int64_t commit_interval_ms; /* how often source positions are persisted */
+    char *dlq_topic;            /* dead-letter topic name */
+} sl_pipeline_plan;
+
+typedef struct sl_plan {
+    sl_config_doc *doc;
+    const char *path;           /* the config file's path (borrowed) */
+    char *data_dir;
+    char *log_level;
+    char *log_format;
+    sl_pipeline_plan *pipelines;
+    size_t n_pipelines;
+    size_t n_dags;
+} sl_plan;
+
+/* Loads and checks path. Config mistakes are SL_ECONFIG with
+ * "file:line:column: what"; the caller owns *out. */
+int sl_plan_load(const char *path, sl_plan **out, sl_error *err);
+
+void sl_plan_free(sl_plan *plan);
+
+/* The pipeline called name, or NULL. */
+const sl_pipeline_plan *sl_plan_pipeline(const sl_plan *plan, const char *name);
+
+#endif

@@ -1,0 +1,245 @@
+/* run.c — running a plan's pipelines until they are done (see run.h).
+ *
+ * "Done" for a topic-fed pipeline needs to know who else writes its topic:
+ * the run counts, per topic, the pipelines of this run with a sink writing
+ * it, and a topic source may end once that count reaches zero and it has
+ * read every partition to its end.
+ */
+#include "runtime/run.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/logger.h"
+#include "log/log.h"
+#include "runtime/pipeline.h"
+
+static atomic_bool stop_requested;
+
+void sl_run_request_stop(void)
+{
+    atomic_store(&stop_requested, true);
+}
+
+typedef struct topic_writers {
+    const char *topic;          /* borrowed from a sink conf */
+    atomic_int n_running;       /* writer pipelines not yet finished */
+} topic_writers;
+
+typedef struct run_state {
+    const sl_plan *plan;
+    sl_log *log;
+    atomic_bool stopping;
+    sl_pipeline **pipelines;
+    size_t n_pipelines;
+    topic_writers *writers;
+    size_t n_writers;
+} run_state;
+
+static bool writers_done(void *context, const char *topic)
+{
+    run_state *run = context;
+    for (size_t i = 0; i < run->n_writers; i++)
+        if (strcmp(run->writers[i].topic, topic) == 0) return atomic_load(&run->writers[i].n_running) == 0;
+    return true;
+}
+
+static topic_writers *writers_of(run_state *run, const char *topic)
+{
+    for (size_t i = 0; i < run->n_writers; i++)
+        if (strcmp(run->writers[i].topic, topic) == 0) return &run->writers[i];
+    return NULL;
+}
+
+static void pipeline_finished(void *context, sl_pipeline *pipeline)
+{
+    run_state *run = context;
+    const sl_pipeline_plan *plan = sl_pipeline_plan_of(pipeline);
+    for (size_t s = 0; s < plan->n_sinks; s++) {
+        const sl_sink_plan *sink = &plan->sinks[s];
+        if (!sink->ops->topic_name) continue;
+        topic_writers *writers = writers_of(run, sink->ops->topic_name(sink->conf));
+        if (writers) atomic_fetch_sub(&writers->n_running, 1);
+    }
+}
+
+static bool is_selected(const sl_run_options *options, const sl_pipeline_plan *plan)
+{
+    return !options->only_pipeline || strcmp(options->only_pipeline, plan->name) == 0;
+}
+
+/* Counts, per topic, the selected pipelines that write it. */
+static int count_writers(run_state *run, const sl_run_options *options, sl_error *err)
+{
+    size_t max = 0;
+    for (size_t p = 0; p < run->plan->n_pipelines; p++) max += run->plan->pipelines[p].n_sinks;
+    run->writers = calloc(max ? max : 1, sizeof *run->writers);
+    if (!run->writers) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t p = 0; p < run->plan->n_pipelines; p++) {
+        const sl_pipeline_plan *plan = &run->plan->pipelines[p];
+        if (!is_selected(options, plan)) continue;
+        for (size_t s = 0; s < plan->n_sinks; s++) {
+            const sl_sink_plan *sink = &plan->sinks[s];
+            if (!sink->ops->topic_name) continue;
+            const char *topic = sink->ops->topic_name(sink->conf);
+            topic_writers *writers = writers_of(run, topic);
+            if (!writers) {
+                writers = &run->writers[run->n_writers++];
+                writers->topic = topic;
+                atomic_init(&writers->n_running, 0);
+            }
+            atomic_fetch_add(&writers->n_running, 1);
+        }
+    }
+    return SL_OK;
+}
+
+static double seconds_between(int64_t start_ms, int64_t end_ms)
+{
+    return (double)(end_ms - start_ms) / 1000.0;
+}
+
+static void print_progress(run_state *run, FILE *out, int64_t started_ms)
+{
+    double elapsed = seconds_between(started_ms, sl_clock_monotonic_ms());
+    fprintf(out, "\r\033[K%6.1fs", elapsed);
+    for (size_t i = 0; i < run->n_pipelines; i++) {
+        sl_pipeline_stats *stats = sl_pipeline_stats_of(run->pipelines[i]);
+        uint64_t in = atomic_load(&stats->records_in);
+        uint64_t out_records = atomic_load(&stats->records_out);
+        int64_t end = stats->finished_ms ? stats->finished_ms : sl_clock_monotonic_ms();
+        double seconds = seconds_between(stats->started_ms, end);
+        fprintf(out, "  %s: %" PRIu64 " in, %" PRIu64 " out, %.0f rec/s%s", sl_pipeline_name(run->pipelines[i]),
+                in, out_records, seconds > 0 ? (double)in / seconds : 0.0,
+                stats->finished_ms ? " (done)" : "");
+    }
+    fflush(out);
+}
+
+static void print_summary(run_state *run, FILE *out, int64_t started_ms)
+{
+    fprintf(out, "%-24s %12s %12s %10s %8s %9s %12s  %s\n", "pipeline", "in", "out", "filtered", "dlq",
+            "elapsed", "records/s", "state");
+    for (size_t i = 0; i < run->n_pipelines; i++) {
+        sl_pipeline_stats *stats = sl_pipeline_stats_of(run->pipelines[i]);
+        uint64_t in = atomic_load(&stats->records_in);
+        int64_t end = stats->finished_ms ? stats->finished_ms : sl_clock_monotonic_ms();
+        double seconds = seconds_between(stats->started_ms, end);
+        int state = atomic_load(&stats->state);
+        fprintf(out, "%-24s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8.2fs %12.0f  %s\n",
+                sl_pipeline_name(run->pipelines[i]), in, (uint64_t)atomic_load(&stats->records_out),
+                (uint64_t)atomic_load(&stats->records_filtered), (uint64_t)atomic_load(&stats->records_dead),
+                seconds, seconds > 0 ? (double)in / seconds : 0.0,
+                state == SL_PIPELINE_FAILED ? "failed" : "ok");
+    }
+    fprintf(out, "total elapsed %.2fs\n", seconds_between(started_ms, sl_clock_monotonic_ms()));
+    for (size_t i = 0; i < run->n_pipelines; i++) {
+        const sl_pipeline_plan *plan = sl_pipeline_plan_of(run->pipelines[i]);
+        sl_pipeline_stats *stats = sl_pipeline_stats_of(run->pipelines[i]);
+        if (atomic_load(&stats->records_dead))
+            fprintf(out, "%s: %" PRIu64 " dead letters in topic %s (see: sluice topic consume %s --data-dir %s)\n",
+                    plan->name, (uint64_t)atomic_load(&stats->records_dead), plan->dlq_topic, plan->dlq_topic,
+                    run->plan->data_dir);
+        for (size_t s = 0; s < plan->n_sinks; s++) {
+            if (!plan->sinks[s].ops->hint) continue;
+            char hint[512];
+            plan->sinks[s].ops->hint(plan->sinks[s].conf, hint, sizeof hint);
+            fprintf(out, "%s: query the result with: %s\n", plan->name, hint);
+        }
+    }
+    fflush(out);
+}
+
+static void run_state_clear(run_state *run)
+{
+    for (size_t i = 0; i < run->n_pipelines; i++) sl_pipeline_free(run->pipelines[i]);
+    free(run->pipelines);
+    free(run->writers);
+    sl_log_close(run->log);
+}
+
+int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *err)
+{
+    run_state run = { .plan = plan };
+    atomic_init(&run.stopping, false);
+    atomic_store(&stop_requested, false);
+    int rc = SL_OK;
+    if (options->only_pipeline && !sl_plan_pipeline(plan, options->only_pipeline))
+        return sl_error_set(err, SL_EUSAGE, "%s: no pipeline named '%s'", plan->path, options->only_pipeline);
+    rc = sl_log_open(plan->data_dir, &run.log, err);
+    if (rc) return rc;
+    rc = count_writers(&run, options, err);
+    if (rc) goto done;
+    run.pipelines = calloc(plan->n_pipelines, sizeof *run.pipelines);
+    if (!run.pipelines) {
+        rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+        goto done;
+    }
+    sl_pipeline_context context = {
+        .log = run.log,
+        .data_dir = plan->data_dir,
+        .stopping = &run.stopping,
+        .follow = options->follow,
+        .topic_writers_done = writers_done,
+        .topic_context = &run,
+        .on_finished = pipeline_finished,
+        .finished_context = &run,
+    };
+    for (size_t p = 0; p < plan->n_pipelines; p++) {
+        if (!is_selected(options, &plan->pipelines[p])) continue;
+        rc = sl_pipeline_new(&plan->pipelines[p], &context, &run.pipelines[run.n_pipelines], err);
+        if (rc) goto done;
+        run.n_pipelines++;
+    }
+    for (size_t i = 0; i < run.n_pipelines && rc == SL_OK; i++) rc = sl_pipeline_open_sinks(run.pipelines[i], err);
+    for (size_t i = 0; i < run.n_pipelines && rc == SL_OK; i++) rc = sl_pipeline_open_source(run.pipelines[i], err);
+    if (rc) goto done;
+
+    int64_t started_ms = sl_clock_monotonic_ms();
+    size_t n_started = 0;
+    for (; n_started < run.n_pipelines && rc == SL_OK; n_started++)
+        rc = sl_pipeline_start(run.pipelines[n_started], err);
+    int64_t last_progress = 0;
+    for (;;) {
+        size_t n_running = 0;
+        for (size_t i = 0; i < n_started; i++) {
+            int state = atomic_load(&sl_pipeline_stats_of(run.pipelines[i])->state);
+            if (state == SL_PIPELINE_RUNNING) n_running++;
+            if (state == SL_PIPELINE_FAILED) atomic_store(&run.stopping, true);
+        }
+        if (n_running == 0) break;
+        int64_t now = sl_clock_monotonic_ms();
+        if (atomic_load(&stop_requested) ||
+            (options->duration_ms > 0 && now - started_ms >= options->duration_ms))
+            atomic_store(&run.stopping, true);
+        if (options->progress && now - last_progress >= 500) {
+            print_progress(&run, options->progress, started_ms);
+            last_progress = now;
+        }
+        sl_sleep_ms(20);
+    }
+    if (options->progress) {
+        fprintf(options->progress, "\r\033[K");
+        fflush(options->progress);
+    }
+    for (size_t i = 0; i < n_started; i++) {
+        sl_error pipeline_err;
+        int pipeline_rc = sl_pipeline_join(run.pipelines[i], &pipeline_err);
+        if (pipeline_rc && rc == SL_OK) {
+            rc = pipeline_rc;
+            if (err) {
+                *err = pipeline_err;
+                sl_error_prefix(err, "pipeline %s: ", sl_pipeline_name(run.pipelines[i]));
+            }
+        }
+    }
+    if (options->summary) print_summary(&run, options->summary, started_ms);
+done:
+    run_state_clear(&run);
+    return rc;
+}
