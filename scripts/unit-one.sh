@@ -6,8 +6,7 @@
 set -eu
 test_src=$1; shift
 name=$(basename "$test_src" .c)
-out=/tmp/sluice-unit-$USER-$$
-mkdir -p "$out"
+out=$(mktemp -d /tmp/sluice-unit-XXXXXX)
 flags="-std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes -D_GNU_SOURCE -Isrc -Itests/unit -pthread"
 libs="-lcriterion -lyaml -lsqlite3 -lm -pthread"
 cc -O2 -g $flags -o "$out/$name" "$test_src" "$@" $libs
