@@ -20,7 +20,7 @@ ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/test/%)
 UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=build/test-asan/%)
 
-.PHONY: all demo test unit unit-asan e2e bench clean deps fuzz format
+.PHONY: all demo test unit unit-asan e2e bench clean deps
 all: build/sluice
 
 deps:
@@ -63,7 +63,8 @@ unit-asan: $(UNIT_ASAN)
 	@bash scripts/run-unit.sh build/test-asan $(UNIT_ASAN)
 
 e2e: build/sluice build/sluice-asan
-	@bash scripts/run-e2e.sh
+	@bash scripts/deps.sh test
+	.venv/bin/pytest -q tests/e2e -p no:cacheprovider
 
 demo:
 	@bash scripts/deps.sh build
