@@ -1,0 +1,116 @@
+/* groups.c — consumer-group offsets: groups/<group>/<topic>.offsets holds one
+ * "partition next-offset" line per partition. Each commit replaces the file
+ * atomically (write .tmp, fsync, rename, fsync the dir), so after a crash a
+ * group has either its old or its new offsets, never a torn mix.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/buffer.h"
+#include "log/fs.h"
+#include "log/internal.h"
+
+#define OFFSETS_FILE_MAX (16 * 1024 * 1024)
+
+/* malloc'ed groups/<group> and groups/<group>/<topic>.offsets. */
+static int group_paths(sl_log *log, const char *group, const char *topic, char **dir, char **file,
+                       sl_error *err)
+{
+    int rc = sl__log_check_name("group", group, err);
+    if (rc == SL_OK) rc = sl__log_check_name("topic", topic, err);
+    if (rc) return rc;
+    *dir = sl__log_path(log->groups_dir, group, "");
+    *file = *dir ? sl__log_path(*dir, topic, ".offsets") : NULL;
+    if (!*file) {
+        free(*dir);
+        *dir = NULL;
+        return sl_error_set(err, SL_ENOMEM, "out of memory for group '%s'", group);
+    }
+    return SL_OK;
+}
+
+int sl_log_group_load(sl_log *log, const char *group, const char *topic, int64_t *offsets,
+                      int32_t n_partitions, sl_error *err)
+{
+    char *dir = NULL, *file = NULL, *text = NULL;
+    size_t len = 0;
+    for (int32_t p = 0; p < n_partitions; p++) offsets[p] = -1;
+    int rc = group_paths(log, group, topic, &dir, &file, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&log->groups_mutex);
+    rc = sl_log_fs_read_file(file, OFFSETS_FILE_MAX, &text, &len, err);
+    pthread_mutex_unlock(&log->groups_mutex);
+    if (rc == SL_ENOTFOUND) {
+        rc = SL_OK; /* the group never committed: -1 everywhere */
+        goto done;
+    }
+    if (rc) goto done;
+    int line_no = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        long long partition, offset;
+        char extra;
+        if (sscanf(line, "%lld %lld %c", &partition, &offset, &extra) != 2 || partition < 0 ||
+            offset < 0) {
+            rc = sl_error_set(err, SL_ECORRUPT, "%s:%d: expected 'partition offset', got '%.60s'",
+                              file, line_no, line);
+            goto done;
+        }
+        if (partition < n_partitions) offsets[partition] = offset;
+    }
+done:
+    free(text);
+    free(file);
+    free(dir);
+    return rc;
+}
+
+int sl_log_group_commit(sl_log *log, const char *group, const char *topic, const int64_t *offsets,
+                        int32_t n_partitions, sl_error *err)
+{
+    char *dir = NULL, *file = NULL;
+    sl_buffer text = SL_BUFFER_INIT;
+    int rc = group_paths(log, group, topic, &dir, &file, err);
+    if (rc) return rc;
+    for (int32_t p = 0; p < n_partitions && rc == SL_OK; p++)
+        if (offsets[p] >= 0) rc = sl_buffer_printf(&text, "%" PRId32 " %" PRId64 "\n", p, offsets[p]);
+    if (rc) {
+        sl_error_set(err, rc, "out of memory committing group '%s'", group);
+        goto done;
+    }
+    pthread_mutex_lock(&log->groups_mutex);
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        /* A new group directory: make its name durable too. */
+        rc = sl_log_fs_mkdir(dir, err);
+        if (rc == SL_OK) rc = sl_log_fs_fsync_dir(log->groups_dir, err);
+    }
+    if (rc == SL_OK) rc = sl_log_fs_replace_file(file, text.data ? text.data : "", text.len, err);
+    pthread_mutex_unlock(&log->groups_mutex);
+    if (rc) sl_error_prefix(err, "group '%s' topic '%s': ", group, topic);
+done:
+    sl_buffer_free(&text);
+    free(file);
+    free(dir);
+    return rc;
+}
+
+int sl_log_group_list(sl_log *log, const char *topic, char ***names, size_t *n_names, sl_error *err)
+{
+    int rc = sl__log_check_name("topic", topic, err);
+    if (rc) return rc;
+    size_t inner_len = strlen(topic) + sizeof ".offsets";
+    char *inner = malloc(inner_len);
+    if (!inner) return sl_error_set(err, SL_ENOMEM, "out of memory listing groups");
+    snprintf(inner, inner_len, "%s.offsets", topic);
+    pthread_mutex_lock(&log->groups_mutex);
+    rc = sl__log_list_dir(log->groups_dir, inner, names, n_names, err);
+    pthread_mutex_unlock(&log->groups_mutex);
+    free(inner);
+    return rc;
+}

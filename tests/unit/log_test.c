@@ -1,0 +1,765 @@
+/* log_test.c — the embedded log end to end on real temp directories:
+ * round trips, segment rolls, the index, torn-tail and bit-flip recovery,
+ * retention, groups, the data dir lock, topics, murmur2, and faults injected
+ * through the fs vtable. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/batch.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "log/fs.h"
+#include "log/log.h"
+#include "log/murmur2.h"
+
+static char data_dir[64];
+
+static void make_dir(void)
+{
+    snprintf(data_dir, sizeof data_dir, "/tmp/sluice-log-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(data_dir));
+}
+
+static void remove_dir(void)
+{
+    sl_log_fs_set(NULL);
+    sl_log_fs_remove_tree(data_dir, NULL);
+}
+
+TestSuite(log, .init = make_dir, .fini = remove_dir);
+
+static sl_log *open_log(void)
+{
+    sl_log *log = NULL;
+    sl_error err = { 0 };
+    int rc = sl_log_open(data_dir, &log, &err);
+    cr_assert_eq(rc, SL_OK, "open: %s", err.message);
+    return log;
+}
+
+static sl_topic *create_topic(sl_log *log, const char *name, sl_topic_config config)
+{
+    sl_topic *topic = NULL;
+    sl_error err = { 0 };
+    int rc = sl_log_topic_create(log, name, &config, &topic, &err);
+    cr_assert_eq(rc, SL_OK, "create: %s", err.message);
+    return topic;
+}
+
+/* Appends n records "value-<i>" (keys "key-<i>") in one batch. */
+static int64_t append_values(sl_topic *topic, int32_t partition, int first, int n)
+{
+    sl_record *records = calloc((size_t)n, sizeof *records);
+    char (*values)[32] = calloc((size_t)n, 32);
+    char (*keys)[32] = calloc((size_t)n, 32);
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(values[i], 32, "value-%d", first + i);
+        records[i].raw = (sl_str){ values[i], (size_t)len };
+        len = snprintf(keys[i], 32, "key-%d", first + i);
+        records[i].key = (sl_str){ keys[i], (size_t)len };
+        records[i].timestamp_ms = 1000000 + first + i;
+    }
+    int64_t first_offset = -1;
+    sl_error err = { 0 };
+    int rc = sl_topic_append(topic, partition, records, (size_t)n, &first_offset, &err);
+    cr_assert_eq(rc, SL_OK, "append: %s", err.message);
+    free(records);
+    free(values);
+    free(keys);
+    return first_offset;
+}
+
+/* Reads everything from offset on; checks values are value-<offset>. */
+static int64_t read_all_checked(sl_topic *topic, int32_t partition, int64_t offset, int64_t *n_read)
+{
+    sl_batch *batch = sl_batch_new(100);
+    int64_t count = 0;
+    for (;;) {
+        int64_t next = -1;
+        sl_error err = { 0 };
+        sl_batch_reset(batch);
+        int rc = sl_topic_read(topic, partition, offset, 1 << 20, batch, &next, &err);
+        cr_assert_eq(rc, SL_OK, "read: %s", err.message);
+        if (batch->n_records == 0) {
+            cr_assert_eq(next, offset);
+            break;
+        }
+        for (size_t i = 0; i < batch->n_records; i++) {
+            const sl_record *record = &batch->records[i];
+            char expected[32];
+            int len = snprintf(expected, sizeof expected, "value-%lld", (long long)record->offset);
+            cr_assert_eq(record->raw.len, (size_t)len);
+            cr_assert_arr_eq(record->raw.ptr, expected, (size_t)len);
+            cr_assert_eq(record->partition, partition);
+            if (i > 0) cr_assert_eq(record->offset, batch->records[i - 1].offset + 1);
+            count++;
+        }
+        cr_assert_eq(next, batch->records[batch->n_records - 1].offset + 1);
+        offset = next;
+    }
+    sl_batch_free(batch);
+    if (n_read) *n_read = count;
+    return offset;
+}
+
+static char *partition_file(const char *topic, int partition, long long base, const char *suffix)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/topics/%s/%d/%020lld%s", data_dir, topic, partition, base, suffix);
+    return path;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+Test(log, round_trips_values_keys_headers_and_timestamps)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "events", (sl_topic_config){ .partitions = 2 });
+    sl_header headers[2] = { { SL_STR_LIT("source"), SL_STR_LIT("test") },
+                             { SL_STR_LIT("empty"), SL_STR_LIT("") } };
+    sl_record records[3] = { 0 };
+    records[0] = (sl_record){ .raw = SL_STR_LIT("{\"a\":1}"), .key = SL_STR_LIT("k1"),
+                              .headers = headers, .n_headers = 2, .timestamp_ms = 1700000000123 };
+    records[1] = (sl_record){ .raw = SL_STR_LIT("second"), .timestamp_ms = 1600000000000 };
+    records[2] = (sl_record){ .raw = SL_STR_LIT("third") }; /* timestamp 0: now */
+    int64_t before = sl_clock_wall_ms(), first = -1;
+    sl_error err = { 0 };
+    cr_assert_eq(sl_topic_append(topic, 1, records, 3, &first, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(first, 0);
+    cr_assert_eq(records[2].offset, 2);
+    cr_assert_eq(records[2].partition, 1);
+    cr_assert_eq(sl_topic_end_offset(topic, 1), 3);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 0);
+
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 1, 0, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 3);
+    cr_assert_eq(next, 3);
+    const sl_record *r = &batch->records[0];
+    cr_assert(sl_str_eq_cstr(r->raw, "{\"a\":1}"));
+    cr_assert(sl_str_eq_cstr(r->key, "k1"));
+    cr_assert_eq(r->timestamp_ms, 1700000000123);
+    cr_assert_eq(r->n_headers, 2);
+    cr_assert(sl_str_eq_cstr(sl_record_header(r, "source")->value, "test"));
+    cr_assert_eq(sl_record_header(r, "empty")->value.len, 0);
+    cr_assert_not(r->has_value);
+    cr_assert_eq(batch->records[1].key.len, 0);
+    cr_assert_eq(batch->records[1].timestamp_ms, 1600000000000);
+    cr_assert_geq(batch->records[2].timestamp_ms, before);
+    cr_assert_eq(batch->records[2].offset, 2);
+
+    /* Reading at the end gives nothing and keeps the offset. */
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_topic_read(topic, 1, 3, 1 << 20, batch, &next, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 0);
+    cr_assert_eq(next, 3);
+    /* A partition that does not exist is an error naming it. */
+    cr_assert_eq(sl_topic_read(topic, 2, 0, 1 << 20, batch, &next, &err), SL_EINVAL);
+    cr_assert(strstr(err.message, "partition 2"), "%s", err.message);
+    sl_batch_free(batch);
+
+    /* The data survives a close and reopen. */
+    sl_log_close(log);
+    log = open_log();
+    cr_assert_eq(sl_log_topic_open(log, "events", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_topic_end_offset(topic, 1), 3);
+    cr_assert_eq(append_values(topic, 1, 3, 2), 3);
+    sl_log_close(log);
+}
+
+Test(log, reads_across_segment_rolls)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "rolls", (sl_topic_config){ .partitions = 1, .segment_bytes = 1000 });
+    for (int i = 0; i < 40; i++) cr_assert_eq(append_values(topic, 0, i * 5, 5), i * 5);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 200);
+    cr_assert_gt(file_size(partition_file("rolls", 0, 0, ".log")), 0);
+    cr_assert_leq(file_size(partition_file("rolls", 0, 0, ".log")), 1000);
+    int n_segments = 0;
+    for (long long base = 0; base < 200; base += 5)
+        if (file_size(partition_file("rolls", 0, base, ".log")) >= 0) n_segments++;
+    cr_assert_gt(n_segments, 5, "small segments roll: %d", n_segments);
+
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 200);
+    cr_assert_eq(n_read, 200);
+    /* After a reopen the sealed segments are found again. */
+    sl_log_close(log);
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "rolls", &topic, &err), SL_OK);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 200);
+    cr_assert_eq(read_all_checked(topic, 0, 37, &n_read), 200);
+    cr_assert_eq(n_read, 163);
+    sl_log_close(log);
+}
+
+Test(log, reads_from_a_middle_offset_through_the_index)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "indexed", (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100 });
+    for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+    long long index_size = file_size(partition_file("indexed", 0, 0, ".index"));
+    cr_assert_gt(index_size, 8 * 50, "an entry about every 100 bytes: %lld bytes of index", index_size);
+    cr_assert_eq(index_size % 8, 0);
+
+    sl_batch *batch = sl_batch_new(4);
+    int64_t next = -1;
+    sl_error err;
+    cr_assert_eq(sl_topic_read(topic, 0, 151, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 4, "stops when the batch is full");
+    cr_assert_eq(batch->records[0].offset, 151);
+    cr_assert(sl_str_eq_cstr(batch->records[0].raw, "value-151"));
+    cr_assert_eq(next, 155);
+    /* max_bytes stops a read early (but never before one record). */
+    sl_batch_free(batch);
+    batch = sl_batch_new(1000);
+    cr_assert_eq(sl_topic_read(topic, 0, 10, 40, batch, &next, &err), SL_OK);
+    cr_assert_geq(batch->n_records, 1);
+    cr_assert_lt(batch->n_records, 10);
+    cr_assert_eq(next, 10 + (int64_t)batch->n_records);
+    sl_batch_free(batch);
+
+    /* The index survives a reopen and still finds the right place. */
+    sl_log_close(log);
+    log = open_log();
+    cr_assert_eq(sl_log_topic_open(log, "indexed", &topic, &err), SL_OK);
+    cr_assert_eq(file_size(partition_file("indexed", 0, 0, ".index")), index_size);
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 299, &n_read), 300);
+    cr_assert_eq(n_read, 1);
+    sl_log_close(log);
+}
+
+Test(log, truncates_torn_tail_and_keeps_earlier_batches)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "torn", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 10);
+    append_values(topic, 0, 10, 10);
+    long long good = file_size(partition_file("torn", 0, 0, ".log"));
+    append_values(topic, 0, 20, 10);
+    sl_log_close(log);
+
+    char *path = partition_file("torn", 0, 0, ".log");
+    long long full = file_size(path);
+    cr_assert_eq(truncate(path, full - 7), 0);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "torn", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 20);
+    cr_assert_eq(file_size(path), good, "the torn batch is cut off");
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 20);
+    cr_assert_eq(n_read, 20);
+    cr_assert_eq(append_values(topic, 0, 20, 5), 20, "appends continue where the good data ends");
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 25);
+    sl_log_close(log);
+}
+
+Test(log, catches_a_flipped_bit_in_the_last_batch)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "flipped", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 10);
+    long long good = file_size(partition_file("flipped", 0, 0, ".log"));
+    append_values(topic, 0, 10, 10);
+    sl_log_close(log);
+
+    char *path = partition_file("flipped", 0, 0, ".log");
+    int fd = open(path, O_RDWR);
+    unsigned char byte;
+    off_t at = (off_t)good + 100; /* inside a record of the second batch */
+    cr_assert_eq(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x10;
+    cr_assert_eq(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "flipped", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 10);
+    cr_assert_eq(file_size(path), good);
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 10);
+    cr_assert_eq(n_read, 10);
+    sl_log_close(log);
+}
+
+Test(log, retention_by_size_drops_oldest_segments_and_reads_continue_from_start)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "sized", (sl_topic_config){
+        .partitions = 1, .segment_bytes = 1000, .retention_bytes = 3000 });
+    for (int i = 0; i < 60; i++) append_values(topic, 0, i * 5, 5);
+    int64_t start = sl_topic_start_offset(topic, 0);
+    cr_assert_gt(start, 0, "old segments were removed at roll");
+    cr_assert_eq(file_size(partition_file("sized", 0, 0, ".log")), -1);
+    long long total = 0;
+    for (long long base = start; base < 300; base += 5) {
+        long long size = file_size(partition_file("sized", 0, base, ".log"));
+        if (size > 0) total += size;
+    }
+    cr_assert_leq(total, 3000 + 1000, "about retention_bytes kept: %lld", total);
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 300, "reading below the start begins at it");
+    cr_assert_eq(n_read, 300 - start);
+    sl_log_close(log);
+}
+
+Test(log, retention_by_age_drops_segments_whose_newest_record_is_old)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "aged", (sl_topic_config){
+        .partitions = 1, .segment_bytes = 500, .retention_ms = 60 * 60 * 1000 });
+    /* Records from 1970 fill segments: each is expired when it rolls. */
+    for (int i = 0; i < 20; i++) append_values(topic, 0, i * 5, 5);
+    int64_t start = sl_topic_start_offset(topic, 0);
+    cr_assert_gt(start, 0, "expired segments are removed at roll");
+    cr_assert_eq(file_size(partition_file("aged", 0, 0, ".log")), -1);
+    sl_log_close(log);
+}
+
+Test(log, retention_by_age_scans_timestamps_of_segments_found_on_disk)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "aged", (sl_topic_config){ .partitions = 1, .segment_bytes = 500 });
+    for (int i = 0; i < 20; i++) append_values(topic, 0, i * 5, 5);
+    int64_t old_end = sl_topic_end_offset(topic, 0);
+    sl_record fresh[5] = { 0 };
+    char values[5][32];
+    for (int i = 0; i < 5; i++) {
+        int len = snprintf(values[i], 32, "value-%lld", (long long)(old_end + i));
+        fresh[i].raw = (sl_str){ values[i], (size_t)len };
+    }
+    sl_error err;
+    cr_assert_eq(sl_topic_append(topic, 0, fresh, 5, NULL, &err), SL_OK);
+    cr_assert_eq(sl_topic_start_offset(topic, 0), 0, "no retention configured yet");
+    sl_log_close(log);
+
+    /* An operator turns on a one-hour retention in topic.conf. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/topics/aged/topic.conf", data_dir);
+    FILE *file = fopen(path, "r");
+    char text[1024];
+    size_t len = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[len] = '\0';
+    char *at = strstr(text, "retention_ms=0\n");
+    cr_assert_not_null(at);
+    file = fopen(path, "w");
+    fprintf(file, "%.*sretention_ms=3600000\n%s", (int)(at - text), text, at + strlen("retention_ms=0\n"));
+    fclose(file);
+
+    log = open_log();
+    cr_assert_eq(sl_log_topic_open(log, "aged", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_topic_start_offset(topic, 0), 0);
+    cr_assert_eq(sl_topic_enforce_retention(topic, &err), SL_OK, "%s", err.message);
+    int64_t start = sl_topic_start_offset(topic, 0);
+    cr_assert_gt(start, 0);
+    cr_assert_leq(start, old_end, "the active segment is never removed");
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), old_end + 5);
+    cr_assert_eq(n_read, old_end + 5 - start);
+    sl_log_close(log);
+}
+
+Test(log, group_offsets_commit_load_overwrite_and_absence)
+{
+    sl_log *log = open_log();
+    int64_t offsets[3] = { 7, 7, 7 };
+    sl_error err;
+    cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_OK);
+    cr_assert_eq(offsets[0], -1);
+    cr_assert_eq(offsets[2], -1);
+
+    int64_t committed[3] = { 10, -1, 42 };
+    cr_assert_eq(sl_log_group_commit(log, "readers", "t", committed, 3, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_OK);
+    cr_assert_eq(offsets[0], 10);
+    cr_assert_eq(offsets[1], -1);
+    cr_assert_eq(offsets[2], 42);
+
+    int64_t later[3] = { 11, 5, 43 };
+    cr_assert_eq(sl_log_group_commit(log, "readers", "t", later, 3, &err), SL_OK);
+    sl_log_close(log);
+    log = open_log();
+    cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_OK);
+    cr_assert_eq(offsets[1], 5);
+    cr_assert_eq(offsets[2], 43);
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s/groups/readers/t.offsets.tmp", data_dir);
+    cr_assert_eq(file_size(tmp), -1, "no temp file left behind");
+
+    cr_assert_eq(sl_log_group_commit(log, "writers", "t", later, 3, &err), SL_OK);
+    cr_assert_eq(sl_log_group_commit(log, "others", "u", later, 3, &err), SL_OK);
+    char **names = NULL;
+    size_t n_names = 0;
+    cr_assert_eq(sl_log_group_list(log, "t", &names, &n_names, &err), SL_OK);
+    cr_assert_eq(n_names, 2);
+    cr_assert_str_eq(names[0], "readers");
+    cr_assert_str_eq(names[1], "writers");
+    sl_log_names_free(names, n_names);
+
+    cr_assert_eq(sl_log_group_commit(log, "../evil", "t", later, 3, &err), SL_EINVAL);
+    cr_assert(strstr(err.message, "../evil"), "%s", err.message);
+
+    /* A damaged offsets file is an error naming the file and line. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/groups/readers/t.offsets", data_dir);
+    FILE *file = fopen(path, "w");
+    fputs("0 10\nnonsense\n", file);
+    fclose(file);
+    cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "t.offsets:2"), "%s", err.message);
+    sl_log_close(log);
+}
+
+Test(log, second_open_of_a_locked_data_dir_names_the_owner_pid)
+{
+    sl_log *log = open_log();
+    sl_log *second = NULL;
+    sl_error err = { 0 };
+    cr_assert_eq(sl_log_open(data_dir, &second, &err), SL_ELOCKED);
+    cr_assert_null(second);
+    char expected[64];
+    snprintf(expected, sizeof expected, "in use by process %ld", (long)getpid());
+    cr_assert(strstr(err.message, expected), "%s", err.message);
+    cr_assert(strstr(err.message, data_dir), "%s", err.message);
+    sl_log_close(log);
+    /* Once closed, the lock is free again. */
+    log = open_log();
+    sl_log_close(log);
+}
+
+Test(log, topics_create_idempotently_list_reject_mismatches_and_delete)
+{
+    sl_log *log = open_log();
+    sl_error err;
+    sl_topic *a = create_topic(log, "alpha", (sl_topic_config){ .partitions = 3 });
+    sl_topic *again = create_topic(log, "alpha", (sl_topic_config){ .partitions = 3 });
+    cr_assert_eq(a, again);
+    cr_assert_str_eq(sl_topic_name(a), "alpha");
+    cr_assert_eq(sl_topic_partitions(a), 3);
+    sl_topic *any = create_topic(log, "alpha", (sl_topic_config){ .partitions = 0 });
+    cr_assert_eq(sl_topic_partitions(any), 3, "the stored count wins");
+
+    sl_topic *other = NULL;
+    cr_assert_eq(sl_log_topic_create(log, "alpha", &(sl_topic_config){ .partitions = 5 }, &other, &err), SL_EEXIST);
+    cr_assert(strstr(err.message, "3") && strstr(err.message, "5"), "%s", err.message);
+    cr_assert_eq(sl_log_topic_create(log, "new", &(sl_topic_config){ .partitions = 0 }, &other, &err), SL_EINVAL);
+
+    static const char *bad_names[] = { "", ".", "..", "a/b", "sp ace", "dollar$" };
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        cr_assert_eq(sl_log_topic_create(log, bad_names[i], &(sl_topic_config){ .partitions = 1 }, &other, &err),
+                     SL_EINVAL, "name '%s'", bad_names[i]);
+        if (bad_names[i][0]) cr_assert(strstr(err.message, bad_names[i]), "%s", err.message);
+    }
+    char long_name[202];
+    memset(long_name, 'x', 201);
+    long_name[201] = '\0';
+    cr_assert_eq(sl_log_topic_create(log, long_name, &(sl_topic_config){ .partitions = 1 }, &other, &err), SL_EINVAL);
+    long_name[200] = '\0';
+    create_topic(log, long_name, (sl_topic_config){ .partitions = 1 });
+
+    create_topic(log, "beta.v1_x-y", (sl_topic_config){ .partitions = 1 });
+    cr_assert_eq(sl_log_topic_open(log, "missing", &other, &err), SL_ENOTFOUND);
+
+    sl_log_close(log);
+    log = open_log();
+    char **names = NULL;
+    size_t n_names = 0;
+    cr_assert_eq(sl_log_topic_list(log, &names, &n_names, &err), SL_OK);
+    cr_assert_eq(n_names, 3);
+    cr_assert_str_eq(names[0], "alpha");
+    cr_assert_str_eq(names[1], "beta.v1_x-y");
+    cr_assert_str_eq(names[2], long_name);
+    sl_log_names_free(names, n_names);
+    cr_assert_eq(sl_log_topic_open(log, "alpha", &a, &err), SL_OK);
+    cr_assert_eq(sl_topic_partitions(a), 3);
+    append_values(a, 2, 0, 3);
+    int64_t offsets[3] = { 1, 2, 3 };
+    cr_assert_eq(sl_log_group_commit(log, "g", "alpha", offsets, 3, &err), SL_OK);
+
+    cr_assert_eq(sl_log_topic_delete(log, "alpha", &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_log_topic_open(log, "alpha", &other, &err), SL_ENOTFOUND);
+    cr_assert_eq(sl_log_topic_delete(log, "alpha", &err), SL_ENOTFOUND);
+    char path[256];
+    snprintf(path, sizeof path, "%s/topics/alpha", data_dir);
+    cr_assert_eq(file_size(path), -1, "the topic's files are gone");
+    cr_assert_eq(sl_log_group_load(log, "g", "alpha", offsets, 3, &err), SL_OK);
+    cr_assert_eq(offsets[0], -1, "a deleted topic's group offsets go with it");
+    cr_assert_eq(sl_log_topic_list(log, &names, &n_names, &err), SL_OK);
+    cr_assert_eq(n_names, 2);
+    sl_log_names_free(names, n_names);
+    /* Recreated, it starts empty. */
+    a = create_topic(log, "alpha", (sl_topic_config){ .partitions = 1 });
+    cr_assert_eq(sl_topic_end_offset(a, 0), 0);
+    sl_log_close(log);
+}
+
+Test(log, murmur2_matches_kafka_known_values)
+{
+    static const struct {
+        const char *text;
+        int32_t hash;
+    } cases[] = {
+        { "", 275646681 },
+        { "21", -973932308 },
+        { "foobar", -790332482 },
+        { "a-little-bit-long-string", -985981536 },
+        { "a-little-bit-longer-string", -1486304829 },
+        { "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971 },
+        { "abc", 479470107 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_assert_eq(sl_log_murmur2(cases[i].text, strlen(cases[i].text)), cases[i].hash, "'%s'",
+                     cases[i].text);
+    /* toPositive(murmur2) % n, as Kafka's default partitioner picks. */
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("foobar"), 3),
+                 (int32_t)(((uint32_t)-790332482 & 0x7fffffffu) % 3));
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("21"), 7),
+                 (int32_t)(((uint32_t)-973932308 & 0x7fffffffu) % 7));
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("abc"), 1), 0);
+}
+
+/* ---- fault injection ---- */
+
+static int fault_mode;          /* 0 none, 1 ENOSPC, 2 short write, 3 short write + truncate fails */
+static int n_fsyncs;
+
+static bool is_segment(int fd)
+{
+    char link[64], target[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 4) return false;
+    target[n] = '\0';
+    return strcmp(target + n - 4, ".log") == 0;
+}
+
+static ssize_t faulty_pwrite(int fd, const void *bytes, size_t len, off_t offset)
+{
+    if (fault_mode && is_segment(fd)) {
+        if (fault_mode == 1) {
+            errno = ENOSPC;
+            return -1;
+        }
+        return sl_log_fs_default()->pwrite(fd, bytes, len / 2, offset);
+    }
+    return sl_log_fs_default()->pwrite(fd, bytes, len, offset);
+}
+
+static int faulty_ftruncate(int fd, off_t len)
+{
+    if (fault_mode == 3 && is_segment(fd)) {
+        errno = EIO;
+        return -1;
+    }
+    return sl_log_fs_default()->ftruncate(fd, len);
+}
+
+static int counting_fsync(int fd)
+{
+    n_fsyncs++;
+    return sl_log_fs_default()->fsync(fd);
+}
+
+static sl_log_fs faulty_fs(void)
+{
+    sl_log_fs fs = *sl_log_fs_default();
+    fs.pwrite = faulty_pwrite;
+    fs.ftruncate = faulty_ftruncate;
+    fs.fsync = counting_fsync;
+    return fs;
+}
+
+static void check_append_fails_then_recovers(int mode)
+{
+    static sl_log_fs fs;
+    fs = faulty_fs();
+    sl_log_fs_set(&fs);
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "faulty", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 10);
+    long long good = file_size(partition_file("faulty", 0, 0, ".log"));
+
+    fault_mode = mode;
+    sl_record record = { .raw = SL_STR_LIT("lost") };
+    sl_error err = { 0 };
+    cr_assert_eq(sl_topic_append(topic, 0, &record, 1, NULL, &err), SL_EIO);
+    cr_assert(strstr(err.message, "00000000000000000000.log"), "names the file: %s", err.message);
+    cr_assert(strstr(err.message, "space"), "says why: %s", err.message);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 10, "nothing was appended");
+    if (mode != 3) cr_assert_eq(file_size(partition_file("faulty", 0, 0, ".log")), good);
+
+    /* The crash: close without healing, then reopen with a working disk. */
+    fault_mode = 0;
+    sl_log_close(log);
+    sl_log_fs_set(NULL);
+    log = open_log();
+    cr_assert_eq(sl_log_topic_open(log, "faulty", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 10);
+    cr_assert_eq(file_size(partition_file("faulty", 0, 0, ".log")), good);
+    cr_assert_eq(append_values(topic, 0, 10, 5), 10);
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 15);
+    cr_assert_eq(n_read, 15);
+    sl_log_close(log);
+}
+
+Test(log, enospc_during_append_is_an_io_error_and_a_reopen_recovers)
+{
+    check_append_fails_then_recovers(1);
+}
+
+Test(log, short_write_during_append_is_an_io_error_and_a_reopen_recovers)
+{
+    check_append_fails_then_recovers(2);
+}
+
+Test(log, torn_write_left_by_a_failed_truncate_is_recovered_on_reopen)
+{
+    check_append_fails_then_recovers(3);
+}
+
+Test(log, append_after_a_failed_write_continues_cleanly_in_the_same_process)
+{
+    static sl_log_fs fs;
+    fs = faulty_fs();
+    sl_log_fs_set(&fs);
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "heal", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 3);
+    fault_mode = 3;
+    sl_record record = { .raw = SL_STR_LIT("lost") };
+    sl_error err;
+    cr_assert_eq(sl_topic_append(topic, 0, &record, 1, NULL, &err), SL_EIO);
+    fault_mode = 0;
+    cr_assert_eq(append_values(topic, 0, 3, 3), 3);
+    int64_t n_read = 0;
+    cr_assert_eq(read_all_checked(topic, 0, 0, &n_read), 6);
+    cr_assert_eq(n_read, 6);
+    sl_log_close(log);
+}
+
+Test(log, fsync_policy_always_syncs_each_append_and_never_does_not)
+{
+    static sl_log_fs fs;
+    fs = faulty_fs();
+    sl_log_fs_set(&fs);
+    sl_log *log = open_log();
+    sl_topic *always = create_topic(log, "always", (sl_topic_config){ .partitions = 1, .fsync = SL_FSYNC_ALWAYS });
+    sl_topic *never = create_topic(log, "never", (sl_topic_config){ .partitions = 1, .fsync = SL_FSYNC_NEVER });
+    sl_topic *interval = create_topic(log, "interval", (sl_topic_config){ .partitions = 1, .fsync_interval_ms = 100000 });
+    n_fsyncs = 0;
+    for (int i = 0; i < 5; i++) append_values(always, 0, i, 1);
+    cr_assert_geq(n_fsyncs, 5);
+    n_fsyncs = 0;
+    for (int i = 0; i < 5; i++) append_values(never, 0, i, 1);
+    cr_assert_eq(n_fsyncs, 0);
+    for (int i = 0; i < 5; i++) append_values(interval, 0, i, 1);
+    cr_assert_eq(n_fsyncs, 0, "within the interval nothing is synced");
+    sl_error err;
+    cr_assert_eq(sl_topic_flush(interval, &err), SL_OK);
+    cr_assert_gt(n_fsyncs, 0, "flush syncs");
+    sl_log_close(log);
+}
+
+/* ---- concurrency and speed ---- */
+
+typedef struct reader_args {
+    sl_topic *topic;
+    int64_t target;
+    int64_t n_read;
+} reader_args;
+
+static void *reader_thread(void *arg)
+{
+    reader_args *args = arg;
+    sl_batch *batch = sl_batch_new(64);
+    int64_t offset = 0;
+    while (offset < args->target) {
+        int64_t next = offset;
+        sl_batch_reset(batch);
+        if (sl_topic_read(args->topic, 0, offset, 1 << 16, batch, &next, NULL) != SL_OK) break;
+        for (size_t i = 0; i < batch->n_records; i++)
+            if (batch->records[i].offset != offset + (int64_t)i) goto done;
+        args->n_read += (int64_t)batch->n_records;
+        offset = next;
+    }
+done:
+    sl_batch_free(batch);
+    return NULL;
+}
+
+Test(log, reads_run_alongside_appends_and_see_whole_batches)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "busy", (sl_topic_config){ .partitions = 1, .segment_bytes = 4096,
+                                                                  .fsync = SL_FSYNC_NEVER });
+    reader_args args = { .topic = topic, .target = 2000 };
+    pthread_t thread;
+    pthread_create(&thread, NULL, reader_thread, &args);
+    for (int i = 0; i < 200; i++) append_values(topic, 0, i * 10, 10);
+    pthread_join(thread, NULL);
+    cr_assert_eq(args.n_read, 2000);
+    sl_log_close(log);
+}
+
+static double cpu_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+}
+
+Test(log, appends_and_reads_1024_records_of_1kb_quickly)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "fast", (sl_topic_config){ .partitions = 1, .fsync = SL_FSYNC_NEVER });
+    char *value = malloc(1000);
+    memset(value, 'v', 1000);
+    sl_record *records = calloc(1024, sizeof *records);
+    for (int i = 0; i < 1024; i++) {
+        records[i].raw = (sl_str){ value, 1000 };
+        records[i].key = SL_STR_LIT("some-key");
+    }
+    sl_error err;
+    double best_append = 1e9, best_read = 1e9;
+    sl_batch *batch = sl_batch_new(1024);
+    for (int round = 0; round < 10; round++) {
+        double t0 = cpu_ms();
+        cr_assert_eq(sl_topic_append(topic, 0, records, 1024, NULL, &err), SL_OK);
+        double t1 = cpu_ms();
+        int64_t next;
+        sl_batch_reset(batch);
+        cr_assert_eq(sl_topic_read(topic, 0, round * 1024, 2 << 20, batch, &next, &err), SL_OK);
+        double t2 = cpu_ms();
+        cr_assert_eq(batch->n_records, 1024);
+        if (t1 - t0 < best_append) best_append = t1 - t0;
+        if (t2 - t1 < best_read) best_read = t2 - t1;
+    }
+    fprintf(stderr, "log: 1024 x 1 KB records: append %.3f ms CPU, read %.3f ms CPU (best of 10, with the syscalls)\n",
+            best_append, best_read);
+    cr_assert_lt(best_append, 20.0);
+    cr_assert_lt(best_read, 20.0);
+    sl_batch_free(batch);
+    free(records);
+    free(value);
+    sl_log_close(log);
+}
