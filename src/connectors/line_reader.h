@@ -1,0 +1,80 @@
+/* line_reader.h — newline-delimited records from a file descriptor, with a
+ * bound on record size (shared by the file and stdio sources).
+ *
+ * Reads with large read() calls into one buffer of fixed size (at least
+ * 1 MiB, more when max_record_bytes needs it) and hands out lines one at a
+ * time without their "\n" or "\r\n". A line longer than max_record_bytes is
+ * never held whole: the reader keeps its first 1 KiB, skips the rest up to
+ * its newline while counting, and reports it as too long, so memory stays
+ * bounded whatever the input. Positions are byte offsets from where the fd
+ * was attached (the start of the file for the file source).
+ */
+#ifndef SL_CONNECTOR_LINE_READER_H
+#define SL_CONNECTOR_LINE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connectors/connector.h"
+#include "core/batch.h"
+#include "core/error.h"
+
+/* How much of an oversized line is kept for the dead-letter record. */
+#define SL_LINE_HEAD_BYTES 1024
+
+typedef struct sl_line_reader sl_line_reader;
+
+/* One line handed out by sl_line_reader_next. text is valid until the next
+ * call on the reader. For a too-long line, text holds its first
+ * SL_LINE_HEAD_BYTES bytes and length its full length. */
+typedef struct sl_line {
+    sl_str text;
+    int64_t offset;       /* byte offset of the line's first byte */
+    int64_t end_offset;   /* byte offset just after its newline (or EOF) */
+    int64_t number;       /* 1-based line number, empty lines included */
+    int64_t length;       /* bytes in the line, without "\n" / "\r\n" */
+    bool is_too_long;
+} sl_line;
+
+/* A reader for lines of at most max_record_bytes (0 = 1 MiB). name (e.g. a
+ * path or "stdin") is borrowed for the reader's lifetime and used in error
+ * messages. No fd is attached until sl_line_reader_attach. The caller owns
+ * the result; NULL when out of memory. */
+sl_line_reader *sl_line_reader_new(const char *name, size_t max_record_bytes);
+
+void sl_line_reader_free(sl_line_reader *reader);
+
+/* Starts reading fd (borrowed, not closed by the reader) from position 0,
+ * forgetting any buffered bytes, partial line and line count. */
+void sl_line_reader_attach(sl_line_reader *reader, int fd);
+
+/* The next line. When wait_for_newline is false, bytes after the last
+ * newline at EOF form a final line; when true (tailing) they stay buffered
+ * until their newline arrives. Returns SL_OK with *line, SL_EOF when no
+ * complete line is available now (a later call reads again, so appended
+ * data is seen), SL_EIO on a read error. */
+int sl_line_reader_next(sl_line_reader *reader, bool wait_for_newline, sl_line *line,
+                        sl_error *err);
+
+/* Byte position after the last line handed out. */
+int64_t sl_line_reader_position(const sl_line_reader *reader);
+
+/* Bytes read from the fd so far (handed out or still buffered). */
+int64_t sl_line_reader_bytes_read(const sl_line_reader *reader);
+
+/* Bytes buffered after the last line handed out (a partial line). */
+size_t sl_line_reader_pending(const sl_line_reader *reader);
+
+/* Fills batch with the next lines as raw records (partition 0, offset = the
+ * line's byte offset, has_value false, raw copied into batch->arena) until
+ * the batch holds its capacity or about max_batch_bytes. Empty lines (only
+ * blanks) are skipped; too-long lines go to reject with stage "source" and
+ * a reason naming line, byte, size and limit. Sets batch->partition = 0 and
+ * batch->end_offset to the position after the last line consumed.
+ * Returns SL_OK when it stopped because the batch is full, SL_EOF when no
+ * more lines are available now (the batch may hold records), or an error. */
+int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, size_t max_batch_bytes,
+                        bool wait_for_newline, const sl_reject_handler *reject, sl_error *err);
+
+#endif

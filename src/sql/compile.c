@@ -1,0 +1,355 @@
+/* compile.c — from SQL text to a program: lex, parse, resolve, fold.
+ *
+ * The AST lives in a scratch arena that is freed before sl_sql_compile
+ * returns; the program gets its own arena holding the expression tree, the
+ * column names and every string a constant needs, so it does not borrow the
+ * SQL text. Resolving means: a leading `input.` qualifier is dropped from
+ * paths, function names are looked up in the function table and their
+ * argument counts checked, type names are mapped to sl_type, literal texts
+ * become values. A node whose arguments are all constants (and that is not a
+ * volatile call like uuid() or now()) is evaluated once here and replaced by
+ * its value; if that evaluation fails, the node is kept so the error is
+ * raised per record, where a short-circuit may avoid it.
+ */
+#include "sql/eval.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/timefmt.h"
+#include "sql/cast.h"
+#include "sql/lexer.h"
+#include "sql/parser.h"
+#include "sql/sql.h"
+
+/* Deepest expression tree accepted: bounds the evaluator's recursion. */
+#define MAX_TREE_DEPTH 256
+
+typedef struct compiler {
+    sl_arena *arena; /* the program's */
+    sl_error *err;
+} compiler;
+
+static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth);
+
+static void *fail_at(compiler *c, int code, int line, int column, const char *what, sl_str name)
+{
+    sl_error_set(c->err, code, "line %d column %d: %s '%.*s'", line, column, what,
+                 (int)(name.len > 60 ? 60 : name.len), name.ptr);
+    return NULL;
+}
+
+static void *fail_memory(compiler *c)
+{
+    sl_error_set(c->err, SL_ENOMEM, "out of memory compiling SQL");
+    return NULL;
+}
+
+static bool copy_str(compiler *c, sl_str in, sl_str *out)
+{
+    char *copy = sl_arena_strndup(c->arena, in.ptr ? in.ptr : "", in.len);
+    if (!copy) return fail_memory(c), false;
+    *out = (sl_str){ copy, in.len };
+    return true;
+}
+
+static sl_sql_expr *expr_new(compiler *c, sl_sql_expr_kind kind, const sl_sql_ast *ast,
+                             size_t n_args)
+{
+    sl_sql_expr *expr = sl_arena_calloc(c->arena, sizeof *expr);
+    if (!expr) return fail_memory(c);
+    expr->kind = kind;
+    expr->line = ast->line;
+    expr->column = ast->column;
+    expr->op = ast->op;
+    expr->is_negated = ast->is_negated;
+    if (n_args) {
+        expr->args = sl_arena_calloc(c->arena, n_args * sizeof *expr->args);
+        if (!expr->args) return fail_memory(c);
+        expr->n_args = n_args;
+    }
+    return expr;
+}
+
+/* An integer literal, negated when is_negative (so the most negative int64
+ * is reachable); too large for int64 it becomes the nearest double. */
+static sl_value integer_literal(sl_str digits, bool is_negative)
+{
+    uint64_t value = 0, limit = is_negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (size_t i = 0; i < digits.len; i++) {
+        unsigned digit = (unsigned)(digits.ptr[i] - '0');
+        if (value > (limit - digit) / 10) {
+            char copy[400];
+            int n = snprintf(copy, sizeof copy, "%s%.*s", is_negative ? "-" : "",
+                             (int)(digits.len > 390 ? 390 : digits.len), digits.ptr);
+            (void)n;
+            return sl_value_double(strtod(copy, NULL));
+        }
+        value = value * 10 + digit;
+    }
+    return sl_value_int(is_negative ? (int64_t)(0 - value) : (int64_t)value);
+}
+
+static sl_sql_expr *resolve_literal(compiler *c, const sl_sql_ast *ast)
+{
+    sl_sql_expr *expr = expr_new(c, SL_EXPR_CONST, ast, 0);
+    if (!expr) return NULL;
+    switch (ast->kind) {
+    case SL_AST_INTEGER: expr->constant = integer_literal(ast->text, false); break;
+    case SL_AST_DECIMAL: {
+        char copy[128];
+        if (ast->text.len >= sizeof copy)
+            return fail_at(c, SL_ESQL, ast->line, ast->column, "number too long", ast->text);
+        memcpy(copy, ast->text.ptr, ast->text.len);
+        copy[ast->text.len] = '\0';
+        expr->constant = sl_value_double(strtod(copy, NULL));
+        break;
+    }
+    case SL_AST_STRING: {
+        sl_str text;
+        if (!copy_str(c, ast->text, &text)) return NULL;
+        expr->constant = sl_value_string(text);
+        break;
+    }
+    case SL_AST_TIMESTAMP: {
+        int64_t us;
+        if (sl_time_parse_iso(ast->text.ptr, ast->text.len, &us))
+            return fail_at(c, SL_ESQL, ast->line, ast->column, "invalid TIMESTAMP literal",
+                           ast->text);
+        expr->constant = sl_value_timestamp(us);
+        break;
+    }
+    case SL_AST_TRUE: expr->constant = sl_value_bool(true); break;
+    case SL_AST_FALSE: expr->constant = sl_value_bool(false); break;
+    default: expr->constant = sl_value_null(); break;
+    }
+    return expr;
+}
+
+static sl_sql_expr *resolve_path(compiler *c, const sl_sql_ast *ast)
+{
+    sl_sql_expr *expr = expr_new(c, SL_EXPR_PATH, ast, 0);
+    if (!expr) return NULL;
+    const sl_sql_path_step *steps = ast->steps;
+    size_t n_steps = ast->n_steps;
+    const sl_sql_path_step *first = &steps[0];
+    if (n_steps > 1 && !first->is_quoted && first->key.len == 5 &&
+        strncasecmp(first->key.ptr, "input", 5) == 0 && !steps[1].is_index) {
+        steps++; /* `input.` names the table, not a member */
+        n_steps--;
+    }
+    sl_sql_path_step *copy = sl_arena_alloc(c->arena, n_steps * sizeof *copy);
+    if (!copy) return fail_memory(c);
+    for (size_t i = 0; i < n_steps; i++) {
+        copy[i] = steps[i];
+        if (!steps[i].is_index && !copy_str(c, steps[i].key, &copy[i].key)) return NULL;
+    }
+    expr->steps = copy;
+    expr->n_steps = n_steps;
+    return expr;
+}
+
+static sl_sql_expr *resolve_call(compiler *c, const sl_sql_ast *ast)
+{
+    const sl_sql_function *function = sl_sql_function_find(ast->text);
+    if (!function)
+        return fail_at(c, SL_ESQL, ast->line, ast->column, "unknown function", ast->text);
+    size_t n = ast->n_args, low = function->min_args, high = function->max_args;
+    if (n < low || n > high) {
+        if (high == SL_SQL_VARIADIC)
+            sl_error_set(c->err, SL_ESQL, "line %d column %d: %s() takes at least %zu argument%s, got %zu",
+                         ast->line, ast->column, function->name, low, low == 1 ? "" : "s", n);
+        else if (low == high)
+            sl_error_set(c->err, SL_ESQL, "line %d column %d: %s() takes %zu argument%s, got %zu",
+                         ast->line, ast->column, function->name, low, low == 1 ? "" : "s", n);
+        else
+            sl_error_set(c->err, SL_ESQL, "line %d column %d: %s() takes %zu to %zu arguments, got %zu",
+                         ast->line, ast->column, function->name, low, high, n);
+        return NULL;
+    }
+    sl_sql_expr *expr = expr_new(c, SL_EXPR_CALL, ast, n);
+    if (expr) expr->function = function;
+    return expr;
+}
+
+static sl_sql_expr_kind kind_of(sl_sql_ast_kind kind)
+{
+    switch (kind) {
+    case SL_AST_UNARY: return SL_EXPR_UNARY;
+    case SL_AST_BINARY: return SL_EXPR_BINARY;
+    case SL_AST_IS_NULL: return SL_EXPR_IS_NULL;
+    case SL_AST_IN: return SL_EXPR_IN;
+    case SL_AST_BETWEEN: return SL_EXPR_BETWEEN;
+    case SL_AST_LIKE: return SL_EXPR_LIKE;
+    case SL_AST_CAST: return SL_EXPR_CAST;
+    default: return SL_EXPR_CALL;
+    }
+}
+
+/* Replaces expr by its value when every argument is constant. */
+static sl_sql_expr *fold(compiler *c, sl_sql_expr *expr)
+{
+    if (expr->kind == SL_EXPR_CALL && (expr->function->flags & SL_SQL_FN_VOLATILE)) return expr;
+    for (size_t i = 0; i < expr->n_args; i++)
+        if (expr->args[i]->kind != SL_EXPR_CONST) return expr;
+    sl_value none = sl_value_null(), value;
+    sl_error ignored = { 0 };
+    int rc = sl_sql_expr_eval(expr, &none, c->arena, &value, &ignored);
+    if (rc == SL_ENOMEM) return fail_memory(c);
+    if (rc) return expr; /* fails per record instead; see the file comment */
+    expr->kind = SL_EXPR_CONST;
+    expr->constant = value;
+    expr->n_args = 0;
+    return expr;
+}
+
+static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
+{
+    if (depth > MAX_TREE_DEPTH) {
+        sl_error_set(c->err, SL_ESQL, "line %d column %d: expression nested too deeply",
+                     ast->line, ast->column);
+        return NULL;
+    }
+    switch (ast->kind) {
+    case SL_AST_INTEGER:
+    case SL_AST_DECIMAL:
+    case SL_AST_STRING:
+    case SL_AST_TRUE:
+    case SL_AST_FALSE:
+    case SL_AST_NULL:
+    case SL_AST_TIMESTAMP: return resolve_literal(c, ast);
+    case SL_AST_PATH: return resolve_path(c, ast);
+    default: break;
+    }
+    if (ast->kind == SL_AST_UNARY && ast->op == SL_OP_NEG && ast->args[0]->kind == SL_AST_INTEGER) {
+        sl_sql_expr *expr = expr_new(c, SL_EXPR_CONST, ast, 0);
+        if (expr) expr->constant = integer_literal(ast->args[0]->text, true);
+        return expr;
+    }
+    sl_sql_expr *expr = ast->kind == SL_AST_CALL ? resolve_call(c, ast)
+                                                 : expr_new(c, kind_of(ast->kind), ast, ast->n_args);
+    if (!expr) return NULL;
+    if (ast->kind == SL_AST_CAST && sl_sql_type_from_name(ast->text, &expr->cast_type))
+        return fail_at(c, SL_ESQL, ast->line, ast->column, "unknown type", ast->text);
+    for (size_t i = 0; i < ast->n_args; i++) {
+        expr->args[i] = resolve(c, ast->args[i], depth + 1);
+        if (!expr->args[i]) return NULL;
+    }
+    return fold(c, expr);
+}
+
+/* The name of a column without AS: the last member of a path, else _colN. */
+static bool column_name(compiler *c, const sl_sql_select_item *item, size_t index, sl_str *out)
+{
+    if (item->has_alias) return copy_str(c, item->alias, out);
+    const sl_sql_ast *expr = item->expr;
+    if (expr->kind == SL_AST_PATH && !expr->steps[expr->n_steps - 1].is_index)
+        return copy_str(c, expr->steps[expr->n_steps - 1].key, out);
+    char generated[32];
+    int n = snprintf(generated, sizeof generated, "_col%zu", index + 1);
+    return copy_str(c, (sl_str){ generated, (size_t)n }, out);
+}
+
+static int build_columns(compiler *c, sl_sql_program *program, const sl_sql_select *select)
+{
+    size_t n = select->n_items;
+    program->columns = sl_arena_calloc(c->arena, n * sizeof *program->columns);
+    program->column_names = sl_arena_calloc(c->arena, n * sizeof *program->column_names);
+    program->column_keys = sl_arena_calloc(c->arena, n * sizeof *program->column_keys);
+    if (!program->columns || !program->column_names || !program->column_keys)
+        return fail_memory(c), SL_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const sl_sql_select_item *item = &select->items[i];
+        program->columns[i] = resolve(c, item->expr, 0);
+        if (!program->columns[i]) return c->err->code;
+        if (!column_name(c, item, i, &program->column_keys[i])) return SL_ENOMEM;
+        program->column_names[i] = program->column_keys[i].ptr;
+        for (size_t k = 0; k < i; k++) {
+            if (!sl_str_eq(program->column_keys[k], program->column_keys[i])) continue;
+            const sl_sql_select_item *first = &select->items[k];
+            int line = item->has_alias ? item->alias_line : item->line;
+            int column = item->has_alias ? item->alias_column : item->column;
+            return sl_error_set(c->err, SL_ESQL,
+                                "line %d column %d: duplicate column name '%s' (first at line %d "
+                                "column %d)", line, column, program->column_names[i],
+                                first->has_alias ? first->alias_line : first->line,
+                                first->has_alias ? first->alias_column : first->column);
+        }
+    }
+    program->n_columns = n;
+    return SL_OK;
+}
+
+int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
+{
+    sl_error local = { 0 };
+    compiler c = { NULL, err ? err : &local };
+    sl_sql_tokens tokens = { 0 };
+    sl_arena *scratch = NULL;
+    sl_sql_program *program = NULL;
+    sl_sql_select select;
+    int rc = SL_ENOMEM;
+    *out = NULL;
+    c.err->code = SL_OK;
+    if (!text) {
+        rc = sl_error_set(c.err, SL_EINVAL, "no SQL text");
+        goto fail;
+    }
+    rc = sl_sql_lex(text, &tokens, c.err);
+    if (rc) goto fail;
+    scratch = sl_arena_new(16 * 1024);
+    program = calloc(1, sizeof *program);
+    if (!scratch || !program || !(program->arena = sl_arena_new(8 * 1024))) {
+        rc = sl_error_set(c.err, SL_ENOMEM, "out of memory compiling SQL");
+        goto fail;
+    }
+    c.arena = program->arena;
+    rc = sl_sql_parse(&tokens, scratch, &select, c.err);
+    if (rc) goto fail;
+    if (!(select.from.len == 5 && strncasecmp(select.from.ptr, "input", 5) == 0)) {
+        fail_at(&c, SL_ESQL, select.from_line, select.from_column,
+                "only FROM input is supported, found", select.from);
+        rc = SL_ESQL;
+        goto fail;
+    }
+    program->is_star = select.is_star;
+    if (!select.is_star) {
+        rc = build_columns(&c, program, &select);
+        if (rc) goto fail;
+    }
+    if (select.where) {
+        program->where = resolve(&c, select.where, 0);
+        if (!program->where) {
+            rc = c.err->code ? c.err->code : SL_ESQL;
+            goto fail;
+        }
+    }
+    sl_arena_free(scratch);
+    sl_sql_tokens_free(&tokens);
+    *out = program;
+    return SL_OK;
+fail:
+    sl_arena_free(scratch);
+    sl_sql_tokens_free(&tokens);
+    sl_sql_free(program);
+    return rc;
+}
+
+void sl_sql_free(sl_sql_program *program)
+{
+    if (!program) return;
+    sl_arena_free(program->arena);
+    free(program);
+}
+
+size_t sl_sql_n_columns(const sl_sql_program *program)
+{
+    return program->n_columns;
+}
+
+const char *sl_sql_column_name(const sl_sql_program *program, size_t index)
+{
+    return index < program->n_columns ? program->column_names[index] : NULL;
+}

@@ -1,0 +1,540 @@
+/* eval.c — evaluates a compiled expression tree against one record.
+ *
+ * A plain recursive walk over sl_sql_expr nodes. NULL follows SQL: it
+ * propagates through arithmetic, comparison, ||, casts and (non null-safe)
+ * functions; AND/OR use three-valued logic and skip their right side when
+ * the left decides. Results live in the caller's arena; the program is never
+ * written, which is what makes one program safe to share between threads.
+ * Errors are reported where they happen, as "line L column C: reason", and
+ * passed up unchanged; sl_sql_eval adds which column (or WHERE) failed.
+ */
+#include "sql/eval.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/timefmt.h"
+#include "sql/cast.h"
+
+static int fail(const sl_sql_expr *expr, sl_error *err, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(const sl_sql_expr *expr, sl_error *err, const char *format, ...)
+{
+    char reason[400];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(reason, sizeof reason, format, args);
+    va_end(args);
+    return sl_error_set(err, SL_ESQL, "line %d column %d: %s", expr->line, expr->column, reason);
+}
+
+/* Adds expr's position in front of a reason set by a callee (cast,
+ * function); out-of-memory is passed on as it is. */
+static int locate(const sl_sql_expr *expr, int rc, sl_error *err)
+{
+    if (rc != SL_ENOMEM) sl_error_prefix(err, "line %d column %d: ", expr->line, expr->column);
+    return rc;
+}
+
+static int out_of_memory(sl_error *err)
+{
+    return sl_error_set(err, SL_ENOMEM, "out of memory evaluating SQL");
+}
+
+static bool is_number(const sl_value *v)
+{
+    return v->type == SL_TYPE_INT || v->type == SL_TYPE_DOUBLE;
+}
+
+static double as_double(const sl_value *v)
+{
+    return v->type == SL_TYPE_INT ? (double)v->integer : v->number;
+}
+
+static int type_mismatch(const sl_sql_expr *expr, const sl_value *a, const sl_value *b,
+                         sl_error *err)
+{
+    return fail(expr, err, "cannot apply '%s' to %s and %s", sl_sql_operator_name(expr->op),
+                sl_type_name(a->type), sl_type_name(b->type));
+}
+
+/* ---- comparison ---- */
+
+static int compare_int_double(int64_t i, double d)
+{
+    if (isnan(d)) return -1; /* NaN sorts above every number, as in PostgreSQL */
+    if (d >= 9223372036854775808.0) return -1;
+    if (d < -9223372036854775808.0) return 1;
+    int64_t whole = (int64_t)d; /* truncation toward zero, in range */
+    if (i != whole) return i < whole ? -1 : 1;
+    double fraction = d - (double)whole;
+    return fraction > 0 ? -1 : fraction < 0 ? 1 : 0;
+}
+
+static int compare_doubles(double a, double b)
+{
+    if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+static int compare_bytes(sl_str a, sl_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int order = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (order) return order < 0 ? -1 : 1;
+    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
+}
+
+int sl_sql_compare(const sl_value *a, const sl_value *b, int *order)
+{
+    if (a->type == SL_TYPE_INT && b->type == SL_TYPE_INT) {
+        *order = a->integer < b->integer ? -1 : a->integer > b->integer ? 1 : 0;
+    } else if (a->type == SL_TYPE_INT && b->type == SL_TYPE_DOUBLE) {
+        *order = compare_int_double(a->integer, b->number);
+    } else if (a->type == SL_TYPE_DOUBLE && b->type == SL_TYPE_INT) {
+        *order = -compare_int_double(b->integer, a->number);
+    } else if (a->type == SL_TYPE_DOUBLE && b->type == SL_TYPE_DOUBLE) {
+        *order = compare_doubles(a->number, b->number);
+    } else if ((a->type == SL_TYPE_STRING && b->type == SL_TYPE_STRING) ||
+               (a->type == SL_TYPE_BYTES && b->type == SL_TYPE_BYTES)) {
+        *order = compare_bytes(a->string, b->string);
+    } else if (a->type == SL_TYPE_BOOL && b->type == SL_TYPE_BOOL) {
+        *order = (int)a->boolean - (int)b->boolean;
+    } else if (a->type == SL_TYPE_TIMESTAMP || b->type == SL_TYPE_TIMESTAMP) {
+        int64_t ta, tb;
+        if (a->type == SL_TYPE_TIMESTAMP) ta = a->timestamp;
+        else if (a->type != SL_TYPE_STRING || sl_time_parse_iso(a->string.ptr, a->string.len, &ta)) return -1;
+        if (b->type == SL_TYPE_TIMESTAMP) tb = b->timestamp;
+        else if (b->type != SL_TYPE_STRING || sl_time_parse_iso(b->string.ptr, b->string.len, &tb)) return -1;
+        *order = ta < tb ? -1 : ta > tb ? 1 : 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static int compare_or_fail(const sl_sql_expr *expr, const char *what, const sl_value *a,
+                           const sl_value *b, int *order, sl_error *err)
+{
+    if (sl_sql_compare(a, b, order) == 0) return SL_OK;
+    return fail(expr, err, "cannot compare %s and %s in %s", sl_type_name(a->type),
+                sl_type_name(b->type), what);
+}
+
+/* ---- LIKE ---- */
+
+static size_t next_char(sl_str s, size_t pos)
+{
+    pos++;
+    while (pos < s.len && ((unsigned char)s.ptr[pos] & 0xC0) == 0x80) pos++;
+    return pos;
+}
+
+bool sl_sql_like(sl_str text, sl_str pattern)
+{
+    size_t t = 0, p = 0, star_p = 0, star_t = 0;
+    bool has_star = false;
+    while (t < text.len) {
+        if (p < pattern.len) {
+            char c = pattern.ptr[p];
+            if (c == '%') {
+                has_star = true;
+                star_p = ++p;
+                star_t = t;
+                continue;
+            }
+            if (c == '_') {
+                p++;
+                t = next_char(text, t);
+                continue;
+            }
+            size_t step = 1;
+            if (c == '\\' && p + 1 < pattern.len) {
+                c = pattern.ptr[p + 1];
+                step = 2;
+            }
+            if (text.ptr[t] == c) {
+                t++;
+                p += step;
+                continue;
+            }
+        }
+        if (!has_star) return false;
+        p = star_p;
+        star_t = next_char(text, star_t);
+        t = star_t;
+    }
+    while (p < pattern.len && pattern.ptr[p] == '%') p++;
+    return p == pattern.len;
+}
+
+/* ---- operators ---- */
+
+static int eval_arithmetic(const sl_sql_expr *expr, const sl_value *a, const sl_value *b,
+                           sl_value *out, sl_error *err)
+{
+    if (a->type == SL_TYPE_NULL || b->type == SL_TYPE_NULL) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    if (!is_number(a) || !is_number(b)) return type_mismatch(expr, a, b, err);
+    if (a->type == SL_TYPE_INT && b->type == SL_TYPE_INT) {
+        int64_t x = a->integer, y = b->integer, result = 0;
+        bool is_overflow = false;
+        switch (expr->op) {
+        case SL_OP_ADD: is_overflow = __builtin_add_overflow(x, y, &result); break;
+        case SL_OP_SUB: is_overflow = __builtin_sub_overflow(x, y, &result); break;
+        case SL_OP_MUL: is_overflow = __builtin_mul_overflow(x, y, &result); break;
+        case SL_OP_DIV:
+        case SL_OP_MOD:
+            if (y == 0) return fail(expr, err, "division by zero");
+            if (y == -1) { /* INT64_MIN / -1 overflows; x % -1 is always 0 */
+                is_overflow = expr->op == SL_OP_DIV && x == INT64_MIN;
+                result = expr->op == SL_OP_DIV ? (is_overflow ? 0 : -x) : 0;
+            } else {
+                result = expr->op == SL_OP_DIV ? x / y : x % y;
+            }
+            break;
+        default: break;
+        }
+        if (is_overflow)
+            return fail(expr, err, "int overflow in %lld %s %lld", (long long)x,
+                        sl_sql_operator_name(expr->op), (long long)y);
+        *out = sl_value_int(result);
+        return SL_OK;
+    }
+    double x = as_double(a), y = as_double(b), result = 0;
+    switch (expr->op) {
+    case SL_OP_ADD: result = x + y; break;
+    case SL_OP_SUB: result = x - y; break;
+    case SL_OP_MUL: result = x * y; break;
+    case SL_OP_DIV:
+    case SL_OP_MOD:
+        if (y == 0) return fail(expr, err, "division by zero");
+        result = expr->op == SL_OP_DIV ? x / y : fmod(x, y);
+        break;
+    default: break;
+    }
+    *out = sl_value_double(result);
+    return SL_OK;
+}
+
+static int eval_concat(const sl_sql_expr *expr, const sl_value *a, const sl_value *b,
+                       sl_arena *arena, sl_value *out, sl_error *err)
+{
+    if (a->type == SL_TYPE_NULL || b->type == SL_TYPE_NULL) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    sl_value left, right;
+    if (sl_sql_cast(a, SL_TYPE_STRING, arena, &left, NULL) ||
+        sl_sql_cast(b, SL_TYPE_STRING, arena, &right, NULL))
+        return type_mismatch(expr, a, b, err);
+    size_t len = left.string.len + right.string.len;
+    char *text = sl_arena_alloc(arena, len + 1);
+    if (!text) return out_of_memory(err);
+    if (left.string.len) memcpy(text, left.string.ptr, left.string.len);
+    if (right.string.len) memcpy(text + left.string.len, right.string.ptr, right.string.len);
+    text[len] = '\0';
+    *out = sl_value_string((sl_str){ text, len });
+    return SL_OK;
+}
+
+static int eval_comparison(const sl_sql_expr *expr, const sl_value *a, const sl_value *b,
+                           sl_value *out, sl_error *err)
+{
+    if (a->type == SL_TYPE_NULL || b->type == SL_TYPE_NULL) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    int order;
+    if (sl_sql_compare(a, b, &order)) return type_mismatch(expr, a, b, err);
+    bool result = false;
+    switch (expr->op) {
+    case SL_OP_EQ: result = order == 0; break;
+    case SL_OP_NE: result = order != 0; break;
+    case SL_OP_LT: result = order < 0; break;
+    case SL_OP_LE: result = order <= 0; break;
+    case SL_OP_GT: result = order > 0; break;
+    case SL_OP_GE: result = order >= 0; break;
+    default: break;
+    }
+    *out = sl_value_bool(result);
+    return SL_OK;
+}
+
+/* Evaluates a boolean operand of AND/OR/NOT: TRUE, FALSE or NULL. */
+static int eval_logic_operand(const sl_sql_expr *expr, const sl_sql_expr *operand,
+                              const sl_value *input, sl_arena *arena, sl_value *out, sl_error *err)
+{
+    int rc = sl_sql_expr_eval(operand, input, arena, out, err);
+    if (rc) return rc;
+    if (out->type != SL_TYPE_BOOL && out->type != SL_TYPE_NULL)
+        return fail(expr, err, "%s expects boolean operands, got %s",
+                    sl_sql_operator_name(expr->op), sl_type_name(out->type));
+    return SL_OK;
+}
+
+/* AND and OR in three-valued logic: the left side decides alone when it is
+ * FALSE (AND) or TRUE (OR); otherwise NULL wins over the neutral value. */
+static int eval_logic(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                      sl_value *out, sl_error *err)
+{
+    bool decides = expr->op == SL_OP_OR; /* the value that settles the answer */
+    sl_value left, right;
+    int rc = eval_logic_operand(expr, expr->args[0], input, arena, &left, err);
+    if (rc) return rc;
+    if (left.type == SL_TYPE_BOOL && left.boolean == decides) {
+        *out = left;
+        return SL_OK;
+    }
+    rc = eval_logic_operand(expr, expr->args[1], input, arena, &right, err);
+    if (rc) return rc;
+    if (right.type == SL_TYPE_BOOL && right.boolean == decides) *out = right;
+    else if (left.type == SL_TYPE_NULL || right.type == SL_TYPE_NULL) *out = sl_value_null();
+    else *out = sl_value_bool(!decides);
+    return SL_OK;
+}
+
+static int eval_unary(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                      sl_value *out, sl_error *err)
+{
+    sl_value v;
+    int rc = expr->op == SL_OP_NOT
+                 ? eval_logic_operand(expr, expr->args[0], input, arena, &v, err)
+                 : sl_sql_expr_eval(expr->args[0], input, arena, &v, err);
+    if (rc) return rc;
+    if (v.type == SL_TYPE_NULL) {
+        *out = v;
+        return SL_OK;
+    }
+    if (expr->op == SL_OP_NOT) {
+        *out = sl_value_bool(!v.boolean);
+    } else if (!is_number(&v)) {
+        return fail(expr, err, "cannot apply unary '%s' to %s", sl_sql_operator_name(expr->op),
+                    sl_type_name(v.type));
+    } else if (expr->op == SL_OP_PLUS) {
+        *out = v;
+    } else if (v.type == SL_TYPE_DOUBLE) {
+        *out = sl_value_double(-v.number);
+    } else if (v.integer == INT64_MIN) {
+        return fail(expr, err, "int overflow in -(%lld)", (long long)v.integer);
+    } else {
+        *out = sl_value_int(-v.integer);
+    }
+    return SL_OK;
+}
+
+static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                       sl_value *out, sl_error *err)
+{
+    if (expr->op == SL_OP_AND || expr->op == SL_OP_OR) return eval_logic(expr, input, arena, out, err);
+    sl_value a, b;
+    int rc = sl_sql_expr_eval(expr->args[0], input, arena, &a, err);
+    if (rc) return rc;
+    rc = sl_sql_expr_eval(expr->args[1], input, arena, &b, err);
+    if (rc) return rc;
+    switch (expr->op) {
+    case SL_OP_ADD:
+    case SL_OP_SUB:
+    case SL_OP_MUL:
+    case SL_OP_DIV:
+    case SL_OP_MOD: return eval_arithmetic(expr, &a, &b, out, err);
+    case SL_OP_CONCAT: return eval_concat(expr, &a, &b, arena, out, err);
+    default: return eval_comparison(expr, &a, &b, out, err);
+    }
+}
+
+/* x IN (a, b, ...): TRUE on a match; otherwise NULL if x or any item was
+ * NULL, else FALSE. NOT IN negates that (NULL stays NULL). */
+static int eval_in(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                   sl_value *out, sl_error *err)
+{
+    sl_value x, item;
+    int rc = sl_sql_expr_eval(expr->args[0], input, arena, &x, err);
+    if (rc) return rc;
+    if (x.type == SL_TYPE_NULL) {
+        *out = x;
+        return SL_OK;
+    }
+    bool has_null = false, is_found = false;
+    for (size_t i = 1; i < expr->n_args && !is_found; i++) {
+        rc = sl_sql_expr_eval(expr->args[i], input, arena, &item, err);
+        if (rc) return rc;
+        if (item.type == SL_TYPE_NULL) {
+            has_null = true;
+            continue;
+        }
+        int order;
+        rc = compare_or_fail(expr, "IN", &x, &item, &order, err);
+        if (rc) return rc;
+        is_found = order == 0;
+    }
+    if (!is_found && has_null) *out = sl_value_null();
+    else *out = sl_value_bool(is_found != expr->is_negated);
+    return SL_OK;
+}
+
+/* x BETWEEN low AND high is low <= x AND x <= high, in three-valued logic. */
+static int eval_between(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                        sl_value *out, sl_error *err)
+{
+    sl_value v[3];
+    for (int i = 0; i < 3; i++) {
+        int rc = sl_sql_expr_eval(expr->args[i], input, arena, &v[i], err);
+        if (rc) return rc;
+    }
+    int low_order = 0, high_order = 0; /* 2 = unknown (NULL) */
+    if (v[0].type == SL_TYPE_NULL || v[1].type == SL_TYPE_NULL) low_order = 2;
+    else if (compare_or_fail(expr, "BETWEEN", &v[0], &v[1], &low_order, err)) return SL_ESQL;
+    if (v[0].type == SL_TYPE_NULL || v[2].type == SL_TYPE_NULL) high_order = 2;
+    else if (compare_or_fail(expr, "BETWEEN", &v[0], &v[2], &high_order, err)) return SL_ESQL;
+    bool is_low_false = low_order != 2 && low_order < 0;
+    bool is_high_false = high_order != 2 && high_order > 0;
+    if (is_low_false || is_high_false) *out = sl_value_bool(expr->is_negated);
+    else if (low_order == 2 || high_order == 2) *out = sl_value_null();
+    else *out = sl_value_bool(!expr->is_negated);
+    return SL_OK;
+}
+
+static int eval_like(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                     sl_value *out, sl_error *err)
+{
+    sl_value text, pattern;
+    int rc = sl_sql_expr_eval(expr->args[0], input, arena, &text, err);
+    if (rc) return rc;
+    rc = sl_sql_expr_eval(expr->args[1], input, arena, &pattern, err);
+    if (rc) return rc;
+    if (text.type == SL_TYPE_NULL || pattern.type == SL_TYPE_NULL) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    if (text.type != SL_TYPE_STRING || pattern.type != SL_TYPE_STRING)
+        return fail(expr, err, "cannot apply 'LIKE' to %s and %s", sl_type_name(text.type),
+                    sl_type_name(pattern.type));
+    *out = sl_value_bool(sl_sql_like(text.string, pattern.string) != expr->is_negated);
+    return SL_OK;
+}
+
+static int eval_call(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                     sl_value *out, sl_error *err)
+{
+    sl_value local[8];
+    sl_value *args = local;
+    if (expr->n_args > sizeof local / sizeof local[0]) {
+        args = sl_arena_alloc(arena, expr->n_args * sizeof *args);
+        if (!args) return out_of_memory(err);
+    }
+    bool has_null = false;
+    for (size_t i = 0; i < expr->n_args; i++) {
+        int rc = sl_sql_expr_eval(expr->args[i], input, arena, &args[i], err);
+        if (rc) return rc;
+        has_null |= args[i].type == SL_TYPE_NULL;
+    }
+    if (has_null && !(expr->function->flags & SL_SQL_FN_NULL_SAFE)) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    sl_sql_call call = { arena, err };
+    int rc = expr->function->fn(&call, args, expr->n_args, out);
+    return rc ? locate(expr, rc, err) : SL_OK;
+}
+
+/* The member named key, or NULL. Same as sl_value_get, but comparing the
+ * length and first byte before memcmp: most keys differ there, and this is
+ * the evaluator's hottest loop. */
+static const sl_value *member_get(const sl_value *object, sl_str key)
+{
+    if (object->type != SL_TYPE_OBJECT || key.len == 0) return sl_value_get(object, key);
+    const sl_member *m = object->object.members, *end = m + object->object.n_members;
+    for (; m < end; m++)
+        if (m->key.len == key.len && m->key.ptr[0] == key.ptr[0] &&
+            memcmp(m->key.ptr, key.ptr, key.len) == 0)
+            return &m->value;
+    return NULL;
+}
+
+static int eval_path(const sl_sql_expr *expr, const sl_value *input, sl_value *out)
+{
+    const sl_value *v = input;
+    for (size_t i = 0; i < expr->n_steps && v; i++) {
+        const sl_sql_path_step *step = &expr->steps[i];
+        if (!step->is_index)
+            v = member_get(v, step->key);
+        else if (v->type == SL_TYPE_ARRAY && (uint64_t)step->index < v->array.n_items)
+            v = &v->array.items[step->index];
+        else
+            v = NULL;
+    }
+    *out = v ? *v : sl_value_null();
+    return SL_OK;
+}
+
+int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                     sl_value *out, sl_error *err)
+{
+    switch (expr->kind) {
+    case SL_EXPR_CONST: *out = expr->constant; return SL_OK;
+    case SL_EXPR_PATH: return eval_path(expr, input, out);
+    case SL_EXPR_UNARY: return eval_unary(expr, input, arena, out, err);
+    case SL_EXPR_BINARY: return eval_binary(expr, input, arena, out, err);
+    case SL_EXPR_IS_NULL: {
+        sl_value v;
+        int rc = sl_sql_expr_eval(expr->args[0], input, arena, &v, err);
+        if (rc) return rc;
+        *out = sl_value_bool((v.type == SL_TYPE_NULL) != expr->is_negated);
+        return SL_OK;
+    }
+    case SL_EXPR_IN: return eval_in(expr, input, arena, out, err);
+    case SL_EXPR_BETWEEN: return eval_between(expr, input, arena, out, err);
+    case SL_EXPR_LIKE: return eval_like(expr, input, arena, out, err);
+    case SL_EXPR_CAST: {
+        sl_value v;
+        int rc = sl_sql_expr_eval(expr->args[0], input, arena, &v, err);
+        if (rc) return rc;
+        rc = sl_sql_cast(&v, expr->cast_type, arena, out, err);
+        return rc ? locate(expr, rc, err) : SL_OK;
+    }
+    case SL_EXPR_CALL: return eval_call(expr, input, arena, out, err);
+    }
+    return fail(expr, err, "unknown expression kind %d", (int)expr->kind);
+}
+
+int sl_sql_eval(const sl_sql_program *program, const sl_value *input, sl_arena *arena,
+                sl_value *out_row, sl_error *err)
+{
+    if (program->where) {
+        sl_value keep;
+        int rc = sl_sql_expr_eval(program->where, input, arena, &keep, err);
+        if (rc) {
+            sl_error_prefix(err, "WHERE: ");
+            return rc;
+        }
+        if (keep.type != SL_TYPE_BOOL && keep.type != SL_TYPE_NULL)
+            return sl_error_set(err, SL_ESQL, "WHERE: line %d column %d: condition must be "
+                                "boolean, got %s", program->where->line,
+                                program->where->column, sl_type_name(keep.type));
+        if (keep.type == SL_TYPE_NULL || !keep.boolean) return 0;
+    }
+    if (program->is_star) {
+        *out_row = *input;
+        return 1;
+    }
+    sl_member *members = sl_arena_alloc(arena, program->n_columns * sizeof *members);
+    if (!members) return out_of_memory(err);
+    for (size_t i = 0; i < program->n_columns; i++) {
+        members[i].key = program->column_keys[i];
+        int rc = sl_sql_expr_eval(program->columns[i], input, arena, &members[i].value, err);
+        if (rc) {
+            sl_error_prefix(err, "column '%s': ", program->column_names[i]);
+            return rc;
+        }
+    }
+    out_row->type = SL_TYPE_OBJECT;
+    out_row->object.members = members;
+    out_row->object.n_members = program->n_columns;
+    return 1;
+}

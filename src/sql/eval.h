@@ -1,0 +1,74 @@
+/* eval.h — the compiled form of a statement and its evaluator.
+ *
+ * compile.c turns the AST into a tree of sl_sql_expr nodes: names resolved
+ * (paths pre-split into steps, functions looked up in the table, cast types
+ * known), constants folded. The tree is read-only once built, so many
+ * threads may evaluate one program at once; every result is allocated in the
+ * arena the caller passes. A node keeps its line:column so runtime errors can
+ * point back into the SQL text.
+ */
+#ifndef SL_SQL_EVAL_H
+#define SL_SQL_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/value.h"
+#include "sql/functions.h"
+#include "sql/parser.h"
+#include "sql/sql.h"
+
+typedef enum sl_sql_expr_kind {
+    SL_EXPR_CONST,     /* constant */
+    SL_EXPR_PATH,      /* steps into the input record */
+    SL_EXPR_UNARY,     /* op (NEG, NOT) on args[0] */
+    SL_EXPR_BINARY,    /* op on args[0], args[1] (AND/OR short-circuit) */
+    SL_EXPR_IS_NULL,   /* args[0] IS [NOT] NULL */
+    SL_EXPR_IN,        /* args[0] [NOT] IN (args[1..]) */
+    SL_EXPR_BETWEEN,   /* args[0] [NOT] BETWEEN args[1] AND args[2] */
+    SL_EXPR_LIKE,      /* args[0] [NOT] LIKE args[1] */
+    SL_EXPR_CAST,      /* args[0] to cast_type */
+    SL_EXPR_CALL,      /* function(args) */
+} sl_sql_expr_kind;
+
+typedef struct sl_sql_expr sl_sql_expr;
+struct sl_sql_expr {
+    sl_sql_expr_kind kind;
+    sl_sql_operator op;
+    bool is_negated;
+    int line, column;
+    sl_sql_expr **args;
+    size_t n_args;
+    sl_value constant;                 /* CONST */
+    const sl_sql_path_step *steps;     /* PATH */
+    size_t n_steps;
+    const sl_sql_function *function;   /* CALL */
+    sl_type cast_type;                 /* CAST */
+};
+
+struct sl_sql_program {
+    sl_arena *arena;          /* owns the tree, names and folded constants */
+    bool is_star;
+    sl_sql_expr **columns;
+    const char **column_names; /* NUL-terminated */
+    sl_str *column_keys;       /* the same names as sl_str, for output rows */
+    size_t n_columns;
+    sl_sql_expr *where;        /* NULL without WHERE */
+};
+
+/* Evaluates expr against input. Errors: SL_ESQL "line L column C: reason";
+ * SL_ENOMEM. */
+int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
+                     sl_value *out, sl_error *err);
+
+/* Compares a and b (numbers across int/double, strings by bytes, booleans,
+ * timestamps; a string against a timestamp is read as one). Sets *order to
+ * <0, 0, >0. Returns -1 when the types do not compare. */
+int sl_sql_compare(const sl_value *a, const sl_value *b, int *order);
+
+/* SQL LIKE: % any run, _ one character, backslash escapes the next. */
+bool sl_sql_like(sl_str text, sl_str pattern);
+
+#endif

@@ -1,0 +1,362 @@
+/* functions.c — SQL scalar functions and the table that names them.
+ *
+ * Each function is a small C function over evaluated arguments plus one row
+ * in `functions` below. Strings are UTF-8: length and substr count code
+ * points; lower and upper change ASCII letters only and leave other bytes
+ * as they are. A result that equals an argument is returned without a copy.
+ *
+ * uuid() draws from a per-thread xoshiro256** generator seeded once from
+ * getrandom(2): no lock is shared between worker threads.
+ */
+#include "sql/functions.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "core/clock.h"
+#include "sql/cast.h"
+
+static int type_error(sl_sql_call *call, const char *name, const char *expected,
+                      const sl_value *got)
+{
+    return sl_error_set(call->err, SL_ESQL, "%s() expects %s, got %s", name, expected,
+                        sl_type_name(got->type));
+}
+
+static int out_of_memory(sl_sql_call *call, const char *name)
+{
+    return sl_error_set(call->err, SL_ENOMEM, "out of memory in %s()", name);
+}
+
+/* ---- uuid ---- */
+
+typedef struct random_state {
+    uint64_t s[4];
+    bool is_seeded;
+} random_state;
+
+static _Thread_local random_state thread_random;
+
+static uint64_t rotate_left(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t splitmix_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void random_seed(random_state *r)
+{
+    uint64_t seed[4] = { 0 };
+    ssize_t got = getrandom(seed, sizeof seed, 0);
+    if (got != (ssize_t)sizeof seed) {
+        /* No entropy source: mix the clock and this thread's address, which
+         * still gives distinct streams per thread and per run. */
+        uint64_t mix = (uint64_t)sl_clock_wall_us() ^ (uint64_t)(uintptr_t)r;
+        for (int i = 0; i < 4; i++) seed[i] = splitmix_next(&mix);
+    }
+    if (!(seed[0] | seed[1] | seed[2] | seed[3])) seed[0] = 1; /* all-zero never moves */
+    memcpy(r->s, seed, sizeof seed);
+    r->is_seeded = true;
+}
+
+static uint64_t random_next(void)
+{
+    random_state *r = &thread_random;
+    if (!r->is_seeded) random_seed(r);
+    uint64_t *s = r->s;
+    uint64_t result = rotate_left(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotate_left(s[3], 45);
+    return result;
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static int fn_uuid_random(sl_sql_call *call, sl_value *out)
+{
+    unsigned char bytes[16];
+    uint64_t high = random_next(), low = random_next();
+    memcpy(bytes, &high, 8);
+    memcpy(bytes + 8, &low, 8);
+    bytes[6] = (unsigned char)((bytes[6] & 0x0F) | 0x40); /* version 4 */
+    bytes[8] = (unsigned char)((bytes[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    char *text = sl_arena_alloc(call->arena, 37);
+    if (!text) return out_of_memory(call, "uuid");
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[n++] = '-';
+        text[n++] = hex_digits[bytes[i] >> 4];
+        text[n++] = hex_digits[bytes[i] & 0x0F];
+    }
+    text[n] = '\0';
+    *out = sl_value_string((sl_str){ text, n });
+    return SL_OK;
+}
+
+/* 0..15 for a hex digit, -1 otherwise; a table because uuid(x) checks every
+ * byte of every record's key. */
+static const signed char hex_values[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+    ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static int hex_value(char c)
+{
+    return hex_values[(unsigned char)c] - 1; /* stored +1 so 0 means "not hex" */
+}
+
+/* uuid() makes a random version-4 uuid; uuid(x) checks that x is one
+ * (8-4-4-4-12 hex digits) and returns it in lowercase. */
+static int fn_uuid(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    if (n_args == 0) return fn_uuid_random(call, out);
+    if (args[0].type != SL_TYPE_STRING) return type_error(call, "uuid", "a string", &args[0]);
+    sl_str s = args[0].string;
+    bool is_valid = s.len == 36, is_lower = true;
+    for (size_t i = 0; is_valid && i < s.len; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            is_valid = s.ptr[i] == '-';
+        else if (hex_value(s.ptr[i]) < 0)
+            is_valid = false;
+        else if (s.ptr[i] >= 'A' && s.ptr[i] <= 'F')
+            is_lower = false;
+    }
+    if (!is_valid) {
+        char shown[96];
+        sl_sql_value_describe(&args[0], shown, sizeof shown);
+        return sl_error_set(call->err, SL_ESQL, "invalid uuid %s", shown);
+    }
+    if (is_lower) {
+        *out = args[0];
+        return SL_OK;
+    }
+    char *text = sl_arena_alloc(call->arena, 37);
+    if (!text) return out_of_memory(call, "uuid");
+    for (size_t i = 0; i < 36; i++) {
+        int digit = hex_value(s.ptr[i]);
+        text[i] = digit < 0 ? '-' : hex_digits[digit];
+    }
+    text[36] = '\0';
+    *out = sl_value_string((sl_str){ text, 36 });
+    return SL_OK;
+}
+
+/* ---- strings ---- */
+
+static int change_case(sl_sql_call *call, const char *name, const sl_value *arg, bool is_upper,
+                       sl_value *out)
+{
+    if (arg->type != SL_TYPE_STRING) return type_error(call, name, "a string", arg);
+    sl_str s = arg->string;
+    char from_low = is_upper ? 'a' : 'A', from_high = is_upper ? 'z' : 'Z';
+    size_t first = 0;
+    while (first < s.len && !(s.ptr[first] >= from_low && s.ptr[first] <= from_high)) first++;
+    if (first == s.len) {
+        *out = *arg;
+        return SL_OK;
+    }
+    char *text = sl_arena_alloc(call->arena, s.len + 1);
+    if (!text) return out_of_memory(call, name);
+    memcpy(text, s.ptr, s.len);
+    for (size_t i = first; i < s.len; i++)
+        if (text[i] >= from_low && text[i] <= from_high) text[i] = (char)(text[i] ^ 0x20);
+    text[s.len] = '\0';
+    *out = sl_value_string((sl_str){ text, s.len });
+    return SL_OK;
+}
+
+static int fn_lower(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    return change_case(call, "lower", &args[0], false, out);
+}
+
+static int fn_upper(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    return change_case(call, "upper", &args[0], true, out);
+}
+
+/* concat(a, b, ...): the arguments as text, NULLs skipped (as PostgreSQL). */
+static int fn_concat(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    sl_value texts[16];
+    sl_value *parts = texts;
+    if (n_args > sizeof texts / sizeof texts[0]) {
+        parts = sl_arena_alloc(call->arena, n_args * sizeof *parts);
+        if (!parts) return out_of_memory(call, "concat");
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n_args; i++) {
+        int rc = sl_sql_cast(&args[i], SL_TYPE_STRING, call->arena, &parts[i], call->err);
+        if (rc) return rc;
+        if (parts[i].type == SL_TYPE_STRING) total += parts[i].string.len;
+    }
+    char *text = sl_arena_alloc(call->arena, total + 1);
+    if (!text) return out_of_memory(call, "concat");
+    size_t n = 0;
+    for (size_t i = 0; i < n_args; i++) {
+        if (parts[i].type != SL_TYPE_STRING || parts[i].string.len == 0) continue;
+        memcpy(text + n, parts[i].string.ptr, parts[i].string.len);
+        n += parts[i].string.len;
+    }
+    text[n] = '\0';
+    *out = sl_value_string((sl_str){ text, n });
+    return SL_OK;
+}
+
+static int fn_coalesce(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    *out = sl_value_null();
+    for (size_t i = 0; i < n_args; i++) {
+        if (args[i].type != SL_TYPE_NULL) {
+            *out = args[i];
+            break;
+        }
+    }
+    return SL_OK;
+}
+
+static bool is_continuation(char c)
+{
+    return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+static int fn_length(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    if (args[0].type != SL_TYPE_STRING) return type_error(call, "length", "a string", &args[0]);
+    int64_t n = 0;
+    for (size_t i = 0; i < args[0].string.len; i++) n += !is_continuation(args[0].string.ptr[i]);
+    *out = sl_value_int(n);
+    return SL_OK;
+}
+
+/* trim/ltrim/rtrim(s [, characters]): strips spaces, or any byte of
+ * characters, from the chosen ends. */
+static int trim_ends(sl_sql_call *call, const char *name, const sl_value *args, size_t n_args,
+                     bool is_left, bool is_right, sl_value *out)
+{
+    if (args[0].type != SL_TYPE_STRING) return type_error(call, name, "a string", &args[0]);
+    sl_str set = SL_STR_LIT(" ");
+    if (n_args > 1) {
+        if (args[1].type != SL_TYPE_STRING) return type_error(call, name, "a string", &args[1]);
+        set = args[1].string;
+    }
+    sl_str s = args[0].string;
+    while (is_left && s.len && set.len && memchr(set.ptr, s.ptr[0], set.len)) s.ptr++, s.len--;
+    while (is_right && s.len && set.len && memchr(set.ptr, s.ptr[s.len - 1], set.len)) s.len--;
+    *out = sl_value_string(s);
+    return SL_OK;
+}
+
+static int fn_trim(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    return trim_ends(call, "trim", args, n_args, true, true, out);
+}
+
+static int fn_ltrim(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    return trim_ends(call, "ltrim", args, n_args, true, false, out);
+}
+
+static int fn_rtrim(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    return trim_ends(call, "rtrim", args, n_args, false, true, out);
+}
+
+/* Byte offset of the character at index (from 0), or s.len past the end. */
+static size_t char_offset(sl_str s, int64_t index)
+{
+    size_t pos = 0;
+    for (int64_t n = 0; pos < s.len; pos++) {
+        if (is_continuation(s.ptr[pos])) continue;
+        if (n++ == index) return pos;
+    }
+    return s.len;
+}
+
+/* substr(s, start [, count]): characters from position start (from 1), as
+ * PostgreSQL: a start before 1 eats into count. */
+static int fn_substr(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    if (args[0].type != SL_TYPE_STRING) return type_error(call, "substr", "a string", &args[0]);
+    if (args[1].type != SL_TYPE_INT) return type_error(call, "substr", "an int start", &args[1]);
+    int64_t start = args[1].integer, end = INT64_MAX;
+    if (n_args > 2) {
+        if (args[2].type != SL_TYPE_INT)
+            return type_error(call, "substr", "an int length", &args[2]);
+        if (args[2].integer < 0)
+            return sl_error_set(call->err, SL_ESQL, "substr() length must not be negative");
+        end = start > INT64_MAX - args[2].integer ? INT64_MAX : start + args[2].integer;
+    }
+    if (start < 1) start = 1;
+    sl_str s = args[0].string;
+    size_t from = end <= start ? s.len : char_offset(s, start - 1);
+    size_t to = end == INT64_MAX || end <= start ? s.len : char_offset(s, end - 1);
+    if (to < from) to = from;
+    *out = sl_value_string((sl_str){ s.ptr + from, to - from });
+    return SL_OK;
+}
+
+/* ---- numbers and time ---- */
+
+static int fn_abs(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    if (args[0].type == SL_TYPE_INT) {
+        if (args[0].integer == INT64_MIN)
+            return sl_error_set(call->err, SL_ESQL, "abs(): int out of range");
+        *out = sl_value_int(args[0].integer < 0 ? -args[0].integer : args[0].integer);
+    } else if (args[0].type == SL_TYPE_DOUBLE) {
+        *out = sl_value_double(args[0].number < 0 ? -args[0].number : args[0].number);
+    } else {
+        return type_error(call, "abs", "a number", &args[0]);
+    }
+    return SL_OK;
+}
+
+static int fn_now(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    *out = sl_value_timestamp(sl_clock_wall_us());
+    return SL_OK;
+}
+
+static const sl_sql_function functions[] = {
+    { "uuid", 0, 1, SL_SQL_FN_VOLATILE, fn_uuid },
+    { "lower", 1, 1, 0, fn_lower },
+    { "upper", 1, 1, 0, fn_upper },
+    { "concat", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, fn_concat },
+    { "coalesce", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, fn_coalesce },
+    { "length", 1, 1, 0, fn_length },
+    { "char_length", 1, 1, 0, fn_length },
+    { "trim", 1, 2, 0, fn_trim },
+    { "ltrim", 1, 2, 0, fn_ltrim },
+    { "rtrim", 1, 2, 0, fn_rtrim },
+    { "substr", 2, 3, 0, fn_substr },
+    { "substring", 2, 3, 0, fn_substr },
+    { "abs", 1, 1, 0, fn_abs },
+    { "now", 0, 0, SL_SQL_FN_VOLATILE, fn_now },
+    { "current_timestamp", 0, 0, SL_SQL_FN_VOLATILE, fn_now },
+};
+
+const sl_sql_function *sl_sql_function_find(sl_str name)
+{
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
+        if (strlen(functions[i].name) == name.len &&
+            strncasecmp(functions[i].name, name.ptr, name.len) == 0)
+            return &functions[i];
+    return NULL;
+}

@@ -1,0 +1,598 @@
+/* parser.c — recursive descent from tokens to the AST (see parser.h).
+ *
+ * One function per precedence level, each calling the next tighter one, so
+ * the grammar in parser.h's comment reads straight off the code. Errors say
+ * what was expected and what token was found, at that token's position.
+ * Nesting is bounded (MAX_DEPTH) so hostile input cannot exhaust the stack.
+ */
+#include "sql/parser.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define MAX_DEPTH 200
+
+typedef struct parser {
+    const sl_sql_token *tokens;
+    size_t pos;
+    sl_arena *arena;
+    sl_error *err;
+    int depth;
+} parser;
+
+static sl_sql_ast *parse_expr(parser *p);
+
+const char *sl_sql_operator_name(sl_sql_operator op)
+{
+    switch (op) {
+    case SL_OP_NEG: return "-";
+    case SL_OP_PLUS: return "+";
+    case SL_OP_NOT: return "NOT";
+    case SL_OP_ADD: return "+";
+    case SL_OP_SUB: return "-";
+    case SL_OP_MUL: return "*";
+    case SL_OP_DIV: return "/";
+    case SL_OP_MOD: return "%";
+    case SL_OP_CONCAT: return "||";
+    case SL_OP_EQ: return "=";
+    case SL_OP_NE: return "<>";
+    case SL_OP_LT: return "<";
+    case SL_OP_LE: return "<=";
+    case SL_OP_GT: return ">";
+    case SL_OP_GE: return ">=";
+    case SL_OP_AND: return "AND";
+    case SL_OP_OR: return "OR";
+    }
+    return "?";
+}
+
+static const sl_sql_token *peek(const parser *p)
+{
+    return &p->tokens[p->pos];
+}
+
+static const sl_sql_token *peek_at(const parser *p, size_t ahead)
+{
+    size_t i = p->pos;
+    for (size_t k = 0; k < ahead && p->tokens[i].kind != SL_TOKEN_END; k++) i++;
+    return &p->tokens[i];
+}
+
+static const sl_sql_token *next(parser *p)
+{
+    const sl_sql_token *token = &p->tokens[p->pos];
+    if (token->kind != SL_TOKEN_END) p->pos++;
+    return token;
+}
+
+static bool accept(parser *p, sl_sql_token_kind kind)
+{
+    if (peek(p)->kind != kind) return false;
+    next(p);
+    return true;
+}
+
+/* Reports "expected <what>, found '<token>'" at the current token. The
+ * parser stops at the first error, so err is set only once. */
+static void *fail_expected(parser *p, const char *what)
+{
+    const sl_sql_token *t = peek(p);
+    if (p->err && p->err->code) return NULL;
+    if (t->kind == SL_TOKEN_END)
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expected %s, found end of input",
+                     t->line, t->column, what);
+    else
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expected %s, found '%.*s'", t->line,
+                     t->column, what, t->len > 40 ? 40 : (int)t->len, t->text);
+    return NULL;
+}
+
+static void *fail_memory(parser *p)
+{
+    if (!(p->err && p->err->code)) sl_error_set(p->err, SL_ENOMEM, "out of memory parsing SQL");
+    return NULL;
+}
+
+static bool expect(parser *p, sl_sql_token_kind kind, const char *what)
+{
+    if (accept(p, kind)) return true;
+    fail_expected(p, what);
+    return false;
+}
+
+static sl_sql_ast *node_new(parser *p, sl_sql_ast_kind kind, const sl_sql_token *at, size_t n_args)
+{
+    sl_sql_ast *node = sl_arena_calloc(p->arena, sizeof *node);
+    if (!node) return fail_memory(p);
+    node->kind = kind;
+    node->line = at->line;
+    node->column = at->column;
+    if (n_args) {
+        node->args = sl_arena_calloc(p->arena, n_args * sizeof *node->args);
+        if (!node->args) return fail_memory(p);
+        node->n_args = n_args;
+    }
+    return node;
+}
+
+/* The contents of a quoted token with its doubled quotes undone. Points into
+ * the text when there is nothing to undo. */
+static bool unquote(parser *p, const sl_sql_token *t, sl_str *out)
+{
+    char quote = t->text[0];
+    const char *body = t->text + 1;
+    size_t body_len = t->len - 2;
+    if (!memchr(body, quote, body_len)) {
+        *out = (sl_str){ body, body_len };
+        return true;
+    }
+    char *copy = sl_arena_alloc(p->arena, body_len + 1);
+    if (!copy) {
+        fail_memory(p);
+        return false;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < body_len; i++) {
+        copy[n++] = body[i];
+        if (body[i] == quote) i++; /* the lexer guarantees it is doubled */
+    }
+    copy[n] = '\0';
+    *out = (sl_str){ copy, n };
+    return true;
+}
+
+static bool is_name_token(const sl_sql_token *t)
+{
+    return t->kind == SL_TOKEN_IDENT || t->kind == SL_TOKEN_QUOTED_IDENT;
+}
+
+/* A path: name ( '.' name | '[' integer ']' )*. A keyword written right
+ * after a dot is a member name too (`a.end`); with space between (`a. FROM`)
+ * it stays a keyword, so a dangling dot is reported where it is. */
+static sl_sql_ast *parse_path(parser *p)
+{
+    const sl_sql_token *first = peek(p);
+    sl_sql_ast *node = node_new(p, SL_AST_PATH, first, 0);
+    if (!node) return NULL;
+    size_t capacity = 0;
+    bool is_first = true;
+    for (;;) {
+        sl_sql_path_step step = { 0 };
+        const sl_sql_token *t = peek(p);
+        if (is_first || t->kind == SL_TOKEN_DOT) {
+            if (!is_first) next(p);
+            const sl_sql_token *dot = t;
+            t = peek(p);
+            bool is_keyword_name = !is_first && sl_sql_token_is_keyword(t->kind) &&
+                                   t->text == dot->text + 1;
+            if (!is_name_token(t) && !is_keyword_name) return fail_expected(p, "a name");
+            next(p);
+            step.is_quoted = t->kind == SL_TOKEN_QUOTED_IDENT;
+            if (step.is_quoted) {
+                if (!unquote(p, t, &step.key)) return NULL;
+            } else {
+                step.key = (sl_str){ t->text, t->len };
+            }
+        } else if (t->kind == SL_TOKEN_LBRACKET) {
+            next(p);
+            const sl_sql_token *index = peek(p);
+            if (index->kind != SL_TOKEN_INTEGER) return fail_expected(p, "an array index");
+            next(p);
+            step.is_index = true;
+            step.index = 0;
+            for (size_t i = 0; i < index->len; i++) {
+                if (step.index > (INT64_MAX - 9) / 10) {
+                    sl_error_set(p->err, SL_ESQL, "line %d column %d: array index too large",
+                                 index->line, index->column);
+                    return NULL;
+                }
+                step.index = step.index * 10 + (index->text[i] - '0');
+            }
+            if (!expect(p, SL_TOKEN_RBRACKET, "']'")) return NULL;
+        } else {
+            break;
+        }
+        is_first = false;
+        if (node->n_steps == capacity) {
+            size_t grown_capacity = capacity ? capacity * 2 : 4;
+            sl_sql_path_step *grown =
+                sl_arena_realloc(p->arena, node->steps, capacity * sizeof *grown,
+                                 grown_capacity * sizeof *grown);
+            if (!grown) return fail_memory(p);
+            node->steps = grown;
+            capacity = grown_capacity;
+        }
+        node->steps[node->n_steps++] = step;
+    }
+    return node;
+}
+
+/* A type name after AS or ::, e.g. INT, DOUBLE PRECISION, VARCHAR(255). */
+static bool parse_type_name(parser *p, sl_sql_ast *cast)
+{
+    const sl_sql_token *t = peek(p);
+    if (t->kind != SL_TOKEN_IDENT) {
+        fail_expected(p, "a type name");
+        return false;
+    }
+    next(p);
+    cast->text = (sl_str){ t->text, t->len };
+    if (t->len == 6 && strncasecmp(t->text, "double", 6) == 0) {
+        const sl_sql_token *precision = peek(p);
+        if (precision->kind == SL_TOKEN_IDENT && precision->len == 9 &&
+            strncasecmp(precision->text, "precision", 9) == 0)
+            next(p);
+    }
+    if (accept(p, SL_TOKEN_LPAREN)) { /* a length or precision, not enforced */
+        if (!expect(p, SL_TOKEN_INTEGER, "a length")) return false;
+        if (accept(p, SL_TOKEN_COMMA) && !expect(p, SL_TOKEN_INTEGER, "a scale")) return false;
+        if (!expect(p, SL_TOKEN_RPAREN, "')'")) return false;
+    }
+    return true;
+}
+
+static sl_sql_ast *parse_call(parser *p)
+{
+    const sl_sql_token *name = next(p);
+    next(p); /* '(' */
+    sl_sql_ast *args[64];
+    size_t n_args = 0;
+    if (!accept(p, SL_TOKEN_RPAREN)) {
+        do {
+            if (n_args == sizeof args / sizeof args[0]) {
+                sl_error_set(p->err, SL_ESQL, "line %d column %d: too many arguments to %.*s()",
+                             name->line, name->column, (int)name->len, name->text);
+                return NULL;
+            }
+            args[n_args] = parse_expr(p);
+            if (!args[n_args]) return NULL;
+            n_args++;
+        } while (accept(p, SL_TOKEN_COMMA));
+        if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
+    }
+    sl_sql_ast *node = node_new(p, SL_AST_CALL, name, n_args);
+    if (!node) return NULL;
+    node->text = (sl_str){ name->text, name->len };
+    if (n_args) memcpy(node->args, args, n_args * sizeof *args);
+    return node;
+}
+
+static sl_sql_ast *parse_primary(parser *p)
+{
+    const sl_sql_token *t = peek(p);
+    sl_sql_ast *node;
+    switch (t->kind) {
+    case SL_TOKEN_INTEGER:
+    case SL_TOKEN_DECIMAL:
+        node = node_new(p, t->kind == SL_TOKEN_INTEGER ? SL_AST_INTEGER : SL_AST_DECIMAL, t, 0);
+        if (!node) return NULL;
+        node->text = (sl_str){ t->text, t->len };
+        next(p);
+        return node;
+    case SL_TOKEN_STRING:
+        node = node_new(p, SL_AST_STRING, t, 0);
+        if (!node || !unquote(p, t, &node->text)) return NULL;
+        next(p);
+        return node;
+    case SL_TOKEN_TRUE:
+    case SL_TOKEN_FALSE:
+    case SL_TOKEN_NULL:
+        node = node_new(p, t->kind == SL_TOKEN_TRUE    ? SL_AST_TRUE
+                           : t->kind == SL_TOKEN_FALSE ? SL_AST_FALSE
+                                                       : SL_AST_NULL,
+                        t, 0);
+        next(p);
+        return node;
+    case SL_TOKEN_LPAREN:
+        next(p);
+        node = parse_expr(p);
+        if (!node || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+        return node;
+    case SL_TOKEN_CAST:
+        next(p);
+        if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
+        node = node_new(p, SL_AST_CAST, t, 1);
+        if (!node) return NULL;
+        node->args[0] = parse_expr(p);
+        if (!node->args[0] || !expect(p, SL_TOKEN_AS, "AS")) return NULL;
+        if (!parse_type_name(p, node) || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+        return node;
+    case SL_TOKEN_IDENT:
+        if (peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
+        if (t->len == 9 && strncasecmp(t->text, "timestamp", 9) == 0 &&
+            peek_at(p, 1)->kind == SL_TOKEN_STRING) {
+            next(p);
+            node = node_new(p, SL_AST_TIMESTAMP, t, 0);
+            if (!node || !unquote(p, peek(p), &node->text)) return NULL;
+            next(p);
+            return node;
+        }
+        return parse_path(p);
+    case SL_TOKEN_QUOTED_IDENT:
+        return parse_path(p);
+    default:
+        return fail_expected(p, "expression");
+    }
+}
+
+/* primary ( '::' type )* */
+static sl_sql_ast *parse_postfix(parser *p)
+{
+    sl_sql_ast *node = parse_primary(p);
+    while (node && peek(p)->kind == SL_TOKEN_DOUBLE_COLON) {
+        sl_sql_ast *cast = node_new(p, SL_AST_CAST, next(p), 1);
+        if (!cast) return NULL;
+        cast->args[0] = node;
+        if (!parse_type_name(p, cast)) return NULL;
+        node = cast;
+    }
+    return node;
+}
+
+static sl_sql_ast *parse_unary(parser *p)
+{
+    const sl_sql_token *t = peek(p);
+    if (t->kind != SL_TOKEN_MINUS && t->kind != SL_TOKEN_PLUS) return parse_postfix(p);
+    if (++p->depth > MAX_DEPTH) {
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
+                     t->column);
+        return NULL;
+    }
+    next(p);
+    sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
+    if (!node) return NULL;
+    node->op = t->kind == SL_TOKEN_MINUS ? SL_OP_NEG : SL_OP_PLUS;
+    node->args[0] = parse_unary(p);
+    p->depth--;
+    return node->args[0] ? node : NULL;
+}
+
+static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token *at,
+                              sl_sql_ast *left, sl_sql_ast *right)
+{
+    if (!right) return NULL;
+    sl_sql_ast *node = node_new(p, SL_AST_BINARY, at, 2);
+    if (!node) return NULL;
+    node->op = op;
+    node->args[0] = left;
+    node->args[1] = right;
+    return node;
+}
+
+static sl_sql_ast *parse_multiplicative(parser *p)
+{
+    sl_sql_ast *left = parse_unary(p);
+    while (left) {
+        const sl_sql_token *t = peek(p);
+        sl_sql_operator op;
+        if (t->kind == SL_TOKEN_STAR) op = SL_OP_MUL;
+        else if (t->kind == SL_TOKEN_SLASH) op = SL_OP_DIV;
+        else if (t->kind == SL_TOKEN_PERCENT) op = SL_OP_MOD;
+        else break;
+        next(p);
+        left = binary_new(p, op, t, left, parse_unary(p));
+    }
+    return left;
+}
+
+static sl_sql_ast *parse_additive(parser *p)
+{
+    sl_sql_ast *left = parse_multiplicative(p);
+    while (left) {
+        const sl_sql_token *t = peek(p);
+        if (t->kind != SL_TOKEN_PLUS && t->kind != SL_TOKEN_MINUS) break;
+        next(p);
+        left = binary_new(p, t->kind == SL_TOKEN_PLUS ? SL_OP_ADD : SL_OP_SUB, t, left,
+                          parse_multiplicative(p));
+    }
+    return left;
+}
+
+static sl_sql_ast *parse_concat(parser *p)
+{
+    sl_sql_ast *left = parse_additive(p);
+    while (left && peek(p)->kind == SL_TOKEN_CONCAT) {
+        const sl_sql_token *t = next(p);
+        left = binary_new(p, SL_OP_CONCAT, t, left, parse_additive(p));
+    }
+    return left;
+}
+
+/* [NOT] IN (list), [NOT] BETWEEN a AND b, [NOT] LIKE pattern; the NOT (if
+ * any) has been consumed and `at` is the keyword that names the test. */
+static sl_sql_ast *parse_predicate(parser *p, sl_sql_ast *left, bool is_negated)
+{
+    const sl_sql_token *t = next(p);
+    sl_sql_ast *node;
+    if (t->kind == SL_TOKEN_IN) {
+        sl_sql_ast *items[256];
+        size_t n_items = 0;
+        if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
+        do {
+            if (n_items == sizeof items / sizeof items[0]) {
+                sl_error_set(p->err, SL_ESQL, "line %d column %d: IN list longer than %zu items",
+                             t->line, t->column, sizeof items / sizeof items[0]);
+                return NULL;
+            }
+            items[n_items] = parse_expr(p);
+            if (!items[n_items]) return NULL;
+            n_items++;
+        } while (accept(p, SL_TOKEN_COMMA));
+        if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
+        node = node_new(p, SL_AST_IN, t, n_items + 1);
+        if (!node) return NULL;
+        memcpy(node->args + 1, items, n_items * sizeof *items);
+    } else if (t->kind == SL_TOKEN_BETWEEN) {
+        node = node_new(p, SL_AST_BETWEEN, t, 3);
+        if (!node) return NULL;
+        node->args[1] = parse_concat(p);
+        if (!node->args[1] || !expect(p, SL_TOKEN_AND, "AND")) return NULL;
+        node->args[2] = parse_concat(p);
+        if (!node->args[2]) return NULL;
+    } else {
+        node = node_new(p, SL_AST_LIKE, t, 2);
+        if (!node) return NULL;
+        node->args[1] = parse_concat(p);
+        if (!node->args[1]) return NULL;
+    }
+    node->args[0] = left;
+    node->is_negated = is_negated;
+    return node;
+}
+
+static bool is_predicate_keyword(sl_sql_token_kind kind)
+{
+    return kind == SL_TOKEN_IN || kind == SL_TOKEN_BETWEEN || kind == SL_TOKEN_LIKE;
+}
+
+static sl_sql_ast *parse_comparison(parser *p)
+{
+    sl_sql_ast *left = parse_concat(p);
+    while (left) {
+        const sl_sql_token *t = peek(p);
+        sl_sql_operator op;
+        switch (t->kind) {
+        case SL_TOKEN_EQ: op = SL_OP_EQ; break;
+        case SL_TOKEN_NE: op = SL_OP_NE; break;
+        case SL_TOKEN_LT: op = SL_OP_LT; break;
+        case SL_TOKEN_LE: op = SL_OP_LE; break;
+        case SL_TOKEN_GT: op = SL_OP_GT; break;
+        case SL_TOKEN_GE: op = SL_OP_GE; break;
+        case SL_TOKEN_IS: {
+            next(p);
+            sl_sql_ast *node = node_new(p, SL_AST_IS_NULL, t, 1);
+            if (!node) return NULL;
+            node->is_negated = accept(p, SL_TOKEN_NOT);
+            if (!expect(p, SL_TOKEN_NULL, node->is_negated ? "NULL" : "NULL or NOT NULL"))
+                return NULL;
+            node->args[0] = left;
+            left = node;
+            continue;
+        }
+        case SL_TOKEN_NOT:
+            if (!is_predicate_keyword(peek_at(p, 1)->kind)) return left;
+            next(p);
+            left = parse_predicate(p, left, true);
+            continue;
+        default:
+            if (!is_predicate_keyword(t->kind)) return left;
+            left = parse_predicate(p, left, false);
+            continue;
+        }
+        next(p);
+        left = binary_new(p, op, t, left, parse_concat(p));
+    }
+    return left;
+}
+
+static sl_sql_ast *parse_not(parser *p)
+{
+    const sl_sql_token *t = peek(p);
+    if (t->kind != SL_TOKEN_NOT) return parse_comparison(p);
+    if (++p->depth > MAX_DEPTH) {
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
+                     t->column);
+        return NULL;
+    }
+    next(p);
+    sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
+    if (!node) return NULL;
+    node->op = SL_OP_NOT;
+    node->args[0] = parse_not(p);
+    p->depth--;
+    return node->args[0] ? node : NULL;
+}
+
+static sl_sql_ast *parse_and(parser *p)
+{
+    sl_sql_ast *left = parse_not(p);
+    while (left && peek(p)->kind == SL_TOKEN_AND) {
+        const sl_sql_token *t = next(p);
+        left = binary_new(p, SL_OP_AND, t, left, parse_not(p));
+    }
+    return left;
+}
+
+static sl_sql_ast *parse_expr(parser *p)
+{
+    const sl_sql_token *t = peek(p);
+    if (++p->depth > MAX_DEPTH) {
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
+                     t->column);
+        return NULL;
+    }
+    sl_sql_ast *left = parse_and(p);
+    while (left && peek(p)->kind == SL_TOKEN_OR) {
+        const sl_sql_token *op = next(p);
+        left = binary_new(p, SL_OP_OR, op, left, parse_and(p));
+    }
+    p->depth--;
+    return left;
+}
+
+static bool parse_select_item(parser *p, sl_sql_select_item *item)
+{
+    const sl_sql_token *start = peek(p);
+    item->line = start->line;
+    item->column = start->column;
+    item->expr = parse_expr(p);
+    if (!item->expr) return false;
+    bool has_as = accept(p, SL_TOKEN_AS);
+    const sl_sql_token *alias = peek(p);
+    if (is_name_token(alias)) {
+        next(p);
+        item->has_alias = true;
+        item->alias_line = alias->line;
+        item->alias_column = alias->column;
+        if (alias->kind == SL_TOKEN_QUOTED_IDENT) return unquote(p, alias, &item->alias);
+        item->alias = (sl_str){ alias->text, alias->len };
+    } else if (has_as) {
+        fail_expected(p, "a column name after AS");
+        return false;
+    }
+    return true;
+}
+
+int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err)
+{
+    sl_error local = { 0 };
+    parser p = { tokens->items, 0, arena, err ? err : &local, 0 };
+    p.err->code = SL_OK;
+    memset(out, 0, sizeof *out);
+    if (!expect(&p, SL_TOKEN_SELECT, "SELECT")) return p.err->code;
+    if (accept(&p, SL_TOKEN_STAR)) {
+        out->is_star = true;
+    } else {
+        size_t capacity = 0;
+        do {
+            if (out->n_items == capacity) {
+                size_t grown_capacity = capacity ? capacity * 2 : 16;
+                sl_sql_select_item *grown =
+                    sl_arena_realloc(arena, out->items, capacity * sizeof *grown,
+                                     grown_capacity * sizeof *grown);
+                if (!grown) return fail_memory(&p), p.err->code;
+                out->items = grown;
+                capacity = grown_capacity;
+            }
+            sl_sql_select_item *item = &out->items[out->n_items];
+            memset(item, 0, sizeof *item);
+            if (!parse_select_item(&p, item)) return p.err->code;
+            out->n_items++;
+        } while (accept(&p, SL_TOKEN_COMMA));
+    }
+    if (!expect(&p, SL_TOKEN_FROM, out->is_star ? "FROM" : "',' or FROM")) return p.err->code;
+    const sl_sql_token *from = peek(&p);
+    if (!is_name_token(from)) return fail_expected(&p, "a table name"), p.err->code;
+    next(&p);
+    out->from = (sl_str){ from->text, from->len };
+    if (from->kind == SL_TOKEN_QUOTED_IDENT) out->from = (sl_str){ from->text + 1, from->len - 2 };
+    out->from_line = from->line;
+    out->from_column = from->column;
+    if (accept(&p, SL_TOKEN_WHERE)) {
+        out->where = parse_expr(&p);
+        if (!out->where) return p.err->code;
+    }
+    accept(&p, SL_TOKEN_SEMICOLON);
+    if (peek(&p)->kind != SL_TOKEN_END) return fail_expected(&p, "end of statement"), p.err->code;
+    return SL_OK;
+}

@@ -1,0 +1,100 @@
+/* parser.h — the SQL abstract syntax tree and the recursive-descent parser
+ * that builds it from tokens.
+ *
+ * Every node carries the line:column of the token that starts it (for an
+ * operator, the operator itself), so later stages can point at it. Nodes
+ * live in an arena the caller provides; names and literal texts are sl_str
+ * views into the SQL text, already unquoted where quoting had escapes.
+ * The parser checks shape only: names of functions and types, and literal
+ * values, are resolved by the compiler (compile.c).
+ *
+ * Precedence, loosest first: OR; AND; NOT; comparisons (= != <> < <= > >=,
+ * IS [NOT] NULL, [NOT] IN, [NOT] BETWEEN, [NOT] LIKE); ||; + -; * / %;
+ * unary + -; postfix ::type; primaries.
+ */
+#ifndef SL_SQL_PARSER_H
+#define SL_SQL_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/value.h"
+#include "sql/lexer.h"
+
+typedef enum sl_sql_ast_kind {
+    SL_AST_INTEGER,   /* text: digits */
+    SL_AST_DECIMAL,   /* text: 4.2e1 */
+    SL_AST_STRING,    /* text: unescaped contents */
+    SL_AST_TRUE,
+    SL_AST_FALSE,
+    SL_AST_NULL,
+    SL_AST_TIMESTAMP, /* TIMESTAMP 'text': text unescaped */
+    SL_AST_PATH,      /* steps */
+    SL_AST_UNARY,     /* op, args[0] */
+    SL_AST_BINARY,    /* op, args[0], args[1] */
+    SL_AST_IS_NULL,   /* args[0]; is_negated for IS NOT NULL */
+    SL_AST_IN,        /* args[0] IN (args[1..]) */
+    SL_AST_BETWEEN,   /* args[0] BETWEEN args[1] AND args[2] */
+    SL_AST_LIKE,      /* args[0] LIKE args[1] */
+    SL_AST_CAST,      /* CAST(args[0] AS text) or args[0]::text */
+    SL_AST_CALL,      /* text(args...) */
+} sl_sql_ast_kind;
+
+/* Operators of UNARY and BINARY nodes. */
+typedef enum sl_sql_operator {
+    SL_OP_NEG, SL_OP_PLUS, SL_OP_NOT,
+    SL_OP_ADD, SL_OP_SUB, SL_OP_MUL, SL_OP_DIV, SL_OP_MOD, SL_OP_CONCAT,
+    SL_OP_EQ, SL_OP_NE, SL_OP_LT, SL_OP_LE, SL_OP_GT, SL_OP_GE,
+    SL_OP_AND, SL_OP_OR,
+} sl_sql_operator;
+
+/* "+" for SL_OP_ADD, "AND" for SL_OP_AND, ... */
+const char *sl_sql_operator_name(sl_sql_operator op);
+
+/* One step of a path: a member name, or an array index after [n]. */
+typedef struct sl_sql_path_step {
+    sl_str key;        /* when !is_index */
+    int64_t index;     /* when is_index, from 0 */
+    bool is_index;
+    bool is_quoted;    /* "key" or `key` */
+} sl_sql_path_step;
+
+typedef struct sl_sql_ast sl_sql_ast;
+struct sl_sql_ast {
+    sl_sql_ast_kind kind;
+    sl_sql_operator op;
+    bool is_negated;           /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL */
+    int line, column;
+    sl_str text;               /* literal text, function or type name */
+    sl_sql_ast **args;
+    size_t n_args;
+    sl_sql_path_step *steps;
+    size_t n_steps;
+};
+
+typedef struct sl_sql_select_item {
+    sl_sql_ast *expr;
+    sl_str alias;              /* empty when there is no AS */
+    bool has_alias;
+    int line, column;          /* where the item (or its alias) starts */
+    int alias_line, alias_column;
+} sl_sql_select_item;
+
+typedef struct sl_sql_select {
+    bool is_star;              /* SELECT * */
+    sl_sql_select_item *items;
+    size_t n_items;
+    sl_str from;
+    int from_line, from_column;
+    sl_sql_ast *where;         /* NULL without WHERE */
+} sl_sql_select;
+
+/* Parses one SELECT statement (an optional trailing ';') from tokens,
+ * allocating nodes in arena. Errors: SL_ESQL with
+ * "line L column C: expected X, found 'T'"; SL_ENOMEM. */
+int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err);
+
+#endif

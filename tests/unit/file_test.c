@@ -1,0 +1,521 @@
+/* file_test.c — the file and stdio connectors: JSON lines read in batches
+ * with byte offsets, CRLF, blank lines, over-long lines rejected with
+ * bounded memory, tailing with truncation and rotation; the file sink's
+ * lines read back; the stdio source and sink on redirected fds. */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "connectors/file.h"
+#include "connectors/line_reader.h"
+#include "connectors/stdio.h"
+#include "core/batch.h"
+#include "core/logger.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+#define MAX_REJECTS 8
+
+typedef struct rejects {
+    int n;
+    char stage[MAX_REJECTS][16];
+    char reason[MAX_REJECTS][256];
+    char raw[MAX_REJECTS][2048];
+    size_t raw_len[MAX_REJECTS];
+    int64_t offset[MAX_REJECTS];
+} rejects;
+
+static void collect_reject(void *context, const sl_record *record, const char *stage,
+                           const char *reason)
+{
+    rejects *r = context;
+    cr_assert_lt(r->n, MAX_REJECTS);
+    snprintf(r->stage[r->n], sizeof r->stage[0], "%s", stage);
+    snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
+    cr_assert_leq(record->raw.len, sizeof r->raw[0]);
+    memcpy(r->raw[r->n], record->raw.ptr, record->raw.len);
+    r->raw_len[r->n] = record->raw.len;
+    r->offset[r->n] = record->offset;
+    r->n++;
+}
+
+static char dir[64];
+static rejects seen;
+static sl_connector_env env;
+static atomic_bool stopping;
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/sluice-file-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    memset(&seen, 0, sizeof seen);
+    memset(&env, 0, sizeof env);
+    atomic_store(&stopping, false);
+    env.pipeline = "test";
+    env.reject = (sl_reject_handler){ collect_reject, &seen };
+    env.stopping = &stopping;
+    sl_logger_configure(SL_LEVEL_ERROR, 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void teardown(void)
+{
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *path_in_dir(const char *name)
+{
+    static char path[4][256];
+    static int next;
+    char *out = path[next++ % 4];
+    snprintf(out, sizeof path[0], "%s/%s", dir, name);
+    return out;
+}
+
+static void write_file(const char *path, const char *mode, const char *text, size_t len)
+{
+    FILE *f = fopen(path, mode);
+    cr_assert_not_null(f, "cannot open %s", path);
+    cr_assert_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void *open_source(const char *path, bool tail, int64_t max_record_bytes)
+{
+    sl_file_source_conf conf = { .path = (char *)path, .format = "jsonl", .tail = tail,
+                                 .poll_interval_ms = 10, .max_record_bytes = max_record_bytes };
+    void *state = NULL;
+    sl_error err = { 0 };
+    int rc = sl_file_source.open(&conf, &env, &state, &err);
+    cr_assert_eq(rc, SL_OK, "open: %s", err.message);
+    return state;
+}
+
+static void assert_raw(const sl_record *record, const char *text, int64_t offset)
+{
+    cr_assert_eq(record->raw.len, strlen(text), "raw '%.*s' is not '%s'", (int)record->raw.len,
+                 record->raw.ptr, text);
+    cr_assert_eq(memcmp(record->raw.ptr, text, record->raw.len), 0, "raw '%.*s' is not '%s'",
+                 (int)record->raw.len, record->raw.ptr, text);
+    cr_assert_eq(record->offset, offset, "offset of '%s' is %lld, not %lld", text,
+                 (long long)record->offset, (long long)offset);
+    cr_assert_eq(record->partition, 0);
+    cr_assert(!record->has_value);
+}
+
+TestSuite(file, .init = setup, .fini = teardown);
+
+/* ---- source -------------------------------------------------------------- */
+
+Test(file, reads_json_lines_in_batches_with_byte_offsets)
+{
+    const char *path = path_in_dir("in.jsonl");
+    const char *text = "{\"a\":1}\n{\"a\":22}\n{\"a\":333}\n{\"b\":4}\n{\"c\":5}\n";
+    write_file(path, "w", text, strlen(text));
+    void *source = open_source(path, false, 0);
+    sl_batch *batch = sl_batch_new(2);
+    sl_error err = { 0 };
+
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 2);
+    assert_raw(&batch->records[0], "{\"a\":1}", 0);
+    assert_raw(&batch->records[1], "{\"a\":22}", 8);
+    cr_assert_eq(batch->partition, 0);
+    cr_assert_eq(batch->end_offset, 17);
+
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 2);
+    assert_raw(&batch->records[0], "{\"a\":333}", 17);
+    assert_raw(&batch->records[1], "{\"b\":4}", 27);
+    cr_assert_eq(batch->end_offset, 35);
+
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 1);
+    assert_raw(&batch->records[0], "{\"c\":5}", 35);
+    cr_assert_eq(batch->end_offset, (int64_t)strlen(text));
+
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_EOF);
+    cr_assert_eq(batch->n_records, 0);
+    cr_assert_eq(sl_file_source.commit(source, 0, 35, &err), SL_OK);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, strips_crlf_line_ends)
+{
+    const char *path = path_in_dir("crlf.jsonl");
+    const char *text = "{\"a\":1}\r\n{\"b\":\"x\\r\"}\r\n";
+    write_file(path, "w", text, strlen(text));
+    void *source = open_source(path, false, 0);
+    sl_batch *batch = sl_batch_new(0);
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 2);
+    assert_raw(&batch->records[0], "{\"a\":1}", 0);
+    assert_raw(&batch->records[1], "{\"b\":\"x\\r\"}", 9);
+    cr_assert_eq(batch->end_offset, (int64_t)strlen(text));
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, skips_empty_and_blank_lines_but_keeps_offsets)
+{
+    const char *path = path_in_dir("blank.jsonl");
+    const char *text = "\n{\"a\":1}\n\r\n  \t\n{\"a\":2}\n\n";
+    write_file(path, "w", text, strlen(text));
+    void *source = open_source(path, false, 0);
+    sl_batch *batch = sl_batch_new(0);
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 2);
+    assert_raw(&batch->records[0], "{\"a\":1}", 1);
+    assert_raw(&batch->records[1], "{\"a\":2}", 15);
+    cr_assert_eq(batch->end_offset, (int64_t)strlen(text));
+    cr_assert_eq(seen.n, 0);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, keeps_final_line_without_newline)
+{
+    const char *path = path_in_dir("last.jsonl");
+    const char *text = "{\"a\":1}\n{\"a\":2}";
+    write_file(path, "w", text, strlen(text));
+    void *source = open_source(path, false, 0);
+    sl_batch *batch = sl_batch_new(0);
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 2);
+    assert_raw(&batch->records[1], "{\"a\":2}", 8);
+    cr_assert_eq(batch->end_offset, 15);
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_EOF);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+/* A 3 MiB line cannot fit the reader's buffer (1 MiB + slack for a 1 KiB
+ * limit), so this passes only if the line is skipped, not loaded. */
+Test(file, rejects_oversized_line_with_bounded_memory_and_keeps_its_neighbours)
+{
+    const char *path = path_in_dir("big.jsonl");
+    size_t big = 3u << 20;
+    char *line = malloc(big);
+    cr_assert_not_null(line);
+    memset(line, 'x', big);
+    line[0] = '"';
+    write_file(path, "w", "{\"a\":1}\n", 8);
+    write_file(path, "a", line, big);
+    write_file(path, "a", "\r\n{\"a\":2}\n", 10);
+    /* A second oversized line that fits the buffer, and one at EOF. */
+    write_file(path, "a", line, 1500);
+    write_file(path, "a", "\n{\"a\":3}\n", 9);
+    write_file(path, "a", line, 1100);
+    free(line);
+
+    void *source = open_source(path, false, 1024);
+    sl_batch *batch = sl_batch_new(0);
+    sl_error err = { 0 };
+    int rc;
+    size_t n = 0;
+    const char *expected[] = { "{\"a\":1}", "{\"a\":2}", "{\"a\":3}" };
+    int64_t offsets[] = { 0, 8 + (int64_t)big + 2, 8 + (int64_t)big + 10 + 1501 };
+    while ((rc = sl_file_source.read(source, batch, &err)) == SL_OK) {
+        for (size_t i = 0; i < batch->n_records; i++, n++) {
+            cr_assert_lt(n, 3);
+            assert_raw(&batch->records[i], expected[n], offsets[n]);
+        }
+        sl_batch_reset(batch);
+    }
+    cr_assert_eq(rc, SL_EOF, "%s", err.message);
+    cr_assert_eq(n, 3);
+
+    cr_assert_eq(seen.n, 3);
+    char want[256];
+    snprintf(want, sizeof want, "line 2 at byte 8 is %zu bytes, over max_record_bytes 1024", big);
+    cr_assert_str_eq(seen.reason[0], want);
+    cr_assert_str_eq(seen.stage[0], "source");
+    cr_assert_eq(seen.offset[0], 8);
+    cr_assert_eq(seen.raw_len[0], 1024);
+    cr_assert_eq(seen.raw[0][0], '"');
+    cr_assert_eq(seen.raw[0][1023], 'x');
+    snprintf(want, sizeof want, "line 4 at byte %lld is 1500 bytes, over max_record_bytes 1024",
+             (long long)(8 + big + 10));
+    cr_assert_str_eq(seen.reason[1], want);
+    cr_assert_eq(seen.raw_len[1], 1024);
+    cr_assert_eq(seen.offset[2], offsets[2] + 8);
+    cr_assert(strstr(seen.reason[2], "is 1100 bytes"), "%s", seen.reason[2]);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, line_reader_hands_out_lines_with_numbers_and_positions)
+{
+    const char *path = path_in_dir("numbers.jsonl");
+    write_file(path, "w", "a\n\nbb\r\nccc", 10);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    sl_line_reader *reader = sl_line_reader_new(path, 0);
+    sl_line_reader_attach(reader, fd);
+    sl_line line;
+    sl_error err = { 0 };
+    const char *texts[] = { "a", "", "bb", "ccc" };
+    int64_t offsets[] = { 0, 2, 3, 7 };
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(sl_line_reader_next(reader, false, &line, &err), SL_OK);
+        cr_assert_eq(line.number, i + 1);
+        cr_assert_eq(line.offset, offsets[i]);
+        cr_assert_eq(line.text.len, strlen(texts[i]));
+        cr_assert_eq(memcmp(line.text.ptr, texts[i], line.text.len), 0);
+    }
+    cr_assert_eq(line.end_offset, 10);
+    cr_assert_eq(sl_line_reader_next(reader, false, &line, &err), SL_EOF);
+    sl_line_reader_free(reader);
+    close(fd);
+}
+
+Test(file, open_names_a_missing_file_and_an_unsupported_format)
+{
+    sl_file_source_conf conf = { .path = path_in_dir("missing.jsonl") };
+    void *state = NULL;
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.open(&conf, &env, &state, &err), SL_EIO);
+    cr_assert(strstr(err.message, "missing.jsonl"), "%s", err.message);
+    conf.format = "csv";
+    cr_assert_eq(sl_file_source.open(&conf, &env, &state, &err), SL_ECONFIG);
+    cr_assert(strstr(err.message, "csv"), "%s", err.message);
+}
+
+/* ---- tailing ------------------------------------------------------------- */
+
+static size_t read_into(void *source, sl_batch *batch, int *rc)
+{
+    sl_error err = { 0 };
+    sl_batch_reset(batch);
+    *rc = sl_file_source.read(source, batch, &err);
+    return batch->n_records;
+}
+
+Test(file, tail_mode_picks_up_appended_lines_and_waits_for_a_newline)
+{
+    const char *path = path_in_dir("tail.jsonl");
+    write_file(path, "w", "{\"a\":1}\n", 8);
+    void *source = open_source(path, true, 0);
+    sl_batch *batch = sl_batch_new(0);
+    int rc;
+    cr_assert_eq(read_into(source, batch, &rc), 1);
+    cr_assert_eq(rc, SL_OK);
+    cr_assert_eq(read_into(source, batch, &rc), 0);
+    cr_assert_eq(rc, SL_EAGAIN);
+
+    write_file(path, "a", "{\"a\":", 5);
+    cr_assert_eq(read_into(source, batch, &rc), 0);
+    cr_assert_eq(rc, SL_EAGAIN, "an unterminated line must wait for its newline");
+
+    write_file(path, "a", "2}\n{\"a\":3}\n", 11);
+    cr_assert_eq(read_into(source, batch, &rc), 2);
+    cr_assert_eq(rc, SL_OK);
+    assert_raw(&batch->records[0], "{\"a\":2}", 8);
+    assert_raw(&batch->records[1], "{\"a\":3}", 16);
+    cr_assert_eq(batch->end_offset, 24);
+
+    atomic_store(&stopping, true);
+    cr_assert_eq(read_into(source, batch, &rc), 0);
+    cr_assert_eq(rc, SL_EAGAIN);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, tail_mode_reads_a_truncated_file_again_from_the_start)
+{
+    const char *path = path_in_dir("trunc.jsonl");
+    write_file(path, "w", "{\"a\":1}\n{\"a\":2}\n", 16);
+    void *source = open_source(path, true, 0);
+    sl_batch *batch = sl_batch_new(0);
+    int rc;
+    cr_assert_eq(read_into(source, batch, &rc), 2);
+    write_file(path, "w", "{\"b\":1}\n", 8);
+    cr_assert_eq(read_into(source, batch, &rc), 1);
+    cr_assert_eq(rc, SL_OK);
+    assert_raw(&batch->records[0], "{\"b\":1}", 0);
+    cr_assert_eq(read_into(source, batch, &rc), 0);
+    cr_assert_eq(rc, SL_EAGAIN);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, tail_mode_follows_a_rotated_file_after_draining_the_old_one)
+{
+    const char *path = path_in_dir("rot.jsonl");
+    const char *old_path = path_in_dir("rot.jsonl.1");
+    write_file(path, "w", "{\"a\":1}\n", 8);
+    void *source = open_source(path, true, 0);
+    sl_batch *batch = sl_batch_new(0);
+    int rc;
+    cr_assert_eq(read_into(source, batch, &rc), 1);
+    /* The writer adds a last (unterminated) line, then rotates. */
+    write_file(path, "a", "{\"a\":2}", 7);
+    cr_assert_eq(rename(path, old_path), 0);
+    write_file(path, "w", "{\"new\":1}\n{\"new\":2}\n", 20);
+
+    cr_assert_eq(read_into(source, batch, &rc), 1);
+    assert_raw(&batch->records[0], "{\"a\":2}", 8);
+    cr_assert_eq(read_into(source, batch, &rc), 2);
+    cr_assert_eq(rc, SL_OK);
+    assert_raw(&batch->records[0], "{\"new\":1}", 0);
+    assert_raw(&batch->records[1], "{\"new\":2}", 10);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+/* ---- sink ---------------------------------------------------------------- */
+
+static void add_value_record(sl_batch *batch, const char *name, int64_t n)
+{
+    sl_record *record = sl_batch_add(batch);
+    sl_object_builder builder;
+    sl_object_begin(&builder, batch->arena, 2);
+    cr_assert_eq(sl_object_add_cstr(&builder, "name", name), SL_OK);
+    cr_assert_eq(sl_object_add(&builder, SL_STR_LIT("n"), sl_value_int(n)), SL_OK);
+    record->value = sl_object_end(&builder);
+    record->has_value = true;
+}
+
+static void add_raw_record(sl_batch *batch, const char *raw)
+{
+    sl_record *record = sl_batch_add(batch);
+    record->raw = sl_str_from(raw);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    static char text[4096];
+    *len = fread(text, 1, sizeof text - 1, f);
+    text[*len] = '\0';
+    fclose(f);
+    return text;
+}
+
+Test(file, sink_writes_lines_that_the_source_reads_back_and_appends_on_reopen)
+{
+    const char *path = path_in_dir("out/deeper/sink.jsonl");
+    sl_file_sink_conf conf = { .path = (char *)path, .fsync = true };
+    sl_error err = { 0 };
+    void *sink = NULL;
+    cr_assert_eq(sl_file_sink.open(&conf, &env, &sink, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(0);
+    add_value_record(batch, "ada \"quoted\"", 1);
+    add_raw_record(batch, "{\"raw\":\n true}");
+    cr_assert_eq(sl_file_sink.write(sink, batch, &err), SL_OK, "%s", err.message);
+    sl_file_sink.close(sink);
+
+    sink = NULL;
+    cr_assert_eq(sl_file_sink.open(&conf, &env, &sink, &err), SL_OK, "%s", err.message);
+    sl_batch_reset(batch);
+    add_value_record(batch, "bob", 2);
+    cr_assert_eq(sl_file_sink.write(sink, batch, &err), SL_OK, "%s", err.message);
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_sink.write(sink, batch, &err), SL_OK, "an empty batch writes nothing");
+    sl_file_sink.close(sink);
+
+    size_t len;
+    const char *text = slurp(path, &len);
+    cr_assert_str_eq(text, "{\"name\":\"ada \\\"quoted\\\"\",\"n\":1}\n"
+                           "{\"raw\":  true}\n"
+                           "{\"name\":\"bob\",\"n\":2}\n");
+
+    void *source = open_source(path, false, 0);
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(batch->n_records, 3);
+    assert_raw(&batch->records[2], "{\"name\":\"bob\",\"n\":2}", 47);
+    sl_file_source.close(source);
+    sl_batch_free(batch);
+}
+
+Test(file, sink_reports_a_path_it_cannot_create)
+{
+    const char *blocker = path_in_dir("plain");
+    write_file(blocker, "w", "x", 1);
+    sl_file_sink_conf conf = { .path = path_in_dir("plain/sub/out.jsonl"), .fsync = false };
+    sl_error err = { 0 };
+    void *sink = NULL;
+    cr_assert_eq(sl_file_sink.open(&conf, &env, &sink, &err), SL_EIO);
+    cr_assert(strstr(err.message, "plain/sub"), "%s", err.message);
+}
+
+/* ---- stdio --------------------------------------------------------------- */
+
+Test(file, stdio_sink_writes_json_lines_to_stdout)
+{
+    const char *path = path_in_dir("stdout.jsonl");
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert_geq(fd, 0);
+    cr_assert_geq(dup2(fd, STDOUT_FILENO), 0);
+    close(fd);
+
+    void *sink = NULL;
+    sl_error err = { 0 };
+    int rc = sl_stdio_sink.open(NULL, &env, &sink, &err);
+    sl_batch *batch = sl_batch_new(0);
+    add_value_record(batch, "cy", 3);
+    add_raw_record(batch, "[1,2]");
+    if (!rc) rc = sl_stdio_sink.write(sink, batch, &err);
+    sl_stdio_sink.close(sink);
+    sl_batch_free(batch);
+
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    cr_assert_eq(rc, SL_OK, "%s", err.message);
+    size_t len;
+    cr_assert_str_eq(slurp(path, &len), "{\"name\":\"cy\",\"n\":3}\n[1,2]\n");
+}
+
+Test(file, stdio_source_reads_stdin_to_its_end)
+{
+    const char *path = path_in_dir("stdin.jsonl");
+    write_file(path, "w", "{\"a\":1}\n\n{\"a\":2}", 16);
+    int saved = dup(STDIN_FILENO);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_geq(dup2(fd, STDIN_FILENO), 0);
+    close(fd);
+
+    sl_stdio_source_conf conf = { 0 };
+    void *source = NULL;
+    sl_error err = { 0 };
+    int rc = sl_stdio_source.open(&conf, &env, &source, &err);
+    sl_batch *batch = sl_batch_new(0);
+    int read_rc = rc ? rc : sl_stdio_source.read(source, batch, &err);
+    size_t n = batch->n_records;
+    int64_t second_offset = n == 2 ? batch->records[1].offset : -1;
+    sl_batch_reset(batch);
+    int end_rc = rc ? rc : sl_stdio_source.read(source, batch, &err);
+    sl_stdio_source.close(source);
+    sl_batch_free(batch);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+
+    cr_assert_eq(rc, SL_OK, "%s", err.message);
+    cr_assert_eq(read_rc, SL_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(second_offset, 9);
+    cr_assert_eq(end_rc, SL_EOF);
+}
