@@ -1,8 +1,13 @@
 /* ack.c — contiguous-prefix acknowledgement per partition (see ack.h).
  *
- * Each lane is a ring of max_inflight slots; head is the oldest registered
- * batch. Lanes are found by a linear scan: a pipeline has a handful of
- * partitions, and the scan runs once per batch, not per record.
+ * Each lane is a ring of slots in registration order. A ticket names its
+ * batch by the lane's running sequence number, not by a slot index, so the
+ * ring can grow (it doubles when full) without invalidating tickets: the
+ * slot of sequence s is (head + s - head_sequence) % capacity. The ring
+ * holds batches in flight plus done batches waiting behind an unfinished
+ * older one, so it grows only while a batch is slow. Lanes are found by a
+ * linear scan: a pipeline has a handful of partitions, and the scan runs
+ * once per batch, not per record.
  */
 #include "runtime/ack.h"
 
@@ -19,14 +24,16 @@ typedef struct ack_slot {
 
 typedef struct ack_lane {
     int32_t partition;
-    size_t head;
+    size_t head;             /* slot index of the oldest batch */
+    uint64_t head_sequence;  /* its sequence number */
     size_t length;
+    size_t capacity;
     ack_slot *slots;
 } ack_lane;
 
 struct sl_ack_tracker {
     pthread_mutex_t mutex;
-    size_t capacity;
+    size_t first_capacity;
     ack_lane *lanes;
     size_t n_lanes;
 };
@@ -35,7 +42,7 @@ sl_ack_tracker *sl_ack_new(size_t max_inflight)
 {
     sl_ack_tracker *tracker = calloc(1, sizeof *tracker);
     if (!tracker) return NULL;
-    tracker->capacity = max_inflight ? max_inflight : 1;
+    tracker->first_capacity = max_inflight ? max_inflight : 1;
     pthread_mutex_init(&tracker->mutex, NULL);
     return tracker;
 }
@@ -57,15 +64,34 @@ static int find_lane(sl_ack_tracker *tracker, int32_t partition, size_t *index)
             return SL_OK;
         }
     }
+    ack_slot *slots = calloc(tracker->first_capacity, sizeof *slots);
+    if (!slots) return SL_ENOMEM;
     ack_lane *lanes = realloc(tracker->lanes, (tracker->n_lanes + 1) * sizeof *lanes);
-    if (!lanes) return SL_ENOMEM;
+    if (!lanes) {
+        free(slots);
+        return SL_ENOMEM;
+    }
     tracker->lanes = lanes;
-    ack_lane *lane = &lanes[tracker->n_lanes];
-    lane->partition = partition;
-    lane->head = lane->length = 0;
-    lane->slots = calloc(tracker->capacity, sizeof *lane->slots);
-    if (!lane->slots) return SL_ENOMEM;
+    lanes[tracker->n_lanes] = (ack_lane){
+        .partition = partition,
+        .capacity = tracker->first_capacity,
+        .slots = slots,
+    };
     *index = tracker->n_lanes++;
+    return SL_OK;
+}
+
+/* Doubles a full ring, unrolling it so the oldest batch sits at index 0. */
+static int lane_grow(ack_lane *lane)
+{
+    size_t capacity = lane->capacity * 2;
+    ack_slot *slots = calloc(capacity, sizeof *slots);
+    if (!slots) return SL_ENOMEM;
+    for (size_t i = 0; i < lane->length; i++) slots[i] = lane->slots[(lane->head + i) % lane->capacity];
+    free(lane->slots);
+    lane->slots = slots;
+    lane->head = 0;
+    lane->capacity = capacity;
     return SL_OK;
 }
 
@@ -76,15 +102,14 @@ int sl_ack_begin(sl_ack_tracker *tracker, int32_t partition, int64_t end_offset,
     int rc = find_lane(tracker, partition, &index);
     if (rc == SL_OK) {
         ack_lane *lane = &tracker->lanes[index];
-        if (lane->length == tracker->capacity) {
-            rc = SL_ETOOBIG;
-        } else {
-            size_t slot = (lane->head + lane->length) % tracker->capacity;
+        if (lane->length == lane->capacity) rc = lane_grow(lane);
+        if (rc == SL_OK) {
+            size_t slot = (lane->head + lane->length) % lane->capacity;
             lane->slots[slot].end_offset = end_offset;
             lane->slots[slot].is_done = false;
-            lane->length++;
             ticket->lane = (uint32_t)index;
-            ticket->slot = (uint32_t)slot;
+            ticket->sequence = lane->head_sequence + lane->length;
+            lane->length++;
         }
     }
     pthread_mutex_unlock(&tracker->mutex);
@@ -94,7 +119,9 @@ int sl_ack_begin(sl_ack_tracker *tracker, int32_t partition, int64_t end_offset,
 void sl_ack_done(sl_ack_tracker *tracker, sl_ack_ticket ticket)
 {
     pthread_mutex_lock(&tracker->mutex);
-    tracker->lanes[ticket.lane].slots[ticket.slot].is_done = true;
+    ack_lane *lane = &tracker->lanes[ticket.lane];
+    size_t slot = (lane->head + (size_t)(ticket.sequence - lane->head_sequence)) % lane->capacity;
+    lane->slots[slot].is_done = true;
     pthread_mutex_unlock(&tracker->mutex);
 }
 
@@ -108,7 +135,8 @@ size_t sl_ack_take(sl_ack_tracker *tracker, int32_t *partitions, int64_t *offset
         int64_t offset = 0;
         while (lane->length > 0 && lane->slots[lane->head].is_done) {
             offset = lane->slots[lane->head].end_offset;
-            lane->head = (lane->head + 1) % tracker->capacity;
+            lane->head = (lane->head + 1) % lane->capacity;
+            lane->head_sequence++;
             lane->length--;
             has_advanced = true;
         }

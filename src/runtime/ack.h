@@ -17,15 +17,16 @@ typedef struct sl_ack_tracker sl_ack_tracker;
 
 typedef struct sl_ack_ticket {
     uint32_t lane;
-    uint32_t slot;
+    uint64_t sequence;
 } sl_ack_ticket;
 
-/* A tracker for at most max_inflight unfinished batches per lane. */
+/* A tracker whose lanes start with room for max_inflight batches and grow
+ * when done batches wait behind a slow one. */
 sl_ack_tracker *sl_ack_new(size_t max_inflight);
 void sl_ack_free(sl_ack_tracker *tracker);
 
-/* Registers a batch of partition ending at end_offset. SL_ENOMEM when
- * out of memory, SL_ETOOBIG when the lane already holds max_inflight. */
+/* Registers a batch of partition ending at end_offset; SL_ENOMEM when
+ * out of memory. */
 int sl_ack_begin(sl_ack_tracker *tracker, int32_t partition, int64_t end_offset, sl_ack_ticket *ticket);
 
 /* Marks the batch of ticket done. */

@@ -228,7 +228,7 @@ static int load_sink(sl_pipeline_plan *pipeline, sl_sink_plan *sink, const sl_no
     sink->node = settings;
     sink->conf = calloc(1, sink->ops->conf_size);
     if (!sink->conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    char inner[300];
+    char inner[700];
     snprintf(inner, sizeof inner, "%s.%s", where, name);
     (void)pipeline;
     return sl_options_apply(sink->ops->options, settings, sink->conf, inner, err);
@@ -351,7 +351,7 @@ static int check_dags(sl_plan *plan, const sl_node *dags, sl_error *err)
         for (size_t t = 0; rc == SL_OK && t < dag.tasks->n_pairs; t++) {
             const sl_node_pair *task_pair = &dag.tasks->pairs[t];
             task_conf task = { 0 };
-            char task_where[400];
+            char task_where[700];
             snprintf(task_where, sizeof task_where, "%s.tasks.%s", where, task_pair->key);
             rc = sl_options_apply(task_options, task_pair->value, &task, task_where, err);
             if (rc == SL_OK && !task.pipeline == !task.command)

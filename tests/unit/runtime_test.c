@@ -48,13 +48,23 @@ Test(ack, keeps_partitions_independent)
     sl_ack_free(tracker);
 }
 
-Test(ack, refuses_more_than_max_inflight_per_partition)
+Test(ack, grows_past_its_first_capacity_without_losing_tickets)
 {
     sl_ack_tracker *tracker = sl_ack_new(2);
-    sl_ack_ticket ticket;
-    cr_assert_eq(sl_ack_begin(tracker, -1, 1, &ticket), SL_OK);
-    cr_assert_eq(sl_ack_begin(tracker, -1, 2, &ticket), SL_OK);
-    cr_assert_eq(sl_ack_begin(tracker, -1, 3, &ticket), SL_ETOOBIG);
+    sl_ack_ticket tickets[9];
+    int32_t partitions[2];
+    int64_t offsets[2];
+    /* Rotate the ring first so growth has to unroll a wrapped ring. */
+    cr_assert_eq(sl_ack_begin(tracker, -1, 1, &tickets[0]), SL_OK);
+    sl_ack_done(tracker, tickets[0]);
+    cr_assert_eq(sl_ack_take(tracker, partitions, offsets, 2), 1);
+    for (int i = 1; i < 9; i++) cr_assert_eq(sl_ack_begin(tracker, -1, 10 * i, &tickets[i]), SL_OK);
+    for (int i = 8; i >= 2; i--) sl_ack_done(tracker, tickets[i]);
+    cr_assert_eq(sl_ack_take(tracker, partitions, offsets, 2), 0, "batch 1 still holds the prefix");
+    sl_ack_done(tracker, tickets[1]);
+    cr_assert_eq(sl_ack_take(tracker, partitions, offsets, 2), 1);
+    cr_assert_eq(offsets[0], 80);
+    cr_assert_eq(sl_ack_pending(tracker), 0);
     sl_ack_free(tracker);
 }
 

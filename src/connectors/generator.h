@@ -1,0 +1,36 @@
+/* generator.h — the `generator` source: synthetic records for demos,
+ * tests and benchmarks (DESIGN §2, §6).
+ *
+ * kind `users` gives people shaped like randomuser.me's results (see
+ * users_data.h); kind `sequence` gives {"id": start + i, "value": "value-<id>"}.
+ * Record i (offset i, counted from 0 over the run) depends on (seed, i)
+ * only, so a run is reproducible whatever the batch boundaries. `count`
+ * bounds the run (0 = never ends); `rate` paces it in records per second
+ * (0 = as fast as possible). The source has no partitions (-1) and nothing
+ * to commit: a restarted run starts again from record 0.
+ *
+ * Strings in the records point into the batch arena or at the generator's
+ * static word lists, which live as long as the process.
+ */
+#ifndef SL_GENERATOR_H
+#define SL_GENERATOR_H
+
+#include <stdint.h>
+
+#include "connectors/connector.h"
+
+/* The settings, filled by sl_options_apply from the `generator:` block. */
+typedef struct sl_generator_conf {
+    char *kind;      /* "users" | "sequence" */
+    int64_t count;   /* records to produce; 0 = unbounded */
+    double rate;     /* records per second; 0 = as fast as possible */
+    int64_t seed;
+    int64_t start;   /* first id of kind `sequence` */
+} sl_generator_conf;
+
+/* read(): fills the batch up to its capacity (less when count or rate say
+ * so), SL_EAGAIN when pacing leaves nothing ready yet, SL_EOF once count
+ * records were produced or env->stopping is set. */
+extern const sl_source_ops sl_generator_source;
+
+#endif
