@@ -85,6 +85,10 @@ typedef struct sl_sink_ops {
      * is set too when accepts_raw). The batch is read-only: other sinks may
      * read it at the same time. */
     int (*write)(void *state, const sl_batch *batch, sl_error *err);
+    /* Optional: writes several batches at once (one transaction), durable
+     * on return. The runtime hands a sink all the batches waiting for it,
+     * up to a bound, when it has this op. */
+    int (*write_many)(void *state, const sl_batch *const *batches, size_t n_batches, sl_error *err);
     void (*close)(void *state);
     /* Writes into out a command a user can run to look at what the sink
      * stored (e.g. a sqlite3 query); NULL op when there is none. */

@@ -1,8 +1,9 @@
 /* arena.c — bump allocator for batches (see arena.h).
  *
- * Blocks form a singly linked list, newest first. Only the first block made
- * survives sl_arena_reset, so a reused batch arena settles at the size its
- * typical batch needs without returning memory to malloc each time.
+ * Blocks form a singly linked list, newest (and largest) first. Only the
+ * newest block survives sl_arena_reset, so a reused batch arena settles at
+ * one block of the size its batches need, without returning memory to
+ * malloc for every batch.
  */
 #include "core/arena.h"
 
@@ -19,7 +20,6 @@ typedef struct arena_block {
 
 struct sl_arena {
     arena_block *head;    /* current block, where allocations go */
-    arena_block *first;   /* the oldest block, kept across resets */
     size_t bytes_used;
     void *last_ptr;       /* most recent allocation, for in-place realloc */
 };
@@ -39,7 +39,7 @@ sl_arena *sl_arena_new(size_t first_block)
     if (first_block == 0) first_block = 64 * 1024;
     sl_arena *arena = calloc(1, sizeof *arena);
     if (!arena) return NULL;
-    arena->first = arena->head = block_new(first_block);
+    arena->head = block_new(first_block);
     if (!arena->head) {
         free(arena);
         return NULL;
@@ -116,14 +116,18 @@ void *sl_arena_realloc(sl_arena *arena, void *ptr, size_t old_size, size_t new_s
 
 void sl_arena_reset(sl_arena *arena)
 {
-    arena_block *block = arena->head;
-    while (block && block != arena->first) {
+    /* Keep the newest block, the largest: a reused batch arena settles at
+     * one block as big as its batches need. */
+    arena_block *keep = arena->head;
+    arena_block *block = keep->next;
+    while (block) {
         arena_block *next = block->next;
         free(block);
         block = next;
     }
-    arena->head = arena->first;
-    arena->first->used = 0;
+    keep->next = NULL;
+    arena->head = keep;
+    keep->used = 0;
     arena->bytes_used = 0;
     arena->last_ptr = NULL;
 }

@@ -30,6 +30,8 @@
 /* How long an idle source waits before asking again. */
 #define SOURCE_IDLE_WAIT_MS 5
 #define MAX_COMMITS_PER_ROUND 4096
+/* A sink with write_many gets up to this many waiting batches at once. */
+#define SINK_MAX_COALESCE 16
 
 typedef struct inflight {
     sl_batch *batch;
@@ -222,15 +224,22 @@ static bool is_permanent_failure(int rc)
     return rc == SL_ECONFIG || rc == SL_EINVAL || rc == SL_ETYPE || rc == SL_ENOMEM;
 }
 
-/* Writes slot's batch, retrying transient failures with backoff. */
-static int sink_write_with_retry(sink_runner *runner, inflight *slot, sl_error *err)
+/* Writes the slots' batches (several at once when the sink can), retrying
+ * transient failures with backoff. */
+static int sink_write_with_retry(sink_runner *runner, inflight *const *slots, size_t n_slots, sl_error *err)
 {
     sl_pipeline *pipeline = runner->pipeline;
+    const sl_sink_ops *ops = runner->plan->ops;
+    const sl_batch *batches[SINK_MAX_COALESCE];
+    for (size_t i = 0; i < n_slots; i++) batches[i] = slots[i]->batch;
     int64_t backoff = SINK_BACKOFF_FIRST_MS;
     int64_t started = sl_clock_monotonic_ms();
     for (;;) {
         sl_error_clear(err);
-        int rc = runner->plan->ops->write(runner->state, slot->batch, err);
+        int rc = SL_OK;
+        if (ops->write_many) rc = ops->write_many(runner->state, batches, n_slots, err);
+        else
+            for (size_t i = 0; i < n_slots && rc == SL_OK; i++) rc = ops->write(runner->state, batches[i], err);
         if (rc == SL_OK) return SL_OK;
         if (is_permanent_failure(rc) || atomic_load(&pipeline->is_failing)) return rc;
         if (atomic_load(pipeline->context.stopping)) {
@@ -242,7 +251,7 @@ static int sink_write_with_retry(sink_runner *runner, inflight *slot, sl_error *
             return rc;
         }
         sl_warn("pipeline", "%s: sink %s: %s; retrying in %" PRId64 " ms", pipeline->plan->name,
-                runner->plan->ops->name, err->message, backoff);
+                ops->name, err->message, backoff);
         for (int64_t waited = 0; waited < backoff && !atomic_load(pipeline->context.stopping); waited += 50)
             sl_sleep_ms(50);
         backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
@@ -253,26 +262,33 @@ static void *sink_main(void *arg)
 {
     sink_runner *runner = arg;
     sl_pipeline *pipeline = runner->pipeline;
+    size_t max_slots = runner->plan->ops->write_many ? SINK_MAX_COALESCE : 1;
     void *item;
     while (sl_queue_pop(runner->queue, &item, -1)) {
-        inflight *slot = item;
+        inflight *slots[SINK_MAX_COALESCE];
+        size_t n_slots = 0;
+        slots[n_slots++] = item;
+        while (n_slots < max_slots && sl_queue_pop(runner->queue, &item, 0)) slots[n_slots++] = item;
         bool is_written = false;
         if (!atomic_load(&pipeline->is_failing)) {
             sl_error err;
             uint64_t rejected_before = atomic_load(&runner->n_rejected);
-            int rc = sink_write_with_retry(runner, slot, &err);
+            int rc = sink_write_with_retry(runner, slots, n_slots, &err);
             if (rc) {
                 sl_error_prefix(&err, "sink %s: ", runner->plan->ops->name);
                 pipeline_fail(pipeline, &err);
             } else if (runner->index == 0) {
-                uint64_t rejected = atomic_load(&runner->n_rejected) - rejected_before;
-                atomic_fetch_add(&pipeline->stats.records_out, slot->batch->n_records - rejected);
+                uint64_t written = 0;
+                for (size_t i = 0; i < n_slots; i++) written += slots[i]->batch->n_records;
+                written -= atomic_load(&runner->n_rejected) - rejected_before;
+                atomic_fetch_add(&pipeline->stats.records_out, written);
             }
             is_written = rc == SL_OK;
         }
-        if (atomic_fetch_sub(&slot->pending_sinks, 1) == 1) {
-            if (is_written && !atomic_load(&pipeline->is_failing)) inflight_release(pipeline, slot);
-            else sl_queue_push(pipeline->free_queue, slot);
+        for (size_t i = 0; i < n_slots; i++) {
+            if (atomic_fetch_sub(&slots[i]->pending_sinks, 1) != 1) continue;
+            if (is_written && !atomic_load(&pipeline->is_failing)) inflight_release(pipeline, slots[i]);
+            else sl_queue_push(pipeline->free_queue, slots[i]);
         }
     }
     return NULL;

@@ -76,7 +76,7 @@ static const sl_option pipeline_options[] = {
       .help = "worker threads; 0 = one per core" },
     { "batch_size", SL_OPT_INT, offsetof(pipeline_conf, batch_size), .default_value = "1024" },
     { "max_inflight", SL_OPT_INT, offsetof(pipeline_conf, max_inflight), .default_value = "0",
-      .help = "batches in flight at once; 0 = 2 per worker + 2" },
+      .help = "batches in flight at once; 0 = 2 per worker + 6" },
     { "commit_interval", SL_OPT_DURATION, offsetof(pipeline_conf, commit_interval_ms),
       .default_value = "1s", .help = "how often source positions are persisted" },
     { "dlq", SL_OPT_STRING, offsetof(pipeline_conf, dlq), .help = "dead-letter topic (default <pipeline>.dlq)" },
@@ -310,7 +310,7 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const sl_nod
         goto done;
     }
     pipeline->batch_size = conf.batch_size;
-    pipeline->max_inflight = conf.max_inflight > 0 ? conf.max_inflight : pipeline->workers * 2 + 2;
+    pipeline->max_inflight = conf.max_inflight > 0 ? conf.max_inflight : pipeline->workers * 2 + 6;
     pipeline->commit_interval_ms = conf.commit_interval_ms;
     if (conf.dlq) {
         pipeline->dlq_topic = conf.dlq;
