@@ -341,7 +341,7 @@ static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_erro
     if (!sink->is_ready) {
         const sl_connector_env *env = sink->env;
         if (env && env->n_columns > 0)
-            rc = sl_sqlite_columns_infer(env->columns, env->n_columns, first, &sink->columns);
+            rc = sl_sqlite_columns_infer(env->columns, env->n_columns, batch, &sink->columns);
         else rc = sl_sqlite_columns_from_record(first, &sink->columns);
         if (rc) return sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
         if (sink->columns.n_columns == 0)

@@ -118,12 +118,28 @@ int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_
     return SL_OK;
 }
 
-int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_value *record,
+/* The type every non-null value under name maps to, "" when they differ. */
+static const char *batch_column_type(const sl_batch *batch, sl_str name)
+{
+    const char *type = NULL;
+    for (size_t r = 0; r < batch->n_records; r++) {
+        const sl_record *record = &batch->records[r];
+        if (!record->has_value) continue;
+        const sl_value *field = sl_value_get(&record->value, name);
+        if (!field || field->type == SL_TYPE_NULL) continue;
+        const char *field_type = sl_sqlite_type_of(field);
+        if (type && strcmp(type, field_type) != 0) return "";
+        type = field_type;
+    }
+    return type ? type : "TEXT";
+}
+
+int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_batch *batch,
                             sl_sqlite_columns *out)
 {
     for (size_t i = 0; i < n_names; i++) {
-        const sl_value *field = sl_value_get(record, sl_str_from(names[i]));
-        int rc = sl_sqlite_columns_add(out, names[i], strlen(names[i]), sl_sqlite_type_of(field));
+        const char *type = batch_column_type(batch, sl_str_from(names[i]));
+        int rc = sl_sqlite_columns_add(out, names[i], strlen(names[i]), type);
         if (rc) return rc;
     }
     return SL_OK;

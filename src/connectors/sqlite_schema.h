@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "core/buffer.h"
 #include "core/error.h"
+#include "core/batch.h"
 #include "core/value.h"
 
 /* An ordered list of columns; owns its strings (malloc'ed). */
@@ -44,9 +45,12 @@ const char *sl_sqlite_type_of(const sl_value *value);
  * (SL_ECONFIG) point at the node's file:line:column. */
 int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_error *err);
 
-/* Columns named names, typed from the members of record (an object; missing
- * members give TEXT). */
-int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_value *record,
+/* Columns named names, typed from the values the batch's records hold under
+ * each name: one type when every non-null value maps to it (TEXT when all
+ * are null or missing), and no declared type when they differ (e.g. ints
+ * and strings), so SQLite stores each value as given instead of converting
+ * "0196" to 196. */
+int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_batch *batch,
                             sl_sqlite_columns *out);
 
 /* Columns from the top-level members of record (an object), typed by value. */

@@ -208,6 +208,36 @@ Test(sqlite, creates_table_from_sql_columns_with_inferred_types_and_primary_key)
     sqlite3_close(db);
 }
 
+Test(sqlite, column_with_mixed_types_in_the_first_batch_keeps_values_as_given)
+{
+    const char *columns[] = { "id", "post_code" };
+    env.columns = columns;
+    env.n_columns = 2;
+    char *key[] = { "id" };
+    sl_sqlite_conf conf = conf_for("places", key, 1);
+    void *sink = open_sink(&conf);
+    sl_batch *batch = sl_batch_new(0);
+    sl_object_builder builder;
+    sl_record *record = begin_record(batch, &builder, 0);
+    add_text(&builder, "id", "a");
+    add_field(&builder, "post_code", sl_value_int(77145));
+    record->value = sl_object_end(&builder);
+    record = begin_record(batch, &builder, 1);
+    add_text(&builder, "id", "b");
+    add_text(&builder, "post_code", "0196");
+    record->value = sl_object_end(&builder);
+    write_ok(sink, batch);
+    sl_sqlite_sink.close(sink);
+    sl_batch_free(batch);
+
+    sqlite3 *db = open_db();
+    cr_assert_str_eq(query_text(db, "SELECT post_code || ':' || typeof(post_code) FROM places WHERE id = 'b'"),
+                     "0196:text");
+    cr_assert_str_eq(query_text(db, "SELECT post_code || ':' || typeof(post_code) FROM places WHERE id = 'a'"),
+                     "77145:integer");
+    sqlite3_close(db);
+}
+
 Test(sqlite, creates_table_from_the_first_records_keys_without_sql)
 {
     char *key[] = { "id" };
