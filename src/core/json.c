@@ -1,0 +1,917 @@
+/* json.c — strict RFC 8259 JSON reader and compact writer (see json.h).
+ *
+ * Why hand-written: the JSON libraries Debian packages (json-c, jansson,
+ * yajl) malloc every node and copy every string, so they can neither build
+ * values inside a batch's arena nor borrow strings from the input text, and
+ * they are several times slower than this reader on our records.
+ *
+ * Reader. A recursive descent over the bytes, depth bounded by
+ * SL_JSON_MAX_DEPTH. Strings are scanned eight bytes at a time for the only
+ * bytes that need a look (quote, backslash, control, non-ASCII), the first
+ * one found by counting trailing zero bits, and non-ASCII bytes are checked
+ * as UTF-8 sequences on the spot; a string without escapes is returned as a
+ * pointer into the input, one with escapes is decoded into the arena (its
+ * decoded form is never longer than its source). The children of an array or
+ * object are collected on a scratch stack shared by all levels (on the C
+ * stack first, malloc'ed if it outgrows that, freed before return) and copied
+ * to the arena once their count is known, so the arena holds no waste.
+ * Integers that fit int64 are SL_TYPE_INT; every other number is a double,
+ * computed exactly when mantissa and power of ten are both exact doubles
+ * (Clinger's fast path) and by strtod on a bounded copy otherwise. Errors
+ * name the first bad byte as "line L column C (byte B)": lines count '\n',
+ * columns count bytes from 1, B is the 0-based offset. Duplicate keys are
+ * kept in order (RFC 8259 §4 leaves them open); sl_value_get finds the first.
+ *
+ * Writer. Compact output; strings are escaped with the short forms where
+ * JSON has them and \u00XX for other control bytes, and invalid UTF-8 is
+ * replaced by U+FFFD so the output is always valid JSON. Doubles print with
+ * the fewest of 15, 16 or 17 significant digits that read back exactly, and
+ * always with a '.' or exponent so they read back as doubles.
+ *
+ * strtod and snprintf follow the C locale's decimal point; sluice never calls
+ * setlocale, so that is '.'.
+ */
+#include "core/json.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base64.h"
+#include "core/timefmt.h"
+
+/* ---- shared: byte classes and UTF-8 ---- */
+
+/* String bytes: plain ones need nothing; the others stop a scan. */
+enum { CLASS_PLAIN = 0, CLASS_QUOTE, CLASS_BACKSLASH, CLASS_CONTROL, CLASS_HIGH };
+
+static inline int string_class(unsigned char c)
+{
+    if (c < 0x20) return CLASS_CONTROL;
+    if (c >= 0x80) return CLASS_HIGH;
+    if (c == '"') return CLASS_QUOTE;
+    return c == '\\' ? CLASS_BACKSLASH : CLASS_PLAIN;
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Flags the high bit of each byte of word that is a quote, a backslash, a
+ * control byte or non-ASCII, using the classic "has a zero byte" and "has a
+ * byte less than n" tricks. Borrows can flag bytes above a true one, never
+ * below it, so the lowest flag is exact, which is all the callers use. */
+static inline uint64_t word_special_bytes(uint64_t word)
+{
+    uint64_t quote = word ^ (ONES * '"');
+    uint64_t backslash = word ^ (ONES * '\\');
+    uint64_t found = ((word - ONES * 0x20) & ~word) | ((quote - ONES) & ~quote) |
+                     ((backslash - ONES) & ~backslash) | word;
+    return found & HIGHS;
+}
+
+/* The first byte in [p, end) whose class is not CLASS_PLAIN, or end: eight
+ * bytes per step, then the flagged byte found by counting trailing zeros
+ * (little-endian), or byte by byte elsewhere. */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+    while (end - p >= 8) {
+        uint64_t word;
+        memcpy(&word, p, sizeof word);
+        uint64_t special = word_special_bytes(word);
+        if (special) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + __builtin_ctzll(special) / 8;
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && string_class(*p) == CLASS_PLAIN) p++;
+    return p;
+}
+
+/* Length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0 when it is
+ * invalid: bad lead byte, missing continuation, overlong form, a surrogate
+ * code point or one above U+10FFFF (RFC 3629 §4). */
+static size_t utf8_sequence_length(const unsigned char *p, const unsigned char *end)
+{
+    size_t available = (size_t)(end - p);
+    unsigned char lead = p[0];
+    if (lead >= 0xC2 && lead <= 0xDF)
+        return available >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;
+        unsigned char high = lead == 0xED ? 0x9F : 0xBF;
+        if (available < 3 || p[1] < low || p[1] > high || (p[2] & 0xC0) != 0x80) return 0;
+        return 3;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
+        unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;
+        if (available < 4 || p[1] < low || p[1] > high || (p[2] & 0xC0) != 0x80 ||
+            (p[3] & 0xC0) != 0x80)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* ---- reader ---- */
+
+typedef struct json_parser {
+    const char *start;
+    const char *end;
+    const char *cur;
+    sl_arena *arena;
+    sl_error *err;
+    sl_value *items;       /* scratch stack of array elements being built */
+    size_t n_items;
+    size_t items_capacity;
+    bool items_on_heap;
+    sl_member *members;    /* scratch stack of object members being built */
+    size_t n_members;
+    size_t members_capacity;
+    bool members_on_heap;
+} json_parser;
+
+/* Fails with SL_EPARSE at byte `at`, prefixing the message with where. */
+__attribute__((format(printf, 3, 4)))
+static int parse_fail(json_parser *parser, const char *at, const char *format, ...)
+{
+    size_t line = 1;
+    const char *line_start = parser->start;
+    for (const char *p = parser->start; p < at; p++) {
+        if (*p == '\n') {
+            line++;
+            line_start = p + 1;
+        }
+    }
+    char what[256];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(what, sizeof what, format, args);
+    va_end(args);
+    return sl_error_set(parser->err, SL_EPARSE, "line %zu column %zu (byte %zu): %s", line,
+                        (size_t)(at - line_start) + 1, (size_t)(at - parser->start), what);
+}
+
+/* "expected X", or "unexpected end of input: expected X" at the end. */
+static int parse_fail_expected(json_parser *parser, const char *what)
+{
+    if (parser->cur >= parser->end)
+        return parse_fail(parser, parser->cur, "unexpected end of input: expected %s", what);
+    return parse_fail(parser, parser->cur, "expected %s", what);
+}
+
+static int parse_fail_memory(json_parser *parser)
+{
+    return sl_error_set(parser->err, SL_ENOMEM, "out of memory parsing JSON");
+}
+
+static inline void skip_whitespace(json_parser *parser)
+{
+    const char *p = parser->cur;
+    while (p < parser->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    parser->cur = p;
+}
+
+/* A scratch array twice as long as `capacity` elements holding the first
+ * `capacity` of data; frees data if it was on the heap. NULL when out of
+ * memory (data is then left alone). */
+static void *scratch_grow(void *data, size_t capacity, bool is_on_heap, size_t element_size)
+{
+    if (capacity > SIZE_MAX / 2 / element_size) return NULL;
+    if (is_on_heap) return realloc(data, capacity * 2 * element_size);
+    void *grown = malloc(capacity * 2 * element_size);
+    if (grown) memcpy(grown, data, capacity * element_size);
+    return grown;
+}
+
+/* Appends an uninitialised slot to the items stack (is_member false) or the
+ * members stack, so values are parsed in place instead of copied there. */
+static int push_slot(json_parser *parser, bool is_member)
+{
+    if (!is_member && parser->n_items == parser->items_capacity) {
+        sl_value *grown = scratch_grow(parser->items, parser->items_capacity,
+                                       parser->items_on_heap, sizeof *grown);
+        if (!grown) return parse_fail_memory(parser);
+        parser->items = grown;
+        parser->items_capacity *= 2;
+        parser->items_on_heap = true;
+    }
+    if (is_member && parser->n_members == parser->members_capacity) {
+        sl_member *grown = scratch_grow(parser->members, parser->members_capacity,
+                                        parser->members_on_heap, sizeof *grown);
+        if (!grown) return parse_fail_memory(parser);
+        parser->members = grown;
+        parser->members_capacity *= 2;
+        parser->members_on_heap = true;
+    }
+    if (is_member)
+        parser->n_members++;
+    else
+        parser->n_items++;
+    return SL_OK;
+}
+
+static int hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The code unit of the "\uXXXX" at p (before end), or -1. */
+static long read_unicode_escape(const char *p, const char *end)
+{
+    if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return -1;
+    long code = 0;
+    for (int i = 2; i < 6; i++) {
+        int digit = hex_digit((unsigned char)p[i]);
+        if (digit < 0) return -1;
+        code = code * 16 + digit;
+    }
+    return code;
+}
+
+static char *put_utf8(char *out, unsigned long code)
+{
+    if (code < 0x80) {
+        *out++ = (char)code;
+    } else if (code < 0x800) {
+        *out++ = (char)(0xC0 | code >> 6);
+        *out++ = (char)(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+        *out++ = (char)(0xE0 | code >> 12);
+        *out++ = (char)(0x80 | ((code >> 6) & 0x3F));
+        *out++ = (char)(0x80 | (code & 0x3F));
+    } else {
+        *out++ = (char)(0xF0 | code >> 18);
+        *out++ = (char)(0x80 | ((code >> 12) & 0x3F));
+        *out++ = (char)(0x80 | ((code >> 6) & 0x3F));
+        *out++ = (char)(0x80 | (code & 0x3F));
+    }
+    return out;
+}
+
+/* Decodes the escapes of body[0..len) (already scanned: every byte is legal
+ * and every backslash is followed by one of "\/bfnrtu) into the arena. */
+static int decode_string(json_parser *parser, const char *body, size_t len, sl_str *out)
+{
+    char *decoded = sl_arena_alloc(parser->arena, len);
+    if (!decoded) return parse_fail_memory(parser);
+    const char *p = body, *end = body + len;
+    char *q = decoded;
+    while (p < end) {
+        const char *backslash = memchr(p, '\\', (size_t)(end - p));
+        if (!backslash) backslash = end;
+        memcpy(q, p, (size_t)(backslash - p));
+        q += backslash - p;
+        p = backslash;
+        if (p == end) break;
+        switch (p[1]) {
+        case '"': *q++ = '"'; break;
+        case '\\': *q++ = '\\'; break;
+        case '/': *q++ = '/'; break;
+        case 'b': *q++ = '\b'; break;
+        case 'f': *q++ = '\f'; break;
+        case 'n': *q++ = '\n'; break;
+        case 'r': *q++ = '\r'; break;
+        case 't': *q++ = '\t'; break;
+        default: { /* 'u', checked by the scan */
+            long code = read_unicode_escape(p, end);
+            if (code < 0) return parse_fail(parser, p, "invalid \\u escape: expected 4 hex digits");
+            if (code >= 0xDC00 && code <= 0xDFFF)
+                return parse_fail(parser, p, "invalid \\u escape: lone low surrogate \\u%04lX", code);
+            if (code >= 0xD800 && code <= 0xDBFF) {
+                long low = read_unicode_escape(p + 6, end);
+                if (low < 0xDC00 || low > 0xDFFF)
+                    return parse_fail(parser, p,
+                                      "invalid \\u escape: high surrogate \\u%04lX not followed by a low one",
+                                      code);
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                p += 6;
+            }
+            q = put_utf8(q, (unsigned long)code);
+            p += 4;
+        }
+        }
+        p += 2;
+    }
+    out->ptr = decoded;
+    out->len = (size_t)(q - decoded);
+    return SL_OK;
+}
+
+/* Parses the string whose opening quote is at parser->cur. */
+static int parse_string(json_parser *parser, sl_str *out)
+{
+    const char *open = parser->cur;
+    const unsigned char *p = (const unsigned char *)open + 1;
+    const unsigned char *end = (const unsigned char *)parser->end;
+    bool has_escape = false;
+    for (;;) {
+        p = skip_plain(p, end);
+        if (p >= end) return parse_fail(parser, open, "unterminated string");
+        if (*p == '"') {   /* the common case, tested first */
+            const char *body = open + 1;
+            size_t len = (size_t)((const char *)p - body);
+            parser->cur = (const char *)p + 1;
+            if (!has_escape) {
+                out->ptr = body;
+                out->len = len;
+                return SL_OK;
+            }
+            return decode_string(parser, body, len, out);
+        }
+        switch (string_class(*p)) {
+        case CLASS_BACKSLASH:
+            if (end - p < 2) return parse_fail(parser, open, "unterminated string");
+            if (!memchr("\"\\/bfnrtu", p[1], 9) || p[1] == '\0')
+                return parse_fail(parser, (const char *)p, "invalid escape in string");
+            has_escape = true;
+            p += 2;
+            break;
+        case CLASS_CONTROL:
+            return parse_fail(parser, (const char *)p,
+                              "control character 0x%02X in string (must be escaped)", *p);
+        default: { /* CLASS_HIGH */
+            size_t n = utf8_sequence_length(p, end);
+            if (!n) return parse_fail(parser, (const char *)p, "invalid UTF-8 in string");
+            p += n;
+        }
+        }
+    }
+}
+
+/* Exact powers of ten as doubles (10^22 is the last one). */
+static const double exact_powers_of_ten[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* Sets *out to mantissa * 10^exponent, correctly rounded, when both are
+ * exact doubles, so the one rounding of * or / is the right one (Clinger's
+ * fast path); false when the caller must use strtod. */
+static bool decimal_to_double_fast(uint64_t mantissa, long exponent, double *out)
+{
+#if FLT_EVAL_METHOD == 0
+    if (mantissa > (UINT64_C(1) << 53) || exponent < -22 || exponent > 22) return false;
+    double number = (double)mantissa;
+    if (exponent < 0)
+        number /= exact_powers_of_ten[-exponent];
+    else
+        number *= exact_powers_of_ten[exponent];
+    *out = number;
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* strtod on a NUL-terminated copy of text[0..len) (a checked JSON number). */
+static int number_by_strtod(json_parser *parser, const char *text, size_t len, double *out)
+{
+    char local[64];
+    char *copy = len < sizeof local ? local : malloc(len + 1);
+    if (!copy) return parse_fail_memory(parser);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    *out = strtod(copy, NULL);
+    if (copy != local) free(copy);
+    if (isinf(*out)) return parse_fail(parser, text, "number out of range of a double");
+    return SL_OK;
+}
+
+static inline bool is_digit(const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+static int parse_number(json_parser *parser, sl_value *out)
+{
+    const char *start = parser->cur, *end = parser->end, *p = start;
+    bool is_negative = false, is_integer = true, is_truncated = false;
+    uint64_t mantissa = 0;     /* the first 19 significant digits */
+    int n_significant = 0;
+    long exponent = 0;         /* the value is mantissa * 10^exponent */
+
+    if (*p == '-') {
+        is_negative = true;
+        p++;
+        if (p < end && (*p == 'I' || *p == 'i'))
+            return parse_fail(parser, start, "NaN and Infinity are not valid JSON");
+    }
+    if (!is_digit(p, end)) return parse_fail(parser, p, "expected a digit after '-'");
+    if (*p == '0') {
+        p++;
+        if (is_digit(p, end)) return parse_fail(parser, p - 1, "leading zeros are not allowed");
+    } else {
+        for (; is_digit(p, end); p++) {
+            if (n_significant < 19) {
+                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+                n_significant++;
+            } else {
+                is_truncated = true;
+                exponent++;
+            }
+        }
+    }
+    if (p < end && *p == '.') {
+        is_integer = false;
+        p++;
+        if (!is_digit(p, end)) return parse_fail(parser, p, "expected a digit after '.'");
+        for (; is_digit(p, end); p++) {
+            if (mantissa == 0 && *p == '0') {
+                exponent--;
+            } else if (n_significant < 19) {
+                mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+                n_significant++;
+                exponent--;
+            } else {
+                is_truncated = true;
+            }
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        is_integer = false;
+        p++;
+        bool is_negative_exponent = false;
+        if (p < end && (*p == '+' || *p == '-')) is_negative_exponent = *p++ == '-';
+        if (!is_digit(p, end)) return parse_fail(parser, p, "expected a digit in the exponent");
+        long written = 0;
+        for (; is_digit(p, end); p++)
+            if (written < 100000) written = written * 10 + (*p - '0');
+        exponent += is_negative_exponent ? -written : written;
+    }
+    parser->cur = p;
+
+    if (is_integer && !is_truncated) {
+        if (!is_negative && mantissa <= (uint64_t)INT64_MAX) {
+            *out = sl_value_int((int64_t)mantissa);
+            return SL_OK;
+        }
+        if (is_negative && mantissa <= (uint64_t)INT64_MAX + 1) {
+            *out = sl_value_int(mantissa == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mantissa);
+            return SL_OK;
+        }
+    }
+    double number = 0;
+    if (!is_truncated && decimal_to_double_fast(mantissa, exponent, &number)) {
+        *out = sl_value_double(is_negative ? -number : number);
+        return SL_OK;
+    }
+    int rc = number_by_strtod(parser, start, (size_t)(p - start), &number);
+    if (rc) return rc;
+    *out = sl_value_double(number);
+    return SL_OK;
+}
+
+static int parse_value(json_parser *parser, sl_value *out, int depth);
+
+/* Parses the next value into slot `index` of a scratch stack. A scalar is
+ * written there directly; an array or object pushes its own children, which
+ * may move the stack, so it is parsed aside and stored when done. (Writing in
+ * place also spares the store-to-load stall of copying a fresh 24-byte value,
+ * which cost a sixth of the parse time.) */
+static int parse_into_slot(json_parser *parser, bool is_member, size_t index, int depth)
+{
+    skip_whitespace(parser);
+    if (parser->cur < parser->end && (*parser->cur == '{' || *parser->cur == '[')) {
+        sl_value nested;
+        int rc = parse_value(parser, &nested, depth);
+        if (rc) return rc;
+        if (is_member)
+            parser->members[index].value = nested;
+        else
+            parser->items[index] = nested;
+        return SL_OK;
+    }
+    return parse_value(parser, is_member ? &parser->members[index].value : &parser->items[index],
+                       depth);
+}
+
+static int parse_array(json_parser *parser, sl_value *out, int depth)
+{
+    if (depth > SL_JSON_MAX_DEPTH)
+        return parse_fail(parser, parser->cur, "nesting deeper than %d arrays and objects",
+                          SL_JSON_MAX_DEPTH);
+    size_t base = parser->n_items;
+    parser->cur++;
+    skip_whitespace(parser);
+    if (parser->cur < parser->end && *parser->cur == ']') {
+        parser->cur++;
+    } else {
+        for (;;) {
+            int rc = push_slot(parser, false);
+            if (!rc) rc = parse_into_slot(parser, false, parser->n_items - 1, depth);
+            if (rc) return rc;
+            skip_whitespace(parser);
+            if (parser->cur < parser->end && *parser->cur == ',') {
+                parser->cur++;
+                skip_whitespace(parser);
+                if (parser->cur < parser->end && *parser->cur == ']')
+                    return parse_fail(parser, parser->cur, "trailing comma before ']'");
+            } else if (parser->cur < parser->end && *parser->cur == ']') {
+                parser->cur++;
+                break;
+            } else {
+                return parse_fail_expected(parser, "',' or ']' after array element");
+            }
+        }
+    }
+    size_t n = parser->n_items - base;
+    sl_value *items = NULL;
+    if (n) {
+        items = sl_arena_alloc(parser->arena, n * sizeof *items);
+        if (!items) return parse_fail_memory(parser);
+        memcpy(items, parser->items + base, n * sizeof *items);
+    }
+    parser->n_items = base;
+    out->type = SL_TYPE_ARRAY;
+    out->array.items = items;
+    out->array.n_items = n;
+    return SL_OK;
+}
+
+static int parse_object(json_parser *parser, sl_value *out, int depth)
+{
+    if (depth > SL_JSON_MAX_DEPTH)
+        return parse_fail(parser, parser->cur, "nesting deeper than %d arrays and objects",
+                          SL_JSON_MAX_DEPTH);
+    size_t base = parser->n_members;
+    parser->cur++;
+    skip_whitespace(parser);
+    if (parser->cur < parser->end && *parser->cur == '}') {
+        parser->cur++;
+    } else {
+        if (parser->cur >= parser->end || *parser->cur != '"')
+            return parse_fail_expected(parser, "string key or '}'");
+        for (;;) {
+            int rc = push_slot(parser, true);
+            size_t index = parser->n_members - 1;
+            if (!rc) rc = parse_string(parser, &parser->members[index].key);
+            if (rc) return rc;
+            skip_whitespace(parser);
+            if (parser->cur >= parser->end || *parser->cur != ':')
+                return parse_fail_expected(parser, "':' after object key");
+            parser->cur++;
+            rc = parse_into_slot(parser, true, index, depth);
+            if (rc) return rc;
+            skip_whitespace(parser);
+            if (parser->cur < parser->end && *parser->cur == ',') {
+                parser->cur++;
+                skip_whitespace(parser);
+                if (parser->cur < parser->end && *parser->cur == '"') continue;
+                if (parser->cur < parser->end && *parser->cur == '}')
+                    return parse_fail(parser, parser->cur, "trailing comma before '}'");
+                return parse_fail_expected(parser, "string key after ','");
+            }
+            if (parser->cur < parser->end && *parser->cur == '}') {
+                parser->cur++;
+                break;
+            }
+            return parse_fail_expected(parser, "',' or '}' after object member");
+        }
+    }
+    size_t n = parser->n_members - base;
+    sl_member *members = NULL;
+    if (n) {
+        members = sl_arena_alloc(parser->arena, n * sizeof *members);
+        if (!members) return parse_fail_memory(parser);
+        memcpy(members, parser->members + base, n * sizeof *members);
+    }
+    parser->n_members = base;
+    out->type = SL_TYPE_OBJECT;
+    out->object.members = members;
+    out->object.n_members = n;
+    return SL_OK;
+}
+
+/* Matches the literal word (true/false/null) at parser->cur. */
+static int parse_literal(json_parser *parser, const char *word, size_t len, sl_value value,
+                         sl_value *out)
+{
+    if ((size_t)(parser->end - parser->cur) < len || memcmp(parser->cur, word, len) != 0)
+        return parse_fail(parser, parser->cur, "invalid literal (expected true, false or null)");
+    parser->cur += len;
+    *out = value;
+    return SL_OK;
+}
+
+static int parse_value(json_parser *parser, sl_value *out, int depth)
+{
+    skip_whitespace(parser);
+    if (parser->cur >= parser->end) return parse_fail_expected(parser, "a JSON value");
+    unsigned char c = (unsigned char)*parser->cur;
+    if (c == '"') {   /* the common case, tested before the jump table */
+        out->type = SL_TYPE_STRING;
+        return parse_string(parser, &out->string);
+    }
+    switch (c) {
+    case '{': return parse_object(parser, out, depth + 1);
+    case '[': return parse_array(parser, out, depth + 1);
+    case 't': return parse_literal(parser, "true", 4, sl_value_bool(true), out);
+    case 'f': return parse_literal(parser, "false", 5, sl_value_bool(false), out);
+    case 'n': return parse_literal(parser, "null", 4, sl_value_null(), out);
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        return parse_number(parser, out);
+    case 'N': case 'I':
+        return parse_fail(parser, parser->cur, "NaN and Infinity are not valid JSON");
+    default:
+        if (c >= 0x21 && c < 0x7F)
+            return parse_fail(parser, parser->cur, "unexpected '%c': expected a JSON value", c);
+        return parse_fail(parser, parser->cur, "unexpected byte 0x%02X: expected a JSON value", c);
+    }
+}
+
+int sl_json_parse(sl_arena *arena, const char *text, size_t len, sl_value *out, sl_error *err)
+{
+    sl_value local_items[64];
+    sl_member local_members[64];
+    json_parser parser = {
+        .start = text ? text : "",
+        .arena = arena,
+        .err = err,
+        .items = local_items,
+        .items_capacity = sizeof local_items / sizeof local_items[0],
+        .members = local_members,
+        .members_capacity = sizeof local_members / sizeof local_members[0],
+    };
+    parser.cur = parser.start;
+    parser.end = parser.start + (text ? len : 0);
+
+    sl_value value;
+    int rc = parse_value(&parser, &value, 0);
+    if (rc) goto done;
+    skip_whitespace(&parser);
+    if (parser.cur < parser.end)
+        rc = parse_fail(&parser, parser.cur, "unexpected data after the JSON value");
+done:
+    if (parser.items_on_heap) free(parser.items);
+    if (parser.members_on_heap) free(parser.members);
+    *out = rc ? sl_value_null() : value;
+    return rc;
+}
+
+/* ---- writer ---- */
+
+static inline int put_bytes(sl_buffer *out, const void *bytes, size_t n)
+{
+    if (out->capacity - out->len < n) {
+        int rc = sl_buffer_reserve(out, n);
+        if (rc) return rc;
+    }
+    memcpy(out->data + out->len, bytes, n);
+    out->len += n;
+    return SL_OK;
+}
+
+static inline int put_byte(sl_buffer *out, char byte)
+{
+    if (out->capacity == out->len) {
+        int rc = sl_buffer_reserve(out, 1);
+        if (rc) return rc;
+    }
+    out->data[out->len++] = byte;
+    return SL_OK;
+}
+
+static int write_escape(sl_buffer *out, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char escape[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+    switch (c) {
+    case '"': return put_bytes(out, "\\\"", 2);
+    case '\\': return put_bytes(out, "\\\\", 2);
+    case '\b': return put_bytes(out, "\\b", 2);
+    case '\f': return put_bytes(out, "\\f", 2);
+    case '\n': return put_bytes(out, "\\n", 2);
+    case '\r': return put_bytes(out, "\\r", 2);
+    case '\t': return put_bytes(out, "\\t", 2);
+    default: return put_bytes(out, escape, sizeof escape);
+    }
+}
+
+static int write_string(sl_buffer *out, const char *text, size_t len)
+{
+    if (len == 0) return put_bytes(out, "\"\"", 2);   /* text may then be NULL */
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    const unsigned char *run = p;   /* bytes from run to p go out unchanged */
+    int rc = sl_buffer_reserve(out, len + 2);
+    if (rc) return rc;
+    out->data[out->len++] = '"';
+    for (;;) {
+        p = skip_plain(p, end);
+        if (p == end) break;
+        if (*p >= 0x80) {
+            size_t n = utf8_sequence_length(p, end);
+            if (n) {
+                p += n;
+                continue;
+            }
+        }
+        rc = put_bytes(out, run, (size_t)(p - run));
+        if (!rc) rc = *p >= 0x80 ? put_bytes(out, "\xEF\xBF\xBD", 3) : write_escape(out, *p);
+        if (rc) return rc;
+        run = ++p;
+    }
+    rc = put_bytes(out, run, (size_t)(p - run));
+    if (!rc) rc = put_byte(out, '"');
+    return rc;
+}
+
+static int write_int(sl_buffer *out, int64_t value)
+{
+    char digits[24];
+    char *p = digits + sizeof digits;
+    uint64_t magnitude = value < 0 ? -(uint64_t)value : (uint64_t)value;
+    do {
+        *--p = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0) *--p = '-';
+    return put_bytes(out, p, (size_t)(digits + sizeof digits - p));
+}
+
+/* The 17 significant digits of magnitude (correctly rounded by the C
+ * library) and the power of ten of the first one, from one "%.16e". */
+static int double_digits(double magnitude, char digits[17], int *exponent)
+{
+    char text[40];
+    int n = snprintf(text, sizeof text, "%.16e", magnitude);   /* d.dddddddddddddddde+XX */
+    if (n < 21 || text[1] != '.' || text[18] != 'e') return SL_EINVAL;
+    digits[0] = text[0];
+    memcpy(digits + 1, text + 2, 16);
+    *exponent = atoi(text + 19);
+    return SL_OK;
+}
+
+/* Rounds the 17 digits to `precision` (half up, or down when is_down,
+ * carrying into *exponent) into out, drops trailing zeros, and returns how
+ * many digits are left. */
+static int round_digits(const char digits[17], int precision, bool is_down, char out[17],
+                        int *exponent)
+{
+    memcpy(out, digits, (size_t)precision);
+    if (precision < 17 && digits[precision] >= '5' && !is_down) {
+        int i = precision - 1;
+        while (i >= 0 && out[i] == '9') out[i--] = '0';
+        if (i >= 0) {
+            out[i]++;
+        } else {
+            out[0] = '1';   /* 99..9 became 100..0 */
+            (*exponent)++;
+        }
+    }
+    int n = precision;
+    while (n > 1 && out[n - 1] == '0') n--;
+    return n;
+}
+
+/* Writes n digits (the first at 10^exponent) the way "%.<precision>g"
+ * does, except that fixed notation always has a fraction ("2.0"). */
+static size_t format_digits(char *text, bool is_negative, const char *digits, int n,
+                            int exponent, int precision)
+{
+    char *p = text;
+    if (is_negative) *p++ = '-';
+    if (exponent < -4 || exponent >= precision) {
+        *p++ = digits[0];
+        if (n > 1) *p++ = '.';
+        memcpy(p, digits + 1, (size_t)n - 1);
+        p += n - 1;
+        *p++ = 'e';
+        *p++ = exponent < 0 ? '-' : '+';
+        int magnitude = exponent < 0 ? -exponent : exponent;
+        if (magnitude >= 100) *p++ = (char)('0' + magnitude / 100);
+        *p++ = (char)('0' + magnitude / 10 % 10);
+        *p++ = (char)('0' + magnitude % 10);
+    } else if (exponent < 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = -1; i > exponent; i--) *p++ = '0';
+        memcpy(p, digits, (size_t)n);
+        p += n;
+    } else {
+        for (int i = 0; i <= exponent; i++) *p++ = i < n ? digits[i] : '0';
+        *p++ = '.';
+        if (n > exponent + 1) {
+            memcpy(p, digits + exponent + 1, (size_t)(n - exponent - 1));
+            p += n - exponent - 1;
+        } else {
+            *p++ = '0';
+        }
+    }
+    *p = '\0';
+    return (size_t)(p - text);
+}
+
+/* Doubles: the fewest of 15, 16 or 17 digits that read back as value. One
+ * snprintf gives 17 digits; shorter candidates are rounded from them and
+ * kept only if they read back exactly, so the output is always exact. The
+ * 17 digits are themselves rounded, so a cut at a '5' may belong either way:
+ * both ways are tried. */
+static int write_double(sl_buffer *out, double value)
+{
+    if (!isfinite(value)) return put_bytes(out, "null", 4);
+    if (value >= -1e15 && value <= 1e15 && value == (double)(int64_t)value &&
+        !(value == 0 && signbit(value))) {
+        int rc = write_int(out, (int64_t)value);
+        return rc ? rc : put_bytes(out, ".0", 2);
+    }
+    char all_digits[17], digits[17], text[48];
+    int all_exponent;
+    int rc = double_digits(fabs(value), all_digits, &all_exponent);
+    if (rc) return rc;
+    for (int attempt = 0;; attempt++) {
+        int precision = 15 + attempt / 2, exponent = all_exponent;
+        bool is_down = attempt % 2;
+        if (is_down && all_digits[precision] != '5') continue;
+        int n = round_digits(all_digits, precision, is_down, digits, &exponent);
+        size_t len = format_digits(text, signbit(value), digits, n, exponent, precision);
+        if (precision == 17) return put_bytes(out, text, len);
+        uint64_t mantissa = 0;
+        for (int i = 0; i < n; i++) mantissa = mantissa * 10 + (uint64_t)(digits[i] - '0');
+        double back;
+        if (!decimal_to_double_fast(mantissa, exponent - (n - 1), &back)) back = strtod(text, NULL);
+        else if (signbit(value)) back = -back;
+        if (back == value) return put_bytes(out, text, len);
+    }
+}
+
+static int write_bytes(sl_buffer *out, sl_str bytes)
+{
+    size_t n = sl_base64_encoded_len(bytes.len);
+    int rc = sl_buffer_reserve(out, n + 2);
+    if (rc) return rc;
+    out->data[out->len++] = '"';
+    out->len += sl_base64_encode(bytes.ptr, bytes.len, out->data + out->len);
+    out->data[out->len++] = '"';
+    return SL_OK;
+}
+
+static int write_timestamp(sl_buffer *out, int64_t us)
+{
+    char text[SL_TIME_ISO_MAX + 2];
+    text[0] = '"';
+    size_t n = sl_time_format_iso(us, text + 1);
+    text[n + 1] = '"';
+    return put_bytes(out, text, n + 2);
+}
+
+static int write_value(sl_buffer *out, const sl_value *value)
+{
+    int rc = SL_OK;
+    switch (value->type) {
+    case SL_TYPE_NULL: return put_bytes(out, "null", 4);
+    case SL_TYPE_BOOL: return value->boolean ? put_bytes(out, "true", 4) : put_bytes(out, "false", 5);
+    case SL_TYPE_INT: return write_int(out, value->integer);
+    case SL_TYPE_DOUBLE: return write_double(out, value->number);
+    case SL_TYPE_STRING: return write_string(out, value->string.ptr, value->string.len);
+    case SL_TYPE_BYTES: return write_bytes(out, value->string);
+    case SL_TYPE_TIMESTAMP: return write_timestamp(out, value->timestamp);
+    case SL_TYPE_ARRAY:
+        rc = put_byte(out, '[');
+        for (size_t i = 0; !rc && i < value->array.n_items; i++) {
+            if (i) rc = put_byte(out, ',');
+            if (!rc) rc = write_value(out, &value->array.items[i]);
+        }
+        return rc ? rc : put_byte(out, ']');
+    case SL_TYPE_OBJECT:
+        rc = put_byte(out, '{');
+        for (size_t i = 0; !rc && i < value->object.n_members; i++) {
+            const sl_member *member = &value->object.members[i];
+            if (i) rc = put_byte(out, ',');
+            if (!rc) rc = write_string(out, member->key.ptr, member->key.len);
+            if (!rc) rc = put_byte(out, ':');
+            if (!rc) rc = write_value(out, &member->value);
+        }
+        return rc ? rc : put_byte(out, '}');
+    }
+    return SL_EINVAL;
+}
+
+int sl_json_write(sl_buffer *out, const sl_value *value)
+{
+    size_t saved_len = out->len;
+    int rc = write_value(out, value);
+    if (rc) out->len = saved_len;
+    return rc;
+}
+
+int sl_json_write_string(sl_buffer *out, const char *text, size_t len)
+{
+    size_t saved_len = out->len;
+    int rc = write_string(out, text, text ? len : 0);
+    if (rc) out->len = saved_len;
+    return rc;
+}
