@@ -7,8 +7,8 @@ passed=0; failed=0; failed_suites=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for bin in "$@"; do
-    out=$("$bin" --jobs 1 --full-stats 2>&1); rc=$?
-    echo "$out" | grep -E '^\[(FAIL|----)\]|Synthesis|Assertion|ERROR|runtime error' | head -40
+    out=$("$bin" --jobs 1 2>&1); rc=$?
+    echo "$out" | grep -E '^\[(FAIL|----)\]|Assertion|ERROR|runtime error|LeakSanitizer' | head -40
     # Criterion's synthesis line: "Synthesis: Tested: 12 | Passing: 12 | Failing: 0 | Crashing: 0"
     line=$(echo "$out" | grep -E 'Synthesis: Tested' | tail -1)
     p=$(echo "$line" | sed -nE 's/.*Passing: ([0-9]+).*/\1/p'); p=${p:-0}
@@ -17,6 +17,7 @@ for bin in "$@"; do
     if [ "$rc" -ne 0 ] && [ "$((f + c))" -eq 0 ]; then f=1; fi
     passed=$((passed + p)); failed=$((failed + f + c))
     [ "$rc" -ne 0 ] && failed_suites+=("$bin")
+    echo "$(basename "$bin"): $p passed, $((f + c)) failed"
 done
 echo "unit: $passed passed, $failed failed"
 if [ "${#failed_suites[@]}" -ne 0 ]; then echo "failing: ${failed_suites[*]}"; exit 1; fi
