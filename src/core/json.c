@@ -701,14 +701,12 @@ static int write_escape(sl_buffer *out, unsigned char c)
     }
 }
 
-static int write_string(sl_buffer *out, const char *text, size_t len)
+/* The rest of a string from p on, where some byte needs escaping or UTF-8
+ * checking; ends the literal with its closing quote. */
+static int write_string_slow(sl_buffer *out, const unsigned char *p, const unsigned char *end)
 {
-    if (len == 0) return put_bytes(out, "\"\"", 2);   /* text may then be NULL */
-    const unsigned char *p = (const unsigned char *)text, *end = p + len;
     const unsigned char *run = p;   /* bytes from run to p go out unchanged */
-    int rc = sl_buffer_reserve(out, len + 2);
-    if (rc) return rc;
-    out->data[out->len++] = '"';
+    int rc;
     for (;;) {
         p = skip_plain(p, end);
         if (p == end) break;
@@ -727,6 +725,34 @@ static int write_string(sl_buffer *out, const char *text, size_t len)
     rc = put_bytes(out, run, (size_t)(p - run));
     if (!rc) rc = put_byte(out, '"');
     return rc;
+}
+
+/* Most strings need no escaping: they are copied in one pass, eight bytes
+ * per step, checking each word as it is copied; the first word that holds
+ * a byte to escape or a non-ASCII byte hands over to the slow path. */
+static int write_string(sl_buffer *out, const char *text, size_t len)
+{
+    if (len == 0) return put_bytes(out, "\"\"", 2);   /* text may then be NULL */
+    if (out->capacity - out->len < len + 2) {
+        int rc = sl_buffer_reserve(out, len + 2);
+        if (rc) return rc;
+    }
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    char *dst = out->data + out->len;
+    *dst++ = '"';
+    while (end - p >= 8) {
+        uint64_t word;
+        memcpy(&word, p, sizeof word);
+        if (word_special_bytes(word)) break;
+        memcpy(dst, &word, sizeof word);
+        dst += 8;
+        p += 8;
+    }
+    while (p < end && string_class(*p) == CLASS_PLAIN) *dst++ = (char)*p++;
+    out->len = (size_t)(dst - out->data);
+    if (p < end) return write_string_slow(out, p, end);
+    out->data[out->len++] = '"';   /* room reserved above */
+    return SL_OK;
 }
 
 static int write_int(sl_buffer *out, int64_t value)
