@@ -215,10 +215,12 @@ typedef struct topic_sink {
     int n_key_parts;
     char *key_text;            /* owns the strings key_path points into */
     int32_t sticky_partition;
-    sl_record *scratch;        /* records regrouped by partition */
+    sl_record *scratch;        /* records with their key and value text */
+    sl_record *ordered;        /* the same, grouped by partition */
     size_t scratch_capacity;
     int32_t *partition_of;     /* partition chosen for each record of a batch */
-    size_t *counts;            /* records per partition in a batch */
+    size_t *counts;            /* records per partition, then where each begins */
+    size_t *fill;              /* records placed per partition */
     sl_arena *arena;           /* keys and JSON text made for one batch */
     sl_buffer json;
 } topic_sink;
@@ -236,8 +238,10 @@ static void topic_sink_close(void *state)
     if (sink->topic) sl_topic_flush(sink->topic, NULL);
     free(sink->key_text);
     free(sink->scratch);
+    free(sink->ordered);
     free(sink->partition_of);
     free(sink->counts);
+    free(sink->fill);
     sl_arena_free(sink->arena);
     sl_buffer_free(&sink->json);
     free(sink);
@@ -292,7 +296,8 @@ static int topic_sink_open(const void *conf_ptr, const sl_connector_env *env, vo
     sink->n_partitions = sl_topic_partitions(sink->topic);
     rc = SL_ENOMEM;
     sink->counts = calloc((size_t)sink->n_partitions + 1, sizeof *sink->counts);
-    if (!sink->counts) goto fail;
+    sink->fill = calloc((size_t)sink->n_partitions, sizeof *sink->fill);
+    if (!sink->counts || !sink->fill) goto fail;
     *state = sink;
     return SL_OK;
 fail:
@@ -345,6 +350,9 @@ static int ensure_scratch(topic_sink *sink, size_t n)
     sl_record *scratch = realloc(sink->scratch, n * sizeof *scratch);
     if (!scratch) return SL_ENOMEM;
     sink->scratch = scratch;
+    sl_record *ordered = realloc(sink->ordered, n * sizeof *ordered);
+    if (!ordered) return SL_ENOMEM;
+    sink->ordered = ordered;
     int32_t *partition_of = realloc(sink->partition_of, n * sizeof *partition_of);
     if (!partition_of) return SL_ENOMEM;
     sink->partition_of = partition_of;
@@ -379,24 +387,15 @@ static int topic_sink_write(void *state, const sl_batch *batch, sl_error *err)
     sink->sticky_partition = (sink->sticky_partition + 1) % sink->n_partitions;
     for (int32_t p = 0; p < sink->n_partitions; p++) sink->counts[p + 1] += sink->counts[p];
     /* counts[p] is now where partition p's records begin; sort into place. */
-    sl_record *ordered = malloc(n * sizeof *ordered);
-    if (!ordered) return sl_error_set(err, SL_ENOMEM, "topic '%s': out of memory", sl_topic_name(sink->topic));
-    size_t *fill = calloc((size_t)sink->n_partitions, sizeof *fill);
-    if (!fill) {
-        free(ordered);
-        return sl_error_set(err, SL_ENOMEM, "topic '%s': out of memory", sl_topic_name(sink->topic));
-    }
+    memset(sink->fill, 0, (size_t)sink->n_partitions * sizeof *sink->fill);
     for (size_t i = 0; i < n; i++) {
         int32_t p = sink->partition_of[i];
-        ordered[sink->counts[p] + fill[p]++] = sink->scratch[i];
+        sink->ordered[sink->counts[p] + sink->fill[p]++] = sink->scratch[i];
     }
-    rc = SL_OK;
     for (int32_t p = 0; p < sink->n_partitions && rc == SL_OK; p++) {
-        size_t begin = sink->counts[p], count = fill[p];
-        if (count) rc = sl_topic_append(sink->topic, p, ordered + begin, count, NULL, err);
+        size_t begin = sink->counts[p], count = sink->fill[p];
+        if (count) rc = sl_topic_append(sink->topic, p, sink->ordered + begin, count, NULL, err);
     }
-    free(fill);
-    free(ordered);
     return rc;
 }
 
