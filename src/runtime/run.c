@@ -39,6 +39,8 @@ typedef struct run_state {
     size_t n_pipelines;
     topic_writers *writers;
     size_t n_writers;
+    uint64_t *progress_in;      /* records in at the last progress line */
+    int64_t progress_ms;        /* when it was printed */
 } run_state;
 
 static bool writers_done(void *context, const char *topic)
@@ -104,20 +106,23 @@ static double seconds_between(int64_t start_ms, int64_t end_ms)
     return (double)(end_ms - start_ms) / 1000.0;
 }
 
+/* One line, redrawn in place: per pipeline the counts so far and the rate
+ * since the previous line. */
 static void print_progress(run_state *run, FILE *out, int64_t started_ms)
 {
-    double elapsed = seconds_between(started_ms, sl_clock_monotonic_ms());
-    fprintf(out, "\r\033[K%6.1fs", elapsed);
+    int64_t now = sl_clock_monotonic_ms();
+    double interval = seconds_between(run->progress_ms ? run->progress_ms : started_ms, now);
+    fprintf(out, "\r\033[K%6.1fs", seconds_between(started_ms, now));
     for (size_t i = 0; i < run->n_pipelines; i++) {
         sl_pipeline_stats *stats = sl_pipeline_stats_of(run->pipelines[i]);
         uint64_t in = atomic_load(&stats->records_in);
         uint64_t out_records = atomic_load(&stats->records_out);
-        int64_t end = stats->finished_ms ? stats->finished_ms : sl_clock_monotonic_ms();
-        double seconds = seconds_between(stats->started_ms, end);
+        double rate = interval > 0 ? (double)(in - run->progress_in[i]) / interval : 0.0;
+        run->progress_in[i] = in;
         fprintf(out, "  %s: %" PRIu64 " in, %" PRIu64 " out, %.0f rec/s%s", sl_pipeline_name(run->pipelines[i]),
-                in, out_records, seconds > 0 ? (double)in / seconds : 0.0,
-                stats->finished_ms ? " (done)" : "");
+                in, out_records, rate, stats->finished_ms ? " (done)" : "");
     }
+    run->progress_ms = now;
     fflush(out);
 }
 
@@ -159,6 +164,7 @@ static void run_state_clear(run_state *run)
 {
     for (size_t i = 0; i < run->n_pipelines; i++) sl_pipeline_free(run->pipelines[i]);
     free(run->pipelines);
+    free(run->progress_in);
     free(run->writers);
     sl_log_close(run->log);
 }
@@ -176,7 +182,8 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     rc = count_writers(&run, options, err);
     if (rc) goto done;
     run.pipelines = calloc(plan->n_pipelines, sizeof *run.pipelines);
-    if (!run.pipelines) {
+    run.progress_in = calloc(plan->n_pipelines, sizeof *run.progress_in);
+    if (!run.pipelines || !run.progress_in) {
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
         goto done;
     }
