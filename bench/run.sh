@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/run.sh — sluice's benchmarks on this machine: generator -> topic,
 # topic -> SQL -> topic, topic -> SQL -> SQLite, file -> SQL -> SQLite and
-# JSON parsing beside Python's json and jq, with CPU per record and max RSS.
-# Prints figures and ratios to reference figures; asserts nothing.
+# JSON parsing, each beside a reference measured in the same run on the same
+# data (Python json / sqlite3 doing the same work on one core, jq), with
+# records per CPU-second and max RSS. Prints figures and ratios; asserts
+# nothing; exits 1 only when a sluice run fails.
 #   bash bench/run.sh            (from the repo root; `make bench` builds first)
 # BENCH_USERS (default 200000) and BENCH_JSON_USERS (default 100000) size it.
 set -eu

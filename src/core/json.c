@@ -418,19 +418,34 @@ static int parse_number(json_parser *parser, sl_value *out)
     return SL_OK;
 }
 
-static int parse_value(json_parser *parser, sl_value *out, int depth);
+static int parse_value(json_parser *parser, sl_value *out, int depth, const sl_json_projection *projection);
+
+/* Marks values that are checked but not kept (keys a projection leaves out). */
+static const sl_json_projection skip_value = { 0, NULL, NULL };
+
+/* What to keep of the member named key under projection: NULL = all of it,
+ * &skip_value = nothing, else the child projection. */
+static const sl_json_projection *member_projection(const sl_json_projection *projection, sl_str key)
+{
+    if (!projection) return NULL;
+    if (projection == &skip_value) return &skip_value;
+    for (size_t i = 0; i < projection->n_keys; i++)
+        if (sl_str_eq(projection->keys[i], key)) return projection->children[i];
+    return &skip_value;
+}
 
 /* Parses the next value into slot `index` of a scratch stack. A scalar is
  * written there directly; an array or object pushes its own children, which
  * may move the stack, so it is parsed aside and stored when done. (Writing in
  * place also spares the store-to-load stall of copying a fresh 24-byte value,
  * which cost a sixth of the parse time.) */
-static int parse_into_slot(json_parser *parser, bool is_member, size_t index, int depth)
+static int parse_into_slot(json_parser *parser, bool is_member, size_t index, int depth,
+                           const sl_json_projection *projection)
 {
     skip_whitespace(parser);
     if (parser->cur < parser->end && (*parser->cur == '{' || *parser->cur == '[')) {
         sl_value nested;
-        int rc = parse_value(parser, &nested, depth);
+        int rc = parse_value(parser, &nested, depth, projection);
         if (rc) return rc;
         if (is_member)
             parser->members[index].value = nested;
@@ -439,11 +454,14 @@ static int parse_into_slot(json_parser *parser, bool is_member, size_t index, in
         return SL_OK;
     }
     return parse_value(parser, is_member ? &parser->members[index].value : &parser->items[index],
-                       depth);
+                       depth, projection);
 }
 
-static int parse_array(json_parser *parser, sl_value *out, int depth)
+/* An array is kept whole unless it is skipped: projections name object
+ * members only. */
+static int parse_array(json_parser *parser, sl_value *out, int depth, const sl_json_projection *projection)
 {
+    bool is_skipped = projection == &skip_value;
     if (depth > SL_JSON_MAX_DEPTH)
         return parse_fail(parser, parser->cur, "nesting deeper than %d arrays and objects",
                           SL_JSON_MAX_DEPTH);
@@ -454,8 +472,14 @@ static int parse_array(json_parser *parser, sl_value *out, int depth)
         parser->cur++;
     } else {
         for (;;) {
-            int rc = push_slot(parser, false);
-            if (!rc) rc = parse_into_slot(parser, false, parser->n_items - 1, depth);
+            int rc;
+            if (is_skipped) {
+                sl_value ignored;
+                rc = parse_value(parser, &ignored, depth, &skip_value);
+            } else {
+                rc = push_slot(parser, false);
+                if (!rc) rc = parse_into_slot(parser, false, parser->n_items - 1, depth, NULL);
+            }
             if (rc) return rc;
             skip_whitespace(parser);
             if (parser->cur < parser->end && *parser->cur == ',') {
@@ -485,7 +509,7 @@ static int parse_array(json_parser *parser, sl_value *out, int depth)
     return SL_OK;
 }
 
-static int parse_object(json_parser *parser, sl_value *out, int depth)
+static int parse_object(json_parser *parser, sl_value *out, int depth, const sl_json_projection *projection)
 {
     if (depth > SL_JSON_MAX_DEPTH)
         return parse_fail(parser, parser->cur, "nesting deeper than %d arrays and objects",
@@ -499,15 +523,24 @@ static int parse_object(json_parser *parser, sl_value *out, int depth)
         if (parser->cur >= parser->end || *parser->cur != '"')
             return parse_fail_expected(parser, "string key or '}'");
         for (;;) {
-            int rc = push_slot(parser, true);
-            size_t index = parser->n_members - 1;
-            if (!rc) rc = parse_string(parser, &parser->members[index].key);
+            sl_str key;
+            int rc = parse_string(parser, &key);
             if (rc) return rc;
             skip_whitespace(parser);
             if (parser->cur >= parser->end || *parser->cur != ':')
                 return parse_fail_expected(parser, "':' after object key");
             parser->cur++;
-            rc = parse_into_slot(parser, true, index, depth);
+            const sl_json_projection *child = member_projection(projection, key);
+            if (child == &skip_value) {
+                sl_value ignored;
+                rc = parse_value(parser, &ignored, depth, &skip_value);
+            } else {
+                rc = push_slot(parser, true);
+                if (!rc) {
+                    parser->members[parser->n_members - 1].key = key;
+                    rc = parse_into_slot(parser, true, parser->n_members - 1, depth, child);
+                }
+            }
             if (rc) return rc;
             skip_whitespace(parser);
             if (parser->cur < parser->end && *parser->cur == ',') {
@@ -550,7 +583,7 @@ static int parse_literal(json_parser *parser, const char *word, size_t len, sl_v
     return SL_OK;
 }
 
-static int parse_value(json_parser *parser, sl_value *out, int depth)
+static int parse_value(json_parser *parser, sl_value *out, int depth, const sl_json_projection *projection)
 {
     skip_whitespace(parser);
     if (parser->cur >= parser->end) return parse_fail_expected(parser, "a JSON value");
@@ -560,8 +593,8 @@ static int parse_value(json_parser *parser, sl_value *out, int depth)
         return parse_string(parser, &out->string);
     }
     switch (c) {
-    case '{': return parse_object(parser, out, depth + 1);
-    case '[': return parse_array(parser, out, depth + 1);
+    case '{': return parse_object(parser, out, depth + 1, projection);
+    case '[': return parse_array(parser, out, depth + 1, projection);
     case 't': return parse_literal(parser, "true", 4, sl_value_bool(true), out);
     case 'f': return parse_literal(parser, "false", 5, sl_value_bool(false), out);
     case 'n': return parse_literal(parser, "null", 4, sl_value_null(), out);
@@ -579,6 +612,12 @@ static int parse_value(json_parser *parser, sl_value *out, int depth)
 
 int sl_json_parse(sl_arena *arena, const char *text, size_t len, sl_value *out, sl_error *err)
 {
+    return sl_json_parse_projected(arena, text, len, NULL, out, err);
+}
+
+int sl_json_parse_projected(sl_arena *arena, const char *text, size_t len,
+                            const sl_json_projection *projection, sl_value *out, sl_error *err)
+{
     sl_value local_items[64];
     sl_member local_members[64];
     json_parser parser = {
@@ -594,7 +633,7 @@ int sl_json_parse(sl_arena *arena, const char *text, size_t len, sl_value *out, 
     parser.end = parser.start + (text ? len : 0);
 
     sl_value value;
-    int rc = parse_value(&parser, &value, 0);
+    int rc = parse_value(&parser, &value, 0, projection);
     if (rc) goto done;
     skip_whitespace(&parser);
     if (parser.cur < parser.end)

@@ -22,6 +22,22 @@
  * text[0..len) into out. Errors: SL_EPARSE with "line L column C (byte B): what". */
 int sl_json_parse(sl_arena *arena, const char *text, size_t len, sl_value *out, sl_error *err);
 
+/* Which members of an object a reader keeps: keys[i] is kept, whole when
+ * children[i] is NULL, else narrowed by children[i] if its value is an
+ * object. Members not listed are checked as strictly as the rest (bad JSON
+ * anywhere is still an error) but are not built, which is what makes a
+ * projected parse cheaper. Arrays and scalars are kept whole. */
+typedef struct sl_json_projection sl_json_projection;
+struct sl_json_projection {
+    size_t n_keys;
+    const sl_str *keys;
+    const sl_json_projection *const *children;
+};
+
+/* sl_json_parse keeping only what projection names (NULL = everything). */
+int sl_json_parse_projected(sl_arena *arena, const char *text, size_t len,
+                            const sl_json_projection *projection, sl_value *out, sl_error *err);
+
 /* Appends value as compact JSON to out. Timestamps are written as
  * ISO-8601 UTC strings, bytes as base64 strings, non-finite doubles as null. */
 int sl_json_write(sl_buffer *out, const sl_value *value);

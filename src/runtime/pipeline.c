@@ -145,13 +145,17 @@ static void process_batch(worker *self, sl_batch *batch)
 {
     sl_pipeline *pipeline = self->pipeline;
     const sl_sql_program *program = pipeline->plan->program;
+    const sl_json_projection *projection = program ? sl_sql_input_projection(program) : NULL;
     size_t kept = 0;
     uint64_t n_filtered = 0;
     sl_error err;
     for (size_t i = 0; i < batch->n_records; i++) {
         sl_record *record = &batch->records[i];
         if (pipeline->needs_parse && !record->has_value) {
-            if (sl_json_parse(batch->arena, record->raw.ptr, record->raw.len, &record->value, &err)) {
+            /* With SQL, only what the statement reads is built (the rest is
+             * still checked); sinks then see the SQL's rows, not the input. */
+            if (sl_json_parse_projected(batch->arena, record->raw.ptr, record->raw.len, projection,
+                                        &record->value, &err)) {
                 char reason[600];
                 snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
                 send_dead_letter(pipeline, record, "parse", reason);

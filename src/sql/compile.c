@@ -22,6 +22,7 @@
 #include "sql/cast.h"
 #include "sql/lexer.h"
 #include "sql/parser.h"
+#include "sql/projection.h"
 #include "sql/sql.h"
 
 /* Deepest expression tree accepted: bounds the evaluator's recursion. */
@@ -282,6 +283,17 @@ static int build_columns(compiler *c, sl_sql_program *program, const sl_sql_sele
     return SL_OK;
 }
 
+/* The input the columns and WHERE read, so the JSON reader skips the rest. */
+static int build_projection(sl_sql_program *program)
+{
+    size_t n = program->n_columns + 1;
+    sl_sql_expr **exprs = sl_arena_alloc(program->arena, n * sizeof *exprs);
+    if (!exprs) return SL_ENOMEM;
+    if (program->n_columns) memcpy(exprs, program->columns, program->n_columns * sizeof *exprs);
+    exprs[program->n_columns] = program->where;
+    return sl_sql_build_projection(program->arena, exprs, n, &program->projection);
+}
+
 int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
 {
     sl_error local = { 0 };
@@ -326,6 +338,13 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
             goto fail;
         }
     }
+    if (!program->is_star) {
+        rc = build_projection(program);
+        if (rc) {
+            sl_error_set(c.err, rc, "out of memory compiling SQL");
+            goto fail;
+        }
+    }
     sl_arena_free(scratch);
     sl_sql_tokens_free(&tokens);
     *out = program;
@@ -335,6 +354,11 @@ fail:
     sl_sql_tokens_free(&tokens);
     sl_sql_free(program);
     return rc;
+}
+
+const sl_json_projection *sl_sql_input_projection(const sl_sql_program *program)
+{
+    return program->projection;
 }
 
 void sl_sql_free(sl_sql_program *program)

@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/value.h"
 #include "sql/functions.h"
 #include "sql/parser.h"
@@ -56,6 +57,7 @@ struct sl_sql_program {
     sl_str *column_keys;       /* the same names as sl_str, for output rows */
     size_t n_columns;
     sl_sql_expr *where;        /* NULL without WHERE */
+    const sl_json_projection *projection; /* input the statement reads; NULL = all */
 };
 
 /* Evaluates expr against input. Errors: SL_ESQL "line L column C: reason";

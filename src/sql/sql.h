@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/value.h"
 
 typedef struct sl_sql_program sl_sql_program;
@@ -31,6 +32,11 @@ void sl_sql_free(sl_sql_program *program);
  * output row is the input object itself. */
 size_t sl_sql_n_columns(const sl_sql_program *program);
 const char *sl_sql_column_name(const sl_sql_program *program, size_t index);
+
+/* The parts of the input record the statement reads (its columns' and
+ * WHERE's paths), for sl_json_parse_projected; NULL when it needs all of
+ * it (SELECT *). Owned by the program. */
+const sl_json_projection *sl_sql_input_projection(const sl_sql_program *program);
 
 /* Evaluates the program on one input record. Returns 1 and sets *out_row to
  * an object with one member per output column (allocations in arena; the

@@ -573,3 +573,60 @@ Test(json, keeps_parsed_values_in_the_arena_only)
     cr_assert_eq(used, 3 * sizeof(sl_value) + sizeof(sl_member));
     cr_assert_eq(v.array.n_items, 3);
 }
+
+/* ---- projected parsing ---- */
+
+Test(json, projected_parse_keeps_only_named_members)
+{
+    static const sl_str city_keys[] = { SL_STR_LIT("city") };
+    static const sl_json_projection *const city_children[] = { NULL };
+    static const sl_json_projection location = { 1, city_keys, city_children };
+    static const sl_str top_keys[] = { SL_STR_LIT("location"), SL_STR_LIT("tags") };
+    static const sl_json_projection *const top_children[] = { &location, NULL };
+    static const sl_json_projection top = { 2, top_keys, top_children };
+    const char *text = "{\"name\":{\"first\":\"Ada\"},\"location\":{\"street\":{\"number\":1},\"city\":\"Oslo\"},"
+                       "\"tags\":[1,{\"a\":2}],\"age\":42}";
+    sl_value value;
+    sl_error err;
+    cr_assert_eq(sl_json_parse_projected(arena, text, strlen(text), &top, &value, &err), SL_OK, "%s", err.message);
+    sl_buffer out = SL_BUFFER_INIT;
+    cr_assert_eq(sl_json_write(&out, &value), SL_OK);
+    cr_assert_eq(out.len, strlen("{\"location\":{\"city\":\"Oslo\"},\"tags\":[1,{\"a\":2}]}"));
+    cr_assert(memcmp(out.data, "{\"location\":{\"city\":\"Oslo\"},\"tags\":[1,{\"a\":2}]}", out.len) == 0,
+              "%.*s", (int)out.len, out.data);
+    sl_buffer_free(&out);
+}
+
+Test(json, projected_parse_still_rejects_bad_json_in_skipped_members)
+{
+    static const sl_str keys[] = { SL_STR_LIT("kept") };
+    static const sl_json_projection *const children[] = { NULL };
+    static const sl_json_projection only_kept = { 1, keys, children };
+    const char *bad[] = {
+        "{\"kept\":1,\"skipped\":{\"a\":[1,2,]}}",
+        "{\"kept\":1,\"skipped\":\"bad \\x escape\"}",
+        "{\"kept\":1,\"skipped\":01}",
+        "{\"kept\":1,\"skipped\":{\"a\" 1}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sl_value value;
+        sl_error err;
+        int rc = sl_json_parse_projected(arena, bad[i], strlen(bad[i]), &only_kept, &value, &err);
+        cr_assert_eq(rc, SL_EPARSE, "input %zu should be rejected: %s", i, bad[i]);
+        sl_error full_err;
+        cr_assert_eq(sl_json_parse(arena, bad[i], strlen(bad[i]), &value, &full_err), SL_EPARSE);
+        cr_assert_str_eq(err.message, full_err.message, "a projected parse reports the same error");
+    }
+}
+
+Test(json, projected_parse_with_no_keys_keeps_an_empty_object_and_non_objects_whole)
+{
+    static const sl_json_projection nothing = { 0, NULL, NULL };
+    sl_value value;
+    sl_error err;
+    cr_assert_eq(sl_json_parse_projected(arena, "{\"a\":1}", 7, &nothing, &value, &err), SL_OK);
+    cr_assert_eq(value.type, SL_TYPE_OBJECT);
+    cr_assert_eq(value.object.n_members, 0);
+    cr_assert_eq(sl_json_parse_projected(arena, "[1,2]", 5, &nothing, &value, &err), SL_OK);
+    cr_assert_eq(value.array.n_items, 2);
+}

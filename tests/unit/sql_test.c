@@ -1003,3 +1003,51 @@ Test(sql, passes_every_case_in_the_test_files)
     cr_assert_eq(n_failures, 0, "%d of %d checks failed (see above)", n_failures, n_checks);
     cr_assert_gt(n_checks, 50, "only %d checks found", n_checks);
 }
+
+/* ---- input projection ---- */
+
+static const sl_json_projection *child_of(const sl_json_projection *projection, const char *key)
+{
+    for (size_t i = 0; i < projection->n_keys; i++)
+        if (sl_str_eq_cstr(projection->keys[i], key)) return projection->children[i];
+    cr_assert_fail("projection has no key '%s'", key);
+    return NULL;
+}
+
+static bool has_key(const sl_json_projection *projection, const char *key)
+{
+    for (size_t i = 0; i < projection->n_keys; i++)
+        if (sl_str_eq_cstr(projection->keys[i], key)) return true;
+    return false;
+}
+
+Test(sql, input_projection_names_the_paths_of_columns_and_where)
+{
+    sl_sql_program *program = NULL;
+    sl_error err;
+    cr_assert_eq(sl_sql_compile("SELECT uuid(login.uuid) AS id, name.first, gender, location AS l, "
+                                "location.city AS city FROM input WHERE dob.age > 30",
+                                &program, &err),
+                 SL_OK, "%s", err.message);
+    const sl_json_projection *projection = sl_sql_input_projection(program);
+    cr_assert_not_null(projection);
+    cr_assert_eq(projection->n_keys, 5);
+    const sl_json_projection *login = child_of(projection, "login");
+    cr_assert_not_null(login);
+    cr_assert_eq(login->n_keys, 1);
+    cr_assert_null(child_of(login, "uuid"), "a path's end is kept whole");
+    cr_assert_null(child_of(projection, "gender"));
+    cr_assert_null(child_of(projection, "location"), "location is read whole, so city adds nothing");
+    cr_assert(has_key(child_of(projection, "dob"), "age"));
+    cr_assert_not(has_key(projection, "email"));
+    sl_sql_free(program);
+}
+
+Test(sql, select_star_reads_the_whole_input)
+{
+    sl_sql_program *program = NULL;
+    sl_error err;
+    cr_assert_eq(sl_sql_compile("SELECT * FROM input WHERE a = 1", &program, &err), SL_OK, "%s", err.message);
+    cr_assert_null(sl_sql_input_projection(program));
+    sl_sql_free(program);
+}
