@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "connectors/line_reader.h"
+#include "core/paths.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/logger.h"
@@ -66,26 +67,6 @@ static const sl_option file_sink_options[] = {
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
-
-/* mkdir -p of path's directory. */
-static int make_parent_dirs(const char *path, sl_error *err)
-{
-    int rc = SL_OK;
-    char *copy = strdup(path);
-    if (!copy) return sl_error_set(err, SL_ENOMEM, "%s: no memory", path);
-    for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            rc = sl_error_set(err, SL_EIO, "cannot create directory %s for %s: %s", copy, path,
-                              strerror(errno));
-            goto done;
-        }
-        *slash = '/';
-    }
-done:
-    free(copy);
-    return rc;
-}
 
 /* fsync of the directory holding path, so a newly created entry is durable. */
 static int sync_parent_dir(const char *path, sl_error *err)
@@ -351,7 +332,7 @@ static int file_sink_open(const void *conf_ptr, const sl_connector_env *env, voi
         sl_error_set(err, rc, "file sink: no memory");
         goto fail;
     }
-    rc = make_parent_dirs(sink->path, err);
+    rc = sl_make_parent_dirs(sink->path, err);
     if (rc) goto fail;
     sink->fd = open(sink->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (sink->fd < 0) {

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "connectors/sqlite_schema.h"
+#include "core/paths.h"
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -93,26 +94,6 @@ typedef struct sqlite_sink {
     size_t n_rejects, rejects_capacity;
     sl_buffer reasons;
 } sqlite_sink;
-
-/* mkdir -p of path's directory. The file connector has the same helper; a
- * shared one belongs in core, so that no connector depends on another. */
-static int make_parent_dirs(const char *path, sl_error *err)
-{
-    int rc = SL_OK;
-    char *copy = strdup(path);
-    if (!copy) return sl_error_set(err, SL_ENOMEM, "%s: no memory", path);
-    for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            rc = sl_error_set(err, SL_EIO, "sqlite sink: cannot create directory %s for %s: %s",
-                              copy, path, strerror(errno));
-            break;
-        }
-        *slash = '/';
-    }
-    free(copy);
-    return rc;
-}
 
 static void sqlite_close(void *state)
 {
@@ -277,7 +258,7 @@ static int sqlite_open(const void *conf_ptr, const sl_connector_env *env, void *
         if (sl_sqlite_columns_add(&sink->key, name, strlen(name), NULL)) goto fail;
     }
     if (strcmp(sink->path, ":memory:") != 0) {
-        rc = make_parent_dirs(sink->path, err);
+        rc = sl_make_parent_dirs(sink->path, err);
         if (rc) goto fail;
     }
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
