@@ -58,8 +58,9 @@ static const sl_option sqlite_options[] = {
     { "columns", SL_OPT_NODE, offsetof(sl_sqlite_conf, columns),
       .help = "declared columns in order, as a mapping name: SQL type" },
     { "synchronous", SL_OPT_STRING, offsetof(sl_sqlite_conf, synchronous),
-      .default_value = "normal", .choices = synchronous_choices,
-      .help = "SQLite's synchronous pragma (WAL + normal survives a process crash)" },
+      .default_value = "full", .choices = synchronous_choices,
+      .help = "SQLite's synchronous pragma: full (default) makes each commit survive a power "
+              "loss before the source position is committed; normal survives a process crash only" },
     { "busy_timeout", SL_OPT_DURATION, offsetof(sl_sqlite_conf, busy_timeout_ms),
       .default_value = "5s", .help = "how long a locked database is waited for" },
     { "create", SL_OPT_BOOL, offsetof(sl_sqlite_conf, create), .default_value = "true",
