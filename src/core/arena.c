@@ -1,9 +1,9 @@
 /* arena.c — bump allocator for batches (see arena.h).
  *
- * Blocks form a singly linked list, newest (and largest) first. Only the
- * newest block survives sl_arena_reset, so a reused batch arena settles at
- * one block of the size its batches need, without returning memory to
- * malloc for every batch.
+ * Blocks form a singly linked list, newest (and largest) first. A reset
+ * leaves one block as big as all the blocks were, so a reused batch arena
+ * settles at one block of the size its batches need and stops calling
+ * malloc (and taking page faults) for every batch.
  */
 #include "core/arena.h"
 
@@ -116,9 +116,20 @@ void *sl_arena_realloc(sl_arena *arena, void *ptr, size_t old_size, size_t new_s
 
 void sl_arena_reset(sl_arena *arena)
 {
-    /* Keep the newest block, the largest: a reused batch arena settles at
-     * one block as big as its batches need. */
+    /* A batch that needed several blocks gets one block as big as all of
+     * them, so the arena settles at a single block reused batch after batch
+     * (fresh blocks cost page faults on every batch). If that allocation
+     * fails, the newest (largest) block is kept instead. */
     arena_block *keep = arena->head;
+    if (keep->next) {
+        size_t total = 0;
+        for (arena_block *block = keep; block; block = block->next) total += block->size;
+        arena_block *merged = block_new(total);
+        if (merged) {
+            merged->next = keep;
+            keep = merged;
+        }
+    }
     arena_block *block = keep->next;
     while (block) {
         arena_block *next = block->next;

@@ -2,7 +2,7 @@
  *
  * Allocation is a pointer bump inside the current block; a new block (at least
  * twice the previous, or the request's size) is malloc'ed when it is full.
- * Nothing is freed alone: sl_arena_reset keeps the largest block for reuse and
+ * Nothing is freed alone: sl_arena_reset keeps one block as big as all it had, for reuse, and
  * sl_arena_free releases everything. Not thread-safe: one owner at a time.
  */
 #ifndef SL_ARENA_H
@@ -32,7 +32,7 @@ char *sl_arena_strndup(sl_arena *arena, const char *text, size_t len);
  * in place when it is the last one made, else by copying. */
 void *sl_arena_realloc(sl_arena *arena, void *ptr, size_t old_size, size_t new_size);
 
-/* Forgets every allocation; keeps the newest (largest) block for reuse. */
+/* Forgets every allocation; keeps one block as big as all it had, for reuse. */
 void sl_arena_reset(sl_arena *arena);
 
 /* Bytes handed out since the last reset (what a batch weighs). */
