@@ -11,7 +11,8 @@ CFLAGS_RELEASE := -O2 -g $(WARN) $(DEFS) -Isrc -pthread
 CFLAGS_ASAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN) $(DEFS) -Isrc -pthread
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3) -lm -pthread
 
-SRC      := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
+# EXCLUDE: sources to leave out of a build (e.g. a module being written).
+SRC      := $(filter-out $(EXCLUDE),$(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort))
 MAIN_SRC := src/cli/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 
