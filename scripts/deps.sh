@@ -17,6 +17,12 @@ missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# Real servers for tests (tests/servers/) need a JDK and Maven: install
+# Debian's only when the machine has none (this kind ships both).
+if [ "$what" = test ]; then
+    command -v java >/dev/null || missing+=(default-jdk-headless)
+    command -v mvn >/dev/null || missing+=(maven)
+fi
 if [ "${#missing[@]}" -ne 0 ]; then
     echo "deps: installing ${missing[*]}"
     sudo_cmd=()
@@ -27,9 +33,11 @@ if [ "${#missing[@]}" -ne 0 ]; then
 fi
 
 if [ "$what" = test ]; then
-    if [ ! -x .venv/bin/pytest ]; then
-        echo "deps: creating .venv with pytest"
-        python3 -m venv .venv
+    # Reinstalls when requirements.txt changes (a copy of it is the stamp).
+    if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/e2e/requirements.txt .venv/requirements.installed; then
+        echo "deps: installing the Python test packages into .venv"
+        [ -x .venv/bin/pip ] || python3 -m venv .venv
         .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+        cp tests/e2e/requirements.txt .venv/requirements.installed
     fi
 fi
