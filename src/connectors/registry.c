@@ -6,6 +6,7 @@
 
 #include "connectors/file.h"
 #include "connectors/generator.h"
+#include "connectors/kafka.h"
 #include "connectors/sqlite.h"
 #include "connectors/stdio.h"
 #include "connectors/topic.h"
@@ -15,6 +16,7 @@ static const sl_source_ops *const sources[] = {
     &sl_topic_source,
     &sl_file_source,
     &sl_stdio_source,
+    &sl_kafka_source,
 };
 
 static const sl_sink_ops *const sinks[] = {
@@ -22,6 +24,7 @@ static const sl_sink_ops *const sinks[] = {
     &sl_sqlite_sink,
     &sl_file_sink,
     &sl_stdio_sink,
+    &sl_kafka_sink,
 };
 
 const sl_source_ops *sl_connector_source(const char *name)

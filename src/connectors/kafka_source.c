@@ -1,0 +1,552 @@
+/* kafka_source.c — the `kafka` source: a consumer group member reading one
+ * or more Kafka topics through librdkafka (DESIGN §4, §6).
+ *
+ * Offsets are committed only by commit()/persist(), never ahead of the
+ * sinks: enable.auto.commit and enable.auto.offset.store are off, and
+ * persist() commits synchronously the positions the runtime reported
+ * durable. The group uses cooperative-sticky assignment; the rebalance
+ * callback (run inside rd_kafka_consumer_poll, so on the source thread) uses
+ * incremental assign/unassign under the COOPERATIVE protocol and plain
+ * assign otherwise (when a user picks another strategy in `properties:`).
+ *
+ * Lanes. The runtime tracks acknowledgements per batch->partition, a small
+ * int. Each time a (topic, partition) is assigned to this member it gets a
+ * fresh lane id, and the lane is retired when the partition is revoked.
+ * Batches still in flight when a partition moves away then commit into a
+ * retired lane, which is ignored: this member never commits a partition it
+ * no longer owns, nor (after it comes back) an offset from before the other
+ * owner's commits. On revocation the lane's durable offset is committed
+ * (nothing past it) and its staged messages are dropped: the new owner
+ * re-reads from the last commit, at-least-once. Records keep their true
+ * Kafka partition and offset (what dead letters and messages report); only
+ * batch->partition is the lane.
+ *
+ * Staging. read() polls messages into per-lane rings holding at most about
+ * two batches' worth (records and bytes) in all, then emits one batch of
+ * one lane in offset order, visiting lanes in turn. When staging is full it
+ * stops polling until batches drain; librdkafka's own prefetch queue is
+ * bounded by its queued.max.messages.kbytes (settable in `properties:`).
+ *
+ * Messages whose value is over max_record_bytes go to env->reject (stage
+ * "source") instead of a batch. Their offset is committed with the lane's
+ * next batch; when one is the last message of a partition, a restart reads
+ * and rejects it again (at-least-once, for dead letters too).
+ *
+ * A Kafka source is unbounded: read() never returns SL_EOF except once the
+ * run is stopping, and the runtime's topic_writers_done / --follow do not
+ * apply, so a kafka-fed `sluice run` ends with --for or SIGINT/SIGTERM.
+ */
+#include "connectors/kafka.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/kafka_common.h"
+#include "core/clock.h"
+#include "core/logger.h"
+
+#define KAFKA_WARNING_REPEAT_MS 10000
+
+typedef struct kafka_lane {
+    char *topic;
+    int32_t partition;
+    bool is_assigned;
+    bool is_dirty;                  /* commit_offset changed since the last commit */
+    int64_t commit_offset;          /* next offset every sink has; -1 = none yet */
+    rd_kafka_message_t **staged;    /* ring of stage_limit messages, oldest at head */
+    size_t head;
+    size_t n_staged;
+} kafka_lane;
+
+typedef struct kafka_source {
+    sl_kafka_identity identity;     /* first: librdkafka's opaque (kafka_common.h) */
+    const sl_connector_env *env;
+    char *brokers;
+    char *group;
+    rd_kafka_t *consumer;
+    kafka_lane *lanes;
+    size_t n_lanes;
+    size_t lanes_capacity;
+    size_t last_lane;               /* cache for lane_find */
+    size_t next_lane;               /* where the next emit starts looking */
+    size_t stage_limit;             /* messages staged in all, ~2 batches */
+    size_t n_staged;
+    size_t staged_bytes;
+    size_t max_batch_bytes;
+    size_t max_record_bytes;
+    int poll_timeout_ms;
+    bool is_closing;
+    int callback_rc;                /* failure inside the rebalance callback */
+    sl_error callback_error;
+    char last_warning[256];
+    int64_t last_warning_ms;
+} kafka_source;
+
+/* ---- lanes and staging ---- */
+
+static void lane_drop_staged(kafka_source *source, kafka_lane *lane)
+{
+    size_t capacity = source->stage_limit;
+    for (size_t i = 0; i < lane->n_staged; i++) {
+        rd_kafka_message_t *message = lane->staged[(lane->head + i) % capacity];
+        source->staged_bytes -= message->len + message->key_len;
+        rd_kafka_message_destroy(message);
+    }
+    source->n_staged -= lane->n_staged;
+    lane->n_staged = 0;
+    lane->head = 0;
+}
+
+static kafka_lane *lane_find(kafka_source *source, const char *topic, int32_t partition)
+{
+    if (source->last_lane < source->n_lanes) {
+        kafka_lane *lane = &source->lanes[source->last_lane];
+        if (lane->is_assigned && lane->partition == partition && strcmp(lane->topic, topic) == 0) return lane;
+    }
+    for (size_t i = source->n_lanes; i-- > 0;) {
+        kafka_lane *lane = &source->lanes[i];
+        if (lane->is_assigned && lane->partition == partition && strcmp(lane->topic, topic) == 0) {
+            source->last_lane = i;
+            return lane;
+        }
+    }
+    return NULL;
+}
+
+/* A new lane for a freshly assigned partition (see the header comment). */
+static int lane_open(kafka_source *source, const char *topic, int32_t partition)
+{
+    if (lane_find(source, topic, partition)) return SL_OK;
+    if (source->n_lanes == source->lanes_capacity) {
+        size_t capacity = source->lanes_capacity ? source->lanes_capacity * 2 : 16;
+        if (capacity > INT32_MAX) return SL_ETOOBIG;
+        kafka_lane *lanes = realloc(source->lanes, capacity * sizeof *lanes);
+        if (!lanes) return SL_ENOMEM;
+        source->lanes = lanes;
+        source->lanes_capacity = capacity;
+    }
+    char *name = strdup(topic);
+    if (!name) return SL_ENOMEM;
+    source->lanes[source->n_lanes++] = (kafka_lane){
+        .topic = name, .partition = partition, .is_assigned = true, .commit_offset = -1,
+    };
+    return SL_OK;
+}
+
+static void lane_retire(kafka_source *source, kafka_lane *lane)
+{
+    lane_drop_staged(source, lane);
+    free(lane->staged);
+    lane->staged = NULL;
+    lane->is_assigned = false;
+    lane->is_dirty = false;
+}
+
+/* Warns, but says the same thing at most every KAFKA_WARNING_REPEAT_MS. */
+static void source_warn(kafka_source *source, const char *text)
+{
+    int64_t now = sl_clock_monotonic_ms();
+    if (strcmp(text, source->last_warning) == 0 && now - source->last_warning_ms < KAFKA_WARNING_REPEAT_MS)
+        return;
+    snprintf(source->last_warning, sizeof source->last_warning, "%s", text);
+    source->last_warning_ms = now;
+    sl_warn("kafka", "%s: source: brokers '%s': %s", source->identity.pipeline, source->brokers, text);
+}
+
+/* ---- committing ---- */
+
+/* Errors that stop the pipeline; others (rebalancing, coordinator moving,
+ * timeouts) are retried at the next persist. */
+static bool is_commit_error_permanent(rd_kafka_resp_err_t code)
+{
+    return code == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+           code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+           code == RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE ||
+           code == RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE ||
+           code == RD_KAFKA_RESP_ERR_INVALID_GROUP_ID ||
+           code == RD_KAFKA_RESP_ERR__FATAL;
+}
+
+/* Commits the dirty offsets of assigned lanes (only of those whose topic and
+ * partition are in `only`, when given) synchronously. */
+static int commit_lanes(kafka_source *source, const rd_kafka_topic_partition_list_t *only, sl_error *err)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    if (!list) return sl_error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        kafka_lane *lane = &source->lanes[i];
+        if (!lane->is_assigned || !lane->is_dirty) continue;
+        if (only && !rd_kafka_topic_partition_list_find(only, lane->topic, lane->partition)) continue;
+        rd_kafka_topic_partition_list_add(list, lane->topic, lane->partition)->offset = lane->commit_offset;
+    }
+    int rc = SL_OK;
+    if (list->cnt == 0) goto done;
+    rd_kafka_resp_err_t code = rd_kafka_commit(source->consumer, list, 0);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        /* Per-partition results: a partition that failed stays dirty. */
+        for (int i = 0; i < list->cnt; i++) {
+            const rd_kafka_topic_partition_t *item = &list->elems[i];
+            kafka_lane *lane = lane_find(source, item->topic, item->partition);
+            if (item->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (lane && lane->commit_offset == item->offset) lane->is_dirty = false;
+                continue;
+            }
+            code = item->err;
+        }
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR__NO_OFFSET) goto done;
+    }
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        rc = sl_kafka_check_fatal(source->consumer, source->brokers, "committing offsets", err);
+        if (rc) goto done;
+    }
+    if (is_commit_error_permanent(code)) {
+        rc = sl_error_set(err, SL_EIO, "kafka brokers '%s': group '%s': cannot commit offsets: %s",
+                          source->brokers, source->group, rd_kafka_err2str(code));
+        goto done;
+    }
+    char text[256];
+    snprintf(text, sizeof text, "cannot commit offsets yet (will retry): %s", rd_kafka_err2str(code));
+    source_warn(source, text);
+done:
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+static void remember_callback_error(kafka_source *source, int code, const char *what, const char *detail)
+{
+    if (source->callback_rc) return;
+    source->callback_rc = sl_error_set(&source->callback_error, code, "kafka brokers '%s': %s: %s",
+                                       source->brokers, what, detail);
+}
+
+static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code,
+                         rd_kafka_topic_partition_list_t *partitions, void *opaque)
+{
+    kafka_source *source = opaque;
+    bool is_cooperative = strcmp(rd_kafka_rebalance_protocol(consumer), "COOPERATIVE") == 0;
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t assign_code = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < partitions->cnt; i++) {
+            const rd_kafka_topic_partition_t *item = &partitions->elems[i];
+            int rc = lane_open(source, item->topic, item->partition);
+            if (rc) remember_callback_error(source, rc, "assigning partitions", sl_error_message(rc));
+            sl_info("kafka", "%s: source: assigned %s [%" PRId32 "]", source->identity.pipeline, item->topic,
+                    item->partition);
+        }
+        if (is_cooperative) error = rd_kafka_incremental_assign(consumer, partitions);
+        else assign_code = rd_kafka_assign(consumer, partitions);
+    } else if (code == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        if (!source->is_closing && !rd_kafka_assignment_lost(consumer)) {
+            sl_error commit_error;
+            sl_error_clear(&commit_error);
+            if (commit_lanes(source, partitions, &commit_error))
+                source_warn(source, commit_error.message);
+        }
+        for (int i = 0; i < partitions->cnt; i++) {
+            const rd_kafka_topic_partition_t *item = &partitions->elems[i];
+            kafka_lane *lane = lane_find(source, item->topic, item->partition);
+            if (lane) lane_retire(source, lane);
+            sl_info("kafka", "%s: source: revoked %s [%" PRId32 "]", source->identity.pipeline, item->topic,
+                    item->partition);
+        }
+        if (is_cooperative) error = rd_kafka_incremental_unassign(consumer, partitions);
+        else assign_code = rd_kafka_assign(consumer, NULL);
+    } else {
+        remember_callback_error(source, SL_EIO, "rebalance failed", rd_kafka_err2str(code));
+        for (size_t i = 0; i < source->n_lanes; i++)
+            if (source->lanes[i].is_assigned) lane_retire(source, &source->lanes[i]);
+        assign_code = rd_kafka_assign(consumer, NULL);
+    }
+    if (error) {
+        remember_callback_error(source, SL_EIO, "incremental rebalance", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    if (assign_code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        remember_callback_error(source, SL_EIO, "rebalance", rd_kafka_err2str(assign_code));
+}
+
+/* ---- open / close ---- */
+
+static void kafka_source_close(void *state)
+{
+    kafka_source *source = state;
+    if (!source) return;
+    source->is_closing = true;
+    if (source->consumer) {
+        rd_kafka_resp_err_t code = rd_kafka_consumer_close(source->consumer);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+            sl_warn("kafka", "%s: source: brokers '%s': leaving the group: %s", source->identity.pipeline,
+                    source->brokers, rd_kafka_err2str(code));
+    }
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        lane_drop_staged(source, &source->lanes[i]);
+        free(source->lanes[i].staged);
+        free(source->lanes[i].topic);
+    }
+    if (source->consumer) rd_kafka_destroy(source->consumer);
+    free(source->lanes);
+    free(source->brokers);
+    free(source->group);
+    free(source);
+}
+
+static int subscribe(kafka_source *source, const sl_kafka_source_conf *conf, sl_error *err)
+{
+    size_t n = conf->topic ? 1 : conf->topics.n_items;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)n);
+    if (!list) return sl_error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(list, conf->topic ? conf->topic : conf->topics.items[i],
+                                          RD_KAFKA_PARTITION_UA);
+    int rc = SL_OK;
+    rd_kafka_resp_err_t code = rd_kafka_subscribe(source->consumer, list);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        rc = sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': cannot subscribe to %s%s: %s", source->brokers,
+                          conf->topic ? conf->topic : conf->topics.items[0], n > 1 ? ", ..." : "",
+                          rd_kafka_err2str(code));
+    rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+static int kafka_source_open(const void *conf_ptr, const sl_connector_env *env, void **state, sl_error *err)
+{
+    const sl_kafka_source_conf *conf = conf_ptr;
+    rd_kafka_conf_t *kconf = NULL;
+    kafka_source *source = NULL;
+    int rc = sl_kafka_source_config(conf, env, &kconf, err);
+    if (rc) goto fail;
+    rc = SL_ENOMEM;
+    source = calloc(1, sizeof *source);
+    if (!source) goto fail;
+    source->env = env;
+    source->brokers = strdup(conf->brokers);
+    source->group = strdup(conf->group ? conf->group : env->pipeline);
+    if (!source->brokers || !source->group) goto fail;
+    source->identity = (sl_kafka_identity){ source->brokers, "source", env->pipeline };
+    source->max_batch_bytes = (size_t)conf->max_batch_bytes;
+    source->max_record_bytes = (size_t)conf->max_record_bytes;
+    source->poll_timeout_ms = (int)conf->poll_timeout_ms;
+    rd_kafka_conf_set_opaque(kconf, source);
+    sl_kafka_conf_set_logging(kconf);
+    rd_kafka_conf_set_rebalance_cb(kconf, on_rebalance);
+    char message[512];
+    source->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, message, sizeof message);
+    if (!source->consumer) {
+        rc = sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': cannot create a consumer: %s", conf->brokers,
+                          message);
+        goto fail;
+    }
+    kconf = NULL;  /* the consumer owns it now */
+    rd_kafka_poll_set_consumer(source->consumer);
+    rc = subscribe(source, conf, err);
+    if (rc) goto fail;
+    *state = source;
+    return SL_OK;
+fail:
+    if (kconf) rd_kafka_conf_destroy(kconf);
+    if (rc == SL_ENOMEM) sl_error_set(err, rc, "kafka source: out of memory");
+    kafka_source_close(source);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int stage_message(kafka_source *source, rd_kafka_message_t *message)
+{
+    kafka_lane *lane = lane_find(source, rd_kafka_topic_name(message->rkt), message->partition);
+    if (!lane) {  /* from a partition revoked meanwhile */
+        rd_kafka_message_destroy(message);
+        return SL_OK;
+    }
+    if (!lane->staged) {
+        lane->staged = malloc(source->stage_limit * sizeof *lane->staged);
+        if (!lane->staged) {
+            rd_kafka_message_destroy(message);
+            return SL_ENOMEM;
+        }
+    }
+    lane->staged[(lane->head + lane->n_staged) % source->stage_limit] = message;
+    lane->n_staged++;
+    source->n_staged++;
+    source->staged_bytes += message->len + message->key_len;
+    return SL_OK;
+}
+
+/* Polls until staging holds about two batches or nothing more arrives. */
+static int stage_messages(kafka_source *source, sl_error *err)
+{
+    int timeout_ms = source->n_staged == 0 ? source->poll_timeout_ms : 0;
+    while (source->n_staged < source->stage_limit && source->staged_bytes < 2 * source->max_batch_bytes) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(source->consumer, timeout_ms);
+        timeout_ms = 0;
+        if (!message) return SL_OK;
+        if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            int rc = stage_message(source, message);
+            if (rc) return sl_error_set(err, rc, "kafka source: out of memory staging messages");
+            continue;
+        }
+        rd_kafka_resp_err_t code = message->err;
+        char text[256];
+        if (message->rkt)
+            snprintf(text, sizeof text, "topic '%s' [%" PRId32 "]: %s", rd_kafka_topic_name(message->rkt),
+                     message->partition, rd_kafka_message_errstr(message));
+        else
+            snprintf(text, sizeof text, "%s", rd_kafka_message_errstr(message));
+        rd_kafka_message_destroy(message);
+        if (code == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+        if (code == RD_KAFKA_RESP_ERR__FATAL) {
+            int rc = sl_kafka_check_fatal(source->consumer, source->brokers, "consuming", err);
+            return rc ? rc : sl_error_set(err, SL_EIO, "kafka brokers '%s': %s", source->brokers, text);
+        }
+        source_warn(source, text);
+    }
+    return SL_OK;
+}
+
+static int copy_message(sl_batch *batch, const rd_kafka_message_t *message)
+{
+    sl_record *record = sl_batch_add(batch);
+    if (!record) return SL_ENOMEM;
+    char *raw = sl_arena_strndup(batch->arena, message->payload, message->payload ? message->len : 0);
+    if (!raw) return SL_ENOMEM;
+    record->raw = (sl_str){ raw, message->payload ? message->len : 0 };
+    if (message->key && message->key_len) {
+        char *key = sl_arena_strndup(batch->arena, message->key, message->key_len);
+        if (!key) return SL_ENOMEM;
+        record->key = (sl_str){ key, message->key_len };
+    }
+    rd_kafka_headers_t *headers = NULL;
+    if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+        size_t n = rd_kafka_header_cnt(headers);
+        record->headers = sl_arena_alloc(batch->arena, n * sizeof *record->headers);
+        if (n && !record->headers) return SL_ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            const char *name;
+            const void *value;
+            size_t size;
+            if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            size_t name_len = strlen(name);
+            char *name_copy = sl_arena_strndup(batch->arena, name, name_len);
+            char *value_copy = sl_arena_strndup(batch->arena, value, value ? size : 0);
+            if (!name_copy || !value_copy) return SL_ENOMEM;
+            record->headers[i] = (sl_header){ { name_copy, name_len }, { value_copy, value ? size : 0 } };
+            record->n_headers = i + 1;
+        }
+    }
+    rd_kafka_timestamp_type_t type;
+    int64_t timestamp = rd_kafka_message_timestamp(message, &type);
+    record->timestamp_ms = timestamp >= 0 ? timestamp : sl_clock_wall_ms();
+    record->partition = message->partition;
+    record->offset = message->offset;
+    return SL_OK;
+}
+
+/* Sends a message over max_record_bytes to the dead-letter topic. */
+static int reject_too_large(kafka_source *source, const rd_kafka_message_t *message)
+{
+    const sl_reject_handler *reject = &source->env->reject;
+    char reason[256];
+    snprintf(reason, sizeof reason, "kafka: topic '%s' [%" PRId32 "] offset %" PRId64
+             ": value is %zu bytes, over max_record_bytes %zu", rd_kafka_topic_name(message->rkt),
+             message->partition, (int64_t)message->offset, message->len, source->max_record_bytes);
+    if (!reject->reject) {
+        source_warn(source, reason);
+        return SL_OK;
+    }
+    sl_record record = {
+        .raw = { message->payload, message->len },
+        .key = { message->key, message->key ? message->key_len : 0 },
+        .timestamp_ms = sl_clock_wall_ms(),
+        .partition = message->partition,
+        .offset = message->offset,
+    };
+    reject->reject(reject->context, &record, "source", reason);
+    return SL_OK;
+}
+
+/* Moves the staged messages of the next lane that has some into batch. */
+static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
+{
+    size_t index = source->n_lanes;
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        size_t candidate = (source->next_lane + i) % source->n_lanes;
+        if (source->lanes[candidate].n_staged) {
+            index = candidate;
+            break;
+        }
+    }
+    if (index == source->n_lanes) return SL_EAGAIN;
+    kafka_lane *lane = &source->lanes[index];
+    size_t bytes = 0;
+    int64_t last_offset = -1;
+    while (lane->n_staged && !sl_batch_is_full(batch)) {
+        rd_kafka_message_t *message = lane->staged[lane->head];
+        size_t size = message->len + message->key_len;
+        if (batch->n_records && bytes + size > source->max_batch_bytes) break;
+        bool is_too_large = message->len > source->max_record_bytes;
+        int rc = is_too_large ? reject_too_large(source, message) : copy_message(batch, message);
+        if (rc)
+            return sl_error_set(err, rc, "kafka source: out of memory copying %s [%" PRId32 "] offset %" PRId64,
+                                lane->topic, lane->partition, (int64_t)message->offset);
+        last_offset = message->offset;
+        if (!is_too_large) bytes += size;
+        lane->head = (lane->head + 1) % source->stage_limit;
+        lane->n_staged--;
+        source->n_staged--;
+        source->staged_bytes -= size;
+        rd_kafka_message_destroy(message);
+    }
+    batch->partition = (int32_t)index;
+    batch->end_offset = last_offset + 1;
+    source->next_lane = index + 1;
+    return SL_OK;
+}
+
+static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
+{
+    kafka_source *source = state;
+    if (source->env->stopping && atomic_load(source->env->stopping)) return SL_EOF;
+    if (source->stage_limit == 0) source->stage_limit = batch->capacity >= 1 ? 2 * batch->capacity : 2;
+    int rc = stage_messages(source, err);
+    if (rc == SL_OK && source->callback_rc) {
+        rc = source->callback_rc;
+        if (err) *err = source->callback_error;
+        source->callback_rc = SL_OK;
+    }
+    if (rc) return rc;
+    return emit_batch(source, batch, err);
+}
+
+static int kafka_source_commit(void *state, int32_t lane_id, int64_t next_offset, sl_error *err)
+{
+    kafka_source *source = state;
+    if (lane_id < 0 || (size_t)lane_id >= source->n_lanes)
+        return sl_error_set(err, SL_EINVAL, "kafka source: no partition lane %" PRId32, lane_id);
+    kafka_lane *lane = &source->lanes[lane_id];
+    if (!lane->is_assigned) return SL_OK;  /* revoked: the new owner commits it */
+    if (next_offset > lane->commit_offset) {
+        lane->commit_offset = next_offset;
+        lane->is_dirty = true;
+    }
+    return SL_OK;
+}
+
+static int kafka_source_persist(void *state, sl_error *err)
+{
+    return commit_lanes(state, NULL, err);
+}
+
+const sl_source_ops sl_kafka_source = {
+    .name = "kafka",
+    .options = sl_kafka_source_options,
+    .conf_size = sizeof(sl_kafka_source_conf),
+    .open = kafka_source_open,
+    .read = kafka_source_read,
+    .commit = kafka_source_commit,
+    .persist = kafka_source_persist,
+    .close = kafka_source_close,
+    .produces_raw = true,
+};
