@@ -26,6 +26,7 @@
 
 #define KAFKA_MAX_POLL_TIMEOUT_MS 60000
 #define KAFKA_MAX_LINGER_MS 900000
+#define KAFKA_MAX_PARTITIONS 100000
 
 int sl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, sl_error *err)
 {
@@ -274,6 +275,8 @@ const sl_option sl_kafka_sink_options[] = {
       .help = "topic to write" },
     { "key", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, key),
       .help = "path into the value whose text becomes the message key (default: the record's key)" },
+    { "partitions", SL_OPT_INT, offsetof(sl_kafka_sink_conf, partitions), .default_value = "0",
+      .help = "partitions of the topic when the sink creates it; 0 = leave the topic to the broker" },
     { "compression", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, compression), .default_value = "none",
       .choices = compression_choices, .help = "compression of produced batches" },
     { "acks", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, acks), .default_value = "all",
@@ -292,6 +295,9 @@ int sl_kafka_sink_config(const sl_kafka_sink_conf *conf, rd_kafka_conf_t **out, 
         return sl_error_set(err, SL_ECONFIG, "kafka sink: brokers must name at least one host:port");
     if (!conf->topic || !conf->topic[0])
         return sl_error_set(err, SL_ECONFIG, "kafka sink (brokers '%s'): topic is empty", conf->brokers);
+    if (conf->partitions < 0 || conf->partitions > KAFKA_MAX_PARTITIONS)
+        return sl_error_set(err, SL_ECONFIG, "kafka sink (brokers '%s'): partitions must be between 0 and %d, not %"
+                            PRId64, conf->brokers, KAFKA_MAX_PARTITIONS, conf->partitions);
     if (conf->linger_ms < 0 || conf->linger_ms > KAFKA_MAX_LINGER_MS)
         return sl_error_set(err, SL_ECONFIG, "kafka sink: linger must be between 0 and %d ms, not %" PRId64,
                             KAFKA_MAX_LINGER_MS, conf->linger_ms);

@@ -95,6 +95,7 @@ typedef struct sl_kafka_sink_conf {
     char *brokers;
     char *topic;
     char *key;
+    int64_t partitions;             /* for a topic the sink creates; 0 = the broker's default */
     char *compression;
     char *acks;
     int64_t linger_ms;

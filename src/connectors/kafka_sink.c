@@ -20,6 +20,15 @@
  * gone) → the whole write fails with SL_EIO and the runtime retries the
  * batch (at-least-once). After a fatal producer error (idempotence broken)
  * the producer is rebuilt on the next write.
+ *
+ * With `partitions: N` (N > 0) open() makes sure the topic exists first:
+ * it asks the brokers to create it with N partitions and the brokers'
+ * default replication factor (Admin API on the producer's own handle,
+ * before the producer looks the topic up, which could auto-create it with
+ * the broker's default partition count). A topic that already exists is
+ * left as it is. The sink reports its topic through topic_name, so a
+ * `sluice run` counts it as a writer of that topic (kafka sources reading
+ * the topic wait for it to finish before they end).
  */
 #include "connectors/kafka.h"
 
@@ -35,6 +44,7 @@
 
 #define KAFKA_STOP_GRACE_MS 10000   /* how long a stopping run still waits for reports */
 #define KAFKA_CLOSE_FLUSH_MS 10000
+#define KAFKA_CREATE_TOPIC_TIMEOUT_MS 15000
 
 typedef struct kafka_delivery {
     rd_kafka_resp_err_t code;
@@ -46,6 +56,8 @@ typedef struct kafka_sink {
     const sl_connector_env *env;
     char *brokers;
     char *topic_name;
+    int32_t partitions;             /* create the topic with these when absent; 0 = don't */
+    bool is_topic_ready;            /* created or found by the first producer */
     rd_kafka_conf_t *template;      /* what each producer is built from */
     rd_kafka_t *producer;           /* NULL after a fatal error until rebuilt */
     rd_kafka_topic_t *topic;
@@ -88,6 +100,70 @@ static void producer_stop(kafka_sink *sink, int flush_ms)
     sink->producer = NULL;
 }
 
+/* The result of a CreateTopics request for our topic: SL_OK when created or
+ * already there; the broker's refusal otherwise. */
+static int create_topic_result(kafka_sink *sink, rd_kafka_event_t *event, sl_error *err)
+{
+    if (!event)
+        return sl_error_set(err, SL_EIO, "kafka brokers '%s': creating topic '%s': no answer within %d ms",
+                            sink->brokers, sink->topic_name, KAFKA_CREATE_TOPIC_TIMEOUT_MS);
+    if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return sl_error_set(err, SL_EIO, "kafka brokers '%s': creating topic '%s': %s", sink->brokers,
+                            sink->topic_name, rd_kafka_event_error_string(event));
+    const rd_kafka_CreateTopics_result_t *result = rd_kafka_event_CreateTopics_result(event);
+    size_t n = 0;
+    const rd_kafka_topic_result_t **topics = result ? rd_kafka_CreateTopics_result_topics(result, &n) : NULL;
+    if (n != 1)
+        return sl_error_set(err, SL_EIO, "kafka brokers '%s': creating topic '%s': the brokers sent no result",
+                            sink->brokers, sink->topic_name);
+    rd_kafka_resp_err_t code = rd_kafka_topic_result_error(topics[0]);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return SL_OK;
+    const char *message = rd_kafka_topic_result_error_string(topics[0]);
+    bool is_config = code == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS ||
+                     code == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR ||
+                     code == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION || code == RD_KAFKA_RESP_ERR_POLICY_VIOLATION ||
+                     code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                     code == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    return sl_error_set(err, is_config ? SL_ECONFIG : SL_EIO,
+                        "kafka brokers '%s': cannot create topic '%s' with %" PRId32 " partitions: %s: %s",
+                        sink->brokers, sink->topic_name, sink->partitions, rd_kafka_err2name(code),
+                        message && message[0] ? message : rd_kafka_err2str(code));
+}
+
+/* Creates the topic with sink->partitions partitions unless it exists. */
+static int create_topic(kafka_sink *sink, sl_error *err)
+{
+    char message[512];
+    rd_kafka_NewTopic_t *topic = rd_kafka_NewTopic_new(sink->topic_name, sink->partitions, -1, message,
+                                                       sizeof message);
+    if (!topic)
+        return sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': topic '%s': %s", sink->brokers, sink->topic_name,
+                            message);
+    int rc = SL_ENOMEM;
+    rd_kafka_event_t *event = NULL;
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(sink->producer);
+    rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(sink->producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    if (!queue || !options) {
+        sl_error_set(err, rc, "kafka sink: out of memory");
+        goto done;
+    }
+    if (rd_kafka_AdminOptions_set_request_timeout(options, KAFKA_CREATE_TOPIC_TIMEOUT_MS, message, sizeof message) ||
+        rd_kafka_AdminOptions_set_operation_timeout(options, KAFKA_CREATE_TOPIC_TIMEOUT_MS, message,
+                                                    sizeof message)) {
+        rc = sl_error_set(err, SL_EINVAL, "kafka sink: %s", message);
+        goto done;
+    }
+    rd_kafka_CreateTopics(sink->producer, &topic, 1, options, queue);
+    event = rd_kafka_queue_poll(queue, KAFKA_CREATE_TOPIC_TIMEOUT_MS + 5000);
+    rc = create_topic_result(sink, event, err);
+done:
+    if (event) rd_kafka_event_destroy(event);
+    if (options) rd_kafka_AdminOptions_destroy(options);
+    if (queue) rd_kafka_queue_destroy(queue);
+    rd_kafka_NewTopic_destroy(topic);
+    return rc;
+}
+
 static int producer_start(kafka_sink *sink, sl_error *err)
 {
     rd_kafka_conf_t *kconf = rd_kafka_conf_dup(sink->template);
@@ -99,6 +175,14 @@ static int producer_start(kafka_sink *sink, sl_error *err)
         return sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': cannot create a producer: %s", sink->brokers,
                             message);
     }
+    if (!sink->is_topic_ready && sink->partitions > 0) {
+        int rc = create_topic(sink, err);
+        if (rc) {
+            producer_stop(sink, 0);
+            return rc;
+        }
+    }
+    sink->is_topic_ready = true;
     sink->topic = rd_kafka_topic_new(sink->producer, sink->topic_name, NULL);
     if (!sink->topic) {
         rd_kafka_resp_err_t code = rd_kafka_last_error();
@@ -139,6 +223,7 @@ static int kafka_sink_open(const void *conf_ptr, const sl_connector_env *env, vo
     sink->stop_deadline_ms = -1;
     sink->brokers = strdup(conf->brokers);
     sink->topic_name = strdup(conf->topic);
+    sink->partitions = (int32_t)conf->partitions;  /* bounded by sl_kafka_sink_config */
     if (!sink->brokers || !sink->topic_name) goto fail;
     sink->identity = (sl_kafka_identity){ sink->brokers, "sink", env->pipeline };
     rc = sl_kafka_key_path_parse(conf->key, &sink->key_path, err);
@@ -328,6 +413,12 @@ static void kafka_sink_hint(const void *conf_ptr, char *out, size_t size)
     snprintf(out, size, "kcat -C -b %s -t %s -o beginning -e", conf->brokers, conf->topic);
 }
 
+static const char *kafka_sink_topic_name(const void *conf_ptr)
+{
+    const sl_kafka_sink_conf *conf = conf_ptr;
+    return conf->topic;
+}
+
 const sl_sink_ops sl_kafka_sink = {
     .name = "kafka",
     .options = sl_kafka_sink_options,
@@ -337,6 +428,6 @@ const sl_sink_ops sl_kafka_sink = {
     .write_many = kafka_sink_write_many,
     .close = kafka_sink_close,
     .hint = kafka_sink_hint,
-    .topic_name = NULL,   /* a Kafka topic, not one of the embedded log's */
+    .topic_name = kafka_sink_topic_name,
     .accepts_raw = true,
 };

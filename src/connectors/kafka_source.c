@@ -32,9 +32,24 @@
  * next batch; when one is the last message of a partition, a restart reads
  * and rejects it again (at-least-once, for dead letters too).
  *
- * A Kafka source is unbounded: read() never returns SL_EOF except once the
- * run is stopping, and the runtime's topic_writers_done / --follow do not
- * apply, so a kafka-fed `sluice run` ends with --for or SIGINT/SIGTERM.
+ * End of a bounded run (DESIGN §11). Like the embedded topic source, a
+ * Kafka source ends (SL_EOF) once it has caught up with its topics while no
+ * pipeline of this run still writes them. When nothing is staged and not
+ * more often than every KAFKA_END_CHECK_MS, read() asks
+ * env->topic_writers_done for every subscribed topic FIRST (a writer that
+ * finishes after that has its records below the watermarks read next),
+ * then, once the group gave this member its first assignment, compares
+ * every assigned partition's position (last consumed offset + 1; before
+ * anything was consumed the group's committed offset, or the partition's
+ * low watermark without one) with the partition's high watermark, asked
+ * from its leader. All at or past it: SL_EOF. An assignment that has not
+ * come after KAFKA_ASSIGNMENT_WAIT_MS (with writers done) ends the run
+ * with a warning. A run without writers of the topic (`--pipeline` on the
+ * reader alone) so drains the topic and stops. It never ends by itself
+ * with --follow or with a regular expression among its topics (more topics
+ * may match later); those end with --for or SIGINT/SIGTERM. `start:
+ * latest` ends like the embedded topic source: once caught up. Partitions ending in transaction markers never look
+ * caught up (the marker holds the last offset).
  */
 #include "connectors/kafka.h"
 
@@ -48,6 +63,10 @@
 #include "core/logger.h"
 
 #define KAFKA_WARNING_REPEAT_MS 10000
+#define KAFKA_END_CHECK_MS 200            /* how often read() looks for the end of a bounded run */
+#define KAFKA_ASSIGNMENT_WAIT_MS 30000    /* how long a finished run waits for a first assignment */
+#define KAFKA_QUERY_TIMEOUT_MS 2000       /* watermark and committed-offset queries */
+#define KAFKA_COMMITTED_UNKNOWN (-2)
 
 typedef struct kafka_lane {
     char *topic;
@@ -55,6 +74,8 @@ typedef struct kafka_lane {
     bool is_assigned;
     bool is_dirty;                  /* commit_offset changed since the last commit */
     int64_t commit_offset;          /* next offset every sink has; -1 = none yet */
+    int64_t next_offset;            /* last consumed offset + 1; -1 = nothing consumed yet */
+    int64_t committed_offset;       /* the group's at assignment; -1 none, KAFKA_COMMITTED_UNKNOWN */
     rd_kafka_message_t **staged;    /* ring of stage_limit messages, oldest at head */
     size_t head;
     size_t n_staged;
@@ -78,6 +99,12 @@ typedef struct kafka_source {
     size_t max_record_bytes;
     int poll_timeout_ms;
     bool is_closing;
+    char **topics;                  /* subscribed names, for topic_writers_done */
+    size_t n_topics;
+    bool can_end;                   /* a bounded run may end at the topics' end */
+    bool has_assignment;            /* the group assigned this member (maybe nothing) */
+    int64_t opened_ms;
+    int64_t last_end_check_ms;
     int callback_rc;                /* failure inside the rebalance callback */
     sl_error callback_error;
     char last_warning[256];
@@ -130,7 +157,8 @@ static int lane_open(kafka_source *source, const char *topic, int32_t partition)
     char *name = strdup(topic);
     if (!name) return SL_ENOMEM;
     source->lanes[source->n_lanes++] = (kafka_lane){
-        .topic = name, .partition = partition, .is_assigned = true, .commit_offset = -1,
+        .topic = name, .partition = partition, .is_assigned = true, .commit_offset = -1, .next_offset = -1,
+        .committed_offset = KAFKA_COMMITTED_UNKNOWN,
     };
     return SL_OK;
 }
@@ -229,6 +257,7 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code,
     rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t assign_code = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        source->has_assignment = true;
         for (int i = 0; i < partitions->cnt; i++) {
             const rd_kafka_topic_partition_t *item = &partitions->elems[i];
             int rc = lane_open(source, item->topic, item->partition);
@@ -288,6 +317,8 @@ static void kafka_source_close(void *state)
     }
     if (source->consumer) rd_kafka_destroy(source->consumer);
     free(source->lanes);
+    for (size_t i = 0; i < source->n_topics; i++) free(source->topics[i]);
+    free(source->topics);
     free(source->brokers);
     free(source->group);
     free(source);
@@ -311,6 +342,29 @@ static int subscribe(kafka_source *source, const sl_kafka_source_conf *conf, sl_
     return rc;
 }
 
+/* Remembers the subscribed topics and whether the run may end at their end
+ * (see the header comment). */
+static int prepare_end(kafka_source *source, const sl_kafka_source_conf *conf)
+{
+    const sl_connector_env *env = source->env;
+    size_t n = conf->topic ? 1 : conf->topics.n_items;
+    source->topics = calloc(n, sizeof *source->topics);
+    if (!source->topics) return SL_ENOMEM;
+    bool has_regex = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = conf->topic ? conf->topic : conf->topics.items[i];
+        has_regex = has_regex || name[0] == '^';
+        source->topics[i] = strdup(name);
+        if (!source->topics[i]) return SL_ENOMEM;
+        source->n_topics = i + 1;
+    }
+    /* Like the embedded topic source, `start: latest` ends too once it has
+     * caught up; `--follow` keeps any source running. */
+    source->can_end = !env->follow && env->topic_writers_done && !has_regex;
+    source->opened_ms = sl_clock_monotonic_ms();
+    return SL_OK;
+}
+
 static int kafka_source_open(const void *conf_ptr, const sl_connector_env *env, void **state, sl_error *err)
 {
     const sl_kafka_source_conf *conf = conf_ptr;
@@ -324,7 +378,7 @@ static int kafka_source_open(const void *conf_ptr, const sl_connector_env *env, 
     source->env = env;
     source->brokers = strdup(conf->brokers);
     source->group = strdup(conf->group ? conf->group : env->pipeline);
-    if (!source->brokers || !source->group) goto fail;
+    if (!source->brokers || !source->group || prepare_end(source, conf)) goto fail;
     source->identity = (sl_kafka_identity){ source->brokers, "source", env->pipeline };
     source->max_batch_bytes = (size_t)conf->max_batch_bytes;
     source->max_record_bytes = (size_t)conf->max_record_bytes;
@@ -368,6 +422,7 @@ static int stage_message(kafka_source *source, rd_kafka_message_t *message)
             return SL_ENOMEM;
         }
     }
+    lane->next_offset = message->offset + 1;
     lane->staged[(lane->head + lane->n_staged) % source->stage_limit] = message;
     lane->n_staged++;
     source->n_staged++;
@@ -505,6 +560,66 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
     return SL_OK;
 }
 
+/* The group's committed offset of a lane that has consumed nothing yet
+ * (asked once); false when the coordinator did not answer. */
+static bool lane_committed(kafka_source *source, kafka_lane *lane)
+{
+    if (lane->committed_offset != KAFKA_COMMITTED_UNKNOWN) return true;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    if (!list) return false;
+    rd_kafka_topic_partition_list_add(list, lane->topic, lane->partition);
+    rd_kafka_resp_err_t code = rd_kafka_committed(source->consumer, list, KAFKA_QUERY_TIMEOUT_MS);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) code = list->elems[0].err;
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+        lane->committed_offset = list->elems[0].offset >= 0 ? list->elems[0].offset : -1;
+    rd_kafka_topic_partition_list_destroy(list);
+    return code == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Whether every assigned partition's position is at its high watermark. */
+static bool are_lanes_at_end(kafka_source *source)
+{
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        kafka_lane *lane = &source->lanes[i];
+        if (!lane->is_assigned) continue;
+        if (lane->next_offset < 0 && !lane_committed(source, lane)) return false;
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(source->consumer, lane->topic, lane->partition,
+                                                                    &low, &high, KAFKA_QUERY_TIMEOUT_MS);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            char text[256];
+            snprintf(text, sizeof text, "topic '%s' [%" PRId32 "]: cannot read its end: %s", lane->topic,
+                     lane->partition, rd_kafka_err2str(code));
+            source_warn(source, text);
+            return false;
+        }
+        int64_t position = lane->next_offset >= 0 ? lane->next_offset : lane->committed_offset;
+        if (position < low) position = low;  /* no commit, or one retention deleted: reset to earliest */
+        if (position < high) return false;
+    }
+    return true;
+}
+
+/* Whether a bounded run ends here (see the header comment); called when
+ * nothing is staged. */
+static bool is_run_done(kafka_source *source)
+{
+    if (!source->can_end) return false;
+    int64_t now = sl_clock_monotonic_ms();
+    if (now - source->last_end_check_ms < KAFKA_END_CHECK_MS) return false;
+    source->last_end_check_ms = now;
+    const sl_connector_env *env = source->env;
+    for (size_t i = 0; i < source->n_topics; i++)
+        if (!env->topic_writers_done(env->topic_context, source->topics[i])) return false;
+    if (!source->has_assignment) {
+        if (now - source->opened_ms < KAFKA_ASSIGNMENT_WAIT_MS) return false;
+        sl_warn("kafka", "%s: source: brokers '%s': group '%s' assigned nothing within %d s; ending the run",
+                source->identity.pipeline, source->brokers, source->group, KAFKA_ASSIGNMENT_WAIT_MS / 1000);
+        return true;
+    }
+    return are_lanes_at_end(source);
+}
+
 static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
 {
     kafka_source *source = state;
@@ -517,7 +632,9 @@ static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
         source->callback_rc = SL_OK;
     }
     if (rc) return rc;
-    return emit_batch(source, batch, err);
+    rc = emit_batch(source, batch, err);
+    if (rc == SL_EAGAIN && is_run_done(source)) return SL_EOF;
+    return rc;
 }
 
 static int kafka_source_commit(void *state, int32_t lane_id, int64_t next_offset, sl_error *err)

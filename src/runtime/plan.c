@@ -4,6 +4,13 @@
  * errors, not warnings. A connector block is a mapping with exactly one key,
  * the connector's name, whose value holds its settings:
  *     source: { topic: { name: user_data } }
+ *
+ * A top-level `topics: { kafka: { brokers, properties } }` puts every
+ * `topic:` block on Kafka: each is checked against the topic connector's
+ * own table first (same messages as the embedded case), then loaded as the
+ * `kafka` connector with the topics block's brokers and properties. Settings
+ * only the embedded log has (segments, retention, fsync) are refused when
+ * written out, since Kafka would silently ignore them.
  */
 #include "runtime/plan.h"
 
@@ -39,6 +46,63 @@ static const sl_option top_options[] = {
     { "log", SL_OPT_NODE, offsetof(top_conf, log), .help = "diagnostic log" },
     { 0 }
 };
+
+/* topics: where `topic:` blocks live. Only Kafka can replace the embedded
+ * log for now; without the block they are embedded. */
+typedef struct topics_conf {
+    const sl_node *kafka;
+} topics_conf;
+
+static const sl_option topics_options[] = {
+    { "kafka", SL_OPT_NODE, offsetof(topics_conf, kafka), .required = true,
+      .help = "put every topic: block on Kafka: { brokers, properties }" },
+    { 0 }
+};
+
+typedef struct topics_kafka_conf {
+    char *brokers;
+    const sl_node *properties;
+} topics_kafka_conf;
+
+static const sl_option topics_kafka_options[] = {
+    { "brokers", SL_OPT_STRING, offsetof(topics_kafka_conf, brokers), .required = true,
+      .help = "bootstrap brokers, host:port[,host:port...]" },
+    { "properties", SL_OPT_NODE, offsetof(topics_kafka_conf, properties),
+      .help = "librdkafka properties for every mapped source and sink" },
+    { 0 }
+};
+
+/* The checked topics.kafka block: its nodes, borrowed from the document,
+ * become settings of each mapped kafka block. kafka is NULL when topics
+ * are embedded. */
+typedef struct topics_target {
+    const sl_node *kafka;
+    const sl_node_pair *brokers;
+    const sl_node_pair *properties;     /* NULL when not given */
+} topics_target;
+
+/* How a `topic:` setting is spelled in the kafka connector. */
+typedef struct setting_rename {
+    const char *topic_key;
+    const char *kafka_key;
+} setting_rename;
+
+static const setting_rename source_renames[] = {
+    { "name", "topic" },
+    { "group", "group" },
+    { "start", "start" },
+    { "max_batch_bytes", "max_batch_bytes" },
+    { 0 }
+};
+
+static const setting_rename sink_renames[] = {
+    { "name", "topic" },
+    { "partitions", "partitions" },
+    { "key", "key" },
+    { 0 }
+};
+
+#define PLAN_MAX_MAPPED_SETTINGS 16
 
 typedef struct log_conf {
     char *level;
@@ -187,7 +251,89 @@ static int connector_block(const sl_node *block, const char *where, const char *
     return SL_OK;
 }
 
-static int load_source(sl_pipeline_plan *pipeline, const sl_node *block, sl_error *err)
+/* Checks a topic: block against the topic connector's own table, so a
+ * mistake reads the same whether topics are embedded or on Kafka. */
+static int check_topic_settings(const sl_option *table, size_t conf_size, const sl_node *settings,
+                                const char *where, sl_error *err)
+{
+    void *conf = calloc(1, conf_size);
+    if (!conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    int rc = sl_options_apply(table, settings, conf, where, err);
+    sl_options_free(table, conf);
+    free(conf);
+    return rc;
+}
+
+/* Fills kafka_conf (zeroed, laid out for table) from a checked topic:
+ * block. The mapping applied is made of the topics.kafka block's brokers and
+ * properties and the block's own settings renamed; its values are the
+ * file's nodes, so any message still points into the file. A setting with
+ * no Kafka counterpart (segments, retention, fsync) is refused. */
+static int apply_on_kafka(const topics_target *topics, const setting_rename *renames, const sl_option *table,
+                          const sl_node *settings, void *kafka_conf, const char *where, sl_error *err)
+{
+    sl_node_pair pairs[PLAN_MAX_MAPPED_SETTINGS];
+    size_t n = 0;
+    pairs[n] = *topics->brokers;
+    pairs[n++].key = "brokers";
+    if (topics->properties) {
+        pairs[n] = *topics->properties;
+        pairs[n++].key = "properties";
+    }
+    for (size_t i = 0; i < settings->n_pairs; i++) {
+        const sl_node_pair *pair = &settings->pairs[i];
+        const setting_rename *rename = renames;
+        while (rename->topic_key && strcmp(rename->topic_key, pair->key) != 0) rename++;
+        if (!rename->topic_key) {
+            sl_node key_node = *pair->value;
+            key_node.line = pair->key_line;
+            key_node.column = pair->key_column;
+            return sl_node_error(err, &key_node,
+                                 "%s: '%s' only applies to embedded topics, and topics are on Kafka here "
+                                 "(topics.kafka at line %d); remove it",
+                                 where, pair->key, topics->kafka->line);
+        }
+        if (n == PLAN_MAX_MAPPED_SETTINGS) return sl_node_error(err, settings, "%s: too many settings", where);
+        pairs[n] = *pair;
+        pairs[n++].key = rename->kafka_key;
+    }
+    sl_node map = *settings;
+    map.pairs = pairs;
+    map.n_pairs = n;
+    return sl_options_apply(table, &map, kafka_conf, where, err);
+}
+
+/* A topic: source on Kafka: { name, group, start, max_batch_bytes } becomes
+ * kafka { brokers, topic: name, group, start, max_batch_bytes, properties }. */
+static int map_topic_source(sl_pipeline_plan *pipeline, const topics_target *topics, const sl_node *settings,
+                            const char *where, sl_error *err)
+{
+    const sl_source_ops *topic_ops = sl_connector_source("topic");
+    int rc = check_topic_settings(topic_ops->options, topic_ops->conf_size, settings, where, err);
+    if (rc) return rc;
+    pipeline->source_ops = sl_connector_source("kafka");
+    pipeline->source_conf = calloc(1, pipeline->source_ops->conf_size);
+    if (!pipeline->source_conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    return apply_on_kafka(topics, source_renames, pipeline->source_ops->options, settings,
+                          pipeline->source_conf, where, err);
+}
+
+/* A topic: sink on Kafka: { name, partitions, key } becomes kafka { brokers,
+ * topic: name, partitions, key, properties }. */
+static int map_topic_sink(sl_sink_plan *sink, const topics_target *topics, const sl_node *settings,
+                          const char *where, sl_error *err)
+{
+    const sl_sink_ops *topic_ops = sl_connector_sink("topic");
+    int rc = check_topic_settings(topic_ops->options, topic_ops->conf_size, settings, where, err);
+    if (rc) return rc;
+    sink->ops = sl_connector_sink("kafka");
+    sink->conf = calloc(1, sink->ops->conf_size);
+    if (!sink->conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    return apply_on_kafka(topics, sink_renames, sink->ops->options, settings, sink->conf, where, err);
+}
+
+static int load_source(sl_pipeline_plan *pipeline, const topics_target *topics, const sl_node *block,
+                       sl_error *err)
 {
     char where[300];
     snprintf(where, sizeof where, "pipelines.%s.source", pipeline->name);
@@ -195,6 +341,10 @@ static int load_source(sl_pipeline_plan *pipeline, const sl_node *block, sl_erro
     const sl_node *settings;
     int rc = connector_block(block, where, sl_connector_source_names(), &name, &settings, err);
     if (rc) return rc;
+    if (topics->kafka && strcmp(name, "topic") == 0) {
+        snprintf(where, sizeof where, "pipelines.%s.source.topic", pipeline->name);
+        return map_topic_source(pipeline, topics, settings, where, err);
+    }
     pipeline->source_ops = sl_connector_source(name);
     if (!pipeline->source_ops) {
         const sl_node_pair *pair = &block->pairs[0];
@@ -210,13 +360,17 @@ static int load_source(sl_pipeline_plan *pipeline, const sl_node *block, sl_erro
     return sl_options_apply(pipeline->source_ops->options, settings, pipeline->source_conf, where, err);
 }
 
-static int load_sink(sl_pipeline_plan *pipeline, sl_sink_plan *sink, const sl_node *block,
-                     const char *where, sl_error *err)
+static int load_sink(const topics_target *topics, sl_sink_plan *sink, const sl_node *block, const char *where,
+                     sl_error *err)
 {
     const char *name;
     const sl_node *settings;
     int rc = connector_block(block, where, sl_connector_sink_names(), &name, &settings, err);
     if (rc) return rc;
+    char inner[700];
+    snprintf(inner, sizeof inner, "%s.%s", where, name);
+    sink->node = settings;
+    if (topics->kafka && strcmp(name, "topic") == 0) return map_topic_sink(sink, topics, settings, inner, err);
     sink->ops = sl_connector_sink(name);
     if (!sink->ops) {
         sl_node key_node = *block;
@@ -225,16 +379,13 @@ static int load_sink(sl_pipeline_plan *pipeline, sl_sink_plan *sink, const sl_no
         return sl_node_error(err, &key_node, "%s: unknown sink connector '%s' (sinks: %s)", where, name,
                              sl_connector_sink_names());
     }
-    sink->node = settings;
     sink->conf = calloc(1, sink->ops->conf_size);
     if (!sink->conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    char inner[700];
-    snprintf(inner, sizeof inner, "%s.%s", where, name);
-    (void)pipeline;
     return sl_options_apply(sink->ops->options, settings, sink->conf, inner, err);
 }
 
-static int load_sinks(sl_pipeline_plan *pipeline, const pipeline_conf *conf, sl_error *err)
+static int load_sinks(sl_pipeline_plan *pipeline, const topics_target *topics, const pipeline_conf *conf,
+                      sl_error *err)
 {
     if (conf->sink && conf->sinks)
         return sl_node_error(err, conf->sinks, "pipelines.%s: give either sink or sinks, not both",
@@ -258,7 +409,7 @@ static int load_sinks(sl_pipeline_plan *pipeline, const pipeline_conf *conf, sl_
         if (conf->sinks) snprintf(where, sizeof where, "pipelines.%s.sinks[%zu]", pipeline->name, i);
         else snprintf(where, sizeof where, "pipelines.%s.sink", pipeline->name);
         pipeline->n_sinks = i + 1;
-        int rc = load_sink(pipeline, &pipeline->sinks[i], blocks[i], where, err);
+        int rc = load_sink(topics, &pipeline->sinks[i], blocks[i], where, err);
         if (rc) return rc;
     }
     return SL_OK;
@@ -286,8 +437,8 @@ static int load_transform(const sl_plan *plan, sl_pipeline_plan *pipeline, const
     return rc;
 }
 
-static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const sl_node_pair *pair,
-                         sl_error *err)
+static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics_target *topics,
+                         const sl_node_pair *pair, sl_error *err)
 {
     pipeline->name = pair->key;
     pipeline->node = pair->value;
@@ -324,13 +475,15 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const sl_nod
         }
         snprintf(pipeline->dlq_topic, len, "%s.dlq", pipeline->name);
     }
-    rc = load_source(pipeline, conf.source, err);
+    /* The dead-letter topic stays embedded even with topics on Kafka: it
+     * is the runtime's own (runtime/dlq.c), not a topic: block. */
+    rc = load_source(pipeline, topics, conf.source, err);
     if (rc) goto done;
     if (conf.transform) {
         rc = load_transform(plan, pipeline, conf.transform, err);
         if (rc) goto done;
     }
-    rc = load_sinks(pipeline, &conf, err);
+    rc = load_sinks(pipeline, topics, &conf, err);
 done:
     sl_options_free(pipeline_options, &conf);
     return rc;
@@ -373,11 +526,34 @@ static int check_dags(sl_plan *plan, const sl_node *dags, sl_error *err)
     return SL_OK;
 }
 
+/* Checks the top-level topics: block: { kafka: { brokers, properties } }. */
+static int load_topics(const sl_node *node, topics_target *topics, sl_error *err)
+{
+    topics_conf conf = { 0 };
+    topics_kafka_conf kafka = { 0 };
+    int rc = sl_options_apply(topics_options, node, &conf, "topics", err);
+    if (rc == SL_OK) rc = sl_options_apply(topics_kafka_options, conf.kafka, &kafka, "topics.kafka", err);
+    if (rc == SL_OK && !kafka.brokers[0])
+        rc = sl_node_error(err, sl_node_get(conf.kafka, "brokers"),
+                           "topics.kafka.brokers: must name at least one host:port");
+    if (rc == SL_OK && (!sl_connector_source("kafka") || !sl_connector_sink("kafka")))
+        rc = sl_node_error(err, conf.kafka, "topics.kafka: this build has no kafka connector");
+    if (rc == SL_OK) {
+        topics->kafka = conf.kafka;
+        topics->brokers = sl_node_get_pair(conf.kafka, "brokers");
+        topics->properties = sl_node_get_pair(conf.kafka, "properties");
+    }
+    sl_options_free(topics_kafka_options, &kafka);
+    sl_options_free(topics_options, &conf);
+    return rc;
+}
+
 int sl_plan_load(const char *path, sl_plan **out, sl_error *err)
 {
     int rc = SL_ENOMEM;
     top_conf top = { 0 };
     log_conf log = { 0 };
+    topics_target topics = { 0 };
     sl_plan *plan = calloc(1, sizeof *plan);
     if (!plan) goto fail;
     plan->path = path;
@@ -403,9 +579,8 @@ int sl_plan_load(const char *path, sl_plan **out, sl_error *err)
     plan->log_format = log.format;
     log.level = log.format = NULL;
     if (top.topics) {
-        rc = sl_node_error(err, top.topics, "topics: only embedded topics exist in this build; remove the block "
-                                            "(Kafka-backed topics come with the kafka connector)");
-        goto fail;
+        rc = load_topics(top.topics, &topics, err);
+        if (rc) goto fail;
     }
     if (!top.pipelines || top.pipelines->kind != SL_NODE_MAP || top.pipelines->n_pairs == 0) {
         rc = sl_node_error(err, top.pipelines ? top.pipelines : root,
@@ -417,7 +592,7 @@ int sl_plan_load(const char *path, sl_plan **out, sl_error *err)
     if (!plan->pipelines) goto fail;
     for (size_t i = 0; i < top.pipelines->n_pairs; i++) {
         plan->n_pipelines = i + 1;
-        rc = load_pipeline(plan, &plan->pipelines[i], &top.pipelines->pairs[i], err);
+        rc = load_pipeline(plan, &plan->pipelines[i], &topics, &top.pipelines->pairs[i], err);
         if (rc) goto fail;
     }
     if (top.dags) {

@@ -308,7 +308,7 @@ def test_start_latest_skips_what_the_topic_held_before_the_group_existed(sluice,
     (workdir / "items.yaml").write_text(
         items_config(broker.bootstrap, f"topic: {topic}, group: {unique('latest')}, start: latest"))
     db = workdir / "data" / "items.db"
-    proc = sluice.popen("run", "items.yaml", "--for", "90s")
+    proc = sluice.popen("run", "items.yaml", "--follow", "--for", "90s")
     try:
         # The consumer's start position is taken when it joins, some time after it starts: keep
         # producing new records until some of them are stored.

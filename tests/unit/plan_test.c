@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "connectors/kafka_common.h"
 #include "runtime/plan.h"
 
 static char config_path[64];
@@ -138,4 +139,103 @@ Test(plan, names_the_file_when_it_cannot_be_read)
     sl_error err;
     cr_assert_neq(sl_plan_load("/nonexistent/sluice.yaml", &plan, &err), SL_OK);
     cr_assert(strstr(err.message, "/nonexistent/sluice.yaml"), "%s", err.message);
+}
+
+/* ---- topics: { kafka: ... } ---- */
+
+static const char *const seed_on_kafka =
+    "pipelines:\n"
+    "  ingest_users:\n"
+    "    source:  { generator: { kind: users, count: 1000, seed: 42 } }\n"
+    "    sink:    { topic: { name: user_data, partitions: 4, key: login.uuid } }\n"
+    "  store_users:\n"
+    "    source:  { topic: { name: user_data, group: store_users, start: latest } }\n"
+    "    sink:    { stdio: {} }\n"
+    "topics:\n"
+    "  kafka: { brokers: \"${SLUICE_PLAN_TEST_KAFKA:-k1:9092,k2:9092}\", properties: { client.rack: r1 } }\n";
+
+Test(plan, maps_topic_blocks_onto_the_kafka_connector_with_the_topics_brokers)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text(seed_on_kafka, &plan, &err), SL_OK, "%s", err.message);
+    const sl_pipeline_plan *ingest = sl_plan_pipeline(plan, "ingest_users");
+    cr_assert_str_eq(ingest->sinks[0].ops->name, "kafka");
+    const sl_kafka_sink_conf *sink = ingest->sinks[0].conf;
+    cr_assert_str_eq(sink->brokers, "k1:9092,k2:9092");
+    cr_assert_str_eq(sink->topic, "user_data");
+    cr_assert_str_eq(sink->key, "login.uuid");
+    cr_assert_eq(sink->partitions, 4);
+    cr_assert_not_null(sink->properties);
+    cr_assert_str_eq(sl_node_get(sink->properties, "client.rack")->scalar, "r1");
+    cr_assert_str_eq(ingest->sinks[0].ops->topic_name(sink), "user_data");
+    const sl_pipeline_plan *store = sl_plan_pipeline(plan, "store_users");
+    cr_assert_str_eq(store->source_ops->name, "kafka");
+    const sl_kafka_source_conf *source = store->source_conf;
+    cr_assert_str_eq(source->brokers, "k1:9092,k2:9092");
+    cr_assert_str_eq(source->topic, "user_data");
+    cr_assert_str_eq(source->group, "store_users");
+    cr_assert_str_eq(source->start, "latest");
+    cr_assert_str_eq(store->sinks[0].ops->name, "stdio");
+    cr_assert_str_eq(store->dlq_topic, "store_users.dlq");
+    sl_plan_free(plan);
+}
+
+Test(plan, leaves_partitions_to_the_broker_when_a_mapped_sink_does_not_set_them)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text("pipelines:\n  p:\n    source: { stdio: {} }\n    sink: { topic: { name: t } }\n"
+                           "topics: { kafka: { brokers: b:9092 } }\n", &plan, &err),
+                 SL_OK, "%s", err.message);
+    const sl_kafka_sink_conf *sink = plan->pipelines[0].sinks[0].conf;
+    cr_assert_str_eq(plan->pipelines[0].sinks[0].ops->name, "kafka");
+    cr_assert_eq(sink->partitions, 0);
+    cr_assert_null(sink->properties);
+    sl_plan_free(plan);
+}
+
+Test(plan, keeps_topic_blocks_embedded_without_a_topics_block)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text(seed, &plan, &err), SL_OK, "%s", err.message);
+    cr_assert_str_eq(sl_plan_pipeline(plan, "ingest_users")->sinks[0].ops->name, "topic");
+    sl_plan_free(plan);
+}
+
+Test(plan, rejects_an_unknown_key_under_topics_kafka_at_its_position)
+{
+    expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\n"
+                 "topics:\n  kafka:\n    brokers: b:9092\n    acks: all\n",
+                 ":6:5: unknown setting 'acks'");
+}
+
+Test(plan, rejects_a_topics_block_naming_something_other_than_kafka)
+{
+    expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\n"
+                 "topics: { pulsar: { url: x } }\n",
+                 ":3:11: unknown setting 'pulsar'");
+    expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\ntopics: {}\n",
+                 "missing required setting 'kafka'");
+    expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\ntopics: { kafka: {} }\n",
+                 "topics.kafka: missing required setting 'brokers'");
+}
+
+Test(plan, checks_mapped_topic_blocks_with_the_topic_connectors_own_messages)
+{
+    expect_error("pipelines:\n  p:\n    source: { topic: { name: t, colour: red } }\n    sink: { stdio: {} }\n"
+                 "topics: { kafka: { brokers: b:9092 } }\n",
+                 ":3:33: unknown setting 'colour'");
+    expect_error("pipelines:\n  p:\n    source: { topic: { group: g } }\n    sink: { stdio: {} }\n"
+                 "topics: { kafka: { brokers: b:9092 } }\n",
+                 "pipelines.p.source.topic: missing required setting 'name'");
+}
+
+Test(plan, refuses_embedded_only_sink_settings_when_topics_are_on_kafka)
+{
+    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n"
+                 "    sink: { topic: { name: t, retention: 1d } }\n"
+                 "topics: { kafka: { brokers: b:9092 } }\n",
+                 ":4:31: pipelines.p.sink.topic: 'retention' only applies to embedded topics");
 }
