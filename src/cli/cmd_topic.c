@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd_topic_kafka.h"
 #include "cli/commands.h"
 #include "core/buffer.h"
 #include "core/clock.h"
@@ -23,6 +24,7 @@ typedef struct topic_args {
     int64_t max_records;    /* 0 = all */
     const char *group;
     const char *key_path;
+    const char *kafka;      /* --kafka BROKERS: run against a Kafka cluster */
     bool has_metadata;
     bool is_follow;
 } topic_args;
@@ -44,7 +46,11 @@ static void topic_usage(FILE *out)
             "      --group G              start at G's committed offsets and commit what was printed\n"
             "      --follow               keep waiting for new records (until SIGINT)\n"
             "\n"
-            "common: --data-dir DIR (default ./data) or -c FILE (use FILE's data_dir)\n");
+            "common: --data-dir DIR (default ./data) or -c FILE (use FILE's data_dir)\n"
+            "    or --kafka BROKERS (host:port[,...]): list, describe, produce and consume topics of a\n"
+            "       Kafka cluster; describe shows every consumer group with offsets for the topic\n"
+            "       (--group G: only G); produce creates an absent topic (--partitions N, else the\n"
+            "       broker's default)\n");
 }
 
 static int open_log(const topic_args *args, sl_log **log)
@@ -324,19 +330,21 @@ int sl_cmd_topic(int argc, char **argv)
         { "key-path", required_argument, NULL, 'k' },
         { "metadata", no_argument, NULL, 'M' },
         { "follow", no_argument, NULL, 'f' },
+        { "kafka", required_argument, NULL, 'K' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     topic_args args = { .partition = -1, .offset = -1 };
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:Mfh", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:MfhK:", long_options, NULL)) != -1) {
         char *end = NULL;
         switch (option) {
         case 'd': args.data_dir = optarg; break;
         case 'c': args.config = optarg; break;
         case 'g': args.group = optarg; break;
         case 'k': args.key_path = optarg; break;
+        case 'K': args.kafka = optarg; break;
         case 'M': args.has_metadata = true; break;
         case 'f': args.is_follow = true; break;
         case 'h': topic_usage(stdout); return SL_EXIT_OK;
@@ -376,6 +384,14 @@ int sl_cmd_topic(int argc, char **argv)
         fprintf(stderr, "sluice topic: unknown verb '%s'\n", verb);
         topic_usage(stderr);
         return SL_EXIT_USAGE;
+    }
+    if (args.kafka) {
+        sl_topic_kafka_args kafka = {
+            .brokers = args.kafka, .partitions = args.partitions, .partition = args.partition,
+            .offset = args.offset, .max_records = args.max_records, .group = args.group,
+            .key_path = args.key_path, .has_metadata = args.has_metadata, .is_follow = args.is_follow,
+        };
+        return sl_topic_kafka_run(verb, name, &kafka);
     }
     sl_log *log = NULL;
     int code = open_log(&args, &log);
