@@ -24,8 +24,10 @@ count unit-asan "$out"
 # End to end: pytest's own summary, then its counts in our closing line.
 .venv/bin/pytest -q tests/e2e -p no:cacheprovider 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
 [ "$rc" -ne 0 ] && status=1
-p=$(grep -Eo '[0-9]+ passed' "$out" | tail -1 | grep -Eo '[0-9]+'); p=${p:-0}
-f=$(grep -Eo '[0-9]+ (failed|error)' "$out" | awk '{s+=$1} END {print s+0}')
+# pytest's closing line alone: "3 failed, 48 passed, 1 error in 192.71s (0:03:12)".
+summary=$(grep -E '^=*? ?[0-9]+ (passed|failed|error).* in [0-9.]+s' "$out" | tail -1)
+p=$(echo "$summary" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+'); p=${p:-0}
+f=$(echo "$summary" | grep -Eo '[0-9]+ (failed|errors?)' | awk '{s+=$1} END {print s+0}')
 total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
 [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && total_failed=$((total_failed + 1))
 rm -f "$out"

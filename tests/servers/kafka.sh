@@ -206,6 +206,13 @@ PY
 
 # ---- commands ---------------------------------------------------------------------------
 
+# Whether process pid holds the listening socket of $port (true when ss,
+# from iproute2, is missing: then the pid check in start() has to do).
+listens_on_port() {
+    command -v ss >/dev/null || return 0
+    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$1,"
+}
+
 start() {
     ensure_tools
     mkdir -p "$cache"
@@ -231,7 +238,9 @@ start() {
         > "$dir/logs/stdout.log" 2>&1 < /dev/null 9>&- &
     pid=$!
     echo "$pid" > "$pid_file"
-    while ! answers_metadata; do
+    # Ready means our broker answers: another broker answering on the same
+    # port (a second test session racing for it) must not count.
+    while ! { listens_on_port "$pid" && answers_metadata; }; do
         if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2 2>/dev/null || true
             rm -f "$pid_file"
