@@ -41,15 +41,19 @@ const sl_sink_ops *sl_connector_sink(const char *name)
     return NULL;
 }
 
+/* Appends name to the ", "-separated list in out (size bytes). */
+static void append_name(char *out, size_t size, const char *name)
+{
+    if (out[0]) strncat(out, ", ", size - strlen(out) - 1);
+    strncat(out, name, size - strlen(out) - 1);
+}
+
 /* Names are joined on each call (config errors only, single-threaded). */
 const char *sl_connector_source_names(void)
 {
     static char names[256];
     names[0] = '\0';
-    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
-        if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
-        strncat(names, sources[i]->name, sizeof names - strlen(names) - 1);
-    }
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) append_name(names, sizeof names, sources[i]->name);
     return names;
 }
 
@@ -57,9 +61,6 @@ const char *sl_connector_sink_names(void)
 {
     static char names[256];
     names[0] = '\0';
-    for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) {
-        if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
-        strncat(names, sinks[i]->name, sizeof names - strlen(names) - 1);
-    }
+    for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) append_name(names, sizeof names, sinks[i]->name);
     return names;
 }

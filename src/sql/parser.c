@@ -316,6 +316,15 @@ static sl_sql_ast *parse_primary(parser *p)
 }
 
 /* primary ( '::' type )* */
+/* Counts one more level of nesting at t; false (with the error set) past
+ * MAX_DEPTH, so hostile input cannot exhaust the stack. */
+static bool enter_nesting(parser *p, const sl_sql_token *t)
+{
+    if (++p->depth <= MAX_DEPTH) return true;
+    sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line, t->column);
+    return false;
+}
+
 static sl_sql_ast *parse_postfix(parser *p)
 {
     sl_sql_ast *node = parse_primary(p);
@@ -333,11 +342,7 @@ static sl_sql_ast *parse_unary(parser *p)
 {
     const sl_sql_token *t = peek(p);
     if (t->kind != SL_TOKEN_MINUS && t->kind != SL_TOKEN_PLUS) return parse_postfix(p);
-    if (++p->depth > MAX_DEPTH) {
-        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
-                     t->column);
-        return NULL;
-    }
+    if (!enter_nesting(p, t)) return NULL;
     next(p);
     sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
     if (!node) return NULL;
@@ -489,11 +494,7 @@ static sl_sql_ast *parse_not(parser *p)
 {
     const sl_sql_token *t = peek(p);
     if (t->kind != SL_TOKEN_NOT) return parse_comparison(p);
-    if (++p->depth > MAX_DEPTH) {
-        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
-                     t->column);
-        return NULL;
-    }
+    if (!enter_nesting(p, t)) return NULL;
     next(p);
     sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
     if (!node) return NULL;
@@ -516,11 +517,7 @@ static sl_sql_ast *parse_and(parser *p)
 static sl_sql_ast *parse_expr(parser *p)
 {
     const sl_sql_token *t = peek(p);
-    if (++p->depth > MAX_DEPTH) {
-        sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line,
-                     t->column);
-        return NULL;
-    }
+    if (!enter_nesting(p, t)) return NULL;
     sl_sql_ast *left = parse_and(p);
     while (left && peek(p)->kind == SL_TOKEN_OR) {
         const sl_sql_token *op = next(p);
