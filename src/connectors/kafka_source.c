@@ -461,7 +461,7 @@ static int stage_messages(kafka_source *source, sl_error *err)
     return SL_OK;
 }
 
-static int copy_message(sl_batch *batch, const rd_kafka_message_t *message)
+static int copy_message(sl_batch *batch, sl_str topic, const rd_kafka_message_t *message)
 {
     sl_record *record = sl_batch_add(batch);
     if (!record) return SL_ENOMEM;
@@ -496,6 +496,7 @@ static int copy_message(sl_batch *batch, const rd_kafka_message_t *message)
     record->timestamp_ms = timestamp >= 0 ? timestamp : sl_clock_wall_ms();
     record->partition = message->partition;
     record->offset = message->offset;
+    record->topic = topic;
     return SL_OK;
 }
 
@@ -517,6 +518,7 @@ static int reject_too_large(kafka_source *source, const rd_kafka_message_t *mess
         .timestamp_ms = sl_clock_wall_ms(),
         .partition = message->partition,
         .offset = message->offset,
+        .topic = sl_str_from(rd_kafka_topic_name(message->rkt)),
     };
     reject->reject(reject->context, &record, "source", reason);
     return SL_OK;
@@ -535,6 +537,9 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
     }
     if (index == source->n_lanes) return SL_EAGAIN;
     kafka_lane *lane = &source->lanes[index];
+    char *topic_copy = sl_arena_strndup(batch->arena, lane->topic, strlen(lane->topic));
+    if (!topic_copy) return sl_error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    sl_str topic = { topic_copy, strlen(topic_copy) };
     size_t bytes = 0;
     int64_t last_offset = -1;
     while (lane->n_staged && !sl_batch_is_full(batch)) {
@@ -542,7 +547,7 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
         size_t size = message->len + message->key_len;
         if (batch->n_records && bytes + size > source->max_batch_bytes) break;
         bool is_too_large = message->len > source->max_record_bytes;
-        int rc = is_too_large ? reject_too_large(source, message) : copy_message(batch, message);
+        int rc = is_too_large ? reject_too_large(source, message) : copy_message(batch, topic, message);
         if (rc)
             return sl_error_set(err, rc, "kafka source: out of memory copying %s [%" PRId32 "] offset %" PRId64,
                                 lane->topic, lane->partition, (int64_t)message->offset);

@@ -129,6 +129,9 @@ static int topic_source_read(void *state, sl_batch *batch, sl_error *err)
         if (rc) return rc;
         source->next_offsets[p] = next;
         if (batch->n_records == 0) continue;
+        /* The name lives as long as the log, which outlives every batch. */
+        sl_str topic_name = sl_str_from(sl_topic_name(source->topic));
+        for (size_t r = 0; r < batch->n_records; r++) batch->records[r].topic = topic_name;
         batch->partition = p;
         batch->end_offset = next;
         source->next_partition = (p + 1) % source->n_partitions;

@@ -29,6 +29,7 @@ typedef struct sl_record {
     int64_t timestamp_ms;  /* event or append time, ms since epoch */
     int32_t partition;     /* source partition, -1 when the source has none */
     int64_t offset;        /* source position within that partition */
+    sl_str topic;          /* source topic when the source reads topics; else empty */
     bool has_value;        /* value parsed/built; else only raw is set */
 } sl_record;
 

@@ -72,18 +72,19 @@ int sl_dlq_send(sl_dlq *dlq, const sl_record *record, const char *stage, const c
     char partition_text[24], offset_text[24];
     snprintf(partition_text, sizeof partition_text, "%" PRId32, record->partition);
     snprintf(offset_text, sizeof offset_text, "%" PRId64, record->offset);
-    sl_header headers[5] = {
+    sl_header headers[6] = {
         { SL_STR_LIT("sluice.error"), sl_str_from(reason) },
         { SL_STR_LIT("sluice.stage"), sl_str_from(stage) },
         { SL_STR_LIT("sluice.pipeline"), sl_str_from(dlq->pipeline) },
         { SL_STR_LIT("sluice.source.partition"), sl_str_from(partition_text) },
         { SL_STR_LIT("sluice.source.offset"), sl_str_from(offset_text) },
+        { SL_STR_LIT("sluice.source.topic"), record->topic },
     };
     sl_record letter = {
         .key = record->key,
         .raw = record->raw,
         .headers = headers,
-        .n_headers = 5,
+        .n_headers = record->topic.len ? 6 : 5,
         .timestamp_ms = sl_clock_wall_ms(),
     };
     if (!letter.raw.ptr && record->has_value) {

@@ -7,7 +7,8 @@
  * is created on the first dead letter. Thread-safe.
  *
  * Headers: sluice.error, sluice.stage (source|parse|transform|sink),
- * sluice.pipeline, sluice.source.partition, sluice.source.offset.
+ * sluice.pipeline, sluice.source.partition, sluice.source.offset, and
+ * sluice.source.topic when the source reads topics (kafka, topic).
  */
 #ifndef SL_DLQ_H
 #define SL_DLQ_H

@@ -242,6 +242,7 @@ pipelines:
         reason = r.header("sluice.error") or ""
         assert mention in reason.lower(), f"{position}: reason {reason!r} does not mention {mention!r}"
         assert r.header("sluice.pipeline") == pipeline
+        assert r.header("sluice.source.topic") == topic
         if r.header("sluice.stage") == "parse" and value != BIG:
             assert r.value == value.encode(), f"{position}: dead letter holds {r.value[:80]!r}, not the message"
         seen.add(position)
