@@ -2,7 +2,10 @@
 # tests/servers/kafka.sh — a real Apache Kafka broker on loopback for the tests
 # (DESIGN §13): one KRaft process that is both broker and controller.
 #
-#   tests/servers/kafka.sh start|stop|status
+#   tests/servers/kafka.sh start|stop|status|suspend|resume
+#
+# suspend stops the broker and keeps its data; resume starts it again on
+# that data (an outage, for tests). stop removes the data.
 #
 # Environment:
 #   KAFKA_PORT             PLAINTEXT listener on 127.0.0.1 (default 9092)
@@ -223,14 +226,40 @@ start() {
         say "already running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
         return 0
     fi
-    port_busy "$port" && die "127.0.0.1:$port is taken by another process (set KAFKA_PORT)"
-    port_busy "$controller_port" && die "127.0.0.1:$controller_port is taken by another process (set KAFKA_CONTROLLER_PORT)"
+    check_ports_free
     fetch_jars
     local started=$SECONDS
     rm -rf "$dir/data" "$pid_file"
     write_config
     format_storage
-    local formatted=$SECONDS
+    say "storage formatted in $((SECONDS - started))s"
+    launch
+}
+
+# resume: starts the broker again on the data a `suspend` kept (same topics,
+# offsets and producer state): a broker outage and its end, for tests.
+resume() {
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        say "already running on 127.0.0.1:$port (pid $pid)"
+        return 0
+    fi
+    [ -f "$dir/data/meta.properties" ] || die "nothing to resume on port $port (no suspended broker's data in $dir/data)"
+    check_ports_free
+    launch
+}
+
+check_ports_free() {
+    port_busy "$port" && die "127.0.0.1:$port is taken by another process (set KAFKA_PORT)"
+    port_busy "$controller_port" && die "127.0.0.1:$controller_port is taken by another process (set KAFKA_CONTROLLER_PORT)"
+    return 0
+}
+
+launch() {  # starts kafka.Kafka on the configured data and waits until it answers
+    local started=$SECONDS pid
     # setsid: the broker outlives this script and does not get the caller's terminal signals.
     setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$dir/log4j2.properties" \
@@ -253,7 +282,7 @@ start() {
         fi
         sleep 0.3
     done
-    say "ready on 127.0.0.1:$port in $((SECONDS - started))s (format $((formatted - started))s; pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Kafka $(ls "$lib" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p'))"
+    say "ready on 127.0.0.1:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Kafka $(ls "$lib" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p'))"
 }
 
 stop_pid() {  # SIGTERM, up to 30 s for a clean shutdown, then SIGKILL
@@ -285,6 +314,20 @@ stop() {
     rm -rf "$dir/data" "$pid_file"
 }
 
+suspend() {  # stops the broker but keeps its data for `resume`
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        stop_pid "$pid"
+        say "suspended (pid $pid stopped; data kept for resume)"
+    else
+        say "not running on 127.0.0.1:$port"
+    fi
+    rm -f "$pid_file"
+}
+
 status() {
     local pid
     if pid=$(running_pid); then
@@ -299,5 +342,7 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: tests/servers/kafka.sh start|stop|status (KAFKA_PORT=$port)" >&2; exit 2 ;;
+    suspend) suspend ;;
+    resume) resume ;;
+    *) echo "usage: tests/servers/kafka.sh start|stop|status|suspend|resume (KAFKA_PORT=$port)" >&2; exit 2 ;;
 esac
