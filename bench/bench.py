@@ -506,6 +506,15 @@ def main():
                  ("(e) file -> SQL -> SQLite", results.get("e", {}), refs.get("e"))])
     print_aims(results)
     print_fixed_figures(results)
+    if os.environ.get("BENCH_KAFKA", "1") != "0":
+        print("\n(f) Kafka: sluice's kafka sink and source beside Kafka's own perf tools (bench/kafka_bench.py)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import kafka_bench
+        try:
+            kafka_bench.main()
+        except (RuntimeError, OSError) as e:
+            print(f"    kafka bench FAILED: {e}")
+            results["f"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")
