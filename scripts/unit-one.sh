@@ -8,7 +8,7 @@ test_src=$1; shift
 name=$(basename "$test_src" .c)
 out=$(mktemp -d /tmp/sluice-unit-XXXXXX)
 flags="-std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes -D_GNU_SOURCE -Isrc -Itests/unit -pthread"
-libs="-lcriterion -lyaml -lsqlite3 -lrdkafka -lm -pthread"
+libs="-lcriterion -lyaml -lsqlite3 -lrdkafka -llz4 -lssl -lcrypto -lm -pthread"
 cc -O2 -g $flags -o "$out/$name" "$test_src" "$@" $libs
 cc -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $flags -o "$out/$name-asan" "$test_src" "$@" $libs
 "$out/$name" --jobs 1
