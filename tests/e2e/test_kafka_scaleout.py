@@ -1,12 +1,4 @@
-"""wip_kafka_scaleout.py — NOT YET IN THE SUITE (pytest collects test_*.py only).
-It passed 15 of 16 runs; one run timed out waiting for the stored ids and its
-output was not kept. Until that is understood (SQLite locking between the
-three writers, or a partition not picked up again after the kill?), it stays
-out of `make test`; run it by hand:
-    .venv/bin/pytest -q tests/e2e/wip_kafka_scaleout.py -p no:cacheprovider
-and rename it to test_kafka_scaleout.py once it is reliable.
-
-Scale-out of a kafka source (issue 3): three
+"""test_kafka_scaleout.py — Scale-out of a kafka source (issue 3): three
 `sluice run` processes of one config share a consumer group on a real
 broker (tests/servers/kafka.sh) and upsert into ONE SQLite database.
 
