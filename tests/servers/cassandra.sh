@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# tests/servers/cassandra.sh — a real Apache Cassandra node on loopback for the
+# tests (DESIGN §13): one single-token node, PasswordAuthenticator on, so a
+# client goes through the CQL AUTHENTICATE path (superuser cassandra/cassandra).
+#
+#   tests/servers/cassandra.sh start|stop|status
+#
+# Environment:
+#   CASSANDRA_PORT           CQL native port on 127.0.0.1 (default 9042)
+#   CASSANDRA_STORAGE_PORT   inter-node storage port (default CASSANDRA_PORT+1)
+#   CASSANDRA_JMX_PORT       JMX, bound to 127.0.0.1 only (default CASSANDRA_PORT+2)
+#   CASSANDRA_READY_TIMEOUT  seconds `start` waits for a CQL login to work (default 120)
+#   CASSANDRA_HEAP           JVM heap, -Xms and -Xmx (default 1g)
+#
+# The node's jars come from Maven Central (tests/servers/cassandra/pom.xml, via
+# `mvn dependency:copy-dependencies`) and are cached in <repo>/.cache/cassandra/lib,
+# Maven's own repository in <repo>/.cache/m2. Each port has its own folder
+# <repo>/.cache/cassandra/<port>/ with cassandra.yaml, logback.xml, the pid file,
+# logs/ (kept after stop) and data/ (removed by stop).
+# `start` returns once tests/servers/cql_ping.py logs in as cassandra/cassandra
+# and reads system.local (the port opens before the superuser exists, so an
+# open port is not enough); it prints how long that took and the node's RSS.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+here="$repo/tests/servers/cassandra"
+ping_py="$repo/tests/servers/cql_ping.py"
+port=${CASSANDRA_PORT:-9042}
+storage_port=${CASSANDRA_STORAGE_PORT:-$((port + 1))}
+jmx_port=${CASSANDRA_JMX_PORT:-$((port + 2))}
+ready_timeout=${CASSANDRA_READY_TIMEOUT:-120}
+heap=${CASSANDRA_HEAP:-1g}
+cache="$repo/.cache/cassandra"
+lib="$cache/lib"
+dir="$cache/$port"
+pid_file="$dir/cassandra.pid"
+
+say() { echo "cassandra: $*"; }
+die() { echo "cassandra: $*" >&2; exit 1; }
+
+# ---- tools ------------------------------------------------------------------------
+
+ensure_tools() {  # java and mvn, from Debian's packages when missing
+    local missing=()
+    command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+    command -v mvn >/dev/null 2>&1 || missing+=(maven)
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    say "installing ${missing[*]}"
+    local sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+fetch_jars() {  # copies the pom's dependencies into $lib once (again when the pom changes)
+    local stamp="$lib/.pom.sha256" want
+    want=$(sha256sum "$here/pom.xml" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    say "resolving the node's jars from Maven Central (once; cached in .cache/cassandra/lib)"
+    local started=$SECONDS tmp="$cache/lib.tmp.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    if ! mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dmaven.repo.local="$repo/.cache/m2" \
+            dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+            > "$cache/mvn.log" 2>&1; then
+        tail -n 40 "$cache/mvn.log" >&2
+        rm -rf "$tmp"
+        die "mvn could not resolve tests/servers/cassandra/pom.xml (is Maven Central reachable? log: .cache/cassandra/mvn.log)"
+    fi
+    ls "$tmp"/cassandra-all-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "no cassandra-all jar after mvn"; }
+    ls "$tmp"/jamm-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "no jamm jar after mvn (Cassandra needs it as -javaagent)"; }
+    echo "$want" > "$tmp/.pom.sha256"
+    rm -rf "$lib"
+    mv "$tmp" "$lib"
+    say "jars resolved in $((SECONDS - started))s ($(du -sh "$lib" | cut -f1), $(ls "$lib"/*.jar | wc -l) jars)"
+}
+
+# ---- the process ----------------------------------------------------------------------
+
+running_pid() {  # prints the node's pid when it runs (pid file + a CassandraDaemon on our yaml)
+    [ -f "$pid_file" ] || return 1
+    local pid
+    pid=$(cat "$pid_file")
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    local cmdline
+    cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ "$cmdline" == *"-Dcassandra.config=file://$dir/cassandra.yaml "* ]] || return 1
+    [[ "$cmdline" == *" org.apache.cassandra.service.CassandraDaemon"* ]] || return 1
+    echo "$pid"
+}
+
+rss_mb() {  # resident set size of pid $1 in MB
+    awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+port_busy() {  # true when something listens on 127.0.0.1:$1
+    python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket()
+s.settimeout(0.5)
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+sys.exit(0)
+PY
+}
+
+# Whether process pid holds the listening socket of $port (true when ss,
+# from iproute2, is missing: then the pid check in launch() has to do).
+listens_on_port() {
+    command -v ss >/dev/null || return 0
+    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$1,"
+}
+
+write_config() {
+    local data="$dir/data"
+    mkdir -p "$data" "$dir/logs" "$dir/triggers"
+    # Cassandra 5.0 rejects unknown keys and takes sizes and durations with units.
+    cat > "$dir/cassandra.yaml" <<EOF
+# Written by tests/servers/cassandra.sh: a single node on loopback for tests.
+cluster_name: sluice-test-$port
+num_tokens: 1
+initial_token: 0
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: SimpleSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "127.0.0.1:$storage_port"
+listen_address: 127.0.0.1
+rpc_address: 127.0.0.1
+storage_port: $storage_port
+native_transport_port: $port
+start_native_transport: true
+
+data_file_directories:
+  - $data/data
+commitlog_directory: $data/commitlog
+saved_caches_directory: $data/saved_caches
+hints_directory: $data/hints
+cdc_raw_directory: $data/cdc_raw
+
+authenticator:
+  class_name: org.apache.cassandra.auth.PasswordAuthenticator
+authorizer:
+  class_name: org.apache.cassandra.auth.AllowAllAuthorizer
+role_manager:
+  class_name: org.apache.cassandra.auth.CassandraRoleManager
+
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+auto_snapshot: false
+hinted_handoff_enabled: false
+dynamic_snitch: false
+
+# Small and quick to start: a test node, not a production one.
+memtable_heap_space: 128MiB
+memtable_offheap_space: 128MiB
+key_cache_size: 16MiB
+row_cache_size: 0MiB
+counter_cache_size: 0MiB
+prepared_statements_cache_size: 16MiB
+file_cache_size: 64MiB
+networking_cache_size: 32MiB
+concurrent_compactors: 1
+EOF
+    cat > "$dir/logback.xml" <<EOF
+<!-- Written by tests/servers/cassandra.sh: INFO to logs/system.log, warnings and errors also to stderr. -->
+<configuration scan="false">
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>$dir/logs/system.log</file>
+    <append>false</append>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
+      <level>WARN</level>
+    </filter>
+    <encoder>
+      <pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="FILE"/>
+    <appender-ref ref="STDERR"/>
+  </root>
+</configuration>
+EOF
+}
+
+jvm_flags() {  # prints the --add-exports/--add-opens flags of jvm17-flags.txt, one per line
+    local line word
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%%#*}
+        for word in $line; do
+            echo "$word"
+        done
+    done < "$here/jvm17-flags.txt"
+}
+
+check_ports_free() {
+    port_busy "$port" && die "127.0.0.1:$port is taken by another process (set CASSANDRA_PORT)"
+    port_busy "$storage_port" && die "127.0.0.1:$storage_port is taken by another process (set CASSANDRA_STORAGE_PORT)"
+    port_busy "$jmx_port" && die "127.0.0.1:$jmx_port is taken by another process (set CASSANDRA_JMX_PORT)"
+    return 0
+}
+
+cql_login() {  # one CQL login + SELECT release_version; prints the version
+    python3 "$ping_py" --host 127.0.0.1 --port "$port" --user cassandra --password cassandra --timeout 5 2>/dev/null
+}
+
+# ---- commands ---------------------------------------------------------------------------
+
+start() {
+    ensure_tools
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        say "already running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
+        return 0
+    fi
+    check_ports_free
+    fetch_jars
+    rm -rf "$dir/data" "$pid_file"
+    write_config
+    launch
+}
+
+launch() {  # starts CassandraDaemon on the written config and waits until a CQL login works
+    local started=$SECONDS pid jamm flags=()
+    jamm=$(ls "$lib"/jamm-*.jar | head -n 1)
+    mapfile -t flags < <(jvm_flags)
+    # setsid: the node outlives this script and does not get the caller's terminal signals.
+    setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:+ParallelRefProcEnabled -Xss256k \
+        -XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath="$dir/logs" -XX:+ExitOnOutOfMemoryError \
+        -Djava.awt.headless=true \
+        "${flags[@]}" -Djdk.attach.allowAttachSelf=true -javaagent:"$jamm" \
+        -Dcassandra.config="file://$dir/cassandra.yaml" \
+        -Dcassandra-foreground=yes \
+        -Dcassandra.storagedir="$dir/data" \
+        -Dcassandra.logdir="$dir/logs" \
+        -Dcassandra.triggers_dir="$dir/triggers" \
+        -Dlogback.configurationFile="$dir/logback.xml" \
+        -Dcassandra.jmx.local.port="$jmx_port" \
+        -Dcassandra.superuser_setup_delay_ms=0 \
+        -Dcassandra.skip_wait_for_gossip_to_settle=0 \
+        -Dcassandra.shutdown_announce_in_ms=0 \
+        -cp "$lib/*" org.apache.cassandra.service.CassandraDaemon \
+        > "$dir/logs/stdout.log" 2>&1 < /dev/null 9>&- &
+    pid=$!
+    echo "$pid" > "$pid_file"
+    # Ready means our node lets us log in: another node answering on the same
+    # port (a second test session racing for it) must not count.
+    local version
+    while ! { listens_on_port "$pid" && version=$(cql_login); }; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 30 "$dir/logs/stdout.log" "$dir/logs/system.log" >&2 2>/dev/null || true
+            rm -f "$pid_file"
+            die "the node exited during startup (logs in $dir/logs)"
+        fi
+        if [ $((SECONDS - started)) -ge "$ready_timeout" ]; then
+            tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
+            python3 "$ping_py" --port "$port" >/dev/null || true  # says why the last login failed
+            stop_pid "$pid"
+            rm -f "$pid_file"
+            die "no CQL login as cassandra/cassandra within ${ready_timeout}s (logs in $dir/logs)"
+        fi
+        sleep 0.5
+    done
+    say "ready on 127.0.0.1:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Cassandra $version, login cassandra/cassandra)"
+}
+
+stop_pid() {  # SIGTERM, up to 60 s for a clean shutdown (drain), then SIGKILL
+    local pid=$1 waited=0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge 600 ]; then
+            say "pid $pid still running 60s after SIGTERM: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.5
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+stop() {
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        local started=$SECONDS
+        stop_pid "$pid"
+        say "stopped (pid $pid, in $((SECONDS - started))s)"
+    else
+        say "not running on 127.0.0.1:$port"
+    fi
+    rm -rf "$dir/data" "$pid_file"
+}
+
+status() {
+    local pid
+    if pid=$(running_pid); then
+        say "running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
+    else
+        say "stopped (not running on 127.0.0.1:$port)"
+        return 3
+    fi
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: tests/servers/cassandra.sh start|stop|status (CASSANDRA_PORT=$port)" >&2; exit 2 ;;
+esac
