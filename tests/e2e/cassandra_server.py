@@ -10,11 +10,20 @@ once per test session and stops it at the end (stop removes its data). The
 script returns only after a real CQL login works. A suite uses it with
 `from cassandra_server import cassandra_node  # noqa: F401`.
 
+The same native port also accepts TLS clients (Cassandra's optional client
+encryption): cassandra.sh makes a throwaway CA, a server certificate for
+127.0.0.1 / localhost and a client certificate, PEM files under
+.cache/cassandra/<port>/tls/, and checks a TLS login before `start` returns.
+`node.tls_ca` is the CA to verify the server with; `node.tls_client_cert` /
+`node.tls_client_key` a client certificate signed by it (mutual TLS).
+
 `session(node)` connects with the DataStax Python driver (cassandra-driver),
-an independent client, to read back what sluice stored.
+an independent client, to read back what sluice stored; `session(node, tls=True)`
+does so over TLS, verifying the server against node.tls_ca.
 """
 import os
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -52,6 +61,26 @@ class CassandraNode:
     def log_file(self):
         """The node's system.log (cassandra.sh keeps it under .cache/cassandra/<port>/logs)."""
         return REPO / ".cache" / "cassandra" / str(self.port) / "logs" / "system.log"
+
+    @property
+    def tls_dir(self):
+        """The node's PEM files (cassandra.sh makes them under .cache/cassandra/<port>/tls)."""
+        return REPO / ".cache" / "cassandra" / str(self.port) / "tls"
+
+    @property
+    def tls_ca(self):
+        """The test CA's certificate (PEM): trust it to verify the node as 127.0.0.1 or localhost."""
+        return self.tls_dir / "ca.pem"
+
+    @property
+    def tls_client_cert(self):
+        """A client certificate (PEM) signed by tls_ca, for mutual TLS."""
+        return self.tls_dir / "client.pem"
+
+    @property
+    def tls_client_key(self):
+        """tls_client_cert's private key (unencrypted PKCS#8 PEM)."""
+        return self.tls_dir / "client.key"
 
     def env(self):
         env = dict(os.environ)
@@ -110,16 +139,18 @@ def cassandra_node():
 
 # ---- cassandra-driver helper ------------------------------------------------------------
 
-def session(node, keyspace=None):
+def session(node, keyspace=None, tls=False):
     """A cassandra-driver Session logged in as the node's superuser (protocol v4, like
-    sluice's client). The caller shuts it down with session.cluster.shutdown()."""
+    sluice's client); with tls=True over TLS, verifying the node's certificate and host
+    name against node.tls_ca. The caller shuts it down with session.cluster.shutdown()."""
     try:
         from cassandra.auth import PlainTextAuthProvider
         from cassandra.cluster import Cluster
     except ImportError:
         pytest.fail("cassandra-driver is not installed in this Python: "
                     ".venv/bin/pip install -r tests/e2e/requirements.txt", pytrace=False)
-    cluster = Cluster([node.host], port=node.port, protocol_version=4,
+    ssl_context = ssl.create_default_context(cafile=str(node.tls_ca)) if tls else None
+    cluster = Cluster([node.host], port=node.port, protocol_version=4, ssl_context=ssl_context,
                       auth_provider=PlainTextAuthProvider(node.username, node.password))
     try:
         return cluster.connect(keyspace)

@@ -3,7 +3,9 @@
 # tests (DESIGN §13): one single-token node, PasswordAuthenticator on, so a
 # client goes through the CQL AUTHENTICATE path (superuser cassandra/cassandra).
 #
-#   tests/servers/cassandra.sh start|stop|status
+#   tests/servers/cassandra.sh start|stop|status|suspend|resume
+#
+# suspend stops the node and keeps its data; resume starts it again on it.
 #
 # Environment:
 #   CASSANDRA_PORT           CQL native port on 127.0.0.1 (default 9042)
@@ -11,6 +13,9 @@
 #   CASSANDRA_JMX_PORT       JMX, bound to 127.0.0.1 only (default CASSANDRA_PORT+2)
 #   CASSANDRA_READY_TIMEOUT  seconds `start` waits for a CQL login to work (default 120)
 #   CASSANDRA_HEAP           JVM heap, -Xms and -Xmx (default 1g)
+#   CASSANDRA_TLS            1 (default): the native port also takes TLS clients; 0: plaintext only
+#   CASSANDRA_TLS_CLIENT_AUTH  1: TLS clients must present a certificate signed by the
+#                            test CA (mutual TLS; plaintext clients still get in); default 0
 #
 # The node's jars come from Maven Central (tests/servers/cassandra/pom.xml, via
 # `mvn dependency:copy-dependencies`) and are cached in <repo>/.cache/cassandra/lib,
@@ -20,6 +25,19 @@
 # `start` returns once tests/servers/cql_ping.py logs in as cassandra/cassandra
 # and reads system.local (the port opens before the superuser exists, so an
 # open port is not enough); it prints how long that took and the node's RSS.
+#
+# TLS: the same native port accepts plaintext and TLS clients
+# (client_encryption_options enabled + optional; Cassandra tells them apart by
+# the first bytes). `start` makes, once per port folder, a throwaway CA and
+# certificates with the openssl command line (settings in
+# tests/servers/cassandra/tls.cnf), PEM files in <repo>/.cache/cassandra/<port>/tls/:
+#   ca.pem, ca.key                CA (trust ca.pem to verify the server)
+#   server.pem, server.key        server certificate for IP:127.0.0.1 and DNS:localhost
+#   server-keystore.pem           server.key + server.pem, the node's PEM keystore
+#   client.pem, client.key        client certificate (clientAuth), for mutual TLS tests
+# Keys are unencrypted PKCS#8 EC P-256; stop keeps them. The node loads them with
+# Cassandra's PEMBasedSslContextFactory. After the plaintext login, `start` also
+# logs in once over TLS, verifying the server certificate for 127.0.0.1 against ca.pem.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,6 +52,9 @@ cache="$repo/.cache/cassandra"
 lib="$cache/lib"
 dir="$cache/$port"
 pid_file="$dir/cassandra.pid"
+tls_dir="$dir/tls"
+tls=${CASSANDRA_TLS:-1}
+tls_client_auth=${CASSANDRA_TLS_CLIENT_AUTH:-0}
 
 say() { echo "cassandra: $*"; }
 die() { echo "cassandra: $*" >&2; exit 1; }
@@ -45,6 +66,9 @@ ensure_tools() {  # java and mvn, from Debian's packages when missing
     command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
     command -v mvn >/dev/null 2>&1 || missing+=(maven)
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    if [ "$tls" = 1 ]; then
+        command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    fi
     [ "${#missing[@]}" -eq 0 ] && return 0
     say "installing ${missing[*]}"
     local sudo_cmd=()
@@ -77,6 +101,59 @@ fetch_jars() {  # copies the pom's dependencies into $lib once (again when the p
     rm -rf "$lib"
     mv "$tmp" "$lib"
     say "jars resolved in $((SECONDS - started))s ($(du -sh "$lib" | cut -f1), $(ls "$lib"/*.jar | wc -l) jars)"
+}
+
+# ---- TLS material --------------------------------------------------------------------
+
+tls_ready() {  # true when $tls_dir holds every file and the leaf certificates last another day
+    local f
+    for f in ca.pem ca.key server.pem server.key server-keystore.pem client.pem client.key; do
+        [ -s "$tls_dir/$f" ] || return 1
+    done
+    openssl x509 -noout -checkend 86400 -in "$tls_dir/server.pem" >/dev/null 2>&1 || return 1
+    openssl x509 -noout -checkend 86400 -in "$tls_dir/client.pem" >/dev/null 2>&1 || return 1
+}
+
+ossl() {  # openssl "$@", its output appended to $ossl_log; on failure shows the log and dies
+    if ! openssl "$@" >> "$ossl_log" 2>&1; then
+        tail -n 20 "$ossl_log" >&2
+        die "openssl $1 failed making the test certificates (log: $ossl_log)"
+    fi
+}
+
+make_tls() {  # CA, server and client certificates in $tls_dir, once per port folder
+    tls_ready && return 0
+    local tmp="$dir/tls.tmp.$$" cnf="$here/tls.cnf" who old_umask
+    mkdir -p "$dir/logs"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    ossl_log="$dir/logs/openssl.log"
+    : > "$ossl_log"
+    old_umask=$(umask)
+    umask 077
+    ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ca.key"
+    ossl req -new -x509 -config "$cnf" -extensions ca -key "$tmp/ca.key" -sha256 -days 3650 \
+        -subj "/O=sluice tests/CN=sluice test CA (port $port)" -out "$tmp/ca.pem"
+    for who in server client; do
+        ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$who.key"
+        ossl req -new -config "$cnf" -key "$tmp/$who.key" -subj "/O=sluice tests/CN=sluice test $who" \
+            -out "$tmp/$who.csr"
+        ossl x509 -req -in "$tmp/$who.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+            -set_serial "0x$(openssl rand -hex 8)" -sha256 -days 825 \
+            -extfile "$cnf" -extensions "$who" -out "$tmp/$who.pem"
+        rm -f "$tmp/$who.csr"
+    done
+    cat "$tmp/server.key" "$tmp/server.pem" > "$tmp/server-keystore.pem"
+    umask "$old_umask"
+    chmod 644 "$tmp/ca.pem" "$tmp/server.pem" "$tmp/client.pem"
+    ossl verify -x509_strict -CAfile "$tmp/ca.pem" "$tmp/server.pem" "$tmp/client.pem"
+    rm -rf "$tls_dir"
+    mv "$tmp" "$tls_dir"
+    say "made a test CA and server/client certificates in $tls_dir"
+}
+
+tls_configured() {  # true when the written cassandra.yaml lets TLS clients in
+    grep -q 'PEMBasedSslContextFactory' "$dir/cassandra.yaml" 2>/dev/null
 }
 
 # ---- the process ----------------------------------------------------------------------
@@ -170,6 +247,23 @@ file_cache_size: 64MiB
 networking_cache_size: 32MiB
 concurrent_compactors: 1
 EOF
+    if [ "$tls" = 1 ]; then
+        local client_auth=false
+        [ "$tls_client_auth" = 1 ] && client_auth=true
+        # One native port for both: optional lets plaintext clients in next to TLS ones.
+        # PEM files (see make_tls): keystore = private key + certificate chain, truststore = CA.
+        cat >> "$dir/cassandra.yaml" <<EOF
+
+client_encryption_options:
+  enabled: true
+  optional: true
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: $tls_dir/server-keystore.pem
+  truststore: $tls_dir/ca.pem
+  require_client_auth: $client_auth
+EOF
+    fi
     cat > "$dir/logback.xml" <<EOF
 <!-- Written by tests/servers/cassandra.sh: INFO to logs/system.log, warnings and errors also to stderr. -->
 <configuration scan="false">
@@ -218,6 +312,11 @@ cql_login() {  # one CQL login + SELECT release_version; prints the version
     python3 "$ping_py" --host 127.0.0.1 --port "$port" --user cassandra --password cassandra --timeout 5 2>/dev/null
 }
 
+cql_login_tls() {  # the same over TLS, verifying the server as 127.0.0.1 against ca.pem; prints how it went
+    python3 "$ping_py" --host 127.0.0.1 --port "$port" --user cassandra --password cassandra --timeout 10 \
+        --tls "$tls_dir/ca.pem" --cert "$tls_dir/client.pem" --key "$tls_dir/client.key" --verbose 2>&1
+}
+
 # ---- commands ---------------------------------------------------------------------------
 
 start() {
@@ -233,6 +332,9 @@ start() {
     check_ports_free
     fetch_jars
     rm -rf "$dir/data" "$pid_file"
+    if [ "$tls" = 1 ]; then
+        make_tls
+    fi
     write_config
     launch
 }
@@ -279,6 +381,16 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
         sleep 0.5
     done
     say "ready on 127.0.0.1:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Cassandra $version, login cassandra/cassandra)"
+    tls_configured || return 0
+    local how
+    if ! how=$(cql_login_tls); then
+        echo "$how" >&2
+        tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
+        stop_pid "$pid"
+        rm -f "$pid_file"
+        die "plaintext login works but the TLS login to 127.0.0.1:$port failed (CA $tls_dir/ca.pem; logs in $dir/logs)"
+    fi
+    say "TLS on the same port: $(grep '^cql_ping: ' <<< "$how" | sed 's/^cql_ping: //' | paste -sd ';' | sed 's/;/; /g')"
 }
 
 stop_pid() {  # SIGTERM, up to 60 s for a clean shutdown (drain), then SIGKILL
@@ -311,6 +423,36 @@ stop() {
     rm -rf "$dir/data" "$pid_file"
 }
 
+# suspend stops the node and keeps its data; resume starts it again on
+# that data (an outage, for tests).
+suspend() {
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        stop_pid "$pid"
+        say "suspended (pid $pid stopped; data kept for resume)"
+    else
+        say "not running on 127.0.0.1:$port"
+    fi
+    rm -f "$pid_file"
+}
+
+resume() {
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+    local pid
+    if pid=$(running_pid); then
+        say "already running on 127.0.0.1:$port (pid $pid)"
+        return 0
+    fi
+    [ -d "$dir/data" ] && [ -f "$dir/cassandra.yaml" ] || die "nothing to resume on port $port (no suspended node's data in $dir/data)"
+    check_ports_free
+    launch
+}
+
 status() {
     local pid
     if pid=$(running_pid); then
@@ -325,5 +467,7 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: tests/servers/cassandra.sh start|stop|status (CASSANDRA_PORT=$port)" >&2; exit 2 ;;
+    suspend) suspend ;;
+    resume) resume ;;
+    *) echo "usage: tests/servers/cassandra.sh start|stop|status|suspend|resume (CASSANDRA_PORT=$port)" >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@
 tests/servers/cassandra.sh (DESIGN §13). Python's standard library only.
 
     python3 tests/servers/cql_ping.py [--host H] [--port P] [--user U] [--password PW] [--timeout S]
+                                      [--tls CAFILE [--cert PEM --key PEM]] [--verbose]
 
 Speaks the CQL native protocol v4 over one socket, synchronously (stream 0):
 OPTIONS -> SUPPORTED, STARTUP -> READY, or AUTHENTICATE answered by an
@@ -12,9 +13,16 @@ AUTH_CHALLENGE rounds until AUTH_SUCCESS), then QUERY
 release version and exits 0; on any failure prints the reason to stderr and
 exits 1. A listening port is not enough: with PasswordAuthenticator the port
 opens before the default superuser exists, and only a login proves it does.
+
+--tls CAFILE speaks the same over TLS (Python's ssl module): the server's
+certificate must chain to CAFILE and name --host (an IP address is matched
+against the certificate's IP subjectAltName). --cert/--key add a client
+certificate for servers that ask for one. --verbose also prints, to stderr, the
+TLS version, cipher and verified subject, and how the login went.
 """
 import argparse
 import socket
+import ssl
 import struct
 import sys
 
@@ -118,13 +126,46 @@ def string_map_bytes(pairs):
     return struct.pack(">H", len(pairs)) + b"".join(string_bytes(k) + string_bytes(v) for k, v in pairs.items())
 
 
+def tls_context(cafile, certfile, keyfile):
+    """A client SSLContext that verifies the server against cafile (and its host name)."""
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as e:
+        raise PingError(f"--tls {cafile}: cannot load the CA certificates: {e}") from None
+    if certfile or keyfile:
+        if not (certfile and keyfile):
+            raise PingError("--cert and --key go together")
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as e:
+            raise PingError(f"--cert {certfile} --key {keyfile}: cannot load the client certificate: {e}") from None
+    return context
+
+
 class Connection:
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, context=None):
+        self.where = f"{host}:{port}"
         try:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as e:
             raise PingError(f"cannot connect to {host}:{port}: {e.strerror or e}") from None
-        self.where = f"{host}:{port}"
+        self.tls = None
+        if context is not None:
+            try:
+                self.sock = context.wrap_socket(self.sock, server_hostname=host)
+            except ssl.SSLCertVerificationError as e:
+                self.sock.close()
+                raise PingError(f"{self.where}: TLS certificate check failed: {e.verify_message or e}") from None
+            except socket.timeout:
+                self.sock.close()
+                raise PingError(f"{self.where}: no TLS handshake within the timeout") from None
+            except (OSError, ssl.SSLError) as e:
+                self.sock.close()
+                raise PingError(f"{self.where}: TLS handshake failed: {e}") from None
+            cipher = self.sock.cipher()
+            subject = dict(part for rdn in self.sock.getpeercert().get("subject", ()) for part in rdn)
+            self.tls = (f"{self.sock.version()} {cipher[0] if cipher else '?'}, server certificate "
+                        f"'{subject.get('commonName', '?')}' verified for {host}")
 
     def close(self):
         self.sock.close()
@@ -241,10 +282,16 @@ def main():
     parser.add_argument("--user", default="cassandra")
     parser.add_argument("--password", default="cassandra")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per network step (default 5)")
+    parser.add_argument("--tls", metavar="CAFILE", help="connect over TLS, verifying the server against CAFILE")
+    parser.add_argument("--cert", metavar="PEM", help="with --tls: client certificate (mutual TLS)")
+    parser.add_argument("--key", metavar="PEM", help="with --tls: the client certificate's private key")
     parser.add_argument("--verbose", action="store_true", help="also print how the login went")
     args = parser.parse_args()
+    if (args.cert or args.key) and not args.tls:
+        parser.error("--cert and --key need --tls CAFILE")
     try:
-        conn = Connection(args.host, args.port, args.timeout)
+        context = tls_context(args.tls, args.cert, args.key) if args.tls else None
+        conn = Connection(args.host, args.port, args.timeout, context)
         try:
             how = login(conn, args.user, args.password)
             version = release_version(conn)
@@ -254,6 +301,8 @@ def main():
         print(f"cql_ping: {e}", file=sys.stderr)
         return 1
     if args.verbose:
+        if conn.tls:
+            print(f"cql_ping: {conn.tls}", file=sys.stderr)
         print(f"cql_ping: {how}", file=sys.stderr)
     print(version)
     return 0
