@@ -1,0 +1,30 @@
+/* codec_internal.h — what codec.c (encoding) and codec_decode.c share:
+ * type names for messages, the date/time constants and calendar, byte
+ * order and the shortest round-tripping text of a double. Not for use
+ * outside src/cql/codec*.c. */
+#ifndef SL_CQL_CODEC_INTERNAL_H
+#define SL_CQL_CODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cql/cql_type.h"
+
+#define NS_PER_DAY INT64_C(86400000000000)
+#define DATE_EPOCH (UINT32_C(1) << 31)
+
+/* "int", "text", "list", ... as messages name a column type. */
+const char *sl_cql_codec_type_name(sl_cql_type_code code);
+
+/* The fewest significant digits (15 to 17) that read back as d, as %g text. */
+void sl_cql_codec_shortest_double(double d, char text[32]);
+
+uint32_t sl_cql_codec_get_be32(const uint8_t *p);
+
+/* A collection's i-th type parameter, or NULL. */
+const sl_cql_type *sl_cql_codec_param(const sl_cql_type *type, size_t i);
+
+/* Days since 1970-01-01 to a proleptic Gregorian date. */
+void sl_cql_codec_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
+
+#endif
