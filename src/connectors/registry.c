@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "connectors/cassandra.h"
 #include "connectors/file.h"
 #include "connectors/generator.h"
 #include "connectors/kafka.h"
@@ -25,6 +26,7 @@ static const sl_sink_ops *const sinks[] = {
     &sl_file_sink,
     &sl_stdio_sink,
     &sl_kafka_sink,
+    &sl_cassandra_sink,
 };
 
 const sl_source_ops *sl_connector_source(const char *name)
