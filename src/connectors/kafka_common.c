@@ -248,6 +248,13 @@ int sl_kafka_source_config(const sl_kafka_source_conf *conf, const sl_connector_
         { "enable.auto.offset.store", "false" },
         { "enable.partition.eof", "false" },
         { "auto.offset.reset", conf->start ? conf->start : "earliest" },
+        /* librdkafka stops fetching a partition whose local queue is full; a
+         * fetch then asks only for partitions at their end, and the broker
+         * holds it for fetch.wait.max.ms (500 ms by default) although the
+         * others have data waiting: 3x less throughput measured here. A
+         * short wait costs an idle consumer a small request every 10 ms.
+         * `properties:` may set it back. */
+        { "fetch.wait.max.ms", "10" },
     };
     int rc = SL_OK;
     for (size_t i = 0; i < sizeof settings / sizeof settings[0] && rc == SL_OK; i++)
