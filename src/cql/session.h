@@ -106,6 +106,7 @@ typedef struct sl_cql_write {
     int status;                    /* SL_OK, or why this write failed for good */
     int32_t server_code;           /* the server's error code when it refused; -1 otherwise */
     sl_error error;                /* the server's message, or the local failure */
+    int64_t latency_us;            /* from the last attempt's send to its answer (when stored) */
 } sl_cql_write;
 
 typedef struct sl_cql_write_options {

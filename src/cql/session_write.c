@@ -33,6 +33,7 @@ typedef struct write_state {
     int backoff_ms;
     int64_t ready_at;
     int64_t sent_at;
+    int64_t sent_at_us;     /* for the write's latency */
     sl_cql_conn *conn;
     int stream;
     size_t host;
@@ -101,6 +102,7 @@ void sl__cql_write_answered(sl_cql_session *session, uint32_t tag, size_t host, 
     sl_cql_write *write = &call->writes[w];
     if (header->opcode == SL_CQL_OP_RESULT) {
         write->server_code = -1;
+        write->latency_us = sl_clock_monotonic_us() - call->states[w].sent_at_us;
         finish(call, w, SL_OK);
         return;
     }
@@ -246,6 +248,7 @@ static int send_write(sl_cql_session *session, sl__cql_write_call *call, size_t 
         state->stream = stream;
         state->host = (size_t)host;
         state->sent_at = sl_clock_monotonic_ms();
+        state->sent_at_us = sl_clock_monotonic_us();
         state->in_flight_slot = call->n_in_flight;
         call->in_flight[call->n_in_flight++] = w;
         return SL_OK;

@@ -12,7 +12,7 @@
  *   cql_client_check [options] token TYPE...        stdin: a JSON array of
  *        the partition key's values per line; prints the Murmur3 token
  *   cql_client_check [options] load ROWS CONCURRENCY [--batch B] [--round W]
- *        writes ROWS user-like rows into sluice_bench.users, W writes per
+ *        writes ROWS seed-like rows into sluice_bench.users_seed, W writes per
  *        session call (default CONCURRENCY) with CONCURRENCY in flight;
  *        prints one JSON line: rows/s and p50/p99 of the call latency
  *
@@ -198,8 +198,11 @@ static int encode_row(const sl_cql_metadata *params, const sl_value *object, sl_
 }
 
 /* Sends n_rows encoded rows as writes of up to batch rows. */
+/* Sends rows as writes of up to batch rows; when request_ms is given, appends
+ * each write's latency (ms) at request_ms[*n_requests]. */
 static int send_rows(sl_cql_session *session, const sl_cql_statement *statement, const sl_buffer *rows,
-                     const int64_t *tokens, size_t n_rows, size_t batch, int concurrency, sl_error *err)
+                     const int64_t *tokens, size_t n_rows, size_t batch, int concurrency, double *request_ms,
+                     size_t *n_requests, sl_error *err)
 {
     size_t n_writes = (n_rows + batch - 1) / batch;
     sl_cql_write *writes = calloc(n_writes ? n_writes : 1, sizeof *writes);
@@ -217,6 +220,8 @@ static int send_rows(sl_cql_session *session, const sl_cql_statement *statement,
         *err = writes[w].error;
         rc = writes[w].server_code >= 0 ? SL_ECONFIG : writes[w].status;
     }
+    for (size_t w = 0; rc == SL_OK && request_ms && w < n_writes; w++)
+        request_ms[(*n_requests)++] = (double)writes[w].latency_us / 1000.0;
     free(writes);
     return rc;
 }
@@ -282,7 +287,7 @@ static int run_insert(sl_cql_session *session, const options *o, const char *cql
     }
     for (size_t i = 0; i < n && rc == SL_OK; i++)
         rc = encode_row(sl_cql_statement_params(statement), &objects[i], &rows[i], &tokens[i], err);
-    if (rc == SL_OK) rc = send_rows(session, statement, rows, tokens, n, o->batch, 64, err);
+    if (rc == SL_OK) rc = send_rows(session, statement, rows, tokens, n, o->batch, 64, NULL, NULL, err);
     if (rc == SL_OK) printf("inserted %zu\n", n);
 done:
     for (size_t i = 0; rows && i < n; i++) sl_buffer_free(&rows[i]);
@@ -339,11 +344,11 @@ static int compare_ms(const void *a, const void *b)
 }
 
 static const char *LOAD_TABLE =
-    "CREATE TABLE IF NOT EXISTS sluice_bench.users (id uuid PRIMARY KEY, first_name text, last_name text, "
-    "gender text, city text, post_code text, email text, username text, registered_date timestamp, "
+    "CREATE TABLE IF NOT EXISTS sluice_bench.users_seed (id uuid PRIMARY KEY, first_name text, last_name text, "
+    "gender text, city text, post_code text, email text, username text, registered_date text, "
     "phone text, picture text)";
 static const char *LOAD_INSERT =
-    "INSERT INTO sluice_bench.users (id, first_name, last_name, gender, city, post_code, email, username, "
+    "INSERT INTO sluice_bench.users_seed (id, first_name, last_name, gender, city, post_code, email, username, "
     "registered_date, phone, picture) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* Row i of the load: user-like text, deterministic. */
@@ -358,6 +363,8 @@ static int encode_load_row(const sl_cql_metadata *params, size_t i, sl_buffer *o
     snprintf(text[5], sizeof text[5], "%05zu", i % 100000);
     snprintf(text[6], sizeof text[6], "first%zu.last%zu@example.com", i, i % 9973);
     snprintf(text[7], sizeof text[7], "user%zu", i);
+    snprintf(text[8], sizeof text[8], "20%02zu-%02zu-%02zuT%02zu:%02zu:%02zu.%03zuZ", i % 20, i % 12 + 1, i % 28 + 1,
+             i % 24, i % 60, (i / 60) % 60, i % 1000);
     snprintf(text[9], sizeof text[9], "(%03zu) %03zu-%04zu", i % 1000, i % 997, i % 10000);
     snprintf(text[10], sizeof text[10], "https://randomuser.me/api/portraits/thumb/men/%zu.jpg", i % 100);
     sl_member members[11];
@@ -365,8 +372,7 @@ static int encode_load_row(const sl_cql_metadata *params, size_t i, sl_buffer *o
                               "registered_date", "phone", "picture" };
     for (int c = 0; c < 11; c++) {
         members[c].key = sl_str_from(names[c]);
-        members[c].value = c == 8 ? sl_value_timestamp((int64_t)(1500000000000 + (int64_t)i * 1000) * 1000)
-                                  : sl_value_string(sl_str_from(text[c]));
+        members[c].value = sl_value_string(sl_str_from(text[c]));
     }
     sl_value object = { .type = SL_TYPE_OBJECT, .object = { members, 11 } };
     return encode_row(params, &object, out, token, err);
@@ -377,7 +383,7 @@ static int run_load(sl_cql_session *session, const options *o, size_t n_rows, in
     int rc = run_query(session, "CREATE KEYSPACE IF NOT EXISTS sluice_bench WITH replication = "
                                 "{'class': 'SimpleStrategy', 'replication_factor': 1}", err);
     if (rc == SL_OK) rc = run_query(session, LOAD_TABLE, err);
-    if (rc == SL_OK) rc = run_query(session, "TRUNCATE sluice_bench.users", err);
+    if (rc == SL_OK) rc = run_query(session, "TRUNCATE sluice_bench.users_seed", err);
     const sl_cql_statement *statement = NULL;
     if (rc == SL_OK) rc = sl_cql_session_prepare(session, LOAD_INSERT, &statement, err);
     if (rc) return rc;
@@ -387,7 +393,9 @@ static int run_load(sl_cql_session *session, const options *o, size_t n_rows, in
     size_t rows_per_round = round * o->batch;
     size_t n_rounds = (n_rows + rows_per_round - 1) / rows_per_round;
     double *latencies = calloc(n_rounds ? n_rounds : 1, sizeof *latencies);
-    if (!rows || !tokens || !latencies) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    size_t max_requests = (n_rows + o->batch - 1) / o->batch, n_requests = 0;
+    double *request_ms = calloc(max_requests ? max_requests : 1, sizeof *request_ms);
+    if (!rows || !tokens || !latencies || !request_ms) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_rows && rc == SL_OK; i++)
         rc = encode_load_row(sl_cql_statement_params(statement), i, &rows[i], &tokens[i], err);
     int64_t start = sl_clock_monotonic_us();
@@ -395,7 +403,8 @@ static int run_load(sl_cql_session *session, const options *o, size_t n_rows, in
         size_t first = r * rows_per_round;
         size_t n = n_rows - first < rows_per_round ? n_rows - first : rows_per_round;
         int64_t t0 = sl_clock_monotonic_us();
-        rc = send_rows(session, statement, &rows[first], &tokens[first], n, o->batch, concurrency, err);
+        rc = send_rows(session, statement, &rows[first], &tokens[first], n, o->batch, concurrency, request_ms,
+                       &n_requests, err);
         latencies[r] = (double)(sl_clock_monotonic_us() - t0) / 1000.0;
     }
     double seconds = (double)(sl_clock_monotonic_us() - start) / 1e6;
@@ -403,15 +412,20 @@ static int run_load(sl_cql_session *session, const options *o, size_t n_rows, in
         qsort(latencies, n_rounds, sizeof *latencies, compare_ms);
         double p50 = n_rounds ? latencies[n_rounds / 2] : 0;
         double p99 = n_rounds ? latencies[n_rounds * 99 / 100] : 0;
+        qsort(request_ms, n_requests, sizeof *request_ms, compare_ms);
+        double request_p50 = n_requests ? request_ms[n_requests / 2] : 0;
+        double request_p99 = n_requests ? request_ms[n_requests * 99 / 100] : 0;
         printf("{\"rows\": %zu, \"concurrency\": %d, \"batch\": %zu, \"writes_per_call\": %zu, \"lz4\": %s, "
-               "\"seconds\": %.3f, \"rows_per_s\": %.0f, \"call_p50_ms\": %.2f, \"call_p99_ms\": %.2f}\n",
+               "\"seconds\": %.3f, \"rows_per_s\": %.0f, \"request_p50_ms\": %.2f, \"request_p99_ms\": %.2f, "
+               "\"call_p50_ms\": %.2f, \"call_p99_ms\": %.2f}\n",
                n_rows, concurrency, o->batch, round, o->config.compression ? "true" : "false", seconds,
-               (double)n_rows / seconds, p50, p99);
+               (double)n_rows / seconds, request_p50, request_p99, p50, p99);
     }
     for (size_t i = 0; rows && i < n_rows; i++) sl_buffer_free(&rows[i]);
     free(rows);
     free(tokens);
     free(latencies);
+    free(request_ms);
     return rc;
 }
 

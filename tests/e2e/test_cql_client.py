@@ -314,6 +314,6 @@ def test_load_mode_writes_every_row(check_bin, cassandra_node, driver, batch, lz
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["rows"] == 3000 and figures["rows_per_s"] > 0
     assert figures["call_p99_ms"] >= figures["call_p50_ms"] > 0
-    count = driver.execute("SELECT count(*) FROM sluice_bench.users").one()[0]
+    count = driver.execute("SELECT count(*) FROM sluice_bench.users_seed").one()[0]
     assert count == 3000
 
