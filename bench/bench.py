@@ -515,6 +515,15 @@ def main():
         except (RuntimeError, OSError) as e:
             print(f"    kafka bench FAILED: {e}")
             results["f"] = {"failed": True}
+    if os.environ.get("BENCH_CASSANDRA", "1") != "0":
+        print("\n(g) Kafka -> Cassandra: the seed's store_users beside the node's write ceiling (bench/cassandra_bench.py)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import cassandra_bench
+        try:
+            cassandra_bench.main()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            print(f"    cassandra bench FAILED: {e}")
+            results["g"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")

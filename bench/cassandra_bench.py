@@ -145,6 +145,42 @@ def ceiling_load(load_tool, host, label):
     return figures["rows_per_s"]
 
 
+def file_pipeline(host):
+    """The same users from a JSON-lines file (no Kafka broker sharing the cores) through the same SQL and
+    sink settings: what the sink reaches when Cassandra has the machine to itself. Returns rows/s."""
+    dump = sluice_config("dump", f"""\
+pipelines:
+  dump:
+    source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42 }} }}
+    sink:   {{ file: {{ path: users.jsonl }} }}
+""")
+    if measured([str(SLUICE), "run", dump, "--quiet"])["rc"] != 0:
+        print("    file -> Cassandra: could not write users.jsonl")
+        return None
+    store = sluice_config("store_file", f"""\
+pipelines:
+  store_file:
+    source:    {{ file: {{ path: users.jsonl }} }}
+    transform: {{ sql: "{SEED_SELECT}" }}
+    sink:
+      cassandra: {{ hosts: ["{host}"], username: cassandra, password: cassandra, keyspace: sluice_bench_file,
+                   table: created_users, key: [id], create: true, columns: {{ id: uuid, post_code: text }},
+                   concurrency: {CEILING_CONCURRENCY}, batch_rows: {CEILING_BATCH} }}
+""")
+    settle()
+    before = process_cpu_s(cassandra_pid())
+    m = measured([str(SLUICE), "run", store])
+    cassandra_cpu = process_cpu_s(cassandra_pid()) - before
+    if m["rc"] != 0:
+        print(f"    file -> Cassandra FAILED (exit {m['rc']}): {m['err'][-800:]}")
+        return None
+    rate = ROWS / m["wall"]
+    print(f"    sluice file -> SQL -> Cassandra (process): {rate:>9,.0f} rows/s   wall {m['wall']:.2f} s   sluice CPU "
+          f"{m['cpu'] / ROWS * 1e6:5.1f} us/row   max RSS {m['rss_mib']:.0f} MiB   Cassandra CPU "
+          f"{cassandra_cpu / ROWS * 1e6:6.1f} us/row")
+    return rate
+
+
 def sluice_config(name, text):
     (OUT / f"{name}.yaml").write_text(text)
     return f"{name}.yaml"
@@ -211,11 +247,15 @@ pipelines:
                   + (f"\n        summary: in {summary.group(1)}, out {summary.group(2)}, {summary.group(4)} rows/s "
                      f"over the pipeline's own {summary.group(3)} s" if summary else "")
                   + "\n" + "\n".join("        " + ln for ln in m["out"].strip().splitlines()[-4:]))
+        file_rate = file_pipeline(host)
         ceilings.append(ceiling_load(load_tool, host, "ceiling, after the pipeline"))
         ceiling = max((c for c in ceilings if c), default=None)
         if rate and ceiling:
             ratio = rate / ceiling
             print(f"    ceiling (best of the two): {ceiling:,.0f} rows/s")
+            if file_rate:
+                print(f"    ratio file -> Cassandra / ceiling: {file_rate / ceiling:.2f}x (the sink without Kafka on "
+                      f"the same 2 cores)")
             print(f"    ratio pipeline/ceiling: {ratio:.2f}x (aim >= {AIM:.2f}x: {'met' if ratio >= AIM else 'NOT met'})")
         return {"rate": rate, "ceiling": ceiling}
     finally:

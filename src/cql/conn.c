@@ -445,8 +445,9 @@ static int tls_handshake(sl_cql_conn *conn, const sl_cql_conn_options *options, 
         short events = code == SSL_ERROR_WANT_READ ? POLLIN : code == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
         if (!events) {
             long verify = SSL_get_verify_result(conn->ssl);
+            /* A certificate that does not verify is settings (CA, host name), not weather: no retry. */
             if (verify != X509_V_OK)
-                return sl_error_set(err, SL_EIO, "%s: TLS certificate not accepted: %s", conn->name,
+                return sl_error_set(err, SL_ECONFIG, "%s: TLS certificate not accepted: %s", conn->name,
                                     X509_verify_cert_error_string(verify));
             tls_reason(why, sizeof why);
             return sl_error_set(err, SL_EIO, "%s: TLS handshake failed: %s", conn->name, why);
