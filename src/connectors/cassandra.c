@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "connectors/cassandra_schema.h"
+#include "connectors/sink_rejects.h"
 #include "core/buffer.h"
 #include "cql/codec.h"
 #include "cql/murmur3.h"
@@ -113,20 +114,14 @@ typedef struct cassandra_row {
     const char *owner;        /* node owning the token (grouping key) */
 } cassandra_row;
 
-typedef struct cassandra_reject {
-    uint32_t batch;
-    uint32_t index;
-    size_t reason_at;         /* NUL-terminated reason in reasons */
-} cassandra_reject;
-
 typedef struct cassandra_sink {
     const sl_connector_env *env;
     const sl_cassandra_conf *conf;
     sl_cql_consistency consistency;
     sl_cql_session *session;
     const sl_cql_statement *insert;
-    sl_cassandra_columns declared;
-    sl_cassandra_columns columns;      /* written columns, in bind order */
+    sl_columns declared;
+    sl_columns columns;      /* written columns, in bind order */
     size_t key_columns[CASSANDRA_MAX_KEY_PARTS];   /* bind indexes of the partition key */
     size_t n_key_columns;
     /* Per write, reused: */
@@ -140,9 +135,7 @@ typedef struct cassandra_sink {
     size_t writes_capacity;
     size_t *write_first;               /* first grouped row of each write */
     sl_buffer routing;
-    cassandra_reject *rejects;
-    size_t n_rejects, rejects_capacity;
-    sl_buffer reasons;
+    sl_sink_rejects rejects;
     sl_buffer scratch;
 } cassandra_sink;
 
@@ -156,8 +149,8 @@ static void cassandra_close(void *state)
     cassandra_sink *sink = state;
     if (!sink) return;
     sl_cql_session_close(sink->session);
-    sl_cassandra_columns_free(&sink->declared);
-    sl_cassandra_columns_free(&sink->columns);
+    sl_columns_free(&sink->declared);
+    sl_columns_free(&sink->columns);
     free_row_buffers(sink);
     free(sink->values);
     free(sink->rows);
@@ -165,9 +158,8 @@ static void cassandra_close(void *state)
     free(sink->grouped);
     free(sink->writes);
     free(sink->write_first);
-    free(sink->rejects);
+    sl_sink_rejects_free(&sink->rejects);
     sl_buffer_free(&sink->routing);
-    sl_buffer_free(&sink->reasons);
     sl_buffer_free(&sink->scratch);
     free(sink);
 }
@@ -350,42 +342,6 @@ static int setup(cassandra_sink *sink, const sl_batch *const *batches, size_t n_
     return prepare_insert(sink, err);
 }
 
-/* ---- rejects ---- */
-
-static int add_reject(cassandra_sink *sink, uint32_t batch, uint32_t index, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int add_reject(cassandra_sink *sink, uint32_t batch, uint32_t index, const char *format, ...)
-{
-    if (sink->n_rejects == sink->rejects_capacity) {
-        size_t capacity = sink->rejects_capacity ? sink->rejects_capacity * 2 : 16;
-        cassandra_reject *grown = realloc(sink->rejects, capacity * sizeof *grown);
-        if (!grown) return SL_ENOMEM;
-        sink->rejects = grown;
-        sink->rejects_capacity = capacity;
-    }
-    char reason[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(reason, sizeof reason, format, args);
-    va_end(args);
-    size_t at = sink->reasons.len;
-    if (sl_buffer_append(&sink->reasons, reason, strlen(reason) + 1)) return SL_ENOMEM;
-    sink->rejects[sink->n_rejects++] = (cassandra_reject){ .batch = batch, .index = index, .reason_at = at };
-    return SL_OK;
-}
-
-static void report_rejects(cassandra_sink *sink, const sl_batch *const *batches)
-{
-    const sl_connector_env *env = sink->env;
-    if (!env || !env->reject.reject) return;
-    for (size_t i = 0; i < sink->n_rejects; i++) {
-        const cassandra_reject *reject = &sink->rejects[i];
-        env->reject.reject(env->reject.context, &batches[reject->batch]->records[reject->index], "sink",
-                           sink->reasons.data + reject->reason_at);
-    }
-}
-
 /* ---- encoding ---- */
 
 static int reserve_rows(cassandra_sink *sink, size_t n, sl_error *err)
@@ -467,7 +423,7 @@ static int encode_all(cassandra_sink *sink, const sl_batch *const *batches, size
             sl_error why;
             rc = encode_record(sink, &batches[b]->records[i], &sink->values[sink->n_rows], &row->token, &why);
             if (rc == SL_ETYPE) {
-                if (add_reject(sink, (uint32_t)b, (uint32_t)i, "%s", why.message))
+                if (sl_sink_rejects_add(&sink->rejects, (uint32_t)b, (uint32_t)i, "%s", why.message))
                     return sl_error_set(err, SL_ENOMEM, "cassandra sink: out of memory");
                 continue;
             }
@@ -590,7 +546,7 @@ static int send_rows(cassandra_sink *sink, sl_error *err)
         if (!is_row_refusal(write)) return write_failure(sink, write, err);
         if (write->n_rows == 1) {
             const cassandra_row *row = &sink->rows[sink->order[sink->write_first[w]]];
-            if (add_reject(sink, row->batch, row->index, "cassandra: %s", write->error.message))
+            if (sl_sink_rejects_add(&sink->rejects, row->batch, row->index, "cassandra: %s", write->error.message))
                 return sl_error_set(err, SL_ENOMEM, "cassandra sink: out of memory");
             continue;
         }
@@ -618,7 +574,7 @@ static int send_rows(cassandra_sink *sink, sl_error *err)
         if (write->status == SL_OK) continue;
         if (!is_row_refusal(write)) return write_failure(sink, write, err);
         const cassandra_row *row = &sink->rows[sink->order[sink->write_first[w]]];
-        if (add_reject(sink, row->batch, row->index, "cassandra: %s", write->error.message))
+        if (sl_sink_rejects_add(&sink->rejects, row->batch, row->index, "cassandra: %s", write->error.message))
             return sl_error_set(err, SL_ENOMEM, "cassandra sink: out of memory");
     }
     return SL_OK;
@@ -630,14 +586,13 @@ static int cassandra_write_many(void *state, const sl_batch *const *batches, siz
     if (!first_batch_with_records(batches, n_batches)) return SL_OK;
     int rc = setup(sink, batches, n_batches, err);
     if (rc) return rc;
-    sink->n_rejects = 0;
-    sl_buffer_clear(&sink->reasons);
+    sl_sink_rejects_clear(&sink->rejects);
     rc = encode_all(sink, batches, n_batches, err);
     if (rc) return rc;
     group_rows(sink);
     rc = send_rows(sink, err);
     if (rc) return rc;
-    report_rejects(sink, batches);
+    sl_sink_rejects_report(&sink->rejects, sink->env, batches);
     return SL_OK;
 }
 

@@ -10,49 +10,7 @@
 #include "core/arena.h"
 #include "cql/cql_type.h"
 
-void sl_cassandra_columns_free(sl_cassandra_columns *columns)
-{
-    for (size_t i = 0; i < columns->n_columns; i++) {
-        free(columns->names[i]);
-        free(columns->types[i]);
-    }
-    free(columns->names);
-    free(columns->types);
-    columns->names = NULL;
-    columns->types = NULL;
-    columns->n_columns = 0;
-}
-
-int sl_cassandra_columns_add(sl_cassandra_columns *columns, const char *name, size_t len, const char *type)
-{
-    size_t n = columns->n_columns;
-    char **names = realloc(columns->names, (n + 1) * sizeof *names);
-    if (!names) return SL_ENOMEM;
-    columns->names = names;
-    char **types = realloc(columns->types, (n + 1) * sizeof *types);
-    if (!types) return SL_ENOMEM;
-    columns->types = types;
-    char *name_copy = strndup(name, len);
-    char *type_copy = strdup(type ? type : "text");
-    if (!name_copy || !type_copy) {
-        free(name_copy);
-        free(type_copy);
-        return SL_ENOMEM;
-    }
-    names[n] = name_copy;
-    types[n] = type_copy;
-    columns->n_columns = n + 1;
-    return SL_OK;
-}
-
-long sl_cassandra_columns_find(const sl_cassandra_columns *columns, const char *name, size_t len)
-{
-    for (size_t i = 0; i < columns->n_columns; i++)
-        if (strlen(columns->names[i]) == len && memcmp(columns->names[i], name, len) == 0) return (long)i;
-    return -1;
-}
-
-int sl_cassandra_columns_from_node(const sl_node *node, sl_cassandra_columns *out, sl_error *err)
+int sl_cassandra_columns_from_node(const sl_node *node, sl_columns *out, sl_error *err)
 {
     if (!node || (node->kind == SL_NODE_SCALAR && node->is_null)) return SL_OK;
     if (node->kind != SL_NODE_MAP)
@@ -82,12 +40,12 @@ int sl_cassandra_columns_from_node(const sl_node *node, sl_cassandra_columns *ou
                                pair->key, value->scalar);
             break;
         }
-        if (sl_cassandra_columns_find(out, pair->key, strlen(pair->key)) >= 0) {
+        if (sl_columns_find(out, pair->key, strlen(pair->key)) >= 0) {
             rc = sl_node_error(err, value, "cassandra sink: column '%s' is declared twice", pair->key);
             break;
         }
         char text[256];
-        rc = sl_cassandra_columns_add(out, pair->key, strlen(pair->key), sl_cql_type_format(type, text, sizeof text));
+        rc = sl_columns_add(out, pair->key, strlen(pair->key), sl_cql_type_format(type, text, sizeof text));
         if (rc) sl_error_set(err, rc, "out of memory");
     }
     sl_arena_free(arena);
@@ -146,8 +104,8 @@ const char *sl_cassandra_infer_type(const sl_batch *batch, const char *name)
     }
 }
 
-int sl_cassandra_columns_plan(const char *const *names, size_t n_names, const sl_cassandra_columns *declared,
-                              const sl_batch *batch, sl_cassandra_columns *out, sl_error *err)
+int sl_cassandra_columns_plan(const char *const *names, size_t n_names, const sl_columns *declared,
+                              const sl_batch *batch, sl_columns *out, sl_error *err)
 {
     const sl_value *first = NULL;
     for (size_t i = 0; !names && batch && i < batch->n_records; i++)
@@ -158,20 +116,20 @@ int sl_cassandra_columns_plan(const char *const *names, size_t n_names, const sl
     size_t n = names ? n_names : first ? first->object.n_members : 0;
     for (size_t i = 0; i < n; i++) {
         sl_str name = names ? sl_str_from(names[i]) : first->object.members[i].key;
-        if (sl_cassandra_columns_find(out, name.ptr, name.len) >= 0) continue;
-        long at = declared ? sl_cassandra_columns_find(declared, name.ptr, name.len) : -1;
+        if (sl_columns_find(out, name.ptr, name.len) >= 0) continue;
+        long at = declared ? sl_columns_find(declared, name.ptr, name.len) : -1;
         char *copy = strndup(name.ptr, name.len);
         if (!copy) return sl_error_set(err, SL_ENOMEM, "out of memory");
         const char *type = at >= 0 ? declared->types[at] : sl_cassandra_infer_type(batch, copy);
-        int rc = sl_cassandra_columns_add(out, name.ptr, name.len, type);
+        int rc = sl_columns_add(out, name.ptr, name.len, type);
         free(copy);
         if (rc) return sl_error_set(err, rc, "out of memory");
     }
     /* Declared columns the records do not name are still part of the table. */
     for (size_t i = 0; declared && i < declared->n_columns; i++) {
         const char *name = declared->names[i];
-        if (sl_cassandra_columns_find(out, name, strlen(name)) >= 0) continue;
-        int rc = sl_cassandra_columns_add(out, name, strlen(name), declared->types[i]);
+        if (sl_columns_find(out, name, strlen(name)) >= 0) continue;
+        int rc = sl_columns_add(out, name, strlen(name), declared->types[i]);
         if (rc) return sl_error_set(err, rc, "out of memory");
     }
     if (out->n_columns == 0)
@@ -235,14 +193,14 @@ int sl_cassandra_build_create_keyspace(sl_buffer *out, const char *keyspace, con
 }
 
 int sl_cassandra_build_create_table(sl_buffer *out, const char *keyspace, const char *table,
-                                    const sl_cassandra_columns *columns, char *const *key, size_t n_key,
+                                    const sl_columns *columns, char *const *key, size_t n_key,
                                     size_t n_partition, sl_error *err)
 {
     if (n_key == 0)
         return sl_error_set(err, SL_ECONFIG, "cassandra sink: creating table %s.%s needs `key:` (its primary key "
                                              "columns)", keyspace, table);
     for (size_t i = 0; i < n_key; i++)
-        if (sl_cassandra_columns_find(columns, key[i], strlen(key[i])) < 0)
+        if (sl_columns_find(columns, key[i], strlen(key[i])) < 0)
             return sl_error_set(err, SL_ECONFIG, "cassandra sink: key column '%s' is not among the columns "
                                                  "written to %s.%s", key[i], keyspace, table);
     if (n_partition == 0 || n_partition > n_key) n_partition = 1;
@@ -267,7 +225,7 @@ int sl_cassandra_build_create_table(sl_buffer *out, const char *keyspace, const 
 }
 
 int sl_cassandra_build_insert(sl_buffer *out, const char *keyspace, const char *table,
-                              const sl_cassandra_columns *columns, int64_t ttl_seconds)
+                              const sl_columns *columns, int64_t ttl_seconds)
 {
     int rc = sl_buffer_append_cstr(out, "INSERT INTO ");
     if (rc == SL_OK) rc = sl_cassandra_append_identifier(out, keyspace);

@@ -27,24 +27,14 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "connectors/columns.h"
 #include "core/batch.h"
 #include "core/buffer.h"
 #include "core/error.h"
 
-typedef struct sl_cassandra_columns {
-    char **names;
-    char **types;        /* CQL type names ("text", "list<text>") */
-    size_t n_columns;
-} sl_cassandra_columns;
-
-void sl_cassandra_columns_free(sl_cassandra_columns *columns);
-int sl_cassandra_columns_add(sl_cassandra_columns *columns, const char *name, size_t len, const char *type);
-/* Index of name, or -1. */
-long sl_cassandra_columns_find(const sl_cassandra_columns *columns, const char *name, size_t len);
-
 /* Checks a declared `columns:` mapping (name: CQL type) and copies it to
  * out; errors name the file:line:column of the bad entry. */
-int sl_cassandra_columns_from_node(const sl_node *node, sl_cassandra_columns *out, sl_error *err);
+int sl_cassandra_columns_from_node(const sl_node *node, sl_columns *out, sl_error *err);
 
 /* The CQL type for the values column `name` takes in batch (table above). */
 const char *sl_cassandra_infer_type(const sl_batch *batch, const char *name);
@@ -52,8 +42,8 @@ const char *sl_cassandra_infer_type(const sl_batch *batch, const char *name);
 /* Columns for a new table: names in order (the SQL's output columns, or the
  * first record's keys when names is NULL), each typed from declared or
  * from batch. */
-int sl_cassandra_columns_plan(const char *const *names, size_t n_names, const sl_cassandra_columns *declared,
-                              const sl_batch *batch, sl_cassandra_columns *out, sl_error *err);
+int sl_cassandra_columns_plan(const char *const *names, size_t n_names, const sl_columns *declared,
+                              const sl_batch *batch, sl_columns *out, sl_error *err);
 
 /* Appends "name" (double-quoted, inner quotes doubled). */
 int sl_cassandra_append_identifier(sl_buffer *out, const char *name);
@@ -67,11 +57,11 @@ int sl_cassandra_build_create_keyspace(sl_buffer *out, const char *keyspace, con
 /* CREATE TABLE IF NOT EXISTS "ks"."t" (... PRIMARY KEY ((pk...), ck...)).
  * partition_key: the first n_partition names of key; the rest cluster. */
 int sl_cassandra_build_create_table(sl_buffer *out, const char *keyspace, const char *table,
-                                    const sl_cassandra_columns *columns, char *const *key, size_t n_key,
+                                    const sl_columns *columns, char *const *key, size_t n_key,
                                     size_t n_partition, sl_error *err);
 
 /* INSERT INTO "ks"."t" ("a", "b") VALUES (?, ?) [USING TTL n]. */
 int sl_cassandra_build_insert(sl_buffer *out, const char *keyspace, const char *table,
-                              const sl_cassandra_columns *columns, int64_t ttl_seconds);
+                              const sl_columns *columns, int64_t ttl_seconds);
 
 #endif

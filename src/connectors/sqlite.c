@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "connectors/sink_rejects.h"
 #include "connectors/sqlite_schema.h"
 #include "core/paths.h"
 #include "core/buffer.h"
@@ -68,20 +69,14 @@ static const sl_option sqlite_options[] = {
     { 0 }
 };
 
-typedef struct sqlite_reject {
-    size_t batch;
-    size_t index;          /* record in the batch */
-    size_t reason_at;      /* offset of its NUL-terminated reason in reasons */
-} sqlite_reject;
-
 typedef struct sqlite_sink {
     const sl_connector_env *env;
     char *path;
     char *table;
     sqlite3 *db;
     sqlite3_stmt *insert;          /* prepared once columns are known */
-    sl_sqlite_columns key;
-    sl_sqlite_columns columns;     /* written columns, in bind order */
+    sl_columns key;
+    sl_columns columns;     /* written columns, in bind order */
     sl_str *column_names;          /* the same names as sl_str, for matching fields */
     bool is_ready;                 /* table exists and insert is prepared */
     bool is_strict;                /* record fields must all be columns */
@@ -91,9 +86,7 @@ typedef struct sqlite_sink {
     int64_t busy_timeout_ms;
     sl_buffer sql;
     sl_buffer scratch;             /* JSON and timestamp text being bound */
-    sqlite_reject *rejects;
-    size_t n_rejects, rejects_capacity;
-    sl_buffer reasons;
+    sl_sink_rejects rejects;
 } sqlite_sink;
 
 static void sqlite_close(void *state)
@@ -102,13 +95,12 @@ static void sqlite_close(void *state)
     if (!sink) return;
     sqlite3_finalize(sink->insert);
     sqlite3_close(sink->db);
-    sl_sqlite_columns_free(&sink->key);
-    sl_sqlite_columns_free(&sink->columns);
+    sl_columns_free(&sink->key);
+    sl_columns_free(&sink->columns);
     free(sink->column_names);
     sl_buffer_free(&sink->sql);
     sl_buffer_free(&sink->scratch);
-    sl_buffer_free(&sink->reasons);
-    free(sink->rejects);
+    sl_sink_rejects_free(&sink->rejects);
     free(sink->path);
     free(sink->table);
     free(sink);
@@ -171,7 +163,7 @@ static int sink_create_table(sqlite_sink *sink, sl_error *err)
 static int sink_setup_at_open(sqlite_sink *sink, const sl_sqlite_conf *conf,
                               const sl_connector_env *env, sl_error *err)
 {
-    sl_sqlite_columns existing = { 0 };
+    sl_columns existing = { 0 };
     bool exists = false;
     int rc = sl_sqlite_table_columns(sink->db, sink->table, &existing, &exists, err);
     if (rc) {
@@ -200,7 +192,7 @@ static int sink_setup_at_open(sqlite_sink *sink, const sl_sqlite_conf *conf,
     } else if (env && env->n_columns > 0) {
         if (!exists) goto done;  /* typed from the first record */
         for (size_t i = 0; i < env->n_columns && !rc; i++)
-            rc = sl_sqlite_columns_add(&sink->columns, env->columns[i], strlen(env->columns[i]),
+            rc = sl_columns_add(&sink->columns, env->columns[i], strlen(env->columns[i]),
                                        NULL);
         if (rc) {
             rc = sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
@@ -216,11 +208,11 @@ static int sink_setup_at_open(sqlite_sink *sink, const sl_sqlite_conf *conf,
         sink->is_strict = true;
         if (!exists) goto done;  /* from the first record's keys */
         sink->columns = existing;
-        existing = (sl_sqlite_columns){ 0 };
+        existing = (sl_columns){ 0 };
         rc = sink_prepare(sink, err);
     }
 done:
-    sl_sqlite_columns_free(&existing);
+    sl_columns_free(&existing);
     return rc;
 }
 
@@ -255,8 +247,8 @@ static int sqlite_open(const void *conf_ptr, const sl_connector_env *env, void *
     if (!sink->path || !sink->table) goto fail;
     for (size_t i = 0; i < conf->key.n_items; i++) {
         const char *name = conf->key.items[i];
-        if (sl_sqlite_columns_find(&sink->key, name, strlen(name)) >= 0) continue;
-        if (sl_sqlite_columns_add(&sink->key, name, strlen(name), NULL)) goto fail;
+        if (sl_columns_find(&sink->key, name, strlen(name)) >= 0) continue;
+        if (sl_columns_add(&sink->key, name, strlen(name), NULL)) goto fail;
     }
     if (strcmp(sink->path, ":memory:") != 0) {
         rc = sl_make_parent_dirs(sink->path, err);
@@ -307,7 +299,7 @@ static const sl_str *unknown_field(const sqlite_sink *sink, const sl_value *obje
     for (size_t i = 0; i < object->object.n_members; i++) {
         if (i < sink->columns.n_columns && sl_str_eq(members[i].key, sink->column_names[i]))
             continue;
-        if (sl_sqlite_columns_find(&sink->columns, members[i].key.ptr, members[i].key.len) < 0)
+        if (sl_columns_find(&sink->columns, members[i].key.ptr, members[i].key.len) < 0)
             return &members[i].key;
     }
     return NULL;
@@ -332,7 +324,7 @@ static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_erro
         rc = sink_create_table(sink, err);
         if (!rc) rc = sink_prepare(sink, err);
         if (rc) {
-            sl_sqlite_columns_free(&sink->columns);  /* the retry infers them again */
+            sl_columns_free(&sink->columns);  /* the retry infers them again */
             return rc;
         }
     }
@@ -349,29 +341,6 @@ static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_erro
 }
 
 /* Remembers that record index is rejected for reason (reported after COMMIT). */
-static int add_reject(sqlite_sink *sink, size_t batch, size_t index, const char *format, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int add_reject(sqlite_sink *sink, size_t batch, size_t index, const char *format, ...)
-{
-    if (sink->n_rejects == sink->rejects_capacity) {
-        size_t capacity = sink->rejects_capacity ? sink->rejects_capacity * 2 : 16;
-        sqlite_reject *grown = realloc(sink->rejects, capacity * sizeof *grown);
-        if (!grown) return SL_ENOMEM;
-        sink->rejects = grown;
-        sink->rejects_capacity = capacity;
-    }
-    char reason[512];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(reason, sizeof reason, format, args);
-    va_end(args);
-    size_t at = sink->reasons.len;
-    if (sl_buffer_append(&sink->reasons, reason, strlen(reason) + 1)) return SL_ENOMEM;
-    sink->rejects[sink->n_rejects++] = (sqlite_reject){ .batch = batch, .index = index, .reason_at = at };
-    return SL_OK;
-}
-
 /* Binds field (NULL = missing) to parameter; returns sqlite's code or
  * SQLITE_NOMEM when the JSON text cannot be built. */
 static int bind_field(sqlite_sink *sink, int parameter, const sl_value *field)
@@ -460,18 +429,18 @@ static int insert_batch(sqlite_sink *sink, size_t batch_index, const sl_batch *b
         const sl_record *record = &batch->records[i];
         int rc = SL_OK;
         if (!record->has_value || record->value.type != SL_TYPE_OBJECT) {
-            rc = add_reject(sink, batch_index, i, "sqlite: the record is %s, not an object (table %s)",
+            rc = sl_sink_rejects_add(&sink->rejects, batch_index, i, "sqlite: the record is %s, not an object (table %s)",
                             record->has_value ? sl_type_name(record->value.type) : "not parsed",
                             sink->table);
         } else if (sink->is_strict && unknown_field(sink, &record->value)) {
             const sl_str *field = unknown_field(sink, &record->value);
-            rc = add_reject(sink, batch_index, i, "sqlite: field '%.*s' is not a column (table %s)",
+            rc = sl_sink_rejects_add(&sink->rejects, batch_index, i, "sqlite: field '%.*s' is not a column (table %s)",
                             (int)field->len, field->ptr, sink->table);
         } else {
             int sqlite_rc = bind_record(sink, &record->value);
             if (sqlite_rc == SQLITE_OK) sqlite_rc = sqlite3_step(sink->insert);
             if (sqlite_rc != SQLITE_DONE && is_record_error(sqlite_rc))
-                rc = add_reject(sink, batch_index, i, "sqlite: %s (table %s)", sqlite3_errmsg(sink->db),
+                rc = sl_sink_rejects_add(&sink->rejects, batch_index, i, "sqlite: %s (table %s)", sqlite3_errmsg(sink->db),
                                 sink->table);
             else if (sqlite_rc != SQLITE_DONE)
                 return attempt_fail(sink, sqlite_rc, "insert", err);
@@ -490,8 +459,7 @@ static int insert_batch(sqlite_sink *sink, size_t batch_index, const sl_batch *b
  * transactions write far fewer pages per row. */
 static int write_attempt(sqlite_sink *sink, const sl_batch *const *batches, size_t n_batches, sl_error *err)
 {
-    sink->n_rejects = 0;
-    sl_buffer_clear(&sink->reasons);
+    sl_sink_rejects_clear(&sink->rejects);
     int sqlite_rc = sqlite3_exec(sink->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (sqlite_rc != SQLITE_OK) return attempt_fail(sink, sqlite_rc, "BEGIN", err);
     for (size_t b = 0; b < n_batches; b++) {
@@ -503,31 +471,19 @@ static int write_attempt(sqlite_sink *sink, const sl_batch *const *batches, size
     return SL_OK;
 }
 
-static void report_rejects(sqlite_sink *sink, const sl_batch *const *batches)
-{
-    const sl_connector_env *env = sink->env;
-    if (!env || !env->reject.reject) return;
-    for (size_t i = 0; i < sink->n_rejects; i++) {
-        const sqlite_reject *reject = &sink->rejects[i];
-        env->reject.reject(env->reject.context, &batches[reject->batch]->records[reject->index], "sink",
-                           sink->reasons.data + reject->reason_at);
-    }
-}
-
 /* Rejects every record of the batches: no record could tell the columns. */
 static int reject_all(sqlite_sink *sink, const sl_batch *const *batches, size_t n_batches, sl_error *err)
 {
-    sink->n_rejects = 0;
-    sl_buffer_clear(&sink->reasons);
+    sl_sink_rejects_clear(&sink->rejects);
     for (size_t b = 0; b < n_batches; b++) {
         for (size_t i = 0; i < batches[b]->n_records; i++) {
             const sl_record *record = &batches[b]->records[i];
-            if (add_reject(sink, b, i, "sqlite: the record is %s, not an object (table %s)",
+            if (sl_sink_rejects_add(&sink->rejects, b, i, "sqlite: the record is %s, not an object (table %s)",
                            record->has_value ? sl_type_name(record->value.type) : "not parsed", sink->table))
                 return sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
         }
     }
-    report_rejects(sink, batches);
+    sl_sink_rejects_report(&sink->rejects, sink->env, batches);
     return SL_OK;
 }
 
@@ -555,7 +511,7 @@ static int sqlite_write_many(void *state, const sl_batch *const *batches, size_t
         backoff = backoff * 2 < SQLITE_BACKOFF_MAX_MS ? backoff * 2 : SQLITE_BACKOFF_MAX_MS;
     }
     if (rc) return rc;
-    report_rejects(sink, batches);
+    sl_sink_rejects_report(&sink->rejects, sink->env, batches);
     return SL_OK;
 }
 

@@ -12,50 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sl_sqlite_columns_free(sl_sqlite_columns *columns)
-{
-    for (size_t i = 0; i < columns->n_columns; i++) {
-        free(columns->names[i]);
-        free(columns->types[i]);
-    }
-    free(columns->names);
-    free(columns->types);
-    columns->names = NULL;
-    columns->types = NULL;
-    columns->n_columns = 0;
-}
-
-int sl_sqlite_columns_add(sl_sqlite_columns *columns, const char *name, size_t len,
-                          const char *type)
-{
-    size_t n = columns->n_columns;
-    char **names = realloc(columns->names, (n + 1) * sizeof *names);
-    if (!names) return SL_ENOMEM;
-    columns->names = names;
-    char **types = realloc(columns->types, (n + 1) * sizeof *types);
-    if (!types) return SL_ENOMEM;
-    columns->types = types;
-    char *name_copy = strndup(name, len);
-    char *type_copy = strdup(type ? type : "");
-    if (!name_copy || !type_copy) {
-        free(name_copy);
-        free(type_copy);
-        return SL_ENOMEM;
-    }
-    names[n] = name_copy;
-    types[n] = type_copy;
-    columns->n_columns = n + 1;
-    return SL_OK;
-}
-
-long sl_sqlite_columns_find(const sl_sqlite_columns *columns, const char *name, size_t len)
-{
-    for (size_t i = 0; i < columns->n_columns; i++)
-        if (strlen(columns->names[i]) == len && memcmp(columns->names[i], name, len) == 0)
-            return (long)i;
-    return -1;
-}
-
 const char *sl_sqlite_type_of(const sl_value *value)
 {
     if (!value) return "TEXT";
@@ -93,7 +49,7 @@ static int node_error(sl_error *err, const sl_node *node, const char *what, cons
                         name ? " " : "", name ? name : "");
 }
 
-int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_error *err)
+int sl_sqlite_columns_from_node(const sl_node *node, sl_columns *out, sl_error *err)
 {
     if (node->kind != SL_NODE_MAP)
         return node_error(err, node, "expected a mapping of column name to SQL type, e.g. "
@@ -110,9 +66,9 @@ int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_
         if (!is_valid_type(type->scalar))
             return node_error(err, type, "not an SQL type name (letters, digits, spaces, "
                                          "parentheses and commas) for column", pair->key);
-        if (sl_sqlite_columns_find(out, pair->key, strlen(pair->key)) >= 0)
+        if (sl_columns_find(out, pair->key, strlen(pair->key)) >= 0)
             return node_error(err, type, "column declared twice:", pair->key);
-        if (sl_sqlite_columns_add(out, pair->key, strlen(pair->key), type->scalar))
+        if (sl_columns_add(out, pair->key, strlen(pair->key), type->scalar))
             return sl_error_set(err, SL_ENOMEM, "sqlite columns: no memory");
     }
     return SL_OK;
@@ -135,30 +91,30 @@ static const char *batch_column_type(const sl_batch *batch, sl_str name)
 }
 
 int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_batch *batch,
-                            sl_sqlite_columns *out)
+                            sl_columns *out)
 {
     for (size_t i = 0; i < n_names; i++) {
         const char *type = batch_column_type(batch, sl_str_from(names[i]));
-        int rc = sl_sqlite_columns_add(out, names[i], strlen(names[i]), type);
+        int rc = sl_columns_add(out, names[i], strlen(names[i]), type);
         if (rc) return rc;
     }
     return SL_OK;
 }
 
-int sl_sqlite_columns_from_record(const sl_value *record, sl_sqlite_columns *out)
+int sl_sqlite_columns_from_record(const sl_value *record, sl_columns *out)
 {
     if (record->type != SL_TYPE_OBJECT) return SL_ETYPE;
     for (size_t i = 0; i < record->object.n_members; i++) {
         const sl_member *member = &record->object.members[i];
-        if (sl_sqlite_columns_find(out, member->key.ptr, member->key.len) >= 0) continue;
-        int rc = sl_sqlite_columns_add(out, member->key.ptr, member->key.len,
+        if (sl_columns_find(out, member->key.ptr, member->key.len) >= 0) continue;
+        int rc = sl_columns_add(out, member->key.ptr, member->key.len,
                                        sl_sqlite_type_of(&member->value));
         if (rc) return rc;
     }
     return SL_OK;
 }
 
-int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_sqlite_columns *out, bool *exists,
+int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_columns *out, bool *exists,
                             sl_error *err)
 {
     sqlite3_stmt *stmt = NULL;
@@ -170,7 +126,7 @@ int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_sqlite_columns *o
     while (sqlite_rc == SQLITE_OK && (sqlite_rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(stmt, 0);
         const char *type = (const char *)sqlite3_column_text(stmt, 1);
-        if (!name || sl_sqlite_columns_add(out, name, strlen(name), type)) {
+        if (!name || sl_columns_add(out, name, strlen(name), type)) {
             rc = sl_error_set(err, SL_ENOMEM, "reading the columns of table %s: no memory", table);
             goto done;
         }
@@ -197,7 +153,7 @@ int sl_sqlite_append_identifier(sl_buffer *sql, const char *name)
 }
 
 /* "a", "b", "c" */
-static int append_identifier_list(sl_buffer *sql, const sl_sqlite_columns *columns)
+static int append_identifier_list(sl_buffer *sql, const sl_columns *columns)
 {
     int rc = SL_OK;
     for (size_t i = 0; !rc && i < columns->n_columns; i++) {
@@ -207,8 +163,8 @@ static int append_identifier_list(sl_buffer *sql, const sl_sqlite_columns *colum
     return rc;
 }
 
-int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_sqlite_columns *columns,
-                           const sl_sqlite_columns *key, sl_error *err)
+int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_columns *columns,
+                           const sl_columns *key, sl_error *err)
 {
     sl_buffer sql = SL_BUFFER_INIT;
     int rc = sl_buffer_append_cstr(&sql, "CREATE TABLE IF NOT EXISTS ");
@@ -219,7 +175,7 @@ int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_sqlite_colum
         if (!rc) rc = sl_sqlite_append_identifier(&sql, columns->names[i]);
         if (!rc && columns->types[i][0]) rc = sl_buffer_printf(&sql, " %s", columns->types[i]);
         /* SQLite lets NULL into a non-INTEGER primary key unless told not to. */
-        bool is_key = sl_sqlite_columns_find(key, columns->names[i], strlen(columns->names[i])) >= 0;
+        bool is_key = sl_columns_find(key, columns->names[i], strlen(columns->names[i])) >= 0;
         if (!rc && is_key) rc = sl_buffer_append_cstr(&sql, " NOT NULL");
     }
     if (!rc && key->n_columns) {
@@ -244,8 +200,8 @@ done:
     return rc;
 }
 
-int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_sqlite_columns *columns,
-                           const sl_sqlite_columns *key)
+int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_columns *columns,
+                           const sl_columns *key)
 {
     int rc = sl_buffer_append_cstr(sql, "INSERT INTO ");
     if (!rc) rc = sl_sqlite_append_identifier(sql, table);
@@ -262,7 +218,7 @@ int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_sqlite_co
         size_t n_set = 0;
         for (size_t i = 0; !rc && i < columns->n_columns; i++) {
             const char *name = columns->names[i];
-            if (sl_sqlite_columns_find(key, name, strlen(name)) >= 0) continue;
+            if (sl_columns_find(key, name, strlen(name)) >= 0) continue;
             rc = sl_buffer_append_cstr(sql, n_set++ ? ", " : "UPDATE SET ");
             if (!rc) rc = sl_sqlite_append_identifier(sql, name);
             if (!rc) rc = sl_buffer_append_cstr(sql, " = excluded.");
@@ -274,12 +230,12 @@ int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_sqlite_co
     return rc;
 }
 
-int sl_sqlite_check_columns(const sl_sqlite_columns *wanted, const sl_sqlite_columns *table_columns,
+int sl_sqlite_check_columns(const sl_columns *wanted, const sl_columns *table_columns,
                             const char *what, const char *table, sl_error *err)
 {
     for (size_t i = 0; i < wanted->n_columns; i++) {
         const char *name = wanted->names[i];
-        if (sl_sqlite_columns_find(table_columns, name, strlen(name)) >= 0) continue;
+        if (sl_columns_find(table_columns, name, strlen(name)) >= 0) continue;
         char have[256] = "";
         size_t used = 0;
         for (size_t j = 0; j < table_columns->n_columns && used + 1 < sizeof have; j++)

@@ -19,31 +19,15 @@
 #include "core/buffer.h"
 #include "core/error.h"
 #include "core/batch.h"
+#include "connectors/columns.h"
 #include "core/value.h"
-
-/* An ordered list of columns; owns its strings (malloc'ed). */
-typedef struct sl_sqlite_columns {
-    char **names;
-    char **types;      /* SQL type text; "" when the table declares none */
-    size_t n_columns;
-} sl_sqlite_columns;
-
-/* Frees the strings and empties the list. */
-void sl_sqlite_columns_free(sl_sqlite_columns *columns);
-
-/* Appends name (len bytes) with type (copied; NULL = ""). SL_ENOMEM. */
-int sl_sqlite_columns_add(sl_sqlite_columns *columns, const char *name, size_t len,
-                          const char *type);
-
-/* Index of the column named name (exact match), or -1. */
-long sl_sqlite_columns_find(const sl_sqlite_columns *columns, const char *name, size_t len);
 
 /* The column type for a value (see the table above). */
 const char *sl_sqlite_type_of(const sl_value *value);
 
 /* Declared columns from a mapping node `name: SQL type`, in order. Errors
  * (SL_ECONFIG) point at the node's file:line:column. */
-int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_error *err);
+int sl_sqlite_columns_from_node(const sl_node *node, sl_columns *out, sl_error *err);
 
 /* Columns named names, typed from the values the batch's records hold under
  * each name: one type when every non-null value maps to it (TEXT when all
@@ -51,31 +35,31 @@ int sl_sqlite_columns_from_node(const sl_node *node, sl_sqlite_columns *out, sl_
  * and strings), so SQLite stores each value as given instead of converting
  * "0196" to 196. */
 int sl_sqlite_columns_infer(const char *const *names, size_t n_names, const sl_batch *batch,
-                            sl_sqlite_columns *out);
+                            sl_columns *out);
 
 /* Columns from the top-level members of record (an object), typed by value. */
-int sl_sqlite_columns_from_record(const sl_value *record, sl_sqlite_columns *out);
+int sl_sqlite_columns_from_record(const sl_value *record, sl_columns *out);
 
 /* Reads table's columns (PRAGMA table_info) into out; *exists is false and
  * out empty when there is no such table. Errors: SL_ESINK with sqlite's message. */
-int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_sqlite_columns *out, bool *exists,
+int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_columns *out, bool *exists,
                             sl_error *err);
 
 /* CREATE TABLE IF NOT EXISTS with PRIMARY KEY(key) (key columns NOT NULL)
  * when key has columns. Errors: SL_ESINK with sqlite's message. */
-int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_sqlite_columns *columns,
-                           const sl_sqlite_columns *key, sl_error *err);
+int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_columns *columns,
+                           const sl_columns *key, sl_error *err);
 
 /* The insert of one row into columns: an upsert on key (DO UPDATE SET of
  * every other column, DO NOTHING when all are key) or a plain INSERT. */
-int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_sqlite_columns *columns,
-                           const sl_sqlite_columns *key);
+int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_columns *columns,
+                           const sl_columns *key);
 
 /* Appends name as a quoted identifier: "a""b" for a"b. */
 int sl_sqlite_append_identifier(sl_buffer *sql, const char *name);
 
 /* Fails with SL_ESINK naming the first column of wanted that table lacks. */
-int sl_sqlite_check_columns(const sl_sqlite_columns *wanted, const sl_sqlite_columns *table_columns,
+int sl_sqlite_check_columns(const sl_columns *wanted, const sl_columns *table_columns,
                             const char *what, const char *table, sl_error *err);
 
 #endif

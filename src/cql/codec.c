@@ -44,39 +44,6 @@
 
 /* ---- names and messages ---- */
 
-const char *sl_cql_codec_type_name(sl_cql_type_code code)
-{
-    switch (code) {
-    case SL_CQL_CUSTOM: return "custom";
-    case SL_CQL_ASCII: return "ascii";
-    case SL_CQL_BIGINT: return "bigint";
-    case SL_CQL_BLOB: return "blob";
-    case SL_CQL_BOOLEAN: return "boolean";
-    case SL_CQL_COUNTER: return "counter";
-    case SL_CQL_DECIMAL: return "decimal";
-    case SL_CQL_DOUBLE: return "double";
-    case SL_CQL_FLOAT: return "float";
-    case SL_CQL_INT: return "int";
-    case SL_CQL_TIMESTAMP: return "timestamp";
-    case SL_CQL_UUID: return "uuid";
-    case SL_CQL_VARCHAR: return "text";
-    case SL_CQL_VARINT: return "varint";
-    case SL_CQL_TIMEUUID: return "timeuuid";
-    case SL_CQL_INET: return "inet";
-    case SL_CQL_DATE: return "date";
-    case SL_CQL_TIME: return "time";
-    case SL_CQL_SMALLINT: return "smallint";
-    case SL_CQL_TINYINT: return "tinyint";
-    case SL_CQL_DURATION: return "duration";
-    case SL_CQL_LIST: return "list";
-    case SL_CQL_MAP: return "map";
-    case SL_CQL_SET: return "set";
-    case SL_CQL_UDT: return "udt";
-    case SL_CQL_TUPLE: return "tuple";
-    }
-    return "custom";
-}
-
 /* text in double quotes, cut to MAX_QUOTED bytes with "..." after. */
 static void quote(sl_str text, char *buf, size_t size)
 {
@@ -122,14 +89,14 @@ static int reject(sl_error *err, const sl_value *value, const sl_cql_type *type)
 {
     char what[SL_TIME_ISO_MAX + MAX_QUOTED + 32];
     describe(value, what, sizeof what);
-    return sl_error_set(err, SL_ETYPE, "cannot convert %s to %s", what, sl_cql_codec_type_name(type->code));
+    return sl_error_set(err, SL_ETYPE, "cannot convert %s to %s", what, sl_cql_type_code_name(type->code));
 }
 
 static int out_of_range(sl_error *err, const sl_value *value, const sl_cql_type *type)
 {
     char what[SL_TIME_ISO_MAX + MAX_QUOTED + 32];
     describe(value, what, sizeof what);
-    return sl_error_set(err, SL_ETYPE, "%s out of range for %s", what, sl_cql_codec_type_name(type->code));
+    return sl_error_set(err, SL_ETYPE, "%s out of range for %s", what, sl_cql_type_code_name(type->code));
 }
 
 /* `"zz" is not a uuid` */
@@ -672,7 +639,7 @@ static int map_key_value(const sl_cql_type *key_type, sl_str key, sl_value *out,
 static int encode_collection(const sl_cql_type *type, const sl_value *value, sl_buffer *out,
                              sl_error *err)
 {
-    const char *name = sl_cql_codec_type_name(type->code);
+    const char *name = sl_cql_type_code_name(type->code);
     bool is_map = type->code == SL_CQL_MAP;
     const sl_cql_type *first = sl_cql_codec_param(type, 0), *second = sl_cql_codec_param(type, 1);
     if (!first || (is_map && !second))
@@ -743,7 +710,7 @@ static int encode_content(const sl_cql_type *type, const sl_value *value, sl_buf
     case SL_CQL_SET:
     case SL_CQL_MAP: return encode_collection(type, value, out, err);
     default:
-        return sl_error_set(err, SL_ETYPE, "cql type %s is not supported", sl_cql_codec_type_name(type->code));
+        return sl_error_set(err, SL_ETYPE, "cql type %s is not supported", sl_cql_type_code_name(type->code));
     }
 }
 
@@ -757,9 +724,9 @@ int sl_cql_encode_value(const sl_cql_type *type, const sl_value *value, sl_buffe
     size_t n = out->len - start - 4;
     if (!rc && n > INT32_MAX)
         rc = sl_error_set(err, SL_ETOOBIG, "%s value of %zu bytes is over the protocol's 2 GiB",
-                          sl_cql_codec_type_name(type->code), n);
+                          sl_cql_type_code_name(type->code), n);
     if (rc) {
-        if (rc == SL_ENOMEM) sl_error_set(err, rc, "out of memory encoding a %s", sl_cql_codec_type_name(type->code));
+        if (rc == SL_ENOMEM) sl_error_set(err, rc, "out of memory encoding a %s", sl_cql_type_code_name(type->code));
         out->len = start;
         return rc;
     }

@@ -21,7 +21,7 @@
 static int corrupt(sl_error *err, const sl_cql_type *type, int32_t len, const char *expected)
 {
     return sl_error_set(err, SL_ECORRUPT, "corrupt %s value: %d bytes, expected %s",
-                        sl_cql_codec_type_name(type->code), (int)len, expected);
+                        sl_cql_type_code_name(type->code), (int)len, expected);
 }
 
 static int64_t get_signed(const uint8_t *bytes, int32_t len)
@@ -165,7 +165,7 @@ static int key_text(const sl_value *key, sl_arena *arena, sl_str *out)
 static int decode_collection(const sl_cql_type *type, const uint8_t *bytes, int32_t len,
                              sl_arena *arena, sl_value *out, sl_error *err)
 {
-    const char *name = sl_cql_codec_type_name(type->code);
+    const char *name = sl_cql_type_code_name(type->code);
     bool is_map = type->code == SL_CQL_MAP;
     const sl_cql_type *first = sl_cql_codec_param(type, 0), *second = sl_cql_codec_param(type, 1);
     if (!first || (is_map && !second))

@@ -1,5 +1,5 @@
 /* codec_internal.h — what codec.c (encoding) and codec_decode.c share:
- * type names for messages, the date/time constants and calendar, byte
+ * the date/time constants and calendar, byte
  * order and the shortest round-tripping text of a double. Not for use
  * outside src/cql/codec*.c. */
 #ifndef SL_CQL_CODEC_INTERNAL_H
@@ -12,9 +12,6 @@
 
 #define NS_PER_DAY INT64_C(86400000000000)
 #define DATE_EPOCH (UINT32_C(1) << 31)
-
-/* "int", "text", "list", ... as messages name a column type. */
-const char *sl_cql_codec_type_name(sl_cql_type_code code);
 
 /* The fewest significant digits (15 to 17) that read back as d, as %g text. */
 void sl_cql_codec_shortest_double(double d, char text[32]);

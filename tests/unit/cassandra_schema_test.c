@@ -66,7 +66,7 @@ Test(cassandra_schema, declared_types_win_and_the_rest_follow_the_sql_columns)
     sl_batch *batch = batch_of(lines, 1);
     sl_config_doc *doc = NULL;
     const sl_node *columns = node_at(&doc, "columns: { id: uuid, tags: 'frozen<set<text>>' }\n", "columns");
-    sl_cassandra_columns declared = { 0 }, planned = { 0 };
+    sl_columns declared = { 0 }, planned = { 0 };
     sl_error err;
     cr_assert_eq(sl_cassandra_columns_from_node(columns, &declared, &err), SL_OK, "%s", err.message);
     cr_assert_eq(declared.n_columns, 2);
@@ -79,8 +79,8 @@ Test(cassandra_schema, declared_types_win_and_the_rest_follow_the_sql_columns)
     cr_assert_str_eq(planned.types[1], "bigint");
     cr_assert_str_eq(planned.types[2], "text");
     cr_assert_str_eq(planned.names[3], "tags");
-    sl_cassandra_columns_free(&declared);
-    sl_cassandra_columns_free(&planned);
+    sl_columns_free(&declared);
+    sl_columns_free(&planned);
     sl_config_free(doc);
     sl_batch_free(batch);
 }
@@ -89,27 +89,27 @@ Test(cassandra_schema, a_bad_declared_type_names_its_place_in_the_file)
 {
     sl_config_doc *doc = NULL;
     const sl_node *columns = node_at(&doc, "columns:\n  id: uuid\n  n: lisst<int>\n", "columns");
-    sl_cassandra_columns declared = { 0 };
+    sl_columns declared = { 0 };
     sl_error err;
     cr_assert_eq(sl_cassandra_columns_from_node(columns, &declared, &err), SL_ECONFIG);
     cr_assert(strstr(err.message, "t.yaml:3:6") != NULL, "%s", err.message);
     cr_assert(strstr(err.message, "column 'n'") != NULL, "%s", err.message);
-    sl_cassandra_columns_free(&declared);
+    sl_columns_free(&declared);
     sl_config_free(doc);
     /* An unknown word would parse as a user type's name: a typo must not. */
     columns = node_at(&doc, "columns: { age: integer }\n", "columns");
     cr_assert_eq(sl_cassandra_columns_from_node(columns, &declared, &err), SL_ECONFIG);
     cr_assert(strstr(err.message, "'integer' is not a CQL type") != NULL, "%s", err.message);
-    sl_cassandra_columns_free(&declared);
+    sl_columns_free(&declared);
     sl_config_free(doc);
 }
 
 Test(cassandra_schema, create_statements_quote_names_and_shape_the_primary_key)
 {
-    sl_cassandra_columns columns = { 0 };
-    cr_assert_eq(sl_cassandra_columns_add(&columns, "id", 2, "uuid"), SL_OK);
-    cr_assert_eq(sl_cassandra_columns_add(&columns, "day", 3, "date"), SL_OK);
-    cr_assert_eq(sl_cassandra_columns_add(&columns, "we\"ird", 6, "text"), SL_OK);
+    sl_columns columns = { 0 };
+    cr_assert_eq(sl_columns_add(&columns, "id", 2, "uuid"), SL_OK);
+    cr_assert_eq(sl_columns_add(&columns, "day", 3, "date"), SL_OK);
+    cr_assert_eq(sl_columns_add(&columns, "we\"ird", 6, "text"), SL_OK);
     sl_buffer cql = SL_BUFFER_INIT;
     sl_error err;
     char *one[] = { "id" };
@@ -134,7 +134,7 @@ Test(cassandra_schema, create_statements_quote_names_and_shape_the_primary_key)
     cr_assert_eq(sl_cassandra_build_insert(&cql, "ks", "t", &columns, 3600), SL_OK);
     cr_assert(strstr(text_of(&cql), "VALUES (?, ?, ?) USING TTL 3600") != NULL, "%s", cql.data);
     sl_buffer_free(&cql);
-    sl_cassandra_columns_free(&columns);
+    sl_columns_free(&columns);
 }
 
 Test(cassandra_schema, keyspace_replication_comes_from_config_or_defaults_to_one_replica)
