@@ -222,3 +222,15 @@ def check_users_table(db_path, expected, count):
         assert seen == count
     finally:
         con.close()
+
+
+def rss_mb(pid):
+    """Resident set size of process pid in MB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

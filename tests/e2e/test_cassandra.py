@@ -25,7 +25,7 @@ import pytest
 import kafka_batch
 import kafka_server
 from cassandra_server import cassandra_node, session  # noqa: F401  (the session fixture)
-from e2e_util import REPO, Sluice, dump_users_config, expected_rows_by_id, finish, load_jsonl, parse_summary
+from e2e_util import REPO, Sluice, dump_users_config, expected_rows_by_id, finish, load_jsonl, parse_summary, rss_mb
 from kafka_server import kafka_broker  # noqa: F401  (the session fixture)
 
 USERS = 100000
@@ -48,14 +48,6 @@ def node_env(node, broker=None):
     if broker is not None:
         env["KAFKA"] = broker.bootstrap
     return env
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import pytest
 
 import kafka_server
 from e2e_util import Sluice, check_users_table, dump_users_config, expected_rows_by_id, finish, load_jsonl, \
-    parse_summary
+    parse_summary, rss_mb
 
 USERS = 40000
 RATE = 4000
@@ -41,14 +41,6 @@ def own_broker():
         pytest.fail(f"kafka.sh start failed\n{result.stdout}\n{result.stderr[-4000:]}", pytrace=False)
     yield broker
     broker.script("stop", timeout=120)
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def config(brokers):
