@@ -154,6 +154,7 @@ pipelines:
     source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42 }} }}
     sink:   {{ file: {{ path: users.jsonl }} }}
 """)
+    (OUT / "users.jsonl").unlink(missing_ok=True)   # the file sink appends
     if measured([str(SLUICE), "run", dump, "--quiet"])["rc"] != 0:
         print("    file -> Cassandra: could not write users.jsonl")
         return None

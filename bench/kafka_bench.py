@@ -91,6 +91,7 @@ def create_topic(name):
 
 
 def dump_users(path):
+    path.unlink(missing_ok=True)   # the file sink appends
     (OUT / "dump.yaml").write_text(f"""\
 pipelines:
   dump:
