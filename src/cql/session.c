@@ -311,6 +311,10 @@ static int request_with_retry(sl_cql_session *session, size_t host, bool pinned,
             if (!sl_cql_error_is_retryable(e)) return rc;
         }
         if (rc == SL_OK || rc == SL_ECONFIG || rc == SL_ENOMEM || rc == SL_ECORRUPT) return rc;
+        /* A request pinned to a node that cannot be reached returns at once: the
+         * caller routes elsewhere (waiting out the window here held up every
+         * write bound for the live nodes). */
+        if (pinned && rc == SL_EIO) return rc;
         backoff = sl__cql_next_backoff(session, backoff);
         if (sl_clock_monotonic_ms() + backoff > deadline) {
             sl_error_prefix(err, "gave up after %d ms: ", session->config.retry_window_ms);

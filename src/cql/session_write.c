@@ -210,6 +210,11 @@ static int send_write(sl_cql_session *session, sl__cql_write_call *call, size_t 
         sl_cql_statement *statement = (sl_cql_statement *)write->statement;
         int rc = SL_OK;
         if (!statement->is_prepared_on[host]) rc = sl__cql_prepare_on(session, statement, (size_t)host, why);
+        if (rc == SL_EIO) {
+            /* Unreachable while preparing: that host is down, routing moves on. */
+            if (!session->hosts[host].is_down) sl__cql_host_mark_down(session, (size_t)host);
+            continue;
+        }
         if (rc == SL_ECONFIG || rc == SL_ESINK || rc == SL_ECORRUPT || rc == SL_ENOMEM) {
             write->server_code = -1;
             write->error = *why;

@@ -19,7 +19,22 @@ encryption): cassandra.sh makes a throwaway CA, a server certificate for
 
 `session(node)` connects with the DataStax Python driver (cassandra-driver),
 an independent client, to read back what sluice stored; `session(node, tls=True)`
-does so over TLS, verifying the server against node.tls_ca.
+does so over TLS, verifying the server against node.tls_ca;
+`session(node, pinned=True)` sends every request to that node only (for its
+own system tables and virtual tables, e.g. per-node write counts).
+
+The module fixture `cassandra_pair` is a two-node cluster on loopback for the
+peer discovery and token-aware routing suite (test_cassandra_cluster.py):
+127.0.0.1 and 127.0.0.2 (both loopback on Linux) on the same CQL native and
+storage ports (sluice's client reaches peers on its contact point's port),
+JMX on two ports of 127.0.0.1, one token each splitting the Murmur3 ring in
+halves, plaintext only (the test certificates name 127.0.0.1 alone). The
+first node is the seed; the second joins with auto_bootstrap false (nothing
+to stream). The fixture returns once each node lists the other, with its
+token, in system.peers, and stops both at the end. Ports start at 39042 so
+the session node (19042+) and this pair never meet. With
+SLUICE_TEST_CASSANDRA_PAIR_PORT=p the pair on port p is used (started when
+not running) and left running at the end, for quick reruns.
 """
 import os
 import socket
@@ -35,6 +50,14 @@ from e2e_util import REPO
 CASSANDRA_SH = REPO / "tests" / "servers" / "cassandra.sh"
 FIRST_PORT = 19042
 PORTS_PER_NODE = 3
+PAIR_FIRST_PORT = 39042
+PAIR_PORTS = 4          # native p and storage p + 1 on both addresses; JMX p + 2 and p + 3 on 127.0.0.1
+PAIR_HOSTS = ("127.0.0.1", "127.0.0.2")
+# One token per node, splitting the ring (-2^63, 2^63 - 1] in halves: 127.0.0.1
+# owns (-2^62, 2^62], 127.0.0.2 the rest (wrapping past the largest token). The
+# first node's half holds the superuser's row (token('cassandra') is about 3.6e17),
+# so logins keep working when the second node joins without streaming.
+PAIR_TOKENS = (4611686018427387904, -4611686018427387904)
 
 
 @dataclass
@@ -43,6 +66,12 @@ class CassandraNode:
     host: str = "127.0.0.1"
     username: str = "cassandra"
     password: str = "cassandra"
+    # Cluster members (cassandra_pair) set these; None keeps cassandra.sh's defaults.
+    jmx: int = None
+    initial_token: int = None
+    seeds: str = None
+    auto_bootstrap: bool = None
+    tls: bool = None
 
     @property
     def storage_port(self):
@@ -50,7 +79,7 @@ class CassandraNode:
 
     @property
     def jmx_port(self):
-        return self.port + 2
+        return self.jmx if self.jmx is not None else self.port + 2
 
     @property
     def contact_point(self):
@@ -58,14 +87,20 @@ class CassandraNode:
         return f"{self.host}:{self.port}"
 
     @property
+    def folder(self):
+        """The node's folder: .cache/cassandra/<port>, or <host>-<port> off 127.0.0.1 (as cassandra.sh)."""
+        name = str(self.port) if self.host == "127.0.0.1" else f"{self.host}-{self.port}"
+        return REPO / ".cache" / "cassandra" / name
+
+    @property
     def log_file(self):
         """The node's system.log (cassandra.sh keeps it under .cache/cassandra/<port>/logs)."""
-        return REPO / ".cache" / "cassandra" / str(self.port) / "logs" / "system.log"
+        return self.folder / "logs" / "system.log"
 
     @property
     def tls_dir(self):
         """The node's PEM files (cassandra.sh makes them under .cache/cassandra/<port>/tls)."""
-        return REPO / ".cache" / "cassandra" / str(self.port) / "tls"
+        return self.folder / "tls"
 
     @property
     def tls_ca(self):
@@ -87,6 +122,16 @@ class CassandraNode:
         env["CASSANDRA_PORT"] = str(self.port)
         env["CASSANDRA_STORAGE_PORT"] = str(self.storage_port)
         env["CASSANDRA_JMX_PORT"] = str(self.jmx_port)
+        if self.host != "127.0.0.1":
+            env["CASSANDRA_LISTEN"] = self.host
+        if self.initial_token is not None:
+            env["CASSANDRA_INITIAL_TOKEN"] = str(self.initial_token)
+        if self.seeds is not None:
+            env["CASSANDRA_SEEDS"] = self.seeds
+        if self.auto_bootstrap is not None:
+            env["CASSANDRA_AUTO_BOOTSTRAP"] = "1" if self.auto_bootstrap else "0"
+        if self.tls is not None:
+            env["CASSANDRA_TLS"] = "1" if self.tls else "0"
         return env
 
     def script(self, command, timeout):
@@ -95,11 +140,11 @@ class CassandraNode:
                               text=True, timeout=timeout)
 
 
-def _port_free(port):
+def _port_free(port, host="127.0.0.1"):
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return False
     return True
@@ -137,21 +182,112 @@ def cassandra_node():
     print(stopped.stdout.strip(), stopped.stderr.strip())
 
 
+# ---- a two-node cluster --------------------------------------------------------------------
+
+def free_pair_ports(first=PAIR_FIRST_PORT, tries=50):
+    """A port p >= first with p and p + 1 free on both PAIR_HOSTS and p + 2, p + 3 on 127.0.0.1."""
+    last = first + PAIR_PORTS * tries
+    for port in range(first, last, PAIR_PORTS):
+        if all(_port_free(port + i, host) for host in PAIR_HOSTS for i in range(2)) and \
+                all(_port_free(port + i) for i in (2, 3)):
+            return port
+    raise RuntimeError(f"no free ports for a node pair in {first}..{last}")
+
+
+def _start(node, what):
+    """cassandra.sh start for node; fails the test (after stopping it) when it does not come up."""
+    started = time.monotonic()
+    try:
+        result = node.script("start", timeout=600)
+    except subprocess.TimeoutExpired as e:
+        node.script("stop", timeout=120)
+        pytest.fail(f"{what}: tests/servers/cassandra.sh start did not finish within 600s\n{e.stdout}\n{e.stderr}",
+                    pytrace=False)
+    if result.returncode != 0:
+        node.script("stop", timeout=120)
+        pytest.fail(f"{what}: tests/servers/cassandra.sh start failed (exit {result.returncode}) after "
+                    f"{time.monotonic() - started:.1f}s\n--- stdout ---\n{result.stdout}\n"
+                    f"--- stderr ---\n{result.stderr[-6000:]}", pytrace=False)
+    print(f"{what}: {result.stdout.strip()}")
+
+
+def peers_seen(node):
+    """{peer address: [tokens]} from node's own system.peers (None when it does not answer)."""
+    try:
+        s = session(node, pinned=True)
+    except Exception:
+        return None
+    try:
+        return {r.peer: sorted(int(t) for t in (r.tokens or ())) for r in s.execute("SELECT peer, tokens FROM system.peers")}
+    except Exception:
+        return None
+    finally:
+        s.cluster.shutdown()
+
+
+def wait_for_each_other(nodes, timeout=120):
+    """Waits until every node's system.peers lists every other node with its token."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = {node.host: peers_seen(node) for node in nodes}
+        if all(seen[node.host] is not None and
+               all(seen[node.host].get(other.host) == [other.initial_token] for other in nodes if other is not node)
+               for node in nodes):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the nodes did not see each other within {timeout}s: system.peers {seen}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def cassandra_pair():
+    """Two running nodes (CassandraNode, CassandraNode) in one cluster: 127.0.0.1 (the seed)
+    and 127.0.0.2, same native port; stopped, data removed, at the end of the module."""
+    given = os.environ.get("SLUICE_TEST_CASSANDRA_PAIR_PORT")
+    port = int(given) if given else free_pair_ports()
+    seed = f"{PAIR_HOSTS[0]}:{port + 1}"
+    nodes = tuple(CassandraNode(port, host=host, jmx=port + 2 + i, initial_token=token, seeds=seed,
+                                auto_bootstrap=None if i == 0 else False, tls=False)
+                  for i, (host, token) in enumerate(zip(PAIR_HOSTS, PAIR_TOKENS)))
+    started = time.monotonic()
+    try:
+        for node in nodes:  # one after the other: the seed first
+            _start(node, node.contact_point)
+        wait_for_each_other(nodes)
+        print(f"cassandra_pair: {nodes[0].contact_point} and {nodes[1].contact_point} see each other "
+              f"{time.monotonic() - started:.1f}s after the first start")
+        yield nodes
+    finally:
+        for node in reversed(nodes):
+            if given:  # a pair the caller started (or keeps for the next run): only wake it up
+                node.script("resume", timeout=600)
+                continue
+            stopped = node.script("stop", timeout=120)
+            print(stopped.stdout.strip(), stopped.stderr.strip())
+
+
 # ---- cassandra-driver helper ------------------------------------------------------------
 
-def session(node, keyspace=None, tls=False):
+def session(node, keyspace=None, tls=False, pinned=False):
     """A cassandra-driver Session logged in as the node's superuser (protocol v4, like
     sluice's client); with tls=True over TLS, verifying the node's certificate and host
-    name against node.tls_ca. The caller shuts it down with session.cluster.shutdown()."""
+    name against node.tls_ca; with pinned=True every request goes to this node alone
+    (a WhiteListRoundRobinPolicy of its address). The caller shuts it down with
+    session.cluster.shutdown()."""
     try:
         from cassandra.auth import PlainTextAuthProvider
-        from cassandra.cluster import Cluster
+        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+        from cassandra.policies import WhiteListRoundRobinPolicy
     except ImportError:
         pytest.fail("cassandra-driver is not installed in this Python: "
                     ".venv/bin/pip install -r tests/e2e/requirements.txt", pytrace=False)
     ssl_context = ssl.create_default_context(cafile=str(node.tls_ca)) if tls else None
+    pinning = {}
+    if pinned:
+        profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]))
+        pinning["execution_profiles"] = {EXEC_PROFILE_DEFAULT: profile}
     cluster = Cluster([node.host], port=node.port, protocol_version=4, ssl_context=ssl_context,
-                      auth_provider=PlainTextAuthProvider(node.username, node.password))
+                      auth_provider=PlainTextAuthProvider(node.username, node.password), **pinning)
     try:
         return cluster.connect(keyspace)
     except Exception:

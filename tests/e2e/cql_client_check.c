@@ -11,6 +11,10 @@
  *        UNLOGGED BATCHes of up to N rows
  *   cql_client_check [options] token TYPE...        stdin: a JSON array of
  *        the partition key's values per line; prints the Murmur3 token
+ *   cql_client_check [options] hosts                 what the session learnt of
+ *        the cluster: prints "hosts N" (sl_cql_session_host_count), then for
+ *        each stdin line holding a token "TOKEN ADDRESS", the node owning it
+ *        (sl_cql_session_host_for_token)
  *   cql_client_check [options] load ROWS CONCURRENCY [--batch B] [--round W]
  *        writes ROWS seed-like rows into sluice_bench.users_seed, W writes per
  *        session call (default CONCURRENCY) with CONCURRENCY in flight;
@@ -24,6 +28,7 @@
  * error (refused credentials, a statement the server refuses), 1 otherwise;
  * the error goes to stderr.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +61,7 @@ static int fail(int rc, const sl_error *err)
 static int usage(void)
 {
     fprintf(stderr, "usage: cql_client_check [--host H:P] [--user U --password P] [--lz4] "
-                    "connect|query|insert|token|load ...\n");
+                    "connect|query|insert|token|hosts|load ...\n");
     return 2;
 }
 
@@ -337,6 +342,27 @@ static int run_token(char **type_names, int n_types, sl_error *err)
     return rc;
 }
 
+static int run_hosts(const sl_cql_session *session, sl_error *err)
+{
+    char line[128];
+    size_t n = 0;
+    printf("hosts %zu\n", sl_cql_session_host_count(session));
+    while (fgets(line, sizeof line, stdin)) {
+        n++;
+        char *start = line, *stop = NULL;
+        while (*start == ' ' || *start == '\t') start++;
+        if (*start == '\n' || *start == '\0') continue;
+        errno = 0;
+        long long token = strtoll(start, &stop, 10);
+        while (*stop == ' ' || *stop == '\t' || *stop == '\r' || *stop == '\n') stop++;
+        if (errno || stop == start || *stop)
+            return sl_error_set(err, SL_EINVAL, "stdin line %zu: expected a token (a 64-bit integer)", n);
+        const char *owner = sl_cql_session_host_for_token(session, (int64_t)token);
+        printf("%lld %s\n", token, owner ? owner : "(none)");
+    }
+    return SL_OK;
+}
+
 static int compare_ms(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -450,6 +476,8 @@ int main(int argc, char **argv)
     if (rc == SL_OK && strcmp(command, "connect") == 0) {
         printf("connected to %zu node(s); token 0 is on %s\n", sl_cql_session_host_count(session),
                sl_cql_session_host_for_token(session, 0));
+    } else if (rc == SL_OK && strcmp(command, "hosts") == 0 && o.n_args == 1) {
+        rc = run_hosts(session, &err);
     } else if (rc == SL_OK && strcmp(command, "query") == 0 && o.n_args == 2) {
         rc = run_query(session, o.args[1], &err);
     } else if (rc == SL_OK && strcmp(command, "insert") == 0 && o.n_args == 2) {

@@ -8,9 +8,16 @@
 # suspend stops the node and keeps its data; resume starts it again on it.
 #
 # Environment:
-#   CASSANDRA_PORT           CQL native port on 127.0.0.1 (default 9042)
+#   CASSANDRA_PORT           CQL native port on the listen address (default 9042)
 #   CASSANDRA_STORAGE_PORT   inter-node storage port (default CASSANDRA_PORT+1)
 #   CASSANDRA_JMX_PORT       JMX, bound to 127.0.0.1 only (default CASSANDRA_PORT+2)
+#   CASSANDRA_LISTEN         the node's address, listen_address and rpc_address
+#                            (default 127.0.0.1; any 127.x.y.z is loopback on Linux)
+#   CASSANDRA_SEEDS          seeds, "ip:storage_port,..." (default the node itself)
+#   CASSANDRA_INITIAL_TOKEN  the node's one token (default 0)
+#   CASSANDRA_AUTO_BOOTSTRAP 0: auto_bootstrap false (a node joining a test
+#                            cluster takes its token at once, streaming nothing);
+#                            unset (default): Cassandra's default
 #   CASSANDRA_READY_TIMEOUT  seconds `start` waits for a CQL login to work (default 120)
 #   CASSANDRA_HEAP           JVM heap, -Xms and -Xmx (default 1g)
 #   CASSANDRA_TLS            1 (default): the native port also takes TLS clients; 0: plaintext only
@@ -20,8 +27,17 @@
 # The node's jars come from Maven Central (tests/servers/cassandra/pom.xml, via
 # `mvn dependency:copy-dependencies`) and are cached in <repo>/.cache/cassandra/lib,
 # Maven's own repository in <repo>/.cache/m2. Each port has its own folder
-# <repo>/.cache/cassandra/<port>/ with cassandra.yaml, logback.xml, the pid file,
+# <repo>/.cache/cassandra/<port>/ (<listen>-<port>/ for a CASSANDRA_LISTEN other
+# than 127.0.0.1) with cassandra.yaml, logback.xml, the pid file,
 # logs/ (kept after stop) and data/ (removed by stop).
+#
+# A cluster of nodes on loopback: give each node its own CASSANDRA_LISTEN
+# (127.0.0.1, 127.0.0.2, ...), the same CASSANDRA_PORT and CASSANDRA_STORAGE_PORT
+# (peers are reached on the ports the cluster shares), its own CASSANDRA_JMX_PORT
+# (JMX binds 127.0.0.1 whatever the listen address), its own
+# CASSANDRA_INITIAL_TOKEN, CASSANDRA_SEEDS naming the first node, CASSANDRA_TLS=0
+# (the test certificates name 127.0.0.1 only) and, for the nodes after the
+# first, CASSANDRA_AUTO_BOOTSTRAP=0; start them one after the other, the seed first.
 # `start` returns once tests/servers/cql_ping.py logs in as cassandra/cassandra
 # and reads system.local (the port opens before the superuser exists, so an
 # open port is not enough); it prints how long that took and the node's RSS.
@@ -46,11 +62,19 @@ ping_py="$repo/tests/servers/cql_ping.py"
 port=${CASSANDRA_PORT:-9042}
 storage_port=${CASSANDRA_STORAGE_PORT:-$((port + 1))}
 jmx_port=${CASSANDRA_JMX_PORT:-$((port + 2))}
+listen=${CASSANDRA_LISTEN:-127.0.0.1}
+seeds=${CASSANDRA_SEEDS:-$listen:$storage_port}
+initial_token=${CASSANDRA_INITIAL_TOKEN:-0}
+auto_bootstrap=${CASSANDRA_AUTO_BOOTSTRAP:-}
 ready_timeout=${CASSANDRA_READY_TIMEOUT:-120}
 heap=${CASSANDRA_HEAP:-1g}
 cache="$repo/.cache/cassandra"
 lib="$cache/lib"
-dir="$cache/$port"
+if [ "$listen" = 127.0.0.1 ]; then
+    dir="$cache/$port"
+else
+    dir="$cache/$listen-$port"
+fi
 pid_file="$dir/cassandra.pid"
 tls_dir="$dir/tls"
 tls=${CASSANDRA_TLS:-1}
@@ -175,13 +199,13 @@ rss_mb() {  # resident set size of pid $1 in MB
     awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
 }
 
-port_busy() {  # true when something listens on 127.0.0.1:$1
-    python3 - "$1" <<'PY'
+port_busy() {  # true when something listens on $2:$1 ($2 defaults to 127.0.0.1)
+    python3 - "$1" "${2:-127.0.0.1}" <<'PY'
 import socket, sys
 s = socket.socket()
 s.settimeout(0.5)
 try:
-    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.connect((sys.argv[2], int(sys.argv[1])))
 except OSError:
     sys.exit(1)
 sys.exit(0)
@@ -203,15 +227,15 @@ write_config() {
 # Written by tests/servers/cassandra.sh: a single node on loopback for tests.
 cluster_name: sluice-test-$port
 num_tokens: 1
-initial_token: 0
+initial_token: $initial_token
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:$storage_port"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+      - seeds: "$seeds"
+listen_address: $listen
+rpc_address: $listen
 storage_port: $storage_port
 native_transport_port: $port
 start_native_transport: true
@@ -247,6 +271,13 @@ file_cache_size: 64MiB
 networking_cache_size: 32MiB
 concurrent_compactors: 1
 EOF
+    if [ "$auto_bootstrap" = 0 ]; then
+        cat >> "$dir/cassandra.yaml" <<EOF
+
+# Joins a test cluster with its token at once (nothing to stream from peers).
+auto_bootstrap: false
+EOF
+    fi
     if [ "$tls" = 1 ]; then
         local client_auth=false
         [ "$tls_client_auth" = 1 ] && client_auth=true
@@ -302,14 +333,14 @@ jvm_flags() {  # prints the --add-exports/--add-opens flags of jvm17-flags.txt, 
 }
 
 check_ports_free() {
-    port_busy "$port" && die "127.0.0.1:$port is taken by another process (set CASSANDRA_PORT)"
-    port_busy "$storage_port" && die "127.0.0.1:$storage_port is taken by another process (set CASSANDRA_STORAGE_PORT)"
+    port_busy "$port" "$listen" && die "$listen:$port is taken by another process (set CASSANDRA_PORT)"
+    port_busy "$storage_port" "$listen" && die "$listen:$storage_port is taken by another process (set CASSANDRA_STORAGE_PORT)"
     port_busy "$jmx_port" && die "127.0.0.1:$jmx_port is taken by another process (set CASSANDRA_JMX_PORT)"
     return 0
 }
 
 cql_login() {  # one CQL login + SELECT release_version; prints the version
-    python3 "$ping_py" --host 127.0.0.1 --port "$port" --user cassandra --password cassandra --timeout 5 2>/dev/null
+    python3 "$ping_py" --host "$listen" --port "$port" --user cassandra --password cassandra --timeout 5 2>/dev/null
 }
 
 cql_login_tls() {  # the same over TLS, verifying the server as 127.0.0.1 against ca.pem; prints how it went
@@ -320,13 +351,16 @@ cql_login_tls() {  # the same over TLS, verifying the server as 127.0.0.1 agains
 # ---- commands ---------------------------------------------------------------------------
 
 start() {
+    if [ "$tls" = 1 ] && [ "$listen" != 127.0.0.1 ]; then
+        die "CASSANDRA_TLS=1 needs CASSANDRA_LISTEN=127.0.0.1 (the test certificates name 127.0.0.1 only): set CASSANDRA_TLS=0"
+    fi
     ensure_tools
     mkdir -p "$cache"
     exec 9>"$cache/.lock"
     flock 9
     local pid
     if pid=$(running_pid); then
-        say "already running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
+        say "already running on $listen:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
         return 0
     fi
     check_ports_free
@@ -373,14 +407,14 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
         fi
         if [ $((SECONDS - started)) -ge "$ready_timeout" ]; then
             tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
-            python3 "$ping_py" --port "$port" >/dev/null || true  # says why the last login failed
+            python3 "$ping_py" --host "$listen" --port "$port" >/dev/null || true  # says why the last login failed
             stop_pid "$pid"
             rm -f "$pid_file"
             die "no CQL login as cassandra/cassandra within ${ready_timeout}s (logs in $dir/logs)"
         fi
         sleep 0.5
     done
-    say "ready on 127.0.0.1:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Cassandra $version, login cassandra/cassandra)"
+    say "ready on $listen:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Cassandra $version, login cassandra/cassandra)"
     tls_configured || return 0
     local how
     if ! how=$(cql_login_tls); then
@@ -388,7 +422,7 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
         tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
         stop_pid "$pid"
         rm -f "$pid_file"
-        die "plaintext login works but the TLS login to 127.0.0.1:$port failed (CA $tls_dir/ca.pem; logs in $dir/logs)"
+        die "plaintext login works but the TLS login to $listen:$port failed (CA $tls_dir/ca.pem; logs in $dir/logs)"
     fi
     say "TLS on the same port: $(grep '^cql_ping: ' <<< "$how" | sed 's/^cql_ping: //' | paste -sd ';' | sed 's/;/; /g')"
 }
@@ -418,7 +452,7 @@ stop() {
         stop_pid "$pid"
         say "stopped (pid $pid, in $((SECONDS - started))s)"
     else
-        say "not running on 127.0.0.1:$port"
+        say "not running on $listen:$port"
     fi
     rm -rf "$dir/data" "$pid_file"
 }
@@ -434,7 +468,7 @@ suspend() {
         stop_pid "$pid"
         say "suspended (pid $pid stopped; data kept for resume)"
     else
-        say "not running on 127.0.0.1:$port"
+        say "not running on $listen:$port"
     fi
     rm -f "$pid_file"
 }
@@ -445,7 +479,7 @@ resume() {
     flock 9
     local pid
     if pid=$(running_pid); then
-        say "already running on 127.0.0.1:$port (pid $pid)"
+        say "already running on $listen:$port (pid $pid)"
         return 0
     fi
     [ -d "$dir/data" ] && [ -f "$dir/cassandra.yaml" ] || die "nothing to resume on port $port (no suspended node's data in $dir/data)"
@@ -456,9 +490,9 @@ resume() {
 status() {
     local pid
     if pid=$(running_pid); then
-        say "running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
+        say "running on $listen:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
     else
-        say "stopped (not running on 127.0.0.1:$port)"
+        say "stopped (not running on $listen:$port)"
         return 3
     fi
 }
