@@ -80,52 +80,11 @@ tls_dir="$dir/tls"
 tls=${CASSANDRA_TLS:-1}
 tls_client_auth=${CASSANDRA_TLS_CLIENT_AUTH:-0}
 
-say() { echo "cassandra: $*"; }
-die() { echo "cassandra: $*" >&2; exit 1; }
+server_name=cassandra
+# shellcheck source=tests/servers/lib.sh
+source "$repo/tests/servers/lib.sh"
 
 # ---- tools ------------------------------------------------------------------------
-
-ensure_tools() {  # java and mvn, from Debian's packages when missing
-    local missing=()
-    command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
-    command -v mvn >/dev/null 2>&1 || missing+=(maven)
-    command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    if [ "$tls" = 1 ]; then
-        command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-    fi
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    say "installing ${missing[*]}"
-    local sudo_cmd=()
-    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-fetch_jars() {  # copies the pom's dependencies into $lib once (again when the pom changes)
-    local stamp="$lib/.pom.sha256" want
-    want=$(sha256sum "$here/pom.xml" | cut -d' ' -f1)
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-        return 0
-    fi
-    say "resolving the node's jars from Maven Central (once; cached in .cache/cassandra/lib)"
-    local started=$SECONDS tmp="$cache/lib.tmp.$$"
-    rm -rf "$tmp"
-    mkdir -p "$tmp"
-    if ! mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dmaven.repo.local="$repo/.cache/m2" \
-            dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
-            > "$cache/mvn.log" 2>&1; then
-        tail -n 40 "$cache/mvn.log" >&2
-        rm -rf "$tmp"
-        die "mvn could not resolve tests/servers/cassandra/pom.xml (is Maven Central reachable? log: .cache/cassandra/mvn.log)"
-    fi
-    ls "$tmp"/cassandra-all-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "no cassandra-all jar after mvn"; }
-    ls "$tmp"/jamm-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "no jamm jar after mvn (Cassandra needs it as -javaagent)"; }
-    echo "$want" > "$tmp/.pom.sha256"
-    rm -rf "$lib"
-    mv "$tmp" "$lib"
-    say "jars resolved in $((SECONDS - started))s ($(du -sh "$lib" | cut -f1), $(ls "$lib"/*.jar | wc -l) jars)"
-}
 
 # ---- TLS material --------------------------------------------------------------------
 
@@ -193,30 +152,6 @@ running_pid() {  # prints the node's pid when it runs (pid file + a CassandraDae
     [[ "$cmdline" == *"-Dcassandra.config=file://$dir/cassandra.yaml "* ]] || return 1
     [[ "$cmdline" == *" org.apache.cassandra.service.CassandraDaemon"* ]] || return 1
     echo "$pid"
-}
-
-rss_mb() {  # resident set size of pid $1 in MB
-    awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
-}
-
-port_busy() {  # true when something listens on $2:$1 ($2 defaults to 127.0.0.1)
-    python3 - "$1" "${2:-127.0.0.1}" <<'PY'
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-try:
-    s.connect((sys.argv[2], int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-sys.exit(0)
-PY
-}
-
-# Whether process pid holds the listening socket of $port (true when ss,
-# from iproute2, is missing: then the pid check in launch() has to do).
-listens_on_port() {
-    command -v ss >/dev/null || return 0
-    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$1,"
 }
 
 write_config() {
@@ -354,7 +289,7 @@ start() {
     if [ "$tls" = 1 ] && [ "$listen" != 127.0.0.1 ]; then
         die "CASSANDRA_TLS=1 needs CASSANDRA_LISTEN=127.0.0.1 (the test certificates name 127.0.0.1 only): set CASSANDRA_TLS=0"
     fi
-    ensure_tools
+    if [ "$tls" = 1 ]; then ensure_tools openssl openssl; else ensure_tools; fi
     mkdir -p "$cache"
     exec 9>"$cache/.lock"
     flock 9
@@ -364,7 +299,7 @@ start() {
         return 0
     fi
     check_ports_free
-    fetch_jars
+    fetch_jars node "cassandra-all-*.jar" "jamm-*.jar"
     rm -rf "$dir/data" "$pid_file"
     if [ "$tls" = 1 ]; then
         make_tls
@@ -399,7 +334,7 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
     # Ready means our node lets us log in: another node answering on the same
     # port (a second test session racing for it) must not count.
     local version
-    while ! { listens_on_port "$pid" && version=$(cql_login); }; do
+    while ! { listens_on_port "$pid" "$port" && version=$(cql_login); }; do
         if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 30 "$dir/logs/stdout.log" "$dir/logs/system.log" >&2 2>/dev/null || true
             rm -f "$pid_file"
@@ -408,7 +343,7 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
         if [ $((SECONDS - started)) -ge "$ready_timeout" ]; then
             tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
             python3 "$ping_py" --host "$listen" --port "$port" >/dev/null || true  # says why the last login failed
-            stop_pid "$pid"
+            stop_pid "$pid" 60
             rm -f "$pid_file"
             die "no CQL login as cassandra/cassandra within ${ready_timeout}s (logs in $dir/logs)"
         fi
@@ -420,26 +355,11 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
     if ! how=$(cql_login_tls); then
         echo "$how" >&2
         tail -n 30 "$dir/logs/system.log" >&2 2>/dev/null || true
-        stop_pid "$pid"
+        stop_pid "$pid" 60
         rm -f "$pid_file"
         die "plaintext login works but the TLS login to $listen:$port failed (CA $tls_dir/ca.pem; logs in $dir/logs)"
     fi
     say "TLS on the same port: $(grep '^cql_ping: ' <<< "$how" | sed 's/^cql_ping: //' | paste -sd ';' | sed 's/;/; /g')"
-}
-
-stop_pid() {  # SIGTERM, up to 60 s for a clean shutdown (drain), then SIGKILL
-    local pid=$1 waited=0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ "$waited" -ge 600 ]; then
-            say "pid $pid still running 60s after SIGTERM: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
 }
 
 stop() {
@@ -449,7 +369,7 @@ stop() {
     local pid
     if pid=$(running_pid); then
         local started=$SECONDS
-        stop_pid "$pid"
+        stop_pid "$pid" 60
         say "stopped (pid $pid, in $((SECONDS - started))s)"
     else
         say "not running on $listen:$port"
@@ -465,7 +385,7 @@ suspend() {
     flock 9
     local pid
     if pid=$(running_pid); then
-        stop_pid "$pid"
+        stop_pid "$pid" 60
         say "suspended (pid $pid stopped; data kept for resume)"
     else
         say "not running on $listen:$port"

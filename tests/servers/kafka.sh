@@ -33,48 +33,11 @@ lib="$cache/lib"
 dir="$cache/$port"
 pid_file="$dir/kafka.pid"
 
-say() { echo "kafka: $*"; }
-die() { echo "kafka: $*" >&2; exit 1; }
+server_name=kafka
+# shellcheck source=tests/servers/lib.sh
+source "$repo/tests/servers/lib.sh"
 
 # ---- tools ------------------------------------------------------------------------
-
-ensure_tools() {  # java and mvn, from Debian's packages when missing
-    local missing=()
-    command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
-    command -v mvn >/dev/null 2>&1 || missing+=(maven)
-    command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    say "installing ${missing[*]}"
-    local sudo_cmd=()
-    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-fetch_jars() {  # copies the pom's dependencies into $lib once (again when the pom changes)
-    local stamp="$lib/.pom.sha256" want
-    want=$(sha256sum "$here/pom.xml" | cut -d' ' -f1)
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-        return 0
-    fi
-    say "resolving the broker's jars from Maven Central (once; cached in .cache/kafka/lib)"
-    local started=$SECONDS tmp="$cache/lib.tmp.$$"
-    rm -rf "$tmp"
-    mkdir -p "$tmp"
-    if ! mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dmaven.repo.local="$repo/.cache/m2" \
-            dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
-            > "$cache/mvn.log" 2>&1; then
-        tail -n 40 "$cache/mvn.log" >&2
-        rm -rf "$tmp"
-        die "mvn could not resolve tests/servers/kafka/pom.xml (is Maven Central reachable? log: .cache/kafka/mvn.log)"
-    fi
-    ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "no kafka_2.13 jar after mvn"; }
-    echo "$want" > "$tmp/.pom.sha256"
-    rm -rf "$lib"
-    mv "$tmp" "$lib"
-    say "jars resolved in $((SECONDS - started))s ($(du -sh "$lib" | cut -f1), $(ls "$lib"/*.jar | wc -l) jars)"
-}
 
 # ---- the process ----------------------------------------------------------------------
 
@@ -86,23 +49,6 @@ running_pid() {  # prints the broker's pid when it runs (pid file + a kafka.Kafk
     kill -0 "$pid" 2>/dev/null || return 1
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $dir/server.properties" || return 1
     echo "$pid"
-}
-
-rss_mb() {  # resident set size of pid $1 in MB
-    awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
-}
-
-port_busy() {  # true when something listens on 127.0.0.1:$1
-    python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-try:
-    s.connect(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-sys.exit(0)
-PY
 }
 
 write_config() {
@@ -209,13 +155,6 @@ PY
 
 # ---- commands ---------------------------------------------------------------------------
 
-# Whether process pid holds the listening socket of $port (true when ss,
-# from iproute2, is missing: then the pid check in start() has to do).
-listens_on_port() {
-    command -v ss >/dev/null || return 0
-    ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$1,"
-}
-
 start() {
     ensure_tools
     mkdir -p "$cache"
@@ -227,7 +166,7 @@ start() {
         return 0
     fi
     check_ports_free
-    fetch_jars
+    fetch_jars broker "kafka_2.13-*.jar"
     local started=$SECONDS
     rm -rf "$dir/data" "$pid_file"
     write_config
@@ -269,7 +208,7 @@ launch() {  # starts kafka.Kafka on the configured data and waits until it answe
     echo "$pid" > "$pid_file"
     # Ready means our broker answers: another broker answering on the same
     # port (a second test session racing for it) must not count.
-    while ! { listens_on_port "$pid" && answers_metadata; }; do
+    while ! { listens_on_port "$pid" "$port" && answers_metadata; }; do
         if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2 2>/dev/null || true
             rm -f "$pid_file"
@@ -277,27 +216,12 @@ launch() {  # starts kafka.Kafka on the configured data and waits until it answe
         fi
         if [ $((SECONDS - started)) -ge "$ready_timeout" ]; then
             tail -n 30 "$dir/logs/server.log" >&2 2>/dev/null || true
-            stop_pid "$pid"
+            stop_pid "$pid" 30
             die "the broker did not answer a metadata request within ${ready_timeout}s (logs in $dir/logs)"
         fi
         sleep 0.3
     done
     say "ready on 127.0.0.1:$port in $((SECONDS - started))s (pid $pid, RSS $(rss_mb "$pid") MB, heap $heap, Kafka $(ls "$lib" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p'))"
-}
-
-stop_pid() {  # SIGTERM, up to 30 s for a clean shutdown, then SIGKILL
-    local pid=$1 waited=0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ "$waited" -ge 300 ]; then
-            say "pid $pid still running 30s after SIGTERM: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
 }
 
 stop() {
@@ -306,7 +230,7 @@ stop() {
     flock 9
     local pid
     if pid=$(running_pid); then
-        stop_pid "$pid"
+        stop_pid "$pid" 30
         say "stopped (pid $pid)"
     else
         say "not running on 127.0.0.1:$port"
@@ -320,7 +244,7 @@ suspend() {  # stops the broker but keeps its data for `resume`
     flock 9
     local pid
     if pid=$(running_pid); then
-        stop_pid "$pid"
+        stop_pid "$pid" 30
         say "suspended (pid $pid stopped; data kept for resume)"
     else
         say "not running on 127.0.0.1:$port"
