@@ -76,6 +76,7 @@ else
     dir="$cache/$listen-$port"
 fi
 pid_file="$dir/cassandra.pid"
+address="$listen:$port"
 tls_dir="$dir/tls"
 tls=${CASSANDRA_TLS:-1}
 tls_client_auth=${CASSANDRA_TLS_CLIENT_AUTH:-0}
@@ -290,9 +291,7 @@ start() {
         die "CASSANDRA_TLS=1 needs CASSANDRA_LISTEN=127.0.0.1 (the test certificates name 127.0.0.1 only): set CASSANDRA_TLS=0"
     fi
     if [ "$tls" = 1 ]; then ensure_tools openssl openssl; else ensure_tools; fi
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
+    take_lock
     local pid
     if pid=$(running_pid); then
         say "already running on $listen:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
@@ -363,40 +362,20 @@ launch() {  # starts CassandraDaemon on the written config and waits until a CQL
 }
 
 stop() {
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
-    local pid
-    if pid=$(running_pid); then
-        local started=$SECONDS
-        stop_pid "$pid" 60
-        say "stopped (pid $pid, in $((SECONDS - started))s)"
-    else
-        say "not running on $listen:$port"
-    fi
-    rm -rf "$dir/data" "$pid_file"
+    take_lock
+    halt 60 stopped
+    rm -rf "$dir/data"
 }
 
 # suspend stops the node and keeps its data; resume starts it again on
 # that data (an outage, for tests).
 suspend() {
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
-    local pid
-    if pid=$(running_pid); then
-        stop_pid "$pid" 60
-        say "suspended (pid $pid stopped; data kept for resume)"
-    else
-        say "not running on $listen:$port"
-    fi
-    rm -f "$pid_file"
+    take_lock
+    halt 60 "suspended, data kept for resume"
 }
 
 resume() {
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
+    take_lock
     local pid
     if pid=$(running_pid); then
         say "already running on $listen:$port (pid $pid)"

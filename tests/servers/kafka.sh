@@ -32,6 +32,7 @@ cache="$repo/.cache/kafka"
 lib="$cache/lib"
 dir="$cache/$port"
 pid_file="$dir/kafka.pid"
+address="127.0.0.1:$port"
 
 server_name=kafka
 # shellcheck source=tests/servers/lib.sh
@@ -157,9 +158,7 @@ PY
 
 start() {
     ensure_tools
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
+    take_lock
     local pid
     if pid=$(running_pid); then
         say "already running on 127.0.0.1:$port (pid $pid, RSS $(rss_mb "$pid") MB)"
@@ -178,9 +177,7 @@ start() {
 # resume: starts the broker again on the data a `suspend` kept (same topics,
 # offsets and producer state): a broker outage and its end, for tests.
 resume() {
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
+    take_lock
     local pid
     if pid=$(running_pid); then
         say "already running on 127.0.0.1:$port (pid $pid)"
@@ -225,31 +222,14 @@ launch() {  # starts kafka.Kafka on the configured data and waits until it answe
 }
 
 stop() {
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
-    local pid
-    if pid=$(running_pid); then
-        stop_pid "$pid" 30
-        say "stopped (pid $pid)"
-    else
-        say "not running on 127.0.0.1:$port"
-    fi
-    rm -rf "$dir/data" "$pid_file"
+    take_lock
+    halt 30 stopped
+    rm -rf "$dir/data"
 }
 
-suspend() {  # stops the broker but keeps its data for `resume`
-    mkdir -p "$cache"
-    exec 9>"$cache/.lock"
-    flock 9
-    local pid
-    if pid=$(running_pid); then
-        stop_pid "$pid" 30
-        say "suspended (pid $pid stopped; data kept for resume)"
-    else
-        say "not running on 127.0.0.1:$port"
-    fi
-    rm -f "$pid_file"
+suspend() {
+    take_lock
+    halt 30 "suspended, data kept for resume"
 }
 
 status() {

@@ -4,6 +4,8 @@
 # run. The script sets before sourcing:
 #   server_name  the prefix of every message ("kafka", "cassandra")
 #   repo here cache lib   the repo root, the script's pom folder, its cache and jar folder
+#   address pid_file      where the server listens ("127.0.0.1:9092"), its pid file
+# and defines running_pid (prints the server's pid when it runs).
 
 say() { echo "$server_name: $*"; }
 die() { echo "$server_name: $*" >&2; exit 1; }
@@ -57,6 +59,27 @@ fetch_jars() {
     rm -rf "$lib"
     mv "$tmp" "$lib"
     say "jars resolved in $((SECONDS - started))s ($(du -sh "$lib" | cut -f1), $(ls "$lib"/*.jar | wc -l) jars)"
+}
+
+# take_lock: one start/stop of this kind of server at a time (fd 9, held
+# until the script exits).
+take_lock() {
+    mkdir -p "$cache"
+    exec 9>"$cache/.lock"
+    flock 9
+}
+
+# halt LIMIT WHAT: stops the running server, LIMIT seconds for a clean
+# shutdown, says WHAT happened; forgets the pid file (the data stays).
+halt() {
+    local pid started=$SECONDS
+    if pid=$(running_pid); then
+        stop_pid "$pid" "$1"
+        say "$2 (pid $pid, in $((SECONDS - started))s)"
+    else
+        say "not running on $address"
+    fi
+    rm -f "$pid_file"
 }
 
 rss_mb() {  # resident set size of pid $1 in MB
