@@ -280,15 +280,21 @@ static int refusal_code(int32_t server_code)
     }
 }
 
+int sl__cql_live_host_from(const sl_cql_session *session, size_t from)
+{
+    for (size_t k = 0; k < session->n_hosts; k++) {
+        size_t h = (from + k) % session->n_hosts;
+        if (!session->host_is_down || !session->host_is_down[h]) return (int)h;
+    }
+    return -1;
+}
+
 /* The first live host from preferred on, or preferred itself when all are down. */
 static size_t pick_host(sl_cql_session *session, size_t preferred)
 {
     sl__cql_hosts_refresh(session, sl_clock_monotonic_ms());
-    for (size_t k = 0; k < session->n_hosts; k++) {
-        size_t h = (preferred + k) % session->n_hosts;
-        if (!session->host_is_down || !session->host_is_down[h]) return h;
-    }
-    return preferred;
+    int h = sl__cql_live_host_from(session, preferred);
+    return h >= 0 ? (size_t)h : preferred;
 }
 
 /* A request with retries: transport failures and retryable errors are tried

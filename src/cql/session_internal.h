@@ -85,6 +85,9 @@ void sl__cql_host_mark_down(sl_cql_session *session, size_t host);
 /* Hosts whose down period has passed count as up again (to be tried). */
 void sl__cql_hosts_refresh(sl_cql_session *session, int64_t now_ms);
 
+/* The first host from `from` on (wrapping) not marked down; -1 when all are. */
+int sl__cql_live_host_from(const sl_cql_session *session, size_t from);
+
 /* A connection to host with a free stream: an open one (round robin) or a
  * newly opened one while the pool has room. SL_EAGAIN when every open
  * connection is full and the pool is too; SL_EIO (host then marked down)

@@ -151,14 +151,9 @@ static int route(sl_cql_session *session, const sl_cql_write *write)
 {
     if (write->has_token && session->ring.n_entries)
         return sl_cql_ring_owner(&session->ring, write->token, session->host_is_down, session->n_hosts);
-    for (size_t k = 0; k < session->n_hosts; k++) {
-        size_t h = (session->next_host + k) % session->n_hosts;
-        if (!session->host_is_down[h]) {
-            session->next_host = h + 1;
-            return (int)h;
-        }
-    }
-    return -1;
+    int h = sl__cql_live_host_from(session, session->next_host);
+    if (h >= 0) session->next_host = (size_t)h + 1;
+    return h;
 }
 
 static int build_frame(const sl__cql_write_call *call, const sl_cql_write *write, sl_buffer *out, int stream,
