@@ -71,6 +71,12 @@ typedef struct sl_source_ops {
     int (*commit)(void *state, int32_t partition, int64_t next_offset, sl_error *err);
     int (*persist)(void *state, sl_error *err);
     void (*close)(void *state);
+    /* Whether read() returns SL_EOF by itself in this run once everything
+     * is read (a file without tail, a generator with a count, a topic
+     * without --follow). A run stopped before such a source reached its end
+     * is incomplete. NULL: the source never ends by itself; being stopped
+     * is its normal end. */
+    bool (*ends_by_itself)(void *state);
     /* Whether records need JSON parsing of raw before transforms/sinks use value. */
     bool produces_raw;
 } sl_source_ops;

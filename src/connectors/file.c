@@ -278,6 +278,12 @@ static int file_source_commit(void *state, int32_t partition, int64_t next_offse
     return SL_OK;
 }
 
+static bool file_source_ends_by_itself(void *state)
+{
+    const file_source *source = state;
+    return !source->is_tailing;
+}
+
 const sl_source_ops sl_file_source = {
     .name = "file",
     .options = file_source_options,
@@ -287,6 +293,7 @@ const sl_source_ops sl_file_source = {
     .commit = file_source_commit,
     .persist = NULL,
     .close = file_source_close,
+    .ends_by_itself = file_source_ends_by_itself,
     .produces_raw = true,
 };
 

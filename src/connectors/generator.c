@@ -232,6 +232,12 @@ static int generator_read(void *state, sl_batch *batch, sl_error *err)
     return SL_OK;
 }
 
+static bool generator_ends_by_itself(void *state)
+{
+    const generator *gen = state;
+    return gen->count > 0;
+}
+
 const sl_source_ops sl_generator_source = {
     .name = "generator",
     .options = generator_options,
@@ -241,5 +247,6 @@ const sl_source_ops sl_generator_source = {
     .commit = generator_commit,
     .persist = NULL,
     .close = generator_close,
+    .ends_by_itself = generator_ends_by_itself,
     .produces_raw = false,
 };

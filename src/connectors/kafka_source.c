@@ -32,28 +32,35 @@
  * next batch; when one is the last message of a partition, a restart reads
  * and rejects it again (at-least-once, for dead letters too).
  *
- * End of a bounded run (DESIGN §11). Like the embedded topic source, a
- * Kafka source ends (SL_EOF) once it has caught up with its topics while no
- * pipeline of this run still writes them. When nothing is staged and not
- * more often than every KAFKA_END_CHECK_MS, read() asks
- * env->topic_writers_done for every subscribed topic FIRST (a writer that
- * finishes after that has its records below the watermarks read next),
- * then, once the group gave this member its first assignment, compares
- * every assigned partition's position (last consumed offset + 1; before
- * anything was consumed the group's committed offset, or the partition's
- * low watermark without one) with the partition's high watermark, asked
- * from its leader. All at or past it: SL_EOF. An assignment that has not
- * come after KAFKA_ASSIGNMENT_WAIT_MS (with writers done) ends the run
- * with a warning. A run without writers of the topic (`--pipeline` on the
- * reader alone) so drains the topic and stops. It never ends by itself
- * with --follow or with a regular expression among its topics (more topics
- * may match later); those end with --for or SIGINT/SIGTERM. `start:
- * latest` ends like the embedded topic source: once caught up. Partitions ending in transaction markers never look
- * caught up (the marker holds the last offset).
+ * End of a bounded run. Like the embedded topic source, a Kafka source
+ * ends (SL_EOF) once its topics are consumed while no pipeline of this run
+ * still writes them, and it ends only when it has verified that: when
+ * nothing is staged and not more often than every KAFKA_END_CHECK_MS,
+ * read() asks env->topic_writers_done for every subscribed topic FIRST (a
+ * writer that finishes after that has its records below the watermarks read
+ * next), then asks the brokers for every partition of those topics (not
+ * only the ones assigned here: a rebalance may have moved them, or this
+ * member may have none) and the group's committed offset of each, and
+ * compares it with the partition's watermarks. Every partition committed at
+ * its high watermark (or holding nothing past the commit: below the low
+ * watermark counts as the low watermark): SL_EOF. Anything it cannot ask or
+ * that is not there yet (a broker down, a rebalance under way, a commit
+ * still coming) means "not yet": it waits, saying every
+ * KAFKA_END_NOTE_REPEAT_MS what it is waiting for; `--for` bounds the wait.
+ * A member's own last commits come from persist(), so the run ends at most
+ * a commit interval after its last batch is durable. A run without writers
+ * of the topic (`--pipeline` on the reader alone) so drains the topic and
+ * stops. It never ends by itself with --follow or with a regular expression
+ * among its topics (more topics may match later); those end with --for or
+ * SIGINT/SIGTERM. With `start: latest`, a partition the group never
+ * committed counts as consumed (the group reads only what comes after it
+ * joined). Partitions ending in transaction markers never look consumed
+ * (the marker holds the last offset).
  */
 #include "connectors/kafka.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +71,9 @@
 
 #define KAFKA_WARNING_REPEAT_MS 10000
 #define KAFKA_END_CHECK_MS 200            /* how often read() looks for the end of a bounded run */
-#define KAFKA_ASSIGNMENT_WAIT_MS 30000    /* how long a finished run waits for a first assignment */
-#define KAFKA_QUERY_TIMEOUT_MS 2000       /* watermark and committed-offset queries */
-#define KAFKA_COMMITTED_UNKNOWN (-2)
+#define KAFKA_END_NOTE_REPEAT_MS 10000    /* how often it says what the end still waits for */
+#define KAFKA_QUERY_TIMEOUT_MS 2000       /* metadata, watermark and committed-offset queries */
+#define KAFKA_MISSING_TOPIC_MS 30000      /* a bounded run whose topic stays unknown this long fails */
 
 typedef struct kafka_lane {
     char *topic;
@@ -75,7 +82,6 @@ typedef struct kafka_lane {
     bool is_dirty;                  /* commit_offset changed since the last commit */
     int64_t commit_offset;          /* next offset every sink has; -1 = none yet */
     int64_t next_offset;            /* last consumed offset + 1; -1 = nothing consumed yet */
-    int64_t committed_offset;       /* the group's at assignment; -1 none, KAFKA_COMMITTED_UNKNOWN */
     rd_kafka_message_t **staged;    /* ring of stage_limit messages, oldest at head */
     size_t head;
     size_t n_staged;
@@ -102,9 +108,12 @@ typedef struct kafka_source {
     char **topics;                  /* subscribed names, for topic_writers_done */
     size_t n_topics;
     bool can_end;                   /* a bounded run may end at the topics' end */
-    bool has_assignment;            /* the group assigned this member (maybe nothing) */
-    int64_t opened_ms;
+    bool is_start_latest;           /* `start: latest`: uncommitted partitions count as consumed */
     int64_t last_end_check_ms;
+    char end_note[256];             /* what the end of the run still waits for */
+    int64_t end_note_ms;            /* when that was last said */
+    bool is_topic_missing;          /* the last end check found a topic the brokers do not know */
+    int64_t topic_missing_since_ms; /* since when, 0 = not missing */
     int callback_rc;                /* failure inside the rebalance callback */
     sl_error callback_error;
     char last_warning[256];
@@ -158,7 +167,6 @@ static int lane_open(kafka_source *source, const char *topic, int32_t partition)
     if (!name) return SL_ENOMEM;
     source->lanes[source->n_lanes++] = (kafka_lane){
         .topic = name, .partition = partition, .is_assigned = true, .commit_offset = -1, .next_offset = -1,
-        .committed_offset = KAFKA_COMMITTED_UNKNOWN,
     };
     return SL_OK;
 }
@@ -257,7 +265,6 @@ static void on_rebalance(rd_kafka_t *consumer, rd_kafka_resp_err_t code,
     rd_kafka_error_t *error = NULL;
     rd_kafka_resp_err_t assign_code = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        source->has_assignment = true;
         for (int i = 0; i < partitions->cnt; i++) {
             const rd_kafka_topic_partition_t *item = &partitions->elems[i];
             int rc = lane_open(source, item->topic, item->partition);
@@ -304,6 +311,10 @@ static void kafka_source_close(void *state)
     kafka_source *source = state;
     if (!source) return;
     source->is_closing = true;
+    /* A stop that came before the end was verified: say what was missing. */
+    if (source->can_end && source->end_note[0])
+        sl_warn("kafka", "%s: source: stopped before group '%s' was verified to have consumed its topics: %s",
+                source->identity.pipeline, source->group, source->end_note);
     if (source->consumer) {
         rd_kafka_resp_err_t code = rd_kafka_consumer_close(source->consumer);
         if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -361,7 +372,7 @@ static int prepare_end(kafka_source *source, const sl_kafka_source_conf *conf)
     /* Like the embedded topic source, `start: latest` ends too once it has
      * caught up; `--follow` keeps any source running. */
     source->can_end = !env->follow && env->topic_writers_done && !has_regex;
-    source->opened_ms = sl_clock_monotonic_ms();
+    source->is_start_latest = conf->start && strcmp(conf->start, "latest") == 0;
     return SL_OK;
 }
 
@@ -548,6 +559,7 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
         if (batch->n_records && bytes + size > source->max_batch_bytes) break;
         bool is_too_large = message->len > source->max_record_bytes;
         int rc = is_too_large ? reject_too_large(source, message) : copy_message(batch, topic, message);
+        if (is_too_large) batch->n_rejected++;
         if (rc)
             return sl_error_set(err, rc, "kafka source: out of memory copying %s [%" PRId32 "] offset %" PRId64,
                                 lane->topic, lane->partition, (int64_t)message->offset);
@@ -565,44 +577,95 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
     return SL_OK;
 }
 
-/* The group's committed offset of a lane that has consumed nothing yet
- * (asked once); false when the coordinator did not answer. */
-static bool lane_committed(kafka_source *source, kafka_lane *lane)
+/* Remembers what the end of the run waits for; says it every
+ * KAFKA_END_NOTE_REPEAT_MS. Returns false (not done), for the callers' tail. */
+static bool end_not_yet(kafka_source *source, const char *format, ...)
 {
-    if (lane->committed_offset != KAFKA_COMMITTED_UNKNOWN) return true;
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    if (!list) return false;
-    rd_kafka_topic_partition_list_add(list, lane->topic, lane->partition);
-    rd_kafka_resp_err_t code = rd_kafka_committed(source->consumer, list, KAFKA_QUERY_TIMEOUT_MS);
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) code = list->elems[0].err;
-    if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
-        lane->committed_offset = list->elems[0].offset >= 0 ? list->elems[0].offset : -1;
-    rd_kafka_topic_partition_list_destroy(list);
-    return code == RD_KAFKA_RESP_ERR_NO_ERROR;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(source->end_note, sizeof source->end_note, format, args);
+    va_end(args);
+    int64_t now = sl_clock_monotonic_ms();
+    if (source->end_note_ms == 0) source->end_note_ms = now;  /* the first moments are normal */
+    if (now - source->end_note_ms >= KAFKA_END_NOTE_REPEAT_MS) {
+        source->end_note_ms = now;
+        sl_warn("kafka", "%s: source: brokers '%s': the run ends once group '%s' has consumed its topics; "
+                "waiting: %s", source->identity.pipeline, source->brokers, source->group, source->end_note);
+    }
+    return false;
 }
 
-/* Whether every assigned partition's position is at its high watermark. */
-static bool are_lanes_at_end(kafka_source *source)
+/* Adds every partition of topic to list, as the brokers' metadata says. */
+static bool add_topic_partitions(kafka_source *source, const char *topic, rd_kafka_topic_partition_list_t *list)
 {
-    for (size_t i = 0; i < source->n_lanes; i++) {
-        kafka_lane *lane = &source->lanes[i];
-        if (!lane->is_assigned) continue;
-        if (lane->next_offset < 0 && !lane_committed(source, lane)) return false;
-        int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(source->consumer, lane->topic, lane->partition,
-                                                                    &low, &high, KAFKA_QUERY_TIMEOUT_MS);
-        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            char text[256];
-            snprintf(text, sizeof text, "topic '%s' [%" PRId32 "]: cannot read its end: %s", lane->topic,
-                     lane->partition, rd_kafka_err2str(code));
-            source_warn(source, text);
-            return false;
-        }
-        int64_t position = lane->next_offset >= 0 ? lane->next_offset : lane->committed_offset;
-        if (position < low) position = low;  /* no commit, or one retention deleted: reset to earliest */
-        if (position < high) return false;
+    rd_kafka_topic_t *handle = rd_kafka_topic_new(source->consumer, topic, NULL);
+    if (!handle) return end_not_yet(source, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+    const struct rd_kafka_metadata *metadata = NULL;
+    rd_kafka_resp_err_t code = rd_kafka_metadata(source->consumer, 0, handle, &metadata, KAFKA_QUERY_TIMEOUT_MS);
+    rd_kafka_topic_destroy(handle);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return end_not_yet(source, "topic '%s': cannot read its partitions: %s", topic, rd_kafka_err2str(code));
+    bool is_known = false;
+    if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        metadata->topics[0].partition_cnt > 0) {
+        is_known = true;
+        for (int i = 0; i < metadata->topics[0].partition_cnt; i++)
+            rd_kafka_topic_partition_list_add(list, topic, metadata->topics[0].partitions[i].id);
+    } else {
+        code = metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     }
+    rd_kafka_metadata_destroy(metadata);
+    if (code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        source->is_topic_missing = true;
+    if (!is_known)
+        return end_not_yet(source, "topic '%s': %s", topic,
+                           code ? rd_kafka_err2str(code) : "the brokers list no partitions");
     return true;
+}
+
+/* Whether the group has committed every partition of every subscribed
+ * topic at its high watermark, as the brokers answer now (see the header
+ * comment). */
+static bool is_group_at_end(kafka_source *source)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+    if (!list) return end_not_yet(source, "out of memory");
+    source->is_topic_missing = false;
+    bool is_done = false;
+    for (size_t i = 0; i < source->n_topics; i++)
+        if (!add_topic_partitions(source, source->topics[i], list)) goto done;
+    rd_kafka_resp_err_t code = rd_kafka_committed(source->consumer, list, KAFKA_QUERY_TIMEOUT_MS);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        end_not_yet(source, "cannot read the group's committed offsets: %s", rd_kafka_err2str(code));
+        goto done;
+    }
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *item = &list->elems[i];
+        if (item->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            end_not_yet(source, "topic '%s' [%" PRId32 "]: cannot read the committed offset: %s", item->topic,
+                        item->partition, rd_kafka_err2str(item->err));
+            goto done;
+        }
+        if (item->offset < 0 && source->is_start_latest) continue;
+        int64_t low = 0, high = 0;
+        code = rd_kafka_query_watermark_offsets(source->consumer, item->topic, item->partition, &low, &high,
+                                                KAFKA_QUERY_TIMEOUT_MS);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            end_not_yet(source, "topic '%s' [%" PRId32 "]: cannot read its end: %s", item->topic, item->partition,
+                        rd_kafka_err2str(code));
+            goto done;
+        }
+        int64_t position = item->offset >= low ? item->offset : low;  /* none, or deleted by retention */
+        if (position < high) {
+            end_not_yet(source, "topic '%s' [%" PRId32 "]: committed %" PRId64 " of %" PRId64, item->topic,
+                        item->partition, item->offset >= 0 ? item->offset : low, high);
+            goto done;
+        }
+    }
+    is_done = true;
+done:
+    rd_kafka_topic_partition_list_destroy(list);
+    return is_done;
 }
 
 /* Whether a bounded run ends here (see the header comment); called when
@@ -615,14 +678,11 @@ static bool is_run_done(kafka_source *source)
     source->last_end_check_ms = now;
     const sl_connector_env *env = source->env;
     for (size_t i = 0; i < source->n_topics; i++)
-        if (!env->topic_writers_done(env->topic_context, source->topics[i])) return false;
-    if (!source->has_assignment) {
-        if (now - source->opened_ms < KAFKA_ASSIGNMENT_WAIT_MS) return false;
-        sl_warn("kafka", "%s: source: brokers '%s': group '%s' assigned nothing within %d s; ending the run",
-                source->identity.pipeline, source->brokers, source->group, KAFKA_ASSIGNMENT_WAIT_MS / 1000);
-        return true;
-    }
-    return are_lanes_at_end(source);
+        if (!env->topic_writers_done(env->topic_context, source->topics[i])) {
+            source->end_note_ms = 0;
+            return end_not_yet(source, "pipelines of this run still write topic '%s'", source->topics[i]);
+        }
+    return is_group_at_end(source);
 }
 
 static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
@@ -638,8 +698,24 @@ static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
     }
     if (rc) return rc;
     rc = emit_batch(source, batch, err);
-    if (rc == SL_EAGAIN && is_run_done(source)) return SL_EOF;
-    return rc;
+    if (rc != SL_EAGAIN) return rc;
+    if (is_run_done(source)) {
+        source->end_note[0] = '\0';
+        return SL_EOF;
+    }
+    /* Nothing writes a topic that does not exist, in a run that would end
+     * once it is consumed: waiting for it would never end. */
+    if (!source->is_topic_missing) {
+        source->topic_missing_since_ms = 0;
+    } else if (source->topic_missing_since_ms == 0) {
+        source->topic_missing_since_ms = sl_clock_monotonic_ms();
+    } else if (sl_clock_monotonic_ms() - source->topic_missing_since_ms >= KAFKA_MISSING_TOPIC_MS) {
+        return sl_error_set(err, SL_ENOTFOUND,
+                            "kafka brokers '%s': %s for %d s, and no pipeline of this run writes it: check the "
+                            "topic name, create the topic, or run with --follow to wait for it",
+                            source->brokers, source->end_note, KAFKA_MISSING_TOPIC_MS / 1000);
+    }
+    return SL_EAGAIN;
 }
 
 static int kafka_source_commit(void *state, int32_t lane_id, int64_t next_offset, sl_error *err)
@@ -661,6 +737,12 @@ static int kafka_source_persist(void *state, sl_error *err)
     return commit_lanes(state, NULL, err);
 }
 
+static bool kafka_source_ends_by_itself(void *state)
+{
+    const kafka_source *source = state;
+    return source->can_end;
+}
+
 const sl_source_ops sl_kafka_source = {
     .name = "kafka",
     .options = sl_kafka_source_options,
@@ -670,5 +752,6 @@ const sl_source_ops sl_kafka_source = {
     .commit = kafka_source_commit,
     .persist = kafka_source_persist,
     .close = kafka_source_close,
+    .ends_by_itself = kafka_source_ends_by_itself,
     .produces_raw = true,
 };

@@ -276,6 +276,7 @@ int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, size_t max_batc
         batch->end_offset = line.end_offset;
         if (line.is_too_long) {
             reject_too_long(reader, &line, reject);
+            batch->n_rejected++;
             continue;
         }
         if (is_blank(line.text)) continue;

@@ -80,6 +80,13 @@ static int stdio_source_commit(void *state, int32_t partition, int64_t next_offs
     return SL_OK;
 }
 
+/* Stdin ends when its writer closes it. */
+static bool stdio_source_ends_by_itself(void *state)
+{
+    (void)state;
+    return true;
+}
+
 const sl_source_ops sl_stdio_source = {
     .name = "stdio",
     .options = stdio_source_options,
@@ -89,6 +96,7 @@ const sl_source_ops sl_stdio_source = {
     .commit = stdio_source_commit,
     .persist = NULL,
     .close = stdio_source_close,
+    .ends_by_itself = stdio_source_ends_by_itself,
     .produces_raw = true,
 };
 

@@ -163,6 +163,12 @@ static int topic_source_persist(void *state, sl_error *err)
     return rc;
 }
 
+static bool topic_source_ends_by_itself(void *state)
+{
+    const topic_source *source = state;
+    return !source->env->follow && source->env->topic_writers_done != NULL;
+}
+
 const sl_source_ops sl_topic_source = {
     .name = "topic",
     .options = topic_source_options,
@@ -172,6 +178,7 @@ const sl_source_ops sl_topic_source = {
     .commit = topic_source_commit,
     .persist = topic_source_persist,
     .close = topic_source_close,
+    .ends_by_itself = topic_source_ends_by_itself,
     .produces_raw = true,
 };
 

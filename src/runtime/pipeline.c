@@ -343,6 +343,7 @@ static void *source_main(void *arg)
     int64_t last_persist_ms = sl_clock_monotonic_ms();
     size_t round_robin = 0;
     uint64_t sequence = 0;
+    bool has_reached_end = false;  /* the source said SL_EOF by itself, not because of a stop */
     sl_error err;
     sl_error_clear(&err);
     while (!should_stop(pipeline)) {
@@ -355,12 +356,19 @@ static void *source_main(void *arg)
         inflight *slot = item;
         sl_batch_reset(slot->batch);
         int rc = ops->read(pipeline->source_state, slot->batch, &err);
-        if (rc == SL_EAGAIN || (rc == SL_OK && slot->batch->n_records == 0)) {
+        /* Sampled after the read: an end said while a stop came in counts
+         * as the stop's (the run then says incomplete, never the reverse). */
+        if (rc == SL_EOF && !atomic_load(pipeline->context.stopping)) has_reached_end = true;
+        /* A batch without records may still move a position (every record
+         * of it went to the dead-letter topic): it is acknowledged like any
+         * other, or the position would never be committed. */
+        bool has_position = slot->batch->n_records > 0 || slot->batch->n_rejected > 0;
+        if (rc == SL_EAGAIN || (rc == SL_OK && !has_position)) {
             sl_queue_push(pipeline->free_queue, slot);
             sl_sleep_ms(SOURCE_IDLE_WAIT_MS);
             continue;
         }
-        if (rc == SL_EOF && slot->batch->n_records == 0) {
+        if (rc == SL_EOF && !has_position) {
             sl_queue_push(pipeline->free_queue, slot);
             break;
         }
@@ -391,6 +399,8 @@ static void *source_main(void *arg)
     if (!atomic_load(&pipeline->is_failing) && commit_round(pipeline, true, &last_persist_ms, &err))
         pipeline_fail(pipeline, &err);
     pipeline->stats.finished_ms = sl_clock_monotonic_ms();
+    bool is_bounded = !pipeline->context.follow && ops->ends_by_itself && ops->ends_by_itself(pipeline->source_state);
+    atomic_store(&pipeline->stats.is_short, !has_reached_end && is_bounded);
     atomic_store(&pipeline->stats.state,
                  atomic_load(&pipeline->is_failing) ? SL_PIPELINE_FAILED : SL_PIPELINE_FINISHED);
     if (pipeline->context.on_finished) pipeline->context.on_finished(pipeline->context.finished_context, pipeline);
@@ -410,6 +420,7 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
     pthread_mutex_init(&pipeline->error_mutex, NULL);
     atomic_init(&pipeline->is_failing, false);
     atomic_init(&pipeline->stats.state, SL_PIPELINE_CREATED);
+    atomic_init(&pipeline->stats.is_short, false);
 
     size_t n_columns = plan->program ? sl_sql_n_columns(plan->program) : 0;
     if (n_columns) {

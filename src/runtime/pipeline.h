@@ -24,7 +24,7 @@
 typedef enum sl_pipeline_state {
     SL_PIPELINE_CREATED = 0,
     SL_PIPELINE_RUNNING,
-    SL_PIPELINE_FINISHED,   /* source exhausted or stop requested, all drained */
+    SL_PIPELINE_FINISHED,   /* source exhausted or stop requested, all drained (see is_short) */
     SL_PIPELINE_FAILED,
 } sl_pipeline_state;
 
@@ -36,6 +36,7 @@ typedef struct sl_pipeline_stats {
     atomic_uint_fast64_t bytes_in;         /* raw bytes read */
     atomic_uint_fast64_t batches;
     atomic_int state;                      /* sl_pipeline_state */
+    atomic_bool is_short;                  /* FINISHED by a stop before its source's own end */
     int64_t started_ms;                    /* monotonic */
     int64_t finished_ms;
 } sl_pipeline_stats;

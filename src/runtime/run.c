@@ -20,10 +20,17 @@
 #include "runtime/pipeline.h"
 
 static atomic_bool stop_requested;
+static volatile sig_atomic_t stop_signal;  /* the signal that asked, 0 = none */
 
-void sl_run_request_stop(void)
+void sl_run_request_stop(int signal_number)
 {
+    stop_signal = signal_number;
     atomic_store(&stop_requested, true);
+}
+
+int sl_run_stop_signal(void)
+{
+    return stop_signal;
 }
 
 typedef struct topic_writers {
@@ -41,6 +48,7 @@ typedef struct run_state {
     size_t n_writers;
     uint64_t *progress_in;      /* records in at the last progress line */
     int64_t progress_ms;        /* when it was printed */
+    bool is_timed_out;          /* --for elapsed: pipelines cut short are incomplete */
 } run_state;
 
 static bool writers_done(void *context, const char *topic)
@@ -126,6 +134,43 @@ static void print_progress(run_state *run, FILE *out, int64_t started_ms)
     fflush(out);
 }
 
+/* The summary's word for how a pipeline ended. */
+static const char *pipeline_outcome(const run_state *run, sl_pipeline *pipeline)
+{
+    sl_pipeline_stats *stats = sl_pipeline_stats_of(pipeline);
+    if (atomic_load(&stats->state) == SL_PIPELINE_FAILED) return "failed";
+    if (!atomic_load(&stats->is_short)) return "ok";
+    return run->is_timed_out ? "incomplete" : "interrupted";
+}
+
+/* The run's verdict on pipelines a stop cut short (see run.h): SL_OK when
+ * none was, else SL_EINCOMPLETE (--for) or SL_ECANCELED (a signal), with
+ * the first one named in err. */
+static int check_complete(const run_state *run, const sl_run_options *options, sl_error *err)
+{
+    size_t n_short = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < run->n_pipelines; i++) {
+        if (!atomic_load(&sl_pipeline_stats_of(run->pipelines[i])->is_short)) continue;
+        if (!first) first = sl_pipeline_name(run->pipelines[i]);
+        n_short++;
+    }
+    if (n_short == 0) return SL_OK;
+    char others[64] = "", limit[32];
+    if (n_short > 1) snprintf(others, sizeof others, " (and %zu more)", n_short - 1);
+    if (options->duration_ms % 1000 == 0) snprintf(limit, sizeof limit, "%" PRId64 "s", options->duration_ms / 1000);
+    else snprintf(limit, sizeof limit, "%" PRId64 "ms", options->duration_ms);
+    if (run->is_timed_out)
+        return sl_error_set(err, SL_EINCOMPLETE,
+                            "pipeline %s%s: --for %s elapsed before its source had been read to its "
+                            "end; what was stored is committed and a rerun continues from there (use --follow "
+                            "for a run that --for ends normally)",
+                            first, others, limit);
+    return sl_error_set(err, SL_ECANCELED,
+                        "pipeline %s%s: interrupted before its source had been read to its end; what was stored "
+                        "is committed and a rerun continues from there", first, others);
+}
+
 static void print_summary(run_state *run, FILE *out, int64_t started_ms)
 {
     fprintf(out, "%-24s %12s %12s %10s %8s %9s %12s  %s\n", "pipeline", "in", "out", "filtered", "dlq",
@@ -135,12 +180,10 @@ static void print_summary(run_state *run, FILE *out, int64_t started_ms)
         uint64_t in = atomic_load(&stats->records_in);
         int64_t end = stats->finished_ms ? stats->finished_ms : sl_clock_monotonic_ms();
         double seconds = seconds_between(stats->started_ms, end);
-        int state = atomic_load(&stats->state);
         fprintf(out, "%-24s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8.2fs %12.0f  %s\n",
                 sl_pipeline_name(run->pipelines[i]), in, (uint64_t)atomic_load(&stats->records_out),
                 (uint64_t)atomic_load(&stats->records_filtered), (uint64_t)atomic_load(&stats->records_dead),
-                seconds, seconds > 0 ? (double)in / seconds : 0.0,
-                state == SL_PIPELINE_FAILED ? "failed" : "ok");
+                seconds, seconds > 0 ? (double)in / seconds : 0.0, pipeline_outcome(run, run->pipelines[i]));
     }
     fprintf(out, "total elapsed %.2fs\n", seconds_between(started_ms, sl_clock_monotonic_ms()));
     for (size_t i = 0; i < run->n_pipelines; i++) {
@@ -174,6 +217,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     run_state run = { .plan = plan };
     atomic_init(&run.stopping, false);
     atomic_store(&stop_requested, false);
+    stop_signal = 0;
     int rc = SL_OK;
     if (options->only_pipeline && !sl_plan_pipeline(plan, options->only_pipeline))
         return sl_error_set(err, SL_EUSAGE, "%s: no pipeline named '%s'", plan->path, options->only_pipeline);
@@ -221,9 +265,11 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
         if (n_running == 0) break;
         int64_t now = sl_clock_monotonic_ms();
-        if (atomic_load(&stop_requested) ||
-            (options->duration_ms > 0 && now - started_ms >= options->duration_ms))
+        if (atomic_load(&stop_requested)) atomic_store(&run.stopping, true);
+        if (options->duration_ms > 0 && now - started_ms >= options->duration_ms && !atomic_load(&run.stopping)) {
+            run.is_timed_out = true;
             atomic_store(&run.stopping, true);
+        }
         if (options->progress && now - last_progress >= 500) {
             print_progress(&run, options->progress, started_ms);
             last_progress = now;
@@ -245,6 +291,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
             }
         }
     }
+    if (rc == SL_OK) rc = check_complete(&run, options, err);
     if (options->summary) print_summary(&run, options->summary, started_ms);
 done:
     run_state_clear(&run);

@@ -8,6 +8,14 @@
  * while no pipeline of the run still writes it (unless `follow`), or when
  * the duration elapses or a stop is requested (SIGINT/SIGTERM), in which
  * case in-flight batches are drained and positions committed.
+ *
+ * A run reports success only when it has its data: a pipeline whose source
+ * ends by itself (a file, a generator with a count, a topic without
+ * --follow, a Kafka topic verified consumed) but was stopped before that
+ * end is cut short, and the run fails with SL_EINCOMPLETE when --for
+ * stopped it ("incomplete" in the summary) or SL_ECANCELED when a signal
+ * did ("interrupted"). Sources that never end by itself (--follow, a
+ * generator without a count, `tail`) end normally when stopped.
  */
 #ifndef SL_RUN_H
 #define SL_RUN_H
@@ -27,11 +35,15 @@ typedef struct sl_run_options {
     FILE *summary;              /* the closing summary; NULL = none */
 } sl_run_options;
 
-/* Asks a run in progress to stop (async-signal-safe). */
-void sl_run_request_stop(void);
+/* Asks a run in progress to stop because of signal_number (async-signal-safe). */
+void sl_run_request_stop(int signal_number);
 
-/* Runs plan. SL_OK when every pipeline finished; otherwise the first
- * failure, with the pipeline named in err. */
+/* The signal that asked the last run to stop; 0 when none did. */
+int sl_run_stop_signal(void);
+
+/* Runs plan. SL_OK when every pipeline finished with its data; otherwise
+ * the first failure, with the pipeline named in err, or SL_EINCOMPLETE /
+ * SL_ECANCELED for pipelines cut short (above). */
 int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *err);
 
 #endif

@@ -2,7 +2,8 @@
 
 A broker of its own (tests/servers/kafka.sh on another port pair, so the
 session broker of the other suites is never touched) carries the seed flow:
-ingest_users (generator, 40,000 users at 4,000/s) → Kafka user_data →
+ingest_users (generator, 40,000 users at 1,000/s: 40 s, so the outage falls
+inside the run even when a loaded machine is slow to stop the broker) → Kafka user_data →
 store_users (seed SQL) → SQLite, all in one `sluice run` that ends by itself.
 Once a few thousand rows are stored the broker is stopped (`kafka.sh
 suspend`: a clean shutdown that keeps its data), left down for 15 seconds
@@ -24,7 +25,7 @@ from e2e_util import Sluice, check_users_table, dump_users_config, expected_rows
     parse_summary, rss_mb
 
 USERS = 40000
-RATE = 4000
+RATE = 1000
 OUTAGE_SECONDS = 15
 RSS_LIMIT_MB = 200      # sluice settles near 40 MB; a queue growing with the outage would pass this
 STORED_BEFORE_OUTAGE = 4000
