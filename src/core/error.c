@@ -2,6 +2,7 @@
  * helpers every module uses to report what went wrong and where. */
 #include "core/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,30 @@ bool sl_error_is_transient(const sl_error *err)
     if (err->error_class == SL_ERROR_TRANSIENT) return true;
     if (err->error_class == SL_ERROR_PERMANENT) return false;
     return err->code == SL_EIO || err->code == SL_ETIMEOUT || err->code == SL_ESINK || err->code == SL_ELOCKED;
+}
+
+sl_error_class sl_error_class_of_errno(int errnum)
+{
+    switch (errnum) {
+    case EINTR:
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EBUSY:
+    case ENOMEM:
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN: return SL_ERROR_TRANSIENT;
+    default: return SL_ERROR_PERMANENT;
+    }
 }
 
 const char *sl_error_class_name(const sl_error *err)

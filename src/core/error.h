@@ -82,6 +82,13 @@ int sl_error_mark(sl_error *err, sl_error_class error_class);
  * of outages and contention) count as transient. */
 bool sl_error_is_transient(const sl_error *err);
 
+/* The class of a failed system call's errno: transient for EINTR, EAGAIN,
+ * ENOSPC, EDQUOT (space may be freed), EIO, EBUSY, ENOMEM and the network's
+ * timeouts, resets and unreachable hosts; permanent for everything else
+ * (EPIPE: the reader closed the pipe; EACCES, EPERM, EROFS: permissions or
+ * a read-only file system; EBADF, ENOENT, ENOTDIR, EISDIR, EFBIG...). */
+sl_error_class sl_error_class_of_errno(int errnum);
+
 /* "transient" or "permanent", as sl_error_is_transient decides. */
 const char *sl_error_class_name(const sl_error *err);
 

@@ -2,6 +2,7 @@
  * error codes, ISO-8601 timestamps and base64 (run plain and under
  * ASan+UBSan, so out-of-bounds use and leaks fail too). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,16 @@ Test(core, error_class_is_set_where_the_failure_is_understood_and_survives_prefi
     cr_assert_eq(sl_error_mark(NULL, SL_ERROR_PERMANENT), SL_EIO, "err may be NULL");
     sl_error_clear(&err);
     cr_assert_eq(err.error_class, SL_ERROR_UNCLASSIFIED);
+
+    cr_assert_eq(sl_error_class_of_errno(EPIPE), SL_ERROR_PERMANENT, "the reader closed the pipe");
+    cr_assert_eq(sl_error_class_of_errno(EACCES), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(EROFS), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(EBADF), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(ENOENT), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(ENOSPC), SL_ERROR_TRANSIENT, "space may be freed");
+    cr_assert_eq(sl_error_class_of_errno(EINTR), SL_ERROR_TRANSIENT);
+    cr_assert_eq(sl_error_class_of_errno(EAGAIN), SL_ERROR_TRANSIENT);
+    cr_assert_eq(sl_error_class_of_errno(ECONNREFUSED), SL_ERROR_TRANSIENT);
 }
 
 Test(core, error_names_and_messages_come_from_one_list)
