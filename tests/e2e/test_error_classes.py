@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from e2e_util import Result, parse_summary, sanitizer_reports
+from cassandra_server import cassandra_node  # noqa: F401  (the session fixture)
 from kafka_server import kafka_broker  # noqa: F401  (the session fixture)
 
 RETRYING = "retrying in"
@@ -287,3 +288,25 @@ def test_a_topic_the_kafka_brokers_refuse_ends_the_run_instead_of_dead_lettering
     assert "topic 'no such topic!'" in result.stderr and "create the topic" in result.stderr, result.describe()
     row = parse_summary(result.stdout)["publish"]
     assert row["out"] == 0 and row["dlq"] == 0, result.describe()
+
+
+# ---- cassandra: a keyspace or table that does not exist ---------------------------------
+
+@pytest.mark.parametrize("missing", ["keyspace", "table"])
+def test_a_missing_cassandra_keyspace_or_table_ends_the_run_at_once_naming_it(missing, sluice, workdir,
+                                                                             cassandra_node):  # noqa: F811
+    node = cassandra_node
+    keyspace = "system_auth" if missing == "table" else f"nope_{os.getpid()}"
+    (workdir / "p.yaml").write_text(
+        "pipelines:\n"
+        "  store:\n"
+        f"    source: {users_source(10)}\n"
+        "    transform: { sql: \"SELECT login.uuid AS id FROM input\" }\n"
+        f"    sink: {{ cassandra: {{ hosts: ['{node.contact_point}'], username: {node.username}, "
+        f"password: {node.password}, keyspace: {keyspace}, table: no_such_table, key: [id] }} }}\n")
+    result = sluice.run("run", "p.yaml", timeout=180)
+    assert result.returncode == 1, result.describe()
+    assert result.elapsed < 90, result.describe()
+    assert "sink cassandra" in result.stderr and keyspace in result.stderr, result.describe()
+    assert "create: true" in result.stderr, result.describe()   # what to change
+    assert RETRYING not in result.stderr, result.describe()
