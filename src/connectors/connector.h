@@ -17,7 +17,9 @@
  * gone, database locked) is retried with backoff for the pipeline's
  * retry_limit, a permanent one (table mismatch, permission denied, closed
  * pipe) ends the pipeline at once. Sources likewise: a read error the
- * source marks transient is retried, any other ends the pipeline.
+ * source marks transient is retried (so a source marks one transient only
+ * when asking again loses nothing: it consumed no record of the failed
+ * read), any other ends the pipeline.
  *
  * Threads: read() and commit() of one source run on the source's thread;
  * write() of one sink runs on that sink's thread; open/close on the
