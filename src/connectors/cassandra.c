@@ -26,11 +26,13 @@
  * so a retried write does not report them twice.
  *
  * Failures: timeouts, overload and unreachable nodes are retried by the
- * session within its retry window; past it the write returns SL_EIO and the
- * runtime retries the whole group later with backoff (rows are upserts, so
- * a row stored twice is stored once). Refusals that no retry can fix
- * (bad credentials, unknown keyspace or column, no permission) return
- * SL_ECONFIG and stop the pipeline with Cassandra's message.
+ * session within its retry window; past it the write returns a transient
+ * error and the runtime retries the whole group later with backoff, up to
+ * the pipeline's retry_limit (rows are upserts, so a row stored twice is
+ * stored once). Refusals that no retry can fix are permanent and stop the
+ * pipeline at once with Cassandra's message: bad credentials or no
+ * permission (SL_ECONFIG, exit 2), an unknown keyspace, table or column
+ * (SL_ESINK, exit 1); a value Cassandra refuses (Invalid) rejects its row.
  *
  * The conf is borrowed: the plan owns it and outlives the sink.
  */
@@ -305,7 +307,8 @@ static int prepare_insert(cassandra_sink *sink, sl_error *err)
     rc = sl_cql_session_prepare(sink->session, cql->data, &sink->insert, err);
     if (rc) {
         sl_error_prefix(err, "cassandra sink: preparing %s: ", cql->data);
-        if (!conf->create && rc == SL_ECONFIG) sl_error_prefix(err, "(the sink creates nothing without create: true) ");
+        if (!conf->create && !sl_error_is_transient(err))
+            sl_error_prefix(err, "(the sink creates nothing without create: true) ");
         return rc;
     }
     const sl_cql_metadata *params = sl_cql_statement_params(sink->insert);
@@ -525,9 +528,13 @@ static int send_writes(cassandra_sink *sink, size_t n_writes, sl_error *err)
 /* A write that failed for good and is not about its rows' values. */
 static int write_failure(cassandra_sink *sink, const sl_cql_write *write, sl_error *err)
 {
-    int rc = write->server_code >= 0 ? SL_ECONFIG : (write->status ? write->status : SL_ESINK);
-    return sl_error_set(err, rc, "cassandra sink: %s.%s: %s", sink->conf->keyspace, sink->conf->table,
-                        write->error.message);
+    int rc = write->status ? write->status : SL_ESINK;
+    if (write->server_code == SL_CQL_ERR_UNAUTHORIZED || write->server_code == SL_CQL_ERR_AUTHENTICATION)
+        rc = SL_ECONFIG;
+    sl_error_set(err, rc, "cassandra sink: %s.%s: %s", sink->conf->keyspace, sink->conf->table,
+                 write->error.message);
+    /* A server's refusal is final; a failure without one keeps its own class. */
+    return sl_error_mark(err, write->server_code >= 0 ? SL_ERROR_PERMANENT : write->error.error_class);
 }
 
 /* Sends the grouped rows; batches refused as Invalid are retried row by

@@ -12,8 +12,14 @@
  *
  * Sinks write a batch and return only when it is durable. A record the sink
  * rejects (its own validation or the server's) is passed to env->reject and
- * does not fail the batch; a failure of the whole write (disk full, server
- * gone) is returned and the runtime retries with backoff.
+ * does not fail the batch; a failure of the whole write is returned, with
+ * its class set in err (core/error.h): a transient one (disk full, server
+ * gone, database locked) is retried with backoff for the pipeline's
+ * retry_limit, a permanent one (table mismatch, permission denied, closed
+ * pipe) ends the pipeline at once. Sources likewise: a read error the
+ * source marks transient is retried (so a source marks one transient only
+ * when asking again loses nothing: it consumed no record of the failed
+ * read), any other ends the pipeline.
  *
  * Threads: read() and commit() of one source run on the source's thread;
  * write() of one sink runs on that sink's thread; open/close on the
@@ -96,6 +102,13 @@ typedef struct sl_sink_ops {
      * up to a bound, when it has this op. */
     int (*write_many)(void *state, const sl_batch *const *batches, size_t n_batches, sl_error *err);
     void (*close)(void *state);
+    /* Optional: checks conf against what is known before anything runs
+     * (`sluice validate` calls it too): columns are the pipeline SQL's
+     * output columns (n_columns 0 without SQL or with SELECT *). Fails
+     * with SL_ECONFIG, a message saying what to change, and in *setting
+     * the name of the setting at fault, so the error can point at it. */
+    int (*check)(const void *conf, const char *const *columns, size_t n_columns, const char **setting,
+                 sl_error *err);
     /* Writes into out a command a user can run to look at what the sink
      * stored (e.g. a sqlite3 query); NULL op when there is none. */
     void (*hint)(const void *conf, char *out, size_t size);

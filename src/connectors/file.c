@@ -20,7 +20,10 @@
  * Sink: appends one JSON line per record with one write() per batch, then
  * fsync()s (when `fsync`, the default) so write() returns only once the
  * batch is durable. A failed write is cut back off the file so a retry
- * does not leave a torn line behind.
+ * does not leave a torn line behind. Failures are classed by errno: a
+ * read-only directory or file system and missing permissions (EACCES,
+ * EROFS, EPERM) or a missing file (the source) are permanent; ENOSPC and
+ * EIO are transient and retried by the runtime.
  */
 #include "connectors/file.h"
 
@@ -67,6 +70,15 @@ static const sl_option file_sink_options[] = {
 };
 
 /* ---- shared helpers ---------------------------------------------------- */
+
+/* SL_EIO "what path: strerror(errno)", classed by errno (EACCES, EROFS,
+ * ENOENT: permanent; ENOSPC, EIO: transient). */
+static int errno_error(sl_error *err, const char *what, const char *path)
+{
+    int saved = errno;
+    sl_error_set(err, SL_EIO, "%s %s: %s", what, path, strerror(saved));
+    return sl_error_mark(err, sl_error_class_of_errno(saved));
+}
 
 /* fsync of the directory holding path, so a newly created entry is durable. */
 static int sync_parent_dir(const char *path, sl_error *err)
@@ -151,13 +163,9 @@ static int file_source_reopen(file_source *source, sl_error *err)
 {
     if (source->fd >= 0) close(source->fd);
     source->fd = open(source->path, O_RDONLY | O_CLOEXEC);
-    if (source->fd < 0)
-        return sl_error_set(err, SL_EIO, "file source: cannot open %s: %s", source->path,
-                            strerror(errno));
+    if (source->fd < 0) return errno_error(err, "file source: cannot open", source->path);
     struct stat st;
-    if (fstat(source->fd, &st) != 0)
-        return sl_error_set(err, SL_EIO, "file source: cannot stat %s: %s", source->path,
-                            strerror(errno));
+    if (fstat(source->fd, &st) != 0) return errno_error(err, "file source: cannot stat", source->path);
     source->dev = st.st_dev;
     source->ino = st.st_ino;
     sl_line_reader_attach(source->reader, source->fd);
@@ -343,8 +351,7 @@ static int file_sink_open(const void *conf_ptr, const sl_connector_env *env, voi
     if (rc) goto fail;
     sink->fd = open(sink->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (sink->fd < 0) {
-        rc = sl_error_set(err, SL_EIO, "file sink: cannot open %s: %s", sink->path,
-                          strerror(errno));
+        rc = errno_error(err, "file sink: cannot open", sink->path);
         goto fail;
     }
     if (sink->is_fsync) {
@@ -381,19 +388,18 @@ static int file_sink_write(void *state, const sl_batch *batch, sl_error *err)
                                 sink->path, batch->n_records);
     if (sink->lines.len == 0) return SL_OK;
     off_t before = lseek(sink->fd, 0, SEEK_END);
-    if (before < 0)
-        return sl_error_set(err, SL_EIO, "file sink %s: %s", sink->path, strerror(errno));
+    if (before < 0) return errno_error(err, "file sink: cannot seek in", sink->path);
     if (write_all(sink->fd, sink->lines.data, sink->lines.len) != 0) {
         int saved = errno;
         /* Cut the partial batch off so a retry does not leave a torn line. */
         if (ftruncate(sink->fd, before) != 0)
             sl_warn("file", "%s: cannot cut a failed write back to %jd bytes: %s", sink->path,
                     (intmax_t)before, strerror(errno));
-        return sl_error_set(err, SL_EIO, "file sink %s: write of %zu bytes at byte %jd: %s",
-                            sink->path, sink->lines.len, (intmax_t)before, strerror(saved));
+        sl_error_set(err, SL_EIO, "file sink %s: write of %zu bytes at byte %jd: %s", sink->path,
+                     sink->lines.len, (intmax_t)before, strerror(saved));
+        return sl_error_mark(err, sl_error_class_of_errno(saved));
     }
-    if (sink->is_fsync && fsync(sink->fd) != 0)
-        return sl_error_set(err, SL_EIO, "file sink %s: fsync: %s", sink->path, strerror(errno));
+    if (sink->is_fsync && fsync(sink->fd) != 0) return errno_error(err, "file sink: fsync of", sink->path);
     return SL_OK;
 }
 

@@ -14,12 +14,15 @@
  * then the sink flushes until a delivery report arrived for each. A late
  * report from an abandoned write carries an id outside the current range
  * and is ignored, so no pointer into freed tracking memory is ever kept.
- * Then, per record: delivered → done; a permanent error (record too large,
- * invalid, topic missing or not authorised) → env->reject; any error
- * librdkafka gave up on that a retry may fix (message timed out, broker
- * gone) → the whole write fails with SL_EIO and the runtime retries the
- * batch (at-least-once). After a fatal producer error (idempotence broken)
- * the producer is rebuilt on the next write.
+ * Then, per record: delivered → done; a refusal of the record (too large,
+ * invalid) → env->reject; a refusal of the topic (missing with the
+ * brokers' auto-create off, not authorised, invalid name) → a permanent
+ * error that ends the pipeline, since every record would meet it; any
+ * error librdkafka gave up on that a retry may fix (message timed out,
+ * broker gone) → the whole write fails with a transient SL_EIO and the
+ * runtime retries the batch (at-least-once). After a fatal producer error
+ * (idempotence broken) the producer is rebuilt on the next write, so that
+ * failure is transient too.
  *
  * With `partitions: N` (N > 0) open() makes sure the topic exists first:
  * it asks the brokers to create it with N partitions and the brokers'
@@ -330,8 +333,25 @@ static int check_fatal(kafka_sink *sink, sl_error *err)
     if (rc) {
         sl_error_prefix(err, "topic '%s': ", sink->topic_name);
         producer_stop(sink, 0);
+        sl_error_mark(err, SL_ERROR_TRANSIENT);   /* the next attempt builds a new producer */
     }
     return rc;
+}
+
+/* Refusals about the topic, not the record: every record would meet them,
+ * so they end the pipeline instead of dead-lettering the whole stream. */
+static bool is_topic_refusal(rd_kafka_resp_err_t code)
+{
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* The outcome of a write whose reports all arrived; deliveries run over
@@ -342,12 +362,18 @@ static int settle(kafka_sink *sink, const sl_batch *const *batches, size_t n_bat
     rd_kafka_resp_err_t retry_code = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (size_t i = 0; i < sink->n_write; i++) {
         rd_kafka_resp_err_t code = sink->deliveries[i].code;
+        if (is_topic_refusal(code))
+            return sl_error_set_permanent(err, SL_ESINK, "kafka brokers '%s': topic '%s': %s: create the topic "
+                                          "(or set partitions: so the sink creates it), fix its name, or grant "
+                                          "this client write access", sink->brokers, sink->topic_name,
+                                          rd_kafka_err2str(code));
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR || sl_kafka_error_is_permanent(code)) continue;
         if (n_retry++ == 0) retry_code = code;
     }
     if (n_retry)  /* retried whole; rejects wait for an attempt without transient trouble */
-        return sl_error_set(err, SL_EIO, "kafka brokers '%s': topic '%s': %zu of %zu records not delivered: %s",
-                            sink->brokers, sink->topic_name, n_retry, sink->n_write, rd_kafka_err2str(retry_code));
+        return sl_error_set_transient(err, SL_EIO, "kafka brokers '%s': topic '%s': %zu of %zu records not "
+                                      "delivered: %s", sink->brokers, sink->topic_name, n_retry, sink->n_write,
+                                      rd_kafka_err2str(retry_code));
     const sl_reject_handler *reject = &sink->env->reject;
     const kafka_delivery *delivery = sink->deliveries;
     for (size_t b = 0; b < n_batches; b++) {

@@ -10,6 +10,11 @@
  *      record's top-level keys when the table must be created. Records may
  *      then only carry fields that are columns: one that does not is
  *      rejected (the first record's makes the write fail, naming it).
+ * A table is shaped by the first object that has every key column set;
+ * records before it that lack one are rejected, as the NOT NULL of the key
+ * columns rejects them later.
+ * A key column that neither the declared columns nor the SQL's output hold
+ * is refused before the run (sqlite_check, also by `sluice validate`).
  * An existing table is never altered: a column it lacks is an error naming
  * the column and the table.
  *
@@ -20,8 +25,11 @@
  * CHECK, datatype mismatch) is rejected with sqlite's message and the rest
  * of the batch is kept; rejects reach env->reject only after COMMIT, so a
  * retried transaction does not report them twice. SQLITE_BUSY retries the
- * whole transaction with backoff for up to busy_timeout; any other failure
- * rolls back and returns SL_ESINK with the path and sqlite's message.
+ * whole transaction with backoff for up to busy_timeout, then fails as a
+ * transient error (the runtime retries on, up to the pipeline's
+ * retry_limit); any other failure rolls back and returns SL_ESINK with the
+ * path and sqlite's message, classed by sl_sqlite_error_class (a read-only
+ * database or directory, a missing table or column: permanent).
  */
 #include "connectors/sqlite.h"
 
@@ -110,9 +118,11 @@ static void sqlite_close(void *state)
 static int sink_exec(sqlite_sink *sink, const char *sql, sl_error *err)
 {
     char *message = NULL;
-    if (sqlite3_exec(sink->db, sql, NULL, NULL, &message) == SQLITE_OK) return SL_OK;
+    int sqlite_rc = sqlite3_exec(sink->db, sql, NULL, NULL, &message);
+    if (sqlite_rc == SQLITE_OK) return SL_OK;
     int rc = sl_error_set(err, SL_ESINK, "sqlite sink %s: %s: %s", sink->path, sql,
                           message ? message : sqlite3_errmsg(sink->db));
+    sl_error_mark(err, sl_sqlite_error_class(sqlite3_extended_errcode(sink->db)));
     sqlite3_free(message);
     return rc;
 }
@@ -134,8 +144,9 @@ static int sink_prepare(sqlite_sink *sink, sl_error *err)
     if (sl_sqlite_build_insert(&sink->sql, sink->table, &sink->columns, &sink->key)) goto fail;
     if (sqlite3_prepare_v3(sink->db, sink->sql.data, -1, SQLITE_PREPARE_PERSISTENT, &sink->insert,
                            NULL) != SQLITE_OK) {
-        return sl_error_set(err, SL_ESINK, "sqlite sink %s: table %s: %s (%s)", sink->path,
-                            sink->table, sqlite3_errmsg(sink->db), sink->sql.data);
+        sl_error_set(err, SL_ESINK, "sqlite sink %s: table %s: %s (%s)", sink->path, sink->table,
+                     sqlite3_errmsg(sink->db), sink->sql.data);
+        return sl_error_mark(err, sl_sqlite_error_class(sqlite3_extended_errcode(sink->db)));
     }
     sink->is_ready = true;
     return SL_OK;
@@ -172,8 +183,9 @@ static int sink_setup_at_open(sqlite_sink *sink, const sl_sqlite_conf *conf,
     }
     sink->is_table_missing = !exists;
     if (!exists && !sink->may_create) {
-        rc = sl_error_set(err, SL_ESINK, "sqlite sink %s: table %s does not exist and create "
-                          "is false", sink->path, sink->table);
+        rc = sl_error_set_permanent(err, SL_ESINK, "sqlite sink %s: table %s does not exist and "
+                                    "create is false: create the table or set create: true",
+                                    sink->path, sink->table);
         goto done;
     }
     if (conf->columns) {
@@ -259,6 +271,7 @@ static int sqlite_open(const void *conf_ptr, const sl_connector_env *env, void *
     if (sqlite_rc != SQLITE_OK) {
         rc = sl_error_set(err, SL_ESINK, "sqlite sink: cannot open %s: %s", sink->path,
                           sink->db ? sqlite3_errmsg(sink->db) : sqlite3_errstr(sqlite_rc));
+        sl_error_mark(err, sl_sqlite_error_class(sqlite_rc));
         goto fail;
     }
     sqlite3_extended_result_codes(sink->db, 1);
@@ -281,12 +294,25 @@ fail:
     return rc;
 }
 
-/* The first record of the batch that is an object, or NULL. */
-static const sl_value *first_object(const sl_batch *batch)
+/* The key column record (an object) lacks or holds null in, or NULL. */
+static const char *missing_key(const sqlite_sink *sink, const sl_value *record)
+{
+    for (size_t k = 0; k < sink->key.n_columns; k++) {
+        const sl_value *field = sl_value_get(record, sl_str_from(sink->key.names[k]));
+        if (!field || field->type == SL_TYPE_NULL) return sink->key.names[k];
+    }
+    return NULL;
+}
+
+/* The first record of the batch that can shape a table: an object with
+ * every key column set (one without is rejected, never the table's
+ * model), or NULL. */
+static const sl_value *first_object(const sqlite_sink *sink, const sl_batch *batch)
 {
     for (size_t i = 0; i < batch->n_records; i++) {
         const sl_record *record = &batch->records[i];
-        if (record->has_value && record->value.type == SL_TYPE_OBJECT) return &record->value;
+        if (record->has_value && record->value.type == SL_TYPE_OBJECT && !missing_key(sink, &record->value))
+            return &record->value;
     }
     return NULL;
 }
@@ -309,7 +335,7 @@ static const sl_str *unknown_field(const sqlite_sink *sink, const sl_value *obje
  * record), and checks the first record's fields in strict mode. */
 static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_error *err)
 {
-    const sl_value *first = first_object(batch);
+    const sl_value *first = first_object(sink, batch);
     if (!first) return SL_OK;  /* nothing to learn from: every record is rejected */
     int rc = SL_OK;
     if (!sink->is_ready) {
@@ -319,8 +345,9 @@ static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_erro
         else rc = sl_sqlite_columns_from_record(first, &sink->columns);
         if (rc) return sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
         if (sink->columns.n_columns == 0)
-            return sl_error_set(err, SL_ESINK, "sqlite sink %s: cannot create table %s: the "
-                                "first record has no fields", sink->path, sink->table);
+            return sl_error_set_permanent(err, SL_ESINK, "sqlite sink %s: cannot create table %s: "
+                                          "the first record has no fields; declare columns",
+                                          sink->path, sink->table);
         rc = sink_create_table(sink, err);
         if (!rc) rc = sink_prepare(sink, err);
         if (rc) {
@@ -331,8 +358,8 @@ static int sink_setup_at_write(sqlite_sink *sink, const sl_batch *batch, sl_erro
     if (sink->is_strict && !sink->is_first_checked) {
         const sl_str *field = unknown_field(sink, first);
         if (field)
-            return sl_error_set(err, SL_ESINK, "sqlite sink %s: field '%.*s' of the first record "
-                                "is not a column of table %s; the sink does not alter tables: "
+            return sl_error_set_permanent(err, SL_ESINK, "sqlite sink %s: field '%.*s' of the first "
+                                "record is not a column of table %s; the sink does not alter tables: "
                                 "add the column, declare columns, or select the fields",
                                 sink->path, (int)field->len, field->ptr, sink->table);
         sink->is_first_checked = true;
@@ -417,8 +444,9 @@ static int attempt_fail(sqlite_sink *sink, int sqlite_rc, const char *during, sl
     sqlite3_reset(sink->insert);
     sink_rollback(sink);
     if (is_busy(sqlite_rc)) return WRITE_ATTEMPT_BUSY;
-    return sl_error_set(err, SL_ESINK, "sqlite sink %s: %s (table %s): %s", sink->path, during,
-                        sink->table, message);
+    sl_error_set(err, SL_ESINK, "sqlite sink %s: %s (table %s): %s", sink->path, during, sink->table,
+                 message);
+    return sl_error_mark(err, sl_sqlite_error_class(sqlite_rc));
 }
 
 /* Steps the insert for every record of one batch inside the open
@@ -471,16 +499,23 @@ static int write_attempt(sqlite_sink *sink, const sl_batch *const *batches, size
     return SL_OK;
 }
 
-/* Rejects every record of the batches: no record could tell the columns. */
+/* Rejects every record of the batches: no record could tell the columns
+ * (none is an object with every key column set). */
 static int reject_all(sqlite_sink *sink, const sl_batch *const *batches, size_t n_batches, sl_error *err)
 {
     sl_sink_rejects_clear(&sink->rejects);
     for (size_t b = 0; b < n_batches; b++) {
         for (size_t i = 0; i < batches[b]->n_records; i++) {
             const sl_record *record = &batches[b]->records[i];
-            if (sl_sink_rejects_add(&sink->rejects, b, i, "sqlite: the record is %s, not an object (table %s)",
-                           record->has_value ? sl_type_name(record->value.type) : "not parsed", sink->table))
-                return sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
+            int rc;
+            if (record->has_value && record->value.type == SL_TYPE_OBJECT)
+                rc = sl_sink_rejects_add(&sink->rejects, b, i, "sqlite: key column '%s' is missing or null "
+                                         "(table %s)", missing_key(sink, &record->value), sink->table);
+            else
+                rc = sl_sink_rejects_add(&sink->rejects, b, i, "sqlite: the record is %s, not an object (table %s)",
+                                         record->has_value ? sl_type_name(record->value.type) : "not parsed",
+                                         sink->table);
+            if (rc) return sl_error_set(err, SL_ENOMEM, "sqlite sink %s: no memory", sink->path);
         }
     }
     sl_sink_rejects_report(&sink->rejects, sink->env, batches);
@@ -504,9 +539,9 @@ static int sqlite_write_many(void *state, const sl_batch *const *batches, size_t
         if (rc != WRITE_ATTEMPT_BUSY) break;
         int64_t now = sl_clock_monotonic_ms();
         if (now >= deadline)
-            return sl_error_set(err, SL_ESINK, "sqlite sink %s: table %s: the database stayed "
-                                "locked (busy) for %" PRId64 " ms", sink->path, sink->table,
-                                sink->busy_timeout_ms);
+            return sl_error_set_transient(err, SL_ESINK, "sqlite sink %s: table %s: the database "
+                                          "stayed locked (busy) for %" PRId64 " ms", sink->path,
+                                          sink->table, sink->busy_timeout_ms);
         sl_sleep_ms(backoff < deadline - now ? backoff : deadline - now);
         backoff = backoff * 2 < SQLITE_BACKOFF_MAX_MS ? backoff * 2 : SQLITE_BACKOFF_MAX_MS;
     }
@@ -519,6 +554,37 @@ static int sqlite_write(void *state, const sl_batch *batch, sl_error *err)
 {
     if (batch->n_records == 0) return SL_OK;
     return sqlite_write_many(state, &batch, 1, err);
+}
+
+/* Every key column must be written: declared in columns:, or produced by
+ * the pipeline's SQL when columns come from it. */
+static int sqlite_check(const void *conf_ptr, const char *const *columns, size_t n_columns, const char **setting,
+                        sl_error *err)
+{
+    const sl_sqlite_conf *conf = conf_ptr;
+    for (size_t k = 0; k < conf->key.n_items; k++) {
+        const char *name = conf->key.items[k];
+        if (conf->columns) {
+            if (conf->columns->kind == SL_NODE_MAP && !sl_node_get(conf->columns, name)) {
+                *setting = "key";
+                return sl_error_set(err, SL_ECONFIG, "key column '%s' is not one of the declared columns: "
+                                    "declare it in columns or change key", name);
+            }
+            continue;
+        }
+        if (n_columns == 0) continue;  /* columns come from the records: only they can tell */
+        bool is_produced = false;
+        for (size_t c = 0; c < n_columns && !is_produced; c++) is_produced = strcmp(columns[c], name) == 0;
+        if (is_produced) continue;
+        char have[256] = "";
+        size_t used = 0;
+        for (size_t c = 0; c < n_columns && used + 1 < sizeof have; c++)
+            used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", c ? ", " : "", columns[c]);
+        *setting = "key";
+        return sl_error_set(err, SL_ECONFIG, "key column '%s' is not an output column of the pipeline's SQL "
+                            "(it has: %s): select it (... AS %s) or change key", name, have, name);
+    }
+    return SL_OK;
 }
 
 static void sqlite_hint(const void *conf_ptr, char *out, size_t size)
@@ -535,6 +601,7 @@ const sl_sink_ops sl_sqlite_sink = {
     .write = sqlite_write,
     .write_many = sqlite_write_many,
     .close = sqlite_close,
+    .check = sqlite_check,
     .hint = sqlite_hint,
     .topic_name = NULL,
     .accepts_raw = false,

@@ -133,12 +133,26 @@ int sl_sqlite_table_columns(sqlite3 *db, const char *table, sl_columns *out, boo
         *exists = true;
         sqlite_rc = SQLITE_OK;
     }
-    if (sqlite_rc != SQLITE_DONE)
+    if (sqlite_rc != SQLITE_DONE) {
         rc = sl_error_set(err, SL_ESINK, "reading the columns of table %s: %s", table,
                           sqlite3_errmsg(db));
+        sl_error_mark(err, sl_sqlite_error_class(sqlite_rc));
+    }
 done:
     sqlite3_finalize(stmt);
     return rc;
+}
+
+sl_error_class sl_sqlite_error_class(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM: return SL_ERROR_TRANSIENT;
+    default: return SL_ERROR_PERMANENT;
+    }
 }
 
 int sl_sqlite_append_identifier(sl_buffer *sql, const char *name)
@@ -190,9 +204,11 @@ int sl_sqlite_create_table(sqlite3 *db, const char *table, const sl_columns *col
         goto done;
     }
     char *message = NULL;
-    if (sqlite3_exec(db, sql.data, NULL, NULL, &message) != SQLITE_OK) {
+    int sqlite_rc = sqlite3_exec(db, sql.data, NULL, NULL, &message);
+    if (sqlite_rc != SQLITE_OK) {
         rc = sl_error_set(err, SL_ESINK, "creating table %s: %s (%s)", table,
                           message ? message : sqlite3_errmsg(db), sql.data);
+        sl_error_mark(err, sl_sqlite_error_class(sqlite3_extended_errcode(db)));
         sqlite3_free(message);
     }
 done:
@@ -241,7 +257,7 @@ int sl_sqlite_check_columns(const sl_columns *wanted, const sl_columns *table_co
         for (size_t j = 0; j < table_columns->n_columns && used + 1 < sizeof have; j++)
             used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", j ? ", " : "",
                                      table_columns->names[j]);
-        return sl_error_set(err, SL_ESINK,
+        return sl_error_set_permanent(err, SL_ESINK,
                             "%s column '%s' is not a column of table %s (it has: %s); the sink "
                             "does not alter tables: add the column or use another table",
                             what, name, table, have);

@@ -58,7 +58,16 @@ int sl_sqlite_build_insert(sl_buffer *sql, const char *table, const sl_columns *
 /* Appends name as a quoted identifier: "a""b" for a"b. */
 int sl_sqlite_append_identifier(sl_buffer *sql, const char *name);
 
-/* Fails with SL_ESINK naming the first column of wanted that table lacks. */
+/* The class of a failure with sqlite's (extended) result code sqlite_rc:
+ * transient for BUSY and LOCKED (another connection holds the lock), FULL
+ * (the disk is full: space may be freed), IOERR (the device failed this
+ * time) and NOMEM; permanent for everything else: READONLY and CANTOPEN
+ * (permissions, a read-only directory or file system), PERM, AUTH,
+ * CORRUPT, NOTADB, and ERROR (no such table or column, SQL mismatch). */
+sl_error_class sl_sqlite_error_class(int sqlite_rc);
+
+/* Fails with SL_ESINK naming the first column of wanted that table lacks
+ * (a permanent error: the table must change, or the config). */
 int sl_sqlite_check_columns(const sl_columns *wanted, const sl_columns *table_columns,
                             const char *what, const char *table, sl_error *err);
 

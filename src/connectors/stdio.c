@@ -8,7 +8,11 @@
  *
  * Sink: one JSON line per record (see sl_file_format_lines), the batch
  * written and flushed at once, so a reader of the pipe sees whole batches.
- * It has no settings (conf_size 0).
+ * It has no settings (conf_size 0). A reader that closes the pipe
+ * (`sluice run p.yaml | head -1`) is final: EPIPE (SIGPIPE is ignored) is a
+ * permanent error, so the run ends at once with exit 1 and counts only the
+ * batches written before. Other errors are classed by errno: ENOSPC, EIO
+ * and EINTR are retried, EBADF (stdout closed) and the rest are not.
  */
 #include "connectors/stdio.h"
 
@@ -134,8 +138,13 @@ static int stdio_sink_write(void *state, const sl_batch *batch, sl_error *err)
         fflush(stdout) != 0) {
         int saved = errno;
         clearerr(stdout);
-        return sl_error_set(err, SL_EIO, "stdio sink: writing %zu bytes to stdout: %s",
-                            sink->lines.len, strerror(saved));
+        if (saved == EPIPE)
+            return sl_error_set_permanent(err, SL_EIO, "stdio sink: stdout was closed by its reader (broken "
+                                          "pipe); the batch of %zu records and those after it were not "
+                                          "written", batch->n_records);
+        sl_error_set(err, SL_EIO, "stdio sink: writing %zu bytes to stdout: %s", sink->lines.len,
+                     strerror(saved));
+        return sl_error_mark(err, sl_error_class_of_errno(saved));
     }
     return SL_OK;
 }

@@ -2,20 +2,89 @@
  * helpers every module uses to report what went wrong and where. */
 #include "core/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int sl_error_set(sl_error *err, int code, const char *format, ...)
+static int error_set(sl_error *err, int code, sl_error_class error_class, const char *format, va_list args)
 {
     if (err) {
-        va_list args;
-        va_start(args, format);
         err->code = code;
+        err->error_class = error_class;
         vsnprintf(err->message, sizeof err->message, format, args);
-        va_end(args);
     }
     return code;
+}
+
+int sl_error_set(sl_error *err, int code, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    error_set(err, code, SL_ERROR_UNCLASSIFIED, format, args);
+    va_end(args);
+    return code;
+}
+
+int sl_error_set_transient(sl_error *err, int code, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    error_set(err, code, SL_ERROR_TRANSIENT, format, args);
+    va_end(args);
+    return code;
+}
+
+int sl_error_set_permanent(sl_error *err, int code, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    error_set(err, code, SL_ERROR_PERMANENT, format, args);
+    va_end(args);
+    return code;
+}
+
+int sl_error_mark(sl_error *err, sl_error_class error_class)
+{
+    if (!err) return SL_EIO;
+    err->error_class = error_class;
+    return err->code;
+}
+
+bool sl_error_is_transient(const sl_error *err)
+{
+    if (err->error_class == SL_ERROR_TRANSIENT) return true;
+    if (err->error_class == SL_ERROR_PERMANENT) return false;
+    return err->code == SL_EIO || err->code == SL_ETIMEOUT || err->code == SL_ESINK || err->code == SL_ELOCKED;
+}
+
+sl_error_class sl_error_class_of_errno(int errnum)
+{
+    switch (errnum) {
+    case EINTR:
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EBUSY:
+    case ENOMEM:
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN: return SL_ERROR_TRANSIENT;
+    default: return SL_ERROR_PERMANENT;
+    }
+}
+
+const char *sl_error_class_name(const sl_error *err)
+{
+    return sl_error_is_transient(err) ? "transient" : "permanent";
 }
 
 void sl_error_prefix(sl_error *err, const char *format, ...)
@@ -63,5 +132,6 @@ void sl_error_clear(sl_error *err)
 {
     if (!err) return;
     err->code = SL_OK;
+    err->error_class = SL_ERROR_UNCLASSIFIED;
     err->message[0] = '\0';
 }

@@ -14,8 +14,9 @@ int sl_make_parent_dirs(const char *path, sl_error *err)
     for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            rc = sl_error_set(err, SL_EIO, "cannot create directory %s for %s: %s", copy, path,
-                              strerror(errno));
+            int saved = errno;
+            sl_error_set(err, SL_EIO, "cannot create directory %s for %s: %s", copy, path, strerror(saved));
+            rc = sl_error_mark(err, sl_error_class_of_errno(saved));
             break;
         }
         *slash = '/';

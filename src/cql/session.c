@@ -266,15 +266,14 @@ static int roundtrip(sl_cql_session *session, size_t host, const request *r, sl_
     return session->sync_error.code ? session->sync_error.code : SL_EIO;
 }
 
-/* The code a final server refusal of a QUERY or PREPARE is returned as. */
+/* The code a final server refusal of a QUERY or PREPARE is returned as
+ * (always a permanent error): SL_ECONFIG when the credentials or their
+ * permissions are refused, SL_ESINK for the rest (a keyspace, table or
+ * column that does not exist, a statement the server cannot take). */
 static int refusal_code(int32_t server_code)
 {
     switch (server_code) {
-    case SL_CQL_ERR_SYNTAX:
     case SL_CQL_ERR_UNAUTHORIZED:
-    case SL_CQL_ERR_INVALID:
-    case SL_CQL_ERR_CONFIG:
-    case SL_CQL_ERR_ALREADY_EXISTS:
     case SL_CQL_ERR_AUTHENTICATION: return SL_ECONFIG;
     default: return SL_ESINK;
     }
@@ -314,7 +313,7 @@ static int request_with_retry(sl_cql_session *session, size_t host, bool pinned,
             rc = sl_error_set(err, sl_cql_error_is_retryable(e) ? SL_ESINK : refusal_code(e->code),
                               "%s: %s: %.*s", session->hosts[target].address, sl_cql_error_code_name(e->code),
                               (int)e->message.len, e->message.ptr);
-            if (!sl_cql_error_is_retryable(e)) return rc;
+            if (!sl_cql_error_is_retryable(e)) return sl_error_mark(err, SL_ERROR_PERMANENT);
         }
         if (rc == SL_OK || rc == SL_ECONFIG || rc == SL_ENOMEM || rc == SL_ECORRUPT) return rc;
         /* A request pinned to a node that cannot be reached returns at once: the
@@ -324,6 +323,7 @@ static int request_with_retry(sl_cql_session *session, size_t host, bool pinned,
         backoff = sl__cql_next_backoff(session, backoff);
         if (sl_clock_monotonic_ms() + backoff > deadline) {
             sl_error_prefix(err, "gave up after %d ms: ", session->config.retry_window_ms);
+            sl_error_mark(err, SL_ERROR_TRANSIENT);   /* the runtime may retry later */
             return rc;
         }
         int64_t until = sl_clock_monotonic_ms() + backoff;

@@ -22,11 +22,13 @@
 #include "runtime/ack.h"
 #include "runtime/dlq.h"
 
-/* A failing sink write is retried with backoff for this long before the
- * pipeline fails (a stop request ends the retries sooner). */
-#define SINK_RETRY_LIMIT_MS (5 * 60 * 1000)
-#define SINK_BACKOFF_FIRST_MS 100
-#define SINK_BACKOFF_MAX_MS 5000
+/* A transient failure (sl_error_is_transient) of a sink write or source
+ * read is retried with exponential backoff from RETRY_BACKOFF_FIRST_MS up
+ * to RETRY_BACKOFF_MAX_MS, for at most the plan's retry_limit_ms; then it
+ * becomes permanent. A permanent failure ends the pipeline at once; a stop
+ * request ends the retries sooner. */
+#define RETRY_BACKOFF_FIRST_MS 100
+#define RETRY_BACKOFF_MAX_MS 5000
 /* How long an idle source waits before asking again. */
 #define SOURCE_IDLE_WAIT_MS 5
 #define MAX_COMMITS_PER_ROUND 4096
@@ -221,23 +223,60 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- sinks ---- */
+/* ---- retrying transient failures ---- */
 
-static bool is_permanent_failure(int rc)
+typedef struct retry_state {
+    int64_t started_ms;
+    int64_t backoff_ms;
+    int n_attempts;
+} retry_state;
+
+static void retry_begin(retry_state *retry)
 {
-    return rc == SL_ECONFIG || rc == SL_EINVAL || rc == SL_ETYPE || rc == SL_ENOMEM;
+    *retry = (retry_state){ sl_clock_monotonic_ms(), RETRY_BACKOFF_FIRST_MS, 0 };
 }
+
+/* After a failed attempt (err filled by what failed, `what` names it):
+ * true when the attempt should be made again, after the backoff has been
+ * waited; false when err is final, with what was tried said in it. */
+static bool retry_again(sl_pipeline *pipeline, retry_state *retry, const char *what, sl_error *err)
+{
+    retry->n_attempts++;
+    if (atomic_load(&pipeline->is_failing)) return false;
+    if (!sl_error_is_transient(err)) return false;
+    if (atomic_load(pipeline->context.stopping)) {
+        sl_error_prefix(err, "stopped while retrying a failed %s: ", what);
+        return false;
+    }
+    int64_t limit = pipeline->plan->retry_limit_ms;
+    if (sl_clock_monotonic_ms() - retry->started_ms >= limit) {
+        sl_error_prefix(err, "gave up after %d attempts in %" PRId64 " s (retry_limit %" PRId64 " s of pipeline %s: "
+                        "raise it to wait longer for an outage): ", retry->n_attempts,
+                        (sl_clock_monotonic_ms() - retry->started_ms) / 1000, limit / 1000, pipeline->plan->name);
+        sl_error_mark(err, SL_ERROR_PERMANENT);
+        return false;
+    }
+    sl_warn("pipeline", "%s: %s: %s; transient, retrying in %" PRId64 " ms", pipeline->plan->name, what,
+            err->message, retry->backoff_ms);
+    for (int64_t waited = 0; waited < retry->backoff_ms && !atomic_load(pipeline->context.stopping); waited += 50)
+        sl_sleep_ms(50);
+    retry->backoff_ms = retry->backoff_ms * 2 > RETRY_BACKOFF_MAX_MS ? RETRY_BACKOFF_MAX_MS : retry->backoff_ms * 2;
+    return true;
+}
+
+/* ---- sinks ---- */
 
 /* Writes the slots' batches (several at once when the sink can), retrying
  * transient failures with backoff. */
 static int sink_write_with_retry(sink_runner *runner, inflight *const *slots, size_t n_slots, sl_error *err)
 {
-    sl_pipeline *pipeline = runner->pipeline;
     const sl_sink_ops *ops = runner->plan->ops;
     const sl_batch *batches[SINK_MAX_COALESCE];
     for (size_t i = 0; i < n_slots; i++) batches[i] = slots[i]->batch;
-    int64_t backoff = SINK_BACKOFF_FIRST_MS;
-    int64_t started = sl_clock_monotonic_ms();
+    char what[64];
+    snprintf(what, sizeof what, "sink %s write", ops->name);
+    retry_state retry;
+    retry_begin(&retry);
     for (;;) {
         sl_error_clear(err);
         int rc = SL_OK;
@@ -245,20 +284,8 @@ static int sink_write_with_retry(sink_runner *runner, inflight *const *slots, si
         else
             for (size_t i = 0; i < n_slots && rc == SL_OK; i++) rc = ops->write(runner->state, batches[i], err);
         if (rc == SL_OK) return SL_OK;
-        if (is_permanent_failure(rc) || atomic_load(&pipeline->is_failing)) return rc;
-        if (atomic_load(pipeline->context.stopping)) {
-            sl_error_prefix(err, "stopped while retrying a failed write: ");
-            return rc;
-        }
-        if (sl_clock_monotonic_ms() - started > SINK_RETRY_LIMIT_MS) {
-            sl_error_prefix(err, "gave up after retrying for %d s: ", SINK_RETRY_LIMIT_MS / 1000);
-            return rc;
-        }
-        sl_warn("pipeline", "%s: sink %s: %s; retrying in %" PRId64 " ms", pipeline->plan->name,
-                ops->name, err->message, backoff);
-        for (int64_t waited = 0; waited < backoff && !atomic_load(pipeline->context.stopping); waited += 50)
-            sl_sleep_ms(50);
-        backoff = backoff * 2 > SINK_BACKOFF_MAX_MS ? SINK_BACKOFF_MAX_MS : backoff * 2;
+        if (err->code == SL_OK) sl_error_set(err, rc, "%s", sl_error_message(rc));
+        if (!retry_again(runner->pipeline, &retry, what, err)) return rc;
     }
 }
 
@@ -344,6 +371,7 @@ static void *source_main(void *arg)
     size_t round_robin = 0;
     uint64_t sequence = 0;
     bool has_reached_end = false;  /* the source said SL_EOF by itself, not because of a stop */
+    retry_state read_retry = { 0 };
     sl_error err;
     sl_error_clear(&err);
     while (!should_stop(pipeline)) {
@@ -359,6 +387,19 @@ static void *source_main(void *arg)
         /* Sampled after the read: an end said while a stop came in counts
          * as the stop's (the run then says incomplete, never the reverse). */
         if (rc == SL_EOF && !atomic_load(pipeline->context.stopping)) has_reached_end = true;
+        if (rc != SL_OK && rc != SL_EOF && rc != SL_EAGAIN && err.error_class == SL_ERROR_TRANSIENT) {
+            /* Only what the source itself calls transient is retried: a
+             * read that failed half-way may not be repeatable otherwise. */
+            sl_queue_push(pipeline->free_queue, slot);
+            if (!read_retry.n_attempts) retry_begin(&read_retry);
+            char what[64];
+            snprintf(what, sizeof what, "source %s read", ops->name);
+            if (retry_again(pipeline, &read_retry, what, &err)) continue;
+            sl_error_prefix(&err, "source %s: ", ops->name);
+            pipeline_fail(pipeline, &err);
+            break;
+        }
+        if (rc != SL_EAGAIN) read_retry.n_attempts = 0;
         /* A batch without records may still move a position (every record
          * of it went to the dead-letter topic): it is acknowledged like any
          * other, or the position would never be committed. */

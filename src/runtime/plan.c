@@ -127,6 +127,7 @@ typedef struct pipeline_conf {
     int64_t batch_size;
     int64_t max_inflight;
     int64_t commit_interval_ms;
+    int64_t retry_limit_ms;
     char *dlq;
     char *description;
 } pipeline_conf;
@@ -143,6 +144,9 @@ static const sl_option pipeline_options[] = {
       .help = "batches in flight at once; 0 = 2 per worker + 6" },
     { "commit_interval", SL_OPT_DURATION, offsetof(pipeline_conf, commit_interval_ms),
       .default_value = "1s", .help = "how often source positions are persisted" },
+    { "retry_limit", SL_OPT_DURATION, offsetof(pipeline_conf, retry_limit_ms), .default_value = "5m",
+      .help = "how long a transient error of a sink or source (server down, timeout, database locked) "
+              "is retried, with exponential backoff up to 5 s, before the pipeline fails; 0 = never retry" },
     { "dlq", SL_OPT_STRING, offsetof(pipeline_conf, dlq), .help = "dead-letter topic (default <pipeline>.dlq)" },
     { "description", SL_OPT_STRING, offsetof(pipeline_conf, description) },
     { 0 }
@@ -384,6 +388,28 @@ static int load_sink(const topics_target *topics, sl_sink_plan *sink, const sl_n
     return sl_options_apply(sink->ops->options, settings, sink->conf, inner, err);
 }
 
+/* What a sink can tell from its settings and the SQL's output columns
+ * alone (a key column the SQL does not produce), reported here so that
+ * `sluice validate` finds it and a run never starts with it. */
+static int check_sink(const sl_pipeline_plan *pipeline, const sl_sink_plan *sink, const char *where, sl_error *err)
+{
+    if (!sink->ops->check) return SL_OK;
+    size_t n_columns = pipeline->program ? sl_sql_n_columns(pipeline->program) : 0;
+    const char *stack_columns[64];
+    const char **columns = n_columns <= 64 ? stack_columns : calloc(n_columns, sizeof *columns);
+    if (!columns) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_columns; i++) columns[i] = sl_sql_column_name(pipeline->program, i);
+    const char *setting = NULL;
+    sl_error why;
+    sl_error_clear(&why);
+    int rc = sink->ops->check(sink->conf, columns, n_columns, &setting, &why);
+    if (columns != stack_columns) free((void *)columns);
+    if (rc == SL_OK) return SL_OK;
+    const sl_node *node = setting ? sl_node_get(sink->node, setting) : NULL;
+    return sl_node_error(err, node ? node : sink->node, "%s.%s%s%s: %s", where, sink->ops->name, setting ? "." : "",
+                         setting ? setting : "", why.message);
+}
+
 static int load_sinks(sl_pipeline_plan *pipeline, const topics_target *topics, const pipeline_conf *conf,
                       sl_error *err)
 {
@@ -410,6 +436,7 @@ static int load_sinks(sl_pipeline_plan *pipeline, const topics_target *topics, c
         else snprintf(where, sizeof where, "pipelines.%s.sink", pipeline->name);
         pipeline->n_sinks = i + 1;
         int rc = load_sink(topics, &pipeline->sinks[i], blocks[i], where, err);
+        if (rc == SL_OK) rc = check_sink(pipeline, &pipeline->sinks[i], where, err);
         if (rc) return rc;
     }
     return SL_OK;
@@ -463,6 +490,11 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics
     pipeline->batch_size = conf.batch_size;
     pipeline->max_inflight = conf.max_inflight > 0 ? conf.max_inflight : pipeline->workers * 2 + 6;
     pipeline->commit_interval_ms = conf.commit_interval_ms;
+    if (conf.retry_limit_ms < 0) {
+        rc = sl_node_error(err, sl_node_get(pair->value, "retry_limit"), "%s.retry_limit: must not be negative", where);
+        goto done;
+    }
+    pipeline->retry_limit_ms = conf.retry_limit_ms;
     if (conf.dlq) {
         pipeline->dlq_topic = conf.dlq;
         conf.dlq = NULL;

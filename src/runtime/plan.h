@@ -35,6 +35,7 @@ typedef struct sl_pipeline_plan {
     int64_t batch_size;         /* records per batch */
     int64_t max_inflight;       /* batches in flight at once (memory bound) */
     int64_t commit_interval_ms; /* how often source positions are persisted */
+    int64_t retry_limit_ms;     /* how long a transient error is retried before the pipeline fails */
     char *dlq_topic;            /* dead-letter topic name */
 } sl_pipeline_plan;
 

@@ -55,7 +55,8 @@ typedef struct options {
 static int fail(int rc, const sl_error *err)
 {
     fprintf(stderr, "error: %s\n", err->message);
-    return rc == SL_ECONFIG ? 2 : 1;
+    /* 2 for what a setting must fix: a refusal by the server is permanent. */
+    return rc == SL_ECONFIG || err->error_class == SL_ERROR_PERMANENT ? 2 : 1;
 }
 
 static int usage(void)

@@ -2,6 +2,7 @@
  * error codes, ISO-8601 timestamps and base64 (run plain and under
  * ASan+UBSan, so out-of-bounds use and leaks fail too). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +380,44 @@ Test(core, error_set_records_code_and_message_and_prefix_adds_context)
     sl_error_prefix(&err, "ctx: ");
     cr_assert_eq(strlen(err.message), sizeof err.message - 1);
     cr_assert(strncmp(err.message, "ctx: mmm", 8) == 0, "the prefix survives truncation");
+}
+
+Test(core, error_class_is_set_where_the_failure_is_understood_and_survives_prefixes)
+{
+    sl_error err;
+    sl_error_clear(&err);
+    sl_error_set(&err, SL_ESINK, "server gone");
+    cr_assert(sl_error_is_transient(&err), "unclassified outage codes are transient");
+    sl_error_set(&err, SL_ECONFIG, "bad setting");
+    cr_assert(!sl_error_is_transient(&err), "unclassified config codes are permanent");
+    cr_assert_str_eq(sl_error_class_name(&err), "permanent");
+
+    cr_assert_eq(sl_error_set_permanent(&err, SL_EIO, "write: Broken pipe"), SL_EIO);
+    cr_assert(!sl_error_is_transient(&err), "a permanent SL_EIO is not retried");
+    sl_error_prefix(&err, "sink stdio: ");
+    cr_assert(!sl_error_is_transient(&err), "a prefix keeps the class");
+
+    cr_assert_eq(sl_error_set_transient(&err, SL_ECONFIG, "database is locked"), SL_ECONFIG);
+    cr_assert(sl_error_is_transient(&err));
+    cr_assert_str_eq(sl_error_class_name(&err), "transient");
+
+    sl_error_set(&err, SL_EIO, "again");
+    cr_assert_eq(err.error_class, SL_ERROR_UNCLASSIFIED, "a new error starts unclassified");
+    cr_assert_eq(sl_error_mark(&err, SL_ERROR_PERMANENT), SL_EIO);
+    cr_assert(!sl_error_is_transient(&err));
+    cr_assert_eq(sl_error_mark(NULL, SL_ERROR_PERMANENT), SL_EIO, "err may be NULL");
+    sl_error_clear(&err);
+    cr_assert_eq(err.error_class, SL_ERROR_UNCLASSIFIED);
+
+    cr_assert_eq(sl_error_class_of_errno(EPIPE), SL_ERROR_PERMANENT, "the reader closed the pipe");
+    cr_assert_eq(sl_error_class_of_errno(EACCES), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(EROFS), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(EBADF), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(ENOENT), SL_ERROR_PERMANENT);
+    cr_assert_eq(sl_error_class_of_errno(ENOSPC), SL_ERROR_TRANSIENT, "space may be freed");
+    cr_assert_eq(sl_error_class_of_errno(EINTR), SL_ERROR_TRANSIENT);
+    cr_assert_eq(sl_error_class_of_errno(EAGAIN), SL_ERROR_TRANSIENT);
+    cr_assert_eq(sl_error_class_of_errno(ECONNREFUSED), SL_ERROR_TRANSIENT);
 }
 
 Test(core, error_names_and_messages_come_from_one_list)

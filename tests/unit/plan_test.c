@@ -239,3 +239,36 @@ Test(plan, refuses_embedded_only_sink_settings_when_topics_are_on_kafka)
                  "topics: { kafka: { brokers: b:9092 } }\n",
                  ":4:31: pipelines.p.sink.topic: 'retention' only applies to embedded topics");
 }
+
+Test(plan, a_sqlite_key_the_sql_does_not_produce_is_refused_at_the_key)
+{
+    expect_error("pipelines:\n"
+                 "  p:\n"
+                 "    source: { generator: { kind: users, count: 1 } }\n"
+                 "    transform: { sql: \"SELECT login.uuid AS uid, name.first AS first FROM input\" }\n"
+                 "    sink: { sqlite: { path: u.db, table: t, key: [uid, id] } }\n",
+                 ":5:50: pipelines.p.sink.sqlite.key: key column 'id' is not an output column of the "
+                 "pipeline's SQL (it has: uid, first)");
+    expect_error("pipelines:\n"
+                 "  p:\n"
+                 "    source: { generator: { kind: users, count: 1 } }\n"
+                 "    sink: { sqlite: { path: u.db, table: t, key: [id], columns: { uid: TEXT } } }\n",
+                 "pipelines.p.sink.sqlite.key: key column 'id' is not one of the declared columns");
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text("pipelines:\n"
+                           "  p:\n"
+                           "    source: { generator: { kind: users, count: 1 } }\n"
+                           "    transform: { sql: SELECT * FROM input }\n"
+                           "    sink: { sqlite: { path: u.db, table: t, key: [id], retry_limit: 1s } }\n",
+                           &plan, &err), SL_ECONFIG, "retry_limit belongs to the pipeline, not the sink");
+    cr_assert_eq(load_text("pipelines:\n"
+                           "  p:\n"
+                           "    source: { generator: { kind: users, count: 1 } }\n"
+                           "    transform: { sql: SELECT * FROM input }\n"
+                           "    sink: { sqlite: { path: u.db, table: t, key: [id] } }\n"
+                           "    retry_limit: 30s\n",
+                           &plan, &err), SL_OK, "with SELECT * only the records can tell: %s", err.message);
+    cr_assert_eq(plan->pipelines[0].retry_limit_ms, 30000);
+    sl_plan_free(plan);
+}
