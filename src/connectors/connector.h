@@ -33,10 +33,14 @@
 #include "log/log.h"
 
 /* Called by a connector for a record it cannot handle; the runtime sends it
- * to the dead-letter topic with stage and reason in its headers. */
+ * to the dead-letter topic, whole (key, value, headers), with stage and
+ * reason in added headers. A record over max_record_bytes (key + value +
+ * headers) cannot be stored whole there and fails the pipeline, so a source
+ * holding an oversized record for its dead letter needs at most that much. */
 typedef struct sl_reject_handler {
     void (*reject)(void *context, const sl_record *record, const char *stage, const char *reason);
     void *context;
+    size_t max_record_bytes;
 } sl_reject_handler;
 
 /* What the runtime lends a connector for its lifetime (all borrowed). */

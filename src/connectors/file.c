@@ -160,7 +160,7 @@ static int file_source_reopen(file_source *source, sl_error *err)
                             strerror(errno));
     source->dev = st.st_dev;
     source->ino = st.st_ino;
-    sl_line_reader_attach(source->reader, source->fd);
+    sl_line_reader_attach(source->reader, source->fd, 0);
     return SL_OK;
 }
 
@@ -189,7 +189,7 @@ static int file_source_open(const void *conf_ptr, const sl_connector_env *env, v
     source->path = strdup(conf->path);
     if (!source->path) goto fail;
     size_t max_record_bytes = conf->max_record_bytes > 0 ? (size_t)conf->max_record_bytes : 0;
-    source->reader = sl_line_reader_new(source->path, max_record_bytes);
+    source->reader = sl_line_reader_new(source->path, max_record_bytes, env ? env->reject.max_record_bytes : 0);
     if (!source->reader) goto fail;
     rc = file_source_reopen(source, err);
     if (rc) goto fail;
@@ -236,7 +236,7 @@ static int file_source_read(void *state, sl_batch *batch, sl_error *err)
     bool is_draining = false;  /* reading the rest of a rotated-away file */
     for (;;) {
         bool wait_for_newline = source->is_tailing && !is_draining;
-        int rc = sl_line_reader_fill(source->reader, batch, FILE_BATCH_BYTES, wait_for_newline,
+        int rc = sl_line_reader_fill(source->reader, batch, 0, FILE_BATCH_BYTES, wait_for_newline,
                                      reject, err);
         if (rc == SL_OK) return SL_OK;
         if (rc != SL_EOF) return rc;

@@ -115,9 +115,15 @@ static void send_dead_letter(sl_pipeline *pipeline, const sl_record *record, con
     atomic_fetch_add(&pipeline->stats.records_dead, 1);
 }
 
-static void pipeline_reject(void *context, const sl_record *record, const char *stage, const char *reason)
+/* A record the source rejected before it was ever in a batch (too long,
+ * say): it was read all the same, so it counts as input too, keeping
+ * in = out + filtered + dlq. */
+static void source_reject(void *context, const sl_record *record, const char *stage, const char *reason)
 {
-    send_dead_letter(context, record, stage, reason);
+    sl_pipeline *pipeline = context;
+    atomic_fetch_add(&pipeline->stats.records_in, 1);
+    atomic_fetch_add(&pipeline->stats.bytes_in, record->raw.len);
+    send_dead_letter(pipeline, record, stage, reason);
 }
 
 static void sink_reject(void *context, const sl_record *record, const char *stage, const char *reason)
@@ -422,7 +428,7 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         .pipeline = plan->name,
         .data_dir = context->data_dir,
         .log = context->log,
-        .reject = { pipeline_reject, pipeline },
+        .reject = { source_reject, pipeline, (size_t)plan->dlq_max_record_bytes },
         .stopping = context->stopping,
         .follow = context->follow,
         .topic_writers_done = context->topic_writers_done,
@@ -430,7 +436,8 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         .columns = pipeline->column_names,
         .n_columns = n_columns,
     };
-    rc = sl_dlq_new(context->log, plan->name, plan->dlq_topic, &pipeline->dlq, err);
+    rc = sl_dlq_new(context->log, plan->name, plan->dlq_topic, (size_t)plan->dlq_max_record_bytes,
+                    &pipeline->dlq, err);
     if (rc) goto fail;
     rc = SL_ENOMEM;
     pipeline->n_inflights = (size_t)plan->max_inflight;
@@ -460,7 +467,7 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         runner->plan = &plan->sinks[s];
         runner->index = s;
         runner->env = pipeline->env;
-        runner->env.reject = (sl_reject_handler){ sink_reject, runner };
+        runner->env.reject = (sl_reject_handler){ sink_reject, runner, (size_t)plan->dlq_max_record_bytes };
         atomic_init(&runner->n_rejected, 0);
         runner->queue = sl_queue_new(pipeline->n_inflights);
         if (!runner->queue) goto fail;

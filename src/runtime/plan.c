@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/options.h"
+#include "runtime/dlq.h"
 
 typedef struct top_conf {
     char *data_dir;
@@ -128,6 +129,7 @@ typedef struct pipeline_conf {
     int64_t max_inflight;
     int64_t commit_interval_ms;
     char *dlq;
+    int64_t dlq_max_record_bytes;
     char *description;
 } pipeline_conf;
 
@@ -144,6 +146,8 @@ static const sl_option pipeline_options[] = {
     { "commit_interval", SL_OPT_DURATION, offsetof(pipeline_conf, commit_interval_ms),
       .default_value = "1s", .help = "how often source positions are persisted" },
     { "dlq", SL_OPT_STRING, offsetof(pipeline_conf, dlq), .help = "dead-letter topic (default <pipeline>.dlq)" },
+    { "dlq_max_record_bytes", SL_OPT_SIZE, offsetof(pipeline_conf, dlq_max_record_bytes), .default_value = "16MiB",
+      .help = "largest dead letter (key + value + headers); a bad record over it fails the run, never stored cut" },
     { "description", SL_OPT_STRING, offsetof(pipeline_conf, description) },
     { 0 }
 };
@@ -463,6 +467,13 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics
     pipeline->batch_size = conf.batch_size;
     pipeline->max_inflight = conf.max_inflight > 0 ? conf.max_inflight : pipeline->workers * 2 + 6;
     pipeline->commit_interval_ms = conf.commit_interval_ms;
+    if (conf.dlq_max_record_bytes < 1024 || conf.dlq_max_record_bytes > SL_DLQ_MAX_RECORD_BYTES_LIMIT) {
+        rc = sl_node_error(err, sl_node_get(pair->value, "dlq_max_record_bytes"),
+                           "%s.dlq_max_record_bytes: must be between 1KiB and %d bytes", where,
+                           SL_DLQ_MAX_RECORD_BYTES_LIMIT);
+        goto done;
+    }
+    pipeline->dlq_max_record_bytes = conf.dlq_max_record_bytes;
     if (conf.dlq) {
         pipeline->dlq_topic = conf.dlq;
         conf.dlq = NULL;

@@ -36,6 +36,7 @@ typedef struct sl_pipeline_plan {
     int64_t max_inflight;       /* batches in flight at once (memory bound) */
     int64_t commit_interval_ms; /* how often source positions are persisted */
     char *dlq_topic;            /* dead-letter topic name */
+    int64_t dlq_max_record_bytes; /* largest dead letter stored whole */
 } sl_pipeline_plan;
 
 typedef struct sl_plan {
