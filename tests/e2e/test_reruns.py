@@ -1,0 +1,135 @@
+"""test_reruns.py — a rerun continues where the last run's sinks had
+everything, instead of repeating it (the file source keeps a position per
+file, path + inode, like Filebeat's registry; the generator commits its
+index like an offset), and `start: beginning` forces a re-read.
+
+- file -> file: a rerun reads only the lines appended since;
+- a file truncated or replaced since the last run is read from its start,
+  with a warning naming it;
+- a glob keeps one position per file;
+- `start: beginning` reads every line again;
+- a generator with `count: N` run twice stores exactly N records; the
+  second run produces nothing and ends ok;
+"""
+import json
+import os
+
+import kafka_batch
+from e2e_util import parse_summary
+
+FILE_CONFIG = """\
+pipelines:
+  copy:
+    source: {{ file: {{ path: "{path}"{extra} }} }}
+    sink:   {{ file: {{ path: out.jsonl }} }}
+"""
+
+
+def lines(start, stop, tag="n"):
+    return [json.dumps({tag: i}, separators=(",", ":")) for i in range(start, stop)]
+
+
+def write(path, items, mode="w"):
+    with open(path, mode) as f:
+        f.write("".join(item + "\n" for item in items))
+
+
+def run_copy(sluice, workdir, path="in.jsonl", extra=""):
+    (workdir / "copy.yaml").write_text(FILE_CONFIG.format(path=path, extra=extra))
+    result = sluice.run("run", "copy.yaml", timeout=120)
+    assert result.returncode == 0, result.describe()
+    return parse_summary(result.stdout)["copy"], result
+
+
+def output(workdir):
+    return (workdir / "out.jsonl").read_text().splitlines()
+
+
+def test_a_rerun_reads_only_the_appended_lines(sluice, workdir):
+    write(workdir / "in.jsonl", lines(0, 5))
+    row, _ = run_copy(sluice, workdir)
+    assert (row["in"], row["out"]) == (5, 5)
+    row, _ = run_copy(sluice, workdir)
+    assert (row["in"], row["out"], row["state"]) == (0, 0, "ok")
+    write(workdir / "in.jsonl", lines(5, 8), mode="a")
+    row, _ = run_copy(sluice, workdir)
+    assert (row["in"], row["out"]) == (3, 3)
+    assert output(workdir) == lines(0, 8)
+    assert (workdir / "data" / "positions" / "copy.positions").exists()
+
+
+def test_start_beginning_reads_the_file_again(sluice, workdir):
+    write(workdir / "in.jsonl", lines(0, 4))
+    run_copy(sluice, workdir)
+    row, _ = run_copy(sluice, workdir, extra=", start: beginning")
+    assert (row["in"], row["out"]) == (4, 4)
+    assert output(workdir) == lines(0, 4) * 2
+
+
+def test_a_truncated_file_is_read_from_its_start_with_a_warning(sluice, workdir):
+    write(workdir / "in.jsonl", lines(0, 6))
+    run_copy(sluice, workdir)
+    write(workdir / "in.jsonl", lines(100, 102))          # same inode, fewer bytes
+    row, result = run_copy(sluice, workdir)
+    assert (row["in"], row["out"]) == (2, 2)
+    assert "in.jsonl: the file was truncated since the last run" in result.stderr, result.describe()
+    assert output(workdir) == lines(0, 6) + lines(100, 102)
+
+
+def test_a_replaced_file_is_read_from_its_start_with_a_warning(sluice, workdir):
+    write(workdir / "in.jsonl", lines(0, 3))
+    run_copy(sluice, workdir)
+    write(workdir / "new.jsonl", lines(200, 210))          # longer than the old one
+    os.rename(workdir / "new.jsonl", workdir / "in.jsonl")
+    row, result = run_copy(sluice, workdir)
+    assert (row["in"], row["out"]) == (10, 10)
+    assert "in.jsonl: the file was replaced since the last run" in result.stderr, result.describe()
+    assert output(workdir) == lines(0, 3) + lines(200, 210)
+
+
+def test_a_glob_keeps_one_position_per_file(sluice, workdir):
+    (workdir / "logs").mkdir()
+    write(workdir / "logs" / "a.jsonl", lines(0, 3, "a"))
+    write(workdir / "logs" / "b.jsonl", lines(0, 2, "b"))
+    row, _ = run_copy(sluice, workdir, path="logs/*.jsonl")
+    assert (row["in"], row["out"]) == (5, 5)
+    write(workdir / "logs" / "b.jsonl", lines(2, 4, "b"), mode="a")
+    row, _ = run_copy(sluice, workdir, path="logs/*.jsonl")
+    assert (row["in"], row["out"]) == (2, 2)
+    # Each file in order; files run on different workers, so they may interleave.
+    out = output(workdir)
+    assert [line for line in out if '"a"' in line] == lines(0, 3, "a")
+    assert [line for line in out if '"b"' in line] == lines(0, 4, "b")
+    stored = (workdir / "data" / "positions" / "copy.positions").read_text().splitlines()
+    assert sorted(line.split(" ", 3)[3] for line in stored) == ["logs/a.jsonl", "logs/b.jsonl"]
+
+
+GENERATOR_CONFIG = """\
+pipelines:
+  gen:
+    source: {{ generator: {{ kind: sequence, count: {count}{extra} }} }}
+    sink:   {{ topic: {{ name: numbers, partitions: 2, key: id }} }}
+"""
+
+
+def topic_ids(workdir):
+    topic = kafka_batch.read_topic(str(workdir / "data"), "numbers")
+    return sorted(json.loads(r.value)["id"] for rs in topic.values() for r in rs)
+
+
+def test_a_generator_run_twice_stores_count_records_once(sluice, workdir):
+    (workdir / "gen.yaml").write_text(GENERATOR_CONFIG.format(count=5000, extra=""))
+    first = sluice.run("run", "gen.yaml", timeout=120)
+    assert first.returncode == 0, first.describe()
+    assert parse_summary(first.stdout)["gen"]["out"] == 5000
+    second = sluice.run("run", "gen.yaml", timeout=120)
+    assert second.returncode == 0, second.describe()
+    row = parse_summary(second.stdout)["gen"]
+    assert (row["in"], row["out"], row["state"]) == (0, 0, "ok"), second.describe()
+    assert topic_ids(workdir) == list(range(5000))
+
+    (workdir / "gen.yaml").write_text(GENERATOR_CONFIG.format(count=5000, extra=", start: beginning"))
+    third = sluice.run("run", "gen.yaml", timeout=120)
+    assert third.returncode == 0, third.describe()
+    assert parse_summary(third.stdout)["gen"]["out"] == 5000
+    assert topic_ids(workdir) == sorted(list(range(5000)) * 2)
