@@ -22,8 +22,7 @@ int sl_exit_code_for(int rc)
 
 static void on_signal(int signal_number)
 {
-    (void)signal_number;
-    sl_run_request_stop();
+    sl_run_request_stop(signal_number);
 }
 
 static void run_usage(FILE *out)
@@ -39,8 +38,10 @@ static void run_usage(FILE *out)
             "  --for DURATION    stop after this long (e.g. 30s, 5m)\n"
             "  --follow          keep consuming topics instead of stopping at their end\n"
             "  --quiet           no progress line and no summary\n"
-            "SIGINT/SIGTERM drain in-flight batches, commit, and exit 0.\n"
-            "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.\n");
+            "SIGINT/SIGTERM drain in-flight batches and commit what every sink stored (a rerun\n"
+            "continues there); a run they cut short exits 128 + the signal (130, 143) with its\n"
+            "pipelines 'interrupted' in the summary; a --follow run exits 0.\n"
+            "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130/143 interrupted.\n");
 }
 
 static int load_plan(const char *path, sl_plan **plan)
@@ -109,6 +110,7 @@ int sl_cmd_run(int argc, char **argv)
     int rc = sl_run_plan(plan, &options, &err);
     if (rc) fprintf(stderr, "sluice: %s\n", err.message);
     sl_plan_free(plan);
+    if (rc == SL_EINTERRUPTED) return 128 + sl_run_stop_signal();
     return sl_exit_code_for(rc);
 }
 

@@ -29,7 +29,8 @@
     X(SL_ECANCELED, -15, "canceled")                     \
     X(SL_EOF, -16, "end of input")                       \
     X(SL_EAGAIN, -17, "nothing available now")           \
-    X(SL_EUSAGE, -18, "usage error")
+    X(SL_EUSAGE, -18, "usage error")                     \
+    X(SL_EINTERRUPTED, -19, "interrupted by a signal")
 
 enum {
 #define SL__ERROR_ENUM(name, code, message) name = code,

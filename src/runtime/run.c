@@ -20,10 +20,17 @@
 #include "runtime/pipeline.h"
 
 static atomic_bool stop_requested;
+static atomic_int stop_signal;
 
-void sl_run_request_stop(void)
+void sl_run_request_stop(int signal_number)
 {
+    atomic_store(&stop_signal, signal_number);
     atomic_store(&stop_requested, true);
+}
+
+int sl_run_stop_signal(void)
+{
+    return atomic_load(&stop_signal);
 }
 
 typedef struct topic_writers {
@@ -39,6 +46,7 @@ typedef struct run_state {
     size_t n_pipelines;
     topic_writers *writers;
     size_t n_writers;
+    bool *is_interrupted;       /* per pipeline: stopped by a signal before it finished */
     uint64_t *progress_in;      /* records in at the last progress line */
     int64_t progress_ms;        /* when it was printed */
 } run_state;
@@ -136,11 +144,11 @@ static void print_summary(run_state *run, FILE *out, int64_t started_ms)
         int64_t end = stats->finished_ms ? stats->finished_ms : sl_clock_monotonic_ms();
         double seconds = seconds_between(stats->started_ms, end);
         int state = atomic_load(&stats->state);
+        const char *state_name = state == SL_PIPELINE_FAILED ? "failed" : run->is_interrupted[i] ? "interrupted" : "ok";
         fprintf(out, "%-24s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %8" PRIu64 " %8.2fs %12.0f  %s\n",
                 sl_pipeline_name(run->pipelines[i]), in, (uint64_t)atomic_load(&stats->records_out),
                 (uint64_t)atomic_load(&stats->records_filtered), (uint64_t)atomic_load(&stats->records_dead),
-                seconds, seconds > 0 ? (double)in / seconds : 0.0,
-                state == SL_PIPELINE_FAILED ? "failed" : "ok");
+                seconds, seconds > 0 ? (double)in / seconds : 0.0, state_name);
     }
     fprintf(out, "total elapsed %.2fs\n", seconds_between(started_ms, sl_clock_monotonic_ms()));
     for (size_t i = 0; i < run->n_pipelines; i++) {
@@ -164,6 +172,7 @@ static void run_state_clear(run_state *run)
 {
     for (size_t i = 0; i < run->n_pipelines; i++) sl_pipeline_free(run->pipelines[i]);
     free(run->pipelines);
+    free(run->is_interrupted);
     free(run->progress_in);
     free(run->writers);
     sl_log_close(run->log);
@@ -174,6 +183,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     run_state run = { .plan = plan };
     atomic_init(&run.stopping, false);
     atomic_store(&stop_requested, false);
+    atomic_store(&stop_signal, 0);
     int rc = SL_OK;
     if (options->only_pipeline && !sl_plan_pipeline(plan, options->only_pipeline))
         return sl_error_set(err, SL_EUSAGE, "%s: no pipeline named '%s'", plan->path, options->only_pipeline);
@@ -183,7 +193,8 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     if (rc) goto done;
     run.pipelines = calloc(plan->n_pipelines, sizeof *run.pipelines);
     run.progress_in = calloc(plan->n_pipelines, sizeof *run.progress_in);
-    if (!run.pipelines || !run.progress_in) {
+    run.is_interrupted = calloc(plan->n_pipelines, sizeof *run.is_interrupted);
+    if (!run.pipelines || !run.progress_in || !run.is_interrupted) {
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
         goto done;
     }
@@ -212,6 +223,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     for (; n_started < run.n_pipelines && rc == SL_OK; n_started++)
         rc = sl_pipeline_start(run.pipelines[n_started], err);
     int64_t last_progress = 0;
+    bool has_seen_signal = false;
     for (;;) {
         size_t n_running = 0;
         for (size_t i = 0; i < n_started; i++) {
@@ -221,6 +233,13 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
         if (n_running == 0) break;
         int64_t now = sl_clock_monotonic_ms();
+        if (atomic_load(&stop_requested) && !has_seen_signal) {
+            /* Whatever still runs now was cut short (a follow run never ends by itself). */
+            has_seen_signal = true;
+            for (size_t i = 0; i < n_started && !options->follow; i++)
+                run.is_interrupted[i] = atomic_load(&sl_pipeline_stats_of(run.pipelines[i])->state) ==
+                                        SL_PIPELINE_RUNNING;
+        }
         if (atomic_load(&stop_requested) ||
             (options->duration_ms > 0 && now - started_ms >= options->duration_ms))
             atomic_store(&run.stopping, true);
@@ -246,6 +265,14 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
     }
     if (options->summary) print_summary(&run, options->summary, started_ms);
+    for (size_t i = 0; i < n_started && rc == SL_OK; i++) {
+        if (!run.is_interrupted[i]) continue;
+        int signal_number = atomic_load(&stop_signal);
+        rc = sl_error_set(err, SL_EINTERRUPTED, "%s: interrupted by %s before pipeline %s finished; what every "
+                          "sink stored is committed, and a rerun continues from there", plan->path,
+                          signal_number == SIGTERM ? "SIGTERM" : signal_number == SIGINT ? "SIGINT" : "a signal",
+                          sl_pipeline_name(run.pipelines[i]));
+    }
 done:
     run_state_clear(&run);
     return rc;

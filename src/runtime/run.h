@@ -7,7 +7,11 @@
  * sources exhausted, and topic-fed pipelines caught up with their topic
  * while no pipeline of the run still writes it (unless `follow`), or when
  * the duration elapses or a stop is requested (SIGINT/SIGTERM), in which
- * case in-flight batches are drained and positions committed.
+ * case in-flight batches are drained and positions committed. A signal
+ * that stops pipelines of a bounded run before they finished interrupts
+ * the run: those pipelines end in state `interrupted` and the run returns
+ * SL_EINTERRUPTED (a `follow` run has no end of its own: a signal ends it
+ * ok).
  */
 #ifndef SL_RUN_H
 #define SL_RUN_H
@@ -27,11 +31,16 @@ typedef struct sl_run_options {
     FILE *summary;              /* the closing summary; NULL = none */
 } sl_run_options;
 
-/* Asks a run in progress to stop (async-signal-safe). */
-void sl_run_request_stop(void);
+/* Asks a run in progress to stop (async-signal-safe); signal_number is the
+ * signal that asked (SIGINT, SIGTERM). */
+void sl_run_request_stop(int signal_number);
 
-/* Runs plan. SL_OK when every pipeline finished; otherwise the first
- * failure, with the pipeline named in err. */
+/* The signal of the last stop request (0 = none). */
+int sl_run_stop_signal(void);
+
+/* Runs plan. SL_OK when every pipeline finished; SL_EINTERRUPTED when a
+ * signal stopped a bounded run before it finished (see above); otherwise
+ * the first failure, with the pipeline named in err. */
 int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *err);
 
 #endif

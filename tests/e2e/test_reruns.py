@@ -10,12 +10,17 @@ index like an offset), and `start: beginning` forces a re-read.
 - `start: beginning` reads every line again;
 - a generator with `count: N` run twice stores exactly N records; the
   second run produces nothing and ends ok;
+- a run interrupted by SIGINT/SIGTERM exits 130/143 with its pipeline
+  `interrupted`, and the rerun completes it: every record exactly once;
+- a --follow run stopped by SIGTERM exits 0.
 """
 import json
 import os
+import signal
+import time
 
 import kafka_batch
-from e2e_util import parse_summary
+from e2e_util import finish, parse_summary
 
 FILE_CONFIG = """\
 pipelines:
@@ -133,3 +138,70 @@ def test_a_generator_run_twice_stores_count_records_once(sluice, workdir):
     assert third.returncode == 0, third.describe()
     assert parse_summary(third.stdout)["gen"]["out"] == 5000
     assert topic_ids(workdir) == sorted(list(range(5000)) * 2)
+
+
+PACED_CONFIG = """\
+pipelines:
+  paced:
+    source: { generator: { kind: sequence, count: 1500, rate: 500 } }
+    sink:   { file: { path: out.jsonl } }
+    commit_interval: 100ms
+"""
+
+
+def wait_for_lines(path, n, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not reach {n} lines within {timeout}s")
+
+
+def interrupt_then_rerun(sluice, workdir, signal_number, code):
+    (workdir / "paced.yaml").write_text(PACED_CONFIG)
+    proc = sluice.popen("run", "paced.yaml")
+    wait_for_lines(workdir / "out.jsonl", 100)
+    proc.send_signal(signal_number)
+    returncode, out, err = finish(proc, timeout=60)
+    assert returncode == code, f"exit {returncode}\n{out}\n{err}"
+    assert parse_summary(out)["paced"]["state"] == "interrupted", out
+    assert "interrupted by" in err, err
+    first = len(output(workdir))
+    assert 100 <= first < 1500
+
+    result = sluice.run("run", "paced.yaml", timeout=120)
+    assert result.returncode == 0, result.describe()
+    row = parse_summary(result.stdout)["paced"]
+    assert row["state"] == "ok" and row["out"] == 1500 - first, result.describe()
+    # Drained and committed on the signal: every record exactly once over both runs.
+    assert [json.loads(line)["id"] for line in output(workdir)] == list(range(1500))
+
+
+def test_sigint_interrupts_a_bounded_run_with_130_and_the_rerun_completes_it(sluice, workdir):
+    interrupt_then_rerun(sluice, workdir, signal.SIGINT, 130)
+
+
+def test_sigterm_interrupts_a_bounded_run_with_143_and_the_rerun_completes_it(sluice, workdir):
+    interrupt_then_rerun(sluice, workdir, signal.SIGTERM, 143)
+
+
+FOLLOW_CONFIG = """\
+pipelines:
+  feed:
+    source: { generator: { kind: sequence, count: 50 } }
+    sink:   { topic: { name: events } }
+  follow:
+    source: { topic: { name: events, group: followers } }
+    sink:   { file: { path: out.jsonl } }
+"""
+
+
+def test_sigterm_stops_a_follow_run_with_0(sluice, workdir):
+    (workdir / "follow.yaml").write_text(FOLLOW_CONFIG)
+    proc = sluice.popen("run", "follow.yaml", "--follow")
+    wait_for_lines(workdir / "out.jsonl", 50)
+    proc.send_signal(signal.SIGTERM)
+    returncode, out, err = finish(proc, timeout=60)
+    assert returncode == 0, f"exit {returncode}\n{out}\n{err}"
+    assert {row["state"] for row in parse_summary(out).values()} == {"ok"}, out
