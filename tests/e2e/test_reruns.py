@@ -205,3 +205,24 @@ def test_sigterm_stops_a_follow_run_with_0(sluice, workdir):
     returncode, out, err = finish(proc, timeout=60)
     assert returncode == 0, f"exit {returncode}\n{out}\n{err}"
     assert {row["state"] for row in parse_summary(out).values()} == {"ok"}, out
+
+
+def test_kill_9_of_a_file_run_then_rerun_re_reads_but_never_skips(sluice, workdir):
+    """The position is saved only after the sinks have the lines: a kill -9 between a sink's
+    write and the save makes the rerun read some lines again (at-least-once), never skip one."""
+    write(workdir / "in.jsonl", lines(0, 200000))
+    (workdir / "copy.yaml").write_text(FILE_CONFIG.format(path="in.jsonl", extra="")
+                                       + "    commit_interval: 50ms\n    batch_size: 500\n")
+    proc = sluice.popen("run", "copy.yaml", "--quiet")
+    positions = workdir / "data" / "positions" / "copy.positions"
+    deadline = time.monotonic() + 60
+    while not positions.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert positions.exists(), "no position was saved within 60 s"
+    proc.send_signal(signal.SIGKILL)
+    finish(proc, timeout=30)
+    result = sluice.run("run", "copy.yaml", timeout=120)
+    assert result.returncode == 0, result.describe()
+    out = output(workdir)
+    assert set(out) == set(lines(0, 200000)), "a line was skipped"
+    assert parse_summary(result.stdout)["copy"]["out"] < 200000, "the rerun read the whole file again"
