@@ -38,6 +38,7 @@ struct sl_line_reader {
     size_t scanned;          /* pending bytes already known to hold no newline */
     int64_t position;        /* file position of data[start] */
     int64_t line_count;      /* lines handed out or skipped */
+    bool is_numbered;        /* attached at 0: line_count is the file's line number */
     bool is_at_eof;          /* the last read() returned 0 */
     /* An oversized line being skipped. */
     bool is_skipping;
@@ -81,6 +82,7 @@ void sl_line_reader_attach(sl_line_reader *reader, int fd, int64_t position)
     reader->start = reader->end = reader->scanned = 0;
     reader->position = position;
     reader->line_count = 0;
+    reader->is_numbered = position == 0;
     reader->is_at_eof = false;
     reader->is_skipping = false;
     sl_buffer_free(&reader->held);
@@ -259,10 +261,12 @@ static bool is_blank(sl_str text)
 static int reject_too_long(const sl_line_reader *reader, const sl_line *line, int32_t partition,
                            const sl_reject_handler *reject, sl_error *err)
 {
+    /* Resumed mid-file, the reader does not know the line's number. */
+    char which[40] = "the line";
+    if (reader->is_numbered) snprintf(which, sizeof which, "line %" PRId64, line->number);
     char reason[256];
-    snprintf(reason, sizeof reason,
-             "line %" PRId64 " at byte %" PRId64 " is %" PRId64 " bytes, over max_record_bytes %zu",
-             line->number, line->offset, line->length, reader->max_record_bytes);
+    snprintf(reason, sizeof reason, "%s at byte %" PRId64 " is %" PRId64 " bytes, over max_record_bytes %zu",
+             which, line->offset, line->length, reader->max_record_bytes);
     if (!line->is_whole)
         return sl_error_set(err, SL_ETOOBIG, "%s: %s, and over the dead-letter topic's limit "
                             "(dlq_max_record_bytes %zu): it can be neither processed nor dead-lettered whole",

@@ -33,7 +33,8 @@ typedef struct sl_line {
     sl_str text;
     int64_t offset;       /* byte offset of the line's first byte */
     int64_t end_offset;   /* byte offset just after its newline (or EOF) */
-    int64_t number;       /* 1-based line number, empty lines included */
+    int64_t number;       /* 1-based line number, empty lines included, counted
+                           * from where the reader was attached */
     int64_t length;       /* bytes in the line, without "\n" / "\r\n" */
     bool is_too_long;
     bool is_whole;        /* text holds every byte of the line */

@@ -226,3 +226,15 @@ def test_kill_9_of_a_file_run_then_rerun_re_reads_but_never_skips(sluice, workdi
     out = output(workdir)
     assert set(out) == set(lines(0, 200000)), "a line was skipped"
     assert parse_summary(result.stdout)["copy"]["out"] < 200000, "the rerun read the whole file again"
+
+
+def test_a_resumed_run_names_an_oversized_line_by_its_byte_not_a_wrong_line_number(sluice, workdir):
+    write(workdir / "in.jsonl", lines(0, 3))
+    run_copy(sluice, workdir)
+    at = (workdir / "in.jsonl").stat().st_size
+    write(workdir / "in.jsonl", ['"' + "x" * (2 * 1024 * 1024) + '"'] + lines(3, 4), mode="a")
+    row, _ = run_copy(sluice, workdir)
+    assert (row["in"], row["out"], row["dlq"]) == (2, 1, 1)
+    letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "copy.dlq").values() for r in rs]
+    assert [r.header("sluice.error") for r in letters] == \
+        [f"the line at byte {at} is {2 * 1024 * 1024 + 2} bytes, over max_record_bytes 1048576"]
