@@ -67,7 +67,10 @@ typedef struct sl_source_ops {
     int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
     /* Fills batch (reset by the caller). SL_OK with records; SL_EAGAIN when
      * nothing is there now (the runtime waits a little and asks again);
-     * SL_EOF when a bounded source is exhausted; other codes are failures. */
+     * SL_EOF when a bounded source is exhausted; other codes are failures.
+     * A batch left without records but with partition and end_offset set
+     * (>= 0) says the source moved past input that became no record; the
+     * runtime commits that position behind the batches before it. */
     int (*read)(void *state, sl_batch *batch, sl_error *err);
     /* Every record of partition below next_offset is durable in every sink.
      * May only remember it: the runtime calls persist() after a round of

@@ -342,6 +342,19 @@ static void drain_and_join(sl_pipeline *pipeline)
         if (pipeline->sinks[s].has_thread) pthread_join(pipeline->sinks[s].thread, NULL);
 }
 
+/* An empty batch with a position: the source moved past input that became
+ * no record (lines dead-lettered at read, blank lines). Acknowledged at
+ * once, behind the batches before it, so a rerun does not read that input
+ * again. */
+static int note_position(sl_pipeline *pipeline, const sl_batch *batch, sl_error *err)
+{
+    sl_ack_ticket ticket;
+    int rc = sl_ack_begin(pipeline->acks, batch->partition, batch->end_offset, &ticket);
+    if (rc) return sl_error_set(err, rc, "cannot track the position of partition %" PRId32, batch->partition);
+    sl_ack_done(pipeline->acks, ticket);
+    return SL_OK;
+}
+
 static void *source_main(void *arg)
 {
     sl_pipeline *pipeline = arg;
@@ -361,6 +374,12 @@ static void *source_main(void *arg)
         inflight *slot = item;
         sl_batch_reset(slot->batch);
         int rc = ops->read(pipeline->source_state, slot->batch, &err);
+        if ((rc == SL_OK || rc == SL_EOF || rc == SL_EAGAIN) && slot->batch->n_records == 0 &&
+            slot->batch->end_offset >= 0 && note_position(pipeline, slot->batch, &err)) {
+            sl_queue_push(pipeline->free_queue, slot);
+            pipeline_fail(pipeline, &err);
+            break;
+        }
         if (rc == SL_EAGAIN || (rc == SL_OK && slot->batch->n_records == 0)) {
             sl_queue_push(pipeline->free_queue, slot);
             sl_sleep_ms(SOURCE_IDLE_WAIT_MS);

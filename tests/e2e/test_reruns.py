@@ -238,3 +238,20 @@ def test_a_resumed_run_names_an_oversized_line_by_its_byte_not_a_wrong_line_numb
     letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "copy.dlq").values() for r in rs]
     assert [r.header("sluice.error") for r in letters] == \
         [f"the line at byte {at} is {2 * 1024 * 1024 + 2} bytes, over max_record_bytes 1048576"]
+
+
+def test_lines_dead_lettered_at_the_end_of_a_file_are_not_dead_lettered_again(sluice, workdir):
+    """A read that ends in lines which became no record (too long: dead-lettered; blank) still
+    moves the file's position, so a rerun does not send them to the DLQ a second time."""
+    write(workdir / "in.jsonl", lines(0, 1) + ['"' + "x" * (2 * 1024 * 1024) + '"', "   "])
+    row, _ = run_copy(sluice, workdir, extra="")
+    assert (row["in"], row["out"], row["dlq"]) == (2, 1, 1)
+    (workdir / "copy.yaml").write_text(FILE_CONFIG.format(path="in.jsonl", extra="") + "    batch_size: 1\n")
+    write(workdir / "in.jsonl", lines(1, 2) + ['"' + "y" * (2 * 1024 * 1024) + '"'], mode="a")
+    for expected in ((2, 1, 1), (0, 0, 0)):
+        result = sluice.run("run", "copy.yaml", timeout=120)
+        assert result.returncode == 0, result.describe()
+        row = parse_summary(result.stdout)["copy"]
+        assert (row["in"], row["out"], row["dlq"]) == expected, result.describe()
+    letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "copy.dlq").values() for r in rs]
+    assert len(letters) == 2
