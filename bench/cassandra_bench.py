@@ -151,7 +151,7 @@ def file_pipeline(host):
     dump = sluice_config("dump", f"""\
 pipelines:
   dump:
-    source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42 }} }}
+    source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42, start: beginning }} }}
     sink:   {{ file: {{ path: users.jsonl }} }}
 """)
     (OUT / "users.jsonl").unlink(missing_ok=True)   # the file sink appends
@@ -161,7 +161,7 @@ pipelines:
     store = sluice_config("store_file", f"""\
 pipelines:
   store_file:
-    source:    {{ file: {{ path: users.jsonl }} }}
+    source:    {{ file: {{ path: users.jsonl, start: beginning }} }}
     transform: {{ sql: "{SEED_SELECT}" }}
     sink:
       cassandra: {{ hosts: ["{host}"], username: cassandra, password: cassandra, keyspace: sluice_bench_file,
@@ -197,7 +197,7 @@ def main():
         produce = sluice_config("produce", f"""\
 pipelines:
   ingest_users:
-    source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42 }} }}
+    source: {{ generator: {{ kind: users, count: {ROWS}, rate: 0, seed: 42, start: beginning }} }}
     sink:   {{ kafka: {{ brokers: 127.0.0.1:{KAFKA_PORT}, topic: bench_users, partitions: 4, key: login.uuid }} }}
 """)
         m = measured([str(SLUICE), "run", produce, "--quiet"])

@@ -95,7 +95,7 @@ def dump_users(path):
     (OUT / "dump.yaml").write_text(f"""\
 pipelines:
   dump:
-    source: {{ generator: {{ kind: users, count: {RECORDS}, rate: 0, seed: 42 }} }}
+    source: {{ generator: {{ kind: users, count: {RECORDS}, rate: 0, seed: 42, start: beginning }} }}
     sink:   {{ file: {{ path: {path} }} }}
 """)
     m = measured([str(SLUICE), "run", "dump.yaml", "--quiet"])
@@ -149,7 +149,7 @@ def bench_sink(users_path, mean_bytes):
     m = sluice_run("sink", f"""\
 pipelines:
   kafka_sink:
-    source: {{ file: {{ path: {users_path} }} }}
+    source: {{ file: {{ path: {users_path}, start: beginning }} }}
     sink:
       kafka:
         brokers: 127.0.0.1:{PORT}

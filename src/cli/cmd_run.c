@@ -110,7 +110,7 @@ int sl_cmd_run(int argc, char **argv)
     int rc = sl_run_plan(plan, &options, &err);
     if (rc) fprintf(stderr, "sluice: %s\n", err.message);
     sl_plan_free(plan);
-    if (rc == SL_ECANCELED && sl_run_stop_signal() > 0) return 128 + sl_run_stop_signal();
+    if (rc == SL_EINTERRUPTED) return 128 + sl_run_stop_signal();
     return sl_exit_code_for(rc);
 }
 

@@ -264,18 +264,21 @@ static int topic_consume(sl_log *log, const char *name, const topic_args *args)
                 name, n_partitions, args->partition);
         return SL_EXIT_USAGE;
     }
+    /* committed: the group's offsets, moved only for partitions something
+     * was printed from (so --partition/--offset reads leave the rest alone). */
     int64_t *positions = calloc((size_t)n_partitions, sizeof *positions);
+    int64_t *committed = calloc((size_t)n_partitions, sizeof *committed);
     sl_batch *batch = sl_batch_new(1024);
     sl_buffer out = SL_BUFFER_INIT;
     int code = SL_EXIT_FAILURE;
-    if (!positions || !batch) goto done;
-    for (int32_t p = 0; p < n_partitions; p++) positions[p] = -1;
-    if (args->group && sl_log_group_load(log, args->group, name, positions, n_partitions, &err)) {
+    if (!positions || !committed || !batch) goto done;
+    for (int32_t p = 0; p < n_partitions; p++) committed[p] = -1;
+    if (args->group && sl_log_group_load(log, args->group, name, committed, n_partitions, &err)) {
         code = fail_with(&err);
         goto done;
     }
     for (int32_t p = 0; p < n_partitions; p++) {
-        if (args->offset >= 0) positions[p] = args->offset;
+        positions[p] = args->offset >= 0 ? args->offset : committed[p];
         if (positions[p] < 0) positions[p] = sl_topic_start_offset(topic, p);
     }
     int64_t printed = 0;
@@ -289,13 +292,20 @@ static int topic_consume(sl_log *log, const char *name, const topic_args *args)
                 code = fail_with(&err);
                 goto done;
             }
-            positions[p] = next;
+            /* Advance (and later commit) only past what was printed: with
+             * --max the rest of the batch stays for the next consume. */
+            size_t n_printed = 0;
             for (size_t i = 0; i < batch->n_records; i++) {
                 if (args->max_records && printed >= args->max_records) break;
                 if (print_record(&batch->records[i], args->has_metadata, &out)) goto done;
                 printed++;
+                n_printed++;
                 has_read = true;
             }
+            if (batch->n_records == 0) positions[p] = next;
+            if (n_printed == 0) continue;
+            positions[p] = n_printed == batch->n_records ? next : batch->records[n_printed - 1].offset + 1;
+            committed[p] = positions[p];
         }
         if (args->max_records && printed >= args->max_records) break;
         if (!has_read) {
@@ -305,7 +315,7 @@ static int topic_consume(sl_log *log, const char *name, const topic_args *args)
         }
     }
     fflush(stdout);
-    if (args->group && sl_log_group_commit(log, args->group, name, positions, n_partitions, &err)) {
+    if (args->group && sl_log_group_commit(log, args->group, name, committed, n_partitions, &err)) {
         code = fail_with(&err);
         goto done;
     }
@@ -313,6 +323,7 @@ static int topic_consume(sl_log *log, const char *name, const topic_args *args)
 done:
     sl_buffer_free(&out);
     sl_batch_free(batch);
+    free(committed);
     free(positions);
     return code;
 }

@@ -39,10 +39,14 @@
 #include "log/log.h"
 
 /* Called by a connector for a record it cannot handle; the runtime sends it
- * to the dead-letter topic with stage and reason in its headers. */
+ * to the dead-letter topic, whole (key, value, headers), with stage and
+ * reason in added headers. A record over max_record_bytes (key + value +
+ * headers) cannot be stored whole there and fails the pipeline, so a source
+ * holding an oversized record for its dead letter needs at most that much. */
 typedef struct sl_reject_handler {
     void (*reject)(void *context, const sl_record *record, const char *stage, const char *reason);
     void *context;
+    size_t max_record_bytes;
 } sl_reject_handler;
 
 /* What the runtime lends a connector for its lifetime (all borrowed). */
@@ -69,7 +73,10 @@ typedef struct sl_source_ops {
     int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
     /* Fills batch (reset by the caller). SL_OK with records; SL_EAGAIN when
      * nothing is there now (the runtime waits a little and asks again);
-     * SL_EOF when a bounded source is exhausted; other codes are failures. */
+     * SL_EOF when a bounded source is exhausted; other codes are failures.
+     * A batch left without records but with partition and end_offset set
+     * (>= 0) says the source moved past input that became no record; the
+     * runtime commits that position behind the batches before it. */
     int (*read)(void *state, sl_batch *batch, sl_error *err);
     /* Every record of partition below next_offset is durable in every sink.
      * May only remember it: the runtime calls persist() after a round of

@@ -1,11 +1,13 @@
 /* file.c — the `file` connector: JSON lines read from and written to files
  * (DESIGN §6).
  *
- * Source: each non-empty line of `path` becomes one raw record (the runtime
- * parses it and sends bad JSON to the dead-letter topic), partition 0,
- * offset = the byte offset where the line starts; batch->end_offset is the
- * byte offset after the batch's last line. Lines longer than
- * max_record_bytes are rejected without being loaded (line_reader.c).
+ * Source: each non-empty line of `path` (or of each file its glob matches,
+ * one after the other) becomes one raw record (the runtime parses it and
+ * sends bad JSON to the dead-letter topic), offset = the byte offset where
+ * the line starts; batch->end_offset is the byte offset after the batch's
+ * last line. The partition numbers a file generation (below). Lines longer
+ * than max_record_bytes go to the dead-letter topic whole, never into a
+ * batch (line_reader.c).
  * Without `tail` the source ends (SL_EOF) at the end of the file, and a last
  * line without a newline counts. With `tail` it waits for appended lines,
  * looking every poll_interval, and keeps an unterminated last line until
@@ -13,9 +15,17 @@
  * what is left of the old one, then the new one from its start; when the
  * file shrinks (truncation) it starts again from the beginning.
  *
- * The source does not persist its position: commit() only accepts it.
- * Reading the file again replays it from the start, which keyed sinks make
- * idempotent (DESIGN §4).
+ * Positions: like Filebeat's registry, the source keeps, per file (path and
+ * inode), the byte offset up to which every sink has the file's records
+ * (commit() takes it from the runtime's acknowledgement, persist() saves it
+ * atomically in the data dir, positions.h), and a rerun continues there. A
+ * file replaced (another inode) or truncated (smaller than the position)
+ * since is read from its start, with a warning; `start: beginning` reads
+ * every file again. A crash between a sink's write and the save re-reads
+ * lines, never skips them. Each (re)open of a file is a new generation with
+ * its own partition number, so a committed offset is always of one known
+ * inode. A glob is expanded when the run starts (files created later are
+ * not picked up).
  *
  * Sink: appends one JSON line per record with one write() per batch, then
  * fsync()s (when `fsync`, the default) so write() returns only once the
@@ -29,6 +39,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +47,7 @@
 #include <unistd.h>
 
 #include "connectors/line_reader.h"
+#include "connectors/positions.h"
 #include "core/paths.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -46,10 +58,15 @@
 #define FILE_STOP_CHECK_MS 50
 
 static const char *const format_choices[] = { "jsonl", NULL };
+static const char *const start_choices[] = { "resume", "beginning", NULL };
 
 static const sl_option file_source_options[] = {
     { "path", SL_OPT_STRING, offsetof(sl_file_source_conf, path), .required = true,
-      .help = "file of JSON lines to read" },
+      .help = "file of JSON lines to read, or a glob (logs/*.jsonl): the files it matches when the run starts" },
+    { "start", SL_OPT_STRING, offsetof(sl_file_source_conf, start), .default_value = "resume",
+      .choices = start_choices,
+      .help = "resume: each file continues where the last run's sinks had it all (a replaced or truncated "
+              "file from its start); beginning: read every file again" },
     { "format", SL_OPT_STRING, offsetof(sl_file_source_conf, format), .default_value = "jsonl",
       .choices = format_choices, .help = "record format: jsonl (one JSON value per line)" },
     { "tail", SL_OPT_BOOL, offsetof(sl_file_source_conf, tail), .default_value = "false",
@@ -131,15 +148,40 @@ int sl_file_format_lines(sl_buffer *out, const sl_batch *batch)
 
 /* ---- source -------------------------------------------------------------- */
 
-typedef struct file_source {
-    const sl_connector_env *env;
+/* One file the source reads; a glob gives several. Each time a file is
+ * opened (first, or again after rotation or truncation) it gets a new
+ * generation: a partition number of its own for the runtime's
+ * acknowledgement, so a committed offset always belongs to one known
+ * (path, inode) and never to a file that has since been replaced. */
+typedef struct file_input {
     char *path;
     int fd;
     dev_t dev;
     ino_t ino;
-    sl_line_reader *reader;
+    int32_t partition;            /* the current generation */
+    int32_t committed_partition;  /* the newest generation committed; -1 = none */
+    sl_line_reader *reader;       /* NULL while closed */
+    bool is_done;                 /* read to its end (without tail) */
+} file_input;
+
+typedef struct file_generation {
+    size_t input;
+    dev_t dev;
+    ino_t ino;
+} file_generation;
+
+typedef struct file_source {
+    const sl_connector_env *env;
+    file_input *inputs;
+    size_t n_inputs;
+    size_t current;               /* the input read next */
+    file_generation *generations; /* indexed by partition */
+    size_t n_generations;
+    sl_positions *positions;      /* NULL without a data dir (unit tests) */
+    bool is_from_beginning;       /* start: beginning */
     bool is_tailing;
     int64_t poll_ms;
+    size_t max_record_bytes;
 } file_source;
 
 typedef enum file_change {
@@ -148,28 +190,119 @@ typedef enum file_change {
     FILE_SHRUNK,    /* smaller than what was read (truncation) */
 } file_change;
 
+static void input_close(file_input *input)
+{
+    if (input->fd >= 0) close(input->fd);
+    input->fd = -1;
+    sl_line_reader_free(input->reader);
+    input->reader = NULL;
+}
+
 static void file_source_close(void *state)
 {
     file_source *source = state;
     if (!source) return;
-    if (source->fd >= 0) close(source->fd);
-    sl_line_reader_free(source->reader);
-    free(source->path);
+    for (size_t i = 0; i < source->n_inputs; i++) {
+        input_close(&source->inputs[i]);
+        free(source->inputs[i].path);
+    }
+    free(source->inputs);
+    free(source->generations);
+    sl_positions_free(source->positions);
     free(source);
 }
 
-/* (Re)opens path and reads it from the start. */
-static int file_source_reopen(file_source *source, sl_error *err)
+/* Where a first open of input starts: the stored position when it is this
+ * very file (same device and inode) and the file still reaches it; else
+ * byte 0, with a warning when the stored position is of a file that was
+ * replaced or truncated since. */
+static int64_t input_resume_at(const file_source *source, const file_input *input, const struct stat *st)
 {
-    if (source->fd >= 0) close(source->fd);
-    source->fd = open(source->path, O_RDONLY | O_CLOEXEC);
-    if (source->fd < 0) return errno_error(err, "file source: cannot open", source->path);
+    const sl_position *position = source->positions ? sl_positions_find(source->positions, input->path) : NULL;
+    if (!position || source->is_from_beginning) return 0;
+    if (position->dev != (uint64_t)st->st_dev || position->ino != (uint64_t)st->st_ino) {
+        sl_warn("file", "%s: the file was replaced since the last run (inode %" PRIu64 ", was %" PRIu64
+                "); reading it from the start", input->path, (uint64_t)st->st_ino, position->ino);
+        return 0;
+    }
+    if ((int64_t)st->st_size < position->offset) {
+        sl_warn("file", "%s: the file was truncated since the last run (%" PRId64 " bytes, was read to byte %"
+                PRId64 "); reading it from the start", input->path, (int64_t)st->st_size, position->offset);
+        return 0;
+    }
+    if (position->offset > 0)
+        sl_info("file", "%s: continuing at byte %" PRId64 " (start: beginning reads it again)", input->path,
+                position->offset);
+    return position->offset;
+}
+
+/* (Re)opens input's path as a new generation: on its first open from the
+ * stored position, afterwards (rotation, truncation) from its start. */
+static int input_open(file_source *source, file_input *input, bool is_first, sl_error *err)
+{
+    input_close(input);
+    if (source->n_generations >= INT32_MAX)
+        return sl_error_set(err, SL_EINVAL, "file source: %s was reopened too often", input->path);
+    file_generation *generations =
+        realloc(source->generations, (source->n_generations + 1) * sizeof *generations);
+    if (!generations) return sl_error_set(err, SL_ENOMEM, "file source: no memory");
+    source->generations = generations;
+    size_t max_kept = source->env ? source->env->reject.max_record_bytes : 0;
+    input->reader = sl_line_reader_new(input->path, source->max_record_bytes, max_kept);
+    if (!input->reader) return sl_error_set(err, SL_ENOMEM, "file source: no memory");
+    input->fd = open(input->path, O_RDONLY | O_CLOEXEC);
+    if (input->fd < 0) return errno_error(err, "file source: cannot open", input->path);
     struct stat st;
-    if (fstat(source->fd, &st) != 0) return errno_error(err, "file source: cannot stat", source->path);
-    source->dev = st.st_dev;
-    source->ino = st.st_ino;
-    sl_line_reader_attach(source->reader, source->fd);
+    if (fstat(input->fd, &st) != 0) return errno_error(err, "file source: cannot stat", input->path);
+    input->dev = st.st_dev;
+    input->ino = st.st_ino;
+    int64_t position = is_first ? input_resume_at(source, input, &st) : 0;
+    if (position > 0 && lseek(input->fd, (off_t)position, SEEK_SET) != (off_t)position)
+        return sl_error_set(err, SL_EIO, "file source: cannot seek %s to byte %" PRId64 ": %s", input->path,
+                            position, strerror(errno));
+    sl_line_reader_attach(input->reader, input->fd, position);
+    input->partition = (int32_t)source->n_generations;
+    source->generations[source->n_generations++] = (file_generation){
+        .input = (size_t)(input - source->inputs), .dev = st.st_dev, .ino = st.st_ino,
+    };
     return SL_OK;
+}
+
+static bool has_glob_chars(const char *path)
+{
+    return strpbrk(path, "*?[") != NULL;
+}
+
+/* The inputs: path itself, or every file its glob matches, sorted. */
+static int file_source_list_inputs(file_source *source, const char *path, sl_error *err)
+{
+    glob_t matches = { 0 };
+    size_t n = 1;
+    if (has_glob_chars(path)) {
+        int glob_rc = glob(path, GLOB_ERR, NULL, &matches);
+        if (glob_rc == GLOB_NOMATCH) {
+            globfree(&matches);
+            return sl_error_set(err, SL_EIO, "file source: no file matches %s", path);
+        }
+        if (glob_rc != 0) {
+            globfree(&matches);
+            return sl_error_set(err, SL_EIO, "file source: cannot list the files matching %s", path);
+        }
+        n = matches.gl_pathc;
+    }
+    int rc = SL_OK;
+    source->inputs = calloc(n, sizeof *source->inputs);
+    if (!source->inputs) rc = sl_error_set(err, SL_ENOMEM, "file source: no memory");
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        file_input *input = &source->inputs[i];
+        input->fd = -1;
+        input->committed_partition = -1;
+        input->path = strdup(has_glob_chars(path) ? matches.gl_pathv[i] : path);
+        if (!input->path) rc = sl_error_set(err, SL_ENOMEM, "file source: no memory");
+        source->n_inputs++;
+    }
+    globfree(&matches);
+    return rc;
 }
 
 static int file_source_open(const void *conf_ptr, const sl_connector_env *env, void **state,
@@ -190,17 +323,23 @@ static int file_source_open(const void *conf_ptr, const sl_connector_env *env, v
     rc = SL_ENOMEM;
     source = calloc(1, sizeof *source);
     if (!source) goto fail;
-    source->fd = -1;
     source->env = env;
     source->is_tailing = conf->tail;
+    source->is_from_beginning = conf->start && strcmp(conf->start, "beginning") == 0;
     source->poll_ms = conf->poll_interval_ms > 0 ? conf->poll_interval_ms : FILE_DEFAULT_POLL_MS;
-    source->path = strdup(conf->path);
-    if (!source->path) goto fail;
-    size_t max_record_bytes = conf->max_record_bytes > 0 ? (size_t)conf->max_record_bytes : 0;
-    source->reader = sl_line_reader_new(source->path, max_record_bytes);
-    if (!source->reader) goto fail;
-    rc = file_source_reopen(source, err);
+    source->max_record_bytes = conf->max_record_bytes > 0 ? (size_t)conf->max_record_bytes : 0;
+    rc = file_source_list_inputs(source, conf->path, err);
     if (rc) goto fail;
+    if (env && env->data_dir && env->pipeline) {
+        rc = sl_positions_open(env->data_dir, env->pipeline, &source->positions, err);
+        if (rc) goto fail;
+    }
+    /* Without tail the files are read one after the other, each opened
+     * when its turn comes; a tailing source watches them all. */
+    for (size_t i = 0; i < (source->is_tailing ? source->n_inputs : 1); i++) {
+        rc = input_open(source, &source->inputs[i], true, err);
+        if (rc) goto fail;
+    }
     *state = source;
     return SL_OK;
 fail:
@@ -225,65 +364,104 @@ static void file_source_wait(const file_source *source)
     }
 }
 
-static file_change file_source_change(const file_source *source, int64_t *size)
+static file_change input_change(const file_input *input, int64_t *size)
 {
     struct stat st;
     /* Moved away and not yet recreated: keep reading the old file. */
-    if (stat(source->path, &st) != 0) return FILE_UNCHANGED;
+    if (stat(input->path, &st) != 0) return FILE_UNCHANGED;
     *size = (int64_t)st.st_size;
-    if (st.st_dev != source->dev || st.st_ino != source->ino) return FILE_REPLACED;
-    if ((int64_t)st.st_size < sl_line_reader_bytes_read(source->reader)) return FILE_SHRUNK;
+    if (st.st_dev != input->dev || st.st_ino != input->ino) return FILE_REPLACED;
+    if ((int64_t)st.st_size < sl_line_reader_bytes_read(input->reader)) return FILE_SHRUNK;
     return FILE_UNCHANGED;
+}
+
+/* Fills batch from one input: SL_OK with records, SL_EOF when it has none
+ * now. When tailing, follows a rotation (after draining the old file) or a
+ * truncation (from the start) of its path. */
+static int input_read(file_source *source, file_input *input, sl_batch *batch, sl_error *err)
+{
+    const sl_reject_handler *reject = source->env ? &source->env->reject : NULL;
+    bool is_draining = false;  /* reading the rest of a rotated-away file */
+    for (;;) {
+        bool wait_for_newline = source->is_tailing && !is_draining;
+        int rc = sl_line_reader_fill(input->reader, batch, input->partition, FILE_BATCH_BYTES,
+                                     wait_for_newline, reject, err);
+        if (rc == SL_OK) return SL_OK;
+        if (rc != SL_EOF) return rc;
+        if (batch->n_records > 0) return SL_OK;
+        if (!source->is_tailing || file_source_is_stopping(source)) return SL_EOF;
+        int64_t size = 0;
+        file_change change = input_change(input, &size);
+        if (change == FILE_UNCHANGED) return SL_EOF;
+        if (change == FILE_REPLACED && !is_draining) {
+            is_draining = true;
+            continue;
+        }
+        int64_t was = sl_line_reader_bytes_read(input->reader);
+        size_t pending = sl_line_reader_pending(input->reader);
+        if (change == FILE_REPLACED)
+            sl_warn("file", "%s: the file was replaced (rotated) after %" PRId64
+                    " bytes; reading the new one from the start", input->path, was);
+        else
+            sl_warn("file", "%s: the file shrank from %" PRId64 " to %" PRId64
+                    " bytes (truncated); reading it again from the start%s", input->path,
+                    was, size, pending ? ", dropping an unfinished last line" : "");
+        rc = input_open(source, input, false, err);
+        if (rc) return rc;
+        is_draining = false;
+    }
 }
 
 static int file_source_read(void *state, sl_batch *batch, sl_error *err)
 {
     file_source *source = state;
-    const sl_reject_handler *reject = source->env ? &source->env->reject : NULL;
     bool has_waited = false;
-    bool is_draining = false;  /* reading the rest of a rotated-away file */
     for (;;) {
-        bool wait_for_newline = source->is_tailing && !is_draining;
-        int rc = sl_line_reader_fill(source->reader, batch, FILE_BATCH_BYTES, wait_for_newline,
-                                     reject, err);
-        if (rc == SL_OK) return SL_OK;
-        if (rc != SL_EOF) return rc;
-        if (batch->n_records > 0) return SL_OK;
+        /* One round over the inputs, from the current one, until one has lines. */
+        for (size_t tried = 0; tried < source->n_inputs; tried++) {
+            file_input *input = &source->inputs[source->current];
+            if (!input->is_done) {
+                if (!input->reader) {
+                    int rc = input_open(source, input, true, err);
+                    if (rc) return rc;
+                }
+                int rc = input_read(source, input, batch, err);
+                if (rc == SL_OK) return SL_OK;
+                if (rc != SL_EOF) return rc;
+                if (!source->is_tailing) {
+                    input->is_done = true;
+                    input_close(input);   /* its reader's memory goes with it */
+                }
+            }
+            source->current = (source->current + 1) % source->n_inputs;
+        }
         if (!source->is_tailing) return SL_EOF;
-        if (file_source_is_stopping(source)) return SL_EAGAIN;
-        int64_t size = 0;
-        file_change change = file_source_change(source, &size);
-        if (change == FILE_REPLACED && !is_draining) {
-            is_draining = true;
-            continue;
-        }
-        if (change != FILE_UNCHANGED) {
-            int64_t was = sl_line_reader_bytes_read(source->reader);
-            size_t pending = sl_line_reader_pending(source->reader);
-            if (change == FILE_REPLACED)
-                sl_warn("file", "%s: the file was replaced (rotated) after %" PRId64
-                        " bytes; reading the new one from the start", source->path, was);
-            else
-                sl_warn("file", "%s: the file shrank from %" PRId64 " to %" PRId64
-                        " bytes (truncated); reading it again from the start%s", source->path,
-                        was, size, pending ? ", dropping an unfinished last line" : "");
-            rc = file_source_reopen(source, err);
-            if (rc) return rc;
-            batch->end_offset = 0;
-            is_draining = false;
-            continue;
-        }
-        if (has_waited) return SL_EAGAIN;
+        if (file_source_is_stopping(source) || has_waited) return SL_EAGAIN;
         file_source_wait(source);
         has_waited = true;
     }
 }
 
-/* Positions are not persisted (see the top of this file). */
+/* next_offset is a byte position in the generation `partition` of one
+ * input; a late commit of an older generation of it (a rotated-away file)
+ * no longer says where its path is. */
 static int file_source_commit(void *state, int32_t partition, int64_t next_offset,
                               sl_error *err)
 {
-    return SL_OK;
+    file_source *source = state;
+    if (!source->positions || partition < 0 || (size_t)partition >= source->n_generations) return SL_OK;
+    const file_generation *generation = &source->generations[partition];
+    file_input *input = &source->inputs[generation->input];
+    if (partition < input->committed_partition) return SL_OK;
+    input->committed_partition = partition;
+    return sl_positions_set(source->positions, input->path, (uint64_t)generation->dev,
+                            (uint64_t)generation->ino, next_offset, err);
+}
+
+static int file_source_persist(void *state, sl_error *err)
+{
+    file_source *source = state;
+    return source->positions ? sl_positions_save(source->positions, err) : SL_OK;
 }
 
 static bool file_source_ends_by_itself(void *state)
@@ -299,7 +477,7 @@ const sl_source_ops sl_file_source = {
     .open = file_source_open,
     .read = file_source_read,
     .commit = file_source_commit,
-    .persist = NULL,
+    .persist = file_source_persist,
     .close = file_source_close,
     .ends_by_itself = file_source_ends_by_itself,
     .produces_raw = true,

@@ -1,7 +1,7 @@
 /* file.h — the `file` connector: JSON lines from and to a file (DESIGN §6).
  *
- * Source settings: path, format (jsonl), tail, poll_interval,
- * max_record_bytes. Sink settings: path, fsync. See file.c for behaviour.
+ * Source settings: path (or glob), start, format (jsonl), tail,
+ * poll_interval, max_record_bytes. Sink settings: path, fsync. See file.c for behaviour.
  * The conf structs are public so tests (and the stdio connector) can fill
  * them without the config loader.
  */
@@ -20,6 +20,7 @@ typedef struct sl_file_source_conf {
     bool tail;
     int64_t poll_interval_ms;   /* <= 0: 200 ms */
     int64_t max_record_bytes;   /* <= 0: 1 MiB */
+    char *start;                /* "resume" (NULL = resume) | "beginning" */
 } sl_file_source_conf;
 
 typedef struct sl_file_sink_conf {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "connectors/positions.h"
 #include "connectors/users_data.h"
 
 #define PACE_MAX_WAIT_NS INT64_C(50000000)   /* longest sleep of one read */
@@ -29,6 +30,10 @@ typedef enum generator_kind {
 } generator_kind;
 
 static const char *const kind_choices[] = { "users", "sequence", NULL };
+static const char *const start_choices[] = { "resume", "beginning", NULL };
+
+/* The generator's entry in the pipeline's positions file. */
+#define GENERATOR_POSITION "generator.index"
 
 static const sl_option generator_options[] = {
     { "kind", SL_OPT_STRING, offsetof(sl_generator_conf, kind), .required = true,
@@ -40,8 +45,12 @@ static const sl_option generator_options[] = {
       .help = "records per second; 0 = as fast as possible" },
     { "seed", SL_OPT_INT, offsetof(sl_generator_conf, seed), .default_value = "42",
       .help = "the same seed gives the same records" },
-    { "start", SL_OPT_INT, offsetof(sl_generator_conf, start), .default_value = "0",
+    { "first_id", SL_OPT_INT, offsetof(sl_generator_conf, first_id), .default_value = "0",
       .help = "first id of kind sequence" },
+    { "start", SL_OPT_STRING, offsetof(sl_generator_conf, start), .default_value = "resume",
+      .choices = start_choices,
+      .help = "resume: continue after the last record every sink stored (count: N already reached = "
+              "nothing more); beginning: from record 0" },
     { 0 }
 };
 
@@ -51,8 +60,9 @@ typedef struct generator {
     int64_t count;           /* 0 = unbounded */
     double rate;             /* 0 = unpaced */
     uint64_t seed;
-    int64_t start;
+    int64_t first_id;
     int64_t next_index;      /* index (= offset) of the next record */
+    sl_positions *positions; /* NULL without a data dir (unit tests) */
     double tokens;           /* records the rate allows now */
     int64_t refilled_at_ns;  /* monotonic time tokens were last counted */
     bool is_pacing_started;
@@ -119,19 +129,44 @@ static int generator_open(const void *conf_ptr, const sl_connector_env *env, voi
     gen->count = conf->count;
     gen->rate = conf->rate;
     gen->seed = (uint64_t)conf->seed;
-    gen->start = conf->start;
+    gen->first_id = conf->first_id;
+    if (env && env->data_dir) {
+        int rc = sl_positions_open(env->data_dir, pipeline_name(env), &gen->positions, err);
+        if (rc) {
+            free(gen);
+            return rc;
+        }
+        const sl_position *position = sl_positions_find(gen->positions, GENERATOR_POSITION);
+        bool is_from_beginning = conf->start && strcmp(conf->start, "beginning") == 0;
+        if (position && !is_from_beginning) gen->next_index = position->offset;
+    }
     *state = gen;
     return SL_OK;
 }
 
 static void generator_close(void *state)
 {
-    free(state);
+    generator *gen = state;
+    if (!gen) return;
+    sl_positions_free(gen->positions);
+    free(gen);
 }
 
+/* next_offset: the index of the first record some sink does not have yet. */
 static int generator_commit(void *state, int32_t partition, int64_t next_offset, sl_error *err)
 {
-    return SL_OK;   /* nothing to remember: a new run starts from record 0 */
+    generator *gen = state;
+    if (!gen->positions) return SL_OK;
+    return sl_positions_set(gen->positions, GENERATOR_POSITION, 0, 0, next_offset, err);
+}
+
+static int generator_persist(void *state, sl_error *err)
+{
+    generator *gen = state;
+    if (!gen->positions) return SL_OK;
+    int rc = sl_positions_save(gen->positions, err);
+    if (rc) sl_error_prefix(err, "pipeline %s: generator: ", pipeline_name(gen->env));
+    return rc;
 }
 
 /* Counts the tokens earned since the last call, keeping at most `burst`. */
@@ -214,7 +249,7 @@ static int generator_read(void *state, sl_batch *batch, sl_error *err)
         if (gen->kind == GENERATOR_USERS)
             rc = sl_users_build_record(batch->arena, gen->seed, (uint64_t)index, &record->value);
         else
-            rc = sequence_build(batch->arena, (int64_t)((uint64_t)gen->start + (uint64_t)index),
+            rc = sequence_build(batch->arena, (int64_t)((uint64_t)gen->first_id + (uint64_t)index),
                                 &record->value);
         if (rc) {
             batch->n_records--;
@@ -245,7 +280,7 @@ const sl_source_ops sl_generator_source = {
     .open = generator_open,
     .read = generator_read,
     .commit = generator_commit,
-    .persist = NULL,
+    .persist = generator_persist,
     .close = generator_close,
     .ends_by_itself = generator_ends_by_itself,
     .produces_raw = false,

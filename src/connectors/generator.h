@@ -6,8 +6,12 @@
  * Record i (offset i, counted from 0 over the run) depends on (seed, i)
  * only, so a run is reproducible whatever the batch boundaries. `count`
  * bounds the run (0 = never ends); `rate` paces it in records per second
- * (0 = as fast as possible). The source has no partitions (-1) and nothing
- * to commit: a restarted run starts again from record 0.
+ * (0 = as fast as possible). The source has no partitions (-1); the index
+ * of the next record is its offset, committed like one once every sink has
+ * the records before it and kept in the data dir (positions.h), so a rerun
+ * continues from there: with `count: N`, a generator whose index already
+ * is N produces nothing more and its run ends ok (running a demo twice
+ * stores N records, not 2N). `start: beginning` starts again from record 0.
  *
  * Strings in the records point into the batch arena or at the generator's
  * static word lists, which live as long as the process.
@@ -25,7 +29,8 @@ typedef struct sl_generator_conf {
     int64_t count;   /* records to produce; 0 = unbounded */
     double rate;     /* records per second; 0 = as fast as possible */
     int64_t seed;
-    int64_t start;   /* first id of kind `sequence` */
+    int64_t first_id;  /* first id of kind `sequence` */
+    char *start;       /* "resume" (default) | "beginning" */
 } sl_generator_conf;
 
 /* read(): fills the batch up to its capacity (less when count or rate say

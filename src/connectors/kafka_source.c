@@ -559,7 +559,6 @@ static int emit_batch(kafka_source *source, sl_batch *batch, sl_error *err)
         if (batch->n_records && bytes + size > source->max_batch_bytes) break;
         bool is_too_large = message->len > source->max_record_bytes;
         int rc = is_too_large ? reject_too_large(source, message) : copy_message(batch, topic, message);
-        if (is_too_large) batch->n_rejected++;
         if (rc)
             return sl_error_set(err, rc, "kafka source: out of memory copying %s [%" PRId32 "] offset %" PRId64,
                                 lane->topic, lane->partition, (int64_t)message->offset);

@@ -6,9 +6,11 @@
  * larger than max_record_bytes + 2, so when a refill leaves no newline in
  * the pending bytes and they exceed max_record_bytes + 1, the line is over
  * the limit whatever ends it (a "\r" may still come before its "\n"). From
- * then on the reader is "skipping": it keeps the line's first bytes, drops
- * everything else up to the newline, and finally reports the line as too
- * long. A skip may span many reads and, when tailing, many calls.
+ * then on the reader is "skipping": it copies the line's bytes aside into
+ * `held` (while they fit max_kept_bytes; past that it frees them and only
+ * counts), drops them from the buffer up to the newline, and finally
+ * reports the line as too long. A skip may span many reads and, when
+ * tailing, many calls.
  */
 #include "connectors/line_reader.h"
 
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buffer.h"
 #include "core/clock.h"
 
 #define LINE_READER_MIN_BUFFER (1u << 20)
@@ -28,23 +31,25 @@ struct sl_line_reader {
     const char *name;
     int fd;
     size_t max_record_bytes;
+    size_t max_kept_bytes;   /* an oversized line is kept whole up to this */
     char *data;
     size_t capacity;
     size_t start, end;       /* pending bytes */
     size_t scanned;          /* pending bytes already known to hold no newline */
     int64_t position;        /* file position of data[start] */
     int64_t line_count;      /* lines handed out or skipped */
+    bool is_numbered;        /* attached at 0: line_count is the file's line number */
     bool is_at_eof;          /* the last read() returned 0 */
     /* An oversized line being skipped. */
     bool is_skipping;
     int64_t skip_offset;
     int64_t skip_length;     /* bytes seen so far, line end not included */
     bool skip_ends_with_cr;  /* the last byte seen was '\r' */
-    char head[SL_LINE_HEAD_BYTES];
-    size_t head_len;
+    bool is_held_whole;      /* held has every byte seen so far */
+    sl_buffer held;          /* the skipped line's bytes */
 };
 
-sl_line_reader *sl_line_reader_new(const char *name, size_t max_record_bytes)
+sl_line_reader *sl_line_reader_new(const char *name, size_t max_record_bytes, size_t max_kept_bytes)
 {
     if (max_record_bytes == 0) max_record_bytes = 1u << 20;
     sl_line_reader *reader = calloc(1, sizeof *reader);
@@ -52,6 +57,7 @@ sl_line_reader *sl_line_reader_new(const char *name, size_t max_record_bytes)
     reader->name = name;
     reader->fd = -1;
     reader->max_record_bytes = max_record_bytes;
+    reader->max_kept_bytes = max_kept_bytes;
     reader->capacity = max_record_bytes + LINE_READER_SLACK;
     if (reader->capacity < LINE_READER_MIN_BUFFER) reader->capacity = LINE_READER_MIN_BUFFER;
     reader->data = malloc(reader->capacity);
@@ -65,19 +71,21 @@ sl_line_reader *sl_line_reader_new(const char *name, size_t max_record_bytes)
 void sl_line_reader_free(sl_line_reader *reader)
 {
     if (!reader) return;
+    sl_buffer_free(&reader->held);
     free(reader->data);
     free(reader);
 }
 
-void sl_line_reader_attach(sl_line_reader *reader, int fd)
+void sl_line_reader_attach(sl_line_reader *reader, int fd, int64_t position)
 {
     reader->fd = fd;
     reader->start = reader->end = reader->scanned = 0;
-    reader->position = 0;
+    reader->position = position;
     reader->line_count = 0;
+    reader->is_numbered = position == 0;
     reader->is_at_eof = false;
     reader->is_skipping = false;
-    reader->head_len = 0;
+    sl_buffer_free(&reader->held);
 }
 
 int64_t sl_line_reader_position(const sl_line_reader *reader)
@@ -129,27 +137,31 @@ static int fill(sl_line_reader *reader, sl_error *err)
     }
 }
 
-/* Takes bytes[0..n) of the line being skipped into the count and head. */
-static void skip_absorb(sl_line_reader *reader, const char *bytes, size_t n)
+/* Takes bytes[0..n) of the line being skipped into the count and, while
+ * they fit max_kept_bytes (a "\r" before the newline may make it one more),
+ * into held. */
+static int skip_absorb(sl_line_reader *reader, const char *bytes, size_t n, sl_error *err)
 {
-    if (n == 0) return;
-    if (reader->head_len < SL_LINE_HEAD_BYTES) {
-        size_t room = SL_LINE_HEAD_BYTES - reader->head_len;
-        size_t take = n < room ? n : room;
-        memcpy(reader->head + reader->head_len, bytes, take);
-        reader->head_len += take;
+    if (n == 0) return SL_OK;
+    if (reader->is_held_whole && reader->held.len + n > reader->max_kept_bytes + 1) {
+        reader->is_held_whole = false;
+        sl_buffer_free(&reader->held);
     }
+    if (reader->is_held_whole && sl_buffer_append(&reader->held, bytes, n))
+        return sl_error_set(err, SL_ENOMEM, "%s: no memory to keep the %" PRId64 "-byte line at byte %" PRId64
+                            " for its dead letter", reader->name, reader->skip_length + (int64_t)n,
+                            reader->skip_offset);
     reader->skip_length += (int64_t)n;
     reader->skip_ends_with_cr = bytes[n - 1] == '\r';
+    return SL_OK;
 }
 
 /* Reports the skipped line (end_offset = current position) and stops skipping. */
 static void skip_finish(sl_line_reader *reader, sl_line *line)
 {
     int64_t length = reader->skip_length - (reader->skip_ends_with_cr ? 1 : 0);
-    size_t head_len = reader->head_len;
-    if ((int64_t)head_len > length) head_len = (size_t)length;
-    line->text = (sl_str){ reader->head, head_len };
+    line->is_whole = reader->is_held_whole && (uint64_t)length <= reader->max_kept_bytes;
+    line->text = line->is_whole ? (sl_str){ reader->held.data, (size_t)length } : (sl_str){ "", 0 };
     line->offset = reader->skip_offset;
     line->end_offset = reader->position;
     line->number = ++reader->line_count;
@@ -165,7 +177,8 @@ static void skip_begin(sl_line_reader *reader)
     reader->skip_offset = reader->position;
     reader->skip_length = 0;
     reader->skip_ends_with_cr = false;
-    reader->head_len = 0;
+    reader->is_held_whole = true;
+    sl_buffer_clear(&reader->held);
 }
 
 /* Hands out data[start..start+n) as a line whose newline is at start+n
@@ -178,16 +191,11 @@ static void take_line(sl_line_reader *reader, size_t n, bool has_newline, sl_lin
     line->offset = reader->position;
     line->number = ++reader->line_count;
     line->length = (int64_t)len;
-    if (len > reader->max_record_bytes) {
-        /* The whole line fit in the buffer but is over the limit. */
-        size_t head_len = len < SL_LINE_HEAD_BYTES ? len : SL_LINE_HEAD_BYTES;
-        memcpy(reader->head, text, head_len);
-        line->text = (sl_str){ reader->head, head_len };
-        line->is_too_long = true;
-    } else {
-        line->text = (sl_str){ text, len };
-        line->is_too_long = false;
-    }
+    /* A line over the limit that still fit the buffer is handed out whole
+     * too: its bytes stay in place until the next call. */
+    line->is_too_long = len > reader->max_record_bytes;
+    line->is_whole = !line->is_too_long || len <= reader->max_kept_bytes;
+    line->text = line->is_whole ? (sl_str){ text, len } : (sl_str){ "", 0 };
     consume(reader, n + (has_newline ? 1 : 0));
     line->end_offset = reader->position;
 }
@@ -202,12 +210,14 @@ int sl_line_reader_next(sl_line_reader *reader, bool wait_for_newline, sl_line *
             const char *newline = memchr(base, '\n', pending);
             if (newline) {
                 size_t n = (size_t)(newline - base);
-                skip_absorb(reader, base, n);
+                int rc = skip_absorb(reader, base, n, err);
+                if (rc) return rc;
                 consume(reader, n + 1);
                 skip_finish(reader, line);
                 return SL_OK;
             }
-            skip_absorb(reader, base, pending);
+            int rc = skip_absorb(reader, base, pending, err);
+            if (rc) return rc;
             consume(reader, pending);
             if (reader->is_at_eof) {
                 reader->is_at_eof = false;
@@ -246,27 +256,36 @@ static bool is_blank(sl_str text)
     return true;
 }
 
-static void reject_too_long(const sl_line_reader *reader, const sl_line *line,
-                            const sl_reject_handler *reject)
+/* Dead-letters a too-long line whole, or fails when it cannot be kept
+ * whole: a dead letter holding less than the line could not be replayed. */
+static int reject_too_long(const sl_line_reader *reader, const sl_line *line, int32_t partition,
+                           const sl_reject_handler *reject, sl_error *err)
 {
-    if (!reject || !reject->reject) return;
+    /* Resumed mid-file, the reader does not know the line's number. */
+    char which[40] = "the line";
+    if (reader->is_numbered) snprintf(which, sizeof which, "line %" PRId64, line->number);
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s at byte %" PRId64 " is %" PRId64 " bytes, over max_record_bytes %zu",
+             which, line->offset, line->length, reader->max_record_bytes);
+    if (!line->is_whole)
+        return sl_error_set(err, SL_ETOOBIG, "%s: %s, and over the dead-letter topic's limit "
+                            "(dlq_max_record_bytes %zu): it can be neither processed nor dead-lettered whole",
+                            reader->name, reason, reader->max_kept_bytes);
+    if (!reject || !reject->reject) return SL_OK;
     sl_record record;
     memset(&record, 0, sizeof record);
     record.raw = line->text;
-    record.partition = 0;
+    record.partition = partition;
     record.offset = line->offset;
     record.timestamp_ms = sl_clock_wall_ms();
-    char reason[256];
-    snprintf(reason, sizeof reason,
-             "line %" PRId64 " at byte %" PRId64 " is %" PRId64 " bytes, over max_record_bytes %zu",
-             line->number, line->offset, line->length, reader->max_record_bytes);
     reject->reject(reject->context, &record, "source", reason);
+    return SL_OK;
 }
 
-int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, size_t max_batch_bytes,
+int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, int32_t partition, size_t max_batch_bytes,
                         bool wait_for_newline, const sl_reject_handler *reject, sl_error *err)
 {
-    batch->partition = 0;
+    batch->partition = partition;
     if (batch->n_records == 0) batch->end_offset = reader->position;
     int64_t now_ms = sl_clock_wall_ms();
     while (!sl_batch_is_full(batch) && sl_arena_bytes_used(batch->arena) < max_batch_bytes) {
@@ -275,8 +294,8 @@ int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, size_t max_batc
         if (rc) return rc;
         batch->end_offset = line.end_offset;
         if (line.is_too_long) {
-            reject_too_long(reader, &line, reject);
-            batch->n_rejected++;
+            rc = reject_too_long(reader, &line, partition, reject, err);
+            if (rc) return rc;
             continue;
         }
         if (is_blank(line.text)) continue;
@@ -285,7 +304,7 @@ int sl_line_reader_fill(sl_line_reader *reader, sl_batch *batch, size_t max_batc
                                        reader->name, line.number);
         sl_record *record = sl_batch_add(batch);
         record->raw = (sl_str){ copy, line.text.len };
-        record->partition = 0;
+        record->partition = partition;
         record->offset = line.offset;
         record->timestamp_ms = now_ms;
         record->has_value = false;

@@ -59,9 +59,9 @@ static int stdio_source_open(const void *conf_ptr, const sl_connector_env *env, 
     if (!source) goto fail;
     source->env = env;
     size_t max_record_bytes = conf && conf->max_record_bytes > 0 ? (size_t)conf->max_record_bytes : 0;
-    source->reader = sl_line_reader_new("stdin", max_record_bytes);
+    source->reader = sl_line_reader_new("stdin", max_record_bytes, env ? env->reject.max_record_bytes : 0);
     if (!source->reader) goto fail;
-    sl_line_reader_attach(source->reader, STDIN_FILENO);
+    sl_line_reader_attach(source->reader, STDIN_FILENO, 0);
     *state = source;
     return SL_OK;
 fail:
@@ -73,7 +73,7 @@ static int stdio_source_read(void *state, sl_batch *batch, sl_error *err)
 {
     stdio_source *source = state;
     const sl_reject_handler *reject = source->env ? &source->env->reject : NULL;
-    int rc = sl_line_reader_fill(source->reader, batch, STDIO_BATCH_BYTES, false, reject, err);
+    int rc = sl_line_reader_fill(source->reader, batch, 0, STDIO_BATCH_BYTES, false, reject, err);
     if (rc == SL_EOF && batch->n_records > 0) return SL_OK;
     return rc;
 }

@@ -37,7 +37,6 @@ void sl_batch_reset(sl_batch *batch)
     batch->n_records = 0;
     batch->partition = -1;
     batch->end_offset = -1;
-    batch->n_rejected = 0;
     batch->sequence = 0;
 }
 

@@ -40,8 +40,6 @@ typedef struct sl_batch {
     size_t capacity;
     int32_t partition;     /* source partition of every record, -1 if none */
     int64_t end_offset;    /* source position to commit once this batch is durable */
-    size_t n_rejected;     /* records up to end_offset the source sent to the dead-letter
-                              topic instead of adding them (the batch may have none else) */
     uint64_t sequence;     /* order number given by the runtime */
 } sl_batch;
 

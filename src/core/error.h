@@ -39,7 +39,8 @@
     X(SL_EOF, -16, "end of input")                       \
     X(SL_EAGAIN, -17, "nothing available now")           \
     X(SL_EUSAGE, -18, "usage error")                     \
-    X(SL_EINCOMPLETE, -19, "stopped before the data was complete")
+    X(SL_EINCOMPLETE, -19, "stopped before the data was complete") \
+    X(SL_EINTERRUPTED, -20, "interrupted by a signal")
 
 enum {
 #define SL__ERROR_ENUM(name, code, message) name = code,

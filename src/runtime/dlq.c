@@ -20,15 +20,18 @@ struct sl_dlq {
     char *pipeline;
     char *topic_name;
     sl_topic *topic;            /* opened on first use */
+    size_t max_record_bytes;
     pthread_mutex_t mutex;
     atomic_uint_fast64_t count;
 };
 
-int sl_dlq_new(sl_log *log, const char *pipeline, const char *topic_name, sl_dlq **out, sl_error *err)
+int sl_dlq_new(sl_log *log, const char *pipeline, const char *topic_name, size_t max_record_bytes,
+               sl_dlq **out, sl_error *err)
 {
     sl_dlq *dlq = calloc(1, sizeof *dlq);
     if (!dlq) return sl_error_set(err, SL_ENOMEM, "out of memory");
     dlq->log = log;
+    dlq->max_record_bytes = max_record_bytes;
     dlq->pipeline = strdup(pipeline);
     dlq->topic_name = strdup(topic_name);
     if (!dlq->pipeline || !dlq->topic_name) {
@@ -64,6 +67,15 @@ static int open_topic(sl_dlq *dlq, sl_error *err)
     return rc;
 }
 
+/* Bytes of a record as the limit counts them: key, value, header names and values. */
+static size_t record_bytes(const sl_record *record)
+{
+    size_t bytes = record->key.len + record->raw.len;
+    for (size_t h = 0; h < record->n_headers; h++)
+        bytes += record->headers[h].key.len + record->headers[h].value.len;
+    return bytes;
+}
+
 int sl_dlq_send(sl_dlq *dlq, const sl_record *record, const char *stage, const char *reason, sl_error *err)
 {
     int rc = open_topic(dlq, err);
@@ -72,7 +84,7 @@ int sl_dlq_send(sl_dlq *dlq, const sl_record *record, const char *stage, const c
     char partition_text[24], offset_text[24];
     snprintf(partition_text, sizeof partition_text, "%" PRId32, record->partition);
     snprintf(offset_text, sizeof offset_text, "%" PRId64, record->offset);
-    sl_header headers[6] = {
+    const sl_header added[6] = {
         { SL_STR_LIT("sluice.error"), sl_str_from(reason) },
         { SL_STR_LIT("sluice.stage"), sl_str_from(stage) },
         { SL_STR_LIT("sluice.pipeline"), sl_str_from(dlq->pipeline) },
@@ -80,21 +92,43 @@ int sl_dlq_send(sl_dlq *dlq, const sl_record *record, const char *stage, const c
         { SL_STR_LIT("sluice.source.offset"), sl_str_from(offset_text) },
         { SL_STR_LIT("sluice.source.topic"), record->topic },
     };
+    size_t n_added = record->topic.len ? 6 : 5;
+    /* The record's own headers first, so a replay sees them as they were. */
+    sl_header *headers = malloc((record->n_headers + n_added) * sizeof *headers);
+    if (!headers) {
+        rc = sl_error_set(err, SL_ENOMEM, "out of memory for a dead letter");
+        goto done;
+    }
+    for (size_t h = 0; h < record->n_headers; h++) headers[h] = record->headers[h];
+    memcpy(headers + record->n_headers, added, n_added * sizeof *headers);
     sl_record letter = {
         .key = record->key,
         .raw = record->raw,
         .headers = headers,
-        .n_headers = record->topic.len ? 6 : 5,
+        .n_headers = record->n_headers + n_added,
         .timestamp_ms = sl_clock_wall_ms(),
     };
     if (!letter.raw.ptr && record->has_value) {
         rc = sl_json_write(&json, &record->value);
-        if (rc) goto done;
+        if (rc) {
+            sl_error_set(err, rc, "cannot write the record at partition %" PRId32 " offset %" PRId64 " as JSON",
+                         record->partition, record->offset);
+            goto done;
+        }
         letter.raw = (sl_str){ json.data, json.len };
+    }
+    size_t bytes = record_bytes(&letter);
+    if (bytes > dlq->max_record_bytes) {
+        rc = sl_error_set(err, SL_ETOOBIG,
+                          "the %s dead letter of partition %" PRId32 " offset %" PRId64 " (%s) is %zu bytes, "
+                          "over dlq_max_record_bytes %zu; not storing less than the whole record",
+                          stage, record->partition, record->offset, reason, bytes, dlq->max_record_bytes);
+        goto done;
     }
     rc = sl_topic_append(dlq->topic, 0, &letter, 1, NULL, err);
     if (rc == SL_OK) atomic_fetch_add(&dlq->count, 1);
 done:
+    free(headers);
     sl_buffer_free(&json);
     if (rc) sl_error_prefix(err, "dead-letter topic '%s': ", dlq->topic_name);
     return rc;

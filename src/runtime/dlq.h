@@ -2,11 +2,15 @@
  *
  * A record that cannot be parsed, evaluated or stored is appended to the
  * pipeline's dead-letter topic (an embedded topic, `<pipeline>.dlq` by
- * default) with headers naming the error, the stage and its original
- * position, so nothing is silently dropped and it can be replayed. The topic
- * is created on the first dead letter. Thread-safe.
+ * default) whole: its key, its value (the original bytes when it has them,
+ * else its value as JSON) and its own headers, followed by headers naming
+ * the error, the stage and its original position, so nothing is silently
+ * dropped and it can be replayed. A dead letter over the pipeline's
+ * dlq_max_record_bytes is an error (SL_ETOOBIG) that fails the pipeline:
+ * storing less than the record would lose it quietly. The topic is created
+ * on the first dead letter. Thread-safe.
  *
- * Headers: sluice.error, sluice.stage (source|parse|transform|sink),
+ * Added headers: sluice.error, sluice.stage (source|parse|transform|sink),
  * sluice.pipeline, sluice.source.partition, sluice.source.offset, and
  * sluice.source.topic when the source reads topics (kafka, topic).
  */
@@ -19,10 +23,16 @@
 #include "core/error.h"
 #include "log/log.h"
 
+/* The largest dlq_max_record_bytes a pipeline may set (well inside the
+ * log's largest batch). */
+#define SL_DLQ_MAX_RECORD_BYTES_LIMIT (128 * 1024 * 1024)
+
 typedef struct sl_dlq sl_dlq;
 
-/* A dead-letter writer for pipeline into topic_name (both copied). */
-int sl_dlq_new(sl_log *log, const char *pipeline, const char *topic_name, sl_dlq **out, sl_error *err);
+/* A dead-letter writer for pipeline into topic_name (both copied) that
+ * stores records of at most max_record_bytes (key + value + headers). */
+int sl_dlq_new(sl_log *log, const char *pipeline, const char *topic_name, size_t max_record_bytes,
+               sl_dlq **out, sl_error *err);
 void sl_dlq_free(sl_dlq *dlq);
 
 /* Appends record with its reason. Returns SL_OK or the append's error (the

@@ -117,9 +117,15 @@ static void send_dead_letter(sl_pipeline *pipeline, const sl_record *record, con
     atomic_fetch_add(&pipeline->stats.records_dead, 1);
 }
 
-static void pipeline_reject(void *context, const sl_record *record, const char *stage, const char *reason)
+/* A record the source rejected before it was ever in a batch (too long,
+ * say): it was read all the same, so it counts as input too, keeping
+ * in = out + filtered + dlq. */
+static void source_reject(void *context, const sl_record *record, const char *stage, const char *reason)
 {
-    send_dead_letter(context, record, stage, reason);
+    sl_pipeline *pipeline = context;
+    atomic_fetch_add(&pipeline->stats.records_in, 1);
+    atomic_fetch_add(&pipeline->stats.bytes_in, record->raw.len);
+    send_dead_letter(pipeline, record, stage, reason);
 }
 
 static void sink_reject(void *context, const sl_record *record, const char *stage, const char *reason)
@@ -363,6 +369,19 @@ static void drain_and_join(sl_pipeline *pipeline)
         if (pipeline->sinks[s].has_thread) pthread_join(pipeline->sinks[s].thread, NULL);
 }
 
+/* An empty batch with a position: the source moved past input that became
+ * no record (lines dead-lettered at read, blank lines). Acknowledged at
+ * once, behind the batches before it, so a rerun does not read that input
+ * again. */
+static int note_position(sl_pipeline *pipeline, const sl_batch *batch, sl_error *err)
+{
+    sl_ack_ticket ticket;
+    int rc = sl_ack_begin(pipeline->acks, batch->partition, batch->end_offset, &ticket);
+    if (rc) return sl_error_set(err, rc, "cannot track the position of partition %" PRId32, batch->partition);
+    sl_ack_done(pipeline->acks, ticket);
+    return SL_OK;
+}
+
 static void *source_main(void *arg)
 {
     sl_pipeline *pipeline = arg;
@@ -400,16 +419,18 @@ static void *source_main(void *arg)
             break;
         }
         if (rc != SL_EAGAIN) read_retry.n_attempts = 0;
-        /* A batch without records may still move a position (every record
-         * of it went to the dead-letter topic): it is acknowledged like any
-         * other, or the position would never be committed. */
-        bool has_position = slot->batch->n_records > 0 || slot->batch->n_rejected > 0;
-        if (rc == SL_EAGAIN || (rc == SL_OK && !has_position)) {
+        if ((rc == SL_OK || rc == SL_EOF || rc == SL_EAGAIN) && slot->batch->n_records == 0 &&
+            slot->batch->end_offset >= 0 && note_position(pipeline, slot->batch, &err)) {
+            sl_queue_push(pipeline->free_queue, slot);
+            pipeline_fail(pipeline, &err);
+            break;
+        }
+        if (rc == SL_EAGAIN || (rc == SL_OK && slot->batch->n_records == 0)) {
             sl_queue_push(pipeline->free_queue, slot);
             sl_sleep_ms(SOURCE_IDLE_WAIT_MS);
             continue;
         }
-        if (rc == SL_EOF && !has_position) {
+        if (rc == SL_EOF && slot->batch->n_records == 0) {
             sl_queue_push(pipeline->free_queue, slot);
             break;
         }
@@ -474,7 +495,7 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         .pipeline = plan->name,
         .data_dir = context->data_dir,
         .log = context->log,
-        .reject = { pipeline_reject, pipeline },
+        .reject = { source_reject, pipeline, (size_t)plan->dlq_max_record_bytes },
         .stopping = context->stopping,
         .follow = context->follow,
         .topic_writers_done = context->topic_writers_done,
@@ -482,7 +503,8 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         .columns = pipeline->column_names,
         .n_columns = n_columns,
     };
-    rc = sl_dlq_new(context->log, plan->name, plan->dlq_topic, &pipeline->dlq, err);
+    rc = sl_dlq_new(context->log, plan->name, plan->dlq_topic, (size_t)plan->dlq_max_record_bytes,
+                    &pipeline->dlq, err);
     if (rc) goto fail;
     rc = SL_ENOMEM;
     pipeline->n_inflights = (size_t)plan->max_inflight;
@@ -512,7 +534,7 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         runner->plan = &plan->sinks[s];
         runner->index = s;
         runner->env = pipeline->env;
-        runner->env.reject = (sl_reject_handler){ sink_reject, runner };
+        runner->env.reject = (sl_reject_handler){ sink_reject, runner, (size_t)plan->dlq_max_record_bytes };
         atomic_init(&runner->n_rejected, 0);
         runner->queue = sl_queue_new(pipeline->n_inflights);
         if (!runner->queue) goto fail;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/options.h"
+#include "runtime/dlq.h"
 
 typedef struct top_conf {
     char *data_dir;
@@ -129,6 +130,7 @@ typedef struct pipeline_conf {
     int64_t commit_interval_ms;
     int64_t retry_limit_ms;
     char *dlq;
+    int64_t dlq_max_record_bytes;
     char *description;
 } pipeline_conf;
 
@@ -148,6 +150,8 @@ static const sl_option pipeline_options[] = {
       .help = "how long a transient error of a sink or source (server down, timeout, database locked) "
               "is retried, with exponential backoff up to 5 s, before the pipeline fails; 0 = never retry" },
     { "dlq", SL_OPT_STRING, offsetof(pipeline_conf, dlq), .help = "dead-letter topic (default <pipeline>.dlq)" },
+    { "dlq_max_record_bytes", SL_OPT_SIZE, offsetof(pipeline_conf, dlq_max_record_bytes), .default_value = "16MiB",
+      .help = "largest dead letter (key + value + headers); a bad record over it fails the run, never stored cut" },
     { "description", SL_OPT_STRING, offsetof(pipeline_conf, description) },
     { 0 }
 };
@@ -495,6 +499,13 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics
         goto done;
     }
     pipeline->retry_limit_ms = conf.retry_limit_ms;
+    if (conf.dlq_max_record_bytes < 1024 || conf.dlq_max_record_bytes > SL_DLQ_MAX_RECORD_BYTES_LIMIT) {
+        rc = sl_node_error(err, sl_node_get(pair->value, "dlq_max_record_bytes"),
+                           "%s.dlq_max_record_bytes: must be between 1KiB and %d bytes", where,
+                           SL_DLQ_MAX_RECORD_BYTES_LIMIT);
+        goto done;
+    }
+    pipeline->dlq_max_record_bytes = conf.dlq_max_record_bytes;
     if (conf.dlq) {
         pipeline->dlq_topic = conf.dlq;
         conf.dlq = NULL;

@@ -37,6 +37,7 @@ typedef struct sl_pipeline_plan {
     int64_t commit_interval_ms; /* how often source positions are persisted */
     int64_t retry_limit_ms;     /* how long a transient error is retried before the pipeline fails */
     char *dlq_topic;            /* dead-letter topic name */
+    int64_t dlq_max_record_bytes; /* largest dead letter stored whole */
 } sl_pipeline_plan;
 
 typedef struct sl_plan {

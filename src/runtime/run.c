@@ -144,7 +144,7 @@ static const char *pipeline_outcome(const run_state *run, sl_pipeline *pipeline)
 }
 
 /* The run's verdict on pipelines a stop cut short (see run.h): SL_OK when
- * none was, else SL_EINCOMPLETE (--for) or SL_ECANCELED (a signal), with
+ * none was, else SL_EINCOMPLETE (--for) or SL_EINTERRUPTED (a signal), with
  * the first one named in err. */
 static int check_complete(const run_state *run, const sl_run_options *options, sl_error *err)
 {
@@ -166,9 +166,11 @@ static int check_complete(const run_state *run, const sl_run_options *options, s
                             "end; what was stored is committed and a rerun continues from there (use --follow "
                             "for a run that --for ends normally)",
                             first, others, limit);
-    return sl_error_set(err, SL_ECANCELED,
-                        "pipeline %s%s: interrupted before its source had been read to its end; what was stored "
-                        "is committed and a rerun continues from there", first, others);
+    int signal_number = stop_signal;
+    return sl_error_set(err, SL_EINTERRUPTED,
+                        "pipeline %s%s: interrupted by %s before its source had been read to its end; what every "
+                        "sink stored is committed and a rerun continues from there", first, others,
+                        signal_number == SIGTERM ? "SIGTERM" : signal_number == SIGINT ? "SIGINT" : "a signal");
 }
 
 static void print_summary(run_state *run, FILE *out, int64_t started_ms)

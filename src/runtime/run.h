@@ -13,8 +13,8 @@
  * ends by itself (a file, a generator with a count, a topic without
  * --follow, a Kafka topic verified consumed) but was stopped before that
  * end is cut short, and the run fails with SL_EINCOMPLETE when --for
- * stopped it ("incomplete" in the summary) or SL_ECANCELED when a signal
- * did ("interrupted"). Sources that never end by itself (--follow, a
+ * stopped it ("incomplete" in the summary) or SL_EINTERRUPTED when a signal
+ * did ("interrupted"). Sources that never end by themselves (--follow, a
  * generator without a count, `tail`) end normally when stopped.
  */
 #ifndef SL_RUN_H
@@ -42,8 +42,8 @@ void sl_run_request_stop(int signal_number);
 int sl_run_stop_signal(void);
 
 /* Runs plan. SL_OK when every pipeline finished with its data; otherwise
- * the first failure, with the pipeline named in err, or SL_EINCOMPLETE /
- * SL_ECANCELED for pipelines cut short (above). */
+ * the first failure, with the pipeline named in err, or SL_EINCOMPLETE / 
+ * SL_EINTERRUPTED for pipelines cut short (above). */
 int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *err);
 
 #endif

@@ -124,6 +124,41 @@ def test_consume_with_a_group_commits_and_resumes(sluice, workdir):
         assert re.search(rf"^readers\s+{p}\s+{end}\s+0\s*$", described.stdout, re.M), described.stdout
 
 
+def test_consume_with_a_group_and_max_commits_only_what_it_printed(sluice, workdir):
+    """--max N with --group commits the offset after the last printed record of each partition,
+    not everything it had read ahead (it once committed the whole batch it had fetched)."""
+    produce(sluice, LINES[:4])
+    assert consume(sluice, "--group", "g", "--max", "2") == LINES[:2]
+    assert consume(sluice, "--group", "g") == LINES[2:4]
+    assert consume(sluice, "--group", "g") == []
+
+    # Three partitions: the committed offsets are exactly the printed ones + 1.
+    result = sluice.run("topic", "produce", "wide", "--data-dir", "data", "--partitions", "3", "--key-path", "user",
+                        input="".join(line + "\n" for line in LINES), timeout=30)
+    assert result.returncode == 0, result.describe()
+    wide = ["topic", "consume", "wide", "--data-dir", "data", "--group", "h"]
+    first = sluice.run(*wide, "--max", "5", "--metadata", timeout=30)
+    assert first.returncode == 0, first.describe()
+    printed = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(printed) == 5
+    last = {}
+    for obj in printed:
+        last[obj["partition"]] = max(last.get(obj["partition"], -1), obj["offset"])
+    offsets = (workdir / "data" / "groups" / "h" / "wide.offsets").read_text()
+    committed = {int(p): int(o) for p, o in (line.split() for line in offsets.splitlines() if line.strip())}
+    assert {p: o for p, o in committed.items() if o > 0} == {p: o + 1 for p, o in last.items()}
+    rest = sluice.run(*wide, timeout=30)
+    assert rest.returncode == 0, rest.describe()
+    assert sorted(rest.stdout.splitlines() + [o["value"] for o in printed]) == sorted(LINES)
+
+    # A --partition/--offset read as a group commits that partition only.
+    one = sluice.run("topic", "consume", "wide", "--data-dir", "data", "--group", "p1", "--partition", "1",
+                     "--offset", "1", timeout=30)
+    assert one.returncode == 0, one.describe()
+    offsets = (workdir / "data" / "groups" / "p1" / "wide.offsets").read_text().split()
+    assert offsets == ["1", str(1 + len(one.stdout.splitlines()))], offsets
+
+
 FOLLOW = """\
 pipelines:
   follow_events:

@@ -3,7 +3,8 @@
 Runs the seed pipeline as a user would (cwd = a fresh dir), then checks the
 SQLite table against rows re-derived in Python from the generator's own
 output, and the topic user_data from its bytes on disk (kafka_batch.py):
-record count, keys, and Kafka's murmur2 partition of every key. Also runs a
+record count, keys, and Kafka's murmur2 partition of every key. Running it
+again in the same dir adds nothing (100,000 users, not 200,000). Also runs a
 smaller demo under the ASan+UBSan build.
 """
 import json
@@ -74,6 +75,20 @@ def test_demo_topic_holds_every_user_keyed_and_partitioned_like_kafka(demo, expe
             assert partition == want, f"key {uuid} is in partition {partition}, murmur2 picks {want}"
             keys.add(uuid)
     assert keys == {u["login"]["uuid"] for u in expected_users["users"]}
+
+
+def test_demo_run_twice_leaves_100000_users_not_200000(demo, sluice_bin, expected_users):
+    """`make demo` twice: the generator continues from its committed index (count reached:
+    nothing more), so user_data and the table still hold each user once."""
+    work, _ = demo
+    again = Sluice(sluice_bin, work).run("run", "users.yaml", timeout=180)
+    assert again.returncode == 0, again.describe()
+    summary = parse_summary(again.stdout)
+    assert summary["ingest_users"]["out"] == 0 and summary["ingest_users"]["state"] == "ok", again.describe()
+    assert summary["store_users"]["out"] == 0, again.describe()
+    topic = kafka_batch.read_topic(str(work / "data"), "user_data")
+    assert sum(len(records) for records in topic.values()) == 100000
+    check_users_table(work / "data" / "users.db", expected_users["rows"], 100000)
 
 
 def test_demo_under_asan_and_ubsan_is_clean(sluice_asan, workdir):

@@ -127,6 +127,24 @@ def test_consume_with_group_commits_and_describe_shows_no_lag(sluice, kafka_brok
             described.stdout
 
 
+def test_consume_with_group_and_max_commits_the_offset_after_each_printed_message(sluice, kafka_broker):  # noqa: F811
+    """--max N commits, per partition, the offset of the last printed message + 1 (seen by
+    confluent_kafka's committed()), and the next consume of the group prints the rest."""
+    topic = produce_topic(sluice, kafka_broker)
+    bootstrap = kafka_broker.bootstrap
+    group = unique("m")
+    first = run_ok(sluice, "consume", topic, "--kafka", bootstrap, "--group", group, "--max", "2", "--metadata")
+    printed = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(printed) == 2
+    expected = {}
+    for obj in printed:
+        expected[obj["partition"]] = max(expected.get(obj["partition"], 0), obj["offset"] + 1)
+    committed = kafka_server.committed_offsets(kafka_broker, group, topic)
+    assert {p: o for p, o in committed.items() if o >= 0} == expected, committed
+    rest = run_ok(sluice, "consume", topic, "--kafka", bootstrap, "--group", group)
+    assert sorted(rest.stdout.splitlines() + [o["value"] for o in printed]) == sorted(LINES)
+
+
 def test_consume_follow_prints_new_records_and_commits_on_sigint(sluice, kafka_broker):  # noqa: F811
     topic = produce_topic(sluice, kafka_broker)
     group = unique("f")

@@ -26,7 +26,8 @@ typedef struct rejects {
     int n;
     char stage[MAX_REJECTS][16];
     char reason[MAX_REJECTS][256];
-    char raw[MAX_REJECTS][2048];
+    char raw[MAX_REJECTS][2048];     /* the first bytes */
+    char raw_last[MAX_REJECTS];      /* and the last one */
     size_t raw_len[MAX_REJECTS];
     int64_t offset[MAX_REJECTS];
 } rejects;
@@ -38,8 +39,9 @@ static void collect_reject(void *context, const sl_record *record, const char *s
     cr_assert_lt(r->n, MAX_REJECTS);
     snprintf(r->stage[r->n], sizeof r->stage[0], "%s", stage);
     snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
-    cr_assert_leq(record->raw.len, sizeof r->raw[0]);
-    memcpy(r->raw[r->n], record->raw.ptr, record->raw.len);
+    size_t kept = record->raw.len < sizeof r->raw[0] ? record->raw.len : sizeof r->raw[0];
+    memcpy(r->raw[r->n], record->raw.ptr, kept);
+    r->raw_last[r->n] = record->raw.len ? record->raw.ptr[record->raw.len - 1] : 0;
     r->raw_len[r->n] = record->raw.len;
     r->offset[r->n] = record->offset;
     r->n++;
@@ -58,7 +60,7 @@ static void setup(void)
     memset(&env, 0, sizeof env);
     atomic_store(&stopping, false);
     env.pipeline = "test";
-    env.reject = (sl_reject_handler){ collect_reject, &seen };
+    env.reject = (sl_reject_handler){ collect_reject, &seen, 4u << 20 };
     env.stopping = &stopping;
     sl_logger_configure(SL_LEVEL_ERROR, 0);
 }
@@ -101,7 +103,9 @@ static void *open_source(const char *path, bool tail, int64_t max_record_bytes)
     return state;
 }
 
-static void assert_raw(const sl_record *record, const char *text, int64_t offset)
+/* A raw record of partition (the file's generation: 0 for the first file
+ * as first opened, a new one after each rotation or truncation). */
+static void assert_raw_in(const sl_record *record, const char *text, int64_t offset, int32_t partition)
 {
     cr_assert_eq(record->raw.len, strlen(text), "raw '%.*s' is not '%s'", (int)record->raw.len,
                  record->raw.ptr, text);
@@ -109,8 +113,13 @@ static void assert_raw(const sl_record *record, const char *text, int64_t offset
                  (int)record->raw.len, record->raw.ptr, text);
     cr_assert_eq(record->offset, offset, "offset of '%s' is %lld, not %lld", text,
                  (long long)record->offset, (long long)offset);
-    cr_assert_eq(record->partition, 0);
+    cr_assert_eq(record->partition, partition);
     cr_assert(!record->has_value);
+}
+
+static void assert_raw(const sl_record *record, const char *text, int64_t offset)
+{
+    assert_raw_in(record, text, offset, 0);
 }
 
 TestSuite(file, .init = setup, .fini = teardown);
@@ -208,8 +217,9 @@ Test(file, keeps_final_line_without_newline)
 }
 
 /* A 3 MiB line cannot fit the reader's buffer (1 MiB + slack for a 1 KiB
- * limit), so this passes only if the line is skipped, not loaded. */
-Test(file, rejects_oversized_line_with_bounded_memory_and_keeps_its_neighbours)
+ * limit), so this passes only if the line is skipped past the buffer while
+ * it is copied aside whole for its dead letter. */
+Test(file, rejects_oversized_line_whole_and_keeps_its_neighbours)
 {
     const char *path = path_in_dir("big.jsonl");
     size_t big = 3u << 20;
@@ -249,15 +259,44 @@ Test(file, rejects_oversized_line_with_bounded_memory_and_keeps_its_neighbours)
     cr_assert_str_eq(seen.reason[0], want);
     cr_assert_str_eq(seen.stage[0], "source");
     cr_assert_eq(seen.offset[0], 8);
-    cr_assert_eq(seen.raw_len[0], 1024);
+    cr_assert_eq(seen.raw_len[0], big);
     cr_assert_eq(seen.raw[0][0], '"');
     cr_assert_eq(seen.raw[0][1023], 'x');
+    cr_assert_eq(seen.raw_last[0], 'x');   /* the "\r" before its newline is not part of it */
     snprintf(want, sizeof want, "line 4 at byte %lld is 1500 bytes, over max_record_bytes 1024",
              (long long)(8 + big + 10));
     cr_assert_str_eq(seen.reason[1], want);
-    cr_assert_eq(seen.raw_len[1], 1024);
+    cr_assert_eq(seen.raw_len[1], 1500);
+    cr_assert_eq(seen.raw_len[2], 1100);
     cr_assert_eq(seen.offset[2], offsets[2] + 8);
     cr_assert(strstr(seen.reason[2], "is 1100 bytes"), "%s", seen.reason[2]);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+/* A line too big for the dead-letter topic as well fails the read, naming
+ * it, instead of being dead-lettered cut short; the lines before it are
+ * not lost (their batch is never acknowledged). */
+Test(file, a_line_over_the_dead_letter_limit_fails_the_read)
+{
+    const char *path = path_in_dir("huge.jsonl");
+    size_t huge = 5u << 20;
+    char *line = malloc(huge);
+    cr_assert_not_null(line);
+    memset(line, 'y', huge);
+    write_file(path, "w", "{\"a\":1}\n", 8);
+    write_file(path, "a", line, huge);
+    write_file(path, "a", "\n{\"a\":2}\n", 9);
+    free(line);
+    void *source = open_source(path, false, 1024);
+    sl_batch *batch = sl_batch_new(0);
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_ETOOBIG);
+    char want[300];
+    snprintf(want, sizeof want, "line 2 at byte 8 is %zu bytes, over max_record_bytes 1024, and over the "
+             "dead-letter topic's limit (dlq_max_record_bytes %u)", huge, 4u << 20);
+    cr_assert(strstr(err.message, want), "%s", err.message);
+    cr_assert_eq(seen.n, 0);
     sl_batch_free(batch);
     sl_file_source.close(source);
 }
@@ -268,8 +307,8 @@ Test(file, line_reader_hands_out_lines_with_numbers_and_positions)
     write_file(path, "w", "a\n\nbb\r\nccc", 10);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
-    sl_line_reader *reader = sl_line_reader_new(path, 0);
-    sl_line_reader_attach(reader, fd);
+    sl_line_reader *reader = sl_line_reader_new(path, 0, 0);
+    sl_line_reader_attach(reader, fd, 0);
     sl_line line;
     sl_error err = { 0 };
     const char *texts[] = { "a", "", "bb", "ccc" };
@@ -350,7 +389,7 @@ Test(file, tail_mode_reads_a_truncated_file_again_from_the_start)
     write_file(path, "w", "{\"b\":1}\n", 8);
     cr_assert_eq(read_into(source, batch, &rc), 1);
     cr_assert_eq(rc, SL_OK);
-    assert_raw(&batch->records[0], "{\"b\":1}", 0);
+    assert_raw_in(&batch->records[0], "{\"b\":1}", 0, 1);
     cr_assert_eq(read_into(source, batch, &rc), 0);
     cr_assert_eq(rc, SL_EAGAIN);
     sl_batch_free(batch);
@@ -375,8 +414,8 @@ Test(file, tail_mode_follows_a_rotated_file_after_draining_the_old_one)
     assert_raw(&batch->records[0], "{\"a\":2}", 8);
     cr_assert_eq(read_into(source, batch, &rc), 2);
     cr_assert_eq(rc, SL_OK);
-    assert_raw(&batch->records[0], "{\"new\":1}", 0);
-    assert_raw(&batch->records[1], "{\"new\":2}", 10);
+    assert_raw_in(&batch->records[0], "{\"new\":1}", 0, 1);
+    assert_raw_in(&batch->records[1], "{\"new\":2}", 10, 1);
     sl_batch_free(batch);
     sl_file_source.close(source);
 }

@@ -30,7 +30,7 @@ static void *open_generator(const char *kind, int64_t count, double rate, int64_
     char kind_copy[32];
     snprintf(kind_copy, sizeof kind_copy, "%s", kind);
     sl_generator_conf conf = { .kind = kind_copy, .count = count, .rate = rate, .seed = seed,
-                               .start = start };
+                               .first_id = start };
     void *state = NULL;
     sl_error err = { 0 };
     int rc = sl_generator_source.open(&conf, &env, &state, &err);
@@ -672,7 +672,7 @@ Test(generator, declares_its_settings_in_its_ops_table)
     } want[] = {
         { "kind", SL_OPT_STRING, NULL }, { "count", SL_OPT_INT, "0" },
         { "rate", SL_OPT_DOUBLE, "0" }, { "seed", SL_OPT_INT, "42" },
-        { "start", SL_OPT_INT, "0" },
+        { "first_id", SL_OPT_INT, "0" }, { "start", SL_OPT_STRING, "resume" },
     };
     const sl_option *options = sl_generator_source.options;
     size_t n = 0;
