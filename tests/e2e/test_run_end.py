@@ -65,8 +65,8 @@ def test_a_bounded_source_read_to_its_end_is_ok_within_for(sluice, workdir):
     assert (summary["in"], summary["out"], summary["state"]) == (500, 500, "ok"), result.stdout
 
 
-@pytest.mark.parametrize("signal_number, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_before_the_end_is_interrupted(signal_number, code, sluice, workdir):
+@pytest.mark.parametrize("signal_number, code, name", [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_before_the_end_is_interrupted(signal_number, code, name, sluice, workdir):
     (workdir / "users.yaml").write_text(generator_config(ENDLESS))
     proc = sluice.popen("run", "users.yaml")
     try:
@@ -79,7 +79,7 @@ def test_a_signal_before_the_end_is_interrupted(signal_number, code, sluice, wor
             proc.communicate()
     assert rc == code, f"exit {rc}\n{out}\n{err}"
     assert parse_summary(out)["make_users"]["state"] == "interrupted", out
-    assert "pipeline make_users: interrupted before its source had been read to its end" in err, err
+    assert f"pipeline make_users: interrupted by {name} before its source had been read to its end" in err, err
 
 
 def test_a_signal_to_a_follow_run_is_its_normal_end(sluice, workdir):
