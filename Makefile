@@ -2,6 +2,7 @@
 #   make          build build/sluice (optimised, -Werror)
 #   make demo     install what is missing, build, run examples/users.yaml
 #   make test     unit tests (plain and ASan+UBSan) and end-to-end tests
+#   make test-load  the whole suite 3 times in a row with CPU hogs beside it
 #   make bench    benchmarks that print figures beside reference figures
 CC      ?= cc
 PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 openssl
@@ -21,7 +22,7 @@ ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/test/%)
 UNIT_ASAN := $(UNIT_SRC:tests/unit/%.c=build/test-asan/%)
 
-.PHONY: all demo test unit unit-asan e2e bench clean deps
+.PHONY: all demo test test-load unit unit-asan e2e bench clean deps
 all: build/sluice
 
 deps:
@@ -76,6 +77,9 @@ test:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory build/sluice build/sluice-asan $(UNIT_BIN) $(UNIT_ASAN)
 	@bash scripts/run-tests.sh
+
+test-load:
+	@bash scripts/load.sh 3
 
 bench:
 	@bash scripts/deps.sh test

@@ -268,6 +268,8 @@ def cassandra_pair():
 
 # ---- cassandra-driver helper ------------------------------------------------------------
 
+SESSION_CONNECT_SECONDS = 120  # how long session() keeps trying to connect
+
 def session(node, keyspace=None, tls=False, pinned=False):
     """A cassandra-driver Session logged in as the node's superuser (protocol v4, like
     sluice's client); with tls=True over TLS, verifying the node's certificate and host
@@ -286,10 +288,17 @@ def session(node, keyspace=None, tls=False, pinned=False):
     if pinned:
         profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([node.host]))
         pinning["execution_profiles"] = {EXEC_PROFILE_DEFAULT: profile}
-    cluster = Cluster([node.host], port=node.port, protocol_version=4, ssl_context=ssl_context,
-                      auth_provider=PlainTextAuthProvider(node.username, node.password), **pinning)
-    try:
-        return cluster.connect(keyspace)
-    except Exception:
-        cluster.shutdown()
-        raise
+    # A loaded machine may take longer than the driver's 5 s defaults to answer:
+    # generous timeouts, and a few attempts before the failure is the test's.
+    deadline = time.monotonic() + SESSION_CONNECT_SECONDS
+    while True:
+        cluster = Cluster([node.host], port=node.port, protocol_version=4, ssl_context=ssl_context,
+                          auth_provider=PlainTextAuthProvider(node.username, node.password),
+                          connect_timeout=30, control_connection_timeout=30, **pinning)
+        try:
+            return cluster.connect(keyspace)
+        except Exception as error:  # noqa: BLE001 — NoHostAvailable, OperationTimedOut, ...
+            cluster.shutdown()
+            if time.monotonic() >= deadline or "AuthenticationFailed" in repr(error):
+                raise
+            time.sleep(2)

@@ -117,7 +117,7 @@ def create_topic(broker, name, partitions, config=None, timeout=60):
     futures[name].result(timeout=timeout)
     deadline = time.monotonic() + timeout
     while True:
-        meta = client.list_topics(topic=name, timeout=10).topics.get(name)
+        meta = client.list_topics(topic=name, timeout=30).topics.get(name)
         if meta is not None and meta.error is None and len(meta.partitions) == partitions \
                 and all(p.leader >= 0 for p in meta.partitions.values()):
             return
@@ -157,7 +157,7 @@ def produce(broker, topic, messages, config=None, timeout=60):
 
 
 def partition_count(broker, topic):
-    meta = admin(broker).list_topics(topic=topic, timeout=10).topics[topic]
+    meta = admin(broker).list_topics(topic=topic, timeout=30).topics[topic]
     assert meta.error is None, f"topic {topic}: {meta.error}"
     return len(meta.partitions)
 
@@ -168,7 +168,7 @@ def end_offsets(broker, topic):
     consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "sluice-tests-watermarks",
                          "enable.auto.commit": False})
     try:
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
                 for p in range(partition_count(broker, topic))}
     finally:
         consumer.close()

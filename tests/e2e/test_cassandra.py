@@ -204,6 +204,7 @@ pipelines:
 
 OUTAGE_USERS = 30000
 OUTAGE_SECONDS = 20
+OUTAGE_RATE = 500     # 60 s of input: the outage falls inside the run even on a loaded machine
 RSS_LIMIT_MB = 200
 
 
@@ -215,7 +216,7 @@ def test_cassandra_outage_of_20s_loses_and_doubles_nothing(sluice, workdir, cass
     (workdir / "users.yaml").write_text(f"""\
 pipelines:
   ingest_users:
-    source: {{ generator: {{ kind: users, count: {OUTAGE_USERS}, rate: 2000, seed: 42 }} }}
+    source: {{ generator: {{ kind: users, count: {OUTAGE_USERS}, rate: {OUTAGE_RATE}, seed: 42 }} }}
     sink:   {{ topic: {{ name: {topic}, partitions: 4, key: login.uuid }} }}
   store_users:
     source: {{ topic: {{ name: {topic}, group: store_users }} }}

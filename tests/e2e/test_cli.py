@@ -33,14 +33,14 @@ def consume(sluice, *options):
 
 def test_version(sluice):
     for args in (["version"], ["--version"]):
-        result = sluice.run(*args, timeout=10)
+        result = sluice.run(*args, timeout=60)
         assert result.returncode == 0, result.describe()
         assert re.fullmatch(r"sluice \d+\.\d+\.\d+\S*\n", result.stdout), result.stdout
 
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["validate", "--help"], ["topic", "--help"]])
 def test_help_exits_0_and_prints_usage(args, sluice):
-    result = sluice.run(*args, timeout=10)
+    result = sluice.run(*args, timeout=60)
     assert result.returncode == 0, result.describe()
     assert result.stdout.startswith("usage: sluice"), result.stdout
 
@@ -48,7 +48,7 @@ def test_help_exits_0_and_prints_usage(args, sluice):
 def test_unknown_command_and_bad_options_are_usage_errors(sluice):
     for args in (["frobnicate"], ["run"], ["run", "a.yaml", "--for", "soon"], ["topic", "juggle", "x"],
                  ["topic", "consume", "events", "--max", "-3"]):
-        result = sluice.run(*args, timeout=10)
+        result = sluice.run(*args, timeout=60)
         assert result.returncode == 2, result.describe()
         assert result.stderr, result.describe()
 
@@ -70,11 +70,11 @@ def test_topic_produce_list_describe_consume(sluice, workdir):
     ends = {p: len(rs) for p, rs in topic.items()}
     assert sum(ends.values()) == N and min(ends.values()) > 0
 
-    listing = sluice.run("topic", "list", "--data-dir", "data", timeout=10)
+    listing = sluice.run("topic", "list", "--data-dir", "data", timeout=60)
     assert listing.returncode == 0, listing.describe()
     assert re.search(r"^events\s+3\s+30\s*$", listing.stdout, re.M), listing.stdout
 
-    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=10)
+    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
     assert described.returncode == 0, described.describe()
     assert "3 partitions" in described.stdout
     for p, end in ends.items():
@@ -97,9 +97,9 @@ def test_topic_produce_list_describe_consume(sluice, workdir):
     offset_one = consume(sluice, "--partition", "1", "--offset", "1")
     assert offset_one == [r.value.decode() for r in topic[1][1:]]
 
-    missing = sluice.run("topic", "consume", "events", "--partition", "7", "--data-dir", "data", timeout=10)
+    missing = sluice.run("topic", "consume", "events", "--partition", "7", "--data-dir", "data", timeout=60)
     assert missing.returncode == 2 and "no partition 7" in missing.stderr, missing.describe()
-    nothing = sluice.run("topic", "describe", "nope", "--data-dir", "data", timeout=10)
+    nothing = sluice.run("topic", "describe", "nope", "--data-dir", "data", timeout=60)
     assert nothing.returncode != 0 and "nope" in nothing.stderr, nothing.describe()
 
 
@@ -119,7 +119,7 @@ def test_consume_with_a_group_commits_and_resumes(sluice, workdir):
     topic = kafka_batch.read_topic(str(workdir / "data"), "events")
     assert committed == {p: len(rs) for p, rs in topic.items()}
 
-    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=10)
+    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
     for p, end in committed.items():
         assert re.search(rf"^readers\s+{p}\s+{end}\s+0\s*$", described.stdout, re.M), described.stdout
 
@@ -186,15 +186,15 @@ def test_follow_run_holds_the_lock_and_stops_cleanly_on_sigint(sluice, workdir):
         assert proc.poll() is None, "a --follow run stopped by itself at the end of the topic"
 
         # A second process on the same data dir: exit 1 naming the owner's pid.
-        second = sluice.run("topic", "list", "--data-dir", "data", timeout=10)
+        second = sluice.run("topic", "list", "--data-dir", "data", timeout=60)
         assert second.returncode == 1, second.describe()
         assert str(proc.pid) in second.stderr, f"pid {proc.pid} not named: {second.stderr!r}"
-        again = sluice.run("run", "follow.yaml", timeout=10)
+        again = sluice.run("run", "follow.yaml", timeout=60)
         assert again.returncode == 1 and str(proc.pid) in again.stderr, again.describe()
 
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        code, out, err = finish(proc, timeout=10)
+        code, out, err = finish(proc, timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -213,6 +213,6 @@ def test_follow_run_holds_the_lock_and_stops_cleanly_on_sigint(sluice, workdir):
     assert committed == {p: rs[-1].offset + 1 for p, rs in topic.items()}, offsets
 
     # The lock is released: the topic commands work again and see the group with no lag.
-    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=10)
+    described = sluice.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
     assert described.returncode == 0, described.describe()
     assert re.search(r"^followers\s+0\s+\d+\s+0\s*$", described.stdout, re.M), described.stdout
