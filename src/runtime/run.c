@@ -140,7 +140,8 @@ static const char *pipeline_outcome(const run_state *run, sl_pipeline *pipeline)
     sl_pipeline_stats *stats = sl_pipeline_stats_of(pipeline);
     if (atomic_load(&stats->state) == SL_PIPELINE_FAILED) return "failed";
     if (!atomic_load(&stats->is_short)) return "ok";
-    return run->is_timed_out ? "incomplete" : "interrupted";
+    if (run->is_timed_out) return "incomplete";
+    return stop_signal ? "interrupted" : "stopped";  /* stopped: another pipeline failed */
 }
 
 /* The run's verdict on pipelines a stop cut short (see run.h): SL_OK when
