@@ -523,15 +523,37 @@ static int reject_too_large(kafka_source *source, const rd_kafka_message_t *mess
         source_warn(source, reason);
         return SL_OK;
     }
+    rd_kafka_timestamp_type_t type;
+    int64_t timestamp = rd_kafka_message_timestamp(message, &type);
     sl_record record = {
         .raw = { message->payload, message->len },
         .key = { message->key, message->key ? message->key_len : 0 },
-        .timestamp_ms = sl_clock_wall_ms(),
+        .timestamp_ms = timestamp >= 0 ? timestamp : sl_clock_wall_ms(),
         .partition = message->partition,
         .offset = message->offset,
         .topic = sl_str_from(rd_kafka_topic_name(message->rkt)),
     };
+    /* The dead letter keeps the message's headers too (borrowed from the
+     * message, which outlives the call). */
+    rd_kafka_headers_t *headers = NULL;
+    sl_header *copies = NULL;
+    if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers &&
+        rd_kafka_header_cnt(headers) > 0) {
+        size_t n = rd_kafka_header_cnt(headers);
+        copies = calloc(n, sizeof *copies);
+        if (!copies) return SL_ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            const char *name;
+            const void *value;
+            size_t size;
+            if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            copies[i] = (sl_header){ sl_str_from(name), { value, value ? size : 0 } };
+            record.n_headers = i + 1;
+        }
+        record.headers = copies;
+    }
     reject->reject(reject->context, &record, "source", reason);
+    free(copies);
     return SL_OK;
 }
 

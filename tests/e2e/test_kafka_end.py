@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 
+import kafka_batch
 import kafka_server
 from e2e_util import finish, parse_summary
 from kafka_server import kafka_broker  # noqa: F401  (the session fixture)
@@ -137,8 +138,12 @@ def test_dead_lettered_last_message_is_committed(kafka_broker, sluice, workdir):
     topic, group = unique("tail_dlq"), unique("tail_dlq_group")
     kafka_server.create_topic(broker, topic, 1)
     good = [(f"k{i}".encode(), json.dumps({"id": i, "name": "x"}).encode(), 0) for i in range(3)]
-    big = (b"big", json.dumps({"id": 99, "name": "y" * 300_000}).encode(), 0)
-    kafka_server.produce(broker, topic, good + [big])
+    kafka_server.produce(broker, topic, good)
+    big_value = json.dumps({"id": 99, "name": "y" * 300_000}).encode()
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+    producer.produce(topic, key=b"big", value=big_value, partition=0, headers=[("trace", b"abc"), ("empty", b"")])
+    assert producer.flush(60) == 0
     # A batch holds at most 200 KiB, so the 300 KB message comes alone in the
     # last batch, which then carries no record at all.
     (workdir / "items.yaml").write_text(reader_config(broker.bootstrap, topic, group,
@@ -148,6 +153,13 @@ def test_dead_lettered_last_message_is_committed(kafka_broker, sluice, workdir):
     summary = parse_summary(result.stdout)["store_items"]
     assert summary["out"] == 3 and summary["dlq"] == 1, result.stdout
     assert kafka_server.committed_offsets(broker, group, topic) == {0: 4}
+    # The dead letter is the whole message: key, value and headers, then sluice's own.
+    letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "store_items.dlq").values() for r in rs]
+    assert len(letters) == 1
+    letter = letters[0]
+    assert (letter.key, letter.value) == (b"big", big_value)
+    assert (letter.header("trace"), letter.header("empty")) == ("abc", "")
+    assert "max_record_bytes" in letter.header("sluice.error")
     again = sluice.run("run", "items.yaml", "--for", "240s", timeout=300)
     assert again.returncode == 0, again.describe()
     assert parse_summary(again.stdout)["store_items"]["dlq"] == 0, again.stdout
