@@ -12,6 +12,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/key_text.h"
 #include "log/log.h"
 #include "runtime/plan.h"
 
@@ -179,6 +180,8 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
     size_t line_capacity = 0;
     ssize_t len;
     int64_t line_number = 0, produced = 0;
+    sl_buffer key_scratch = SL_BUFFER_INIT;
+    bool is_out_of_memory = false;
     for (;;) {
         len = getline(&line, &line_capacity, stdin);
         bool is_end = len < 0;
@@ -188,7 +191,8 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
             if (len == 0) continue;
             sl_record *record = sl_batch_add(batch);
             char *copy = sl_arena_strndup(batch->arena, line, (size_t)len);
-            if (!copy) break;
+            is_out_of_memory = !copy;
+            if (is_out_of_memory) break;
             record->raw = (sl_str){ copy, (size_t)len };
             record->timestamp_ms = sl_clock_wall_ms();
             if (n_key_parts > 0) {
@@ -196,7 +200,15 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
                 const sl_value *found = NULL;
                 if (sl_json_parse(batch->arena, copy, (size_t)len, &value, &err) == SL_OK)
                     found = sl_value_get_path(&value, key_path, (size_t)n_key_parts);
-                if (found && found->type == SL_TYPE_STRING) record->key = found->string;
+                /* A number or other scalar becomes its text, "" an empty key. */
+                sl_str key;
+                is_out_of_memory = sl_key_text(found, &key_scratch, &key) != SL_OK;
+                if (!is_out_of_memory && key.ptr && key.ptr == key_scratch.data) {
+                    key.ptr = sl_arena_strndup(batch->arena, key.ptr, key.len);
+                    is_out_of_memory = !key.ptr;
+                }
+                if (is_out_of_memory) break;
+                record->key = key;
             }
         }
         if (batch->n_records > 0 && (is_end || sl_batch_is_full(batch))) {
@@ -206,10 +218,11 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
                 size_t n = 0;
                 for (size_t i = 0; i < batch->n_records; i++) {
                     sl_record *record = &batch->records[i];
-                    int32_t target = record->key.len ? sl_log_partition_for_key(record->key, n_partitions) : sticky;
+                    int32_t target = record->key.ptr ? sl_log_partition_for_key(record->key, n_partitions) : sticky;
                     if (target == p) group[n++] = *record;
                 }
                 if (n && sl_topic_append(topic, p, group, n, NULL, &err)) {
+                    sl_buffer_free(&key_scratch);
                     free(line);
                     sl_batch_free(batch);
                     return fail_with(&err);
@@ -221,8 +234,13 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
         }
         if (is_end) break;
     }
+    sl_buffer_free(&key_scratch);
     free(line);
     sl_batch_free(batch);
+    if (is_out_of_memory) {
+        fprintf(stderr, "sluice topic produce: out of memory at line %" PRId64 " of stdin\n", line_number);
+        return SL_EXIT_FAILURE;
+    }
     if (sl_topic_flush(topic, &err)) return fail_with(&err);
     fprintf(stderr, "produced %" PRId64 " records to %s\n", produced, name);
     return SL_EXIT_OK;
@@ -236,7 +254,7 @@ static int print_record(const sl_record *record, bool has_metadata, sl_buffer *o
     } else {
         sl_buffer_printf(out, "{\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 ",\"key\":",
                          record->partition, record->offset, record->timestamp_ms);
-        if (record->key.len) sl_json_write_string(out, record->key.ptr, record->key.len);
+        if (record->key.ptr) sl_json_write_string(out, record->key.ptr, record->key.len);
         else sl_buffer_append_cstr(out, "null");
         sl_buffer_append_cstr(out, ",\"headers\":{");
         for (size_t h = 0; h < record->n_headers; h++) {

@@ -397,7 +397,7 @@ static int copy_record(sl_batch *batch, int32_t partition_id, const sl_record_vi
         record->raw = (sl_str){ at, value_len };
         at += value_len;
     }
-    if (view->key_len > 0) {
+    if (view->key_len >= 0) { /* an empty key keeps a pointer: it is not null */
         memcpy(at, view->key, key_len);
         record->key = (sl_str){ at, key_len };
         at += key_len;

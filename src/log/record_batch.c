@@ -115,9 +115,10 @@ int sl_varint_get32(const uint8_t **pos, const uint8_t *end, int32_t *value)
 
 /* ---- encoding ---- */
 
-static int64_t bytes_length(const char *ptr, size_t len, bool is_empty_null)
+/* -1 (null) for a NULL pointer, else the length: "" is not null. */
+static int64_t bytes_length(const char *ptr, size_t len)
 {
-    if (len == 0 && (is_empty_null || ptr == NULL)) return -1;
+    if (ptr == NULL && len == 0) return -1;
     return (int64_t)len;
 }
 
@@ -130,15 +131,15 @@ static int64_t wrapping_delta(int64_t timestamp, int64_t base_timestamp)
 /* Bytes of one record after its length prefix. */
 static size_t record_body_size(const sl_record *record, int64_t timestamp_delta, int64_t offset_delta)
 {
-    int64_t key_len = bytes_length(record->key.ptr, record->key.len, true);
-    int64_t value_len = bytes_length(record->raw.ptr, record->raw.len, false);
+    int64_t key_len = bytes_length(record->key.ptr, record->key.len);
+    int64_t value_len = bytes_length(record->raw.ptr, record->raw.len);
     size_t size = 1 + sl_varint_size(timestamp_delta) + sl_varint_size(offset_delta);
     size += sl_varint_size(key_len) + (key_len > 0 ? (size_t)key_len : 0);
     size += sl_varint_size(value_len) + (value_len > 0 ? (size_t)value_len : 0);
     size += sl_varint_size((int64_t)record->n_headers);
     for (size_t h = 0; h < record->n_headers; h++) {
         const sl_header *header = &record->headers[h];
-        int64_t hv_len = bytes_length(header->value.ptr, header->value.len, false);
+        int64_t hv_len = bytes_length(header->value.ptr, header->value.len);
         size += sl_varint_size((int64_t)header->key.len) + header->key.len;
         size += sl_varint_size(hv_len) + (hv_len > 0 ? (size_t)hv_len : 0);
     }
@@ -182,13 +183,13 @@ void sl_record_batch_encode(uint8_t *out, int64_t base_offset, const sl_record *
         *p++ = 0; /* record attributes: unused */
         p += sl_varint_put(p, delta);
         p += sl_varint_put(p, (int64_t)i);
-        p = put_bytes(p, record->key.ptr, bytes_length(record->key.ptr, record->key.len, true));
-        p = put_bytes(p, record->raw.ptr, bytes_length(record->raw.ptr, record->raw.len, false));
+        p = put_bytes(p, record->key.ptr, bytes_length(record->key.ptr, record->key.len));
+        p = put_bytes(p, record->raw.ptr, bytes_length(record->raw.ptr, record->raw.len));
         p += sl_varint_put(p, (int64_t)record->n_headers);
         for (size_t h = 0; h < record->n_headers; h++) {
             const sl_header *hd = &record->headers[h];
             p = put_bytes(p, hd->key.ptr, (int64_t)hd->key.len);
-            p = put_bytes(p, hd->value.ptr, bytes_length(hd->value.ptr, hd->value.len, false));
+            p = put_bytes(p, hd->value.ptr, bytes_length(hd->value.ptr, hd->value.len));
         }
     }
     size_t size = (size_t)(p - out);

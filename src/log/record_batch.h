@@ -78,9 +78,9 @@ static inline int64_t sl_record_batch_timestamp(const sl_record *record, int64_t
     return record->timestamp_ms ? record->timestamp_ms : now_ms;
 }
 
-/* Exact bytes of the batch encoding of records[0..n) (n >= 1). Keys of length
- * 0 are stored as null; a raw value or header value with a NULL pointer and
- * length 0 is stored as null. */
+/* Exact bytes of the batch encoding of records[0..n) (n >= 1). A key, raw
+ * value or header value with a NULL pointer is stored as null; one with a
+ * pointer and length 0 as empty (Kafka tells the two apart). */
 size_t sl_record_batch_encoded_size(const sl_record *records, size_t n, int64_t now_ms);
 
 /* Encodes records[0..n) as one batch of offsets base_offset.. into out, which

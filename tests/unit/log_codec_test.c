@@ -263,3 +263,21 @@ Test(log_codec, rejects_a_record_that_runs_past_its_batch)
     sl_record_cursor_init(&cursor, copy, sizeof copy, &h);
     cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), SL_ECORRUPT);
 }
+
+Test(log_codec, an_empty_key_is_stored_with_length_0_not_as_null)
+{
+    sl_record records[2] = { { .raw = SL_STR_LIT("v"), .key = SL_STR_LIT("") }, { .raw = SL_STR_LIT("v") } };
+    size_t size = sl_record_batch_encoded_size(records, 2, 1);
+    uint8_t *bytes = malloc(size);
+    sl_record_batch_header h;
+    sl_record_batch_encode(bytes, 0, records, 2, 1, &h);
+    sl_record_cursor cursor;
+    sl_record_view view;
+    const char *why = NULL;
+    sl_record_cursor_init(&cursor, bytes, size, &h);
+    cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), 1);
+    cr_assert_eq(view.key_len, 0, "an empty key must stay empty (Kafka hashes it), got %d", view.key_len);
+    cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), 1);
+    cr_assert_eq(view.key_len, -1);
+    free(bytes);
+}

@@ -535,6 +535,28 @@ Test(log, murmur2_matches_kafka_known_values)
     cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("21"), 7),
                  (int32_t)(((uint32_t)-973932308 & 0x7fffffffu) % 7));
     cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("abc"), 1), 0);
+    /* The empty key is hashed like any other: Kafka puts it on 1 of 4, 3 of 6. */
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT(""), 4), 1);
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT(""), 6), 3);
+}
+
+Test(log, an_empty_key_round_trips_as_empty_and_a_missing_one_as_null)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "keys", (sl_topic_config){ .partitions = 1 });
+    sl_record records[2] = { { .raw = SL_STR_LIT("empty"), .key = SL_STR_LIT("") },
+                             { .raw = SL_STR_LIT("none") } };
+    sl_error err = { 0 };
+    cr_assert_eq(sl_topic_append(topic, 0, records, 2, NULL, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 0, 0, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 2);
+    cr_assert_not_null(batch->records[0].key.ptr, "the empty key came back as null");
+    cr_assert_eq(batch->records[0].key.len, 0);
+    cr_assert_null(batch->records[1].key.ptr);
+    sl_batch_free(batch);
+    sl_log_close(log);
 }
 
 /* ---- fault injection ---- */
