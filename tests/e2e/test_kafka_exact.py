@@ -6,8 +6,13 @@ null one; a number at a key path becomes its decimal text; other scalars their J
 against Kafka's own assignment (toPositive(murmur2(key)) % n, kafka_batch.partition_for_key) on
 the embedded log, read from the segment files without sluice, and through the kafka sink on a
 real broker, read back with confluent_kafka.
+
+Segments: Kafka's own DumpLogSegments (real Kafka code, from the jars tests/servers/kafka.sh
+fetched) reads what sluice wrote: every batch valid, the offset index sane and each entry the
+last offset of the batch at its position (Kafka's OffsetIndex layout).
 """
 import json
+import subprocess
 import time
 
 import kafka_batch
@@ -101,3 +106,55 @@ def test_kafka_sink_key_path_lands_where_kafka_puts_each_key(sluice, workdir, ka
     for m in messages:
         by_partition.setdefault(m.partition, []).append((m.key, m.value))
     check_placement(by_partition, 4)
+
+
+# ---- segments and indexes that Kafka's own DumpLogSegments reads ----------------------------
+
+KAFKA_LIB = kafka_server.REPO / ".cache" / "kafka" / "lib"
+
+
+def dump_log_segments(*args, timeout=120):
+    """Runs Kafka's own org.apache.kafka.tools.DumpLogSegments (the jars kafka.sh fetched)."""
+    result = subprocess.run(["java", "-cp", f"{KAFKA_LIB}/*", "org.apache.kafka.tools.DumpLogSegments", *args],
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"DumpLogSegments {args}: exit {result.returncode}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def write_topic(sluice, workdir, name, n_records, compression=None):
+    """sluice topic produce of n_records keyed JSON lines into a 1-partition topic (4 KiB index
+    interval, so a few hundred KiB of records give many index entries)."""
+    if compression:
+        create = sluice.run("topic", "create", name, "--data-dir", "data", "--compression", compression,
+                            timeout=30)
+        assert create.returncode == 0, create.describe()
+    lines = "".join(json.dumps({"id": i, "text": f"record {i} " + "abcdefghij" * (i % 13)}) + "\n"
+                    for i in range(n_records))
+    result = sluice.run("topic", "produce", name, "--data-dir", "data", "--key-path", "id", input=lines,
+                        timeout=60)
+    assert result.returncode == 0, result.describe()
+    return workdir / "data" / "topics" / name / "0" / "00000000000000000000"
+
+
+def check_with_dump_log_segments(segment, n_records, codec_name):
+    """Kafka reads the segment (every batch valid, with the codec, records decompressed in deep
+    iteration) and its index (sane, every entry the last offset of the batch at its position)."""
+    log, index = f"{segment}.log", f"{segment}.index"
+    assert dump_log_segments("--files", index, "--index-sanity-check").count("passed sanity check") == 1
+    verified = dump_log_segments("--files", f"{log},{index}", "--verify-index-only")
+    assert "Mismatches" not in verified, verified[-3000:]
+    entries = [line for line in dump_log_segments("--files", index).splitlines() if line.startswith("offset:")]
+    assert len(entries) >= 3, entries
+    deep = dump_log_segments("--files", log, "--deep-iteration")
+    batches = [line for line in deep.splitlines() if line.startswith("baseOffset:")]
+    assert batches and all("isvalid: true" in b for b in batches), deep[-3000:]
+    assert all(f"compresscodec: {codec_name}" in b for b in batches), batches[:3]
+    records = [line for line in deep.splitlines() if line.startswith("| offset:")]
+    assert len(records) == n_records
+    assert sum(int(b.split(" count: ")[1].split()[0]) for b in batches) == n_records
+
+
+def test_kafka_dump_log_segments_reads_sluice_segments_and_index(sluice, workdir, kafka_broker):  # noqa: F811
+    # kafka_broker: the session's broker; here only for the jars its start fetched.
+    segment = write_topic(sluice, workdir, "dumped", 5000)
+    check_with_dump_log_segments(segment, 5000, "none")

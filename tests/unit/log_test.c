@@ -3,6 +3,7 @@
  * retention, groups, the data dir lock, topics, murmur2, and faults injected
  * through the fs vtable. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -241,6 +242,137 @@ Test(log, reads_from_a_middle_offset_through_the_index)
     int64_t n_read = 0;
     cr_assert_eq(read_all_checked(topic, 0, 299, &n_read), 300);
     cr_assert_eq(n_read, 1);
+    sl_log_close(log);
+}
+
+/* ---- the offset index in Kafka's layout ---- */
+
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static void put_be32(uint8_t *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* Reads a whole file into a malloc'ed buffer. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *bytes = malloc(*len + 1);
+    cr_assert_eq(fread(bytes, 1, *len, f), *len);
+    fclose(f);
+    return bytes;
+}
+
+static void spit(const char *path, const uint8_t *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* Checks what Kafka's DumpLogSegments --verify-index-only checks: each entry
+ * names the last offset of the batch at its position; entries increase.
+ * Returns the number of entries. */
+static size_t check_kafka_index(const char *topic, long long base)
+{
+    size_t index_len, log_len;
+    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &index_len);
+    uint8_t *log = slurp(partition_file(topic, 0, base, ".log"), &log_len);
+    cr_assert_eq(index_len % 8, 0);
+    long long previous = -1;
+    for (size_t at = 0; at < index_len; at += 8) {
+        long long relative = be32(index + at);
+        uint32_t position = be32(index + at + 4);
+        cr_assert_lt((size_t)position + 61, log_len);
+        long long batch_base = (long long)((uint64_t)be32(log + position) << 32 | be32(log + position + 4));
+        long long last = batch_base + (int32_t)be32(log + position + 23);
+        cr_assert_eq(base + relative, last, "entry %zu: offset %lld, the batch at %u ends at %lld",
+                     at / 8, base + relative, position, last);
+        cr_assert_gt(relative, previous);
+        previous = relative;
+    }
+    free(index);
+    free(log);
+    return index_len / 8;
+}
+
+Test(log, index_entries_name_the_last_offset_of_their_batch_as_kafka_does)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "kafkaidx", (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100 });
+    for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+    size_t n_entries = check_kafka_index("kafkaidx", 0);
+    cr_assert_gt(n_entries, 30);
+    /* Recovery on reopen rebuilds the tail in the same layout. */
+    sl_log_close(log);
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "kafkaidx", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(check_kafka_index("kafkaidx", 0), n_entries);
+    for (int64_t offset = 0; offset < 300; offset += 7) {
+        int64_t n_read = 0;
+        cr_assert_eq(read_all_checked(topic, 0, offset, &n_read), 300);
+        cr_assert_eq(n_read, 300 - offset);
+    }
+    sl_log_close(log);
+}
+
+/* Rewrites an index as older sluice wrote it: entries name a batch's base
+ * offset (every batch here holds 3 records, so base = last - 2). */
+static void make_old_layout_index(const char *topic, long long base)
+{
+    size_t len;
+    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &len);
+    cr_assert_gt(len, 0);
+    for (size_t at = 0; at < len; at += 8) put_be32(index + at, be32(index + at) - 2);
+    spit(partition_file(topic, 0, base, ".index"), index, len);
+    free(index);
+}
+
+Test(log, old_base_offset_indexes_still_read_and_the_active_one_is_rewritten_on_open)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "oldidx",
+                                   (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100,
+                                                      .segment_bytes = 4000 });
+    for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+    sl_log_close(log);
+    /* The first segment is sealed, the last is active: both get old indexes. */
+    long long active_base = -1;
+    size_t n_segments = 0;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/topics/oldidx/0", data_dir);
+    DIR *listing = opendir(dir);
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        if (!strstr(entry->d_name, ".log")) continue;
+        long long base = atoll(entry->d_name);
+        if (base > active_base) active_base = base;
+        n_segments++;
+    }
+    closedir(listing);
+    cr_assert_gt(n_segments, 2);
+    make_old_layout_index("oldidx", 0);
+    make_old_layout_index("oldidx", active_base);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "oldidx", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_gt(check_kafka_index("oldidx", active_base), 0);
+    for (int64_t offset = 0; offset < 300; offset += 5) {
+        int64_t n_read = 0;
+        cr_assert_eq(read_all_checked(topic, 0, offset, &n_read), 300);
+        cr_assert_eq(n_read, 300 - offset, "from offset %lld", (long long)offset);
+    }
     sl_log_close(log);
 }
 
