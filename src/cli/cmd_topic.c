@@ -9,6 +9,7 @@
 
 #include "cli/cmd_topic_kafka.h"
 #include "cli/commands.h"
+#include "connectors/topic.h"
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -26,6 +27,7 @@ typedef struct topic_args {
     const char *group;
     const char *key_path;
     const char *kafka;      /* --kafka BROKERS: run against a Kafka cluster */
+    const char *compression; /* codec of a topic created here; NULL = the topic connector's default */
     bool has_metadata;
     bool is_follow;
 } topic_args;
@@ -37,11 +39,12 @@ static void topic_usage(FILE *out)
             "\n"
             "  list                       topics with partitions and record counts\n"
             "  describe NAME              partitions, offsets, consumer groups and their lag\n"
-            "  create NAME --partitions N create a topic\n"
+            "  create NAME --partitions N [--compression C] create a topic\n"
             "  delete NAME                delete a topic and its data\n"
             "  produce NAME               append stdin's lines (one record each) to NAME\n"
             "      --partitions N         create NAME with N partitions when absent (default 1)\n"
             "      --key-path PATH        message key from a path into each JSON line (else no key)\n"
+            "      --compression C        codec when creating: none, lz4 (default), zstd, gzip, snappy\n"
             "  consume NAME               print records, one value per line\n"
             "      --partition P --offset O --max N --metadata (JSON with partition, offset, key, headers)\n"
             "      --group G              start at G's committed offsets and commit what was printed\n"
@@ -142,10 +145,25 @@ static int topic_describe(sl_log *log, const char *name)
     return code;
 }
 
+/* The codec of topics created here when --compression is not given: the
+ * default of the topic connector's own `compression` setting. */
+static const char *default_compression(void)
+{
+    for (const sl_option *option = sl_topic_sink.options; option->name; option++)
+        if (strcmp(option->name, "compression") == 0) return option->default_value;
+    return "none";
+}
+
 static int topic_create(sl_log *log, const char *name, const topic_args *args, sl_topic **out)
 {
     sl_error err;
     sl_topic_config config = { .partitions = (int32_t)(args->partitions > 0 ? args->partitions : 1) };
+    const char *compression = args->compression ? args->compression : default_compression();
+    if (sl_codec_parse(compression, &config.compression)) {
+        fprintf(stderr, "sluice topic: --compression '%s' is not one of none, lz4, zstd, gzip, snappy\n",
+                compression);
+        return SL_EXIT_USAGE;
+    }
     sl_topic *topic;
     int rc = sl_log_topic_create(log, name, &config, &topic, &err);
     if (rc == SL_EEXIST && out) rc = sl_log_topic_open(log, name, &topic, &err);
@@ -349,13 +367,14 @@ int sl_cmd_topic(int argc, char **argv)
         { "metadata", no_argument, NULL, 'M' },
         { "follow", no_argument, NULL, 'f' },
         { "kafka", required_argument, NULL, 'K' },
+        { "compression", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     topic_args args = { .partition = -1, .offset = -1 };
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:MfhK:", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:MfhK:C:", long_options, NULL)) != -1) {
         char *end = NULL;
         switch (option) {
         case 'd': args.data_dir = optarg; break;
@@ -363,6 +382,7 @@ int sl_cmd_topic(int argc, char **argv)
         case 'g': args.group = optarg; break;
         case 'k': args.key_path = optarg; break;
         case 'K': args.kafka = optarg; break;
+        case 'C': args.compression = optarg; break;
         case 'M': args.has_metadata = true; break;
         case 'f': args.is_follow = true; break;
         case 'h': topic_usage(stdout); return SL_EXIT_OK;

@@ -188,6 +188,7 @@ typedef struct topic_sink_conf {
     int64_t retention_ms;
     char *fsync;
     int64_t fsync_interval_ms;
+    char *compression;
 } topic_sink_conf;
 
 static const char *const fsync_choices[] = { "interval", "always", "never", NULL };
@@ -209,6 +210,9 @@ static const sl_option topic_sink_options[] = {
       .choices = fsync_choices, .help = "when appends reach the disk" },
     { "fsync_interval", SL_OPT_DURATION, offsetof(topic_sink_conf, fsync_interval_ms),
       .default_value = "100ms", .help = "fsync period for fsync: interval" },
+    { "compression", SL_OPT_STRING, offsetof(topic_sink_conf, compression),
+      .default_value = "lz4", .choices = sl_codec_names,
+      .help = "codec of the batches written when the topic is created, as Kafka writes them" },
     { 0 }
 };
 
@@ -292,6 +296,11 @@ static int topic_sink_open(const void *conf_ptr, const sl_connector_env *env, vo
         .fsync = fsync_policy(conf->fsync),
         .fsync_interval_ms = conf->fsync_interval_ms,
     };
+    if (!conf->compression || sl_codec_parse(conf->compression, &topic_config.compression)) {
+        rc = sl_error_set(err, SL_ECONFIG, "topic '%s': compression '%s' is not one of none, lz4, zstd, gzip, snappy",
+                          conf->name, conf->compression ? conf->compression : "");
+        goto fail;
+    }
     rc = sl_log_topic_create(env->log, conf->name, &topic_config, &sink->topic, err);
     if (rc == SL_EEXIST) {
         /* The stored partition count wins: topics are not repartitioned. */

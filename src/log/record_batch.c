@@ -6,13 +6,16 @@
  * one to write it into a buffer of that size, so an append builds its batch
  * with no allocation per record. Decoding never copies: views point into the
  * batch bytes, and every length is checked against the batch end first.
- * Only uncompressed batches (attributes compression bits 0) are handled.
+ * Compressed batches (attributes bits 0-2, see compression.h) are checked
+ * here as they are; the caller decompresses their records section and walks
+ * it with sl_record_cursor_init_records.
  */
 #include "log/record_batch.h"
 
 #include <string.h>
 
 #include "core/error.h"
+#include "log/compression.h"
 #include "log/crc32c.h"
 
 /* ---- fixed-width big-endian integers ---- */
@@ -274,8 +277,8 @@ int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_cr
         *why = "CRC-32C mismatch";
         return SL_ECORRUPT;
     }
-    if (h.attributes & 0x07) {
-        *why = "compressed batches are not supported";
+    if ((h.attributes & SL_CODEC_ATTRIBUTE_MASK) > SL_CODEC_MAX) {
+        *why = "unknown compression codec (attributes bits 0-2 above 4)";
         return SL_ECORRUPT;
     }
     if (h.n_records < 0 || h.last_offset_delta < 0 || h.base_offset < 0 ||
@@ -288,11 +291,28 @@ int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_cr
     return SL_OK;
 }
 
+void sl_record_batch_seal(uint8_t *batch, size_t size, int16_t attributes, sl_record_batch_header *header)
+{
+    header->batch_length = (int32_t)(size - SL_RECORD_BATCH_LOG_OVERHEAD);
+    header->attributes = attributes;
+    put_u32(batch + 8, (uint32_t)header->batch_length);
+    put_u16(batch + 21, (uint16_t)attributes);
+    header->crc = sl_crc32c(0, batch + 21, size - 21);
+    put_u32(batch + 17, header->crc);
+}
+
 void sl_record_cursor_init(sl_record_cursor *cursor, const uint8_t *batch, size_t size,
                            const sl_record_batch_header *header)
 {
-    cursor->pos = batch + SL_RECORD_BATCH_HEADER_SIZE;
-    cursor->end = batch + size;
+    sl_record_cursor_init_records(cursor, batch + SL_RECORD_BATCH_HEADER_SIZE,
+                                  size - SL_RECORD_BATCH_HEADER_SIZE, header);
+}
+
+void sl_record_cursor_init_records(sl_record_cursor *cursor, const uint8_t *records, size_t len,
+                                   const sl_record_batch_header *header)
+{
+    cursor->pos = records;
+    cursor->end = records + len;
     cursor->base_offset = header->base_offset;
     cursor->base_timestamp = header->base_timestamp;
     cursor->last_offset_delta = header->last_offset_delta;
