@@ -201,3 +201,34 @@ def test_topic_sink_compression_setting_writes_that_codec(sluice, workdir):
     result = sluice.run("validate", "bad.yaml", timeout=30)
     assert result.returncode == 2, result.describe()
     assert "brotli" in result.stderr and "bad.yaml:4" in result.stderr, result.stderr
+
+
+# ---- segments the real broker wrote, read by sluice ------------------------------------------
+
+@pytest.mark.parametrize("compression", ["none", "lz4", "zstd", "gzip", "snappy"])
+def test_sluice_reads_segments_the_broker_wrote_with_each_codec(sluice, workdir, kafka_broker,  # noqa: F811
+                                                                compression):
+    name = f"broker_{compression}_{int(time.time() * 1000)}"
+    kafka_server.create_topic(kafka_broker, name, 1)
+    messages = [(None if i % 10 == 3 else (b"" if i % 10 == 4 else f"k{i}".encode()),
+                 json.dumps({"i": i, "text": "broker record " * (i % 5)}).encode(), 0) for i in range(3000)]
+    kafka_server.produce(kafka_broker, name, messages,
+                         config={"compression.type": compression, "linger.ms": 20, "batch.size": 65536})
+    codecs = kafka_server.broker_batch_codecs(kafka_broker, name)
+    assert codecs and set(codecs) == {kafka_batch.CODECS_BY_NAME[compression]}, codecs
+
+    # A sluice data dir made of the broker's own files (the broker keeps writing its copy).
+    src = kafka_broker.data_dir / f"{name}-0"
+    dst = workdir / "data" / "topics" / name / "0"
+    dst.mkdir(parents=True)
+    for path in src.iterdir():
+        if path.suffix in (".log", ".index"):
+            dst.joinpath(path.name).write_bytes(path.read_bytes())
+    (dst.parent / "topic.conf").write_text("partitions=1\n")
+
+    consumed = sluice.run("topic", "consume", name, "--data-dir", "data", "--metadata", timeout=60)
+    assert consumed.returncode == 0, consumed.describe()
+    got = [json.loads(line) for line in consumed.stdout.splitlines()]
+    assert [r["offset"] for r in got] == list(range(3000))
+    assert [r["value"].encode() for r in got] == [value for _, value, _ in messages]
+    assert [None if r["key"] is None else r["key"].encode() for r in got] == [key for key, _, _ in messages]
