@@ -113,7 +113,8 @@ static int topic_describe(sl_log *log, const char *name)
     sl_topic *topic;
     if (sl_log_topic_open(log, name, &topic, &err)) return fail_with(&err);
     int32_t n_partitions = sl_topic_partitions(topic);
-    printf("topic %s: %" PRId32 " partitions\n", name, n_partitions);
+    printf("topic %s: %" PRId32 " partitions, compression %s\n", name, n_partitions,
+           sl_codec_name(sl_topic_compression(topic)));
     printf("%10s %16s %16s %14s\n", "partition", "start offset", "end offset", "records");
     for (int32_t p = 0; p < n_partitions; p++) {
         int64_t start = sl_topic_start_offset(topic, p), end = sl_topic_end_offset(topic, p);

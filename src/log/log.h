@@ -72,6 +72,8 @@ int sl_log_topic_delete(sl_log *log, const char *name, sl_error *err);
 
 const char *sl_topic_name(const sl_topic *topic);
 int32_t sl_topic_partitions(const sl_topic *topic);
+/* The codec appends use (reads take every codec). */
+sl_codec sl_topic_compression(const sl_topic *topic);
 
 /* Appends records[0..n) to one partition as one RecordBatch; assigns offsets
  * (also written back into records[i].offset and .partition) and stores raw as

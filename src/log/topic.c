@@ -220,6 +220,11 @@ int32_t sl_topic_partitions(const sl_topic *topic)
     return topic->n_partitions;
 }
 
+sl_codec sl_topic_compression(const sl_topic *topic)
+{
+    return topic->config.compression;
+}
+
 static int check_partition(const sl_topic *topic, int32_t partition, sl_error *err)
 {
     if (partition < 0 || partition >= topic->n_partitions)

@@ -163,6 +163,8 @@ def test_kafka_dump_log_segments_reads_sluice_segments_and_index(sluice, workdir
     # kafka_broker: the session's broker; here only for the jars its start fetched.
     segment = write_topic(sluice, workdir, "dumped", 5000, compression)
     codec = compression or "lz4"  # a topic created without --compression: lz4
+    described = sluice.run("topic", "describe", "dumped", "--data-dir", "data", timeout=30)
+    assert f"1 partitions, compression {codec}" in described.stdout, described.describe()
     data = check_with_dump_log_segments(segment, 5000, codec)
     # Kafka's own decompression gives back the very records: spot-check payloads.
     for i in (0, 1234, 4999):
