@@ -424,6 +424,17 @@ int sl_cmd_topic(int argc, char **argv)
         topic_usage(stderr);
         return SL_EXIT_USAGE;
     }
+    sl_codec codec;
+    if (args.compression && sl_codec_parse(args.compression, &codec)) {
+        fprintf(stderr, "sluice topic: --compression '%s' is not one of none, lz4, zstd, gzip, snappy\n",
+                args.compression);
+        return SL_EXIT_USAGE;
+    }
+    if (args.kafka && args.compression) {
+        fprintf(stderr, "sluice topic: --compression applies to embedded topics; on Kafka the topic's "
+                        "compression.type (or the producer's) decides\n");
+        return SL_EXIT_USAGE;
+    }
     if (args.kafka) {
         sl_topic_kafka_args kafka = {
             .brokers = args.kafka, .partitions = args.partitions, .partition = args.partition,
