@@ -524,6 +524,11 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
             break;
         }
         if (header.base_offset + header.last_offset_delta < next) continue;
+        if (header.attributes & SL_RECORD_BATCH_CONTROL) {
+            /* Transaction markers a broker wrote: Kafka consumers never see them. */
+            next = header.base_offset + header.last_offset_delta + 1;
+            continue;
+        }
         sl_record_cursor cursor;
         sl_record_view view;
         sl_codec codec = (sl_codec)(header.attributes & SL_CODEC_ATTRIBUTE_MASK);

@@ -24,6 +24,7 @@
 #define SL_RECORD_BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 #define SL_RECORD_BATCH_MAGIC 2
 #define SL_RECORD_BATCH_MAX_SIZE (256 * 1024 * 1024) /* largest whole batch we write or accept */
+#define SL_RECORD_BATCH_CONTROL 0x20 /* attributes bit 5: transaction markers, not records */
 
 typedef struct sl_record_batch_header {
     int64_t base_offset;

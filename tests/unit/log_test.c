@@ -448,6 +448,36 @@ Test(log, a_corrupt_compressed_batch_is_an_error_naming_the_file_and_offset)
     sl_log_close(log);
 }
 
+Test(log, control_batches_a_broker_wrote_are_skipped_as_kafka_consumers_skip_them)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "txn", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 2);
+    append_values(topic, 0, 2, 1); /* becomes a commit marker below */
+    append_values(topic, 0, 3, 2);
+    sl_log_close(log);
+    size_t len;
+    uint8_t *bytes = slurp(partition_file("txn", 0, 0, ".log"), &len);
+    size_t second = 12 + be32(bytes + 8);
+    sl_record_batch_header h;
+    sl_record_batch_seal(bytes + second, 12 + be32(bytes + second + 8), SL_RECORD_BATCH_CONTROL, &h);
+    spit(partition_file("txn", 0, 0, ".log"), bytes, len);
+    free(bytes);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "txn", &topic, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 0, 0, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 4, "the marker at offset 2 is not a record");
+    cr_assert_eq(batch->records[1].offset, 1);
+    cr_assert_eq(batch->records[2].offset, 3);
+    cr_assert_eq(next, 5);
+    sl_batch_free(batch);
+    sl_log_close(log);
+}
+
 Test(log, truncates_torn_tail_and_keeps_earlier_batches)
 {
     sl_log *log = open_log();
