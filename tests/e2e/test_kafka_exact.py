@@ -220,6 +220,18 @@ def test_sluice_reads_segments_the_broker_wrote_with_each_codec(sluice, workdir,
     assert codecs and set(codecs) == {kafka_batch.CODECS_BY_NAME[compression]}, codecs
 
     # A sluice data dir made of the broker's own files (the broker keeps writing its copy).
+    copy_broker_partition(kafka_broker, name, workdir)
+
+    consumed = sluice.run("topic", "consume", name, "--data-dir", "data", "--metadata", timeout=60)
+    assert consumed.returncode == 0, consumed.describe()
+    got = [json.loads(line) for line in consumed.stdout.splitlines()]
+    assert [r["offset"] for r in got] == list(range(3000))
+    assert [r["value"].encode() for r in got] == [value for _, value, _ in messages]
+    assert [None if r["key"] is None else r["key"].encode() for r in got] == [key for key, _, _ in messages]
+
+
+def copy_broker_partition(kafka_broker, name, workdir):  # noqa: F811
+    """A sluice data dir holding a copy of the broker's segment files of name's partition 0."""
     src = kafka_broker.data_dir / f"{name}-0"
     dst = workdir / "data" / "topics" / name / "0"
     dst.mkdir(parents=True)
@@ -228,9 +240,24 @@ def test_sluice_reads_segments_the_broker_wrote_with_each_codec(sluice, workdir,
             dst.joinpath(path.name).write_bytes(path.read_bytes())
     (dst.parent / "topic.conf").write_text("partitions=1\n")
 
-    consumed = sluice.run("topic", "consume", name, "--data-dir", "data", "--metadata", timeout=60)
+
+def test_sluice_skips_the_transaction_markers_a_broker_wrote(sluice, workdir, kafka_broker):  # noqa: F811
+    from confluent_kafka import Producer
+    name = f"broker_txn_{int(time.time() * 1000)}"
+    kafka_server.create_topic(kafka_broker, name, 1)
+    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap, "transactional.id": f"{name}-tx",
+                         "compression.type": "lz4"})
+    producer.init_transactions(120)  # a fresh broker loads its transaction coordinator first
+    for round_ in range(3):
+        producer.begin_transaction()
+        for i in range(100):
+            producer.produce(name, key=f"k{round_}-{i}".encode(), value=f"v{round_}-{i}".encode(), partition=0)
+        producer.commit_transaction(120)
+    # The broker's log holds 3 commit markers (control batches, attributes bit 5) among the records.
+    copy_broker_partition(kafka_broker, name, workdir)
+    batches = [b for seg in kafka_batch.segment_files(str(workdir / "data" / "topics" / name / "0"))
+               for b in kafka_batch.read_segment(seg, 0)]
+    assert sum(1 for b in batches if b.attributes & 0x20) == 3, [hex(b.attributes) for b in batches]
+    consumed = sluice.run("topic", "consume", name, "--data-dir", "data", timeout=60)
     assert consumed.returncode == 0, consumed.describe()
-    got = [json.loads(line) for line in consumed.stdout.splitlines()]
-    assert [r["offset"] for r in got] == list(range(3000))
-    assert [r["value"].encode() for r in got] == [value for _, value, _ in messages]
-    assert [None if r["key"] is None else r["key"].encode() for r in got] == [key for key, _, _ in messages]
+    assert consumed.stdout.splitlines() == [f"v{r}-{i}" for r in range(3) for i in range(100)]
