@@ -164,15 +164,19 @@ int sl_codec_compress(sl_codec codec, const uint8_t *in, size_t len, sl_buffer *
 
 /* ---- decompression (bounded) ---- */
 
-/* Room for the next step of output, refusing to pass max_out. */
+/* Room for the next step of output. It reaches one byte past max_out, so
+ * that output over the limit shows up as that byte (checked here before the
+ * next step and by sl_codec_decompress at the end) rather than as a full
+ * buffer that cannot tell "exactly max_out" from "more". */
 static int reserve_step(sl_buffer *out, size_t start, size_t max_out, size_t *room, const char **why)
 {
     size_t produced = out->len - start;
-    if (produced >= max_out) {
+    if (produced > max_out) {
         *why = "decompressed records exceed the size limit";
         return SL_ECORRUPT;
     }
-    size_t step = max_out - produced < DECOMPRESS_STEP ? max_out - produced : DECOMPRESS_STEP;
+    size_t left = max_out - produced + 1;
+    size_t step = left < DECOMPRESS_STEP ? left : DECOMPRESS_STEP;
     int rc = sl_buffer_reserve(out, step);
     if (rc) return rc;
     *room = step;
@@ -348,8 +352,8 @@ static int zstd_decompress(const uint8_t *in, size_t len, size_t max_out, sl_buf
     return rc;
 }
 
-int sl_codec_decompress(sl_codec codec, const uint8_t *in, size_t len, size_t max_out, sl_buffer *out,
-                        const char **why)
+static int decompress_any(sl_codec codec, const uint8_t *in, size_t len, size_t max_out, sl_buffer *out,
+                          const char **why)
 {
     switch (codec) {
     case SL_CODEC_NONE:
@@ -365,4 +369,17 @@ int sl_codec_decompress(sl_codec codec, const uint8_t *in, size_t len, size_t ma
     }
     *why = "unknown compression codec";
     return SL_ECORRUPT;
+}
+
+int sl_codec_decompress(sl_codec codec, const uint8_t *in, size_t len, size_t max_out, sl_buffer *out,
+                        const char **why)
+{
+    size_t start = out->len;
+    int rc = decompress_any(codec, in, len, max_out, out, why);
+    if (rc == SL_OK && out->len - start > max_out) {
+        *why = "decompressed records exceed the size limit";
+        rc = SL_ECORRUPT;
+    }
+    if (rc) out->len = start; /* nothing half-decoded is left behind */
+    return rc;
 }

@@ -48,7 +48,8 @@ int sl_codec_compress(sl_codec codec, const uint8_t *in, size_t len, sl_buffer *
 
 /* Appends the decompression of in[0..len) to out, at most max_out bytes.
  * SL_ECORRUPT with *why when the input is not valid for the codec, is
- * truncated, or would expand past max_out; SL_ENOMEM. */
+ * truncated, or would expand past max_out; SL_ENOMEM. On an error out is
+ * left as it was (its capacity may have grown by at most max_out + 1). */
 int sl_codec_decompress(sl_codec codec, const uint8_t *in, size_t len, size_t max_out, sl_buffer *out,
                         const char **why);
 
