@@ -474,6 +474,7 @@ static int decompress_records(sl_codec codec, const uint8_t *batch, size_t size,
         *why = "more records declared than the batch's offsets span";
         return SL_ECORRUPT;
     }
+    *why = "out of memory decompressing"; /* the codec names any other failure */
     return sl_codec_decompress(codec, batch + SL_RECORD_BATCH_HEADER_SIZE, size - SL_RECORD_BATCH_HEADER_SIZE,
                                SL_RECORD_BATCH_MAX_SIZE, out, why);
 }
