@@ -253,11 +253,20 @@ def test_sluice_skips_the_transaction_markers_a_broker_wrote(sluice, workdir, ka
         for i in range(100):
             producer.produce(name, key=f"k{round_}-{i}".encode(), value=f"v{round_}-{i}".encode(), partition=0)
         producer.commit_transaction(120)
-    # The broker's log holds 3 commit markers (control batches, attributes bit 5) among the records.
+    # The coordinator writes the commit markers (control batches, attributes bit 5) after
+    # commit_transaction returns: wait until the broker's log holds all 3.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            batches = [b for seg in kafka_batch.segment_files(str(kafka_broker.data_dir / f"{name}-0"))
+                       for b in kafka_batch.read_segment(seg, 0)]
+        except kafka_batch.CorruptBatch:  # a batch the broker is still writing
+            batches = []
+        if sum(1 for b in batches if b.attributes & 0x20) == 3:
+            break
+        assert time.monotonic() < deadline, [hex(b.attributes) for b in batches]
+        time.sleep(0.2)
     copy_broker_partition(kafka_broker, name, workdir)
-    batches = [b for seg in kafka_batch.segment_files(str(workdir / "data" / "topics" / name / "0"))
-               for b in kafka_batch.read_segment(seg, 0)]
-    assert sum(1 for b in batches if b.attributes & 0x20) == 3, [hex(b.attributes) for b in batches]
     consumed = sluice.run("topic", "consume", name, "--data-dir", "data", timeout=60)
     assert consumed.returncode == 0, consumed.describe()
     assert consumed.stdout.splitlines() == [f"v{r}-{i}" for r in range(3) for i in range(100)]
