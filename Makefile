@@ -5,12 +5,12 @@
 #   make test-load  the whole suite 3 times in a row with CPU hogs beside it
 #   make bench    benchmarks that print figures beside reference figures
 CC      ?= cc
-PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 openssl
+PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 libzstd zlib snappy openssl
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE
 CFLAGS_RELEASE := -O2 -g $(WARN) $(DEFS) -Isrc -pthread
 CFLAGS_ASAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(WARN) $(DEFS) -Isrc -pthread
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -llz4 -lssl -lcrypto) -lm -pthread
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -llz4 -lzstd -lz -lsnappy -lssl -lcrypto) -lm -pthread
 
 # EXCLUDE: sources to leave out of a build (e.g. a module being written).
 SRC      := $(filter-out $(EXCLUDE),$(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort))

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 
-build_packages=(gcc make pkg-config libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libssl-dev)
+build_packages=(gcc make pkg-config libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev)
 test_packages=(libcriterion-dev python3-venv jq)
 
 wanted=("${build_packages[@]}")

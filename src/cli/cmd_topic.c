@@ -9,9 +9,11 @@
 
 #include "cli/cmd_topic_kafka.h"
 #include "cli/commands.h"
+#include "connectors/topic.h"
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/key_text.h"
 #include "log/log.h"
 #include "runtime/plan.h"
 
@@ -25,6 +27,7 @@ typedef struct topic_args {
     const char *group;
     const char *key_path;
     const char *kafka;      /* --kafka BROKERS: run against a Kafka cluster */
+    const char *compression; /* codec of a topic created here; NULL = the topic connector's default */
     bool has_metadata;
     bool is_follow;
 } topic_args;
@@ -36,11 +39,12 @@ static void topic_usage(FILE *out)
             "\n"
             "  list                       topics with partitions and record counts\n"
             "  describe NAME              partitions, offsets, consumer groups and their lag\n"
-            "  create NAME --partitions N create a topic\n"
+            "  create NAME --partitions N [--compression C] create a topic\n"
             "  delete NAME                delete a topic and its data\n"
             "  produce NAME               append stdin's lines (one record each) to NAME\n"
             "      --partitions N         create NAME with N partitions when absent (default 1)\n"
             "      --key-path PATH        message key from a path into each JSON line (else no key)\n"
+            "      --compression C        codec when creating: none, lz4 (default), zstd, gzip, snappy\n"
             "  consume NAME               print records, one value per line\n"
             "      --partition P --offset O --max N --metadata (JSON with partition, offset, key, headers)\n"
             "      --group G              start at G's committed offsets and commit what was printed\n"
@@ -109,7 +113,8 @@ static int topic_describe(sl_log *log, const char *name)
     sl_topic *topic;
     if (sl_log_topic_open(log, name, &topic, &err)) return fail_with(&err);
     int32_t n_partitions = sl_topic_partitions(topic);
-    printf("topic %s: %" PRId32 " partitions\n", name, n_partitions);
+    printf("topic %s: %" PRId32 " partitions, compression %s\n", name, n_partitions,
+           sl_codec_name(sl_topic_compression(topic)));
     printf("%10s %16s %16s %14s\n", "partition", "start offset", "end offset", "records");
     for (int32_t p = 0; p < n_partitions; p++) {
         int64_t start = sl_topic_start_offset(topic, p), end = sl_topic_end_offset(topic, p);
@@ -141,10 +146,25 @@ static int topic_describe(sl_log *log, const char *name)
     return code;
 }
 
+/* The codec of topics created here when --compression is not given: the
+ * default of the topic connector's own `compression` setting. */
+static const char *default_compression(void)
+{
+    for (const sl_option *option = sl_topic_sink.options; option->name; option++)
+        if (strcmp(option->name, "compression") == 0) return option->default_value;
+    return "none";
+}
+
 static int topic_create(sl_log *log, const char *name, const topic_args *args, sl_topic **out)
 {
     sl_error err;
     sl_topic_config config = { .partitions = (int32_t)(args->partitions > 0 ? args->partitions : 1) };
+    const char *compression = args->compression ? args->compression : default_compression();
+    if (sl_codec_parse(compression, &config.compression)) {
+        fprintf(stderr, "sluice topic: --compression '%s' is not one of none, lz4, zstd, gzip, snappy\n",
+                compression);
+        return SL_EXIT_USAGE;
+    }
     sl_topic *topic;
     int rc = sl_log_topic_create(log, name, &config, &topic, &err);
     if (rc == SL_EEXIST && out) rc = sl_log_topic_open(log, name, &topic, &err);
@@ -179,6 +199,8 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
     size_t line_capacity = 0;
     ssize_t len;
     int64_t line_number = 0, produced = 0;
+    sl_buffer key_scratch = SL_BUFFER_INIT;
+    bool is_out_of_memory = false;
     for (;;) {
         len = getline(&line, &line_capacity, stdin);
         bool is_end = len < 0;
@@ -188,7 +210,8 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
             if (len == 0) continue;
             sl_record *record = sl_batch_add(batch);
             char *copy = sl_arena_strndup(batch->arena, line, (size_t)len);
-            if (!copy) break;
+            is_out_of_memory = !copy;
+            if (is_out_of_memory) break;
             record->raw = (sl_str){ copy, (size_t)len };
             record->timestamp_ms = sl_clock_wall_ms();
             if (n_key_parts > 0) {
@@ -196,7 +219,15 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
                 const sl_value *found = NULL;
                 if (sl_json_parse(batch->arena, copy, (size_t)len, &value, &err) == SL_OK)
                     found = sl_value_get_path(&value, key_path, (size_t)n_key_parts);
-                if (found && found->type == SL_TYPE_STRING) record->key = found->string;
+                /* A number or other scalar becomes its text, "" an empty key. */
+                sl_str key;
+                is_out_of_memory = sl_key_text(found, &key_scratch, &key) != SL_OK;
+                if (!is_out_of_memory && key.ptr && key.ptr == key_scratch.data) {
+                    key.ptr = sl_arena_strndup(batch->arena, key.ptr, key.len);
+                    is_out_of_memory = !key.ptr;
+                }
+                if (is_out_of_memory) break;
+                record->key = key;
             }
         }
         if (batch->n_records > 0 && (is_end || sl_batch_is_full(batch))) {
@@ -206,10 +237,11 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
                 size_t n = 0;
                 for (size_t i = 0; i < batch->n_records; i++) {
                     sl_record *record = &batch->records[i];
-                    int32_t target = record->key.len ? sl_log_partition_for_key(record->key, n_partitions) : sticky;
+                    int32_t target = record->key.ptr ? sl_log_partition_for_key(record->key, n_partitions) : sticky;
                     if (target == p) group[n++] = *record;
                 }
                 if (n && sl_topic_append(topic, p, group, n, NULL, &err)) {
+                    sl_buffer_free(&key_scratch);
                     free(line);
                     sl_batch_free(batch);
                     return fail_with(&err);
@@ -221,8 +253,13 @@ static int topic_produce(sl_log *log, const char *name, const topic_args *args)
         }
         if (is_end) break;
     }
+    sl_buffer_free(&key_scratch);
     free(line);
     sl_batch_free(batch);
+    if (is_out_of_memory) {
+        fprintf(stderr, "sluice topic produce: out of memory at line %" PRId64 " of stdin\n", line_number);
+        return SL_EXIT_FAILURE;
+    }
     if (sl_topic_flush(topic, &err)) return fail_with(&err);
     fprintf(stderr, "produced %" PRId64 " records to %s\n", produced, name);
     return SL_EXIT_OK;
@@ -236,7 +273,7 @@ static int print_record(const sl_record *record, bool has_metadata, sl_buffer *o
     } else {
         sl_buffer_printf(out, "{\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 ",\"key\":",
                          record->partition, record->offset, record->timestamp_ms);
-        if (record->key.len) sl_json_write_string(out, record->key.ptr, record->key.len);
+        if (record->key.ptr) sl_json_write_string(out, record->key.ptr, record->key.len);
         else sl_buffer_append_cstr(out, "null");
         sl_buffer_append_cstr(out, ",\"headers\":{");
         for (size_t h = 0; h < record->n_headers; h++) {
@@ -342,13 +379,14 @@ int sl_cmd_topic(int argc, char **argv)
         { "metadata", no_argument, NULL, 'M' },
         { "follow", no_argument, NULL, 'f' },
         { "kafka", required_argument, NULL, 'K' },
+        { "compression", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     topic_args args = { .partition = -1, .offset = -1 };
     int option;
     optind = 1;
-    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:MfhK:", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "d:c:n:p:o:m:g:k:MfhK:C:", long_options, NULL)) != -1) {
         char *end = NULL;
         switch (option) {
         case 'd': args.data_dir = optarg; break;
@@ -356,6 +394,7 @@ int sl_cmd_topic(int argc, char **argv)
         case 'g': args.group = optarg; break;
         case 'k': args.key_path = optarg; break;
         case 'K': args.kafka = optarg; break;
+        case 'C': args.compression = optarg; break;
         case 'M': args.has_metadata = true; break;
         case 'f': args.is_follow = true; break;
         case 'h': topic_usage(stdout); return SL_EXIT_OK;
@@ -394,6 +433,17 @@ int sl_cmd_topic(int argc, char **argv)
     if (!is_known) {
         fprintf(stderr, "sluice topic: unknown verb '%s'\n", verb);
         topic_usage(stderr);
+        return SL_EXIT_USAGE;
+    }
+    sl_codec codec;
+    if (args.compression && sl_codec_parse(args.compression, &codec)) {
+        fprintf(stderr, "sluice topic: --compression '%s' is not one of none, lz4, zstd, gzip, snappy\n",
+                args.compression);
+        return SL_EXIT_USAGE;
+    }
+    if (args.kafka && args.compression) {
+        fprintf(stderr, "sluice topic: --compression applies to embedded topics; on Kafka the topic's "
+                        "compression.type (or the producer's) decides\n");
         return SL_EXIT_USAGE;
     }
     if (args.kafka) {

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "core/arena.h"
 #include "core/buffer.h"
+#include "core/key_text.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/value.h"
@@ -373,20 +374,18 @@ static int create_topic(rd_kafka_t *client, const char *brokers, const char *nam
     return code;
 }
 
-/* The message key of a JSON line: the string (as is) or other scalar (as
- * JSON) at path; {NULL, 0} when missing, null or the line is not JSON. */
+/* The message key of a JSON line: the text of what path finds (see
+ * key_text.h); {NULL, 0} when missing, null or the line is not JSON. */
 static sl_str line_key(sl_arena *arena, const char *line, size_t len, const sl_str *path, int n_parts,
                        sl_buffer *scratch)
 {
     sl_error err;
     sl_value value;
-    if (n_parts <= 0 || sl_json_parse(arena, line, len, &value, &err) != SL_OK) return (sl_str){ NULL, 0 };
-    const sl_value *found = sl_value_get_path(&value, path, (size_t)n_parts);
-    if (!found || found->type == SL_TYPE_NULL) return (sl_str){ NULL, 0 };
-    if (found->type == SL_TYPE_STRING) return found->string;
-    sl_buffer_clear(scratch);
-    if (sl_json_write(scratch, found) != SL_OK) return (sl_str){ NULL, 0 };
-    return (sl_str){ scratch->data, scratch->len };
+    sl_str key = { NULL, 0 };
+    if (n_parts <= 0 || sl_json_parse(arena, line, len, &value, &err) != SL_OK) return key;
+    if (sl_key_text(sl_value_get_path(&value, path, (size_t)n_parts), scratch, &key) != SL_OK)
+        return (sl_str){ NULL, 0 };
+    return key;
 }
 
 static int kafka_produce(const char *name, const sl_topic_kafka_args *args)

@@ -22,6 +22,7 @@
 #include <syslog.h>
 
 #include "core/json.h"
+#include "core/key_text.h"
 #include "core/logger.h"
 
 #define KAFKA_MAX_POLL_TIMEOUT_MS 60000
@@ -170,16 +171,7 @@ int sl_kafka_record_key(const sl_kafka_key_path *path, const sl_record *record, 
     *key = (sl_str){ NULL, 0 };
     if (!record->has_value) return SL_OK;
     const sl_value *found = sl_value_get_path(&record->value, path->parts, (size_t)path->n_parts);
-    if (!found || found->type == SL_TYPE_NULL) return SL_OK;
-    if (found->type == SL_TYPE_STRING || found->type == SL_TYPE_BYTES) {
-        *key = found->string;
-        return SL_OK;
-    }
-    sl_buffer_clear(scratch);
-    int rc = sl_json_write(scratch, found);
-    if (rc) return rc;
-    *key = (sl_str){ scratch->data, scratch->len };
-    return SL_OK;
+    return sl_key_text(found, scratch, key);
 }
 
 /* ---- settings of the source ---- */

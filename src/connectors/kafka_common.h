@@ -70,10 +70,9 @@ typedef struct sl_kafka_key_path {
 int sl_kafka_key_path_parse(const char *text, sl_kafka_key_path *path, sl_error *err);
 void sl_kafka_key_path_free(sl_kafka_key_path *path);
 
-/* The message key of record: with a path, the found string as is, another
- * scalar or container as its JSON text (written into scratch, which the key
- * then points into), nothing when the path is missing or null; without a
- * path, the record's own key. {NULL, 0} means "no key". */
+/* The message key of record: with a path, the text of what it finds
+ * (sl_key_text: may point into scratch; "" is an empty key, distinct from
+ * none); without a path, the record's own key. {NULL, 0} means "no key". */
 int sl_kafka_record_key(const sl_kafka_key_path *path, const sl_record *record, sl_buffer *scratch,
                         sl_str *key);
 

@@ -295,7 +295,7 @@ static int produce_record(kafka_sink *sink, const sl_record *record, uint64_t id
     for (;;) {
         code = rd_kafka_producev(sink->producer, RD_KAFKA_V_RKT(sink->topic),
                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(key.len ? key.ptr : NULL, key.len),
+                                 RD_KAFKA_V_KEY(key.ptr, key.len),
                                  RD_KAFKA_V_VALUE((void *)value.ptr, value.len),
                                  RD_KAFKA_V_HEADERS(headers),
                                  RD_KAFKA_V_TIMESTAMP(record->timestamp_ms > 0 ? record->timestamp_ms : 0),

@@ -479,7 +479,7 @@ static int copy_message(sl_batch *batch, sl_str topic, const rd_kafka_message_t 
     char *raw = sl_arena_strndup(batch->arena, message->payload, message->payload ? message->len : 0);
     if (!raw) return SL_ENOMEM;
     record->raw = (sl_str){ raw, message->payload ? message->len : 0 };
-    if (message->key && message->key_len) {
+    if (message->key) { /* an empty key stays a key, distinct from none */
         char *key = sl_arena_strndup(batch->arena, message->key, message->key_len);
         if (!key) return SL_ENOMEM;
         record->key = (sl_str){ key, message->key_len };

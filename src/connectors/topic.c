@@ -11,7 +11,8 @@
  *
  * Sink: appends each batch to the partitions chosen by key (Kafka's murmur2
  * partitioner on the record key or on `key:`, a path into the value) as one
- * RecordBatch per partition. Records without a key go to one partition per
+ * RecordBatch per partition (an empty key is a key and is hashed, as Kafka
+ * does). Records without a key go to one partition per
  * batch, rotating (Kafka's sticky partitioner). Values are the JSON text of
  * the record (its raw bytes when the runtime prepared them).
  */
@@ -24,6 +25,7 @@
 
 #include "core/buffer.h"
 #include "core/json.h"
+#include "core/key_text.h"
 
 #define TOPIC_MAX_KEY_PARTS 16
 
@@ -193,6 +195,7 @@ typedef struct topic_sink_conf {
     int64_t retention_ms;
     char *fsync;
     int64_t fsync_interval_ms;
+    char *compression;
 } topic_sink_conf;
 
 static const char *const fsync_choices[] = { "interval", "always", "never", NULL };
@@ -214,6 +217,9 @@ static const sl_option topic_sink_options[] = {
       .choices = fsync_choices, .help = "when appends reach the disk" },
     { "fsync_interval", SL_OPT_DURATION, offsetof(topic_sink_conf, fsync_interval_ms),
       .default_value = "100ms", .help = "fsync period for fsync: interval" },
+    { "compression", SL_OPT_STRING, offsetof(topic_sink_conf, compression),
+      .default_value = "lz4", .choices = sl_codec_names,
+      .help = "codec of the batches written when the topic is created, as Kafka writes them" },
     { 0 }
 };
 
@@ -297,6 +303,11 @@ static int topic_sink_open(const void *conf_ptr, const sl_connector_env *env, vo
         .fsync = fsync_policy(conf->fsync),
         .fsync_interval_ms = conf->fsync_interval_ms,
     };
+    if (!conf->compression || sl_codec_parse(conf->compression, &topic_config.compression)) {
+        rc = sl_error_set(err, SL_ECONFIG, "topic '%s': compression '%s' is not one of none, lz4, zstd, gzip, snappy",
+                          conf->name, conf->compression ? conf->compression : "");
+        goto fail;
+    }
     rc = sl_log_topic_create(env->log, conf->name, &topic_config, &sink->topic, err);
     if (rc == SL_EEXIST) {
         /* The stored partition count wins: topics are not repartitioned. */
@@ -315,26 +326,18 @@ fail:
     return rc;
 }
 
-/* The message key of record: `key:` path into its value, else its own key. */
+/* The message key of record: `key:` path into its value (see key_text.h),
+ * else its own key. A key made here is copied into the sink's arena. */
 static int record_key(topic_sink *sink, const sl_record *record, sl_str *key)
 {
     *key = record->key;
     if (sink->n_key_parts == 0 || !record->has_value) return SL_OK;
     const sl_value *found = sl_value_get_path(&record->value, sink->key_path, (size_t)sink->n_key_parts);
-    if (!found || found->type == SL_TYPE_NULL) {
-        *key = (sl_str){ NULL, 0 };
-        return SL_OK;
-    }
-    if (found->type == SL_TYPE_STRING || found->type == SL_TYPE_BYTES) {
-        *key = found->string;
-        return SL_OK;
-    }
-    sl_buffer_clear(&sink->json);
-    int rc = sl_json_write(&sink->json, found);
-    if (rc) return rc;
-    char *copy = sl_arena_strndup(sink->arena, sink->json.data, sink->json.len);
+    int rc = sl_key_text(found, &sink->json, key);
+    if (rc || !key->ptr || key->ptr != sink->json.data) return rc;
+    char *copy = sl_arena_strndup(sink->arena, key->ptr, key->len);
     if (!copy) return SL_ENOMEM;
-    *key = (sl_str){ copy, sink->json.len };
+    *key = (sl_str){ copy, key->len };
     return SL_OK;
 }
 
@@ -389,7 +392,7 @@ static int topic_sink_write(void *state, const sl_batch *batch, sl_error *err)
         rc = record_key(sink, record, &copy->key);
         if (!rc) rc = record_raw(sink, record, &copy->raw);
         if (rc) return sl_error_set(err, rc, "topic '%s': cannot encode record", sl_topic_name(sink->topic));
-        int32_t p = copy->key.len ? sl_log_partition_for_key(copy->key, sink->n_partitions)
+        int32_t p = copy->key.ptr ? sl_log_partition_for_key(copy->key, sink->n_partitions)
                                   : sink->sticky_partition;
         sink->partition_of[i] = p;
         sink->counts[p + 1]++;

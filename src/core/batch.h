@@ -23,7 +23,7 @@ typedef struct sl_header {
 typedef struct sl_record {
     sl_value value;        /* parsed value; meaningful when has_value */
     sl_str raw;            /* the value's bytes as received or stored (JSON text) */
-    sl_str key;            /* message key; len 0 = no key */
+    sl_str key;            /* message key; ptr NULL = no key, len 0 with a ptr = empty key */
     sl_header *headers;
     size_t n_headers;
     int64_t timestamp_ms;  /* event or append time, ms since epoch */

@@ -4,8 +4,10 @@
  * Layout under the data dir:
  *   LOCK                                   flock'ed by the owning process (holds its pid)
  *   topics/<topic>/topic.conf              partitions and per-topic settings
- *   topics/<topic>/<partition>/<base>.log  segments of Kafka RecordBatch v2 (magic 2, CRC-32C)
- *   topics/<topic>/<partition>/<base>.index sparse index: (relative offset, file position) pairs
+ *   topics/<topic>/<partition>/<base>.log  segments of Kafka RecordBatch v2 (magic 2, CRC-32C),
+ *                                          compressed as Kafka compresses (compression.h)
+ *   topics/<topic>/<partition>/<base>.index sparse index in Kafka's layout: (relative last
+ *                                          offset of a batch, its file position) pairs
  *   groups/<group>/<topic>.offsets         committed next-offsets, replaced atomically
  *
  * Thread safety: one sl_log is shared by every pipeline of a process. Each
@@ -21,6 +23,7 @@
 
 #include "core/batch.h"
 #include "core/error.h"
+#include "log/compression.h"
 
 typedef enum sl_fsync_policy {
     SL_FSYNC_INTERVAL = 0,   /* default: fsync at most every fsync_interval_ms */
@@ -36,6 +39,7 @@ typedef struct sl_topic_config {
     sl_fsync_policy fsync;
     int64_t fsync_interval_ms;   /* 0 = 100 */
     int64_t index_interval_bytes;/* a sparse index entry every this many bytes; 0 = 4 KiB */
+    sl_codec compression;        /* codec of the batches appended (0 = none); reads take any */
 } sl_topic_config;
 
 typedef struct sl_log sl_log;
@@ -68,6 +72,8 @@ int sl_log_topic_delete(sl_log *log, const char *name, sl_error *err);
 
 const char *sl_topic_name(const sl_topic *topic);
 int32_t sl_topic_partitions(const sl_topic *topic);
+/* The codec appends use (reads take every codec). */
+sl_codec sl_topic_compression(const sl_topic *topic);
 
 /* Appends records[0..n) to one partition as one RecordBatch; assigns offsets
  * (also written back into records[i].offset and .partition) and stores raw as

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/logger.h"
+#include "log/compression.h"
 #include "log/fs.h"
 
 #define READ_CHUNK_MIN (64 * 1024)
@@ -148,6 +149,7 @@ void sl_partition_close(sl_partition *partition)
     for (size_t i = 0; i < partition->n_segments; i++) sl_segment_release(partition->segments[i]);
     free(partition->segments);
     sl_buffer_free(&partition->encode_buffer);
+    sl_buffer_free(&partition->compress_buffer);
     free(partition->dir);
     pthread_mutex_destroy(&partition->mutex);
     free(partition);
@@ -209,6 +211,32 @@ static int roll_locked(sl_partition *partition, sl_error *err)
     return SL_OK;
 }
 
+/* Replaces the records section of the encoded batch *bytes (*size bytes) by
+ * its compression with the topic's codec, in compress_buffer. */
+static int compress_batch(sl_partition *partition, uint8_t **bytes, size_t *size,
+                          sl_record_batch_header *header, sl_error *err)
+{
+    sl_codec codec = partition->config->compression;
+    sl_buffer *out = &partition->compress_buffer;
+    const char *why = "out of memory";
+    sl_buffer_clear(out);
+    int rc = sl_buffer_append(out, *bytes, SL_RECORD_BATCH_HEADER_SIZE);
+    if (rc == SL_OK)
+        rc = sl_codec_compress(codec, *bytes + SL_RECORD_BATCH_HEADER_SIZE, *size - SL_RECORD_BATCH_HEADER_SIZE,
+                               out, &why);
+    if (rc == SL_OK && out->len > SL_RECORD_BATCH_MAX_SIZE) {
+        rc = SL_ETOOBIG;
+        why = "the compressed batch is over the size limit";
+    }
+    if (rc)
+        return sl_error_set(err, rc, "%s compression of a batch of %zu bytes: %s", sl_codec_name(codec),
+                            *size, why);
+    *bytes = (uint8_t *)out->data;
+    *size = out->len;
+    sl_record_batch_seal(*bytes, *size, (int16_t)(header->attributes | (int16_t)codec), header);
+    return SL_OK;
+}
+
 int sl_partition_append(sl_partition *partition, sl_record *records, size_t n,
                         int64_t *first_offset, sl_error *err)
 {
@@ -230,6 +258,22 @@ int sl_partition_append(sl_partition *partition, sl_record *records, size_t n,
     pthread_mutex_lock(&partition->mutex);
     sl_segment *active = active_segment(partition);
     bool is_rolled = false;
+    rc = sl_buffer_reserve(&partition->encode_buffer, size);
+    if (rc) {
+        sl_error_set(err, rc, "topic %s partition %d: out of memory for a batch of %zu bytes",
+                     partition->topic_name, (int)partition->id, size);
+        goto done;
+    }
+    /* A roll keeps next_offset (the new segment starts there), so the batch
+     * can be encoded, and compressed, before the roll is decided on its size. */
+    sl_record_batch_header header;
+    int64_t base = active->next_offset;
+    uint8_t *bytes = (uint8_t *)partition->encode_buffer.data;
+    sl_record_batch_encode(bytes, base, records, n, now_ms, &header);
+    if (config->compression != SL_CODEC_NONE) {
+        rc = compress_batch(partition, &bytes, &size, &header, err);
+        if (rc) goto done;
+    }
     if (active->size > 0 && (active->size + (int64_t)size > config->segment_bytes ||
                              active->next_offset - active->base_offset + (int64_t)n > INT32_MAX)) {
         rc = roll_locked(partition, err);
@@ -237,16 +281,6 @@ int sl_partition_append(sl_partition *partition, sl_record *records, size_t n,
         active = active_segment(partition);
         is_rolled = true;
     }
-    rc = sl_buffer_reserve(&partition->encode_buffer, size);
-    if (rc) {
-        sl_error_set(err, rc, "topic %s partition %d: out of memory for a batch of %zu bytes",
-                     partition->topic_name, (int)partition->id, size);
-        goto done;
-    }
-    sl_record_batch_header header;
-    int64_t base = active->next_offset;
-    uint8_t *bytes = (uint8_t *)partition->encode_buffer.data;
-    sl_record_batch_encode(bytes, base, records, n, now_ms, &header);
     rc = sl_segment_append(active, bytes, size, &header, config->index_interval_bytes, err);
     if (rc) goto done;
     partition->total_bytes += (int64_t)size;
@@ -397,7 +431,7 @@ static int copy_record(sl_batch *batch, int32_t partition_id, const sl_record_vi
         record->raw = (sl_str){ at, value_len };
         at += value_len;
     }
-    if (view->key_len > 0) {
+    if (view->key_len >= 0) { /* an empty key keeps a pointer: it is not null */
         memcpy(at, view->key, key_len);
         record->key = (sl_str){ at, key_len };
         at += key_len;
@@ -428,11 +462,29 @@ static int copy_record(sl_batch *batch, int32_t partition_id, const sl_record_vi
     return SL_OK;
 }
 
+/* The records section of a compressed batch, decompressed into out. Bounded
+ * however the data claims to expand: a batch declares no more records than
+ * its offsets span, and expands to at most the largest batch we write or
+ * accept (every batch this log wrote uncompressed fits). */
+static int decompress_records(sl_codec codec, const uint8_t *batch, size_t size,
+                              const sl_record_batch_header *header, sl_buffer *out, const char **why)
+{
+    sl_buffer_clear(out);
+    if ((int64_t)header->n_records > (int64_t)header->last_offset_delta + 1) {
+        *why = "more records declared than the batch's offsets span";
+        return SL_ECORRUPT;
+    }
+    *why = "out of memory decompressing"; /* the codec names any other failure */
+    return sl_codec_decompress(codec, batch + SL_RECORD_BATCH_HEADER_SIZE, size - SL_RECORD_BATCH_HEADER_SIZE,
+                               SL_RECORD_BATCH_MAX_SIZE, out, why);
+}
+
 int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes, sl_batch *batch,
                       int64_t *next_offset, sl_error *err)
 {
     read_snapshot snap = { 0 };
     sl_segment_reader reader = { 0 };
+    sl_buffer records = SL_BUFFER_INIT; /* a compressed batch's records, decompressed */
     size_t bytes_read = 0;
     int64_t next = offset;
     if (max_bytes == 0) max_bytes = DEFAULT_READ_BYTES;
@@ -473,9 +525,26 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
             break;
         }
         if (header.base_offset + header.last_offset_delta < next) continue;
+        if (header.attributes & SL_RECORD_BATCH_CONTROL) {
+            /* Transaction markers a broker wrote: Kafka consumers never see them. */
+            next = header.base_offset + header.last_offset_delta + 1;
+            continue;
+        }
         sl_record_cursor cursor;
         sl_record_view view;
-        sl_record_cursor_init(&cursor, bytes, size, &header);
+        sl_codec codec = (sl_codec)(header.attributes & SL_CODEC_ATTRIBUTE_MASK);
+        if (codec == SL_CODEC_NONE) {
+            sl_record_cursor_init(&cursor, bytes, size, &header);
+        } else {
+            rc = decompress_records(codec, bytes, size, &header, &records, &why);
+            if (rc) {
+                sl_error_set(err, rc, "%s batch at offset %" PRId64 ", position %" PRId64 " of %s: %s",
+                             sl_codec_name(codec), header.base_offset, position, snap.segment->log_path,
+                             why);
+                break;
+            }
+            sl_record_cursor_init_records(&cursor, (const uint8_t *)records.data, records.len, &header);
+        }
         while ((rc = sl_record_cursor_next(&cursor, &view, &why)) == 1) {
             if (view.offset < next) continue;
             if (sl_batch_is_full(batch)) {
@@ -495,10 +564,14 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
                 break;
             }
         }
+        if (rc == 0 && !is_done && cursor.pos != cursor.end) {
+            rc = SL_ECORRUPT;
+            why = "bytes past the batch's declared record count";
+        }
         if (rc < 0) {
             if (rc == SL_ECORRUPT)
-                sl_error_set(err, rc, "%s in batch at position %" PRId64 " of %s", why, position,
-                             snap.segment->log_path);
+                sl_error_set(err, rc, "%s in batch at offset %" PRId64 ", position %" PRId64 " of %s", why,
+                             header.base_offset, position, snap.segment->log_path);
             break;
         }
         /* Offsets past a batch's last record (none today) still advance. */
@@ -510,6 +583,7 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
         *next_offset = next;
     }
 done:
+    sl_buffer_free(&records);
     sl_segment_reader_free(&reader);
     drop_snapshot(partition, &snap);
     if (rc) sl_error_prefix(err, "topic %s partition %d: ", partition->topic_name, (int)partition->id);

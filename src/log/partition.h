@@ -33,6 +33,7 @@ typedef struct sl_partition {
     int64_t last_sync_ms;           /* monotonic */
     bool has_unsynced;
     sl_buffer encode_buffer;        /* reused for every append */
+    sl_buffer compress_buffer;      /* the same batch compressed, for topics with a codec */
 } sl_partition;
 
 /* Opens the partition in dir (creating dir and a first segment when

@@ -6,13 +6,16 @@
  * one to write it into a buffer of that size, so an append builds its batch
  * with no allocation per record. Decoding never copies: views point into the
  * batch bytes, and every length is checked against the batch end first.
- * Only uncompressed batches (attributes compression bits 0) are handled.
+ * Compressed batches (attributes bits 0-2, see compression.h) are checked
+ * here as they are; the caller decompresses their records section and walks
+ * it with sl_record_cursor_init_records.
  */
 #include "log/record_batch.h"
 
 #include <string.h>
 
 #include "core/error.h"
+#include "log/compression.h"
 #include "log/crc32c.h"
 
 /* ---- fixed-width big-endian integers ---- */
@@ -115,9 +118,10 @@ int sl_varint_get32(const uint8_t **pos, const uint8_t *end, int32_t *value)
 
 /* ---- encoding ---- */
 
-static int64_t bytes_length(const char *ptr, size_t len, bool is_empty_null)
+/* -1 (null) for a NULL pointer, else the length: "" is not null. */
+static int64_t bytes_length(const char *ptr, size_t len)
 {
-    if (len == 0 && (is_empty_null || ptr == NULL)) return -1;
+    if (ptr == NULL && len == 0) return -1;
     return (int64_t)len;
 }
 
@@ -130,15 +134,15 @@ static int64_t wrapping_delta(int64_t timestamp, int64_t base_timestamp)
 /* Bytes of one record after its length prefix. */
 static size_t record_body_size(const sl_record *record, int64_t timestamp_delta, int64_t offset_delta)
 {
-    int64_t key_len = bytes_length(record->key.ptr, record->key.len, true);
-    int64_t value_len = bytes_length(record->raw.ptr, record->raw.len, false);
+    int64_t key_len = bytes_length(record->key.ptr, record->key.len);
+    int64_t value_len = bytes_length(record->raw.ptr, record->raw.len);
     size_t size = 1 + sl_varint_size(timestamp_delta) + sl_varint_size(offset_delta);
     size += sl_varint_size(key_len) + (key_len > 0 ? (size_t)key_len : 0);
     size += sl_varint_size(value_len) + (value_len > 0 ? (size_t)value_len : 0);
     size += sl_varint_size((int64_t)record->n_headers);
     for (size_t h = 0; h < record->n_headers; h++) {
         const sl_header *header = &record->headers[h];
-        int64_t hv_len = bytes_length(header->value.ptr, header->value.len, false);
+        int64_t hv_len = bytes_length(header->value.ptr, header->value.len);
         size += sl_varint_size((int64_t)header->key.len) + header->key.len;
         size += sl_varint_size(hv_len) + (hv_len > 0 ? (size_t)hv_len : 0);
     }
@@ -182,13 +186,13 @@ void sl_record_batch_encode(uint8_t *out, int64_t base_offset, const sl_record *
         *p++ = 0; /* record attributes: unused */
         p += sl_varint_put(p, delta);
         p += sl_varint_put(p, (int64_t)i);
-        p = put_bytes(p, record->key.ptr, bytes_length(record->key.ptr, record->key.len, true));
-        p = put_bytes(p, record->raw.ptr, bytes_length(record->raw.ptr, record->raw.len, false));
+        p = put_bytes(p, record->key.ptr, bytes_length(record->key.ptr, record->key.len));
+        p = put_bytes(p, record->raw.ptr, bytes_length(record->raw.ptr, record->raw.len));
         p += sl_varint_put(p, (int64_t)record->n_headers);
         for (size_t h = 0; h < record->n_headers; h++) {
             const sl_header *hd = &record->headers[h];
             p = put_bytes(p, hd->key.ptr, (int64_t)hd->key.len);
-            p = put_bytes(p, hd->value.ptr, bytes_length(hd->value.ptr, hd->value.len, false));
+            p = put_bytes(p, hd->value.ptr, bytes_length(hd->value.ptr, hd->value.len));
         }
     }
     size_t size = (size_t)(p - out);
@@ -273,8 +277,8 @@ int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_cr
         *why = "CRC-32C mismatch";
         return SL_ECORRUPT;
     }
-    if (h.attributes & 0x07) {
-        *why = "compressed batches are not supported";
+    if ((h.attributes & SL_CODEC_ATTRIBUTE_MASK) > SL_CODEC_MAX) {
+        *why = "unknown compression codec (attributes bits 0-2 above 4)";
         return SL_ECORRUPT;
     }
     if (h.n_records < 0 || h.last_offset_delta < 0 || h.base_offset < 0 ||
@@ -287,11 +291,28 @@ int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_cr
     return SL_OK;
 }
 
+void sl_record_batch_seal(uint8_t *batch, size_t size, int16_t attributes, sl_record_batch_header *header)
+{
+    header->batch_length = (int32_t)(size - SL_RECORD_BATCH_LOG_OVERHEAD);
+    header->attributes = attributes;
+    put_u32(batch + 8, (uint32_t)header->batch_length);
+    put_u16(batch + 21, (uint16_t)attributes);
+    header->crc = sl_crc32c(0, batch + 21, size - 21);
+    put_u32(batch + 17, header->crc);
+}
+
 void sl_record_cursor_init(sl_record_cursor *cursor, const uint8_t *batch, size_t size,
                            const sl_record_batch_header *header)
 {
-    cursor->pos = batch + SL_RECORD_BATCH_HEADER_SIZE;
-    cursor->end = batch + size;
+    sl_record_cursor_init_records(cursor, batch + SL_RECORD_BATCH_HEADER_SIZE,
+                                  size - SL_RECORD_BATCH_HEADER_SIZE, header);
+}
+
+void sl_record_cursor_init_records(sl_record_cursor *cursor, const uint8_t *records, size_t len,
+                                   const sl_record_batch_header *header)
+{
+    cursor->pos = records;
+    cursor->end = records + len;
     cursor->base_offset = header->base_offset;
     cursor->base_timestamp = header->base_timestamp;
     cursor->last_offset_delta = header->last_offset_delta;

@@ -24,6 +24,7 @@
 #define SL_RECORD_BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 #define SL_RECORD_BATCH_MAGIC 2
 #define SL_RECORD_BATCH_MAX_SIZE (256 * 1024 * 1024) /* largest whole batch we write or accept */
+#define SL_RECORD_BATCH_CONTROL 0x20 /* attributes bit 5: transaction markers, not records */
 
 typedef struct sl_record_batch_header {
     int64_t base_offset;
@@ -78,9 +79,9 @@ static inline int64_t sl_record_batch_timestamp(const sl_record *record, int64_t
     return record->timestamp_ms ? record->timestamp_ms : now_ms;
 }
 
-/* Exact bytes of the batch encoding of records[0..n) (n >= 1). Keys of length
- * 0 are stored as null; a raw value or header value with a NULL pointer and
- * length 0 is stored as null. */
+/* Exact bytes of the batch encoding of records[0..n) (n >= 1). A key, raw
+ * value or header value with a NULL pointer is stored as null; one with a
+ * pointer and length 0 as empty (Kafka tells the two apart). */
 size_t sl_record_batch_encoded_size(const sl_record *records, size_t n, int64_t now_ms);
 
 /* Encodes records[0..n) as one batch of offsets base_offset.. into out, which
@@ -88,11 +89,16 @@ size_t sl_record_batch_encoded_size(const sl_record *records, size_t n, int64_t 
 void sl_record_batch_encode(uint8_t *out, int64_t base_offset, const sl_record *records, size_t n,
                             int64_t now_ms, sl_record_batch_header *header);
 
+/* After the records section of an encoded batch was replaced (compressed)
+ * and the batch is now size bytes: rewrites batchLength and attributes and
+ * recomputes the CRC, in the bytes and in *header. */
+void sl_record_batch_seal(uint8_t *batch, size_t size, int16_t attributes, sl_record_batch_header *header);
+
 /* Decodes the fixed header from bytes[0..61). No checks. */
 void sl_record_batch_header_read(const uint8_t *bytes, sl_record_batch_header *header);
 
 /* Checks the batch starting at bytes with `available` bytes present: length
- * bounds, magic, supported attributes, record count, and the CRC when
+ * bounds, magic, a known codec, record count, and the CRC when
  * verify_crc. SL_OK with *size = whole batch bytes; SL_EAGAIN when fewer
  * bytes than the batch needs are present (*size = bytes needed, or
  * SL_RECORD_BATCH_HEADER_SIZE when the length is not known yet);
@@ -100,9 +106,14 @@ void sl_record_batch_header_read(const uint8_t *bytes, sl_record_batch_header *h
 int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_crc,
                           sl_record_batch_header *header, size_t *size, const char **why);
 
-/* Starts walking the records of a checked batch of size bytes. */
+/* Starts walking the records of a checked uncompressed batch of size bytes. */
 void sl_record_cursor_init(sl_record_cursor *cursor, const uint8_t *batch, size_t size,
                            const sl_record_batch_header *header);
+
+/* Starts walking a records section on its own: a compressed batch's,
+ * decompressed (records[0..len), borrowed while walking). */
+void sl_record_cursor_init_records(sl_record_cursor *cursor, const uint8_t *records, size_t len,
+                                   const sl_record_batch_header *header);
 
 /* Next record: 1 with *view filled, 0 at the end, SL_ECORRUPT with *why. */
 int sl_record_cursor_next(sl_record_cursor *cursor, sl_record_view *view, const char **why);

@@ -6,6 +6,17 @@
  * entry is written after its batch, so a crash can lose entries but never
  * leave one pointing past the data; the index is rebuilt from the last good
  * entry on recovery anyway.
+ *
+ * The index follows Kafka's OffsetIndex and LogSegment.append: an entry is
+ * (last offset of a batch - segment base, file position of that batch), 4+4
+ * bytes big-endian, added for a batch once more than index_interval_bytes
+ * have been appended since the previous entry. A lookup takes the entry
+ * with the largest offset <= the target and scans from its position.
+ * Older sluice wrote the batch's base offset instead of its last: the same
+ * lookup is still correct for such entries (the batch there starts at or
+ * before the target), so readers accept both layouts as they are; recovery
+ * of the active segment rewrites old entries in Kafka's layout, and drops
+ * from the first entry that matches neither, since an index is derived data.
  */
 #include "log/segment.h"
 
@@ -208,6 +219,37 @@ static int index_rewrite(sl_segment *segment, sl_error *err)
     return rc;
 }
 
+/* Checks every index entry against the batch header at its position: kept
+ * when it names the batch's last offset, rewritten when it names its base
+ * offset (the older layout), and the index cut at the first that does neither
+ * or does not point at a batch. */
+static int index_verify(sl_segment *segment, sl_error *err)
+{
+    size_t kept = 0;
+    for (; kept < segment->n_index; kept++) {
+        sl_index_entry *entry = &segment->index[kept];
+        uint8_t bytes[SL_RECORD_BATCH_HEADER_SIZE];
+        size_t got = 0, need = 0;
+        const char *why = NULL;
+        sl_record_batch_header header;
+        int rc = sl_log_fs_pread_full(segment->fd, bytes, sizeof bytes, entry->position, &got,
+                                      segment->log_path, err);
+        if (rc) return rc;
+        if (got < sizeof bytes) break;
+        rc = sl_record_batch_check(bytes, sizeof bytes, false, NULL, &need, &why);
+        if (rc != SL_OK && rc != SL_EAGAIN) break;
+        sl_record_batch_header_read(bytes, &header);
+        int64_t base = header.base_offset - segment->base_offset;
+        int64_t last = base + header.last_offset_delta;
+        if (base < 0 || last > INT32_MAX) break;
+        if (entry->relative_offset != last && entry->relative_offset != base) break;
+        entry->relative_offset = (int32_t)last;
+        if (kept > 0 && entry->relative_offset <= segment->index[kept - 1].relative_offset) break;
+    }
+    segment->n_index = kept;
+    return SL_OK;
+}
+
 int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition,
                        int64_t index_interval, sl_error *err)
 {
@@ -221,6 +263,8 @@ int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition
     rc = sl_log_fs_open(segment->index_path, O_RDWR | O_CREAT, &segment->index_fd, err);
     if (rc) goto done;
     rc = index_read(segment, segment->index_fd, err);
+    if (rc) goto done;
+    rc = index_verify(segment, err);
     if (rc) goto done;
     segment->is_index_loaded = true;
 
@@ -236,7 +280,8 @@ int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition
         sl_segment_reader_init(&reader, segment, entry->position, file_size, SCAN_CHUNK);
         rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, &why, err);
         if (rc == SL_EIO || rc == SL_ENOMEM) goto done;
-        if (rc == 1 && header.base_offset == segment->base_offset + entry->relative_offset) {
+        if (rc == 1 && header.base_offset + header.last_offset_delta ==
+                           segment->base_offset + entry->relative_offset) {
             start = entry->position;
             expected = header.base_offset;
             break;
@@ -265,8 +310,9 @@ int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition
             why = "batch offset out of sequence";
             break;
         }
-        if (position != start && segment->bytes_since_index >= index_interval) {
-            if (index_push(segment, (int32_t)(header.base_offset - segment->base_offset), (int32_t)position)) {
+        if (segment->bytes_since_index > index_interval) {
+            int64_t last = header.base_offset + header.last_offset_delta - segment->base_offset;
+            if (index_push(segment, (int32_t)last, (int32_t)position)) {
                 rc = sl_error_set(err, SL_ENOMEM, "out of memory indexing %s", segment->log_path);
                 goto done;
             }
@@ -339,8 +385,9 @@ int sl_segment_append(sl_segment *segment, const uint8_t *bytes, size_t len,
             segment->needs_truncate = true;
         return rc;
     }
-    if (position > 0 && segment->bytes_since_index >= index_interval) {
-        sl_index_entry entry = { (int32_t)(header->base_offset - segment->base_offset), (int32_t)position };
+    if (segment->bytes_since_index > index_interval) {
+        int64_t last = header->base_offset + header->last_offset_delta - segment->base_offset;
+        sl_index_entry entry = { (int32_t)last, (int32_t)position };
         if (index_push(segment, entry.relative_offset, entry.position) == SL_OK) {
             uint8_t encoded[INDEX_ENTRY_SIZE];
             index_entry_encode(&entry, encoded);

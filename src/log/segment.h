@@ -1,7 +1,8 @@
 /* segment.h — one segment of a partition: <base>.log holding whole Kafka
- * record batches back to back, and <base>.index, its sparse index of
- * (relative offset int32, file position int32) pairs, one per
- * index_interval_bytes of log, each pointing at the start of a batch.
+ * record batches back to back, and <base>.index, its sparse index in Kafka's
+ * OffsetIndex layout: (relative offset int32, file position int32) pairs, one
+ * per index_interval_bytes of log, each naming the LAST offset of the batch
+ * that starts at that position.
  *
  * Not thread-safe: the owning partition's mutex guards every field. The fd
  * is only used with pread/pwrite, so readers may use it outside the mutex
@@ -19,7 +20,7 @@
 #include "log/record_batch.h"
 
 typedef struct sl_index_entry {
-    int32_t relative_offset;  /* batch base offset - segment base offset */
+    int32_t relative_offset;  /* batch last offset - segment base offset */
     int32_t position;         /* byte position of the batch in the .log */
 } sl_index_entry;
 
@@ -61,7 +62,9 @@ int sl_segment_create(const char *dir, int64_t base_offset, sl_segment **out, sl
 int sl_segment_load(const char *dir, int64_t base_offset, sl_segment **out, sl_error *err);
 
 /* Opens an existing segment as the active one and recovers its tail: scans
- * from the last good index entry, validates every batch (bounds, magic, CRC),
+ * from the last good index entry (entries are checked against their batches;
+ * older base-offset entries are rewritten as Kafka's last-offset ones),
+ * validates every batch (bounds, magic, CRC),
  * truncates the first bad or incomplete batch and all after it (logging a
  * warning naming topic and partition), and rebuilds the index tail. */
 int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition,
@@ -74,7 +77,8 @@ int sl_segment_ensure_open(sl_segment *segment, sl_error *err);
  * index only costs scanning from the segment start). */
 int sl_segment_ensure_index(sl_segment *segment, sl_error *err);
 
-/* Position of the last indexed batch at or before offset (0 when none). */
+/* Where to start scanning for offset: the position of the indexed batch
+ * with the largest last offset <= offset (0 when none). */
 int64_t sl_segment_lookup(const sl_segment *segment, int64_t offset);
 
 /* Scans the batch headers of the segment for its newest timestamp. */

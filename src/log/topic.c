@@ -45,6 +45,7 @@ static int config_resolve(const char *name, const sl_topic_config *in, sl_topic_
     else if (c.index_interval_bytes < 1 || c.index_interval_bytes > MAX_SEGMENT_BYTES)
         bad = "index_interval_bytes", value = c.index_interval_bytes;
     else if ((unsigned)c.fsync > SL_FSYNC_NEVER) bad = "fsync", value = c.fsync;
+    else if ((unsigned)c.compression > SL_CODEC_MAX) bad = "compression", value = c.compression;
     if (bad)
         return sl_error_set(err, SL_EINVAL, "topic '%s': %s %" PRId64 " is out of range", name,
                             bad, value);
@@ -63,10 +64,10 @@ static int config_write(const char *dir, const sl_topic_config *c, sl_error *err
                               "partitions=%" PRId32 "\nsegment_bytes=%" PRId64 "\n"
                               "retention_bytes=%" PRId64 "\nretention_ms=%" PRId64 "\n"
                               "fsync=%s\nfsync_interval_ms=%" PRId64 "\n"
-                              "index_interval_bytes=%" PRId64 "\n",
+                              "index_interval_bytes=%" PRId64 "\ncompression=%s\n",
                               c->partitions, c->segment_bytes, c->retention_bytes,
                               c->retention_ms, fsync_names[c->fsync], c->fsync_interval_ms,
-                              c->index_interval_bytes);
+                              c->index_interval_bytes, sl_codec_name(c->compression));
     if (rc) sl_error_set(err, rc, "out of memory writing the config of %s", dir);
     else rc = sl_log_fs_replace_file(path, text.data, text.len, err);
     sl_buffer_free(&text);
@@ -103,6 +104,9 @@ static int config_parse(const char *path, char *text, sl_topic_config *c, sl_err
             rc = SL_EPARSE;
             for (int p = 0; p <= SL_FSYNC_NEVER; p++)
                 if (strcmp(value, fsync_names[p]) == 0) c->fsync = (sl_fsync_policy)p, rc = SL_OK;
+        } else if (strcmp(key, "compression") == 0) {
+            /* Absent in topics created before compression existed: none. */
+            rc = sl_codec_parse(value, &c->compression) ? SL_EPARSE : SL_OK;
         } else {
             rc = parse_int(value, &number);
             if (strcmp(key, "partitions") == 0) c->partitions = number > INT32_MAX ? -1 : (int32_t)number;
@@ -214,6 +218,11 @@ const char *sl_topic_name(const sl_topic *topic)
 int32_t sl_topic_partitions(const sl_topic *topic)
 {
     return topic->n_partitions;
+}
+
+sl_codec sl_topic_compression(const sl_topic *topic)
+{
+    return topic->config.compression;
 }
 
 static int check_partition(const sl_topic *topic, int32_t partition, sl_error *err)

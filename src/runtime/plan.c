@@ -100,6 +100,7 @@ static const setting_rename sink_renames[] = {
     { "name", "topic" },
     { "partitions", "partitions" },
     { "key", "key" },
+    { "compression", "compression" },
     { 0 }
 };
 

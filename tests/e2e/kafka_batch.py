@@ -7,8 +7,14 @@ reflected polynomial 0x82F63B78) over attributes..end of each batch,
 computed here in Python. Also Kafka's murmur2 partitioner (Utils.murmur2,
 seed 0x9747b28c, toPositive(h) % n) so tests can check where keys landed.
 
+Compressed batches (attributes bits 0-2: 1 gzip, 2 snappy, 3 lz4, 4 zstd) are
+decompressed here too, with Python's gzip and cramjam (an independent
+implementation of each codec): gzip streams, Xerial-framed or raw snappy, LZ4
+frames, zstd frames, as Kafka's clients write them.
+
 Used by the end-to-end tests to verify topic contents from the bytes.
 """
+import gzip
 import os
 import re
 import struct
@@ -166,6 +172,36 @@ class Batch:
     records: list
 
 
+CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+CODECS_BY_NAME = {name: number for number, name in CODECS.items()}
+_XERIAL_MAGIC = b"\x82SNAPPY\x00"
+
+
+def decompress(codec, data):
+    """The records section of a batch compressed with codec (Kafka's numbers), decompressed."""
+    import cramjam
+    data = bytes(data)
+    if codec == 1:
+        return gzip.decompress(data)
+    if codec == 2:
+        if not data.startswith(_XERIAL_MAGIC):
+            return bytes(cramjam.snappy.decompress_raw(data))
+        version, compatible = struct.unpack_from(">ii", data, 8)
+        if (version, compatible) != (1, 1):
+            raise CorruptBatch(f"Xerial snappy header version {version}/{compatible}, expected 1/1")
+        out, p = bytearray(), 16
+        while p < len(data):
+            (n,) = struct.unpack_from(">i", data, p)
+            out += bytes(cramjam.snappy.decompress_raw(data[p + 4:p + 4 + n]))
+            p += 4 + n
+        return bytes(out)
+    if codec == 3:
+        return bytes(cramjam.lz4.decompress(data))
+    if codec == 4:
+        return bytes(cramjam.zstd.decompress(data))
+    raise CorruptBatch(f"unknown compression codec {codec}")
+
+
 def decode_batch(buf, pos, partition, verify_crc=True):
     """Decodes the batch starting at buf[pos] -> (Batch, next pos)."""
     if len(buf) - pos < HEADER.size:
@@ -181,8 +217,11 @@ def decode_batch(buf, pos, partition, verify_crc=True):
         actual = crc32c(memoryview(buf)[pos + 21:end])
         if actual != crc:
             raise CorruptBatch(f"at byte {pos}: CRC-32C {actual:#010x} != stored {crc:#010x}")
+    batch_pos = pos
     if attributes & 0x07:
-        raise CorruptBatch(f"at byte {pos}: compressed batch (attributes {attributes:#x}) not supported")
+        buf = decompress(attributes & 0x07, memoryview(buf)[pos + HEADER.size:end])
+        batch_end = end
+        pos, end = -HEADER.size, len(buf)  # records now span buf[0:end]
     records = []
     p = pos + HEADER.size
     for _ in range(n_records):
@@ -220,12 +259,12 @@ def decode_batch(buf, pos, partition, verify_crc=True):
         records.append(Record(partition, base_offset + off_delta, base_ts + ts_delta, key, value, headers))
         p = rec_end
     if p != end:
-        raise CorruptBatch(f"batch at byte {pos}: {end - p} bytes after its {n_records} records")
+        raise CorruptBatch(f"batch at byte {batch_pos}: {end - p} bytes after its {n_records} records")
     if records and records[-1].offset != base_offset + last_offset_delta:
-        raise CorruptBatch(f"batch at byte {pos}: last offset delta {last_offset_delta} does not match")
+        raise CorruptBatch(f"batch at byte {batch_pos}: last offset delta {last_offset_delta} does not match")
     batch = Batch(base_offset, batch_length, magic, crc, attributes, last_offset_delta,
                   base_ts, max_ts, n_records, records)
-    return batch, end
+    return batch, (batch_end if attributes & 0x07 else end)
 
 
 _SEGMENT = re.compile(r"^(\d{20})\.log$")

@@ -47,7 +47,9 @@ def test_help_exits_0_and_prints_usage(args, sluice):
 
 def test_unknown_command_and_bad_options_are_usage_errors(sluice):
     for args in (["frobnicate"], ["run"], ["run", "a.yaml", "--for", "soon"], ["topic", "juggle", "x"],
-                 ["topic", "consume", "events", "--max", "-3"]):
+                 ["topic", "consume", "events", "--max", "-3"],
+                 ["topic", "create", "events", "--compression", "brotli"],
+                 ["topic", "produce", "events", "--kafka", "127.0.0.1:9", "--compression", "lz4"]):
         result = sluice.run(*args, timeout=60)
         assert result.returncode == 2, result.describe()
         assert result.stderr, result.describe()

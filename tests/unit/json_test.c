@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/buffer.h"
 #include "core/json.h"
+#include "core/key_text.h"
 
 static sl_arena *arena;
 
@@ -629,4 +630,47 @@ Test(json, projected_parse_with_no_keys_keeps_an_empty_object_and_non_objects_wh
     cr_assert_eq(value.object.n_members, 0);
     cr_assert_eq(sl_json_parse_projected(arena, "[1,2]", 5, &nothing, &value, &err), SL_OK);
     cr_assert_eq(value.array.n_items, 2);
+}
+
+/* ---- message keys from values (key_text.h) ---- */
+
+Test(json, key_text_is_kafka_like_for_every_kind_of_value)
+{
+    static const struct {
+        const char *json;
+        const char *key; /* NULL = no key */
+    } cases[] = {
+        { "{\"k\":\"abc\"}", "abc" },
+        { "{\"k\":\"\"}", "" },
+        { "{\"k\":42}", "42" },
+        { "{\"k\":-7}", "-7" },
+        { "{\"k\":1.5}", "1.5" },
+        { "{\"k\":true}", "true" },
+        { "{\"k\":false}", "false" },
+        { "{\"k\":{\"a\": [1, 2]}}", "{\"a\":[1,2]}" },
+        { "{\"k\":[\"x\", null]}", "[\"x\",null]" },
+        { "{\"k\":null}", NULL },
+        { "{\"other\":1}", NULL },
+    };
+    sl_buffer scratch = SL_BUFFER_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_value value;
+        sl_error err;
+        cr_assert_eq(sl_json_parse(arena, cases[i].json, strlen(cases[i].json), &value, &err), SL_OK);
+        sl_str path = SL_STR_LIT("k");
+        sl_str key = { "unset", 5 };
+        cr_assert_eq(sl_key_text(sl_value_get_path(&value, &path, 1), &scratch, &key), SL_OK);
+        if (!cases[i].key) {
+            cr_assert_null(key.ptr, "%s: expected no key", cases[i].json);
+            continue;
+        }
+        /* "" must come back as an empty key that is not null. */
+        cr_assert_not_null(key.ptr, "%s: expected a key", cases[i].json);
+        cr_assert(sl_str_eq_cstr(key, cases[i].key), "%s: got '%.*s'", cases[i].json, (int)key.len, key.ptr);
+    }
+    sl_value stamp = { .type = SL_TYPE_TIMESTAMP, .timestamp = 1700000000123456 };
+    sl_str key;
+    cr_assert_eq(sl_key_text(&stamp, &scratch, &key), SL_OK);
+    cr_assert(sl_str_eq_cstr(key, "2023-11-14T22:13:20.123456Z"), "%.*s", (int)key.len, key.ptr);
+    sl_buffer_free(&scratch);
 }

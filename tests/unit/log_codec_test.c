@@ -1,10 +1,14 @@
 /* log_codec_test.c — the Kafka RecordBatch v2 byte layout, varints and
- * CRC-32C, checked against bytes assembled by hand field by field. */
+ * CRC-32C, checked against bytes assembled by hand field by field; the
+ * compression codecs: round trips, the framing Kafka's Java client writes,
+ * and bounded, strict decompression. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/batch.h"
 #include "core/error.h"
+#include "log/compression.h"
 #include "log/crc32c.h"
 #include "log/record_batch.h"
 
@@ -262,4 +266,154 @@ Test(log_codec, rejects_a_record_that_runs_past_its_batch)
     const char *why = NULL;
     sl_record_cursor_init(&cursor, copy, sizeof copy, &h);
     cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), SL_ECORRUPT);
+}
+
+Test(log_codec, an_empty_key_is_stored_with_length_0_not_as_null)
+{
+    sl_record records[2] = { { .raw = SL_STR_LIT("v"), .key = SL_STR_LIT("") }, { .raw = SL_STR_LIT("v") } };
+    size_t size = sl_record_batch_encoded_size(records, 2, 1);
+    uint8_t *bytes = malloc(size);
+    sl_record_batch_header h;
+    sl_record_batch_encode(bytes, 0, records, 2, 1, &h);
+    sl_record_cursor cursor;
+    sl_record_view view;
+    const char *why = NULL;
+    sl_record_cursor_init(&cursor, bytes, size, &h);
+    cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), 1);
+    cr_assert_eq(view.key_len, 0, "an empty key must stay empty (Kafka hashes it), got %d", view.key_len);
+    cr_assert_eq(sl_record_cursor_next(&cursor, &view, &why), 1);
+    cr_assert_eq(view.key_len, -1);
+    free(bytes);
+}
+
+/* ---- compression codecs (compression.h) ---- */
+
+static uint8_t *sample_text(size_t len)
+{
+    uint8_t *text = malloc(len);
+    uint32_t state = 12345;
+    for (size_t i = 0; i < len; i++) {
+        state = state * 1103515245u + 12345u;
+        text[i] = i % 7 == 0 ? (uint8_t)('a' + (state >> 16) % 26) : (uint8_t)"sluice records "[i % 15];
+    }
+    return text;
+}
+
+static const sl_codec all_codecs[] = { SL_CODEC_GZIP, SL_CODEC_SNAPPY, SL_CODEC_LZ4, SL_CODEC_ZSTD };
+
+Test(log_codec, every_codec_round_trips_small_and_multi_block_inputs)
+{
+    static const size_t lengths[] = { 1, 100, 32 * 1024, 32 * 1024 + 1, 200 * 1024 + 7 };
+    for (size_t c = 0; c < 4; c++) {
+        for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+            uint8_t *text = sample_text(lengths[l]);
+            sl_buffer packed = SL_BUFFER_INIT, unpacked = SL_BUFFER_INIT;
+            const char *why = NULL;
+            cr_assert_eq(sl_codec_compress(all_codecs[c], text, lengths[l], &packed, &why), SL_OK, "%s",
+                         sl_codec_name(all_codecs[c]));
+            cr_assert_eq(sl_codec_decompress(all_codecs[c], (uint8_t *)packed.data, packed.len, lengths[l],
+                                             &unpacked, &why),
+                         SL_OK, "%s %zu: %s", sl_codec_name(all_codecs[c]), lengths[l], why);
+            cr_assert_eq(unpacked.len, lengths[l]);
+            cr_assert_arr_eq(unpacked.data, text, lengths[l]);
+            sl_buffer_free(&packed);
+            sl_buffer_free(&unpacked);
+            free(text);
+        }
+    }
+}
+
+Test(log_codec, codecs_write_the_framing_kafkas_java_client_writes)
+{
+    uint8_t *text = sample_text(70000);
+    sl_buffer out = SL_BUFFER_INIT;
+    const char *why = NULL;
+    /* Xerial snappy: magic, version 1, compatible 1, then a 32 KiB block's length. */
+    static const uint8_t xerial[16] = { 0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1 };
+    cr_assert_eq(sl_codec_compress(SL_CODEC_SNAPPY, text, 70000, &out, &why), SL_OK);
+    cr_assert_arr_eq(out.data, xerial, 16);
+    uint32_t first_block = (uint32_t)(uint8_t)out.data[16] << 24 | (uint32_t)(uint8_t)out.data[17] << 16 |
+                           (uint32_t)(uint8_t)out.data[18] << 8 | (uint8_t)out.data[19];
+    cr_assert_lt(first_block, 32 * 1024 + 2000);
+    /* LZ4 frame: magic, FLG 0x60 (version 1, independent blocks, no checksums), BD 0x40 (64 KiB). */
+    sl_buffer_clear(&out);
+    cr_assert_eq(sl_codec_compress(SL_CODEC_LZ4, text, 70000, &out, &why), SL_OK);
+    static const uint8_t lz4_head[6] = { 0x04, 0x22, 0x4d, 0x18, 0x60, 0x40 };
+    cr_assert_arr_eq(out.data, lz4_head, 6);
+    /* gzip member header; zstd frame magic. */
+    sl_buffer_clear(&out);
+    cr_assert_eq(sl_codec_compress(SL_CODEC_GZIP, text, 70000, &out, &why), SL_OK);
+    cr_assert_arr_eq(out.data, ((uint8_t[]){ 0x1f, 0x8b, 0x08 }), 3);
+    sl_buffer_clear(&out);
+    cr_assert_eq(sl_codec_compress(SL_CODEC_ZSTD, text, 70000, &out, &why), SL_OK);
+    cr_assert_arr_eq(out.data, ((uint8_t[]){ 0x28, 0xb5, 0x2f, 0xfd }), 4);
+    sl_buffer_free(&out);
+    free(text);
+}
+
+Test(log_codec, decompression_stops_at_the_limit_and_rejects_truncated_or_garbage_input)
+{
+    size_t big = 8 * 1024 * 1024, limit = 1024 * 1024;
+    uint8_t *zeros = calloc(1, big);
+    for (size_t c = 0; c < 4; c++) {
+        const char *name = sl_codec_name(all_codecs[c]);
+        sl_buffer packed = SL_BUFFER_INIT, out = SL_BUFFER_INIT;
+        const char *why = NULL;
+        cr_assert_eq(sl_codec_compress(all_codecs[c], zeros, big, &packed, &why), SL_OK);
+        /* A bomb: 8 MiB of zeros, allowed 1 MiB. */
+        cr_assert_eq(sl_codec_decompress(all_codecs[c], (uint8_t *)packed.data, packed.len, limit, &out, &why),
+                     SL_ECORRUPT, "%s", name);
+        cr_assert(strstr(why, "limit"), "%s: %s", name, why);
+        cr_assert_eq(out.len, 0, "%s left %zu bytes behind", name, out.len);
+        cr_assert_leq(out.capacity, 2 * (limit + 1), "%s grew to %zu for a %zu limit", name, out.capacity, limit);
+        /* Exactly at the limit is fine. */
+        sl_buffer_clear(&out);
+        cr_assert_eq(sl_codec_decompress(all_codecs[c], (uint8_t *)packed.data, packed.len, big, &out, &why),
+                     SL_OK, "%s at the limit: %s", name, why);
+        cr_assert_eq(out.len, big);
+        /* Cut short. */
+        sl_buffer_clear(&out);
+        cr_assert_eq(sl_codec_decompress(all_codecs[c], (uint8_t *)packed.data, packed.len / 2, big, &out, &why),
+                     SL_ECORRUPT, "%s truncated", name);
+        /* Not the codec's data at all. */
+        sl_buffer_clear(&out);
+        static const uint8_t garbage[] = "this is not compressed data, not at all, not in any codec";
+        cr_assert_eq(sl_codec_decompress(all_codecs[c], garbage, sizeof garbage, big, &out, &why), SL_ECORRUPT,
+                     "%s garbage", name);
+        sl_buffer_free(&packed);
+        sl_buffer_free(&out);
+    }
+    free(zeros);
+}
+
+Test(log_codec, snappy_reads_unframed_blocks_as_other_clients_write_them)
+{
+    /* Raw snappy of "hello hello hello": length 17, a 6-byte literal "hello ",
+     * then a copy of 11 bytes from 6 back (tag 0x1d = copy-1, length 11). */
+    static const uint8_t raw[] = { 0x11, 0x14, 'h', 'e', 'l', 'l', 'o', ' ', 0x1d, 0x06 };
+    sl_buffer out = SL_BUFFER_INIT;
+    const char *why = NULL;
+    cr_assert_eq(sl_codec_decompress(SL_CODEC_SNAPPY, raw, sizeof raw, 100, &out, &why), SL_OK, "%s", why);
+    cr_assert_eq(out.len, 17);
+    cr_assert_arr_eq(out.data, "hello hello hello", 17);
+    sl_buffer_free(&out);
+}
+
+Test(log_codec, check_accepts_kafkas_codecs_and_rejects_unknown_ones)
+{
+    uint8_t copy[sizeof one_record_batch];
+    sl_record_batch_header h;
+    size_t size = 0;
+    const char *why = NULL;
+    for (int codec = 1; codec <= 7; codec++) {
+        memcpy(copy, one_record_batch, sizeof copy);
+        sl_record_batch_seal(copy, sizeof copy, (int16_t)codec, &h);
+        int rc = sl_record_batch_check(copy, sizeof copy, true, &h, &size, &why);
+        if (codec <= 4) {
+            cr_assert_eq(rc, SL_OK, "codec %d: %s", codec, why);
+        } else {
+            cr_assert_eq(rc, SL_ECORRUPT, "codec %d", codec);
+            cr_assert(strstr(why, "unknown compression codec"), "%s", why);
+        }
+    }
 }

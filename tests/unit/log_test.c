@@ -3,6 +3,7 @@
  * retention, groups, the data dir lock, topics, murmur2, and faults injected
  * through the fs vtable. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include "log/fs.h"
 #include "log/log.h"
 #include "log/murmur2.h"
+#include "log/record_batch.h"
 
 static char data_dir[64];
 
@@ -241,6 +243,238 @@ Test(log, reads_from_a_middle_offset_through_the_index)
     int64_t n_read = 0;
     cr_assert_eq(read_all_checked(topic, 0, 299, &n_read), 300);
     cr_assert_eq(n_read, 1);
+    sl_log_close(log);
+}
+
+/* ---- the offset index in Kafka's layout ---- */
+
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static void put_be32(uint8_t *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* Reads a whole file into a malloc'ed buffer. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *bytes = malloc(*len + 1);
+    cr_assert_eq(fread(bytes, 1, *len, f), *len);
+    fclose(f);
+    return bytes;
+}
+
+static void spit(const char *path, const uint8_t *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* Checks what Kafka's DumpLogSegments --verify-index-only checks: each entry
+ * names the last offset of the batch at its position; entries increase.
+ * Returns the number of entries. */
+static size_t check_kafka_index(const char *topic, long long base)
+{
+    size_t index_len, log_len;
+    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &index_len);
+    uint8_t *log = slurp(partition_file(topic, 0, base, ".log"), &log_len);
+    cr_assert_eq(index_len % 8, 0);
+    long long previous = -1;
+    for (size_t at = 0; at < index_len; at += 8) {
+        long long relative = be32(index + at);
+        uint32_t position = be32(index + at + 4);
+        cr_assert_lt((size_t)position + 61, log_len);
+        long long batch_base = (long long)((uint64_t)be32(log + position) << 32 | be32(log + position + 4));
+        long long last = batch_base + (int32_t)be32(log + position + 23);
+        cr_assert_eq(base + relative, last, "entry %zu: offset %lld, the batch at %u ends at %lld",
+                     at / 8, base + relative, position, last);
+        cr_assert_gt(relative, previous);
+        previous = relative;
+    }
+    free(index);
+    free(log);
+    return index_len / 8;
+}
+
+Test(log, index_entries_name_the_last_offset_of_their_batch_as_kafka_does)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "kafkaidx", (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100 });
+    for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+    size_t n_entries = check_kafka_index("kafkaidx", 0);
+    cr_assert_gt(n_entries, 30);
+    /* Recovery on reopen rebuilds the tail in the same layout. */
+    sl_log_close(log);
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "kafkaidx", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(check_kafka_index("kafkaidx", 0), n_entries);
+    for (int64_t offset = 0; offset < 300; offset += 7) {
+        int64_t n_read = 0;
+        cr_assert_eq(read_all_checked(topic, 0, offset, &n_read), 300);
+        cr_assert_eq(n_read, 300 - offset);
+    }
+    sl_log_close(log);
+}
+
+/* Rewrites an index as older sluice wrote it: entries name a batch's base
+ * offset (every batch here holds 3 records, so base = last - 2). */
+static void make_old_layout_index(const char *topic, long long base)
+{
+    size_t len;
+    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &len);
+    cr_assert_gt(len, 0);
+    for (size_t at = 0; at < len; at += 8) put_be32(index + at, be32(index + at) - 2);
+    spit(partition_file(topic, 0, base, ".index"), index, len);
+    free(index);
+}
+
+Test(log, old_base_offset_indexes_still_read_and_the_active_one_is_rewritten_on_open)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "oldidx",
+                                   (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100,
+                                                      .segment_bytes = 4000 });
+    for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+    sl_log_close(log);
+    /* The first segment is sealed, the last is active: both get old indexes. */
+    long long active_base = -1;
+    size_t n_segments = 0;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/topics/oldidx/0", data_dir);
+    DIR *listing = opendir(dir);
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        if (!strstr(entry->d_name, ".log")) continue;
+        long long base = atoll(entry->d_name);
+        if (base > active_base) active_base = base;
+        n_segments++;
+    }
+    closedir(listing);
+    cr_assert_gt(n_segments, 2);
+    make_old_layout_index("oldidx", 0);
+    make_old_layout_index("oldidx", active_base);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "oldidx", &topic, &err), SL_OK, "%s", err.message);
+    cr_assert_gt(check_kafka_index("oldidx", active_base), 0);
+    for (int64_t offset = 0; offset < 300; offset += 5) {
+        int64_t n_read = 0;
+        cr_assert_eq(read_all_checked(topic, 0, offset, &n_read), 300);
+        cr_assert_eq(n_read, 300 - offset, "from offset %lld", (long long)offset);
+    }
+    sl_log_close(log);
+}
+
+/* ---- compressed topics ---- */
+
+Test(log, every_codec_round_trips_through_appends_reopen_and_middle_reads)
+{
+    static const sl_codec codecs[] = { SL_CODEC_GZIP, SL_CODEC_SNAPPY, SL_CODEC_LZ4, SL_CODEC_ZSTD };
+    for (size_t c = 0; c < 4; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "packed-%s", sl_codec_name(codecs[c]));
+        sl_log *log = open_log();
+        sl_topic *topic = create_topic(log, name, (sl_topic_config){ .partitions = 1, .index_interval_bytes = 100,
+                                                                     .compression = codecs[c] });
+        for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
+        /* Batches carry the codec in attributes bits 0-2, as Kafka writes them. */
+        size_t len;
+        uint8_t *bytes = slurp(partition_file(name, 0, 0, ".log"), &len);
+        cr_assert_eq(bytes[22] & 7, (uint8_t)codecs[c], "%s: attributes %#x", name, bytes[22]);
+        free(bytes);
+        check_kafka_index(name, 0);
+        sl_log_close(log);
+
+        log = open_log();
+        sl_error err;
+        cr_assert_eq(sl_log_topic_open(log, name, &topic, &err), SL_OK, "%s", err.message);
+        for (int64_t offset = 0; offset < 300; offset += 11) {
+            int64_t n_read = 0;
+            cr_assert_eq(read_all_checked(topic, 0, offset, &n_read), 300, "%s", name);
+            cr_assert_eq(n_read, 300 - offset);
+        }
+        sl_log_close(log);
+        /* The codec is a stored setting of the topic. */
+        char *conf = NULL;
+        size_t conf_len = 0;
+        char path[256];
+        snprintf(path, sizeof path, "%s/topics/%s/topic.conf", data_dir, name);
+        cr_assert_eq(sl_log_fs_read_file(path, 4096, &conf, &conf_len, NULL), SL_OK);
+        char line[64];
+        snprintf(line, sizeof line, "compression=%s\n", sl_codec_name(codecs[c]));
+        cr_assert(strstr(conf, line), "%s", conf);
+        free(conf);
+    }
+}
+
+Test(log, a_corrupt_compressed_batch_is_an_error_naming_the_file_and_offset)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "bomb", (sl_topic_config){ .partitions = 1, .compression = SL_CODEC_LZ4 });
+    append_values(topic, 0, 0, 3);
+    sl_log_close(log);
+    /* Scramble the compressed records, then reseal so the CRC still holds:
+     * what a hostile (or buggy) writer could leave. */
+    size_t len;
+    uint8_t *bytes = slurp(partition_file("bomb", 0, 0, ".log"), &len);
+    for (size_t i = 61 + 7; i < len; i++) bytes[i] ^= 0x5a;
+    sl_record_batch_header h;
+    sl_record_batch_seal(bytes, len, 3, &h);
+    spit(partition_file("bomb", 0, 0, ".log"), bytes, len);
+    free(bytes);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "bomb", &topic, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 0, 0, 1 << 20, batch, &next, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "lz4 batch at offset 0"), "%s", err.message);
+    cr_assert(strstr(err.message, "00000000000000000000.log"), "%s", err.message);
+    cr_assert_eq(batch->n_records, 0);
+    sl_batch_free(batch);
+    sl_log_close(log);
+}
+
+Test(log, control_batches_a_broker_wrote_are_skipped_as_kafka_consumers_skip_them)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "txn", (sl_topic_config){ .partitions = 1 });
+    append_values(topic, 0, 0, 2);
+    append_values(topic, 0, 2, 1); /* becomes a commit marker below */
+    append_values(topic, 0, 3, 2);
+    sl_log_close(log);
+    size_t len;
+    uint8_t *bytes = slurp(partition_file("txn", 0, 0, ".log"), &len);
+    size_t second = 12 + be32(bytes + 8);
+    sl_record_batch_header h;
+    sl_record_batch_seal(bytes + second, 12 + be32(bytes + second + 8), SL_RECORD_BATCH_CONTROL, &h);
+    spit(partition_file("txn", 0, 0, ".log"), bytes, len);
+    free(bytes);
+
+    log = open_log();
+    sl_error err;
+    cr_assert_eq(sl_log_topic_open(log, "txn", &topic, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 0, 0, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 4, "the marker at offset 2 is not a record");
+    cr_assert_eq(batch->records[1].offset, 1);
+    cr_assert_eq(batch->records[2].offset, 3);
+    cr_assert_eq(next, 5);
+    sl_batch_free(batch);
     sl_log_close(log);
 }
 
@@ -535,6 +769,28 @@ Test(log, murmur2_matches_kafka_known_values)
     cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("21"), 7),
                  (int32_t)(((uint32_t)-973932308 & 0x7fffffffu) % 7));
     cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT("abc"), 1), 0);
+    /* The empty key is hashed like any other: Kafka puts it on 1 of 4, 3 of 6. */
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT(""), 4), 1);
+    cr_assert_eq(sl_log_partition_for_key(SL_STR_LIT(""), 6), 3);
+}
+
+Test(log, an_empty_key_round_trips_as_empty_and_a_missing_one_as_null)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "keys", (sl_topic_config){ .partitions = 1 });
+    sl_record records[2] = { { .raw = SL_STR_LIT("empty"), .key = SL_STR_LIT("") },
+                             { .raw = SL_STR_LIT("none") } };
+    sl_error err = { 0 };
+    cr_assert_eq(sl_topic_append(topic, 0, records, 2, NULL, &err), SL_OK, "%s", err.message);
+    sl_batch *batch = sl_batch_new(10);
+    int64_t next = -1;
+    cr_assert_eq(sl_topic_read(topic, 0, 0, 1 << 20, batch, &next, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(batch->n_records, 2);
+    cr_assert_not_null(batch->records[0].key.ptr, "the empty key came back as null");
+    cr_assert_eq(batch->records[0].key.len, 0);
+    cr_assert_null(batch->records[1].key.ptr);
+    sl_batch_free(batch);
+    sl_log_close(log);
 }
 
 /* ---- fault injection ---- */

@@ -272,3 +272,20 @@ Test(plan, a_sqlite_key_the_sql_does_not_produce_is_refused_at_the_key)
     cr_assert_eq(plan->pipelines[0].retry_limit_ms, 30000);
     sl_plan_free(plan);
 }
+
+Test(plan, a_topic_blocks_compression_maps_onto_the_kafka_sinks_and_is_checked_as_one_of_the_codecs)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text("pipelines:\n  p:\n    source: { stdio: {} }\n"
+                           "    sink: { topic: { name: t, compression: zstd } }\n"
+                           "topics: { kafka: { brokers: b:9092 } }\n", &plan, &err),
+                 SL_OK, "%s", err.message);
+    const sl_kafka_sink_conf *sink = plan->pipelines[0].sinks[0].conf;
+    cr_assert_str_eq(sink->compression, "zstd");
+    sl_plan_free(plan);
+    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n"
+                 "    sink: { topic: { name: t, compression: brotli } }\n",
+                 ":4:44: pipelines.p.sink.topic.compression: expected one of none, lz4, zstd, gzip, snappy; "
+                 "found 'brotli'");
+}
