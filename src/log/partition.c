@@ -41,6 +41,15 @@ static int list_segments(const char *dir, int64_t **bases, size_t *n_bases, sl_e
         const char *name = entry->d_name;
         if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0) continue;
         if (strspn(name, "0123456789") != 20) continue;
+        /* A segment's base must leave room for one record: at or past
+         * INT64_MAX (strtoll clamps larger names there) no offset fits. */
+        long long base = strtoll(name, NULL, 10);
+        if (base >= INT64_MAX) {
+            rc = sl_error_set(err, SL_ECORRUPT,
+                              "segment %s/%s: base offset out of range (at most %" PRId64 ")", dir,
+                              name, INT64_MAX - 1);
+            break;
+        }
         if (n == capacity) {
             capacity = capacity ? 2 * capacity : 16;
             int64_t *grown = realloc(found, capacity * sizeof *grown);
@@ -50,7 +59,7 @@ static int list_segments(const char *dir, int64_t **bases, size_t *n_bases, sl_e
             }
             found = grown;
         }
-        found[n++] = strtoll(name, NULL, 10);
+        found[n++] = (int64_t)base;
     }
     closedir(listing);
     if (rc) {
@@ -230,6 +239,12 @@ int sl_partition_append(sl_partition *partition, sl_record *records, size_t n,
     pthread_mutex_lock(&partition->mutex);
     sl_segment *active = active_segment(partition);
     bool is_rolled = false;
+    if (active->next_offset > INT64_MAX - (int64_t)n) {
+        rc = sl_error_set(err, SL_ETOOBIG,
+                          "%s: %zu records after offset %" PRId64 " would pass the largest offset %" PRId64,
+                          active->log_path, n, active->next_offset, INT64_MAX);
+        goto done;
+    }
     if (active->size > 0 && (active->size + (int64_t)size > config->segment_bytes ||
                              active->next_offset - active->base_offset + (int64_t)n > INT32_MAX)) {
         rc = roll_locked(partition, err);
