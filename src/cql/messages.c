@@ -444,8 +444,15 @@ static int decode_metadata(decoder *d, bool is_bind, sl_cql_metadata *m)
             if (!m->pk_indexes) return no_memory(d);
         }
         for (int32_t i = 0; i < m->n_pk_indexes; i++) {
+            size_t index_at = d->reader.pos;
             rc = sl_cql_get_short(&d->reader, &m->pk_indexes[i], "partition key index", d->err);
             if (rc) return rc;
+            /* Callers index the bind markers with these: a server's word
+             * is not enough to read past them. */
+            if (m->pk_indexes[i] >= m->n_columns)
+                return sl_error_set(d->err, SL_ECORRUPT,
+                                    "partition key index %u at byte %zu is not below the column count %d",
+                                    (unsigned)m->pk_indexes[i], index_at, (int)m->n_columns);
         }
     } else if (m->flags & SL_CQL_META_HAS_MORE_PAGES) {
         const uint8_t *state = NULL;

@@ -802,6 +802,24 @@ Test(cql_frame, decodes_prepared_with_partition_key_indexes)
     expect_every_truncation_fails(SL_CQL_OP_RESULT, 0, prepared_body, sizeof prepared_body);
 }
 
+/* A misbehaving server's partition key index past the bind markers would
+ * have the cassandra sink read past its column array: the decode refuses it. */
+Test(cql_frame, rejects_a_partition_key_index_past_the_columns)
+{
+    uint8_t body[sizeof prepared_body];
+    memcpy(body, prepared_body, sizeof body);
+    body[22] = 0x03; /* first pk index 2 -> 3, with 3 columns */
+    sl_cql_response r;
+    sl_error err = { 0 };
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, body, sizeof body, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "partition key index 3 at byte 21 is not below the column count 3"), "%s",
+              err.message);
+    body[22] = 0x02;
+    body[23] = 0xFF; /* second pk index 0 -> 65280 */
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, body, sizeof body, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "partition key index 65280 at byte 23"), "%s", err.message);
+}
+
 static void error_head(sl_buffer *b, int32_t code, const char *message)
 {
     sl_buffer_clear(b);
