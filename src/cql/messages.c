@@ -505,6 +505,10 @@ static int decode_rows(decoder *d, sl_cql_rows *rows)
     size_t at = d->reader.pos;
     rc = get_int(d, &rows->n_rows, "Rows row count");
     if (rc) return rc;
+    /* Rows of no columns take no bytes, so nothing below would bound them. */
+    if (rows->metadata.n_columns == 0 && rows->n_rows > 0)
+        return sl_error_set(d->err, SL_ECORRUPT, "Rows row count %d at byte %zu with no columns",
+                            (int)rows->n_rows, at);
     uint64_t n_cells = (uint64_t)(rows->n_rows < 0 ? 0 : rows->n_rows) * (uint64_t)rows->metadata.n_columns;
     if (rows->n_rows < 0 || n_cells > sl_cql_reader_left(&d->reader) / 4)
         return sl_error_set(d->err, SL_ECORRUPT,

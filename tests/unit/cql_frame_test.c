@@ -717,6 +717,31 @@ Test(cql_frame, refuses_rows_counts_the_body_cannot_hold)
     sl_buffer_free(&b);
 }
 
+/* Found by fuzzing: with no columns a row holds no bytes, so no byte count
+ * bounds the rows, and a server's 2 billion empty rows kept the iterator
+ * spinning for a minute. */
+Test(cql_frame, refuses_rows_without_columns)
+{
+    sl_buffer b = SL_BUFFER_INIT;
+    sl_cql_response r;
+    sl_error err = { 0 };
+    put_int(&b, SL_CQL_RESULT_ROWS);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    put_int(&b, 0x7CFFFFF5);
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, b.data, b.len, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "Rows row count 2097151989 at byte 12 with no columns"), "%s", err.message);
+
+    sl_buffer_clear(&b); /* no rows and no columns is still fine */
+    put_int(&b, SL_CQL_RESULT_ROWS);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    decode_ok(SL_CQL_OP_RESULT, 0, b.data, b.len, &r);
+    cr_assert_eq(r.rows.n_rows, 0);
+    sl_buffer_free(&b);
+}
+
 Test(cql_frame, decodes_void_set_keyspace_and_schema_change_results)
 {
     static const uint8_t void_body[] = { 0x00, 0x00, 0x00, 0x01 };
