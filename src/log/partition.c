@@ -356,6 +356,7 @@ typedef struct read_snapshot {
     bool is_active;
     int64_t offset;        /* possibly moved up to the log start */
     int64_t end_offset;
+    int64_t segment_end;   /* the next segment's base (the end, for the active one) */
 } read_snapshot;
 
 /* 1 with a snapshot, 0 when offset is at the end, or an error. */
@@ -374,6 +375,7 @@ static int snapshot_locked(sl_partition *partition, int64_t offset, read_snapsho
     snap->position = sl_segment_lookup(segment, snap->offset);
     snap->limit = segment->size;
     snap->is_active = i == partition->n_segments - 1;
+    snap->segment_end = snap->is_active ? snap->end_offset : partition->segments[i + 1]->base_offset;
     segment->refs++;
     return 1;
 }
@@ -485,6 +487,16 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
             if (rc == SL_EAGAIN || rc == SL_ECORRUPT)
                 rc = sl_error_set(err, SL_ECORRUPT, "%s at position %" PRId64 " of %s", why,
                                   position, snap.segment->log_path);
+            break;
+        }
+        /* Sealed segments are not re-checked on open: a batch reaching into
+         * the next segment's offsets would hand out records past the end. */
+        if (header.base_offset + header.last_offset_delta >= snap.segment_end) {
+            rc = sl_error_set(err, SL_ECORRUPT,
+                              "batch offsets %" PRId64 "..%" PRId64 " reach past the segment's end %" PRId64
+                              " at position %" PRId64 " of %s",
+                              header.base_offset, header.base_offset + header.last_offset_delta,
+                              snap.segment_end, position, snap.segment->log_path);
             break;
         }
         if (header.base_offset + header.last_offset_delta < next) continue;

@@ -130,3 +130,22 @@ def test_produce_past_the_last_offset_is_refused_and_stores_nothing(sluice_asan,
     batches = kafka_batch.read_segment(str(part / segment_name(base)), 0)
     records = [r for b in batches for r in b.records]
     assert [(r.offset, r.value) for r in records] == [(base, b'{"n":5}')]
+
+
+def test_sealed_segment_reaching_into_the_next_one_is_a_clear_read_error(sluice_asan, workdir):
+    make_topic(sluice_asan)
+    part = partition_dir(workdir)
+    sealed = part / segment_name(0)
+    # Offsets 0..1 are fine; the second batch claims 1000, past the next segment's base 2.
+    sealed.write_bytes(encode_batch(0, [b'{"n":1}', b'{"n":2}']) + encode_batch(1000, [b'{"n":"far"}']))
+    (part / segment_name(2)).write_bytes(b"")
+
+    result = sluice_asan.run("topic", "consume", "events", "--data-dir", "data", "--group", "readers",
+                             timeout=60)
+    no_sanitizer_reports(result)
+    assert result.returncode == 1, result.describe()
+    assert "reach past the segment's end 2" in result.stderr and sealed.name in result.stderr, result.describe()
+    assert '"far"' not in result.stdout, result.describe()
+    offsets = workdir / "data" / "groups" / "readers" / "events.offsets"
+    committed = offsets.read_text().split() if offsets.exists() else []
+    assert committed in ([], ["0", "0"], ["0", "2"]), committed
