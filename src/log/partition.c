@@ -445,6 +445,20 @@ static int copy_record(sl_batch *batch, int32_t partition_id, const sl_record_vi
     return SL_OK;
 }
 
+/* The index is a hint read from disk. When the first batch read at the
+ * position it gave (above the segment's start) does not check out, or
+ * starts past the offset wanted, the read starts over from the segment's
+ * first byte instead of failing or skipping the records in between.
+ * Returns true when it restarted the reader. */
+static bool rescan_from_start(read_snapshot *snap, sl_segment_reader *reader, int64_t position, size_t chunk)
+{
+    if (snap->position == 0 || position != snap->position) return false;
+    sl_segment_reader_free(reader);
+    snap->position = 0;
+    sl_segment_reader_init(reader, snap->segment, 0, snap->limit, chunk);
+    return true;
+}
+
 int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes, sl_batch *batch,
                       int64_t *next_offset, sl_error *err)
 {
@@ -483,6 +497,7 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
             sl_segment_reader_init(&reader, snap.segment, snap.position, snap.limit, chunk);
             continue;
         }
+        if ((rc == SL_EAGAIN || rc == SL_ECORRUPT) && rescan_from_start(&snap, &reader, position, chunk)) continue;
         if (rc < 0) {
             if (rc == SL_EAGAIN || rc == SL_ECORRUPT)
                 rc = sl_error_set(err, SL_ECORRUPT, "%s at position %" PRId64 " of %s", why,
@@ -499,6 +514,7 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
                               snap.segment_end, position, snap.segment->log_path);
             break;
         }
+        if (header.base_offset > next && rescan_from_start(&snap, &reader, position, chunk)) continue;
         if (header.base_offset + header.last_offset_delta < next) continue;
         sl_record_cursor cursor;
         sl_record_view view;

@@ -8,6 +8,7 @@ halting on the first report) and checks that it gives a clear error naming
 the file, or recovers to a sane end offset, and never reports records as
 stored that it cannot keep.
 """
+import json
 import re
 import struct
 
@@ -149,3 +150,34 @@ def test_sealed_segment_reaching_into_the_next_one_is_a_clear_read_error(sluice_
     offsets = workdir / "data" / "groups" / "readers" / "events.offsets"
     committed = offsets.read_text().split() if offsets.exists() else []
     assert committed in ([], ["0", "0"], ["0", "2"]), committed
+
+
+def test_an_index_entry_past_its_offset_does_not_skip_records(sluice_asan, workdir):
+    # One batch per produce, each ~360 bytes: the 4 KiB index interval gives a few entries.
+    for i in range(40):
+        result = sluice_asan.run("topic", "produce", "events", "--data-dir", "data",
+                                 input=json.dumps({"n": i, "pad": "x" * 300}) + "\n", timeout=30)
+        assert result.returncode == 0, result.describe()
+    part = partition_dir(workdir)
+    index = part / segment_name(0).replace(".log", ".index")
+    entries = [struct.unpack_from(">ii", index.read_bytes(), at) for at in range(0, index.stat().st_size, 8)]
+    assert len(entries) >= 2, entries
+    # The first entry now claims offset 2 sits where a later batch starts.
+    relative, position = entries[0]
+    assert relative > 3, entries
+    index.write_bytes(struct.pack(">ii", 2, position) + index.read_bytes()[8:])
+
+    result = sluice_asan.run("topic", "consume", "events", "--data-dir", "data", "--offset", "2", "--max", "3",
+                             timeout=60)
+    no_sanitizer_reports(result)
+    assert result.returncode == 0, result.describe()
+    assert [json.loads(line)["n"] for line in result.stdout.splitlines()] == [2, 3, 4], result.describe()
+
+    # An entry pointing inside a batch: the read scans from the segment start instead of failing.
+    index.write_bytes(struct.pack(">ii", relative, position + 7) + index.read_bytes()[8:])
+    result = sluice_asan.run("topic", "consume", "events", "--data-dir", "data", "--offset", str(relative),
+                             "--max", "2", timeout=60)
+    no_sanitizer_reports(result)
+    assert result.returncode == 0, result.describe()
+    assert [json.loads(line)["n"] for line in result.stdout.splitlines()] == [relative, relative + 1], \
+        result.describe()

@@ -7,9 +7,11 @@
  * segment's log, its index, and an optional sealed segment before it. The
  * active segment is named by the base offset its first 8 bytes announce (so
  * recovery keeps batches), the sealed one is 00000000000000000000.log. The
- * partition is opened (errors are fine), read from 0 to its end, appended
- * to and read again: offsets must only grow, the end must not move back,
- * and the appended record must come back.
+ * partition is opened (errors are fine), read from 0 to its end, read
+ * again from each of the first offsets seen (through the index: each read
+ * must start with that offset's record), appended to and read again:
+ * offsets must only grow, the end must not move back, and the appended
+ * record must come back.
  */
 #include "fuzz_util.h"
 
@@ -42,8 +44,11 @@ static void write_part(const char *dir, int64_t base, const char *suffix, const 
     fuzz_write_file(path, data, size);
 }
 
-/* Reads everything from offset 0; returns the offset after the last record. */
-static int64_t read_all(sl_partition *partition, sl_batch *batch)
+#define MAX_SEEN 16
+
+/* Reads everything from offset 0, keeping the first MAX_SEEN record
+ * offsets in seen; returns the offset after the last record. */
+static int64_t read_all(sl_partition *partition, sl_batch *batch, int64_t *seen, size_t *n_seen)
 {
     int64_t offset = 0, end = sl_partition_end_offset(partition);
     for (int round = 0; round < 64 && offset < end; round++) {
@@ -54,6 +59,7 @@ static int64_t read_all(sl_partition *partition, sl_batch *batch)
         for (size_t i = 0; i < batch->n_records; i++) {
             fuzz_check(batch->records[i].offset >= offset, "a read went back before its offset");
             fuzz_check(batch->records[i].offset < end, "a read returned a record past the end");
+            if (*n_seen < MAX_SEEN) seen[(*n_seen)++] = batch->records[i].offset;
         }
         fuzz_check(next >= offset, "a read moved the offset back");
         if (next == offset) break;
@@ -100,7 +106,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check(batch != NULL, "out of memory");
     int64_t end = sl_partition_end_offset(partition);
     fuzz_check(end >= sl_partition_start_offset(partition), "the end is before the start");
-    read_all(partition, batch);
+    int64_t seen[MAX_SEEN];
+    size_t n_seen = 0;
+    read_all(partition, batch, seen, &n_seen);
+    /* A read that starts at a record's offset (through the index) must
+     * begin with that very record: the index may not make it skip any. */
+    for (size_t i = 0; i < n_seen; i++) {
+        int64_t next = -1;
+        sl_batch_reset(batch);
+        fuzz_check(sl_partition_read(partition, seen[i], 4096, batch, &next, &err) == SL_OK,
+                   "a read at an offset a full read returned fails");
+        fuzz_check(batch->n_records > 0 && batch->records[0].offset == seen[i],
+                   "a read at an offset does not start with its record");
+    }
 
     sl_record record = { 0 };
     record.raw = (sl_str){ "{\"fuzz\":1}", 10 };
