@@ -2,13 +2,14 @@
 # Installs what sluice needs on a fresh Debian machine, idempotently and
 # without prompts. `scripts/deps.sh build` installs the build dependencies;
 # `scripts/deps.sh test` adds the test tools (Criterion, a Python venv with
-# pytest under .venv/). Packages already present are left alone.
+# pytest under .venv/, clang and its libFuzzer runtime for tests/fuzz/).
+# Packages already present are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 
 build_packages=(gcc make pkg-config libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev)
-test_packages=(libcriterion-dev python3-venv jq)
+test_packages=(libcriterion-dev python3-venv jq clang)
 
 wanted=("${build_packages[@]}")
 [ "$what" = test ] && wanted+=("${test_packages[@]}")
@@ -23,13 +24,21 @@ if [ "$what" = test ]; then
     command -v java >/dev/null || missing+=(default-jdk-headless)
     command -v mvn >/dev/null || missing+=(maven)
 fi
-if [ "${#missing[@]}" -ne 0 ]; then
-    echo "deps: installing ${missing[*]}"
-    sudo_cmd=()
+install() {  # install PACKAGE... with apt-get, quietly
+    echo "deps: installing $*"
+    local sudo_cmd=()
     [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
     export DEBIAN_FRONTEND=noninteractive
     "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+[ "${#missing[@]}" -ne 0 ] && install "${missing[@]}"
+
+# libFuzzer's runtime is packaged apart from clang, per clang version
+# (libclang-rt-14-dev for Debian 12's clang 14).
+if [ "$what" = test ]; then
+    fuzzer_lib="$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$(uname -m).a"
+    [ -f "$fuzzer_lib" ] || install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
 fi
 
 if [ "$what" = test ]; then

@@ -444,8 +444,15 @@ static int decode_metadata(decoder *d, bool is_bind, sl_cql_metadata *m)
             if (!m->pk_indexes) return no_memory(d);
         }
         for (int32_t i = 0; i < m->n_pk_indexes; i++) {
+            size_t index_at = d->reader.pos;
             rc = sl_cql_get_short(&d->reader, &m->pk_indexes[i], "partition key index", d->err);
             if (rc) return rc;
+            /* Callers index the bind markers with these: a server's word
+             * is not enough to read past them. */
+            if (m->pk_indexes[i] >= m->n_columns)
+                return sl_error_set(d->err, SL_ECORRUPT,
+                                    "partition key index %u at byte %zu is not below the column count %d",
+                                    (unsigned)m->pk_indexes[i], index_at, (int)m->n_columns);
         }
     } else if (m->flags & SL_CQL_META_HAS_MORE_PAGES) {
         const uint8_t *state = NULL;
@@ -498,6 +505,10 @@ static int decode_rows(decoder *d, sl_cql_rows *rows)
     size_t at = d->reader.pos;
     rc = get_int(d, &rows->n_rows, "Rows row count");
     if (rc) return rc;
+    /* Rows of no columns take no bytes, so nothing below would bound them. */
+    if (rows->metadata.n_columns == 0 && rows->n_rows > 0)
+        return sl_error_set(d->err, SL_ECORRUPT, "Rows row count %d at byte %zu with no columns",
+                            (int)rows->n_rows, at);
     uint64_t n_cells = (uint64_t)(rows->n_rows < 0 ? 0 : rows->n_rows) * (uint64_t)rows->metadata.n_columns;
     if (rows->n_rows < 0 || n_cells > sl_cql_reader_left(&d->reader) / 4)
         return sl_error_set(d->err, SL_ECORRUPT,

@@ -42,6 +42,15 @@ static int list_segments(const char *dir, int64_t **bases, size_t *n_bases, sl_e
         const char *name = entry->d_name;
         if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0) continue;
         if (strspn(name, "0123456789") != 20) continue;
+        /* A segment's base must leave room for one record: at or past
+         * INT64_MAX (strtoll clamps larger names there) no offset fits. */
+        long long base = strtoll(name, NULL, 10);
+        if (base >= INT64_MAX) {
+            rc = sl_error_set(err, SL_ECORRUPT,
+                              "segment %s/%s: base offset out of range (at most %" PRId64 ")", dir,
+                              name, INT64_MAX - 1);
+            break;
+        }
         if (n == capacity) {
             capacity = capacity ? 2 * capacity : 16;
             int64_t *grown = realloc(found, capacity * sizeof *grown);
@@ -51,7 +60,7 @@ static int list_segments(const char *dir, int64_t **bases, size_t *n_bases, sl_e
             }
             found = grown;
         }
-        found[n++] = strtoll(name, NULL, 10);
+        found[n++] = (int64_t)base;
     }
     closedir(listing);
     if (rc) {
@@ -258,6 +267,12 @@ int sl_partition_append(sl_partition *partition, sl_record *records, size_t n,
     pthread_mutex_lock(&partition->mutex);
     sl_segment *active = active_segment(partition);
     bool is_rolled = false;
+    if (active->next_offset > INT64_MAX - (int64_t)n) {
+        rc = sl_error_set(err, SL_ETOOBIG,
+                          "%s: %zu records after offset %" PRId64 " would pass the largest offset %" PRId64,
+                          active->log_path, n, active->next_offset, INT64_MAX);
+        goto done;
+    }
     rc = sl_buffer_reserve(&partition->encode_buffer, size);
     if (rc) {
         sl_error_set(err, rc, "topic %s partition %d: out of memory for a batch of %zu bytes",
@@ -375,6 +390,7 @@ typedef struct read_snapshot {
     bool is_active;
     int64_t offset;        /* possibly moved up to the log start */
     int64_t end_offset;
+    int64_t segment_end;   /* the next segment's base (the end, for the active one) */
 } read_snapshot;
 
 /* 1 with a snapshot, 0 when offset is at the end, or an error. */
@@ -393,6 +409,7 @@ static int snapshot_locked(sl_partition *partition, int64_t offset, read_snapsho
     snap->position = sl_segment_lookup(segment, snap->offset);
     snap->limit = segment->size;
     snap->is_active = i == partition->n_segments - 1;
+    snap->segment_end = snap->is_active ? snap->end_offset : partition->segments[i + 1]->base_offset;
     segment->refs++;
     return 1;
 }
@@ -479,6 +496,20 @@ static int decompress_records(sl_codec codec, const uint8_t *batch, size_t size,
                                SL_RECORD_BATCH_MAX_SIZE, out, why);
 }
 
+/* The index is a hint read from disk. When the first batch read at the
+ * position it gave (above the segment's start) does not check out, or
+ * starts past the offset wanted, the read starts over from the segment's
+ * first byte instead of failing or skipping the records in between.
+ * Returns true when it restarted the reader. */
+static bool rescan_from_start(read_snapshot *snap, sl_segment_reader *reader, int64_t position, size_t chunk)
+{
+    if (snap->position == 0 || position != snap->position) return false;
+    sl_segment_reader_free(reader);
+    snap->position = 0;
+    sl_segment_reader_init(reader, snap->segment, 0, snap->limit, chunk);
+    return true;
+}
+
 int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes, sl_batch *batch,
                       int64_t *next_offset, sl_error *err)
 {
@@ -518,12 +549,24 @@ int sl_partition_read(sl_partition *partition, int64_t offset, size_t max_bytes,
             sl_segment_reader_init(&reader, snap.segment, snap.position, snap.limit, chunk);
             continue;
         }
+        if ((rc == SL_EAGAIN || rc == SL_ECORRUPT) && rescan_from_start(&snap, &reader, position, chunk)) continue;
         if (rc < 0) {
             if (rc == SL_EAGAIN || rc == SL_ECORRUPT)
                 rc = sl_error_set(err, SL_ECORRUPT, "%s at position %" PRId64 " of %s", why,
                                   position, snap.segment->log_path);
             break;
         }
+        /* Sealed segments are not re-checked on open: a batch reaching into
+         * the next segment's offsets would hand out records past the end. */
+        if (header.base_offset + header.last_offset_delta >= snap.segment_end) {
+            rc = sl_error_set(err, SL_ECORRUPT,
+                              "batch offsets %" PRId64 "..%" PRId64 " reach past the segment's end %" PRId64
+                              " at position %" PRId64 " of %s",
+                              header.base_offset, header.base_offset + header.last_offset_delta,
+                              snap.segment_end, position, snap.segment->log_path);
+            break;
+        }
+        if (header.base_offset > next && rescan_from_start(&snap, &reader, position, chunk)) continue;
         if (header.base_offset + header.last_offset_delta < next) continue;
         if (header.attributes & SL_RECORD_BATCH_CONTROL) {
             /* Transaction markers a broker wrote: Kafka consumers never see them. */

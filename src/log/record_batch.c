@@ -281,8 +281,10 @@ int sl_record_batch_check(const uint8_t *bytes, size_t available, bool verify_cr
         *why = "unknown compression codec (attributes bits 0-2 above 4)";
         return SL_ECORRUPT;
     }
+    /* The offset after the last record (base + delta + 1) must be
+     * representable: every reader and recovery computes it. */
     if (h.n_records < 0 || h.last_offset_delta < 0 || h.base_offset < 0 ||
-        h.base_offset > INT64_MAX - h.last_offset_delta) {
+        h.base_offset > INT64_MAX - 1 - h.last_offset_delta) {
         *why = "bad record count or offsets";
         return SL_ECORRUPT;
     }

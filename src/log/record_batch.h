@@ -98,8 +98,9 @@ void sl_record_batch_seal(uint8_t *batch, size_t size, int16_t attributes, sl_re
 void sl_record_batch_header_read(const uint8_t *bytes, sl_record_batch_header *header);
 
 /* Checks the batch starting at bytes with `available` bytes present: length
- * bounds, magic, a known codec, record count, and the CRC when
- * verify_crc. SL_OK with *size = whole batch bytes; SL_EAGAIN when fewer
+ * bounds, magic, a known codec, record count, offsets (the offset after
+ * the last record fits in int64), and the CRC when verify_crc. SL_OK with
+ * *size = whole batch bytes; SL_EAGAIN when fewer
  * bytes than the batch needs are present (*size = bytes needed, or
  * SL_RECORD_BATCH_HEADER_SIZE when the length is not known yet);
  * SL_ECORRUPT with *why. */

@@ -445,15 +445,18 @@ static int eval_call(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
 
 /* The member named key, or NULL. Same as sl_value_get, but comparing the
  * length and first byte before memcmp: most keys differ there, and this is
- * the evaluator's hottest loop. */
+ * the evaluator's hottest loop. Indexed, not a pointer range: an empty
+ * object's members may be NULL, and NULL + 0 is undefined in C. */
 static const sl_value *member_get(const sl_value *object, sl_str key)
 {
     if (object->type != SL_TYPE_OBJECT || key.len == 0) return sl_value_get(object, key);
-    const sl_member *m = object->object.members, *end = m + object->object.n_members;
-    for (; m < end; m++)
+    const sl_member *members = object->object.members;
+    for (size_t i = 0; i < object->object.n_members; i++) {
+        const sl_member *m = &members[i];
         if (m->key.len == key.len && m->key.ptr[0] == key.ptr[0] &&
             memcmp(m->key.ptr, key.ptr, key.len) == 0)
             return &m->value;
+    }
     return NULL;
 }
 

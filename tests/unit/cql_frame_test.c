@@ -717,6 +717,31 @@ Test(cql_frame, refuses_rows_counts_the_body_cannot_hold)
     sl_buffer_free(&b);
 }
 
+/* Found by fuzzing: with no columns a row holds no bytes, so no byte count
+ * bounds the rows, and a server's 2 billion empty rows kept the iterator
+ * spinning for a minute. */
+Test(cql_frame, refuses_rows_without_columns)
+{
+    sl_buffer b = SL_BUFFER_INIT;
+    sl_cql_response r;
+    sl_error err = { 0 };
+    put_int(&b, SL_CQL_RESULT_ROWS);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    put_int(&b, 0x7CFFFFF5);
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, b.data, b.len, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "Rows row count 2097151989 at byte 12 with no columns"), "%s", err.message);
+
+    sl_buffer_clear(&b); /* no rows and no columns is still fine */
+    put_int(&b, SL_CQL_RESULT_ROWS);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    put_int(&b, 0);
+    decode_ok(SL_CQL_OP_RESULT, 0, b.data, b.len, &r);
+    cr_assert_eq(r.rows.n_rows, 0);
+    sl_buffer_free(&b);
+}
+
 Test(cql_frame, decodes_void_set_keyspace_and_schema_change_results)
 {
     static const uint8_t void_body[] = { 0x00, 0x00, 0x00, 0x01 };
@@ -800,6 +825,24 @@ Test(cql_frame, decodes_prepared_with_partition_key_indexes)
     cr_assert_eq(r.prepared.result.n_columns, 0);
     cr_assert_null(r.prepared.result.columns);
     expect_every_truncation_fails(SL_CQL_OP_RESULT, 0, prepared_body, sizeof prepared_body);
+}
+
+/* A misbehaving server's partition key index past the bind markers would
+ * have the cassandra sink read past its column array: the decode refuses it. */
+Test(cql_frame, rejects_a_partition_key_index_past_the_columns)
+{
+    uint8_t body[sizeof prepared_body];
+    memcpy(body, prepared_body, sizeof body);
+    body[22] = 0x03; /* first pk index 2 -> 3, with 3 columns */
+    sl_cql_response r;
+    sl_error err = { 0 };
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, body, sizeof body, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "partition key index 3 at byte 21 is not below the column count 3"), "%s",
+              err.message);
+    body[22] = 0x02;
+    body[23] = 0xFF; /* second pk index 0 -> 65280 */
+    cr_assert_eq(decode(SL_CQL_OP_RESULT, 0, body, sizeof body, &r, &err), SL_ECORRUPT);
+    cr_assert(strstr(err.message, "partition key index 65280 at byte 23"), "%s", err.message);
 }
 
 static void error_head(sl_buffer *b, int32_t code, const char *message)

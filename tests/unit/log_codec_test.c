@@ -417,3 +417,30 @@ Test(log_codec, check_accepts_kafkas_codecs_and_rejects_unknown_ones)
         }
     }
 }
+
+/* Found by fuzzing: a CRC-valid batch whose last offset is INT64_MAX passed
+ * the check, and every reader then overflowed computing the next offset. */
+Test(log_codec, check_rejects_a_batch_whose_next_offset_does_not_fit)
+{
+    sl_record_batch_header h;
+    size_t size = 0;
+    const char *why = NULL;
+    sl_header header;
+    sl_record records[2] = { hand_record(&header), hand_record(&header) };
+    size_t encoded = sl_record_batch_encoded_size(records, 2, 0);
+    uint8_t *bytes = malloc(encoded);
+    cr_assert_not_null(bytes);
+
+    sl_record_batch_encode(bytes, INT64_MAX - 2, records, 2, 0, NULL); /* last offset INT64_MAX - 1 */
+    cr_assert_eq(sl_record_batch_check(bytes, encoded, true, &h, &size, &why), SL_OK);
+    cr_assert_eq(h.base_offset + h.last_offset_delta + 1, INT64_MAX);
+
+    sl_record_batch_encode(bytes, INT64_MAX - 1, records, 2, 0, NULL); /* last offset INT64_MAX */
+    cr_assert_eq(sl_record_batch_check(bytes, encoded, true, &h, &size, &why), SL_ECORRUPT);
+    cr_assert_str_eq(why, "bad record count or offsets");
+
+    sl_record_batch_encode(bytes, INT64_MAX, records, 1, 0, NULL);
+    cr_assert_eq(sl_record_batch_check(bytes, sl_record_batch_encoded_size(records, 1, 0), true, &h,
+                                       &size, &why), SL_ECORRUPT);
+    free(bytes);
+}

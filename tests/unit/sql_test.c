@@ -1051,3 +1051,23 @@ Test(sql, select_star_reads_the_whole_input)
     cr_assert_null(sl_sql_input_projection(program));
     sl_sql_free(program);
 }
+
+/* Found by fuzzing: an empty object (as the JSON reader gives `{}`: no
+ * members, a NULL member array) made the path lookup do arithmetic on a
+ * NULL pointer. Every path into it is NULL, and WHERE NULL drops the row. */
+Test(sql, paths_into_an_empty_object_are_null)
+{
+    sl_sql_program *program = compile_ok("SELECT id, a.b AS ab FROM input WHERE age IS NULL");
+    sl_value empty = { .type = SL_TYPE_OBJECT }, row;
+    sl_error err = { 0 };
+    cr_assert_null(empty.object.members);
+    cr_assert_eq(sl_sql_eval(program, &empty, arena, &row, &err), 1, "%s", err.message);
+    cr_assert_eq(row.object.n_members, 2);
+    cr_assert_eq(row.object.members[0].value.type, SL_TYPE_NULL);
+    cr_assert_eq(row.object.members[1].value.type, SL_TYPE_NULL);
+    sl_sql_free(program);
+
+    program = compile_ok("SELECT id FROM input WHERE age");
+    cr_assert_eq(sl_sql_eval(program, &empty, arena, &row, &err), 0, "%s", err.message);
+    sl_sql_free(program);
+}

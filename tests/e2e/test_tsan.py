@@ -1,0 +1,63 @@
+"""test_tsan.py — one whole pipeline under ThreadSanitizer: the generator
+fills an embedded topic of 4 partitions, and a second pipeline reads it with
+4 worker threads, transforms with SQL and upserts into SQLite, through
+build/sluice-tsan ($SLUICE_TSAN_BIN). TSan halts on its first report with
+exit code 66, so any data race, lock-order inversion or thread leak fails
+the test; the rows are then checked with Python's sqlite3.
+
+Run by scripts/run-tsan.sh (`make tsan`, and the tsan step of `make test`).
+"""
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from e2e_util import REPO, Sluice, sanitizer_reports
+
+COUNT = 20000
+
+CONFIG = f"""\
+pipelines:
+  ingest_users:
+    source: {{ generator: {{ kind: users, count: {COUNT}, rate: 0, seed: 7 }} }}
+    sink:   {{ topic: {{ name: user_data, partitions: 4, key: login.uuid }} }}
+  store_users:
+    workers: 4
+    batch_size: 64
+    source: {{ topic: {{ name: user_data, group: store_users }} }}
+    transform:
+      sql: |
+        SELECT uuid(login.uuid) AS id, name.first AS first_name, upper(location.city) AS city,
+               dob.age AS age, dob.age >= 50 AS band
+        FROM input
+    sink:   {{ sqlite: {{ path: data/users.db, table: users, key: [id] }} }}
+"""
+
+
+@pytest.fixture(scope="session")
+def sluice_tsan_bin():
+    path = Path(os.environ.get("SLUICE_TSAN_BIN") or REPO / "build/sluice-tsan")
+    if not path.is_absolute():
+        path = REPO / path
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"{path} not found or not executable (make build/sluice-tsan, or set SLUICE_TSAN_BIN)",
+                    pytrace=False)
+    return path
+
+
+def test_topic_sql_sqlite_with_four_workers_has_no_data_races(sluice_tsan_bin, workdir):
+    (workdir / "users.yaml").write_text(CONFIG)
+    sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
+    result = sluice.run("run", "users.yaml", "--quiet", timeout=600)
+    assert not sanitizer_reports(result.stderr), result.describe()
+    assert result.returncode == 0, result.describe()
+
+    db = sqlite3.connect(workdir / "data" / "users.db")
+    try:
+        (rows, ids, bands) = db.execute(
+            "SELECT count(*), count(DISTINCT id), count(DISTINCT band) FROM users").fetchone()
+    finally:
+        db.close()
+    assert rows == COUNT and ids == COUNT, f"{rows} rows, {ids} distinct ids, expected {COUNT}"
+    assert bands == 2
