@@ -36,7 +36,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 TSAN_OBJ  := $(SRC:%.c=build/tsan/obj/%.o)
 TSAN_BIN  := $(TSAN_UNIT:%=build/tsan/test/%)
 
-.PHONY: all demo test unit unit-asan e2e bench clean deps
+.PHONY: all demo test unit unit-asan e2e bench clean deps fuzz fuzz-build tsan tsan-build
 all: build/sluice
 
 deps:
@@ -120,12 +120,6 @@ test:
 	    build/sluice-tsan $(TSAN_BIN)
 	@bash scripts/run-tests.sh
 
-bench:
-	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory build/sluice
-	@bash bench/run.sh
-
-.PHONY: fuzz fuzz-build tsan tsan-build
 fuzz-build: $(FUZZ_BIN)
 
 # FUZZ_SECONDS per target; FUZZ_TARGETS="fuzz_json fuzz_sql" picks some.
@@ -140,6 +134,11 @@ tsan:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory tsan-build
 	@bash scripts/run-tsan.sh
+
+bench:
+	@bash scripts/deps.sh test
+	@$(MAKE) --no-print-directory build/sluice
+	@bash bench/run.sh
 
 clean:
 	rm -rf build
