@@ -43,7 +43,9 @@ for target in "${targets[@]}"; do
     log=build/fuzz/logs/$target.log
     seeds=tests/fuzz/corpus/$target
     [ -d "$seeds" ] || seeds=
-    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    dict=()  # tokens of the input language, from make_seeds.py
+    [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
+    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
         -artifact_prefix="build/fuzz/crashes/$target-" "$work" $seeds >"$log" 2>&1
     rc=$?
     runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')
