@@ -54,8 +54,10 @@
  * among its topics (more topics may match later); those end with --for or
  * SIGINT/SIGTERM. With `start: latest`, a partition the group never
  * committed counts as consumed (the group reads only what comes after it
- * joined). Partitions ending in transaction markers never look consumed
- * (the marker holds the last offset).
+ * joined). A partition ending in transaction markers (which librdkafka
+ * never hands out) is committed up to the consumer's position once
+ * everything consumed is acknowledged, so it reaches the high watermark
+ * too (commit_past_markers).
  */
 #include "connectors/kafka.h"
 
@@ -689,6 +691,38 @@ done:
     return is_done;
 }
 
+/* Moves the commit of every assigned lane with nothing staged or unacked
+ * up to the consumer's position, when that is further: past what was
+ * consumed lie only records librdkafka does not hand out (the transaction
+ * markers a transactional producer leaves at a partition's end), and
+ * without this the group would stand one short of the high watermark for
+ * ever. Commits at once: no more batches are coming to trigger persist(). */
+static int commit_past_markers(kafka_source *source, sl_error *err)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    if (!list) return sl_error_set(err, SL_ENOMEM, "kafka source: out of memory");
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        const kafka_lane *lane = &source->lanes[i];
+        if (lane->is_assigned && lane->n_staged == 0 && lane->next_offset >= 0 &&
+            lane->commit_offset == lane->next_offset)
+            rd_kafka_topic_partition_list_add(list, lane->topic, lane->partition);
+    }
+    bool is_moved = false;
+    if (list->cnt > 0 && rd_kafka_position(source->consumer, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < list->cnt; i++) {
+            const rd_kafka_topic_partition_t *item = &list->elems[i];
+            kafka_lane *lane = lane_find(source, item->topic, item->partition);
+            if (!lane || item->err != RD_KAFKA_RESP_ERR_NO_ERROR || item->offset <= lane->commit_offset) continue;
+            lane->commit_offset = item->offset;
+            lane->next_offset = item->offset;
+            lane->is_dirty = true;
+            is_moved = true;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return is_moved ? commit_lanes(source, NULL, err) : SL_OK;
+}
+
 /* Whether a bounded run ends here (see the header comment); called when
  * nothing is staged. */
 static bool is_run_done(kafka_source *source)
@@ -703,6 +737,9 @@ static bool is_run_done(kafka_source *source)
             source->end_note_ms = 0;
             return end_not_yet(source, "pipelines of this run still write topic '%s'", source->topics[i]);
         }
+    sl_error err;
+    sl_error_clear(&err);
+    if (commit_past_markers(source, &err)) return end_not_yet(source, "%s", err.message);
     return is_group_at_end(source);
 }
 

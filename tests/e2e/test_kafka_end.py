@@ -16,6 +16,9 @@ real broker (tests/servers/kafka.sh), checked with confluent_kafka.
   dead-letter topic and its offset is committed too, so the group stands at
   the high watermark when the run ends (it used to stop one short, and a
   rerun dead-lettered the message again).
+- A partition whose last offset is a transaction's commit marker (which no
+  consumer is handed) is committed up to the high watermark too (it used to
+  stay one short, so a bounded run never ended).
 """
 import json
 import sqlite3
@@ -189,3 +192,23 @@ def test_a_topic_that_does_not_exist_fails_a_bounded_run(kafka_broker, sluice, w
     assert result.returncode == 1, result.describe()
     assert f"topic '{topic}'" in result.stderr and "no pipeline of this run writes it" in result.stderr, \
         result.describe()
+
+
+def test_a_partition_ending_in_a_transaction_marker_is_consumed_to_its_end(kafka_broker, sluice, workdir):  # noqa: F811
+    broker = kafka_broker
+    topic, group = unique("txn_tail"), unique("txn_tail_group")
+    kafka_server.create_topic(broker, topic, 1)
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": unique("txn")})
+    producer.init_transactions(120)
+    producer.begin_transaction()
+    for i in range(10):
+        producer.produce(topic, key=f"k{i}".encode(), value=json.dumps({"id": i, "name": "t"}).encode(), partition=0)
+    producer.commit_transaction(120)
+    # The commit marker takes the last offset: 10 records, high watermark 11.
+    assert kafka_server.end_offsets(broker, topic) == {0: 11}
+    (workdir / "items.yaml").write_text(reader_config(broker.bootstrap, topic, group))
+    result = sluice.run("run", "items.yaml", "--for", "240s", timeout=300)
+    assert result.returncode == 0, result.describe()
+    assert parse_summary(result.stdout)["store_items"]["out"] == 10, result.stdout
+    assert kafka_server.committed_offsets(broker, group, topic) == {0: 11}
