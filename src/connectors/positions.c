@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/buffer.h"
+#include "core/decimal.h"
 #include "core/paths.h"
 #include "log/fs.h"
 
@@ -58,18 +59,20 @@ static int parse(sl_positions *positions, const char *text, size_t len, sl_error
         const char *newline = memchr(at, '\n', (size_t)(end - at));
         const char *line_end = newline ? newline : end;
         line_number++;
-        long long offset;
-        unsigned long long dev, ino;
-        int consumed = 0;
-        char line[64];
+        uint64_t offset, dev, ino;
+        char line[80];  /* the three numbers and their spaces fit */
         size_t head = (size_t)(line_end - at) < sizeof line - 1 ? (size_t)(line_end - at) : sizeof line - 1;
         memcpy(line, at, head);
         line[head] = '\0';
-        if (sscanf(line, "%lld %llu %llu %n", &offset, &dev, &ino, &consumed) != 3 || consumed == 0 ||
-            offset < 0 || at + consumed >= line_end)
+        const char *p = line;
+        bool is_valid = sl_decimal_read(&p, INT64_MAX, &offset) && *p++ == ' ' &&
+                        sl_decimal_read(&p, UINT64_MAX, &dev) && *p++ == ' ' &&
+                        sl_decimal_read(&p, UINT64_MAX, &ino) && *p++ == ' ';
+        size_t consumed = (size_t)(p - line);
+        if (!is_valid || at + consumed >= line_end)
             return sl_error_set(err, SL_ECORRUPT, "%s:%zu: expected '<offset> <dev> <inode> <name>'",
                                 positions->path, line_number);
-        if (add_entry(positions, at + consumed, (size_t)(line_end - at - consumed), dev, ino, offset))
+        if (add_entry(positions, at + consumed, (size_t)(line_end - at - consumed), dev, ino, (int64_t)offset))
             return sl_error_set(err, SL_ENOMEM, "out of memory loading %s", positions->path);
         at = newline ? newline + 1 : end;
     }

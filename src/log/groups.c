@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/buffer.h"
+#include "core/decimal.h"
 #include "log/fs.h"
 #include "log/internal.h"
 
@@ -53,15 +54,16 @@ int sl_log_group_load(sl_log *log, const char *group, const char *topic, int64_t
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
-        long long partition, offset;
-        char extra;
-        if (sscanf(line, "%lld %lld %c", &partition, &offset, &extra) != 2 || partition < 0 ||
-            offset < 0) {
+        uint64_t partition, offset;
+        const char *at = line;
+        bool is_valid = sl_decimal_read(&at, INT32_MAX, &partition) && *at++ == ' ' &&
+                        sl_decimal_read(&at, INT64_MAX, &offset) && *at == '\0';
+        if (!is_valid) {
             rc = sl_error_set(err, SL_ECORRUPT, "%s:%d: expected 'partition offset', got '%.60s'",
                               file, line_no, line);
             goto done;
         }
-        if (partition < n_partitions) offsets[partition] = offset;
+        if (partition < (uint64_t)n_partitions) offsets[partition] = (int64_t)offset;
     }
 done:
     free(text);

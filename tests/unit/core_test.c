@@ -13,6 +13,7 @@
 #include "core/base64.h"
 #include "core/batch.h"
 #include "core/buffer.h"
+#include "core/decimal.h"
 #include "core/error.h"
 #include "core/timefmt.h"
 #include "core/value.h"
@@ -574,4 +575,30 @@ Test(core, base64_round_trips_every_byte_value_and_rejects_bad_text)
         cr_assert_eq(sl_base64_decode(bad[i], strlen(bad[i]), back, &n_back), SL_EPARSE,
                      "accepted '%s'", bad[i]);
     }
+}
+
+Test(core, decimal_read_takes_digits_up_to_max_and_refuses_overflow)
+{
+    uint64_t value = 0;
+    const char *text = "9223372036854775807 rest";
+    const char *at = text;
+    cr_assert(sl_decimal_read(&at, INT64_MAX, &value));
+    cr_assert_eq(value, (uint64_t)INT64_MAX);
+    cr_assert_eq(at, text + 19);
+    at = "9223372036854775808";
+    cr_assert_not(sl_decimal_read(&at, INT64_MAX, &value));
+    at = "18446744073709551615";
+    cr_assert(sl_decimal_read(&at, UINT64_MAX, &value));
+    cr_assert_eq(value, UINT64_MAX);
+    at = "18446744073709551616";
+    cr_assert_not(sl_decimal_read(&at, UINT64_MAX, &value));
+    const char *const refused[] = { "", "-1", "+1", " 1", "x" };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        at = refused[i];
+        cr_assert_not(sl_decimal_read(&at, UINT64_MAX, &value), "'%s'", refused[i]);
+        cr_assert_eq(at, refused[i], "nothing moved for '%s'", refused[i]);
+    }
+    at = "007";
+    cr_assert(sl_decimal_read(&at, 10, &value));
+    cr_assert_eq(value, 7);
 }

@@ -660,6 +660,21 @@ Test(log, group_offsets_commit_load_overwrite_and_absence)
     fclose(file);
     cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_ECORRUPT);
     cr_assert(strstr(err.message, "t.offsets:2"), "%s", err.message);
+    /* Numbers that do not fit are refused, not clamped or wrapped (sscanf's
+     * %lld was undefined there), and so are signs and stray bytes. */
+    const char *const damaged[] = { "0 9223372036854775808\n", "0 99999999999999999999\n", "4294967296 1\n",
+                                    "0 -1\n", "0 +1\n", "0 1 2\n", "0  1\n" };
+    for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        file = fopen(path, "w");
+        fputs(damaged[i], file);
+        fclose(file);
+        cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_ECORRUPT, "%s", damaged[i]);
+    }
+    file = fopen(path, "w");
+    fputs("2 9223372036854775807\n", file);
+    fclose(file);
+    cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(offsets[2], INT64_MAX);
     sl_log_close(log);
 }
 

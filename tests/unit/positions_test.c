@@ -112,6 +112,15 @@ Test(positions, a_malformed_file_is_an_error_naming_its_line)
     sl_error err = { 0 };
     cr_assert_eq(sl_positions_open(dir, "pipe", &positions, &err), SL_ECORRUPT);
     cr_assert(strstr(err.message, "pipe.positions:2:"), "%s", err.message);
+    /* An offset past INT64_MAX or a negative one is refused, not clamped. */
+    const char *const damaged[] = { "9223372036854775808 1 2 a.jsonl\n", "-5 1 2 a.jsonl\n",
+                                    "1 18446744073709551616 2 a.jsonl\n", "1 1 2\n" };
+    for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        f = fopen(path, "w");
+        fputs(damaged[i], f);
+        fclose(f);
+        cr_assert_eq(sl_positions_open(dir, "pipe", &positions, &err), SL_ECORRUPT, "%s", damaged[i]);
+    }
 }
 
 /* ---- the file source over the store ---- */
