@@ -82,12 +82,34 @@ static void log_line(const rd_kafka_t *client, int level, const char *facility, 
 
 static void error_line(rd_kafka_t *client, int code, const char *reason, void *opaque)
 {
-    const sl_kafka_identity *who = opaque;
+    sl_kafka_identity *who = opaque;
+    if (who && code == RD_KAFKA_RESP_ERR__AUTHENTICATION && !atomic_load(&who->is_refused)) {
+        snprintf(who->refused_reason, sizeof who->refused_reason, "%s", reason ? reason : "");
+        atomic_store(&who->is_refused, true);
+    }
     const char *pipeline = who && who->pipeline ? who->pipeline : "?";
     const char *role = who && who->role ? who->role : "client";
     const char *brokers = who && who->brokers ? who->brokers : "?";
     sl_warn("kafka", "%s: %s: brokers '%s': %s%s%s", pipeline, role, brokers,
             rd_kafka_err2str((rd_kafka_resp_err_t)code), reason ? ": " : "", reason ? reason : "");
+}
+
+void sl_kafka_identity_init(sl_kafka_identity *who, const char *brokers, const char *role, const char *pipeline)
+{
+    who->brokers = brokers;
+    who->role = role;
+    who->pipeline = pipeline;
+    atomic_init(&who->is_refused, false);
+    who->refused_reason[0] = '\0';
+}
+
+int sl_kafka_check_refused(const sl_kafka_identity *who, sl_error *err)
+{
+    if (!atomic_load(&who->is_refused)) return SL_OK;
+    sl_error_set(err, SL_ECONFIG,
+                 "kafka brokers '%s': authentication refused: %s: check security.protocol, sasl.mechanism, "
+                 "sasl.username and sasl.password in the connector's properties", who->brokers, who->refused_reason);
+    return sl_error_mark(err, SL_ERROR_PERMANENT);
 }
 
 void sl_kafka_conf_set_logging(rd_kafka_conf_t *conf)

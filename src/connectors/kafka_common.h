@@ -11,6 +11,7 @@
 #define SL_CONNECTOR_KAFKA_COMMON_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "config/config.h"
@@ -32,12 +33,25 @@ int sl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 int sl_kafka_conf_apply_properties(rd_kafka_conf_t *conf, const sl_node *properties,
                                    const char *const *reserved, const char *why, sl_error *err);
 
-/* Who a client is, for its log lines and warnings. */
+/* Who a client is, for its log lines and warnings, and whether the
+ * brokers refused its credentials (set by the error callback, which runs
+ * inside the client's poll calls). */
 typedef struct sl_kafka_identity {
     const char *brokers;   /* the `brokers:` setting */
     const char *role;      /* "source" or "sink" */
     const char *pipeline;
+    atomic_bool is_refused;       /* the brokers refused authentication */
+    char refused_reason[384];     /* librdkafka's words, written before is_refused */
 } sl_kafka_identity;
+
+/* Sets up who (zeroing the refusal) before the client exists. */
+void sl_kafka_identity_init(sl_kafka_identity *who, const char *brokers, const char *role, const char *pipeline);
+
+/* SL_OK, or, once the brokers refused authentication (SASL credentials or
+ * mechanism), a permanent SL_ECONFIG naming the brokers and what to change:
+ * retrying cannot make refused credentials good (Kafka's own clients treat
+ * an AuthenticationException as fatal too). */
+int sl_kafka_check_refused(const sl_kafka_identity *who, sl_error *err);
 
 /* Routes librdkafka's log lines (from its own threads) to the sluice logger
  * and its error callback to warnings naming the brokers. The conf's opaque

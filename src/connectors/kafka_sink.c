@@ -228,7 +228,7 @@ static int kafka_sink_open(const void *conf_ptr, const sl_connector_env *env, vo
     sink->topic_name = strdup(conf->topic);
     sink->partitions = (int32_t)conf->partitions;  /* bounded by sl_kafka_sink_config */
     if (!sink->brokers || !sink->topic_name) goto fail;
-    sink->identity = (sl_kafka_identity){ sink->brokers, "sink", env->pipeline };
+    sl_kafka_identity_init(&sink->identity, sink->brokers, "sink", env->pipeline);
     rc = sl_kafka_key_path_parse(conf->key, &sink->key_path, err);
     if (rc) goto fail;
     rd_kafka_conf_set_opaque(kconf, sink);
@@ -329,7 +329,12 @@ static int ensure_deliveries(kafka_sink *sink, size_t n)
 /* Fails (and drops the producer, to be rebuilt) after a fatal error. */
 static int check_fatal(kafka_sink *sink, sl_error *err)
 {
-    int rc = sl_kafka_check_fatal(sink->producer, sink->brokers, "producing", err);
+    int rc = sl_kafka_check_refused(&sink->identity, err);
+    if (rc) {
+        sl_error_prefix(err, "topic '%s': ", sink->topic_name);
+        return rc;
+    }
+    rc = sl_kafka_check_fatal(sink->producer, sink->brokers, "producing", err);
     if (rc) {
         sl_error_prefix(err, "topic '%s': ", sink->topic_name);
         producer_stop(sink, 0);

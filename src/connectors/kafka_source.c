@@ -392,7 +392,7 @@ static int kafka_source_open(const void *conf_ptr, const sl_connector_env *env, 
     source->brokers = strdup(conf->brokers);
     source->group = strdup(conf->group ? conf->group : env->pipeline);
     if (!source->brokers || !source->group || prepare_end(source, conf)) goto fail;
-    source->identity = (sl_kafka_identity){ source->brokers, "source", env->pipeline };
+    sl_kafka_identity_init(&source->identity, source->brokers, "source", env->pipeline);
     source->max_batch_bytes = (size_t)conf->max_batch_bytes;
     source->max_record_bytes = (size_t)conf->max_record_bytes;
     source->poll_timeout_ms = (int)conf->poll_timeout_ms;
@@ -749,6 +749,7 @@ static int kafka_source_read(void *state, sl_batch *batch, sl_error *err)
     if (source->env->stopping && atomic_load(source->env->stopping)) return SL_EOF;
     if (source->stage_limit == 0) source->stage_limit = batch->capacity >= 1 ? 2 * batch->capacity : 2;
     int rc = stage_messages(source, err);
+    if (rc == SL_OK) rc = sl_kafka_check_refused(&source->identity, err);
     if (rc == SL_OK && source->callback_rc) {
         rc = source->callback_rc;
         if (err) *err = source->callback_error;

@@ -290,6 +290,30 @@ def test_a_topic_the_kafka_brokers_refuse_ends_the_run_instead_of_dead_lettering
     assert row["out"] == 0 and row["dlq"] == 0, result.describe()
 
 
+# A client that asks for SASL where the brokers offer none is refused at the
+# handshake: librdkafka reports it as an authentication failure, as it does
+# for a wrong password. The source used to wait 30 s and end "ok" with
+# nothing read, the sink to retry until killed.
+SASL_PROPERTIES = ("properties: { security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN, "
+                   "sasl.username: someone, sasl.password: wrong }")
+
+
+@pytest.mark.parametrize("side", ["source", "sink"])
+def test_credentials_the_kafka_brokers_refuse_end_the_run_at_once(side, sluice, workdir, kafka_broker):  # noqa: F811
+    kafka = f"kafka: {{ brokers: '{kafka_broker.bootstrap}', topic: refused, {SASL_PROPERTIES} }}"
+    if side == "source":
+        blocks = f"    source: {{ {kafka.replace('topic: refused,', 'topic: refused, group: g,')} }}\n" \
+                 "    sink: { file: { path: data/out.jsonl } }\n"
+    else:
+        blocks = f"    source: {users_source(10)}\n    sink: {{ {kafka} }}\n"
+    (workdir / "p.yaml").write_text("pipelines:\n  p:\n" + blocks)
+    result = sluice.run("run", "p.yaml", timeout=240)
+    assert result.returncode == 2, result.describe()  # settings, like refused Cassandra credentials
+    assert result.elapsed < 120, result.describe()
+    assert f"kafka brokers '{kafka_broker.bootstrap}': authentication refused" in result.stderr, result.describe()
+    assert "sasl.password" in result.stderr, result.describe()
+    assert parse_summary(result.stdout)["p"]["out"] == 0, result.describe()
+
 # ---- cassandra: a keyspace or table that does not exist ---------------------------------
 
 @pytest.mark.parametrize("missing", ["keyspace", "table"])
