@@ -239,9 +239,14 @@ static int index_verify(sl_segment *segment, sl_error *err)
         rc = sl_record_batch_check(bytes, sizeof bytes, false, NULL, &need, &why);
         if (rc != SL_OK && rc != SL_EAGAIN) break;
         sl_record_batch_header_read(bytes, &header);
+        /* The header is read from disk and only partly checked (its batch
+         * may be cut short): compare before subtracting, so that no value
+         * in it can overflow the arithmetic. */
+        if (header.base_offset < segment->base_offset || header.last_offset_delta < 0) break;
         int64_t base = header.base_offset - segment->base_offset;
+        if (base > INT32_MAX) break;
         int64_t last = base + header.last_offset_delta;
-        if (base < 0 || last > INT32_MAX) break;
+        if (last > INT32_MAX) break;
         if (entry->relative_offset != last && entry->relative_offset != base) break;
         entry->relative_offset = (int32_t)last;
         if (kept > 0 && entry->relative_offset <= segment->index[kept - 1].relative_offset) break;
