@@ -7,6 +7,8 @@
 # tests/fuzz/corpus/<target>/ plus what earlier runs found
 # (build/fuzz/corpus/<target>/, never committed). A crash is saved under
 # build/fuzz/crashes/ and fails the run. Prints "fuzz: N passed, N failed".
+# FUZZ_SEED=N fixes libFuzzer's seed (make test does, so that a finding in
+# CI is reproduced by the same command); unset, every run explores anew.
 set -u
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
@@ -45,7 +47,9 @@ for target in "${targets[@]}"; do
     [ -d "$seeds" ] || seeds=
     dict=()  # tokens of the input language, from make_seeds.py
     [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
-    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+    seed=()
+    [ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
+    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" "${seed[@]}" \
         -artifact_prefix="build/fuzz/crashes/$target-" "$work" $seeds >"$log" 2>&1
     rc=$?
     runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$')

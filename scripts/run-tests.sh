@@ -24,7 +24,7 @@ bash scripts/run-unit.sh build/test-asan build/test-asan/*_test 2>&1 | sed 's/^u
 count unit-asan "$out"
 
 # Fuzzing, bounded: the regression inputs, then a few seconds per target.
-bash scripts/run-fuzz.sh "${FUZZ_TEST_SECONDS:-8}" 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+FUZZ_SEED=${FUZZ_SEED:-1} bash scripts/run-fuzz.sh "${FUZZ_TEST_SECONDS:-8}" 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 count fuzz "$out"
 # ThreadSanitizer: its unit tests and its one pipeline (tests/e2e/test_tsan.py).
 bash scripts/run-tsan.sh 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
