@@ -11,7 +11,7 @@ the write ceiling of the same Cassandra measured in the same run.
             concurrency, no pipeline (tests/e2e/cql_client_check.c `load`),
             with the client's latency p50/p99 per request round.
 
-On one 2-core machine Cassandra's own CPU per row is the limit (DESIGN §6),
+On one 2-core machine Cassandra's own CPU per row is the limit,
 so both runs also print the Cassandra process's CPU time per row (from
 /proc/<pid>/stat before and after), and the pipeline run the Kafka broker's.
 Before every run the node flushes its memtables and finishes compacting

@@ -1,4 +1,4 @@
-/* commands.h — the CLI's subcommands (DESIGN §11). Each takes the
+/* commands.h — the CLI's subcommands. Each takes the
  * arguments after its name and returns the process exit code:
  * 0 ok, 1 runtime failure, 2 usage or config error. */
 #ifndef SL_COMMANDS_H

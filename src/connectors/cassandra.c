@@ -1,6 +1,6 @@
 /* cassandra.c — the `cassandra` sink: every record becomes a prepared
  * INSERT (an upsert) into one table, through sluice's CQL client
- * (src/cql/session.h; DESIGN §6).
+ * (src/cql/session.h).
  *
  * Set-up happens at the first write, not at open, so a pipeline starts
  * while Cassandra is still coming up: the session connects (contact points,

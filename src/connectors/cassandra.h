@@ -1,5 +1,5 @@
 /* cassandra.h — the `cassandra` sink: rows upserted into a Cassandra table
- * through sluice's own CQL client (src/cql/; DESIGN §6).
+ * through sluice's own CQL client (src/cql/).
  *
  * Settings: hosts, port, keyspace, table, key, partition_key, columns
  * (declared `name: CQL type`), create, replication, consistency, ttl,

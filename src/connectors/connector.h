@@ -1,4 +1,4 @@
-/* connector.h — what a source or sink is to the runtime (DESIGN §4, §6).
+/* connector.h — what a source or sink is to the runtime.
  *
  * Each connector is one file pair under src/connectors/ exporting a const
  * ops table; registry.c lists them all. A connector declares its settings

@@ -1,5 +1,4 @@
-/* file.c — the `file` connector: JSON lines read from and written to files
- * (DESIGN §6).
+/* file.c — the `file` connector: JSON lines read from and written to files.
  *
  * Source: each non-empty line of `path` (or of each file its glob matches,
  * one after the other) becomes one raw record (the runtime parses it and

@@ -1,4 +1,4 @@
-/* file.h — the `file` connector: JSON lines from and to a file (DESIGN §6).
+/* file.h — the `file` connector: JSON lines from and to a file.
  *
  * Source settings: path (or glob), start, format (jsonl), tail,
  * poll_interval, max_record_bytes. Sink settings: path, fsync. See file.c for behaviour.

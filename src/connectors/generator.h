@@ -1,5 +1,5 @@
 /* generator.h — the `generator` source: synthetic records for demos,
- * tests and benchmarks (DESIGN §2, §6).
+ * tests and benchmarks.
  *
  * kind `users` gives people shaped like randomuser.me's results (see
  * users_data.h); kind `sequence` gives {"id": start + i, "value": "value-<id>"}.

@@ -1,4 +1,4 @@
-/* kafka_common.h — what the kafka source and sink share (DESIGN §6):
+/* kafka_common.h — what the kafka source and sink share:
  * the settings tables of both and the librdkafka configuration they
  * build (sluice's settings first, then a user's `properties:` map), librdkafka's logs routed to the sluice logger, the
  * split of broker errors into "this record can never be written" and "try

@@ -1,6 +1,6 @@
 /* kafka_sink.c — the `kafka` sink: produces each batch to one Kafka topic
  * through librdkafka and returns only when every record is delivered or
- * dead-lettered (DESIGN §4, §6).
+ * dead-lettered.
  *
  * The producer is idempotent when acks=all, so librdkafka's own retries
  * never duplicate or reorder a partition's records within a session. Keys

@@ -1,5 +1,5 @@
 /* kafka_source.c — the `kafka` source: a consumer group member reading one
- * or more Kafka topics through librdkafka (DESIGN §4, §6).
+ * or more Kafka topics through librdkafka.
  *
  * Offsets are committed only by commit()/persist(), never ahead of the
  * sinks: enable.auto.commit and enable.auto.offset.store are off, and

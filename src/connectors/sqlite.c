@@ -1,5 +1,5 @@
 /* sqlite.c — the `sqlite` sink: each batch upserted into one table in one
- * transaction (DESIGN §4, §6).
+ * transaction.
  *
  * Opening sets WAL mode and the `synchronous` level, then settles which
  * columns are written, in this order of preference:

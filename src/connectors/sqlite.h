@@ -1,5 +1,5 @@
 /* sqlite.h — the `sqlite` sink: rows upserted into a table of an SQLite
- * database (DESIGN §6), the embedded stand-in for Cassandra.
+ * database, the embedded stand-in for Cassandra.
  *
  * Settings: path, table, key (upsert key columns), columns (declared
  * `name: SQL type` mapping), synchronous (off|normal|full), busy_timeout,

@@ -1,4 +1,4 @@
-/* stdio.h — the `stdio` connector: JSON lines on stdin and stdout (DESIGN §6). */
+/* stdio.h — the `stdio` connector: JSON lines on stdin and stdout. */
 #ifndef SL_CONNECTOR_STDIO_H
 #define SL_CONNECTOR_STDIO_H
 

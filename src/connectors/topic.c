@@ -1,5 +1,5 @@
-/* topic.c — the `topic` connector: read and write embedded log topics
- * (DESIGN §5, §6), the role Kafka topics play in the classic stack.
+/* topic.c — the `topic` connector: read and write embedded log topics,
+ * the role Kafka topics play in the classic stack.
  *
  * Source: a consumer group member that owns every partition of one topic.
  * Positions start at the group's committed offsets (or at the start / end of

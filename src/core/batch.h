@@ -1,4 +1,4 @@
-/* batch.h — records and the batches that carry them (DESIGN §3).
+/* batch.h — records and the batches that carry them.
  *
  * A batch holds up to `capacity` records and one arena that owns every byte
  * they point to: values, raw bytes, keys and headers. A batch is freed or

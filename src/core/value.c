@@ -1,4 +1,4 @@
-/* value.c — helpers for the tagged union values of DESIGN §3 (see value.h). */
+/* value.c — helpers for the tagged union values (see value.h). */
 #include "core/value.h"
 
 #include <string.h>

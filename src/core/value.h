@@ -1,4 +1,4 @@
-/* value.h — the tagged union every record carries (DESIGN §3).
+/* value.h — the tagged union every record carries.
  *
  * A value is 24 bytes: a type tag and a union. Strings, arrays and objects
  * point into memory owned by someone else, normally the arena of the batch

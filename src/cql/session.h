@@ -1,6 +1,6 @@
 /* session.h — a CQL session: connections to a Cassandra cluster, prepared
  * statements, token-aware routing, and many requests in flight
- * (DESIGN §6, §12; native_protocol_v4.spec).
+ * (native_protocol_v4.spec).
  *
  * One thread drives a session: every call does its own I/O with poll() on
  * non-blocking sockets until its requests are answered or time out, so no

@@ -1,6 +1,6 @@
 /* log.c — the data dir: its LOCK (flock + our pid, so a second process gets
  * a clear error), the registry of open topics, and topic create, open, list
- * and delete (DESIGN §5; layout in log.h).
+ * and delete (layout in log.h).
  *
  * Topics open lazily on first use and stay open until sl_log_close or their
  * deletion; the registry mutex makes create/open/delete atomic with respect

@@ -1,5 +1,5 @@
 /* log.h — the embedded durable log: partitioned, replayable topics on local
- * disk (DESIGN §5), the role Kafka plays in the classic stack.
+ * disk, the role Kafka plays in the classic stack.
  *
  * Layout under the data dir:
  *   LOCK                                   flock'ed by the owning process (holds its pid)

@@ -1,5 +1,5 @@
 /* record_batch.h — the Kafka RecordBatch v2 codec: the one place that knows
- * the byte layout of what the log stores (DESIGN §5).
+ * the byte layout of what the log stores.
  *
  * Batch: baseOffset i64 | batchLength i32 | partitionLeaderEpoch i32 |
  * magic i8 (2) | crc u32 (CRC-32C of attributes..end) | attributes i16 |

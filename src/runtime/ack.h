@@ -1,4 +1,4 @@
-/* ack.h — which source positions may be committed (DESIGN §4).
+/* ack.h — which source positions may be committed.
  *
  * Batches are registered in the order the source produced them; each
  * partition has its own lane. A batch is marked done when every sink made

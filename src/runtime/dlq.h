@@ -1,4 +1,4 @@
-/* dlq.h — a pipeline's dead-letter topic (DESIGN §4).
+/* dlq.h — a pipeline's dead-letter topic.
  *
  * A record that cannot be parsed, evaluated or stored is appended to the
  * pipeline's dead-letter topic (an embedded topic, `<pipeline>.dlq` by

@@ -1,5 +1,5 @@
 /* pipeline.c — threads, queues and acknowledgement of one pipeline
- * (see pipeline.h for the picture, DESIGN §4 for the guarantees).
+ * (see pipeline.h for the picture).
  *
  * Ownership: the pipeline owns a fixed pool of `inflight` slots, each with
  * one batch. A slot travels source → worker → sinks and returns to the free

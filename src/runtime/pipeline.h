@@ -1,4 +1,4 @@
-/* pipeline.h — one running pipeline: source → workers → sinks (DESIGN §4).
+/* pipeline.h — one running pipeline: source → workers → sinks.
  *
  * Threads: one source thread reads batches and hands each to the worker
  * owning its partition (partition % workers; round robin for sources

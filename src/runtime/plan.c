@@ -1,4 +1,4 @@
-/* plan.c — loading and checking a sluice config (see plan.h, DESIGN §11).
+/* plan.c — loading and checking a sluice config (see plan.h).
  *
  * Every block is checked against an option table so unknown keys are
  * errors, not warnings. A connector block is a mapping with exactly one key,

@@ -1,5 +1,5 @@
 /* run.h — running a plan's pipelines together until they are done
- * (`sluice run`, DESIGN §11).
+ * (`sluice run`).
  *
  * A run opens the data dir, creates every selected pipeline, opens all
  * sinks before any source (so topics written in the run exist), starts

@@ -1,4 +1,4 @@
-/* sql.h — the SQL transform engine's public face (DESIGN §7).
+/* sql.h — the SQL transform engine's public face.
  *
  * A statement `SELECT expr [AS name], ... FROM input [WHERE expr]` is
  * compiled once into an expression tree (lexer → parser → resolver) and then

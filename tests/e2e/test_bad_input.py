@@ -1,5 +1,5 @@
 """test_bad_input.py — bad records go to the dead-letter topic, good ones
-are stored, the run goes on and exits 0 (DESIGN §4).
+are stored, the run goes on and exits 0.
 
 A JSON-lines file mixes good lines with malformed JSON (not JSON, truncated,
 trailing comma), a value the SQL cannot CAST, and a 2 MiB line over the

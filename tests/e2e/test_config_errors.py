@@ -1,5 +1,5 @@
 """test_config_errors.py — config mistakes exit 2 with "FILE:LINE:COLUMN:"
-pointing at the mistake (DESIGN §11), for `sluice validate` and `sluice run`;
+pointing at the mistake, for `sluice validate` and `sluice run`;
 ${VAR} / ${VAR:-default} interpolation works.
 """
 import re

@@ -1,6 +1,6 @@
 """test_crash.py — kill -9 in the middle of the seed pipeline, rerun, and
-check that the stored result is exactly the full result (DESIGN §4:
-at-least-once delivery + keyed upserts = every user once, each row right).
+check that the stored result is exactly the full result (at-least-once
+delivery + keyed upserts = every user once, each row right).
 
 The kill lands at a seeded random moment between 0.05 s and the duration of
 a measured full run, different in each of three iterations. The rerun's

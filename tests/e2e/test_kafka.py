@@ -1,5 +1,5 @@
 """test_kafka.py — the kafka connector against a real Apache Kafka broker
-(tests/servers/kafka.sh, DESIGN §13), checked with an independent client
+(tests/servers/kafka.sh), checked with an independent client
 (confluent_kafka) and the broker's own files.
 
 - The seed flow on Kafka: ingest_users (generator, 20,000 users, seed 42 ->

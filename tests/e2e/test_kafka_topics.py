@@ -1,5 +1,5 @@
 """test_kafka_topics.py — `topics: { kafka: {...} }`: every `topic:` block of a
-config on a real Apache Kafka broker (tests/servers/kafka.sh, DESIGN §2, §11).
+config on a real Apache Kafka broker (tests/servers/kafka.sh).
 
 examples/users-kafka.yaml is examples/users.yaml plus that one block. Run
 with 20,000 users on a topic of its own, `sluice run` must end by itself like

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/servers/cassandra.sh — a real Apache Cassandra node on loopback for the
-# tests (DESIGN §13): one single-token node, PasswordAuthenticator on, so a
+# tests: one single-token node, PasswordAuthenticator on, so a
 # client goes through the CQL AUTHENTICATE path (superuser cassandra/cassandra).
 #
 #   tests/servers/cassandra.sh start|stop|status|suspend|resume

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """cql_ping.py — checks that a Cassandra node accepts a real CQL login, for
-tests/servers/cassandra.sh (DESIGN §13). Python's standard library only.
+tests/servers/cassandra.sh. Python's standard library only.
 
     python3 tests/servers/cql_ping.py [--host H] [--port P] [--user U] [--password PW] [--timeout S]
                                       [--tls CAFILE [--cert PEM --key PEM]] [--verbose]

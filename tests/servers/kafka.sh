@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/servers/kafka.sh — a real Apache Kafka broker on loopback for the tests
-# (DESIGN §13): one KRaft process that is both broker and controller.
+#: one KRaft process that is both broker and controller.
 #
 #   tests/servers/kafka.sh start|stop|status|suspend|resume
 #

@@ -14,7 +14,7 @@
 #include "config/options.h"
 #include "core/arena.h"
 
-/* DESIGN.md §2, the flagship example, verbatim. */
+/* A flagship example in the shape of examples/users.yaml. */
 static const char *const design_example =
     "# examples/users.yaml — the flagship example\n"
     "pipelines:\n"

@@ -1,5 +1,5 @@
 /* runtime_test.c — acknowledgement tracking and the bounded queue that
- * carry the runtime's at-least-once guarantee (DESIGN §4). */
+ * carry the runtime's at-least-once guarantee. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 
