@@ -12,7 +12,9 @@ decompressed here too, with Python's gzip and cramjam (an independent
 implementation of each codec): gzip streams, Xerial-framed or raw snappy, LZ4
 frames, zstd frames, as Kafka's clients write them.
 
-Used by the end-to-end tests to verify topic contents from the bytes.
+Used by the end-to-end tests to verify topic contents from the bytes, and
+to write batches of their own (encode_batch) where a test needs a file
+sluice would never write.
 """
 import gzip
 import os
@@ -268,6 +270,32 @@ def decode_batch(buf, pos, partition, verify_crc=True):
 
 
 _SEGMENT = re.compile(r"^(\d{20})\.log$")
+
+
+# ---- writing a batch (for tests that need hostile files) -------------------------------------
+
+def zigzag_varint(value):
+    u = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+    return bytes(out)
+
+
+def encode_batch(base_offset, values, timestamp=1_700_000_000_000):
+    """One uncompressed RecordBatch v2 of values (bytes) at base_offset, CRC-32C correct."""
+    records = b""
+    for delta, value in enumerate(values):
+        body = (b"\x00" + zigzag_varint(0) + zigzag_varint(delta) + zigzag_varint(-1) +
+                zigzag_varint(len(value)) + value + zigzag_varint(0))
+        records += zigzag_varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, -1, -1, -1,
+                            len(values)) + records
+    crc = crc32c(after_crc)
+    batch_length = 4 + 1 + 4 + len(after_crc)
+    return struct.pack(">qiibI", base_offset, batch_length, 0, 2, crc) + after_crc
 
 
 def segment_files(partition_dir):

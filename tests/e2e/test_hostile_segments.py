@@ -19,30 +19,6 @@ from e2e_util import sanitizer_reports
 INT64_MAX = 2**63 - 1
 
 
-def zigzag_varint(value):
-    u = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while u >= 0x80:
-        out.append((u & 0x7F) | 0x80)
-        u >>= 7
-    out.append(u)
-    return bytes(out)
-
-
-def encode_batch(base_offset, values, timestamp=1_700_000_000_000):
-    """One uncompressed RecordBatch v2 of values (bytes) at base_offset, CRC-32C correct."""
-    records = b""
-    for delta, value in enumerate(values):
-        body = (b"\x00" + zigzag_varint(0) + zigzag_varint(delta) + zigzag_varint(-1) +
-                zigzag_varint(len(value)) + value + zigzag_varint(0))
-        records += zigzag_varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, -1, -1, -1,
-                            len(values)) + records
-    crc = kafka_batch.crc32c(after_crc)
-    batch_length = 4 + 1 + 4 + len(after_crc)
-    return struct.pack(">qiibI", base_offset, batch_length, 0, 2, crc) + after_crc
-
-
 def make_topic(sluice):
     result = sluice.run("topic", "produce", "events", "--data-dir", "data",
                         input='{"n":1}\n{"n":2}\n', timeout=30)
@@ -66,7 +42,7 @@ def test_sealed_segment_with_a_batch_at_int64_max_is_a_clear_read_error(sluice_a
     make_topic(sluice_asan)
     part = partition_dir(workdir)
     sealed = part / segment_name(0)
-    sealed.write_bytes(encode_batch(INT64_MAX, [b'{"n":"evil"}']))
+    sealed.write_bytes(kafka_batch.encode_batch(INT64_MAX, [b'{"n":"evil"}']))
     (part / segment_name(0)).with_suffix(".index").write_bytes(b"")
     (part / segment_name(5)).write_bytes(b"")
 
@@ -83,7 +59,7 @@ def test_recovery_drops_a_tail_batch_whose_next_offset_overflows(sluice_asan, wo
     make_topic(sluice_asan)
     part = partition_dir(workdir)
     base = INT64_MAX - 1  # two records: offsets INT64_MAX-1 and INT64_MAX, next offset unrepresentable
-    (part / segment_name(base)).write_bytes(encode_batch(base, [b'{"n":3}', b'{"n":4}']))
+    (part / segment_name(base)).write_bytes(kafka_batch.encode_batch(base, [b'{"n":3}', b'{"n":4}']))
 
     result = sluice_asan.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
     no_sanitizer_reports(result)
@@ -139,7 +115,8 @@ def test_sealed_segment_reaching_into_the_next_one_is_a_clear_read_error(sluice_
     part = partition_dir(workdir)
     sealed = part / segment_name(0)
     # Offsets 0..1 are fine; the second batch claims 1000, past the next segment's base 2.
-    sealed.write_bytes(encode_batch(0, [b'{"n":1}', b'{"n":2}']) + encode_batch(1000, [b'{"n":"far"}']))
+    sealed.write_bytes(kafka_batch.encode_batch(0, [b'{"n":1}', b'{"n":2}']) +
+                       kafka_batch.encode_batch(1000, [b'{"n":"far"}']))
     (part / segment_name(2)).write_bytes(b"")
 
     result = sluice_asan.run("topic", "consume", "events", "--data-dir", "data", "--group", "readers",
