@@ -9,7 +9,7 @@
 
 #include "cli/cmd_topic_kafka.h"
 #include "cli/commands.h"
-#include "connectors/topic.h"
+#include "connectors/topic/topic.h"
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"

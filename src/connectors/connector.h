@@ -1,7 +1,9 @@
 /* connector.h — what a source or sink is to the runtime.
  *
- * Each connector is one file pair under src/connectors/ exporting a const
- * ops table; registry.c lists them all. A connector declares its settings
+ * Each connector lives in its own folder under src/connectors/ (NAME/NAME.h
+ * declares its const ops tables; helpers the connector alone uses sit
+ * beside it) and registry.c lists them all. Helpers shared by several
+ * connectors are in src/connectors/common/. A connector declares its settings
  * as an sl_option table; the runtime applies the config block to a zeroed
  * conf struct of conf_size bytes and hands it to open().
  *

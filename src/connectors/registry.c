@@ -4,13 +4,13 @@
 
 #include <string.h>
 
-#include "connectors/cassandra.h"
-#include "connectors/file.h"
-#include "connectors/generator.h"
-#include "connectors/kafka.h"
-#include "connectors/sqlite.h"
-#include "connectors/stdio.h"
-#include "connectors/topic.h"
+#include "connectors/cassandra/cassandra.h"
+#include "connectors/file/file.h"
+#include "connectors/generator/generator.h"
+#include "connectors/kafka/kafka.h"
+#include "connectors/sqlite/sqlite.h"
+#include "connectors/stdio/stdio.h"
+#include "connectors/topic/topic.h"
 
 static const sl_source_ops *const sources[] = {
     &sl_generator_source,

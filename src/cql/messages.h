@@ -163,7 +163,7 @@ typedef struct sl_cql_server_error {
 } sl_cql_server_error;
 
 /* Whether sending the same request again (after a pause, maybe to another
- * node) can succeed; see messages.c for which codes and why. */
+ * node) can succeed; see messages_decode.c for which codes and why. */
 bool sl_cql_error_is_retryable(const sl_cql_server_error *error);
 
 /* ---- responses -------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* fuzz_cql.c — libFuzzer target for CQL native protocol v4 responses from
  * a server: frame headers (cql/frame.c), LZ4-compressed bodies
- * (cql/compress.c), every response body (cql/messages.c) and the cells of
+ * (cql/compress.c), every response body (cql/messages_decode.c) and the cells of
  * Rows decoded by their column types (cql/codec_decode.c).
  *
  * The input is a run of response frames as read from a socket: a 9-byte

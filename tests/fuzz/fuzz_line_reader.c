@@ -1,5 +1,5 @@
 /* fuzz_line_reader.c — libFuzzer target for the line reader shared by the
- * file and stdio sources (connectors/line_reader.c).
+ * file and stdio sources (connectors/common/line_reader.c).
  *
  * The first input byte picks max_record_bytes (1..256, so that too-long
  * lines are common), the second how much more a too-long line may have to
@@ -14,7 +14,7 @@
 
 #include <sys/mman.h>
 
-#include "connectors/line_reader.h"
+#include "connectors/common/line_reader.h"
 #include "core/batch.h"
 
 static void count_reject(void *context, const sl_record *record, const char *stage, const char *reason)

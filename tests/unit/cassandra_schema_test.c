@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "connectors/cassandra_schema.h"
+#include "connectors/cassandra/cassandra_schema.h"
 #include "core/batch.h"
 #include "core/json.h"
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "connectors/file.h"
-#include "connectors/line_reader.h"
-#include "connectors/stdio.h"
+#include "connectors/file/file.h"
+#include "connectors/common/line_reader.h"
+#include "connectors/stdio/stdio.h"
 #include "core/batch.h"
 #include "core/logger.h"
 

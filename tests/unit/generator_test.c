@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "connectors/generator.h"
-#include "connectors/users_data.h"
+#include "connectors/generator/generator.h"
+#include "connectors/generator/users.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -14,8 +14,8 @@
 
 #include "config/config.h"
 #include "config/options.h"
-#include "connectors/kafka.h"
-#include "connectors/kafka_common.h"
+#include "connectors/kafka/kafka.h"
+#include "connectors/kafka/kafka_common.h"
 #include "core/batch.h"
 #include "core/buffer.h"
 #include "core/clock.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "connectors/kafka_common.h"
+#include "connectors/kafka/kafka_common.h"
 #include "runtime/plan.h"
 
 static char config_path[64];

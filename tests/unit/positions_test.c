@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "connectors/file.h"
-#include "connectors/positions.h"
+#include "connectors/file/file.h"
+#include "connectors/common/positions.h"
 #include "core/logger.h"
 #include "log/fs.h"
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "connectors/sqlite.h"
+#include "connectors/sqlite/sqlite.h"
 #include "core/batch.h"
 #include "core/clock.h"
 #include "core/logger.h"

@@ -59,7 +59,7 @@
  * everything consumed is acknowledged, so it reaches the high watermark
  * too (commit_past_markers).
  */
-#include "connectors/kafka.h"
+#include "connectors/kafka/kafka.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -67,7 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/kafka_common.h"
+#include "connectors/kafka/kafka_common.h"
 #include "core/clock.h"
 #include "core/logger.h"
 

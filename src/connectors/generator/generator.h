@@ -2,7 +2,7 @@
  * tests and benchmarks.
  *
  * kind `users` gives people shaped like randomuser.me's results (see
- * users_data.h); kind `sequence` gives {"id": start + i, "value": "value-<id>"}.
+ * users.h); kind `sequence` gives {"id": start + i, "value": "value-<id>"}.
  * Record i (offset i, counted from 0 over the run) depends on (seed, i)
  * only, so a run is reproducible whatever the batch boundaries. `count`
  * bounds the run (0 = never ends); `rate` paces it in records per second

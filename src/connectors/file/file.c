@@ -34,7 +34,7 @@
  * EROFS, EPERM) or a missing file (the source) are permanent; ENOSPC and
  * EIO are transient and retried by the runtime.
  */
-#include "connectors/file.h"
+#include "connectors/file/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,8 +45,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "connectors/line_reader.h"
-#include "connectors/positions.h"
+#include "connectors/common/line_reader.h"
+#include "connectors/common/positions.h"
 #include "core/paths.h"
 #include "core/clock.h"
 #include "core/json.h"

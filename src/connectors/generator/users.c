@@ -1,5 +1,5 @@
-/* users_data.c — word lists and the record builder for the generator's
- * `users` kind (see users_data.h for the record's shape).
+/* users.c — word lists and the record builder for the generator's
+ * `users` kind (see users.h for the record's shape).
  *
  * Speed matters: the generator must never be a pipeline's bottleneck (about
  * 1.2 million records/s on one core here), so a record is built with two
@@ -21,7 +21,7 @@
  * lengths, not real digests of password + salt: nothing downstream checks
  * them and hashing would cost more than building the rest of the record.
  */
-#include "connectors/users_data.h"
+#include "connectors/generator/users.h"
 
 #include <stdbool.h>
 #include <string.h>

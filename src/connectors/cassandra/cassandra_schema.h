@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "connectors/columns.h"
+#include "connectors/common/columns.h"
 #include "core/batch.h"
 #include "core/buffer.h"
 #include "core/error.h"

@@ -1,5 +1,5 @@
 /* columns.c — see columns.h. */
-#include "connectors/columns.h"
+#include "connectors/common/columns.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,7 @@
 #include "core/buffer.h"
 #include "core/error.h"
 #include "core/batch.h"
-#include "connectors/columns.h"
+#include "connectors/common/columns.h"
 #include "core/value.h"
 
 /* The column type for a value (see the table above). */

@@ -1,6 +1,6 @@
 /* cassandra_schema.c — columns, type mapping and CQL text of the cassandra
  * sink (see cassandra_schema.h for the type table). */
-#include "connectors/cassandra_schema.h"
+#include "connectors/cassandra/cassandra_schema.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

@@ -33,14 +33,14 @@
  * `sluice run` counts it as a writer of that topic (kafka sources reading
  * the topic wait for it to finish before they end).
  */
-#include "connectors/kafka.h"
+#include "connectors/kafka/kafka.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/kafka_common.h"
+#include "connectors/kafka/kafka_common.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/logger.h"

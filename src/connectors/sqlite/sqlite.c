@@ -31,7 +31,7 @@
  * path and sqlite's message, classed by sl_sqlite_error_class (a read-only
  * database or directory, a missing table or column: permanent).
  */
-#include "connectors/sqlite.h"
+#include "connectors/sqlite/sqlite.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,8 +42,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "connectors/sink_rejects.h"
-#include "connectors/sqlite_schema.h"
+#include "connectors/common/sink_rejects.h"
+#include "connectors/sqlite/sqlite_schema.h"
 #include "core/paths.h"
 #include "core/buffer.h"
 #include "core/clock.h"

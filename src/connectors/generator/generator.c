@@ -1,6 +1,6 @@
 /* generator.c — the `generator` source (see generator.h).
  *
- * The record builders do the work (users_data.c for `users`, a few lines
+ * The record builders do the work (users.c for `users`, a few lines
  * here for `sequence`); this file counts records, fills batches and paces.
  *
  * Pacing is a token bucket on CLOCK_MONOTONIC: tokens accrue at `rate` per
@@ -10,7 +10,7 @@
  * then returns whatever is ready (SL_EAGAIN if nothing), so a slow rate
  * never holds the source thread for long and shutdown stays prompt.
  */
-#include "connectors/generator.h"
+#include "connectors/generator/generator.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "connectors/positions.h"
-#include "connectors/users_data.h"
+#include "connectors/common/positions.h"
+#include "connectors/generator/users.h"
 
 #define PACE_MAX_WAIT_NS INT64_C(50000000)   /* longest sleep of one read */
 #define PACE_STEP_NS INT64_C(10000000)       /* longest sleep between stop checks */

@@ -14,7 +14,7 @@
  * batches written before. Other errors are classed by errno: ENOSPC, EIO
  * and EINTR are retried, EBADF (stdout closed) and the rest are not.
  */
-#include "connectors/stdio.h"
+#include "connectors/stdio/stdio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "connectors/file.h"
-#include "connectors/line_reader.h"
+#include "connectors/file/file.h"
+#include "connectors/common/line_reader.h"
 #include "core/buffer.h"
 
 #define STDIO_BATCH_BYTES (1u << 20)

@@ -16,7 +16,7 @@
  * batch, rotating (Kafka's sticky partitioner). Values are the JSON text of
  * the record (its raw bytes when the runtime prepared them).
  */
-#include "connectors/topic.h"
+#include "connectors/topic/topic.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* positions.c — the position store of the file and generator sources (see
  * positions.h). A handful of entries per pipeline: a linear scan finds one. */
-#include "connectors/positions.h"
+#include "connectors/common/positions.h"
 
 #include <inttypes.h>
 #include <stdio.h>

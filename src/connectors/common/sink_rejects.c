@@ -1,5 +1,5 @@
 /* sink_rejects.c — see sink_rejects.h. */
-#include "connectors/sink_rejects.h"
+#include "connectors/common/sink_rejects.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -36,7 +36,7 @@
  *
  * The conf is borrowed: the plan owns it and outlives the sink.
  */
-#include "connectors/cassandra.h"
+#include "connectors/cassandra/cassandra.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -44,8 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/cassandra_schema.h"
-#include "connectors/sink_rejects.h"
+#include "connectors/cassandra/cassandra_schema.h"
+#include "connectors/common/sink_rejects.h"
 #include "core/buffer.h"
 #include "cql/codec.h"
 #include "cql/murmur3.h"

@@ -6,7 +6,7 @@
  * otherwise checks that every column it will write exists, naming the
  * first one that does not.
  */
-#include "connectors/sqlite_schema.h"
+#include "connectors/sqlite/sqlite_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * reports the line as too long. A skip may span many reads and, when
  * tailing, many calls.
  */
-#include "connectors/line_reader.h"
+#include "connectors/common/line_reader.h"
 
 #include <errno.h>
 #include <inttypes.h>

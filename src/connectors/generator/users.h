@@ -1,4 +1,4 @@
-/* users_data.h — fake people shaped like randomuser.me's API results.
+/* users.h — fake people shaped like randomuser.me's API results.
  *
  * The generator connector's `users` kind builds each record here. Record i
  * of a run depends on (seed, i) alone: a splitmix64 stream is started from a
@@ -15,8 +15,8 @@
  * postcode is an int for some nationalities and a string for others, and
  * id.value is null for some, as in the real API.
  */
-#ifndef SL_USERS_DATA_H
-#define SL_USERS_DATA_H
+#ifndef SL_GENERATOR_USERS_H
+#define SL_GENERATOR_USERS_H
 
 #include <stdint.h>
 

@@ -12,7 +12,7 @@
  * rights are permanent (dead-letter the record); timeouts, leadership moves
  * and transport trouble are transient (the runtime retries the batch).
  */
-#include "connectors/kafka_common.h"
+#include "connectors/kafka/kafka_common.h"
 
 #include <inttypes.h>
 #include <stddef.h>
