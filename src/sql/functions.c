@@ -360,3 +360,8 @@ const sl_sql_function *sl_sql_function_find(sl_str name)
             return &functions[i];
     return NULL;
 }
+
+const sl_sql_function *sl_sql_function_at(size_t i)
+{
+    return i < sizeof functions / sizeof functions[0] ? &functions[i] : NULL;
+}

@@ -42,4 +42,8 @@ typedef struct sl_sql_function {
 /* The function named name (case-insensitive), or NULL. */
 const sl_sql_function *sl_sql_function_find(sl_str name);
 
+/* The i-th function of the table, or NULL past its end (for listings and
+ * the test that every function is documented). */
+const sl_sql_function *sl_sql_function_at(size_t i);
+
 #endif

@@ -98,16 +98,6 @@ static sl_sql_program *compile_ok(const char *sql)
     return program;
 }
 
-static void expect_compile_error(const char *sql, const char *message)
-{
-    sl_sql_program *program = NULL;
-    sl_error err = { 0 };
-    int rc = sl_sql_compile(sql, &program, &err);
-    cr_assert_eq(rc, SL_ESQL, "compiling %s gave %d (%s)", sql, rc, err.message);
-    cr_assert_null(program);
-    cr_assert_str_eq(err.message, message, "compiling %s", sql);
-}
-
 /* Evaluates `SELECT <expr> AS v FROM input` on sample() and returns v. */
 static sl_value eval_expr(const char *expr)
 {
@@ -124,32 +114,11 @@ static sl_value eval_expr(const char *expr)
     return row.object.members[0].value;
 }
 
-static void expect_int(const char *expr, int64_t expected)
-{
-    sl_value v = eval_expr(expr);
-    cr_assert_eq(v.type, SL_TYPE_INT, "%s gave a %s", expr, sl_type_name(v.type));
-    cr_assert_eq(v.integer, expected, "%s gave %lld, not %lld", expr, (long long)v.integer,
-                 (long long)expected);
-}
-
-static void expect_double(const char *expr, double expected)
-{
-    sl_value v = eval_expr(expr);
-    cr_assert_eq(v.type, SL_TYPE_DOUBLE, "%s gave a %s", expr, sl_type_name(v.type));
-    cr_assert_eq(v.number, expected, "%s gave %g, not %g", expr, v.number, expected);
-}
-
 static void expect_bool(const char *expr, bool expected)
 {
     sl_value v = eval_expr(expr);
     cr_assert_eq(v.type, SL_TYPE_BOOL, "%s gave a %s", expr, sl_type_name(v.type));
     cr_assert_eq(v.boolean, expected, "%s gave %d", expr, v.boolean);
-}
-
-static void expect_null(const char *expr)
-{
-    sl_value v = eval_expr(expr);
-    cr_assert_eq(v.type, SL_TYPE_NULL, "%s gave a %s, not NULL", expr, sl_type_name(v.type));
 }
 
 static void expect_str(const char *expr, const char *expected)
@@ -160,53 +129,7 @@ static void expect_str(const char *expr, const char *expected)
               (int)v.string.len, v.string.ptr, expected);
 }
 
-/* Runtime failure of `SELECT <expr> AS v FROM input`, err.message equal. */
-static void expect_runtime_error(const char *expr, const char *message)
-{
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT %s AS v FROM input", expr);
-    sl_sql_program *program = compile_ok(sql);
-    sl_value input = sample(), row;
-    sl_error err = { 0 };
-    int rc = sl_sql_eval(program, &input, arena, &row, &err);
-    sl_sql_free(program);
-    cr_assert_eq(rc, SL_ESQL, "%s gave %d, not an error", expr, rc);
-    cr_assert_str_eq(err.message, message, "evaluating %s", expr);
-}
-
 /* ---- parse errors ---- */
-
-Test(sql, reports_parse_errors_at_line_and_column)
-{
-    expect_compile_error("SELECT a,\n       b,\n       FROM input",
-                         "line 3 column 8: expected expression, found 'FROM'");
-    expect_compile_error("select name.first,\n  1 + FROM input",
-                         "line 2 column 7: expected expression, found 'FROM'");
-    expect_compile_error("SELECT 'abc FROM input",
-                         "line 1 column 8: unterminated string literal");
-    expect_compile_error("SELECT a # b FROM input", "line 1 column 10: unexpected character '#'");
-    expect_compile_error("SELECT a", "line 1 column 9: expected ',' or FROM, found end of input");
-    expect_compile_error("SELECT a WHERE a = 1",
-                         "line 1 column 10: expected ',' or FROM, found 'WHERE'");
-    expect_compile_error("SELECT (a + 1 FROM input", "line 1 column 15: expected ')', found 'FROM'");
-    expect_compile_error("SELECT a FROM input garbage",
-                         "line 1 column 21: expected end of statement, found 'garbage'");
-    expect_compile_error("SELECT a FROM input; SELECT b FROM input",
-                         "line 1 column 22: expected end of statement, found 'SELECT'");
-    expect_compile_error("SELECT /* never closed FROM input", "line 1 column 8: unterminated comment");
-    expect_compile_error("SELECT \"abc FROM input", "line 1 column 8: unterminated quoted identifier");
-    expect_compile_error("SELECT a IS 3 FROM input",
-                         "line 1 column 13: expected NULL or NOT NULL, found '3'");
-    expect_compile_error("SELECT a BETWEEN 1 OR 2 FROM input",
-                         "line 1 column 20: expected AND, found 'OR'");
-    expect_compile_error("", "line 1 column 1: expected SELECT, found end of input");
-}
-
-Test(sql, counts_columns_in_characters_not_bytes)
-{
-    expect_compile_error("SELECT 'é' AS x,\n\t'ü' AS y, ö, # FROM input",
-                         "line 2 column 15: unexpected character '#'");
-}
 
 Test(sql, accepts_non_ascii_names)
 {
@@ -219,31 +142,6 @@ Test(sql, accepts_non_ascii_names)
     cr_assert(sl_str_eq_cstr(row.object.members[0].value.string, "Zoë"));
     cr_assert(sl_str_eq_cstr(row.object.members[1].value.string, "ZOë"));
     sl_sql_free(program);
-}
-
-Test(sql, reports_resolution_errors_at_their_position)
-{
-    expect_compile_error("SELECT a FROM users",
-                         "line 1 column 15: only FROM input is supported, found 'users'");
-    expect_compile_error("SELECT a, foo(1) FROM input", "line 1 column 11: unknown function 'foo'");
-    expect_compile_error("SELECT lower(a, b) FROM input",
-                         "line 1 column 8: lower() takes 1 argument, got 2");
-    expect_compile_error("SELECT substr(a) FROM input",
-                         "line 1 column 8: substr() takes 2 to 3 arguments, got 1");
-    expect_compile_error("SELECT coalesce() FROM input",
-                         "line 1 column 8: coalesce() takes at least 1 argument, got 0");
-    expect_compile_error("SELECT CAST(a AS blob) FROM input", "line 1 column 8: unknown type 'blob'");
-    expect_compile_error("SELECT a::nope FROM input", "line 1 column 9: unknown type 'nope'");
-    expect_compile_error("SELECT TIMESTAMP '2024-13-01' AS t FROM input",
-                         "line 1 column 8: invalid TIMESTAMP literal '2024-13-01'");
-}
-
-Test(sql, rejects_duplicate_column_names_naming_both)
-{
-    expect_compile_error("SELECT a AS x,\n  b AS x FROM input",
-                         "line 2 column 8: duplicate column name 'x' (first at line 1 column 13)");
-    expect_compile_error("SELECT location.city, other.city FROM input",
-                         "line 1 column 23: duplicate column name 'city' (first at line 1 column 8)");
 }
 
 Test(sql, rejects_absurd_nesting_without_crashing)
@@ -311,18 +209,6 @@ Test(sql, quoted_names_keep_dots_and_keywords_after_dot_are_names)
     sl_sql_free(program);
 }
 
-Test(sql, follows_paths_into_objects_and_arrays)
-{
-    expect_int("nested.a.b", 1);
-    expect_int("input.nested.a.b", 1);
-    expect_int("arr[1]", 20);
-    expect_null("arr[3]");
-    expect_null("nested.a.b.c");
-    expect_null("missing.path");
-    expect_null("s[0]");
-    expect_bool("missing IS NULL", true);
-}
-
 Test(sql, select_star_returns_the_input_row_itself)
 {
     sl_sql_program *program = compile_ok("SELECT * FROM input WHERE i > 5");
@@ -340,220 +226,27 @@ Test(sql, select_star_returns_the_input_row_itself)
 
 Test(sql, reads_literals)
 {
-    expect_int("42", 42);
-    expect_int("-9223372036854775808", INT64_MIN);
-    expect_double("9223372036854775808", 9223372036854775808.0);
-    expect_double("1.5", 1.5);
-    expect_double("2.5e3", 2500.0);
-    expect_double(".5", 0.5);
-    expect_double("1E-2", 0.01);
-    expect_str("'it''s'", "it's");
-    expect_str("''", "");
-    expect_bool("TRUE", true);
-    expect_bool("false", false);
-    expect_null("NULL");
     sl_value t = eval_expr("TIMESTAMP '2024-01-01 00:00:00'");
     cr_assert_eq(t.type, SL_TYPE_TIMESTAMP);
     cr_assert_eq(t.timestamp, 1704067200000000LL);
 }
 
-Test(sql, applies_arithmetic_with_precedence_and_promotion)
+/* The one input type JSON cannot carry, so these stay out of tests/sql/. */
+Test(sql, compares_and_casts_a_timestamp_column)
 {
-    expect_int("1 + 2 * 3", 7);
-    expect_int("(1 + 2) * 3", 9);
-    expect_int("2 - 3 - 4", -5);
-    expect_int("-2 * 3", -6);
-    expect_int("- -i", 7);
-    expect_int("+i", 7);
-    expect_int("7 / 2", 3);
-    expect_int("-7 / 2", -3);
-    expect_int("7 % 3", 1);
-    expect_int("i * 2 + 1", 15);
-    expect_double("7.0 / 2", 3.5);
-    expect_double("i + d", 9.5);
-    expect_double("d * 2", 5.0);
-    expect_double("7.5 % 2", 1.5);
-    expect_double("-d", -2.5);
-    expect_int("9223372036854775807 % -1", 0);
-}
-
-Test(sql, fails_on_division_by_zero_and_overflow)
-{
-    expect_runtime_error("i / 0", "column 'v': line 1 column 10: division by zero");
-    expect_runtime_error("i % (i - 7)", "column 'v': line 1 column 10: division by zero");
-    expect_runtime_error("d / 0", "column 'v': line 1 column 10: division by zero");
-    expect_runtime_error("9223372036854775807 + i",
-                         "column 'v': line 1 column 28: int overflow in 9223372036854775807 + 7");
-    expect_runtime_error("-9223372036854775807 - i",
-                         "column 'v': line 1 column 29: int overflow in -9223372036854775807 - 7");
-    expect_runtime_error("4611686018427387904 * (i - 5)",
-                         "column 'v': line 1 column 28: int overflow in 4611686018427387904 * 2");
-    expect_runtime_error("(-9223372036854775807 - 1) / (i - 8)",
-                         "column 'v': line 1 column 35: int overflow in -9223372036854775808 / -1");
-}
-
-Test(sql, names_operator_and_types_on_type_errors)
-{
-    expect_runtime_error("'a' + 1", "column 'v': line 1 column 12: cannot apply '+' to string and int");
-    expect_runtime_error("s * i", "column 'v': line 1 column 10: cannot apply '*' to string and int");
-    expect_runtime_error("s = i", "column 'v': line 1 column 10: cannot apply '=' to string and int");
-    expect_runtime_error("-s", "column 'v': line 1 column 8: cannot apply unary '-' to string");
-    expect_runtime_error("i AND t", "column 'v': line 1 column 10: AND expects boolean operands, got int");
-    expect_runtime_error("NOT s", "column 'v': line 1 column 8: NOT expects boolean operands, got string");
-    expect_runtime_error("i LIKE 'a'", "column 'v': line 1 column 10: cannot apply 'LIKE' to int and string");
-    expect_runtime_error("arr || 'x'", "column 'v': line 1 column 12: cannot apply '||' to array and string");
-}
-
-Test(sql, compares_numbers_strings_booleans_and_timestamps)
-{
-    expect_bool("1 = 1.0", true);
-    expect_bool("i < 7.5", true);
-    expect_bool("7.5 > i", true);
-    expect_bool("9007199254740993 > 9007199254740992.0", true);
-    expect_bool("i <> 7", false);
-    expect_bool("i != 8", true);
-    expect_bool("i <= 7", true);
-    expect_bool("i >= 8", false);
-    expect_bool("'abc' < 'abd'", true);
-    expect_bool("'ab' < 'abc'", true);
-    expect_bool("'B' < 'a'", true);
-    expect_bool("s = 'hello'", true);
-    expect_bool("false < true", true);
     expect_bool("\"when\" = TIMESTAMP '2024-01-01T00:00:00Z'", true);
     expect_bool("\"when\" < '2024-01-01 00:00:01'", true);
     expect_bool("\"when\" > TIMESTAMP '2023-12-31 23:59:59.999999'", true);
-}
-
-Test(sql, implements_three_valued_logic)
-{
-    static const struct {
-        const char *expr;
-        int expected; /* 0 false, 1 true, 2 NULL */
-    } table[] = {
-        { "TRUE AND TRUE", 1 },   { "TRUE AND FALSE", 0 },  { "TRUE AND NULL", 2 },
-        { "FALSE AND TRUE", 0 },  { "FALSE AND FALSE", 0 }, { "FALSE AND NULL", 0 },
-        { "NULL AND TRUE", 2 },   { "NULL AND FALSE", 0 },  { "NULL AND NULL", 2 },
-        { "TRUE OR TRUE", 1 },    { "TRUE OR FALSE", 1 },   { "TRUE OR NULL", 1 },
-        { "FALSE OR TRUE", 1 },   { "FALSE OR FALSE", 0 },  { "FALSE OR NULL", 2 },
-        { "NULL OR TRUE", 1 },    { "NULL OR FALSE", 2 },   { "NULL OR NULL", 2 },
-        { "NOT TRUE", 0 },        { "NOT FALSE", 1 },       { "NOT NULL", 2 },
-        { "t AND n", 2 },         { "f AND n", 0 },         { "n OR t", 1 },
-        { "NOT f AND t", 1 },     { "f OR t AND f", 0 },    { "NOT i = 8", 1 },
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (table[i].expected == 2) expect_null(table[i].expr);
-        else expect_bool(table[i].expr, table[i].expected);
-    }
-}
-
-Test(sql, short_circuits_and_or)
-{
-    expect_bool("f AND i / 0 = 1", false);
-    expect_bool("t OR i / 0 = 1", true);
-}
-
-Test(sql, propagates_null)
-{
-    expect_null("NULL + 1");
-    expect_null("n * 2");
-    expect_null("-n");
-    expect_null("n = n");
-    expect_null("n <> 1");
-    expect_null("1 < n");
-    expect_null("n || 'a'");
-    expect_null("'a' || n");
-    expect_null("lower(n)");
-    expect_null("uuid(n)");
-    expect_null("CAST(n AS INT)");
-    expect_null("n LIKE 'a%'");
-    expect_bool("n IS NULL", true);
-    expect_bool("n IS NOT NULL", false);
-    expect_bool("i IS NOT NULL", true);
-    expect_bool("NULL IS NULL", true);
-}
-
-Test(sql, concatenates_with_pipes_converting_scalars)
-{
-    expect_str("s || ' ' || 'world'", "hello world");
-    expect_str("'n=' || i", "n=7");
-    expect_str("d || '|' || t", "2.5|true");
-    expect_str("'a' || 1 + 2", "a3");
-}
-
-Test(sql, evaluates_in_between_and_like)
-{
-    expect_bool("i IN (1, 7, 9)", true);
-    expect_bool("i IN (1, 2)", false);
-    expect_bool("i IN (7.0)", true);
-    expect_bool("s IN ('x', 'hello')", true);
-    expect_null("i IN (1, NULL)");
-    expect_bool("i IN (7, NULL)", true);
-    expect_bool("i NOT IN (1, 2)", true);
-    expect_null("i NOT IN (1, NULL)");
-    expect_null("n IN (1)");
-    expect_bool("i BETWEEN 1 AND 7", true);
-    expect_bool("i BETWEEN 8 AND 10", false);
-    expect_bool("i NOT BETWEEN 8 AND 10", true);
-    expect_bool("d BETWEEN 2 AND 3", true);
-    expect_bool("i BETWEEN 1 + 1 AND 3 * 3 AND t", true);
-    expect_null("i BETWEEN NULL AND 10");
-    expect_bool("i BETWEEN NULL AND 5", false);
-    expect_bool("s LIKE 'h%'", true);
-    expect_bool("s LIKE 'h_llo'", true);
-    expect_bool("s LIKE '%l%o'", true);
-    expect_bool("s LIKE 'hell'", false);
-    expect_bool("s LIKE '%'", true);
-    expect_bool("s NOT LIKE 'x%'", true);
-    expect_bool("'a%b' LIKE 'a\\%b'", true);
-    expect_bool("'axb' LIKE 'a\\%b'", false);
-    expect_bool("'é' LIKE '_'", true);
-    expect_bool("'' LIKE '%'", true);
-    expect_bool("'abcabd' LIKE '%abd'", true);
-    expect_runtime_error("i IN ('a')", "column 'v': line 1 column 10: cannot compare int and string in IN");
+    expect_str("CAST(\"when\" AS STRING)", "2024-01-01T00:00:00Z");
 }
 
 Test(sql, casts_between_types)
 {
-    expect_int("CAST('42' AS INT)", 42);
-    expect_int("CAST(' -7 ' AS BIGINT)", -7);
-    expect_int("CAST(2.9 AS INTEGER)", 2);
-    expect_int("CAST(-2.9 AS INT)", -2);
-    expect_int("CAST(TRUE AS INT)", 1);
-    expect_int("'12'::int + 1", 13);
-    expect_int("-'5'::int", -5);
-    expect_double("CAST('1.5e2' AS DOUBLE)", 150.0);
-    expect_double("CAST(i AS FLOAT)", 7.0);
-    expect_double("CAST(3 AS DOUBLE PRECISION)", 3.0);
-    expect_str("CAST(i AS STRING)", "7");
-    expect_str("CAST(d AS TEXT)", "2.5");
-    expect_str("CAST(0.1 AS VARCHAR(10))", "0.1");
-    expect_str("CAST(f AS STRING)", "false");
-    expect_str("CAST(\"when\" AS STRING)", "2024-01-01T00:00:00Z");
-    expect_str("CAST(TIMESTAMP '2015-05-23T11:09:36.497Z' AS STRING)", "2015-05-23T11:09:36.497000Z");
-    expect_bool("CAST('yes' AS BOOLEAN)", true);
-    expect_bool("CAST('F' AS BOOL)", false);
-    expect_bool("CAST(0 AS BOOLEAN)", false);
     sl_value t = eval_expr("CAST('2015-05-23T13:09:36.5+02:00' AS TIMESTAMP)");
     cr_assert_eq(t.type, SL_TYPE_TIMESTAMP);
     cr_assert_eq(t.timestamp, 1432379376500000LL);
     t = eval_expr("'2024-02-29'::timestamp");
     cr_assert_eq(t.timestamp, 1709164800000000LL);
-}
-
-Test(sql, fails_invalid_casts_naming_value_and_type)
-{
-    expect_runtime_error("CAST('abc' AS INT)", "column 'v': line 1 column 8: cannot cast 'abc' to INT");
-    expect_runtime_error("CAST('1.5' AS INT)", "column 'v': line 1 column 8: cannot cast '1.5' to INT");
-    expect_runtime_error("CAST('99999999999999999999' AS INT)",
-                         "column 'v': line 1 column 8: cannot cast '99999999999999999999' to INT");
-    expect_runtime_error("CAST(1e300 AS INT)",
-                         "column 'v': line 1 column 8: cannot cast 1.0000000000000001e+300 to INT (out of range)");
-    expect_runtime_error("s::double", "column 'v': line 1 column 9: cannot cast 'hello' to DOUBLE");
-    expect_runtime_error("CAST('maybe' AS BOOLEAN)",
-                         "column 'v': line 1 column 8: cannot cast 'maybe' to BOOLEAN");
-    expect_runtime_error("CAST('2024-02-30' AS TIMESTAMP)",
-                         "column 'v': line 1 column 8: cannot cast '2024-02-30' to TIMESTAMP");
-    expect_runtime_error("CAST(arr AS STRING)", "column 'v': line 1 column 8: cannot cast an array to STRING");
 }
 
 /* ---- functions ---- */
@@ -583,54 +276,6 @@ Test(sql, uuid_without_arguments_makes_distinct_v4_uuids)
         cr_assert(!sl_str_eq(row.object.members[0].value.string, row.object.members[1].value.string));
     }
     sl_sql_free(program);
-}
-
-Test(sql, uuid_with_argument_validates_and_lowercases)
-{
-    expect_str("uuid('5F2B1C3E-9A4D-4E6F-8B7A-0C1D2E3F4A5B')", "5f2b1c3e-9a4d-4e6f-8b7a-0c1d2e3f4a5b");
-    expect_str("uuid('5f2b1c3e-9a4d-4e6f-8b7a-0c1d2e3f4a5b')", "5f2b1c3e-9a4d-4e6f-8b7a-0c1d2e3f4a5b");
-    expect_runtime_error("uuid('not-a-uuid')", "column 'v': line 1 column 8: invalid uuid 'not-a-uuid'");
-    expect_runtime_error("uuid('5f2b1c3e-9a4d-4e6f-8b7a-0c1d2e3f4a5g')",
-                         "column 'v': line 1 column 8: invalid uuid '5f2b1c3e-9a4d-4e6f-8b7a-0c1d2e3f4a5g'");
-    expect_runtime_error("uuid('5f2b1c3e9a4d-4e6f-8b7a-0c1d2e3f4a5b1')",
-                         "column 'v': line 1 column 8: invalid uuid '5f2b1c3e9a4d-4e6f-8b7a-0c1d2e3f4a5b1'");
-    expect_runtime_error("uuid(i)", "column 'v': line 1 column 8: uuid() expects a string, got int");
-}
-
-Test(sql, string_functions)
-{
-    expect_str("lower(up)", "mixed É");
-    expect_str("upper(up)", "MIXED É");
-    expect_str("upper(s)", "HELLO");
-    expect_str("lower(s)", "hello");
-    expect_str("concat(s, ' ', i, n, '!')", "hello 7!");
-    expect_str("concat(n)", "");
-    expect_int("length(s)", 5);
-    expect_int("length('héllo')", 5);
-    expect_int("char_length('')", 0);
-    expect_str("trim('  a b  ')", "a b");
-    expect_str("ltrim('  a  ')", "a  ");
-    expect_str("rtrim('  a  ')", "  a");
-    expect_str("trim('xxaxx', 'x')", "a");
-    expect_str("substr(s, 2)", "ello");
-    expect_str("substr(s, 2, 3)", "ell");
-    expect_str("substring(s, 0, 3)", "he");
-    expect_str("substr(s, 10)", "");
-    expect_str("substr('héllo', 2, 2)", "él");
-    expect_str("substr(s, -5, 3)", "");
-    expect_runtime_error("substr(s, 1, -1)",
-                         "column 'v': line 1 column 8: substr() length must not be negative");
-    expect_runtime_error("lower(i)", "column 'v': line 1 column 8: lower() expects a string, got int");
-}
-
-Test(sql, coalesce_and_abs)
-{
-    expect_int("coalesce(n, NULL, i, 3)", 7);
-    expect_null("coalesce(n, NULL)");
-    expect_str("coalesce(missing, 'default')", "default");
-    expect_int("abs(-3)", 3);
-    expect_double("abs(-d)", 2.5);
-    expect_runtime_error("abs(s)", "column 'v': line 1 column 8: abs() expects a number, got string");
 }
 
 Test(sql, now_returns_the_current_timestamp)
@@ -805,24 +450,19 @@ Test(sql, evaluates_one_program_from_two_threads)
     sl_sql_free(program);
 }
 
-/* ---- data-driven tests: the .test files in tests/sql/ ----
+/* ---- data-driven tests: the .test files of tests/sql/, and docs/sql.md ----
  *
- * A file holds cases, one directive per line:
- *   # comment                       (also blank lines)
- *   sql: SELECT ...                 a statement; lines that start with a
- *        FROM input                 space or tab continue it, verbatim
- *   compile-error: line 1 ...       the statement must fail to compile so
- *   in: {"a": 1}                    an input record for the last statement
- *   out: {"b": 2}                   ... its output row (compared as JSON text)
- *   filtered                        ... or: WHERE drops it
- *   error: column 'b': ...          ... or: this runtime error, exactly
- * The driver needs the working directory to be the repository root, as for
- * `make test` and scripts/unit-one.sh.
+ * The format is described in tests/sql/README. docs/sql.md holds the same
+ * directives inside ```test fences; every function of the table must be
+ * used in one of them. The driver needs the working directory to be the
+ * repository root, as for `make test` and scripts/run-unit.sh.
  */
+#include <ctype.h>
 #include <glob.h>
 
 #include "core/buffer.h"
 #include "core/json.h"
+#include "sql/functions.h"
 
 typedef struct case_runner {
     const char *path;
@@ -836,6 +476,8 @@ typedef struct case_runner {
     int rc;                   /* of evaluating input */
     sl_value row;
     sl_error err;
+    sl_value record;          /* what eval: lines run on ({} until record:) */
+    sl_buffer examples;       /* docs/sql.md: the text of its test blocks */
     int n_checks;
     int n_failures;
 } case_runner;
@@ -895,6 +537,19 @@ static bool need_input(case_runner *r, const char *directive)
     return false;
 }
 
+/* Compares two values as the JSON text they write (so 7 and 7.0 differ). */
+static void check_json_equal(case_runner *r, const char *what, const sl_value *expected, const sl_value *got)
+{
+    sl_buffer want = SL_BUFFER_INIT, have = SL_BUFFER_INIT;
+    sl_json_write(&want, expected);
+    sl_json_write(&have, got);
+    if (want.len != have.len || memcmp(want.data, have.data, want.len) != 0)
+        case_fail(r, "%s\n  expected: %.*s\n  got:      %.*s", what, (int)want.len, want.data,
+                  (int)have.len, have.data);
+    sl_buffer_free(&want);
+    sl_buffer_free(&have);
+}
+
 static void check_out(case_runner *r, const char *expected_json)
 {
     sl_value expected;
@@ -904,14 +559,42 @@ static void check_out(case_runner *r, const char *expected_json)
         case_fail(r, "expected a row, got %s", r->rc == 0 ? "filtered" : r->err.message);
         return;
     }
-    sl_buffer want = SL_BUFFER_INIT, got = SL_BUFFER_INIT;
-    sl_json_write(&want, &expected);
-    sl_json_write(&got, &r->row);
-    if (want.len != got.len || memcmp(want.data, got.data, want.len) != 0)
-        case_fail(r, "row\n  expected: %.*s\n  got:      %.*s", (int)want.len, want.data,
-                  (int)got.len, got.data);
-    sl_buffer_free(&want);
-    sl_buffer_free(&got);
+    check_json_equal(r, "row", &expected, &r->row);
+}
+
+/* `eval: EXPR => RESULT`: SELECT EXPR AS v FROM input on the record; RESULT
+ * is v as JSON, or `error: MESSAGE` for the exact runtime error. */
+static void check_eval(case_runner *r, const char *text)
+{
+    const char *arrow = strstr(text, " => ");
+    if (!arrow) {
+        case_fail(r, "eval: needs 'EXPR => RESULT'");
+        return;
+    }
+    const char *expected = arrow + 4;
+    char sql[4096];
+    snprintf(sql, sizeof sql, "SELECT %.*s AS v FROM input", (int)(arrow - text), text);
+    sl_sql_program *program = NULL;
+    sl_error err = { 0 };
+    r->n_checks++;
+    if (sl_sql_compile(sql, &program, &err) != SL_OK) {
+        case_fail(r, "%.*s does not compile: %s", (int)(arrow - text), text, err.message);
+        return;
+    }
+    sl_value row;
+    int rc = sl_sql_eval(program, &r->record, arena, &row, &err);
+    if (strncmp(expected, "error: ", 7) == 0) {
+        if (rc >= 0) case_fail(r, "%.*s: expected error: %s, got a value", (int)(arrow - text), text, expected + 7);
+        else if (strcmp(err.message, expected + 7) != 0)
+            case_fail(r, "runtime error\n  expected: %s\n  got:      %s", expected + 7, err.message);
+    } else if (rc != 1) {
+        case_fail(r, "%.*s: expected %s, got %s", (int)(arrow - text), text, expected,
+                  rc == 0 ? "filtered" : err.message);
+    } else {
+        sl_value want;
+        if (parse_json(r, expected, &want)) check_json_equal(r, text, &want, &row.object.members[0].value);
+    }
+    sl_sql_free(program);
 }
 
 static void run_line(case_runner *r, char *line)
@@ -960,48 +643,103 @@ static void run_line(case_runner *r, char *line)
         if (r->rc >= 0) case_fail(r, "expected error: %s, got %s", value, r->rc ? "a row" : "filtered");
         else if (strcmp(r->err.message, value) != 0)
             case_fail(r, "runtime error\n  expected: %s\n  got:      %s", value, r->err.message);
+    } else if (strncmp(line, "record:", 7) == 0) {
+        if (!parse_json(r, value, &r->record)) r->record = (sl_value){ .type = SL_TYPE_OBJECT };
+    } else if (strncmp(line, "eval:", 5) == 0) {
+        check_eval(r, value);
     } else {
         case_fail(r, "unknown directive: %s", line);
     }
 }
 
+/* Runs a .test file, or the ```test blocks of a Markdown file. */
 static void run_test_file(case_runner *r)
 {
     FILE *file = fopen(r->path, "r");
     cr_assert_not_null(file, "cannot open %s", r->path);
+    size_t path_len = strlen(r->path);
+    bool is_markdown = path_len > 3 && strcmp(r->path + path_len - 3, ".md") == 0;
+    bool in_block = !is_markdown;
     char line[4096];
     r->line = 0;
+    r->record = (sl_value){ .type = SL_TYPE_OBJECT };
     while (fgets(line, sizeof line, file)) {
         r->line++;
+        if (is_markdown && strncmp(line, "```", 3) == 0) {
+            if (!in_block && strncmp(line, "```test", 7) != 0) continue;
+            close_sql(r, false, NULL);
+            in_block = !in_block;
+            continue;
+        }
+        if (!in_block) continue;
+        if (is_markdown) sl_buffer_append_cstr(&r->examples, line);
         run_line(r, line);
     }
     r->line++;
     close_sql(r, false, NULL);
+    if (is_markdown && in_block) case_fail(r, "```test block not closed");
     fclose(file);
     sl_sql_free(r->program);
     r->program = NULL;
     r->has_input = false;
 }
 
-Test(sql, passes_every_case_in_the_test_files)
+static int run_files(case_runner *r, const char *pattern, int *n_checks)
 {
     glob_t files;
-    cr_assert_eq(glob("tests/sql/*.test", 0, NULL, &files), 0,
-                 "no tests/sql/*.test (run from the repository root)");
-    case_runner r = { 0 };
-    int n_checks = 0, n_failures = 0;
+    cr_assert_eq(glob(pattern, 0, NULL, &files), 0, "no %s (run from the repository root)", pattern);
+    int n_failures = 0;
     for (size_t i = 0; i < files.gl_pathc; i++) {
-        r.path = files.gl_pathv[i];
-        r.n_checks = r.n_failures = 0;
-        run_test_file(&r);
-        cr_log_info("%s: %d checks, %d failed", r.path, r.n_checks, r.n_failures);
-        n_checks += r.n_checks;
-        n_failures += r.n_failures;
+        r->path = files.gl_pathv[i];
+        r->n_checks = r->n_failures = 0;
+        run_test_file(r);
+        cr_log_info("%s: %d checks, %d failed", r->path, r->n_checks, r->n_failures);
+        *n_checks += r->n_checks;
+        n_failures += r->n_failures;
+    }
+    globfree(&files);
+    return n_failures;
+}
+
+Test(sql, passes_every_case_in_the_test_files)
+{
+    case_runner r = { 0 };
+    int n_checks = 0;
+    int n_failures = run_files(&r, "tests/sql/*.test", &n_checks);
+    sl_buffer_free(&r.sql);
+    sl_buffer_free(&r.examples);
+    cr_assert_eq(n_failures, 0, "%d of %d checks failed (see above)", n_failures, n_checks);
+    cr_assert_gt(n_checks, 300, "only %d checks found", n_checks);
+}
+
+/* True when text uses name( in any case. */
+static bool uses_function(const sl_buffer *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i + n < text->len; i++) {
+        if ((i > 0 && (isalnum((unsigned char)text->data[i - 1]) || text->data[i - 1] == '_')) ||
+            strncasecmp(text->data + i, name, n) != 0)
+            continue;
+        size_t k = i + n;
+        while (k < text->len && text->data[k] == ' ') k++;
+        if (k < text->len && text->data[k] == '(') return true;
+    }
+    return false;
+}
+
+Test(sql, every_example_in_the_reference_runs_and_every_function_has_one)
+{
+    case_runner r = { 0 };
+    int n_checks = 0;
+    int n_failures = run_files(&r, "docs/sql.md", &n_checks);
+    cr_assert_eq(n_failures, 0, "%d of %d examples in docs/sql.md failed (see above)", n_failures, n_checks);
+    cr_assert_gt(n_checks, 40, "only %d examples in docs/sql.md", n_checks);
+    for (size_t i = 0; sl_sql_function_at(i); i++) {
+        const char *name = sl_sql_function_at(i)->name;
+        cr_expect(uses_function(&r.examples, name), "docs/sql.md has no example of %s()", name);
     }
     sl_buffer_free(&r.sql);
-    globfree(&files);
-    cr_assert_eq(n_failures, 0, "%d of %d checks failed (see above)", n_failures, n_checks);
-    cr_assert_gt(n_checks, 50, "only %d checks found", n_checks);
+    sl_buffer_free(&r.examples);
 }
 
 /* ---- input projection ---- */
