@@ -11,7 +11,7 @@
  * held by another process) or permanent (retrying cannot help: a schema or
  * table mismatch, permission denied, a closed pipe, refused credentials).
  * The runtime retries transient failures with backoff, for a bounded time,
- * and ends the pipeline at once on permanent ones.
+ * and ends the pipeline at once on permanent ones (docs/operations.md).
  */
 #ifndef SL_ERROR_H
 #define SL_ERROR_H

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /* ---- frame assembly ------------------------------------------------------- */
 
 static int frame_begin(sl_buffer *out, uint8_t opcode, int16_t stream, size_t *start, sl_error *err)

@@ -24,6 +24,7 @@
  * call began; Unprepared re-prepares the statement on that node and sends
  * again at once. Other server errors (Invalid, Syntax, Unauthorized, ...)
  * are final for that request and reported with the server's message.
+ * docs/architecture.md gives the client's files and their jobs.
  */
 #ifndef SL_CQL_SESSION_H
 #define SL_CQL_SESSION_H

@@ -13,6 +13,7 @@
  * Thread safety: one sl_log is shared by every pipeline of a process. Each
  * partition has its own mutex; appends to a partition serialize, reads run
  * concurrently with appends and see every batch whose append returned.
+ * docs/architecture.md describes the layout and recovery.
  */
 #ifndef SL_LOG_H
 #define SL_LOG_H

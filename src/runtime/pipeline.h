@@ -8,6 +8,7 @@
  * marks the batch done; the source thread commits the contiguous done
  * prefix of each partition. A fixed pool of max_inflight batches bounds
  * memory: when every batch is in flight the source waits (backpressure).
+ * docs/architecture.md draws the picture.
  */
 #ifndef SL_PIPELINE_H
 #define SL_PIPELINE_H

@@ -16,6 +16,7 @@
  * stopped it ("incomplete" in the summary) or SL_EINTERRUPTED when a signal
  * did ("interrupted"). Sources that never end by themselves (--follow, a
  * generator without a count, `tail`) end normally when stopped.
+ * docs/operations.md lists the verdicts and their exit codes.
  */
 #ifndef SL_RUN_H
 #define SL_RUN_H

@@ -6,7 +6,8 @@
  * Evaluation follows SQL's three-valued logic: NULL propagates through
  * operators and functions, WHERE keeps a row only when its condition is TRUE.
  * A runtime error (bad cast, invalid uuid, ...) fails that record only: the
- * caller sends it to the dead-letter topic and goes on.
+ * caller sends it to the dead-letter topic and goes on. The dialect, with
+ * an example of every operator and function, is docs/sql.md.
  */
 #ifndef SL_SQL_H
 #define SL_SQL_H
