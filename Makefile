@@ -6,6 +6,7 @@
 #   make bench    benchmarks that print figures beside reference figures
 #   make fuzz     each libFuzzer target in tests/fuzz for FUZZ_SECONDS (clang)
 #   make tsan     the threaded unit tests and one pipeline under ThreadSanitizer
+#   make docs     regenerate docs/connectors.md from the settings tables
 CC      ?= cc
 PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 libzstd zlib snappy openssl
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
@@ -37,7 +38,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 TSAN_OBJ  := $(SRC:%.c=build/tsan/obj/%.o)
 TSAN_BIN  := $(TSAN_UNIT:%=build/tsan/test/%)
 
-.PHONY: all demo test test-load unit unit-asan e2e bench clean deps fuzz fuzz-build tsan tsan-build
+.PHONY: all demo test test-load unit unit-asan e2e bench clean deps fuzz fuzz-build tsan tsan-build docs
 all: build/sluice
 
 deps:
@@ -143,6 +144,11 @@ bench:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory build/sluice
 	@bash bench/run.sh
+
+# The reference of every setting, from the tables the config is checked
+# against (tests/e2e/test_connectors.py fails when the file is stale).
+docs: build/sluice
+	./build/sluice connectors --format markdown > docs/connectors.md
 
 clean:
 	rm -rf build

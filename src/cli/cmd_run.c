@@ -35,7 +35,8 @@ static void run_usage(FILE *out)
             "pipeline of the run still writes; then prints a summary.\n"
             "\n"
             "  --pipeline NAME   run only this pipeline\n"
-            "  --for DURATION    stop after this long (e.g. 30s, 5m)\n"
+            "  --for DURATION    stop after this long (e.g. 90s, 5m, 1h30m; a bare number is\n"
+            "                    seconds)\n"
             "  --follow          keep consuming topics instead of stopping at their end\n"
             "  --quiet           no progress line and no summary\n"
             "SIGINT/SIGTERM drain in-flight batches and commit what is stored.\n"
@@ -44,17 +45,38 @@ static void run_usage(FILE *out)
             "130/143 stopped by SIGINT/SIGTERM first (interrupted).\n");
 }
 
-static int load_plan(const char *path, sl_plan **plan)
+/* Loads and checks path, printing every mistake and warning on stderr
+ * ("sluice: file:line:column: ...", sorted by position). */
+static int check_plan(const char *path, sl_plan **plan)
 {
-    sl_error err;
-    sl_error_clear(&err);
-    int rc = sl_plan_load(path, plan, &err);
-    if (rc) {
-        fprintf(stderr, "sluice: %s\n", err.message);
-        return rc == SL_EIO ? SL_EXIT_USAGE : sl_exit_code_for(rc);
-    }
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, path);
+    int rc = sl_plan_check(path, plan, &diags);
+    sl_diagnostics_print(&diags, stderr, "sluice: ");
+    sl_diagnostics_free(&diags);
+    if (rc) return rc == SL_EIO ? SL_EXIT_USAGE : sl_exit_code_for(rc);
     int level = sl_level_parse((*plan)->log_level);
     sl_logger_configure(level < 0 ? SL_LEVEL_INFO : (sl_level)level, strcmp((*plan)->log_format, "json") == 0);
+    return SL_EXIT_OK;
+}
+
+/* check_plan for `run`: DAGs are the scheduler's, so a file of DAGs alone
+ * has nothing to run, and the DAGs of a file with pipelines are left out,
+ * saying so. */
+static int load_plan(const char *path, sl_plan **plan)
+{
+    int code = check_plan(path, plan);
+    if (code || (*plan)->n_dags == 0) return code;
+    if ((*plan)->n_pipelines == 0) {
+        fprintf(stderr, "sluice run: %s has DAGs but no pipelines: DAGs are run by the scheduler (`sluice server`, "
+                "not built yet), not by `sluice run`\n", path);
+        sl_plan_free(*plan);
+        *plan = NULL;
+        return SL_EXIT_USAGE;
+    }
+    fprintf(stderr, "sluice run: %s: its %zu DAG%s not run: DAGs are run by the scheduler (`sluice server`, not "
+            "built yet), not by `sluice run`; running the pipelines\n", path, (*plan)->n_dags,
+            (*plan)->n_dags == 1 ? " is" : "s are");
     return SL_EXIT_OK;
 }
 
@@ -77,7 +99,8 @@ int sl_cmd_run(int argc, char **argv)
         case 'p': options.only_pipeline = optarg; break;
         case 'f':
             if (sl_parse_duration(optarg, &options.duration_ms) || options.duration_ms <= 0) {
-                fprintf(stderr, "sluice run: --for: '%s' is not a duration like 30s or 5m\n", optarg);
+                fprintf(stderr, "sluice run: --for: '%s' is not a duration above 0 (like 90s, 5m, 1h30m; a bare "
+                        "number is seconds)\n", optarg);
                 return SL_EXIT_USAGE;
             }
             break;
@@ -118,12 +141,14 @@ int sl_cmd_validate(int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[1], "--help") == 0) {
         fprintf(argc == 2 ? stdout : stderr,
-                "usage: sluice validate FILE\n\nChecks FILE (YAML, connectors' settings, SQL, DAGs) without running it.\n"
-                "Exit codes: 0 valid, 2 invalid (the message names file:line:column).\n");
+                "usage: sluice validate FILE\n\nChecks FILE (YAML, connectors' settings, SQL, DAGs) without running it\n"
+                "and reports every mistake on stderr, one a line, as file:line:column: what,\n"
+                "in the order of the file; warnings (an input file not created yet) too.\n"
+                "Exit codes: 0 valid (warnings or not), 2 invalid.\n");
         return argc == 2 ? SL_EXIT_OK : SL_EXIT_USAGE;
     }
     sl_plan *plan = NULL;
-    int code = load_plan(argv[1], &plan);
+    int code = check_plan(argv[1], &plan);
     if (code) return code;
     printf("%s: valid (%zu pipelines, %zu dags)\n", argv[1], plan->n_pipelines, plan->n_dags);
     sl_plan_free(plan);

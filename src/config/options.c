@@ -1,24 +1,21 @@
 /* options.c — settings tables applied to config nodes (see options.h).
  *
- * sl_options_apply makes three passes over one mapping: every key must name
- * a row of the table (so typos are errors, not silently ignored settings);
- * then each row takes its value from the file, or its default, or reports a
- * missing required setting. Text is parsed by the same code whether it came
- * from the file or from a table's default_value. A `~`/`null`/empty value
- * counts as absent. On failure everything already stored is freed again, so
- * the caller has nothing to clean; sl_options_free is still safe to call.
+ * Applying a table to one mapping makes two passes: every key must name a
+ * row of the table (so typos are errors, not silently ignored settings),
+ * then each row takes its value from the file, or its default, or reports
+ * a missing required setting. Every mistake is reported and the pass goes
+ * on, so one run finds them all; a value that is wrong leaves the row's
+ * default in its place. Text is parsed by the same code whether it came
+ * from the file or from a table's default_value, and bounds (min/max) are
+ * parsed like values too. A `~`/`null`/empty value counts as absent.
+ * sl_options_apply is the same pass stopped at its first mistake, with
+ * everything already stored freed again.
  *
  * Value syntax:
  *   bool      true/false, yes/no, on/off, any case
  *   int       [+-]digits, `_` allowed between digits (100_000); no overflow
  *   double    what strtod takes, all of it, finite
- *   duration  number + unit: ms, s, m, h, d; a bare number is milliseconds.
- *             A fraction is allowed ("1.5s" = 1500); below 1 ms it truncates.
- *   size      number + unit, any case: B, KB/MB/GB/TB (powers of 1000),
- *             KiB/MiB/GiB/TiB (powers of 1024); a bare number is bytes.
- *             "1K" is refused: say KB or KiB. Fractions as for durations.
- *   Neither durations nor sizes may be negative. Up to 6 fraction digits
- *   count; further ones are read and ignored.
+ *   duration, size   see amount.h
  */
 #include "config/options.h"
 
@@ -31,88 +28,9 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct amount_unit {
-    const char *name;
-    int64_t multiplier;
-} amount_unit;
-
-static const amount_unit duration_units[] = {
-    { "", 1 },         { "ms", 1 },          { "s", 1000 },  { "m", 60 * 1000 },
-    { "h", 3600 * 1000 }, { "d", 86400 * 1000 }, { NULL, 0 },
-};
-
-static const amount_unit size_units[] = {
-    { "", 1 },
-    { "b", 1 },
-    { "kb", 1000 },
-    { "mb", 1000 * 1000 },
-    { "gb", 1000 * 1000 * 1000 },
-    { "tb", INT64_C(1000) * 1000 * 1000 * 1000 },
-    { "kib", 1024 },
-    { "mib", 1024 * 1024 },
-    { "gib", 1024 * 1024 * 1024 },
-    { "tib", INT64_C(1024) * 1024 * 1024 * 1024 },
-    { NULL, 0 },
-};
-
-#define AMOUNT_FRACTION_DIGITS 6
-
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* a * b + c for non-negative operands, SL_ETOOBIG past INT64_MAX. */
-static int checked_mul_add(int64_t a, int64_t b, int64_t c, int64_t *out)
-{
-    if (b != 0 && a > (INT64_MAX - c) / b) return SL_ETOOBIG;
-    *out = a * b + c;
-    return SL_OK;
-}
-
-/* "<digits>[.<digits>][ ]<unit>" with unit from units; the common part of
- * durations and sizes. */
-static int parse_amount(const char *text, const amount_unit *units, bool is_case_blind,
-                        int64_t *out)
-{
-    const char *at = text;
-    if (!is_digit(*at)) return SL_EPARSE;
-    int64_t whole = 0;
-    bool is_too_big = false;
-    for (; is_digit(*at); at++)
-        if (checked_mul_add(whole, 10, *at - '0', &whole)) is_too_big = true;
-    int64_t fraction = 0, scale = 1;
-    if (*at == '.') {
-        at++;
-        if (!is_digit(*at)) return SL_EPARSE;
-        for (int n = 0; is_digit(*at); at++, n++) {
-            if (n >= AMOUNT_FRACTION_DIGITS) continue;
-            fraction = fraction * 10 + (*at - '0');
-            scale *= 10;
-        }
-    }
-    while (*at == ' ') at++;
-    const amount_unit *unit = units;
-    for (; unit->name; unit++) {
-        bool is_same = is_case_blind ? strcasecmp(at, unit->name) == 0
-                                     : strcmp(at, unit->name) == 0;
-        if (is_same) break;
-    }
-    if (!unit->name) return SL_EPARSE;
-    if (is_too_big) return SL_ETOOBIG;
-    /* fraction < 10^6 and multiplier < 2^41, so this product cannot overflow. */
-    int64_t part = fraction * unit->multiplier / scale;
-    return checked_mul_add(whole, unit->multiplier, part, out);
-}
-
-int sl_parse_duration(const char *text, int64_t *ms)
-{
-    return parse_amount(text, duration_units, false, ms);
-}
-
-int sl_parse_size(const char *text, int64_t *bytes)
-{
-    return parse_amount(text, size_units, true, bytes);
 }
 
 /* [+-]digits with `_` between digits. */
@@ -173,39 +91,65 @@ static int parse_bool(const char *text, bool *out)
     return SL_EPARSE;
 }
 
+const char *sl_option_type_name(sl_option_type type)
+{
+    switch (type) {
+    case SL_OPT_STRING: return "string";
+    case SL_OPT_INT: return "integer";
+    case SL_OPT_DOUBLE: return "number";
+    case SL_OPT_BOOL: return "boolean";
+    case SL_OPT_STR_LIST: return "list of strings";
+    case SL_OPT_DURATION: return "duration";
+    case SL_OPT_SIZE: return "size";
+    case SL_OPT_MAP: return "mapping";
+    case SL_OPT_LIST: return "list";
+    case SL_OPT_UNSUPPORTED: return "not supported yet";
+    case SL_OPT_END: break;
+    }
+    return "setting";
+}
+
 static const char *expectation(sl_option_type type)
 {
     switch (type) {
     case SL_OPT_INT: return "an integer";
     case SL_OPT_DOUBLE: return "a number";
     case SL_OPT_BOOL: return "a boolean (true/false, yes/no, on/off)";
-    case SL_OPT_DURATION: return "a duration (like 250ms, 10s, 5m, 2h, 7d)";
+    case SL_OPT_DURATION: return "a duration (like 500ms, 10s, 1h30m; a bare number is seconds)";
     case SL_OPT_SIZE: return "a size (like 512, 64KiB, 1MiB, 10MB)";
     default: return "a scalar";
     }
 }
 
-/* "file:L:C: where.name: <what>"; node NULL means the text came from the
- * table's default, which is then named as the culprit. */
-static int setting_error(sl_error *err, const sl_node *node, const char *where,
-                         const char *name, const char *format, ...)
-    __attribute__((format(printf, 5, 6)));
+/* One application of a table to one mapping. */
+typedef struct apply_pass {
+    const sl_option *table;
+    const sl_node *map;          /* NULL when the block is absent or empty */
+    void *conf;
+    const char *where;           /* "" at the top of the file */
+    sl_diagnostics *diags;
+    bool is_from_default;        /* the text being applied is the table's */
+} apply_pass;
 
-static int setting_error(sl_error *err, const sl_node *node, const char *where,
-                         const char *name, const char *format, ...)
+/* "where.name: <what>" at node; node NULL means the text came from the
+ * table's default (or a bound), which is then named as the culprit. */
+static int setting_error(apply_pass *pass, const sl_node *node, const char *name, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int setting_error(apply_pass *pass, const sl_node *node, const char *name, const char *format, ...)
 {
     char what[400];
     va_list args;
     va_start(args, format);
     vsnprintf(what, sizeof what, format, args);
     va_end(args);
-    return sl_node_error(err, node, "%s.%s: %s%s", where, name, what,
-                         node ? "" : " (in the settings table's default)");
+    return sl_diag_error_at(pass->diags, node, "%s%s%s: %s%s", pass->where, pass->where[0] ? "." : "", name, what,
+                            pass->is_from_default ? " (in the settings table's default)" : "");
 }
 
 /* Checks text against option->choices; SL_OK when there are none. */
-static int check_choice(const sl_option *option, const char *text, const sl_node *node,
-                        const char *where, sl_error *err)
+static int check_choice(apply_pass *pass, const sl_option *option, const char *text, const sl_node *node,
+                        const char *name)
 {
     if (!option->choices) return SL_OK;
     char listed[300] = "";
@@ -216,37 +160,104 @@ static int check_choice(const sl_option *option, const char *text, const sl_node
                          choice == option->choices ? "" : ", ", *choice);
         if (n > 0 && (size_t)n < sizeof listed - used) used += (size_t)n;
     }
-    return setting_error(err, node, where, option->name, "expected one of %s; found '%.80s'",
-                         listed, text);
+    return setting_error(pass, node, name, "expected one of %s; found '%.80s'", listed, text);
+}
+
+/* A number of the option's type, as a double for comparing with bounds
+ * (exact for every integer a bound is written with). */
+static int parse_number(sl_option_type type, const char *text, void *out)
+{
+    switch (type) {
+    case SL_OPT_INT: return parse_int(text, (int64_t *)out);
+    case SL_OPT_DOUBLE: return parse_double(text, (double *)out);
+    case SL_OPT_DURATION: return sl_parse_duration(text, (int64_t *)out);
+    case SL_OPT_SIZE: return sl_parse_size(text, (int64_t *)out);
+    default: return SL_EPARSE;
+    }
+}
+
+static bool is_numeric(sl_option_type type)
+{
+    return type == SL_OPT_INT || type == SL_OPT_DOUBLE || type == SL_OPT_DURATION || type == SL_OPT_SIZE;
+}
+
+/* Whether the value in field lies on the right side of bound (-1: value
+ * >= bound, +1: value <= bound). A bound the parser refuses is a table
+ * mistake, reported once it is met. */
+static int check_bound(apply_pass *pass, const sl_option *option, const void *field, const char *bound, int side,
+                       bool *is_inside)
+{
+    *is_inside = true;
+    if (!bound) return SL_OK;
+    int64_t bound_int = 0;
+    double bound_double = 0;
+    bool is_double = option->type == SL_OPT_DOUBLE;
+    if (parse_number(option->type, bound, is_double ? (void *)&bound_double : (void *)&bound_int)) {
+        bool was_default = pass->is_from_default;
+        pass->is_from_default = false;
+        setting_error(pass, NULL, option->name, "the settings table's %s '%s' is not %s", side < 0 ? "min" : "max",
+                      bound, expectation(option->type));
+        pass->is_from_default = was_default;
+        return SL_ECONFIG;
+    }
+    if (is_double) {
+        double value = *(const double *)field;
+        *is_inside = side < 0 ? value >= bound_double : value <= bound_double;
+    } else {
+        int64_t value = *(const int64_t *)field;
+        *is_inside = side < 0 ? value >= bound_int : value <= bound_int;
+    }
+    return SL_OK;
+}
+
+static int check_range(apply_pass *pass, const sl_option *option, const void *field, const char *text,
+                       const sl_node *node)
+{
+    bool is_above_min, is_below_max;
+    int rc = check_bound(pass, option, field, option->min, -1, &is_above_min);
+    if (rc == SL_OK) rc = check_bound(pass, option, field, option->max, +1, &is_below_max);
+    if (rc) return rc;
+    if (is_above_min && is_below_max) return SL_OK;
+    if (option->min && option->max)
+        return setting_error(pass, node, option->name, "must be between %s and %s, found '%.80s'", option->min,
+                             option->max, text);
+    if (option->min) return setting_error(pass, node, option->name, "must be at least %s, found '%.80s'",
+                                          option->min, text);
+    return setting_error(pass, node, option->name, "must be at most %s, found '%.80s'", option->max, text);
 }
 
 /* Parses one scalar's text into the option's field. */
-static int apply_text(const sl_option *option, const char *text, const sl_node *node,
-                      void *field, const char *where, sl_error *err)
+static int apply_text(apply_pass *pass, const sl_option *option, const char *text, const sl_node *node,
+                      void *field)
 {
-    int rc = SL_OK;
-    switch (option->type) {
-    case SL_OPT_STRING: {
-        rc = check_choice(option, text, node, where, err);
+    if (option->type == SL_OPT_STRING) {
+        int rc = check_choice(pass, option, text, node, option->name);
         if (rc) return rc;
         char *copy = strdup(text);
-        if (!copy) return sl_error_set(err, SL_ENOMEM, "out of memory");
+        if (!copy) {
+            sl_diag_error_at(pass->diags, node, "out of memory");
+            return SL_ENOMEM;
+        }
         free(*(char **)field);
         *(char **)field = copy;
         return SL_OK;
     }
-    case SL_OPT_INT: rc = parse_int(text, (int64_t *)field); break;
-    case SL_OPT_DOUBLE: rc = parse_double(text, (double *)field); break;
-    case SL_OPT_BOOL: rc = parse_bool(text, (bool *)field); break;
-    case SL_OPT_DURATION: rc = sl_parse_duration(text, (int64_t *)field); break;
-    case SL_OPT_SIZE: rc = sl_parse_size(text, (int64_t *)field); break;
-    default:
-        return setting_error(err, node, where, option->name, "cannot be given as text");
-    }
+    int rc;
+    /* Parsed aside first, so a bad value leaves the field as it was. */
+    union { int64_t i; double d; bool b; } value;
+    if (option->type == SL_OPT_BOOL) rc = parse_bool(text, &value.b);
+    else if (is_numeric(option->type)) rc = parse_number(option->type, text, &value);
+    else return setting_error(pass, node, option->name, "cannot be given as text");
     if (rc)
-        return setting_error(err, node, where, option->name, "expected %s, found '%.80s'%s",
-                             expectation(option->type), text,
-                             rc == SL_ETOOBIG ? " (out of range)" : "");
+        return setting_error(pass, node, option->name, "expected %s, found '%.80s'%s", expectation(option->type),
+                             text, rc == SL_ETOOBIG ? " (out of range)" : "");
+    if (option->type != SL_OPT_BOOL) {
+        rc = check_range(pass, option, &value, text, node);
+        if (rc) return rc;
+    }
+    if (option->type == SL_OPT_BOOL) *(bool *)field = value.b;
+    else if (option->type == SL_OPT_DOUBLE) *(double *)field = value.d;
+    else *(int64_t *)field = value.i;
     return SL_OK;
 }
 
@@ -262,33 +273,34 @@ static int str_list_push(sl_str_list *list, const char *text)
 }
 
 /* A list of scalars, or one scalar (text, from the file or a default). */
-static int apply_str_list(const sl_option *option, const sl_node *value, const char *text,
-                          sl_str_list *field, const char *where, sl_error *err)
+static int apply_str_list(apply_pass *pass, const sl_option *option, const sl_node *value, const char *text,
+                          sl_str_list *field)
 {
     int rc = SL_OK;
     sl_str_list list = { NULL, 0 };
     if (value && value->kind == SL_NODE_MAP) {
-        rc = setting_error(err, value, where, option->name,
-                           "expected a list or a scalar, found a mapping");
+        rc = setting_error(pass, value, option->name, "expected a list or a scalar, found a mapping");
         goto done;
     }
     size_t n_items = value && value->kind == SL_NODE_LIST ? value->n_items : 1;
     for (size_t i = 0; i < n_items; i++) {
         const sl_node *item = value && value->kind == SL_NODE_LIST ? value->items[i] : value;
         const char *item_text = item ? item->scalar : text;
+        char item_name[200];
+        if (value && value->kind == SL_NODE_LIST) snprintf(item_name, sizeof item_name, "%s[%zu]", option->name, i);
+        else snprintf(item_name, sizeof item_name, "%s", option->name);
         if (item && (item->kind != SL_NODE_SCALAR || item->is_null)) {
-            rc = sl_node_error(err, item, "%s.%s[%zu]: expected a scalar, found %s", where,
-                               option->name, i,
+            rc = setting_error(pass, item, item_name, "expected a scalar, found %s",
                                item->kind == SL_NODE_SCALAR ? "null"
                                : item->kind == SL_NODE_MAP  ? "a mapping"
                                                             : "a list");
             goto done;
         }
-        rc = check_choice(option, item_text, item, where, err);
+        rc = check_choice(pass, option, item_text, item, option->name);
         if (rc) goto done;
-        rc = str_list_push(&list, item_text);
-        if (rc) {
-            sl_error_set(err, rc, "out of memory");
+        if (str_list_push(&list, item_text)) {
+            rc = SL_ENOMEM;
+            sl_diag_error_at(pass->diags, item, "out of memory");
             goto done;
         }
     }
@@ -301,76 +313,108 @@ done:
 }
 
 /* Applies a value from the file (value) or the default text (value NULL). */
-static int apply_option(const sl_option *option, const sl_node *value, const char *text,
-                        void *conf, const char *where, sl_error *err)
+static int apply_option(apply_pass *pass, const sl_option *option, const sl_node *value, const char *text)
 {
-    void *field = (char *)conf + option->offset;
-    if (option->type == SL_OPT_NODE) {
+    void *field = (char *)pass->conf + option->offset;
+    pass->is_from_default = value == NULL;
+    if (option->type == SL_OPT_MAP || option->type == SL_OPT_LIST) {
+        sl_node_kind wanted = option->type == SL_OPT_MAP ? SL_NODE_MAP : SL_NODE_LIST;
+        if (!value) return setting_error(pass, NULL, option->name, "cannot have a default");
+        if (value->kind != wanted)
+            return setting_error(pass, value, option->name, "expected a %s, found a %s", sl_node_kind_name(wanted),
+                                 sl_node_kind_name(value->kind));
         *(const sl_node **)field = value;
         return SL_OK;
     }
-    if (option->type == SL_OPT_STR_LIST)
-        return apply_str_list(option, value, text, (sl_str_list *)field, where, err);
+    if (option->type == SL_OPT_STR_LIST) return apply_str_list(pass, option, value, text, (sl_str_list *)field);
     if (value && value->kind != SL_NODE_SCALAR)
-        return setting_error(err, value, where, option->name, "expected a scalar, found a %s",
+        return setting_error(pass, value, option->name, "expected a scalar, found a %s",
                              sl_node_kind_name(value->kind));
-    return apply_text(option, value ? value->scalar : text, value, field, where, err);
+    return apply_text(pass, option, value ? value->scalar : text, value, field);
 }
 
-static const sl_option *find_option(const sl_option *table, const char *name)
+const sl_option *sl_option_find(const sl_option *table, const char *name)
 {
     for (const sl_option *option = table; option->type != SL_OPT_END; option++)
         if (strcmp(option->name, name) == 0) return option;
     return NULL;
 }
 
-static int unknown_key_error(const sl_option *table, const sl_node_pair *pair,
-                             const sl_node *map, const char *where, sl_error *err)
+static void unknown_key_error(apply_pass *pass, const sl_node_pair *pair)
 {
     char known[300] = "";
     size_t used = 0;
-    for (const sl_option *option = table; option->type != SL_OPT_END; option++) {
-        int n = snprintf(known + used, sizeof known - used, "%s%s",
-                         option == table ? "" : ", ", option->name);
+    for (const sl_option *option = pass->table; option->type != SL_OPT_END; option++) {
+        if (option->type == SL_OPT_UNSUPPORTED) continue;
+        int n = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", option->name);
         if (n > 0 && (size_t)n < sizeof known - used) used += (size_t)n;
     }
-    return sl_error_set(err, SL_ECONFIG, "%s:%d:%d: unknown setting '%.80s' in %s (known: %s)",
-                        map->file, pair->key_line, pair->key_column, pair->key, where, known);
+    sl_diag_error_at_position(pass->diags, pass->map->file, pair->key_line, pair->key_column,
+                              "unknown setting '%.80s' %s%s (%s%s)", pair->key,
+                              pass->where[0] ? "in " : "at the top level", pass->where,
+                              used ? "known: " : "it takes no settings", known);
 }
 
-int sl_options_apply(const sl_option *table, const sl_node *map, void *conf,
-                     const char *where, sl_error *err)
+static void unsupported_key_error(apply_pass *pass, const sl_node_pair *pair, const sl_option *option)
 {
-    int rc = SL_OK;
-    if (!where) where = "settings";
-    /* `block:` with nothing after it is an empty block. */
-    bool is_empty = !map || (map->kind == SL_NODE_SCALAR && map->is_null);
-    if (!is_empty && map->kind != SL_NODE_MAP)
-        return sl_node_error(err, map, "%s: expected a mapping, found a %s", where,
-                             sl_node_kind_name(map->kind));
+    sl_diag_error_at_position(pass->diags, pass->map->file, pair->key_line, pair->key_column,
+                              "%s%s%s: not supported yet: %s; remove it", pass->where, pass->where[0] ? "." : "",
+                              pair->key, option->help ? option->help : "a planned feature");
+}
 
-    for (size_t i = 0; !is_empty && i < map->n_pairs; i++) {
-        if (!find_option(table, map->pairs[i].key)) {
-            rc = unknown_key_error(table, &map->pairs[i], map, where, err);
-            goto fail;
-        }
+int sl_options_apply_all(const sl_option *table, const sl_node *map, void *conf, const char *where,
+                         sl_diagnostics *diags)
+{
+    apply_pass pass = { table, map, conf, where ? where : "", diags, false };
+    size_t errors_before = sl_diag_n_errors(diags);
+    /* `block:` with nothing after it is an empty block. */
+    if (map && map->kind == SL_NODE_SCALAR && map->is_null) pass.map = NULL;
+    if (pass.map && pass.map->kind != SL_NODE_MAP)
+        return sl_diag_error_at(diags, map, "%s: expected a mapping, found a %s",
+                                pass.where[0] ? pass.where : "the file", sl_node_kind_name(map->kind));
+
+    for (size_t i = 0; pass.map && i < pass.map->n_pairs; i++) {
+        const sl_option *option = sl_option_find(table, pass.map->pairs[i].key);
+        if (!option) unknown_key_error(&pass, &pass.map->pairs[i]);
+        else if (option->type == SL_OPT_UNSUPPORTED) unsupported_key_error(&pass, &pass.map->pairs[i], option);
     }
     for (const sl_option *option = table; option->type != SL_OPT_END; option++) {
-        const sl_node *value = is_empty ? NULL : sl_node_get(map, option->name);
+        if (option->type == SL_OPT_UNSUPPORTED) continue;
+        const sl_node *value = sl_node_get(pass.map, option->name);
         if (value && value->kind == SL_NODE_SCALAR && value->is_null) value = NULL;
-        if (value) {
-            rc = apply_option(option, value, NULL, conf, where, err);
-        } else if (option->required) {
-            rc = sl_node_error(err, map, "%s: missing required setting '%s'", where,
-                               option->name);
-        } else if (option->default_value) {
-            rc = apply_option(option, NULL, option->default_value, conf, where, err);
-        }
-        if (rc) goto fail;
+        int rc = SL_OK;
+        if (value) rc = apply_option(&pass, option, value, NULL);
+        else if (option->required)
+            rc = sl_diag_error_at(diags, pass.map, "%s%smissing required setting '%s'", pass.where,
+                                  pass.where[0] ? ": " : "", option->name);
+        if (rc == SL_ENOMEM) return SL_ENOMEM;
+        /* A bad value is replaced by the default so later checks can go on. */
+        if ((!value || rc) && !option->required && option->default_value)
+            rc = apply_option(&pass, option, NULL, option->default_value);
+        if (rc == SL_ENOMEM) return SL_ENOMEM;
     }
-    return SL_OK;
-fail:
-    sl_options_free(table, conf);
+    if (diags->is_out_of_memory) return SL_ENOMEM;
+    return sl_diag_n_errors(diags) > errors_before ? SL_ECONFIG : SL_OK;
+}
+
+int sl_options_apply(const sl_option *table, const sl_node *map, void *conf, const char *where, sl_error *err)
+{
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, NULL);
+    int rc = sl_options_apply_all(table, map, conf, where, &diags);
+    if (rc) {
+        /* The first mistake found, in the order the pass met them. */
+        for (size_t i = 0; i < diags.n_items; i++) {
+            if (diags.items[i].severity != SL_DIAG_ERROR) continue;
+            char text[sizeof err->message];
+            sl_diagnostic_format(&diags.items[i], text, sizeof text);
+            sl_error_set(err, rc, "%s", text);
+            break;
+        }
+        if (rc == SL_ENOMEM || diags.n_items == 0) sl_error_set(err, rc, "out of memory");
+        sl_options_free(table, conf);
+    }
+    sl_diagnostics_free(&diags);
     return rc;
 }
 

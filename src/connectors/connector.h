@@ -5,7 +5,15 @@
  * beside it) and registry.c lists them all. Helpers shared by several
  * connectors are in src/connectors/common/. A connector declares its settings
  * as an sl_option table; the runtime applies the config block to a zeroed
- * conf struct of conf_size bytes and hands it to open().
+ * conf struct of conf_size bytes and hands it to open(). The same table,
+ * with the ops' one-line description, is the connector's documentation
+ * (`sluice connectors NAME`, docs/connectors.md).
+ *
+ * A connector may also check its settings before anything runs (`sluice
+ * validate` and `sluice run` both call check()): what can be told from the
+ * settings alone, or from the pipeline SQL's output columns, is reported
+ * there, at the setting's file:line:column, rather than when the run opens
+ * the connector.
  *
  * Sources fill batches: every batch holds records of one partition, in
  * order, and sets batch->partition and batch->end_offset (the position to
@@ -35,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/diagnostics.h"
 #include "config/options.h"
 #include "core/batch.h"
 #include "core/error.h"
@@ -68,8 +77,30 @@ typedef struct sl_connector_env {
     size_t n_columns;
 } sl_connector_env;
 
+/* What check() is given (all borrowed). */
+typedef struct sl_connector_check {
+    const char *pipeline;          /* pipeline name */
+    const char *where;             /* the block in messages, e.g. "pipelines.p.sink.sqlite" */
+    const sl_node *block;          /* `{ <connector>: ... }`, for a position when settings is NULL */
+    const sl_node *settings;       /* the connector's settings mapping; NULL when empty */
+    /* Output columns of the pipeline's SQL (NULL/0 when none or SELECT *). */
+    const char *const *columns;
+    size_t n_columns;
+    sl_diagnostics *diags;         /* where errors and warnings go */
+} sl_connector_check;
+
+/* The node of setting in the checked block (for a message's position): the
+ * setting's value, else the settings mapping, else the whole block. */
+static inline const sl_node *sl_connector_check_node(const sl_connector_check *check, const char *setting)
+{
+    const sl_node *node = setting && check->settings ? sl_node_get(check->settings, setting) : NULL;
+    if (node) return node;
+    return check->settings ? check->settings : check->block;
+}
+
 typedef struct sl_source_ops {
     const char *name;
+    const char *description;       /* one line for `sluice connectors` */
     const sl_option *options;
     size_t conf_size;
     int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
@@ -92,12 +123,18 @@ typedef struct sl_source_ops {
      * is incomplete. NULL: the source never ends by itself; being stopped
      * is its normal end. */
     bool (*ends_by_itself)(void *state);
+    /* Optional: checks conf (applied from check->settings) before the run
+     * and reports to check->diags: errors for what would fail the run,
+     * warnings for what may still be fixed before it starts (an input file
+     * not created yet). */
+    void (*check)(const void *conf, const sl_connector_check *check);
     /* Whether records need JSON parsing of raw before transforms/sinks use value. */
     bool produces_raw;
 } sl_source_ops;
 
 typedef struct sl_sink_ops {
     const char *name;
+    const char *description;       /* one line for `sluice connectors` */
     const sl_option *options;
     size_t conf_size;
     int (*open)(const void *conf, const sl_connector_env *env, void **state, sl_error *err);
@@ -111,13 +148,9 @@ typedef struct sl_sink_ops {
      * up to a bound, when it has this op. */
     int (*write_many)(void *state, const sl_batch *const *batches, size_t n_batches, sl_error *err);
     void (*close)(void *state);
-    /* Optional: checks conf against what is known before anything runs
-     * (`sluice validate` calls it too): columns are the pipeline SQL's
-     * output columns (n_columns 0 without SQL or with SELECT *). Fails
-     * with SL_ECONFIG, a message saying what to change, and in *setting
-     * the name of the setting at fault, so the error can point at it. */
-    int (*check)(const void *conf, const char *const *columns, size_t n_columns, const char **setting,
-                 sl_error *err);
+    /* Optional: as a source's check(); check->columns are the pipeline
+     * SQL's output columns (e.g. a key column the SQL does not produce). */
+    void (*check)(const void *conf, const sl_connector_check *check);
     /* Writes into out a command a user can run to look at what the sink
      * stored (e.g. a sqlite3 query); NULL op when there is none. */
     void (*hint)(const void *conf, char *out, size_t size);
@@ -133,5 +166,10 @@ const sl_sink_ops *sl_connector_sink(const char *name);
 /* "generator, topic, file, stdio" — for error messages. */
 const char *sl_connector_source_names(void);
 const char *sl_connector_sink_names(void);
+
+/* The registry in order, for listings: the i-th source or sink, NULL past
+ * the last. */
+const sl_source_ops *sl_connector_source_at(size_t i);
+const sl_sink_ops *sl_connector_sink_at(size_t i);
 
 #endif

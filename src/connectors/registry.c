@@ -66,3 +66,13 @@ const char *sl_connector_sink_names(void)
     for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) append_name(names, sizeof names, sinks[i]->name);
     return names;
 }
+
+const sl_source_ops *sl_connector_source_at(size_t i)
+{
+    return i < sizeof sources / sizeof sources[0] ? sources[i] : NULL;
+}
+
+const sl_sink_ops *sl_connector_sink_at(size_t i)
+{
+    return i < sizeof sinks / sizeof sinks[0] ? sinks[i] : NULL;
+}

@@ -1,9 +1,17 @@
 /* plan.c — loading and checking a sluice config (see plan.h).
  *
- * Every block is checked against an option table so unknown keys are
- * errors, not warnings. A connector block is a mapping with exactly one key,
- * the connector's name, whose value holds its settings:
+ * Every block is checked against an option table (plan_settings.c for the
+ * file's own blocks, each connector's for its settings) so unknown keys are
+ * errors, not warnings. A connector block is a mapping with exactly one
+ * key, the connector's name, whose value holds its settings:
  *     source: { topic: { name: user_data } }
+ *
+ * Checking goes on past a mistake: each pipeline, and each source,
+ * transform and sink of a pipeline, is checked on its own, and every
+ * mistake goes to the diagnostics, so one `sluice validate` lists them
+ * all. Checks that need an earlier part to be right (a sink's key columns
+ * against the SQL's output columns) are skipped when that part is wrong.
+ * The plan is handed out only when there is no error at all.
  *
  * A top-level `topics: { kafka: { brokers, properties } }` puts every
  * `topic:` block on Kafka: each is checked against the topic connector's
@@ -14,64 +22,14 @@
  */
 #include "runtime/plan.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config/options.h"
-#include "runtime/dlq.h"
-
-typedef struct top_conf {
-    char *data_dir;
-    const sl_node *pipelines;
-    const sl_node *dags;
-    const sl_node *topics;
-    const sl_node *metadata;
-    const sl_node *http;
-    const sl_node *auth;
-    const sl_node *alerts;
-    const sl_node *log;
-} top_conf;
-
-static const sl_option top_options[] = {
-    { "data_dir", SL_OPT_STRING, offsetof(top_conf, data_dir), .default_value = "./data",
-      .help = "where topics, group offsets and metadata live" },
-    { "pipelines", SL_OPT_NODE, offsetof(top_conf, pipelines), .help = "name → pipeline" },
-    { "dags", SL_OPT_NODE, offsetof(top_conf, dags), .help = "name → scheduled DAG" },
-    { "topics", SL_OPT_NODE, offsetof(top_conf, topics), .help = "where topic: blocks live" },
-    { "metadata", SL_OPT_NODE, offsetof(top_conf, metadata), .help = "metadata store" },
-    { "http", SL_OPT_NODE, offsetof(top_conf, http), .help = "HTTP listener" },
-    { "auth", SL_OPT_NODE, offsetof(top_conf, auth), .help = "API tokens" },
-    { "alerts", SL_OPT_NODE, offsetof(top_conf, alerts), .help = "alert rules" },
-    { "log", SL_OPT_NODE, offsetof(top_conf, log), .help = "diagnostic log" },
-    { 0 }
-};
-
-/* topics: where `topic:` blocks live. Only Kafka can replace the embedded
- * log for now; without the block they are embedded. */
-typedef struct topics_conf {
-    const sl_node *kafka;
-} topics_conf;
-
-static const sl_option topics_options[] = {
-    { "kafka", SL_OPT_NODE, offsetof(topics_conf, kafka), .required = true,
-      .help = "put every topic: block on Kafka: { brokers, properties }" },
-    { 0 }
-};
-
-typedef struct topics_kafka_conf {
-    char *brokers;
-    const sl_node *properties;
-} topics_kafka_conf;
-
-static const sl_option topics_kafka_options[] = {
-    { "brokers", SL_OPT_STRING, offsetof(topics_kafka_conf, brokers), .required = true,
-      .help = "bootstrap brokers, host:port[,host:port...]" },
-    { "properties", SL_OPT_NODE, offsetof(topics_kafka_conf, properties),
-      .help = "librdkafka properties for every mapped source and sink" },
-    { 0 }
-};
+#include "runtime/plan_settings.h"
 
 /* The checked topics.kafka block: its nodes, borrowed from the document,
  * become settings of each mapped kafka block. kafka is NULL when topics
@@ -106,103 +64,13 @@ static const setting_rename sink_renames[] = {
 
 #define PLAN_MAX_MAPPED_SETTINGS 16
 
-typedef struct log_conf {
-    char *level;
-    char *format;
-} log_conf;
-
-static const char *const level_choices[] = { "debug", "info", "warn", "error", "off", NULL };
-static const char *const format_choices[] = { "text", "json", NULL };
-
-static const sl_option log_options[] = {
-    { "level", SL_OPT_STRING, offsetof(log_conf, level), .default_value = "info", .choices = level_choices },
-    { "format", SL_OPT_STRING, offsetof(log_conf, format), .default_value = "text", .choices = format_choices },
-    { 0 }
-};
-
-typedef struct pipeline_conf {
-    const sl_node *source;
-    const sl_node *transform;
-    const sl_node *sink;
-    const sl_node *sinks;
-    int64_t workers;
-    int64_t batch_size;
-    int64_t max_inflight;
-    int64_t commit_interval_ms;
-    int64_t retry_limit_ms;
-    char *dlq;
-    int64_t dlq_max_record_bytes;
-    char *description;
-} pipeline_conf;
-
-static const sl_option pipeline_options[] = {
-    { "source", SL_OPT_NODE, offsetof(pipeline_conf, source), .required = true },
-    { "transform", SL_OPT_NODE, offsetof(pipeline_conf, transform) },
-    { "sink", SL_OPT_NODE, offsetof(pipeline_conf, sink) },
-    { "sinks", SL_OPT_NODE, offsetof(pipeline_conf, sinks) },
-    { "workers", SL_OPT_INT, offsetof(pipeline_conf, workers), .default_value = "0",
-      .help = "worker threads; 0 = one per core" },
-    { "batch_size", SL_OPT_INT, offsetof(pipeline_conf, batch_size), .default_value = "1024" },
-    { "max_inflight", SL_OPT_INT, offsetof(pipeline_conf, max_inflight), .default_value = "0",
-      .help = "batches in flight at once; 0 = 2 per worker + 6" },
-    { "commit_interval", SL_OPT_DURATION, offsetof(pipeline_conf, commit_interval_ms),
-      .default_value = "1s", .help = "how often source positions are persisted" },
-    { "retry_limit", SL_OPT_DURATION, offsetof(pipeline_conf, retry_limit_ms), .default_value = "5m",
-      .help = "how long a transient error of a sink or source (server down, timeout, database locked) "
-              "is retried, with exponential backoff up to 5 s, before the pipeline fails; 0 = never retry" },
-    { "dlq", SL_OPT_STRING, offsetof(pipeline_conf, dlq), .help = "dead-letter topic (default <pipeline>.dlq)" },
-    { "dlq_max_record_bytes", SL_OPT_SIZE, offsetof(pipeline_conf, dlq_max_record_bytes), .default_value = "16MiB",
-      .help = "largest dead letter (key + value + headers); a bad record over it fails the run, never stored cut" },
-    { "description", SL_OPT_STRING, offsetof(pipeline_conf, description) },
-    { 0 }
-};
-
-typedef struct transform_conf {
-    char *sql;
-} transform_conf;
-
-static const sl_option transform_options[] = {
-    { "sql", SL_OPT_STRING, offsetof(transform_conf, sql), .required = true,
-      .help = "SELECT ... FROM input [WHERE ...]" },
-    { 0 }
-};
-
-typedef struct dag_conf {
-    char *schedule;
-    const sl_node *tasks;
-    bool catchup;
-    bool paused;
-    char *description;
-} dag_conf;
-
-static const sl_option dag_options[] = {
-    { "schedule", SL_OPT_STRING, offsetof(dag_conf, schedule), .required = true,
-      .help = "cron expression, @hourly/@daily/@weekly, or an interval" },
-    { "tasks", SL_OPT_NODE, offsetof(dag_conf, tasks), .required = true },
-    { "catchup", SL_OPT_BOOL, offsetof(dag_conf, catchup), .default_value = "false" },
-    { "paused", SL_OPT_BOOL, offsetof(dag_conf, paused), .default_value = "false" },
-    { "description", SL_OPT_STRING, offsetof(dag_conf, description) },
-    { 0 }
-};
-
-typedef struct task_conf {
-    char *pipeline;
-    char *command;
-    int64_t retries;
-    int64_t timeout_ms;
-    int64_t retry_delay_ms;
-    sl_str_list depends_on;
-} task_conf;
-
-static const sl_option task_options[] = {
-    { "pipeline", SL_OPT_STRING, offsetof(task_conf, pipeline) },
-    { "command", SL_OPT_STRING, offsetof(task_conf, command) },
-    { "retries", SL_OPT_INT, offsetof(task_conf, retries), .default_value = "0" },
-    { "timeout", SL_OPT_DURATION, offsetof(task_conf, timeout_ms), .default_value = "0" },
-    { "retry_delay", SL_OPT_DURATION, offsetof(task_conf, retry_delay_ms), .default_value = "30s" },
-    { "depends_on", SL_OPT_STR_LIST, offsetof(task_conf, depends_on) },
-    { 0 }
-};
+/* One load: the plan being built, where topic: blocks go, and where
+ * mistakes are reported. */
+typedef struct loader {
+    sl_plan *plan;
+    topics_target topics;
+    sl_diagnostics *diags;
+} loader;
 
 static void sink_plan_clear(sl_sink_plan *sink)
 {
@@ -239,35 +107,63 @@ void sl_plan_free(sl_plan *plan)
 const sl_pipeline_plan *sl_plan_pipeline(const sl_plan *plan, const char *name)
 {
     for (size_t i = 0; i < plan->n_pipelines; i++)
-        if (strcmp(plan->pipelines[i].name, name) == 0) return &plan->pipelines[i];
+        if (plan->pipelines[i].name && strcmp(plan->pipelines[i].name, name) == 0) return &plan->pipelines[i];
     return NULL;
+}
+
+/* Whether map has key with a value that is not null. */
+static bool is_given(const sl_node *map, const char *key)
+{
+    const sl_node *value = sl_node_get(map, key);
+    return value && !(value->kind == SL_NODE_SCALAR && value->is_null);
+}
+
+static int out_of_memory(loader *ld)
+{
+    sl_diag_error_at(ld->diags, NULL, "out of memory");
+    return SL_ENOMEM;
+}
+
+/* An error at the position of a mapping's key. */
+static int key_error(loader *ld, const sl_node *map, const sl_node_pair *pair, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int key_error(loader *ld, const sl_node *map, const sl_node_pair *pair, const char *format, ...)
+{
+    char what[600];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(what, sizeof what, format, args);
+    va_end(args);
+    return sl_diag_error_at_position(ld->diags, map->file, pair->key_line, pair->key_column, "%s", what);
 }
 
 /* A connector block: { <name>: { settings } }. Finds the connector's name
  * and settings node, or explains what is wrong with the block. */
-static int connector_block(const sl_node *block, const char *where, const char *known,
-                           const char **name, const sl_node **settings, sl_error *err)
+static int connector_block(loader *ld, const sl_node *block, const char *where, const char *known,
+                           const char **name, const sl_node **settings)
 {
     if (block->kind != SL_NODE_MAP || block->n_pairs != 1)
-        return sl_node_error(err, block, "%s: expected one connector, as { <connector>: { settings } } (connectors: %s)",
-                             where, known);
+        return sl_diag_error_at(ld->diags, block,
+                                "%s: expected one connector, as { <connector>: { settings } } (connectors: %s)",
+                                where, known);
     *name = block->pairs[0].key;
     *settings = block->pairs[0].value;
     if ((*settings)->kind == SL_NODE_SCALAR && (*settings)->is_null) *settings = NULL;
     else if ((*settings)->kind != SL_NODE_MAP)
-        return sl_node_error(err, *settings, "%s.%s: expected a mapping of settings, found a %s",
-                             where, *name, sl_node_kind_name((*settings)->kind));
+        return sl_diag_error_at(ld->diags, *settings, "%s.%s: expected a mapping of settings, found a %s", where,
+                                *name, sl_node_kind_name((*settings)->kind));
     return SL_OK;
 }
 
 /* Checks a topic: block against the topic connector's own table, so a
  * mistake reads the same whether topics are embedded or on Kafka. */
-static int check_topic_settings(const sl_option *table, size_t conf_size, const sl_node *settings,
-                                const char *where, sl_error *err)
+static int check_topic_settings(loader *ld, const sl_option *table, size_t conf_size, const sl_node *settings,
+                                const char *where)
 {
     void *conf = calloc(1, conf_size);
-    if (!conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    int rc = sl_options_apply(table, settings, conf, where, err);
+    if (!conf) return out_of_memory(ld);
+    int rc = sl_options_apply_all(table, settings, conf, where, ld->diags);
     sl_options_free(table, conf);
     free(conf);
     return rc;
@@ -278,11 +174,13 @@ static int check_topic_settings(const sl_option *table, size_t conf_size, const 
  * properties and the block's own settings renamed; its values are the
  * file's nodes, so any message still points into the file. A setting with
  * no Kafka counterpart (segments, retention, fsync) is refused. */
-static int apply_on_kafka(const topics_target *topics, const setting_rename *renames, const sl_option *table,
-                          const sl_node *settings, void *kafka_conf, const char *where, sl_error *err)
+static int apply_on_kafka(loader *ld, const setting_rename *renames, const sl_option *table,
+                          const sl_node *settings, void *kafka_conf, const char *where)
 {
+    const topics_target *topics = &ld->topics;
     sl_node_pair pairs[PLAN_MAX_MAPPED_SETTINGS];
     size_t n = 0;
+    int rc = SL_OK;
     pairs[n] = *topics->brokers;
     pairs[n++].key = "brokers";
     if (topics->properties) {
@@ -294,218 +192,211 @@ static int apply_on_kafka(const topics_target *topics, const setting_rename *ren
         const setting_rename *rename = renames;
         while (rename->topic_key && strcmp(rename->topic_key, pair->key) != 0) rename++;
         if (!rename->topic_key) {
-            sl_node key_node = *pair->value;
-            key_node.line = pair->key_line;
-            key_node.column = pair->key_column;
-            return sl_node_error(err, &key_node,
-                                 "%s: '%s' only applies to embedded topics, and topics are on Kafka here "
-                                 "(topics.kafka at line %d); remove it",
-                                 where, pair->key, topics->kafka->line);
+            rc = key_error(ld, settings, pair,
+                           "%s: '%s' only applies to embedded topics, and topics are on Kafka here "
+                           "(topics.kafka at line %d); remove it",
+                           where, pair->key, topics->kafka->line);
+            continue;
         }
-        if (n == PLAN_MAX_MAPPED_SETTINGS) return sl_node_error(err, settings, "%s: too many settings", where);
+        if (n == PLAN_MAX_MAPPED_SETTINGS) return sl_diag_error_at(ld->diags, settings, "%s: too many settings", where);
         pairs[n] = *pair;
         pairs[n++].key = rename->kafka_key;
     }
+    if (rc) return rc;
     sl_node map = *settings;
     map.pairs = pairs;
     map.n_pairs = n;
-    return sl_options_apply(table, &map, kafka_conf, where, err);
+    return sl_options_apply_all(table, &map, kafka_conf, where, ld->diags);
 }
 
 /* A topic: source on Kafka: { name, group, start, max_batch_bytes } becomes
  * kafka { brokers, topic: name, group, start, max_batch_bytes, properties }. */
-static int map_topic_source(sl_pipeline_plan *pipeline, const topics_target *topics, const sl_node *settings,
-                            const char *where, sl_error *err)
+static int map_topic_source(loader *ld, sl_pipeline_plan *pipeline, const sl_node *settings, const char *where)
 {
     const sl_source_ops *topic_ops = sl_connector_source("topic");
-    int rc = check_topic_settings(topic_ops->options, topic_ops->conf_size, settings, where, err);
+    int rc = check_topic_settings(ld, topic_ops->options, topic_ops->conf_size, settings, where);
     if (rc) return rc;
     pipeline->source_ops = sl_connector_source("kafka");
     pipeline->source_conf = calloc(1, pipeline->source_ops->conf_size);
-    if (!pipeline->source_conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    return apply_on_kafka(topics, source_renames, pipeline->source_ops->options, settings,
-                          pipeline->source_conf, where, err);
+    if (!pipeline->source_conf) return out_of_memory(ld);
+    return apply_on_kafka(ld, source_renames, pipeline->source_ops->options, settings, pipeline->source_conf,
+                          where);
 }
 
 /* A topic: sink on Kafka: { name, partitions, key } becomes kafka { brokers,
  * topic: name, partitions, key, properties }. */
-static int map_topic_sink(sl_sink_plan *sink, const topics_target *topics, const sl_node *settings,
-                          const char *where, sl_error *err)
+static int map_topic_sink(loader *ld, sl_sink_plan *sink, const sl_node *settings, const char *where)
 {
     const sl_sink_ops *topic_ops = sl_connector_sink("topic");
-    int rc = check_topic_settings(topic_ops->options, topic_ops->conf_size, settings, where, err);
+    int rc = check_topic_settings(ld, topic_ops->options, topic_ops->conf_size, settings, where);
     if (rc) return rc;
     sink->ops = sl_connector_sink("kafka");
     sink->conf = calloc(1, sink->ops->conf_size);
-    if (!sink->conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    return apply_on_kafka(topics, sink_renames, sink->ops->options, settings, sink->conf, where, err);
+    if (!sink->conf) return out_of_memory(ld);
+    return apply_on_kafka(ld, sink_renames, sink->ops->options, settings, sink->conf, where);
 }
 
-static int load_source(sl_pipeline_plan *pipeline, const topics_target *topics, const sl_node *block,
-                       sl_error *err)
+/* Runs a connector's own check() and says whether it added errors. */
+static int run_check(loader *ld, void (*check)(const void *, const sl_connector_check *), const void *conf,
+                     const sl_connector_check *context)
+{
+    if (!check) return SL_OK;
+    size_t errors_before = sl_diag_n_errors(ld->diags);
+    check(conf, context);
+    if (ld->diags->is_out_of_memory) return SL_ENOMEM;
+    return sl_diag_n_errors(ld->diags) > errors_before ? SL_ECONFIG : SL_OK;
+}
+
+static int load_source(loader *ld, sl_pipeline_plan *pipeline, const sl_node *block)
 {
     char where[300];
     snprintf(where, sizeof where, "pipelines.%s.source", pipeline->name);
     const char *name;
     const sl_node *settings;
-    int rc = connector_block(block, where, sl_connector_source_names(), &name, &settings, err);
+    int rc = connector_block(ld, block, where, sl_connector_source_names(), &name, &settings);
     if (rc) return rc;
-    if (topics->kafka && strcmp(name, "topic") == 0) {
-        snprintf(where, sizeof where, "pipelines.%s.source.topic", pipeline->name);
-        return map_topic_source(pipeline, topics, settings, where, err);
-    }
-    pipeline->source_ops = sl_connector_source(name);
-    if (!pipeline->source_ops) {
-        const sl_node_pair *pair = &block->pairs[0];
-        sl_node key_node = *block;
-        key_node.line = pair->key_line;
-        key_node.column = pair->key_column;
-        return sl_node_error(err, &key_node, "%s: unknown source connector '%s' (sources: %s)", where,
-                             name, sl_connector_source_names());
-    }
-    pipeline->source_conf = calloc(1, pipeline->source_ops->conf_size);
-    if (!pipeline->source_conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
     snprintf(where, sizeof where, "pipelines.%s.source.%s", pipeline->name, name);
-    return sl_options_apply(pipeline->source_ops->options, settings, pipeline->source_conf, where, err);
+    if (ld->topics.kafka && strcmp(name, "topic") == 0) {
+        rc = map_topic_source(ld, pipeline, settings, where);
+    } else {
+        pipeline->source_ops = sl_connector_source(name);
+        if (!pipeline->source_ops)
+            return key_error(ld, block, &block->pairs[0], "pipelines.%s.source: unknown source connector '%s' "
+                             "(sources: %s)", pipeline->name, name, sl_connector_source_names());
+        pipeline->source_conf = calloc(1, pipeline->source_ops->conf_size);
+        if (!pipeline->source_conf) return out_of_memory(ld);
+        rc = sl_options_apply_all(pipeline->source_ops->options, settings, pipeline->source_conf, where, ld->diags);
+    }
+    if (rc) return rc;
+    sl_connector_check check = { pipeline->name, where, block, settings, NULL, 0, ld->diags };
+    return run_check(ld, pipeline->source_ops->check, pipeline->source_conf, &check);
 }
 
-static int load_sink(const topics_target *topics, sl_sink_plan *sink, const sl_node *block, const char *where,
-                     sl_error *err)
+static int load_sink(loader *ld, sl_sink_plan *sink, const sl_node *block, const char *where)
 {
     const char *name;
     const sl_node *settings;
-    int rc = connector_block(block, where, sl_connector_sink_names(), &name, &settings, err);
+    int rc = connector_block(ld, block, where, sl_connector_sink_names(), &name, &settings);
     if (rc) return rc;
     char inner[700];
     snprintf(inner, sizeof inner, "%s.%s", where, name);
     sink->node = settings;
-    if (topics->kafka && strcmp(name, "topic") == 0) return map_topic_sink(sink, topics, settings, inner, err);
+    if (ld->topics.kafka && strcmp(name, "topic") == 0) return map_topic_sink(ld, sink, settings, inner);
     sink->ops = sl_connector_sink(name);
-    if (!sink->ops) {
-        sl_node key_node = *block;
-        key_node.line = block->pairs[0].key_line;
-        key_node.column = block->pairs[0].key_column;
-        return sl_node_error(err, &key_node, "%s: unknown sink connector '%s' (sinks: %s)", where, name,
-                             sl_connector_sink_names());
-    }
+    if (!sink->ops)
+        return key_error(ld, block, &block->pairs[0], "%s: unknown sink connector '%s' (sinks: %s)", where, name,
+                         sl_connector_sink_names());
     sink->conf = calloc(1, sink->ops->conf_size);
-    if (!sink->conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
-    return sl_options_apply(sink->ops->options, settings, sink->conf, inner, err);
+    if (!sink->conf) return out_of_memory(ld);
+    return sl_options_apply_all(sink->ops->options, settings, sink->conf, inner, ld->diags);
 }
 
 /* What a sink can tell from its settings and the SQL's output columns
  * alone (a key column the SQL does not produce), reported here so that
  * `sluice validate` finds it and a run never starts with it. */
-static int check_sink(const sl_pipeline_plan *pipeline, const sl_sink_plan *sink, const char *where, sl_error *err)
+static int check_sink(loader *ld, const sl_pipeline_plan *pipeline, const sl_sink_plan *sink, const sl_node *block,
+                      const char *where)
 {
     if (!sink->ops->check) return SL_OK;
     size_t n_columns = pipeline->program ? sl_sql_n_columns(pipeline->program) : 0;
     const char *stack_columns[64];
     const char **columns = n_columns <= 64 ? stack_columns : calloc(n_columns, sizeof *columns);
-    if (!columns) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (!columns) return out_of_memory(ld);
     for (size_t i = 0; i < n_columns; i++) columns[i] = sl_sql_column_name(pipeline->program, i);
-    const char *setting = NULL;
-    sl_error why;
-    sl_error_clear(&why);
-    int rc = sink->ops->check(sink->conf, columns, n_columns, &setting, &why);
+    char inner[700];
+    snprintf(inner, sizeof inner, "%s.%s", where, block->pairs[0].key);
+    sl_connector_check check = { pipeline->name, inner, block, sink->node, columns, n_columns, ld->diags };
+    int rc = run_check(ld, sink->ops->check, sink->conf, &check);
     if (columns != stack_columns) free((void *)columns);
-    if (rc == SL_OK) return SL_OK;
-    const sl_node *node = setting ? sl_node_get(sink->node, setting) : NULL;
-    return sl_node_error(err, node ? node : sink->node, "%s.%s%s%s: %s", where, sink->ops->name, setting ? "." : "",
-                         setting ? setting : "", why.message);
+    return rc;
 }
 
-static int load_sinks(sl_pipeline_plan *pipeline, const topics_target *topics, const pipeline_conf *conf,
-                      sl_error *err)
+/* Loads every sink; is_sql_known says whether the SQL's output columns can
+ * be trusted for the sinks' checks (no transform, or one that compiled). */
+static int load_sinks(loader *ld, sl_pipeline_plan *pipeline, const sl_pipeline_conf *conf, bool is_sql_known)
 {
     if (conf->sink && conf->sinks)
-        return sl_node_error(err, conf->sinks, "pipelines.%s: give either sink or sinks, not both",
-                             pipeline->name);
-    if (!conf->sink && !conf->sinks)
-        return sl_node_error(err, pipeline->node, "pipelines.%s: missing required setting 'sink'",
-                             pipeline->name);
+        return sl_diag_error_at(ld->diags, conf->sinks, "pipelines.%s: give either sink or sinks, not both",
+                                pipeline->name);
+    if (!conf->sink && !conf->sinks) {
+        /* A sink or sinks of the wrong shape is reported already. */
+        if (is_given(pipeline->node, "sink") || is_given(pipeline->node, "sinks")) return SL_ECONFIG;
+        return sl_diag_error_at(ld->diags, pipeline->node, "pipelines.%s: missing required setting 'sink'",
+                                pipeline->name);
+    }
     const sl_node *const *blocks = conf->sink ? &conf->sink : NULL;
     size_t n = 1;
     if (conf->sinks) {
-        if (conf->sinks->kind != SL_NODE_LIST || conf->sinks->n_items == 0)
-            return sl_node_error(err, conf->sinks, "pipelines.%s.sinks: expected a non-empty list of sinks",
-                                 pipeline->name);
+        if (conf->sinks->n_items == 0)
+            return sl_diag_error_at(ld->diags, conf->sinks, "pipelines.%s.sinks: expected a non-empty list of sinks",
+                                    pipeline->name);
         blocks = (const sl_node *const *)conf->sinks->items;
         n = conf->sinks->n_items;
     }
     pipeline->sinks = calloc(n, sizeof *pipeline->sinks);
-    if (!pipeline->sinks) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (!pipeline->sinks) return out_of_memory(ld);
+    int rc = SL_OK;
     for (size_t i = 0; i < n; i++) {
         char where[300];
         if (conf->sinks) snprintf(where, sizeof where, "pipelines.%s.sinks[%zu]", pipeline->name, i);
         else snprintf(where, sizeof where, "pipelines.%s.sink", pipeline->name);
         pipeline->n_sinks = i + 1;
-        int rc = load_sink(topics, &pipeline->sinks[i], blocks[i], where, err);
-        if (rc == SL_OK) rc = check_sink(pipeline, &pipeline->sinks[i], where, err);
-        if (rc) return rc;
+        int sink_rc = load_sink(ld, &pipeline->sinks[i], blocks[i], where);
+        if (sink_rc == SL_OK && is_sql_known) sink_rc = check_sink(ld, pipeline, &pipeline->sinks[i], blocks[i], where);
+        if (sink_rc == SL_ENOMEM) return sink_rc;
+        if (sink_rc) rc = sink_rc;
     }
-    return SL_OK;
-}
-
-static int load_transform(const sl_plan *plan, sl_pipeline_plan *pipeline, const sl_node *node,
-                          sl_error *err)
-{
-    transform_conf conf = { 0 };
-    char where[300];
-    snprintf(where, sizeof where, "pipelines.%s.transform", pipeline->name);
-    int rc = sl_options_apply(transform_options, node, &conf, where, err);
-    if (rc == SL_OK) {
-        rc = sl_sql_compile(conf.sql, &pipeline->program, err);
-        if (rc) {
-            const sl_node *sql_node = sl_node_get(node, "sql");
-            char detail[sizeof err->message];
-            snprintf(detail, sizeof detail, "%s", err->message);
-            sl_node_error(err, sql_node ? sql_node : node, "%s.sql: %s", where, detail);
-            rc = SL_ECONFIG;
-        }
-    }
-    sl_options_free(transform_options, &conf);
-    (void)plan;
     return rc;
 }
 
-static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics_target *topics,
-                         const sl_node_pair *pair, sl_error *err)
+static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node *node)
+{
+    sl_transform_conf conf = { 0 };
+    char where[300];
+    snprintf(where, sizeof where, "pipelines.%s.transform", pipeline->name);
+    int rc = sl_options_apply_all(sl_transform_options, node, &conf, where, ld->diags);
+    if (rc == SL_OK) {
+        sl_error err;
+        sl_error_clear(&err);
+        rc = sl_sql_compile(conf.sql, &pipeline->program, &err);
+        if (rc == SL_ENOMEM) {
+            rc = out_of_memory(ld);
+        } else if (rc) {
+            const sl_node *sql_node = sl_node_get(node, "sql");
+            rc = sl_diag_error_at(ld->diags, sql_node ? sql_node : node, "%s.sql: %s", where, err.message);
+        }
+    }
+    sl_options_free(sl_transform_options, &conf);
+    return rc;
+}
+
+/* Worst of two results: out of memory, then an error, then ok. */
+static int worse(int a, int b)
+{
+    if (a == SL_ENOMEM || b == SL_ENOMEM) return SL_ENOMEM;
+    return a ? a : b;
+}
+
+static int load_pipeline(loader *ld, sl_pipeline_plan *pipeline, const sl_node_pair *pair)
 {
     pipeline->name = pair->key;
     pipeline->node = pair->value;
-    pipeline_conf conf = { 0 };
+    sl_pipeline_conf conf = { 0 };
     char where[300];
     snprintf(where, sizeof where, "pipelines.%s", pipeline->name);
     if (pair->value->kind != SL_NODE_MAP)
-        return sl_node_error(err, pair->value, "%s: expected a mapping, found a %s", where,
-                             sl_node_kind_name(pair->value->kind));
-    int rc = sl_options_apply(pipeline_options, pair->value, &conf, where, err);
-    if (rc) goto done;
+        return sl_diag_error_at(ld->diags, pair->value, "%s: expected a mapping, found a %s", where,
+                                sl_node_kind_name(pair->value->kind));
+    /* A mistake in one setting does not stop the source, transform and
+     * sinks from being checked: conf keeps what was right. */
+    int rc = sl_options_apply_all(sl_pipeline_options, pair->value, &conf, where, ld->diags);
+    if (rc == SL_ENOMEM) goto done;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     pipeline->workers = conf.workers > 0 ? conf.workers : (cores > 0 ? cores : 1);
-    if (conf.workers < 0 || conf.workers > 256) {
-        rc = sl_node_error(err, sl_node_get(pair->value, "workers"), "%s.workers: must be between 0 and 256", where);
-        goto done;
-    }
-    if (conf.batch_size < 1 || conf.batch_size > 1000000) {
-        rc = sl_node_error(err, pair->value, "%s.batch_size: must be between 1 and 1000000", where);
-        goto done;
-    }
     pipeline->batch_size = conf.batch_size;
     pipeline->max_inflight = conf.max_inflight > 0 ? conf.max_inflight : pipeline->workers * 2 + 6;
     pipeline->commit_interval_ms = conf.commit_interval_ms;
-    if (conf.retry_limit_ms < 0) {
-        rc = sl_node_error(err, sl_node_get(pair->value, "retry_limit"), "%s.retry_limit: must not be negative", where);
-        goto done;
-    }
     pipeline->retry_limit_ms = conf.retry_limit_ms;
-    if (conf.dlq_max_record_bytes < 1024 || conf.dlq_max_record_bytes > SL_DLQ_MAX_RECORD_BYTES_LIMIT) {
-        rc = sl_node_error(err, sl_node_get(pair->value, "dlq_max_record_bytes"),
-                           "%s.dlq_max_record_bytes: must be between 1KiB and %d bytes", where,
-                           SL_DLQ_MAX_RECORD_BYTES_LIMIT);
-        goto done;
-    }
     pipeline->dlq_max_record_bytes = conf.dlq_max_record_bytes;
     if (conf.dlq) {
         pipeline->dlq_topic = conf.dlq;
@@ -514,142 +405,165 @@ static int load_pipeline(sl_plan *plan, sl_pipeline_plan *pipeline, const topics
         size_t len = strlen(pipeline->name) + 5;
         pipeline->dlq_topic = malloc(len);
         if (!pipeline->dlq_topic) {
-            rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+            rc = out_of_memory(ld);
             goto done;
         }
         snprintf(pipeline->dlq_topic, len, "%s.dlq", pipeline->name);
     }
     /* The dead-letter topic stays embedded even with topics on Kafka: it
      * is the runtime's own (runtime/dlq.c), not a topic: block. */
-    rc = load_source(pipeline, topics, conf.source, err);
-    if (rc) goto done;
-    if (conf.transform) {
-        rc = load_transform(plan, pipeline, conf.transform, err);
-        if (rc) goto done;
-    }
-    rc = load_sinks(pipeline, topics, &conf, err);
+    if (conf.source) rc = worse(rc, load_source(ld, pipeline, conf.source));
+    if (rc == SL_ENOMEM) goto done;
+    int transform_rc = conf.transform ? load_transform(ld, pipeline, conf.transform) : SL_OK;
+    rc = worse(rc, transform_rc);
+    if (rc == SL_ENOMEM) goto done;
+    /* With a wrong transform the SQL's output columns are unknown. */
+    bool has_bad_transform = transform_rc || (!conf.transform && is_given(pair->value, "transform"));
+    rc = worse(rc, load_sinks(ld, pipeline, &conf, !has_bad_transform));
 done:
-    sl_options_free(pipeline_options, &conf);
+    sl_options_free(sl_pipeline_options, &conf);
     return rc;
 }
 
-static int check_dags(sl_plan *plan, const sl_node *dags, sl_error *err)
+static int check_task(loader *ld, const sl_node *tasks, const sl_node_pair *task_pair, const char *where)
 {
-    if (dags->kind != SL_NODE_MAP)
-        return sl_node_error(err, dags, "dags: expected a mapping of DAG names to DAGs");
-    for (size_t i = 0; i < dags->n_pairs; i++) {
+    sl_task_conf task = { 0 };
+    char task_where[700];
+    snprintf(task_where, sizeof task_where, "%s.tasks.%s", where, task_pair->key);
+    int rc = sl_options_apply_all(sl_task_options, task_pair->value, &task, task_where, ld->diags);
+    if (rc == SL_OK && !task.pipeline == !task.command)
+        rc = sl_diag_error_at(ld->diags, task_pair->value, "%s: give exactly one of 'pipeline' or 'command'",
+                              task_where);
+    if (rc == SL_OK && task.pipeline && !sl_plan_pipeline(ld->plan, task.pipeline))
+        rc = sl_diag_error_at(ld->diags, sl_node_get(task_pair->value, "pipeline"),
+                              "%s: no pipeline named '%s' in this file", task_where, task.pipeline);
+    for (size_t d = 0; rc != SL_ENOMEM && d < task.depends_on.n_items; d++)
+        if (!sl_node_get(tasks, task.depends_on.items[d]))
+            rc = sl_diag_error_at(ld->diags, sl_node_get(task_pair->value, "depends_on"),
+                                  "%s: depends on unknown task '%s'", task_where, task.depends_on.items[d]);
+    sl_options_free(sl_task_options, &task);
+    return rc;
+}
+
+static int check_dags(loader *ld, const sl_node *dags)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < dags->n_pairs && rc != SL_ENOMEM; i++) {
         const sl_node_pair *pair = &dags->pairs[i];
-        dag_conf dag = { 0 };
+        sl_dag_conf dag = { 0 };
         char where[300];
         snprintf(where, sizeof where, "dags.%s", pair->key);
-        int rc = sl_options_apply(dag_options, pair->value, &dag, where, err);
-        if (rc == SL_OK && dag.tasks->kind != SL_NODE_MAP)
-            rc = sl_node_error(err, dag.tasks, "%s.tasks: expected a mapping of task names to tasks", where);
-        for (size_t t = 0; rc == SL_OK && t < dag.tasks->n_pairs; t++) {
-            const sl_node_pair *task_pair = &dag.tasks->pairs[t];
-            task_conf task = { 0 };
-            char task_where[700];
-            snprintf(task_where, sizeof task_where, "%s.tasks.%s", where, task_pair->key);
-            rc = sl_options_apply(task_options, task_pair->value, &task, task_where, err);
-            if (rc == SL_OK && !task.pipeline == !task.command)
-                rc = sl_node_error(err, task_pair->value, "%s: give exactly one of 'pipeline' or 'command'",
-                                   task_where);
-            if (rc == SL_OK && task.pipeline && !sl_plan_pipeline(plan, task.pipeline))
-                rc = sl_node_error(err, sl_node_get(task_pair->value, "pipeline"),
-                                   "%s: no pipeline named '%s' in this file", task_where, task.pipeline);
-            for (size_t d = 0; rc == SL_OK && d < task.depends_on.n_items; d++)
-                if (!sl_node_get(dag.tasks, task.depends_on.items[d]))
-                    rc = sl_node_error(err, sl_node_get(task_pair->value, "depends_on"),
-                                       "%s: depends on unknown task '%s'", task_where, task.depends_on.items[d]);
-            sl_options_free(task_options, &task);
-        }
-        sl_options_free(dag_options, &dag);
-        if (rc) return rc;
+        rc = worse(rc, sl_options_apply_all(sl_dag_options, pair->value, &dag, where, ld->diags));
+        for (size_t t = 0; dag.tasks && t < dag.tasks->n_pairs && rc != SL_ENOMEM; t++)
+            rc = worse(rc, check_task(ld, dag.tasks, &dag.tasks->pairs[t], where));
+        sl_options_free(sl_dag_options, &dag);
     }
-    plan->n_dags = dags->n_pairs;
-    return SL_OK;
+    ld->plan->n_dags = dags->n_pairs;
+    return rc;
 }
 
 /* Checks the top-level topics: block: { kafka: { brokers, properties } }. */
-static int load_topics(const sl_node *node, topics_target *topics, sl_error *err)
+static int load_topics(loader *ld, const sl_node *node)
 {
-    topics_conf conf = { 0 };
-    topics_kafka_conf kafka = { 0 };
-    int rc = sl_options_apply(topics_options, node, &conf, "topics", err);
-    if (rc == SL_OK) rc = sl_options_apply(topics_kafka_options, conf.kafka, &kafka, "topics.kafka", err);
+    sl_topics_conf conf = { 0 };
+    sl_topics_kafka_conf kafka = { 0 };
+    int rc = sl_options_apply_all(sl_topics_options, node, &conf, "topics", ld->diags);
+    if (rc == SL_OK) rc = sl_options_apply_all(sl_topics_kafka_options, conf.kafka, &kafka, "topics.kafka", ld->diags);
     if (rc == SL_OK && !kafka.brokers[0])
-        rc = sl_node_error(err, sl_node_get(conf.kafka, "brokers"),
-                           "topics.kafka.brokers: must name at least one host:port");
+        rc = sl_diag_error_at(ld->diags, sl_node_get(conf.kafka, "brokers"),
+                              "topics.kafka.brokers: must name at least one host:port");
     if (rc == SL_OK && (!sl_connector_source("kafka") || !sl_connector_sink("kafka")))
-        rc = sl_node_error(err, conf.kafka, "topics.kafka: this build has no kafka connector");
+        rc = sl_diag_error_at(ld->diags, conf.kafka, "topics.kafka: this build has no kafka connector");
     if (rc == SL_OK) {
-        topics->kafka = conf.kafka;
-        topics->brokers = sl_node_get_pair(conf.kafka, "brokers");
-        topics->properties = sl_node_get_pair(conf.kafka, "properties");
+        ld->topics.kafka = conf.kafka;
+        ld->topics.brokers = sl_node_get_pair(conf.kafka, "brokers");
+        ld->topics.properties = sl_node_get_pair(conf.kafka, "properties");
     }
-    sl_options_free(topics_kafka_options, &kafka);
-    sl_options_free(topics_options, &conf);
+    sl_options_free(sl_topics_kafka_options, &kafka);
+    sl_options_free(sl_topics_options, &conf);
     return rc;
+}
+
+static int load_pipelines(loader *ld, const sl_node *root, const sl_top_conf *top)
+{
+    if (!top->pipelines) {
+        /* A file of DAGs alone is valid (`sluice run` refuses it); pipelines
+         * of the wrong shape are reported already. */
+        if (top->dags) return SL_OK;
+        if (is_given(root, "pipelines")) return SL_ECONFIG;
+        const sl_node_pair *pair = sl_node_get_pair(root, "pipelines");
+        if (pair) return key_error(ld, root, pair, "pipelines: expected a mapping of pipelines by name, found nothing");
+        return sl_diag_error_at(ld->diags, root, "a config file needs 'pipelines' (or 'dags'); it has neither");
+    }
+    if (top->pipelines->n_pairs == 0)
+        return sl_diag_error_at(ld->diags, top->pipelines, "pipelines: expected at least one pipeline, by name");
+    ld->plan->pipelines = calloc(top->pipelines->n_pairs, sizeof *ld->plan->pipelines);
+    if (!ld->plan->pipelines) return out_of_memory(ld);
+    /* Every name first, so DAG tasks and messages can refer to any of them. */
+    for (size_t i = 0; i < top->pipelines->n_pairs; i++) ld->plan->pipelines[i].name = top->pipelines->pairs[i].key;
+    ld->plan->n_pipelines = top->pipelines->n_pairs;
+    int rc = SL_OK;
+    for (size_t i = 0; i < top->pipelines->n_pairs && rc != SL_ENOMEM; i++)
+        rc = worse(rc, load_pipeline(ld, &ld->plan->pipelines[i], &top->pipelines->pairs[i]));
+    return rc;
+}
+
+static int load_document(loader *ld, const char *path)
+{
+    sl_plan *plan = ld->plan;
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_config_load_file(path, &plan->doc, &err);
+    if (rc) return sl_diag_add_error(ld->diags, &err);
+    const sl_node *root = sl_config_root(plan->doc);
+    if (!root)
+        return sl_diag_error_at(ld->diags, NULL, "%s: the file is empty; expected a mapping with 'pipelines'", path);
+    if (root->kind != SL_NODE_MAP)
+        return sl_diag_error_at(ld->diags, root, "expected a mapping at the top of the file, found a %s",
+                                sl_node_kind_name(root->kind));
+    sl_top_conf top = { 0 };
+    sl_log_conf log = { 0 };
+    rc = sl_options_apply_all(sl_top_options, root, &top, "", ld->diags);
+    if (rc != SL_ENOMEM) rc = worse(rc, sl_options_apply_all(sl_log_options, top.log, &log, "log", ld->diags));
+    plan->data_dir = top.data_dir;
+    plan->log_level = log.level;
+    plan->log_format = log.format;
+    top.data_dir = log.level = log.format = NULL;
+    if (rc != SL_ENOMEM && top.topics) rc = worse(rc, load_topics(ld, top.topics));
+    if (rc != SL_ENOMEM) rc = worse(rc, load_pipelines(ld, root, &top));
+    if (rc != SL_ENOMEM && top.dags) rc = worse(rc, check_dags(ld, top.dags));
+    sl_options_free(sl_top_options, &top);
+    sl_options_free(sl_log_options, &log);
+    return rc;
+}
+
+int sl_plan_check(const char *path, sl_plan **out, sl_diagnostics *diags)
+{
+    *out = NULL;
+    loader ld = { calloc(1, sizeof(sl_plan)), { 0 }, diags };
+    if (!ld.plan) return out_of_memory(&ld);
+    ld.plan->path = path;
+    size_t errors_before = sl_diag_n_errors(diags);
+    int rc = load_document(&ld, path);
+    if (rc == SL_OK && sl_diag_n_errors(diags) > errors_before) rc = SL_ECONFIG;
+    if (rc) {
+        sl_plan_free(ld.plan);
+        return rc;
+    }
+    *out = ld.plan;
+    return SL_OK;
 }
 
 int sl_plan_load(const char *path, sl_plan **out, sl_error *err)
 {
-    int rc = SL_ENOMEM;
-    top_conf top = { 0 };
-    log_conf log = { 0 };
-    topics_target topics = { 0 };
-    sl_plan *plan = calloc(1, sizeof *plan);
-    if (!plan) goto fail;
-    plan->path = path;
-    rc = sl_config_load_file(path, &plan->doc, err);
-    if (rc) goto fail;
-    const sl_node *root = sl_config_root(plan->doc);
-    if (!root) {
-        rc = sl_error_set(err, SL_ECONFIG, "%s: the file is empty; expected a mapping with 'pipelines'", path);
-        goto fail;
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, path);
+    int rc = sl_plan_check(path, out, &diags);
+    if (rc) {
+        sl_error local;
+        rc = sl_diag_first_error(&diags, err ? err : &local);
+        if (rc == SL_OK) rc = SL_ECONFIG;
     }
-    if (root->kind != SL_NODE_MAP) {
-        rc = sl_node_error(err, root, "expected a mapping at the top of the file, found a %s",
-                           sl_node_kind_name(root->kind));
-        goto fail;
-    }
-    rc = sl_options_apply(top_options, root, &top, "the top level", err);
-    if (rc) goto fail;
-    plan->data_dir = top.data_dir;
-    top.data_dir = NULL;
-    rc = sl_options_apply(log_options, top.log, &log, "log", err);
-    if (rc) goto fail;
-    plan->log_level = log.level;
-    plan->log_format = log.format;
-    log.level = log.format = NULL;
-    if (top.topics) {
-        rc = load_topics(top.topics, &topics, err);
-        if (rc) goto fail;
-    }
-    if (!top.pipelines || top.pipelines->kind != SL_NODE_MAP || top.pipelines->n_pairs == 0) {
-        rc = sl_node_error(err, top.pipelines ? top.pipelines : root,
-                           "pipelines: expected a mapping of pipeline names to pipelines");
-        goto fail;
-    }
-    rc = SL_ENOMEM;
-    plan->pipelines = calloc(top.pipelines->n_pairs, sizeof *plan->pipelines);
-    if (!plan->pipelines) goto fail;
-    for (size_t i = 0; i < top.pipelines->n_pairs; i++) {
-        plan->n_pipelines = i + 1;
-        rc = load_pipeline(plan, &plan->pipelines[i], &topics, &top.pipelines->pairs[i], err);
-        if (rc) goto fail;
-    }
-    if (top.dags) {
-        rc = check_dags(plan, top.dags, err);
-        if (rc) goto fail;
-    }
-    sl_options_free(top_options, &top);
-    *out = plan;
-    return SL_OK;
-fail:
-    sl_options_free(top_options, &top);
-    sl_options_free(log_options, &log);
-    sl_plan_free(plan);
-    if (rc == SL_ENOMEM && err && err->code != SL_ENOMEM) sl_error_set(err, rc, "out of memory");
+    sl_diagnostics_free(&diags);
     return rc;
 }

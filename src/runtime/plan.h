@@ -4,7 +4,8 @@
  * pipeline's blocks against its connector's option table, compiles each
  * pipeline's SQL and checks DAGs' references, so that `sluice validate`
  * and `sluice run` report every config mistake before anything starts,
- * with file:line:column. The plan owns the document, confs and programs.
+ * with file:line:column, all of them in one pass. The plan owns the
+ * document, confs and programs.
  */
 #ifndef SL_PLAN_H
 #define SL_PLAN_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "config/diagnostics.h"
 #include "connectors/connector.h"
 #include "core/error.h"
 #include "sql/sql.h"
@@ -47,12 +49,18 @@ typedef struct sl_plan {
     char *log_level;
     char *log_format;
     sl_pipeline_plan *pipelines;
-    size_t n_pipelines;
+    size_t n_pipelines;         /* 0 in a file of DAGs alone */
     size_t n_dags;
 } sl_plan;
 
-/* Loads and checks path. Config mistakes are SL_ECONFIG with
- * "file:line:column: what"; the caller owns *out. */
+/* Loads and checks path, reporting every mistake (and warning) to diags,
+ * whose path should be path. Returns SL_OK with *out (the caller owns it)
+ * when there is no error; else SL_ECONFIG (SL_EIO when the file cannot be
+ * read, SL_ENOMEM) and *out NULL. */
+int sl_plan_check(const char *path, sl_plan **out, sl_diagnostics *diags);
+
+/* The same, keeping only the first mistake by position in err:
+ * "file:line:column: what". */
 int sl_plan_load(const char *path, sl_plan **out, sl_error *err);
 
 void sl_plan_free(sl_plan *plan);

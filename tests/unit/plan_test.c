@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "connectors/kafka/kafka_common.h"
+#include "runtime/dlq.h"
 #include "runtime/plan.h"
+#include "runtime/plan_settings.h"
 
 static char config_path[64];
 
@@ -36,6 +38,33 @@ static void expect_error(const char *text, const char *want)
     cr_assert(strncmp(err.message, config_path, strlen(config_path)) == 0,
               "message should start with the file: %s", err.message);
     cr_assert(strstr(err.message, want), "message '%s' should contain '%s'", err.message, want);
+}
+
+/* Asserts that text fails with exactly the errors in want (NULL-ended),
+ * each found as a substring of one diagnostic, in file order. */
+static void expect_all_errors(const char *text, const char *const *want)
+{
+    strcpy(config_path, "/tmp/sluice-plan-XXXXXX");
+    int fd = mkstemp(config_path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, config_path);
+    sl_plan *plan = NULL;
+    cr_assert_eq(sl_plan_check(config_path, &plan, &diags), SL_ECONFIG);
+    unlink(config_path);
+    cr_assert_null(plan);
+    sl_diagnostics_sort(&diags);
+    size_t n_want = 0;
+    while (want[n_want]) n_want++;
+    cr_assert_eq(diags.n_items, n_want, "%zu diagnostics, expected %zu", diags.n_items, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        char message[1200];
+        sl_diagnostic_format(&diags.items[i], message, sizeof message);
+        cr_assert(strstr(message, want[i]), "diagnostic %zu '%s' should contain '%s'", i, message, want[i]);
+    }
+    sl_diagnostics_free(&diags);
 }
 
 static const char *const seed =
@@ -133,6 +162,48 @@ Test(plan, expands_environment_variables_in_settings)
     sl_plan_free(plan);
 }
 
+Test(plan, checks_every_pipeline_and_part_past_the_first_mistake)
+{
+    expect_all_errors("pipelines:\n"
+                      "  a:\n"
+                      "    source: { generator: { kind: users, count: -1 } }\n"
+                      "    sink: { stdio: { x: 1 } }\n"
+                      "    batch_size: 0\n"
+                      "  b:\n"
+                      "    source: { nope: {} }\n"
+                      "    transform: { sql: \"SELECT FROM input\" }\n"
+                      "    sink: { sqlite: { path: u.db, table: t, key: [id] } }\n"
+                      "auth: {}\n",
+                      (const char *[]){ ":3:48: pipelines.a.source.generator.count: must be at least 0",
+                                        ":4:22: unknown setting 'x' in pipelines.a.sink.stdio",
+                                        ":5:17: pipelines.a.batch_size: must be between 1 and 1000000",
+                                        ":7:15: pipelines.b.source: unknown source connector 'nope'",
+                                        ":8:23: pipelines.b.transform.sql: line 1 column 8",
+                                        ":10:1: auth: not supported yet", NULL });
+}
+
+Test(plan, a_file_of_dags_alone_is_valid_with_no_pipelines)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text("dags:\n  nightly:\n    schedule: \"@daily\"\n    tasks:\n      t: { command: \"true\" }\n",
+                           &plan, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(plan->n_pipelines, 0);
+    cr_assert_eq(plan->n_dags, 1);
+    sl_plan_free(plan);
+    expect_error("data_dir: d\n", "a config file needs 'pipelines' (or 'dags')");
+    expect_error("pipelines:\n", ":1:1: pipelines: expected a mapping of pipelines by name");
+}
+
+Test(plan, the_dead_letter_size_bound_is_the_dlq_limit)
+{
+    const sl_option *option = sl_option_find(sl_pipeline_options, "dlq_max_record_bytes");
+    cr_assert_not_null(option);
+    int64_t max = 0;
+    cr_assert_eq(sl_parse_size(option->max, &max), SL_OK);
+    cr_assert_eq(max, SL_DLQ_MAX_RECORD_BYTES_LIMIT);
+}
+
 Test(plan, names_the_file_when_it_cannot_be_read)
 {
     sl_plan *plan = NULL;
@@ -215,7 +286,11 @@ Test(plan, rejects_a_topics_block_naming_something_other_than_kafka)
 {
     expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\n"
                  "topics: { pulsar: { url: x } }\n",
-                 ":3:11: unknown setting 'pulsar'");
+                 ":3:9: topics: missing required setting 'kafka'");
+    expect_all_errors("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\n"
+                      "topics: { pulsar: { url: x } }\n",
+                      (const char *[]){ ":3:9: topics: missing required setting 'kafka'",
+                                        ":3:11: unknown setting 'pulsar' in topics", NULL });
     expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\ntopics: {}\n",
                  "missing required setting 'kafka'");
     expect_error("pipelines:\n  p: { source: { stdio: {} }, sink: { stdio: {} } }\ntopics: { kafka: {} }\n",

@@ -57,11 +57,16 @@
 #define CASSANDRA_MAX_KEY_PARTS 16
 
 static const char *const compression_choices[] = { "none", "lz4", NULL };
+/* The CQL consistency levels (sl_cql_consistency_parse takes them in any case). */
+static const char *const consistency_choices[] = {
+    "any", "one", "two", "three", "quorum", "all", "local_quorum", "each_quorum", "serial", "local_serial",
+    "local_one", NULL,
+};
 
 static const sl_option cassandra_options[] = {
     { "hosts", SL_OPT_STR_LIST, offsetof(sl_cassandra_conf, hosts), .required = true,
       .help = "contact points: host or host:port (the rest of the cluster is discovered)" },
-    { "port", SL_OPT_INT, offsetof(sl_cassandra_conf, port), .default_value = "9042",
+    { "port", SL_OPT_INT, offsetof(sl_cassandra_conf, port), .default_value = "9042", .min = "1", .max = "65535",
       .help = "native protocol port for hosts given without one" },
     { "keyspace", SL_OPT_STRING, offsetof(sl_cassandra_conf, keyspace), .required = true,
       .help = "keyspace of the table" },
@@ -71,19 +76,21 @@ static const sl_option cassandra_options[] = {
       .help = "primary key columns, partition key first (needed by create)" },
     { "partition_key", SL_OPT_STR_LIST, offsetof(sl_cassandra_conf, partition_key),
       .help = "the partition key columns, a prefix of key (default: key's first column)" },
-    { "columns", SL_OPT_NODE, offsetof(sl_cassandra_conf, columns),
+    { "columns", SL_OPT_MAP, offsetof(sl_cassandra_conf, columns),
       .help = "declared column types, name: CQL type (e.g. id: uuid); others are inferred" },
     { "create", SL_OPT_BOOL, offsetof(sl_cassandra_conf, create), .default_value = "false",
       .help = "create the keyspace and the table when they do not exist" },
-    { "replication", SL_OPT_NODE, offsetof(sl_cassandra_conf, replication),
+    { "replication", SL_OPT_MAP, offsetof(sl_cassandra_conf, replication),
       .help = "replication of a created keyspace (default { class: SimpleStrategy, replication_factor: 1 })" },
     { "consistency", SL_OPT_STRING, offsetof(sl_cassandra_conf, consistency), .default_value = "local_quorum",
-      .help = "consistency level every write is acknowledged at" },
+      .choices = consistency_choices, .help = "consistency level every write is acknowledged at" },
     { "ttl", SL_OPT_DURATION, offsetof(sl_cassandra_conf, ttl_ms), .default_value = "0",
       .help = "rows expire after this long (0: never)" },
-    { "concurrency", SL_OPT_INT, offsetof(sl_cassandra_conf, concurrency), .default_value = "64",
+    { "concurrency", SL_OPT_INT, offsetof(sl_cassandra_conf, concurrency), .default_value = "64", .min = "1",
+      .max = "32768",
       .help = "write requests in flight at once" },
-    { "batch_rows", SL_OPT_INT, offsetof(sl_cassandra_conf, batch_rows), .default_value = "32",
+    { "batch_rows", SL_OPT_INT, offsetof(sl_cassandra_conf, batch_rows), .default_value = "32", .min = "1",
+      .max = "1000",
       .help = "rows per unlogged batch, all owned by one node (1: one EXECUTE per row)" },
     { "username", SL_OPT_STRING, offsetof(sl_cassandra_conf, username),
       .help = "user for PasswordAuthenticator" },
@@ -102,9 +109,9 @@ static const sl_option cassandra_options[] = {
     { "tls_verify", SL_OPT_BOOL, offsetof(sl_cassandra_conf, tls_verify), .default_value = "true",
       .help = "check the server's certificate and host name" },
     { "connect_timeout", SL_OPT_DURATION, offsetof(sl_cassandra_conf, connect_timeout_ms),
-      .default_value = "5s", .help = "how long connecting to one node may take" },
+      .default_value = "5s", .min = "1ms", .help = "how long connecting to one node may take" },
     { "request_timeout", SL_OPT_DURATION, offsetof(sl_cassandra_conf, request_timeout_ms),
-      .default_value = "12s", .help = "how long one request attempt may take" },
+      .default_value = "12s", .min = "1ms", .help = "how long one request attempt may take" },
     { 0 }
 };
 
@@ -166,61 +173,99 @@ static void cassandra_close(void *state)
     free(sink);
 }
 
+/* The first thing wrong with conf that open() would refuse, with in
+ * *setting the name of the setting at fault; SL_OK when there is none.
+ * check() reports it before the run, open() refuses it. */
+static int conf_problem(const sl_cassandra_conf *conf, const char **setting, sl_error *err)
+{
+    int rc = SL_ECONFIG;
+    *setting = NULL;
+    sl_cql_consistency consistency;
+    if (sl_cql_consistency_parse(sl_str_from(conf->consistency), &consistency, err)) {
+        *setting = "consistency";
+        return rc;
+    }
+    *setting = "hosts";
+    if (conf->hosts.n_items == 0) return sl_error_set(err, rc, "cassandra sink: hosts needs at least one contact point");
+    *setting = "concurrency";
+    if (conf->concurrency < 1 || conf->concurrency > 32768)
+        return sl_error_set(err, rc, "cassandra sink: concurrency must be between 1 and 32768, not %" PRId64,
+                            conf->concurrency);
+    *setting = "batch_rows";
+    if (conf->batch_rows < 1 || conf->batch_rows > 1000)
+        return sl_error_set(err, rc, "cassandra sink: batch_rows must be between 1 and 1000, not %" PRId64,
+                            conf->batch_rows);
+    *setting = "port";
+    if (conf->port < 1 || conf->port > 65535)
+        return sl_error_set(err, rc, "cassandra sink: port must be between 1 and 65535, not %" PRId64, conf->port);
+    *setting = "create";
+    if (conf->create && conf->key.n_items == 0)
+        return sl_error_set(err, rc, "cassandra sink: create: true needs key: (the table's primary key columns)");
+    *setting = "partition_key";
+    if (conf->partition_key.n_items > CASSANDRA_MAX_KEY_PARTS || conf->partition_key.n_items > conf->key.n_items)
+        return sl_error_set(err, rc, "cassandra sink: partition_key must be a prefix of key (at most %d columns)",
+                            CASSANDRA_MAX_KEY_PARTS);
+    for (size_t i = 0; i < conf->partition_key.n_items; i++)
+        if (strcmp(conf->partition_key.items[i], conf->key.items[i]) != 0)
+            return sl_error_set(err, rc, "cassandra sink: partition_key must be a prefix of key: '%s' is not key's "
+                                "column %zu ('%s')", conf->partition_key.items[i], i + 1, conf->key.items[i]);
+    *setting = conf->username ? "username" : "password";
+    if ((!conf->username) != (!conf->password))
+        return sl_error_set(err, rc, "cassandra sink: username and password go together");
+    *setting = NULL;
+    return SL_OK;
+}
+
 static int cassandra_open(const void *conf_ptr, const sl_connector_env *env, void **state, sl_error *err)
 {
     const sl_cassandra_conf *conf = conf_ptr;
+    const char *setting = NULL;
+    int rc = conf_problem(conf, &setting, err);
+    if (rc) return rc;
     cassandra_sink *sink = calloc(1, sizeof *sink);
     if (!sink) return sl_error_set(err, SL_ENOMEM, "out of memory");
     sink->env = env;
     sink->conf = conf;
-    int rc = sl_cql_consistency_parse(sl_str_from(conf->consistency), &sink->consistency, err);
-    if (rc) goto fail;
-    rc = sl_cassandra_columns_from_node(conf->columns, &sink->declared, err);
-    if (rc) goto fail;
-    rc = SL_ECONFIG;
-    if (conf->hosts.n_items == 0) {
-        sl_error_set(err, rc, "cassandra sink: hosts needs at least one contact point");
-        goto fail;
-    }
-    if (conf->concurrency < 1 || conf->concurrency > 32768) {
-        sl_error_set(err, rc, "cassandra sink: concurrency must be between 1 and 32768, not %" PRId64,
-                     conf->concurrency);
-        goto fail;
-    }
-    if (conf->batch_rows < 1 || conf->batch_rows > 1000) {
-        sl_error_set(err, rc, "cassandra sink: batch_rows must be between 1 and 1000, not %" PRId64,
-                     conf->batch_rows);
-        goto fail;
-    }
-    if (conf->port < 1 || conf->port > 65535) {
-        sl_error_set(err, rc, "cassandra sink: port must be between 1 and 65535, not %" PRId64, conf->port);
-        goto fail;
-    }
-    if (conf->create && conf->key.n_items == 0) {
-        sl_error_set(err, rc, "cassandra sink: create: true needs key: (the table's primary key columns)");
-        goto fail;
-    }
-    if (conf->partition_key.n_items > CASSANDRA_MAX_KEY_PARTS || conf->partition_key.n_items > conf->key.n_items) {
-        sl_error_set(err, rc, "cassandra sink: partition_key must be a prefix of key (at most %d columns)",
-                     CASSANDRA_MAX_KEY_PARTS);
-        goto fail;
-    }
-    for (size_t i = 0; i < conf->partition_key.n_items; i++) {
-        if (strcmp(conf->partition_key.items[i], conf->key.items[i]) != 0) {
-            sl_error_set(err, rc, "cassandra sink: partition_key must be a prefix of key: '%s' is not key's "
-                         "column %zu ('%s')", conf->partition_key.items[i], i + 1, conf->key.items[i]);
-            goto fail;
-        }
-    }
-    if ((!conf->username) != (!conf->password)) {
-        sl_error_set(err, rc, "cassandra sink: username and password go together");
-        goto fail;
+    rc = sl_cql_consistency_parse(sl_str_from(conf->consistency), &sink->consistency, err);
+    if (rc == SL_OK) rc = sl_cassandra_columns_from_node(conf->columns, &sink->declared, err);
+    if (rc) {
+        cassandra_close(sink);
+        return rc;
     }
     *state = sink;
     return SL_OK;
-fail:
-    cassandra_close(sink);
-    return rc;
+}
+
+/* Before the run: what open() would refuse, the declared columns' types,
+ * and, when the sink creates the table from the SQL's output columns, key
+ * columns that are not among them (nor declared). */
+static void cassandra_check(const void *conf_ptr, const sl_connector_check *check)
+{
+    const sl_cassandra_conf *conf = conf_ptr;
+    sl_error err;
+    sl_error_clear(&err);
+    const char *setting = NULL;
+    if (conf_problem(conf, &setting, &err)) {
+        /* The message names the sink already: keep the setting's path only. */
+        const char *text = strncmp(err.message, "cassandra sink: ", 16) == 0 ? err.message + 16 : err.message;
+        sl_diag_error_at(check->diags, sl_connector_check_node(check, setting), "%s.%s: %s", check->where, setting,
+                         text);
+    }
+    sl_columns declared = { 0 };
+    sl_error_clear(&err);
+    if (sl_cassandra_columns_from_node(conf->columns, &declared, &err))
+        sl_diag_add_error_at(check->diags, sl_connector_check_node(check, "columns"), check->where, &err);
+    for (size_t k = 0; conf->create && check->n_columns > 0 && k < conf->key.n_items; k++) {
+        const char *name = conf->key.items[k];
+        bool is_written = sl_columns_find(&declared, name, strlen(name)) >= 0;
+        for (size_t c = 0; c < check->n_columns && !is_written; c++) is_written = strcmp(check->columns[c], name) == 0;
+        if (!is_written)
+            sl_diag_error_at(check->diags, sl_connector_check_node(check, "key"), "%s.key: key column '%s' is "
+                             "neither an output column of the pipeline's SQL nor declared in columns, so the "
+                             "table created would lack it: select it (... AS %s) or change key", check->where,
+                             name, name);
+    }
+    sl_columns_free(&declared);
 }
 
 /* ---- set-up at the first write ---- */
@@ -617,12 +662,14 @@ static void cassandra_hint(const void *conf_ptr, char *out, size_t size)
 
 const sl_sink_ops sl_cassandra_sink = {
     .name = "cassandra",
+    .description = "rows upserted into a Cassandra table through sluice's own CQL client",
     .options = cassandra_options,
     .conf_size = sizeof(sl_cassandra_conf),
     .open = cassandra_open,
     .write = cassandra_write,
     .write_many = cassandra_write_many,
     .close = cassandra_close,
+    .check = cassandra_check,
     .hint = cassandra_hint,
     .topic_name = NULL,
     .accepts_raw = false,

@@ -1,11 +1,9 @@
 /* cassandra.h — the `cassandra` sink: rows upserted into a Cassandra table
  * through sluice's own CQL client (src/cql/).
  *
- * Settings: hosts, port, keyspace, table, key, partition_key, columns
- * (declared `name: CQL type`), create, replication, consistency, ttl,
- * concurrency, batch_rows, username, password, compression, tls, tls_ca,
- * tls_cert, tls_key, tls_verify, connect_timeout, request_timeout.
- * See cassandra.c for behaviour and cassandra_schema.h for the type map.
+ * Its settings are the table in cassandra.c (`sluice connectors cassandra`,
+ * docs/connectors.md). See cassandra.c for behaviour and cassandra_schema.h
+ * for the type map.
  */
 #ifndef SL_CONNECTOR_CASSANDRA_H
 #define SL_CONNECTOR_CASSANDRA_H

@@ -14,6 +14,10 @@
  * what is left of the old one, then the new one from its start; when the
  * file shrinks (truncation) it starts again from the beginning.
  *
+ * Before a run (and in `sluice validate`) a path that matches no file yet
+ * is a warning (it may be created before the run starts), a directory an
+ * error.
+ *
  * Positions: like Filebeat's registry, the source keeps, per file (path and
  * inode), the byte offset up to which every sink has the file's records
  * (commit() takes it from the runtime's acknowledgement, persist() saves it
@@ -71,9 +75,9 @@ static const sl_option file_source_options[] = {
     { "tail", SL_OPT_BOOL, offsetof(sl_file_source_conf, tail), .default_value = "false",
       .help = "at the end of the file, wait for appended lines instead of ending" },
     { "poll_interval", SL_OPT_DURATION, offsetof(sl_file_source_conf, poll_interval_ms),
-      .default_value = "200ms", .help = "how often a tailing source looks for new lines" },
+      .default_value = "200ms", .min = "1ms", .help = "how often a tailing source looks for new lines" },
     { "max_record_bytes", SL_OPT_SIZE, offsetof(sl_file_source_conf, max_record_bytes),
-      .default_value = "1MiB", .help = "longer lines go to the dead-letter topic" },
+      .default_value = "1MiB", .min = "1", .help = "longer lines go to the dead-letter topic" },
     { 0 }
 };
 
@@ -304,6 +308,34 @@ static int file_source_list_inputs(file_source *source, const char *path, sl_err
     return rc;
 }
 
+/* Before the run: an input that is not there is a warning (it may be
+ * created before the run starts), a directory an error. */
+static void file_source_check(const void *conf_ptr, const sl_connector_check *check)
+{
+    const sl_file_source_conf *conf = conf_ptr;
+    if (!conf->path) return;
+    const sl_node *node = sl_connector_check_node(check, "path");
+    if (has_glob_chars(conf->path)) {
+        glob_t matches = { 0 };
+        int glob_rc = glob(conf->path, GLOB_ERR, NULL, &matches);
+        globfree(&matches);
+        if (glob_rc == GLOB_NOMATCH)
+            sl_diag_warning_at(check->diags, node, "%s.path: no file matches '%s' yet; the run fails unless one "
+                               "does when it starts", check->where, conf->path);
+        return;
+    }
+    struct stat st;
+    if (stat(conf->path, &st) != 0) {
+        if (errno == ENOENT)
+            sl_diag_warning_at(check->diags, node, "%s.path: '%s' does not exist yet; the run fails unless it "
+                               "does when it starts", check->where, conf->path);
+        return;
+    }
+    if (S_ISDIR(st.st_mode))
+        sl_diag_error_at(check->diags, node, "%s.path: '%s' is a directory; give a file, or a glob such as "
+                         "'%s/*.jsonl'", check->where, conf->path, conf->path);
+}
+
 static int file_source_open(const void *conf_ptr, const sl_connector_env *env, void **state,
                             sl_error *err)
 {
@@ -471,6 +503,7 @@ static bool file_source_ends_by_itself(void *state)
 
 const sl_source_ops sl_file_source = {
     .name = "file",
+    .description = "JSON lines read from a file or a glob of files, to their end or tailed",
     .options = file_source_options,
     .conf_size = sizeof(sl_file_source_conf),
     .open = file_source_open,
@@ -479,6 +512,7 @@ const sl_source_ops sl_file_source = {
     .persist = file_source_persist,
     .close = file_source_close,
     .ends_by_itself = file_source_ends_by_itself,
+    .check = file_source_check,
     .produces_raw = true,
 };
 
@@ -582,6 +616,7 @@ static int file_sink_write(void *state, const sl_batch *batch, sl_error *err)
 
 const sl_sink_ops sl_file_sink = {
     .name = "file",
+    .description = "JSON lines appended to a file, fsync'ed batch by batch",
     .options = file_sink_options,
     .conf_size = sizeof(sl_file_sink_conf),
     .open = file_sink_open,

@@ -1,9 +1,9 @@
 /* file.h — the `file` connector: JSON lines from and to a file.
  *
- * Source settings: path (or glob), start, format (jsonl), tail,
- * poll_interval, max_record_bytes. Sink settings: path, fsync. See file.c for behaviour.
- * The conf structs are public so tests (and the stdio connector) can fill
- * them without the config loader.
+ * Its settings are the tables in file.c (`sluice connectors file`,
+ * docs/connectors.md); see file.c for behaviour. The conf structs are
+ * public so tests (and the stdio connector) can fill them without the
+ * config loader.
  */
 #ifndef SL_CONNECTOR_FILE_H
 #define SL_CONNECTOR_FILE_H

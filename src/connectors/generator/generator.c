@@ -39,14 +39,14 @@ static const sl_option generator_options[] = {
     { "kind", SL_OPT_STRING, offsetof(sl_generator_conf, kind), .required = true,
       .choices = kind_choices,
       .help = "record shape: users (like randomuser.me) or sequence ({id, value})" },
-    { "count", SL_OPT_INT, offsetof(sl_generator_conf, count), .default_value = "0",
-      .help = "records to produce; 0 = unbounded" },
-    { "rate", SL_OPT_DOUBLE, offsetof(sl_generator_conf, rate), .default_value = "0",
+    { "count", SL_OPT_INT, offsetof(sl_generator_conf, count), .default_value = "0", .min = "0",
+      .help = "records to produce over every run of the pipeline; 0 = never ends" },
+    { "rate", SL_OPT_DOUBLE, offsetof(sl_generator_conf, rate), .default_value = "0", .min = "0",
       .help = "records per second; 0 = as fast as possible" },
     { "seed", SL_OPT_INT, offsetof(sl_generator_conf, seed), .default_value = "42",
       .help = "the same seed gives the same records" },
     { "first_id", SL_OPT_INT, offsetof(sl_generator_conf, first_id), .default_value = "0",
-      .help = "first id of kind sequence" },
+      .help = "id of the first record of kind sequence" },
     { "start", SL_OPT_STRING, offsetof(sl_generator_conf, start), .default_value = "resume",
       .choices = start_choices,
       .help = "resume: continue after the last record every sink stored (count: N already reached = "
@@ -275,6 +275,7 @@ static bool generator_ends_by_itself(void *state)
 
 const sl_source_ops sl_generator_source = {
     .name = "generator",
+    .description = "synthetic records: people shaped like randomuser.me's, or a numbered sequence",
     .options = generator_options,
     .conf_size = sizeof(sl_generator_conf),
     .open = generator_open,

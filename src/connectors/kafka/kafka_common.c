@@ -211,14 +211,14 @@ const sl_option sl_kafka_source_options[] = {
       .help = "consumer group id (default: the pipeline's name)" },
     { "start", SL_OPT_STRING, offsetof(sl_kafka_source_conf, start), .default_value = "earliest",
       .choices = start_choices, .help = "where a group without committed offsets starts" },
-    { "properties", SL_OPT_NODE, offsetof(sl_kafka_source_conf, properties),
+    { "properties", SL_OPT_MAP, offsetof(sl_kafka_source_conf, properties),
       .help = "librdkafka properties applied after sluice's own (SASL, TLS, ...)" },
     { "max_batch_bytes", SL_OPT_SIZE, offsetof(sl_kafka_source_conf, max_batch_bytes),
-      .default_value = "1MiB", .help = "read at most about this many bytes per batch" },
+      .default_value = "1MiB", .min = "1", .help = "read at most about this many bytes per batch" },
     { "max_record_bytes", SL_OPT_SIZE, offsetof(sl_kafka_source_conf, max_record_bytes),
-      .default_value = "1MiB", .help = "messages with larger values go to the dead-letter topic" },
+      .default_value = "1MiB", .min = "1", .help = "messages with larger values go to the dead-letter topic" },
     { "poll_timeout", SL_OPT_DURATION, offsetof(sl_kafka_source_conf, poll_timeout_ms),
-      .default_value = "100ms", .help = "how long a read waits for messages when none are staged" },
+      .default_value = "100ms", .max = "60s", .help = "how long a read waits for messages when none are staged" },
     { 0 }
 };
 
@@ -300,15 +300,16 @@ const sl_option sl_kafka_sink_options[] = {
       .help = "topic to write" },
     { "key", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, key),
       .help = "path into the value whose text becomes the message key (default: the record's key)" },
-    { "partitions", SL_OPT_INT, offsetof(sl_kafka_sink_conf, partitions), .default_value = "0",
+    { "partitions", SL_OPT_INT, offsetof(sl_kafka_sink_conf, partitions), .default_value = "0", .min = "0",
+      .max = "100000",
       .help = "partitions of the topic when the sink creates it; 0 = leave the topic to the broker" },
     { "compression", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, compression), .default_value = "none",
       .choices = compression_choices, .help = "compression of produced batches" },
     { "acks", SL_OPT_STRING, offsetof(sl_kafka_sink_conf, acks), .default_value = "all",
       .choices = acks_choices, .help = "replicas that must have a record before it counts as written" },
-    { "linger", SL_OPT_DURATION, offsetof(sl_kafka_sink_conf, linger_ms), .default_value = "5ms",
+    { "linger", SL_OPT_DURATION, offsetof(sl_kafka_sink_conf, linger_ms), .default_value = "5ms", .max = "15m",
       .help = "how long librdkafka waits to fill a request" },
-    { "properties", SL_OPT_NODE, offsetof(sl_kafka_sink_conf, properties),
+    { "properties", SL_OPT_MAP, offsetof(sl_kafka_sink_conf, properties),
       .help = "librdkafka properties applied after sluice's own (SASL, TLS, ...)" },
     { 0 }
 };

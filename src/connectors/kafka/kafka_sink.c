@@ -438,6 +438,24 @@ static int kafka_sink_write(void *state, const sl_batch *batch, sl_error *err)
     return kafka_sink_write_many(state, &batch, 1, err);
 }
 
+/* Before the run: the key path, and the producer's configuration as
+ * librdkafka takes it (so a misspelt property is found by validate). */
+static void kafka_sink_check(const void *conf_ptr, const sl_connector_check *check)
+{
+    const sl_kafka_sink_conf *conf = conf_ptr;
+    sl_error err;
+    sl_error_clear(&err);
+    sl_kafka_key_path path = { 0 };
+    if (sl_kafka_key_path_parse(conf->key, &path, &err))
+        sl_diag_add_error_at(check->diags, sl_connector_check_node(check, "key"), check->where, &err);
+    sl_kafka_key_path_free(&path);
+    rd_kafka_conf_t *kconf = NULL;
+    sl_error_clear(&err);
+    if (sl_kafka_sink_config(conf, &kconf, &err))
+        sl_diag_add_error_at(check->diags, sl_connector_check_node(check, NULL), check->where, &err);
+    if (kconf) rd_kafka_conf_destroy(kconf);
+}
+
 static void kafka_sink_hint(const void *conf_ptr, char *out, size_t size)
 {
     const sl_kafka_sink_conf *conf = conf_ptr;
@@ -452,12 +470,14 @@ static const char *kafka_sink_topic_name(const void *conf_ptr)
 
 const sl_sink_ops sl_kafka_sink = {
     .name = "kafka",
+    .description = "records produced to a Kafka topic by an idempotent producer (librdkafka)",
     .options = sl_kafka_sink_options,
     .conf_size = sizeof(sl_kafka_sink_conf),
     .open = kafka_sink_open,
     .write = kafka_sink_write,
     .write_many = kafka_sink_write_many,
     .close = kafka_sink_close,
+    .check = kafka_sink_check,
     .hint = kafka_sink_hint,
     .topic_name = kafka_sink_topic_name,
     .accepts_raw = true,

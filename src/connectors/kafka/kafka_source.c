@@ -796,6 +796,20 @@ static int kafka_source_persist(void *state, sl_error *err)
     return commit_lanes(state, NULL, err);
 }
 
+/* Before the run: the consumer's configuration as librdkafka takes it
+ * (exactly one of topic and topics, properties it knows). */
+static void kafka_source_check(const void *conf_ptr, const sl_connector_check *check)
+{
+    const sl_kafka_source_conf *conf = conf_ptr;
+    sl_connector_env env = { .pipeline = check->pipeline };
+    rd_kafka_conf_t *kconf = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_kafka_source_config(conf, &env, &kconf, &err))
+        sl_diag_add_error_at(check->diags, sl_connector_check_node(check, NULL), check->where, &err);
+    if (kconf) rd_kafka_conf_destroy(kconf);
+}
+
 static bool kafka_source_ends_by_itself(void *state)
 {
     const kafka_source *source = state;
@@ -804,6 +818,7 @@ static bool kafka_source_ends_by_itself(void *state)
 
 const sl_source_ops sl_kafka_source = {
     .name = "kafka",
+    .description = "records of Kafka topics, read as a consumer group (librdkafka)",
     .options = sl_kafka_source_options,
     .conf_size = sizeof(sl_kafka_source_conf),
     .open = kafka_source_open,
@@ -812,5 +827,6 @@ const sl_source_ops sl_kafka_source = {
     .persist = kafka_source_persist,
     .close = kafka_source_close,
     .ends_by_itself = kafka_source_ends_by_itself,
+    .check = kafka_source_check,
     .produces_raw = true,
 };

@@ -64,8 +64,9 @@ static const sl_option sqlite_options[] = {
       .help = "table the rows go to" },
     { "key", SL_OPT_STR_LIST, offsetof(sl_sqlite_conf, key),
       .help = "primary key columns: rows with the same key are updated (upsert)" },
-    { "columns", SL_OPT_NODE, offsetof(sl_sqlite_conf, columns),
-      .help = "declared columns in order, as a mapping name: SQL type" },
+    { "columns", SL_OPT_MAP, offsetof(sl_sqlite_conf, columns),
+      .help = "the columns written, in order, as name: SQL type (default: the SQL's output columns, or the "
+              "first record's fields)" },
     { "synchronous", SL_OPT_STRING, offsetof(sl_sqlite_conf, synchronous),
       .default_value = "full", .choices = synchronous_choices,
       .help = "SQLite's synchronous pragma: full (default) makes each commit survive a power "
@@ -556,35 +557,40 @@ static int sqlite_write(void *state, const sl_batch *batch, sl_error *err)
     return sqlite_write_many(state, &batch, 1, err);
 }
 
-/* Every key column must be written: declared in columns:, or produced by
- * the pipeline's SQL when columns come from it. */
-static int sqlite_check(const void *conf_ptr, const char *const *columns, size_t n_columns, const char **setting,
-                        sl_error *err)
+/* Before the run: the declared columns must be well formed, and every key
+ * column written: declared in columns:, or produced by the pipeline's SQL
+ * when columns come from it. */
+static void sqlite_check(const void *conf_ptr, const sl_connector_check *check)
 {
     const sl_sqlite_conf *conf = conf_ptr;
+    const sl_node *key_node = sl_connector_check_node(check, "key");
+    if (conf->columns) {
+        sl_columns declared = { 0 };
+        sl_error err;
+        sl_error_clear(&err);
+        if (sl_sqlite_columns_from_node(conf->columns, &declared, &err))
+            sl_diag_add_error_at(check->diags, conf->columns, check->where, &err);
+        sl_columns_free(&declared);
+        for (size_t k = 0; k < conf->key.n_items; k++)
+            if (!sl_node_get(conf->columns, conf->key.items[k]))
+                sl_diag_error_at(check->diags, key_node, "%s.key: key column '%s' is not one of the declared "
+                                 "columns: declare it in columns or change key", check->where, conf->key.items[k]);
+        return;
+    }
+    if (check->n_columns == 0) return;  /* columns come from the records: only they can tell */
     for (size_t k = 0; k < conf->key.n_items; k++) {
         const char *name = conf->key.items[k];
-        if (conf->columns) {
-            if (conf->columns->kind == SL_NODE_MAP && !sl_node_get(conf->columns, name)) {
-                *setting = "key";
-                return sl_error_set(err, SL_ECONFIG, "key column '%s' is not one of the declared columns: "
-                                    "declare it in columns or change key", name);
-            }
-            continue;
-        }
-        if (n_columns == 0) continue;  /* columns come from the records: only they can tell */
         bool is_produced = false;
-        for (size_t c = 0; c < n_columns && !is_produced; c++) is_produced = strcmp(columns[c], name) == 0;
+        for (size_t c = 0; c < check->n_columns && !is_produced; c++) is_produced = strcmp(check->columns[c], name) == 0;
         if (is_produced) continue;
         char have[256] = "";
         size_t used = 0;
-        for (size_t c = 0; c < n_columns && used + 1 < sizeof have; c++)
-            used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", c ? ", " : "", columns[c]);
-        *setting = "key";
-        return sl_error_set(err, SL_ECONFIG, "key column '%s' is not an output column of the pipeline's SQL "
-                            "(it has: %s): select it (... AS %s) or change key", name, have, name);
+        for (size_t c = 0; c < check->n_columns && used + 1 < sizeof have; c++)
+            used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", c ? ", " : "", check->columns[c]);
+        sl_diag_error_at(check->diags, key_node, "%s.key: key column '%s' is not an output column of the "
+                         "pipeline's SQL (it has: %s): select it (... AS %s) or change key", check->where, name,
+                         have, name);
     }
-    return SL_OK;
 }
 
 static void sqlite_hint(const void *conf_ptr, char *out, size_t size)
@@ -595,6 +601,7 @@ static void sqlite_hint(const void *conf_ptr, char *out, size_t size)
 
 const sl_sink_ops sl_sqlite_sink = {
     .name = "sqlite",
+    .description = "rows upserted into a table of an SQLite database, one transaction per batch",
     .options = sqlite_options,
     .conf_size = sizeof(sl_sqlite_conf),
     .open = sqlite_open,

@@ -1,9 +1,9 @@
 /* sqlite.h — the `sqlite` sink: rows upserted into a table of an SQLite
  * database, the embedded stand-in for Cassandra.
  *
- * Settings: path, table, key (upsert key columns), columns (declared
- * `name: SQL type` mapping), synchronous (off|normal|full), busy_timeout,
- * create. See sqlite.c for behaviour and sqlite_schema.h for the type map.
+ * Its settings are the table in sqlite.c (`sluice connectors sqlite`,
+ * docs/connectors.md). See sqlite.c for behaviour and sqlite_schema.h for
+ * the type map.
  */
 #ifndef SL_CONNECTOR_SQLITE_H
 #define SL_CONNECTOR_SQLITE_H

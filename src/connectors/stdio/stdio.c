@@ -30,7 +30,7 @@
 
 static const sl_option stdio_source_options[] = {
     { "max_record_bytes", SL_OPT_SIZE, offsetof(sl_stdio_source_conf, max_record_bytes),
-      .default_value = "1MiB", .help = "longer lines go to the dead-letter topic" },
+      .default_value = "1MiB", .min = "1", .help = "longer lines go to the dead-letter topic" },
     { 0 }
 };
 
@@ -93,6 +93,7 @@ static bool stdio_source_ends_by_itself(void *state)
 
 const sl_source_ops sl_stdio_source = {
     .name = "stdio",
+    .description = "JSON lines read from standard input, to its end",
     .options = stdio_source_options,
     .conf_size = sizeof(sl_stdio_source_conf),
     .open = stdio_source_open,
@@ -151,6 +152,7 @@ static int stdio_sink_write(void *state, const sl_batch *batch, sl_error *err)
 
 const sl_sink_ops sl_stdio_sink = {
     .name = "stdio",
+    .description = "JSON lines written to standard output",
     .options = stdio_sink_options,
     .conf_size = 0,
     .open = stdio_sink_open,

@@ -46,7 +46,7 @@ static const sl_option topic_source_options[] = {
     { "start", SL_OPT_STRING, offsetof(topic_source_conf, start), .default_value = "earliest",
       .choices = start_choices, .help = "where a group without offsets starts" },
     { "max_batch_bytes", SL_OPT_SIZE, offsetof(topic_source_conf, max_batch_bytes),
-      .default_value = "1MiB", .help = "read at most about this many bytes per batch" },
+      .default_value = "1MiB", .min = "1", .help = "read at most about this many bytes per batch" },
     { 0 }
 };
 
@@ -173,6 +173,7 @@ static bool topic_source_ends_by_itself(void *state)
 
 const sl_source_ops sl_topic_source = {
     .name = "topic",
+    .description = "records of a topic on the embedded log, read as a consumer group",
     .options = topic_source_options,
     .conf_size = sizeof(topic_source_conf),
     .open = topic_source_open,
@@ -203,20 +204,21 @@ static const char *const fsync_choices[] = { "interval", "always", "never", NULL
 static const sl_option topic_sink_options[] = {
     { "name", SL_OPT_STRING, offsetof(topic_sink_conf, name), .required = true,
       .help = "topic to write (created when absent)" },
-    { "partitions", SL_OPT_INT, offsetof(topic_sink_conf, partitions), .default_value = "1",
-      .help = "partitions when the topic is created" },
+    { "partitions", SL_OPT_INT, offsetof(topic_sink_conf, partitions), .default_value = "1", .min = "1",
+      .max = "10000", .help = "partitions when the topic is created (an existing topic keeps its own)" },
     { "key", SL_OPT_STRING, offsetof(topic_sink_conf, key),
       .help = "path into the value whose text becomes the message key (default: the record's key)" },
     { "segment_bytes", SL_OPT_SIZE, offsetof(topic_sink_conf, segment_bytes), .default_value = "64MiB",
-      .help = "roll segments past this size" },
+      .min = "1", .max = "1GiB", .help = "a partition starts a new segment file past this size" },
     { "retention_bytes", SL_OPT_SIZE, offsetof(topic_sink_conf, retention_bytes), .default_value = "0",
-      .help = "per-partition size limit, 0 = none" },
+      .help = "oldest segments of a partition are deleted past this size; 0 = no limit" },
     { "retention", SL_OPT_DURATION, offsetof(topic_sink_conf, retention_ms), .default_value = "7d",
-      .help = "delete segments older than this, 0 = keep" },
+      .help = "segments older than this are deleted; 0 = keep them" },
     { "fsync", SL_OPT_STRING, offsetof(topic_sink_conf, fsync), .default_value = "interval",
-      .choices = fsync_choices, .help = "when appends reach the disk" },
+      .choices = fsync_choices,
+      .help = "when appends reach the disk: every fsync_interval, after every batch, or when the OS decides" },
     { "fsync_interval", SL_OPT_DURATION, offsetof(topic_sink_conf, fsync_interval_ms),
-      .default_value = "100ms", .help = "fsync period for fsync: interval" },
+      .default_value = "100ms", .min = "1ms", .help = "fsync period for fsync: interval" },
     { "compression", SL_OPT_STRING, offsetof(topic_sink_conf, compression),
       .default_value = "lz4", .choices = sl_codec_names,
       .help = "codec of the batches written when the topic is created, as Kafka writes them" },
@@ -240,6 +242,16 @@ typedef struct topic_sink {
     sl_arena *arena;           /* keys and JSON text made for one batch */
     sl_buffer json;
 } topic_sink;
+
+/* Before the run: the key path must be one. */
+static void topic_sink_check(const void *conf_ptr, const sl_connector_check *check)
+{
+    const topic_sink_conf *conf = conf_ptr;
+    sl_str parts[TOPIC_MAX_KEY_PARTS];
+    if (conf->key && sl_path_split(sl_str_from(conf->key), parts, TOPIC_MAX_KEY_PARTS) < 0)
+        sl_diag_error_at(check->diags, sl_connector_check_node(check, "key"), "%s.key: '%s' is not a path like "
+                         "a.b.c (at most %d parts)", check->where, conf->key, TOPIC_MAX_KEY_PARTS);
+}
 
 static const char *topic_sink_topic_name(const void *conf_ptr)
 {
@@ -414,11 +426,13 @@ static int topic_sink_write(void *state, const sl_batch *batch, sl_error *err)
 
 const sl_sink_ops sl_topic_sink = {
     .name = "topic",
+    .description = "records appended to a topic on the embedded log (created when absent)",
     .options = topic_sink_options,
     .conf_size = sizeof(topic_sink_conf),
     .open = topic_sink_open,
     .write = topic_sink_write,
     .close = topic_sink_close,
+    .check = topic_sink_check,
     .topic_name = topic_sink_topic_name,
     .accepts_raw = true,
 };

@@ -1,0 +1,132 @@
+/* plan_settings.c — the option tables of a config file's own blocks (see
+ * plan_settings.h). Bounds and choices here are the only statement of
+ * them: plan.c and the docs both read these rows. */
+#include "runtime/plan_settings.h"
+
+#include <stddef.h>
+
+const sl_option sl_top_options[] = {
+    { "data_dir", SL_OPT_STRING, offsetof(sl_top_conf, data_dir), .default_value = "./data",
+      .help = "directory of the embedded log's topics, consumer groups' offsets and sources' positions" },
+    { "pipelines", SL_OPT_MAP, offsetof(sl_top_conf, pipelines),
+      .help = "the pipelines, by name (see pipeline); a file needs pipelines or dags" },
+    { "dags", SL_OPT_MAP, offsetof(sl_top_conf, dags),
+      .help = "scheduled DAGs of tasks, by name (see dag): checked by validate, run by the scheduler "
+              "(`sluice server`, not built yet), never by `sluice run`" },
+    { "topics", SL_OPT_MAP, offsetof(sl_top_conf, topics),
+      .help = "where topic: blocks live (see topics); without it, on the embedded log" },
+    { "log", SL_OPT_MAP, offsetof(sl_top_conf, log), .help = "the diagnostic log on stderr (see log)" },
+    { "metadata", SL_OPT_UNSUPPORTED, .help = "a metadata store for the scheduler, which is not built yet" },
+    { "http", SL_OPT_UNSUPPORTED, .help = "the HTTP API of the scheduler (`sluice server`), which is not built yet" },
+    { "auth", SL_OPT_UNSUPPORTED, .help = "API tokens for the HTTP API, which is not built yet" },
+    { "alerts", SL_OPT_UNSUPPORTED, .help = "alert rules, which are not built yet" },
+    { 0 }
+};
+
+const sl_option sl_topics_options[] = {
+    { "kafka", SL_OPT_MAP, offsetof(sl_topics_conf, kafka), .required = true,
+      .help = "put every topic: block on Kafka, as { brokers, properties } (see topics.kafka)" },
+    { 0 }
+};
+
+const sl_option sl_topics_kafka_options[] = {
+    { "brokers", SL_OPT_STRING, offsetof(sl_topics_kafka_conf, brokers), .required = true,
+      .help = "bootstrap brokers, host:port[,host:port...]" },
+    { "properties", SL_OPT_MAP, offsetof(sl_topics_kafka_conf, properties),
+      .help = "librdkafka properties for every source and sink moved onto Kafka" },
+    { 0 }
+};
+
+static const char *const level_choices[] = { "debug", "info", "warn", "error", "off", NULL };
+static const char *const format_choices[] = { "text", "json", NULL };
+
+const sl_option sl_log_options[] = {
+    { "level", SL_OPT_STRING, offsetof(sl_log_conf, level), .default_value = "info", .choices = level_choices,
+      .help = "the least severe messages logged" },
+    { "format", SL_OPT_STRING, offsetof(sl_log_conf, format), .default_value = "text", .choices = format_choices,
+      .help = "one line of text or one JSON object per message" },
+    { 0 }
+};
+
+const sl_option sl_pipeline_options[] = {
+    { "source", SL_OPT_MAP, offsetof(sl_pipeline_conf, source), .required = true,
+      .help = "where records come from: { <source connector>: { settings } }" },
+    { "transform", SL_OPT_MAP, offsetof(sl_pipeline_conf, transform),
+      .help = "{ sql: ... }: what each record becomes (see transform); without it records pass as they are" },
+    { "sink", SL_OPT_MAP, offsetof(sl_pipeline_conf, sink),
+      .help = "where records go: { <sink connector>: { settings } }; give sink or sinks" },
+    { "sinks", SL_OPT_LIST, offsetof(sl_pipeline_conf, sinks),
+      .help = "several sinks, each { <sink connector>: { settings } }: every record goes to each" },
+    { "workers", SL_OPT_INT, offsetof(sl_pipeline_conf, workers), .default_value = "0", .min = "0", .max = "256",
+      .help = "threads transforming batches; 0 = one per core" },
+    { "batch_size", SL_OPT_INT, offsetof(sl_pipeline_conf, batch_size), .default_value = "1024", .min = "1",
+      .max = "1000000", .help = "most records in one batch" },
+    { "max_inflight", SL_OPT_INT, offsetof(sl_pipeline_conf, max_inflight), .default_value = "0", .min = "0",
+      .max = "100000", .help = "batches in flight at once, which bounds memory; 0 = 2 per worker + 6" },
+    { "commit_interval", SL_OPT_DURATION, offsetof(sl_pipeline_conf, commit_interval_ms), .default_value = "1s",
+      .help = "how often the positions of what every sink stored are persisted" },
+    { "retry_limit", SL_OPT_DURATION, offsetof(sl_pipeline_conf, retry_limit_ms), .default_value = "5m",
+      .help = "how long a transient error of a sink or source (server down, timeout, database locked) is "
+              "retried, with exponential backoff up to 5 s, before the pipeline fails; 0 = never retry" },
+    { "dlq", SL_OPT_STRING, offsetof(sl_pipeline_conf, dlq),
+      .help = "dead-letter topic on the embedded log (default: <pipeline>.dlq)" },
+    /* The max is runtime/dlq.h's SL_DLQ_MAX_RECORD_BYTES_LIMIT (plan_test checks they agree). */
+    { "dlq_max_record_bytes", SL_OPT_SIZE, offsetof(sl_pipeline_conf, dlq_max_record_bytes),
+      .default_value = "16MiB", .min = "1KiB", .max = "128MiB",
+      .help = "largest dead letter (key + value + headers); a bad record over it fails the run, never "
+              "stored cut" },
+    { "description", SL_OPT_STRING, offsetof(sl_pipeline_conf, description),
+      .help = "what the pipeline is for, for people reading the file" },
+    { 0 }
+};
+
+const sl_option sl_transform_options[] = {
+    { "sql", SL_OPT_STRING, offsetof(sl_transform_conf, sql), .required = true,
+      .help = "SELECT <expressions> FROM input [WHERE <condition>]: each output column becomes a field of "
+              "the record; rows the WHERE refuses are filtered out" },
+    { 0 }
+};
+
+const sl_option sl_dag_options[] = {
+    { "schedule", SL_OPT_STRING, offsetof(sl_dag_conf, schedule), .required = true,
+      .help = "when the DAG runs: a cron expression, @hourly, @daily, @weekly, or an interval" },
+    { "tasks", SL_OPT_MAP, offsetof(sl_dag_conf, tasks), .required = true,
+      .help = "the tasks, by name (see task)" },
+    { "catchup", SL_OPT_BOOL, offsetof(sl_dag_conf, catchup), .default_value = "false",
+      .help = "also run the intervals missed while the scheduler was down" },
+    { "paused", SL_OPT_BOOL, offsetof(sl_dag_conf, paused), .default_value = "false",
+      .help = "defined but not scheduled" },
+    { "description", SL_OPT_STRING, offsetof(sl_dag_conf, description),
+      .help = "what the DAG is for, for people reading the file" },
+    { 0 }
+};
+
+const sl_option sl_task_options[] = {
+    { "pipeline", SL_OPT_STRING, offsetof(sl_task_conf, pipeline),
+      .help = "a pipeline of this file that the task runs; give pipeline or command" },
+    { "command", SL_OPT_STRING, offsetof(sl_task_conf, command),
+      .help = "a shell command that the task runs; give pipeline or command" },
+    { "retries", SL_OPT_INT, offsetof(sl_task_conf, retries), .default_value = "0", .min = "0", .max = "1000",
+      .help = "attempts after a failed one" },
+    { "timeout", SL_OPT_DURATION, offsetof(sl_task_conf, timeout_ms), .default_value = "0",
+      .help = "an attempt running longer fails; 0 = no limit" },
+    { "retry_delay", SL_OPT_DURATION, offsetof(sl_task_conf, retry_delay_ms), .default_value = "30s",
+      .help = "wait between a failed attempt and the next" },
+    { "depends_on", SL_OPT_STR_LIST, offsetof(sl_task_conf, depends_on),
+      .help = "tasks of the same DAG that must succeed first" },
+    { 0 }
+};
+
+const sl_plan_block sl_plan_blocks[] = {
+    { "top", "(top level)", "the keys at the top of a config file", sl_top_options },
+    { "pipeline", "pipelines.NAME", "a pipeline: a source, an optional transform, one or more sinks",
+      sl_pipeline_options },
+    { "transform", "pipelines.NAME.transform", "a pipeline's SQL", sl_transform_options },
+    { "log", "log", "the diagnostic log", sl_log_options },
+    { "topics", "topics", "where topic: blocks live", sl_topics_options },
+    { "topics.kafka", "topics.kafka", "the Kafka cluster that topic: blocks are moved onto",
+      sl_topics_kafka_options },
+    { "dag", "dags.NAME", "a scheduled DAG of tasks (run by `sluice server`, not built yet)", sl_dag_options },
+    { "task", "dags.NAME.tasks.NAME", "a task of a DAG", sl_task_options },
+    { NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,97 @@
+/* plan_settings.h — the settings of a config file's own blocks (the top
+ * level, pipelines, transforms, log, topics, DAGs and their tasks) as
+ * option tables, with the conf structs they fill.
+ *
+ * plan.c applies them; `sluice connectors` and docs/connectors.md document
+ * them from the same tables, listed in sl_plan_blocks.
+ */
+#ifndef SL_PLAN_SETTINGS_H
+#define SL_PLAN_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "config/options.h"
+
+typedef struct sl_top_conf {
+    char *data_dir;
+    const sl_node *pipelines;
+    const sl_node *dags;
+    const sl_node *topics;
+    const sl_node *log;
+} sl_top_conf;
+
+/* topics: where `topic:` blocks live. Only Kafka can replace the embedded
+ * log for now; without the block they are embedded. */
+typedef struct sl_topics_conf {
+    const sl_node *kafka;
+} sl_topics_conf;
+
+typedef struct sl_topics_kafka_conf {
+    char *brokers;
+    const sl_node *properties;
+} sl_topics_kafka_conf;
+
+typedef struct sl_log_conf {
+    char *level;
+    char *format;
+} sl_log_conf;
+
+typedef struct sl_pipeline_conf {
+    const sl_node *source;
+    const sl_node *transform;
+    const sl_node *sink;
+    const sl_node *sinks;
+    int64_t workers;
+    int64_t batch_size;
+    int64_t max_inflight;
+    int64_t commit_interval_ms;
+    int64_t retry_limit_ms;
+    char *dlq;
+    int64_t dlq_max_record_bytes;
+    char *description;
+} sl_pipeline_conf;
+
+typedef struct sl_transform_conf {
+    char *sql;
+} sl_transform_conf;
+
+typedef struct sl_dag_conf {
+    char *schedule;
+    const sl_node *tasks;
+    bool catchup;
+    bool paused;
+    char *description;
+} sl_dag_conf;
+
+typedef struct sl_task_conf {
+    char *pipeline;
+    char *command;
+    int64_t retries;
+    int64_t timeout_ms;
+    int64_t retry_delay_ms;
+    sl_str_list depends_on;
+} sl_task_conf;
+
+extern const sl_option sl_top_options[];
+extern const sl_option sl_topics_options[];
+extern const sl_option sl_topics_kafka_options[];
+extern const sl_option sl_log_options[];
+extern const sl_option sl_pipeline_options[];
+extern const sl_option sl_transform_options[];
+extern const sl_option sl_dag_options[];
+extern const sl_option sl_task_options[];
+
+/* One documented block of the config file. */
+typedef struct sl_plan_block {
+    const char *name;          /* what `sluice connectors NAME` takes: "pipeline" */
+    const char *path;          /* where it stands in the file: "pipelines.NAME" */
+    const char *description;   /* one line */
+    const sl_option *options;
+} sl_plan_block;
+
+/* Every block, top level first; ends with a { NULL } entry. */
+extern const sl_plan_block sl_plan_blocks[];
+
+#endif
