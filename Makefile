@@ -1,13 +1,44 @@
-# sluice — build, test, bench, demo.
-#   make          build build/sluice (optimised, -Werror)
-#   make demo     install what is missing, build, run examples/users.yaml
-#   make test     unit tests (plain and ASan+UBSan) and end-to-end tests
-#   make test-load  the whole suite 3 times in a row with CPU hogs beside it
-#   make bench    benchmarks that print figures beside reference figures
-#   make fuzz     each libFuzzer target in tests/fuzz for FUZZ_SECONDS (clang)
-#   make tsan     the threaded unit tests and one pipeline under ThreadSanitizer
-#   make docs     regenerate docs/connectors.md from the settings tables
+# sluice — build, test, bench, demo. `make help` prints the lines below.
+#   make             build build/sluice (optimised, -Werror)
+#   make demo        install what is missing, build, run examples/users.yaml
+#   make test        unit tests (plain and ASan+UBSan) and end-to-end tests
+#   make unit        the unit tests only (make unit-asan: under ASan+UBSan)
+#   make e2e         the end-to-end tests only, against build/sluice
+#   make test-load   the whole suite 3 times in a row with CPU hogs beside it
+#   make bench       benchmarks that print figures beside reference figures
+#   make fuzz        each libFuzzer target in tests/fuzz for FUZZ_SECONDS (clang)
+#   make tsan        the threaded unit tests and one pipeline under ThreadSanitizer
+#   make fuzz-build  build the fuzz targets only (make tsan-build: the TSan ones)
+#   make docs        regenerate docs/connectors.md from the settings tables
+#   make deps        install the build dependencies that are missing
+#   make clean       remove build/
+#   make help        this list
+#   make V=1 ...     print each command in full, not one short line per step
+#   make -jN ...     N jobs at once (default: one per core)
 CC      ?= cc
+
+# One job per core by default, as if -j$(nproc) were given: only in the
+# top-level make (sub-makes share its job slots) and not when the command
+# line says -j itself, or asks for clean, which must not race a build.
+ifeq ($(MAKELEVEL),0)
+ifeq ($(filter -j%,$(MAKEFLAGS))$(filter clean,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
+endif
+endif
+
+# Kbuild's convention: a short line per step ("  CC       src/core/json.c"),
+# the full commands with V=1, neither with -s.
+ifeq ($(V),1)
+Q   :=
+SAY := @true
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q   := @
+SAY := @true
+else
+Q   := @
+SAY := @printf '  %-8s %s\n'
+endif
+
 PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 libzstd zlib snappy openssl
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE
@@ -38,69 +69,98 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 TSAN_OBJ  := $(SRC:%.c=build/tsan/obj/%.o)
 TSAN_BIN  := $(TSAN_UNIT:%=build/tsan/test/%)
 
-.PHONY: all demo test test-load unit unit-asan e2e bench clean deps fuzz fuzz-build tsan tsan-build docs
+# What `make demo` prints last: how to look at what it stored (the README
+# shows the same query; tests/e2e/test_make.py checks that they agree).
+DEMO_CONFIG := examples/users.yaml
+DEMO_QUERY  := sqlite3 data/users.db 'SELECT first_name, last_name, city FROM created_users LIMIT 5'
+DEMO_TOPIC  := build/sluice topic describe user_data
+
+.PHONY: all help demo test test-load unit unit-asan e2e bench clean deps fuzz fuzz-build tsan tsan-build docs
 all: build/sluice
+	@echo "build/sluice is built; make demo runs an example, make help lists the targets"
+
+help:
+	@sed -n 's/^#   //p' Makefile
 
 deps:
 	@bash scripts/deps.sh build
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) -MMD -MP -c $< -o $@
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS_RELEASE) -MMD -MP -c $< -o $@
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -MMD -MP -c $< -o $@
+	$(SAY) CC-ASAN $<
+	$(Q)$(CC) $(CFLAGS_ASAN) -MMD -MP -c $< -o $@
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_FUZZ) -MMD -MP -c $< -o $@
+	$(SAY) CC-FUZZ $<
+	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -MMD -MP -c $< -o $@
 
 build/tsan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+	$(SAY) CC-TSAN $<
+	$(Q)$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
 
 build/libsluice.a: $(OBJ)
+	$(SAY) AR $@
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/libsluice-asan.a: $(ASAN_OBJ)
+	$(SAY) AR $@
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/fuzz/libsluice.a: $(FUZZ_OBJ)
+	$(SAY) AR $@
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/tsan/libsluice.a: $(TSAN_OBJ)
+	$(SAY) AR $@
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 build/sluice: build/obj/src/cli/main.o build/libsluice.a
-	$(CC) -o $@ $^ $(LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) -o $@ $^ $(LIBS)
 
 build/sluice-asan: build/asan/src/cli/main.o build/libsluice-asan.a
-	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
 
 build/sluice-tsan: build/tsan/obj/src/cli/main.o build/tsan/libsluice.a
-	$(CC) -fsanitize=thread -o $@ $^ $(LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) -fsanitize=thread -o $@ $^ $(LIBS)
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h build/fuzz/libsluice.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(subst fuzzer-no-link,fuzzer,$(CFLAGS_FUZZ)) -Itests/fuzz -o $@ $< build/fuzz/libsluice.a $(LIBS)
+	$(SAY) CCLD $@
+	$(Q)$(FUZZ_CC) $(subst fuzzer-no-link,fuzzer,$(CFLAGS_FUZZ)) -Itests/fuzz -o $@ $< build/fuzz/libsluice.a $(LIBS)
 
 build/tsan/test/%: tests/unit/%.c tests/tsan/criterion_arena.c build/tsan/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< tests/tsan/criterion_arena.c build/tsan/libsluice.a -lcriterion $(LIBS)
+	$(SAY) CCLD $@
+	$(Q)$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< tests/tsan/criterion_arena.c build/tsan/libsluice.a -lcriterion $(LIBS)
 
 build/test/%: tests/unit/%.c build/libsluice.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) -Itests/unit -o $@ $< build/libsluice.a -lcriterion $(LIBS)
+	$(SAY) CCLD $@
+	$(Q)$(CC) $(CFLAGS_RELEASE) -Itests/unit -o $@ $< build/libsluice.a -lcriterion $(LIBS)
 
 build/test-asan/%: tests/unit/%.c build/libsluice-asan.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< build/libsluice-asan.a -lcriterion $(LIBS)
+	$(SAY) CCLD $@
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< build/libsluice-asan.a -lcriterion $(LIBS)
 
+# The recipes below run scripts, which may run make themselves (load.sh
+# runs `make test`, a test builds build/libsluice.a): MAKEFLAGS= MAKELEVEL=
+# hands them a plain environment, so such a make is a top-level one
+# again instead of one cut off from this make's job slots.
 unit: $(UNIT_BIN)
 	@bash scripts/run-unit.sh build/test $(UNIT_BIN)
 
@@ -109,21 +169,25 @@ unit-asan: $(UNIT_ASAN)
 
 e2e: build/sluice build/sluice-asan
 	@bash scripts/deps.sh test
-	.venv/bin/pytest -q tests/e2e -p no:cacheprovider --ignore=tests/e2e/test_tsan.py
+	@MAKEFLAGS= MAKELEVEL= .venv/bin/pytest -q tests/e2e -p no:cacheprovider --ignore=tests/e2e/test_tsan.py
 
+# The summary `sluice run` prints, then how to look at the result. The
+# summary goes to the terminal whichever stream sluice writes it on.
 demo:
 	@bash scripts/deps.sh build
 	@$(MAKE) --no-print-directory build/sluice
-	./build/sluice run examples/users.yaml
+	$(SAY) RUN "build/sluice run $(DEMO_CONFIG)"
+	$(Q)./build/sluice run $(DEMO_CONFIG)
+	@printf '\nLook at the result:\n  %s\n  %s\n' "$(DEMO_QUERY)" "$(DEMO_TOPIC)"
 
 test:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory build/sluice build/sluice-asan $(UNIT_BIN) $(UNIT_ASAN) $(FUZZ_BIN) \
 	    build/sluice-tsan $(TSAN_BIN)
-	@bash scripts/run-tests.sh
+	@MAKEFLAGS= MAKELEVEL= bash scripts/run-tests.sh
 
 test-load:
-	@bash scripts/load.sh 3
+	@MAKEFLAGS= MAKELEVEL= bash scripts/load.sh 3
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -138,7 +202,7 @@ tsan-build: build/sluice-tsan $(TSAN_BIN)
 tsan:
 	@bash scripts/deps.sh test
 	@$(MAKE) --no-print-directory tsan-build
-	@bash scripts/run-tsan.sh
+	@MAKEFLAGS= MAKELEVEL= bash scripts/run-tsan.sh
 
 bench:
 	@bash scripts/deps.sh test
@@ -148,7 +212,8 @@ bench:
 # The reference of every setting, from the tables the config is checked
 # against (tests/e2e/test_connectors.py fails when the file is stale).
 docs: build/sluice
-	./build/sluice connectors --format markdown > docs/connectors.md
+	$(SAY) GEN docs/connectors.md
+	$(Q)./build/sluice connectors --format markdown > docs/connectors.md
 
 clean:
 	rm -rf build

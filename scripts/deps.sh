@@ -4,9 +4,32 @@
 # `scripts/deps.sh test` adds the test tools (Criterion, a Python venv with
 # pytest under .venv/, clang and its libFuzzer runtime for tests/fuzz/).
 # Packages already present are left alone.
+# Each step prints one line ("  APT      install gcc make"); what apt-get
+# and pip print is kept aside and shown whole, on stderr, only when the step
+# fails. V=1 lets it all through as it comes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
+case "$what" in build|test) ;; *) echo "usage: scripts/deps.sh [build|test]" >&2; exit 2 ;; esac
+
+step_log=$(mktemp /tmp/sluice-deps-XXXXXX)
+trap 'rm -f "$step_log"' EXIT
+
+step() {  # step TAG WHAT COMMAND... — one line for the step; COMMAND's output only if it fails
+    local tag=$1 label=$2 rc=0
+    shift 2
+    printf '  %-8s %s\n' "$tag" "$label"
+    if [ "${V:-0}" = 1 ]; then
+        "$@" || rc=$?
+    else
+        "$@" >"$step_log" 2>&1 </dev/null || rc=$?
+        if [ "$rc" -ne 0 ]; then cat "$step_log" >&2; fi
+    fi
+    if [ "$rc" -ne 0 ]; then
+        echo "deps: '$*' failed with exit code $rc" >&2
+        exit "$rc"
+    fi
+}
 
 build_packages=(gcc make pkg-config libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev)
 test_packages=(libcriterion-dev python3-venv jq clang)
@@ -24,15 +47,18 @@ if [ "$what" = test ]; then
     command -v java >/dev/null || missing+=(default-jdk-headless)
     command -v mvn >/dev/null || missing+=(maven)
 fi
-install() {  # install PACKAGE... with apt-get, quietly
-    echo "deps: installing $*"
+install() {  # install PACKAGE... with apt-get
     local sudo_cmd=()
     [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    step APT update "${sudo_cmd[@]}" apt-get update
+    step APT "install $*" "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "$@"
 }
-[ "${#missing[@]}" -ne 0 ] && install "${missing[@]}"
+if [ "${#missing[@]}" -ne 0 ]; then
+    install "${missing[@]}"
+else
+    printf '  %-8s %s\n' DEPS "the $what packages are installed"
+fi
 
 # libFuzzer's runtime is packaged apart from clang, per clang version
 # (libclang-rt-14-dev for Debian 12's clang 14).
@@ -44,9 +70,9 @@ fi
 if [ "$what" = test ]; then
     # Reinstalls when requirements.txt changes (a copy of it is the stamp).
     if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/e2e/requirements.txt .venv/requirements.installed; then
-        echo "deps: installing the Python test packages into .venv"
-        [ -x .venv/bin/pip ] || python3 -m venv .venv
-        .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+        [ -x .venv/bin/pip ] || step VENV .venv python3 -m venv .venv
+        step PIP "install -r tests/e2e/requirements.txt" \
+            .venv/bin/pip install --disable-pip-version-check -r tests/e2e/requirements.txt
         cp tests/e2e/requirements.txt .venv/requirements.installed
     fi
 fi
