@@ -68,6 +68,12 @@ FUZZ_OBJ  := $(SRC:%.c=build/fuzz/obj/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 TSAN_OBJ  := $(SRC:%.c=build/tsan/obj/%.o)
 TSAN_BIN  := $(TSAN_UNIT:%=build/tsan/test/%)
+# The helpers every unit test links (tests/unit/test_util.h), per build.
+TEST_UTIL      := build/obj/tests/unit/test_util.o
+TEST_UTIL_ASAN := build/asan/tests/unit/test_util.o
+TEST_UTIL_TSAN := build/tsan/obj/tests/unit/test_util.o
+# Kept between builds (make deletes what only pattern rules ask for).
+.SECONDARY: $(TEST_UTIL) $(TEST_UTIL_ASAN) $(TEST_UTIL_TSAN)
 
 # What `make demo` prints last: how to look at what it stored (the README
 # shows the same query; tests/e2e/test_make.py checks that they agree).
@@ -142,20 +148,20 @@ build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h build/fuzz/libsluice.a
 	$(SAY) CCLD $@
 	$(Q)$(FUZZ_CC) $(subst fuzzer-no-link,fuzzer,$(CFLAGS_FUZZ)) -Itests/fuzz -o $@ $< build/fuzz/libsluice.a $(LIBS)
 
-build/tsan/test/%: tests/unit/%.c tests/tsan/criterion_arena.c build/tsan/libsluice.a
+build/tsan/test/%: tests/unit/%.c tests/tsan/criterion_arena.c $(TEST_UTIL_TSAN) build/tsan/libsluice.a
 	@mkdir -p $(dir $@)
 	$(SAY) CCLD $@
-	$(Q)$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< tests/tsan/criterion_arena.c build/tsan/libsluice.a -lcriterion $(LIBS)
+	$(Q)$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< tests/tsan/criterion_arena.c $(TEST_UTIL_TSAN) build/tsan/libsluice.a -lcriterion $(LIBS)
 
-build/test/%: tests/unit/%.c build/libsluice.a
+build/test/%: tests/unit/%.c $(TEST_UTIL) build/libsluice.a
 	@mkdir -p $(dir $@)
 	$(SAY) CCLD $@
-	$(Q)$(CC) $(CFLAGS_RELEASE) -Itests/unit -o $@ $< build/libsluice.a -lcriterion $(LIBS)
+	$(Q)$(CC) $(CFLAGS_RELEASE) -Itests/unit -o $@ $< $(TEST_UTIL) build/libsluice.a -lcriterion $(LIBS)
 
-build/test-asan/%: tests/unit/%.c build/libsluice-asan.a
+build/test-asan/%: tests/unit/%.c $(TEST_UTIL_ASAN) build/libsluice-asan.a
 	@mkdir -p $(dir $@)
 	$(SAY) CCLD $@
-	$(Q)$(CC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< build/libsluice-asan.a -lcriterion $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests/unit -o $@ $< $(TEST_UTIL_ASAN) build/libsluice-asan.a -lcriterion $(LIBS)
 
 # The recipes below run scripts, which may run make themselves (load.sh
 # runs `make test`, a test builds build/libsluice.a): MAKEFLAGS= MAKELEVEL=

@@ -8,20 +8,13 @@
 #include "config/config.h"
 #include "connectors/cassandra/cassandra_schema.h"
 #include "core/batch.h"
-#include "core/json.h"
+#include "test_util.h"
 
 static sl_batch *batch_of(const char *const *lines, size_t n)
 {
     sl_batch *batch = sl_batch_new(16);
     cr_assert_not_null(batch);
-    for (size_t i = 0; i < n; i++) {
-        sl_record *record = sl_batch_add(batch);
-        cr_assert_not_null(record);
-        sl_error err;
-        cr_assert_eq(sl_json_parse(batch->arena, lines[i], strlen(lines[i]), &record->value, &err), SL_OK,
-                     "%s", err.message);
-        record->has_value = true;
-    }
+    for (size_t i = 0; i < n; i++) test_add_json(batch, lines[i]);
     return batch;
 }
 

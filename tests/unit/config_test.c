@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config.h"
 #include "config/interpolate.h"
 #include "config/options.h"
 #include "core/arena.h"
+#include "test_util.h"
 
 /* A flagship example in the shape of examples/users.yaml. */
 static const char *const design_example =
@@ -329,12 +329,10 @@ Test(config, interpolate_alone_reports_without_position)
 
 Test(config, load_file_reads_and_names_the_path)
 {
-    char path[] = "/tmp/sluice-config-test-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    const char *text = "a: 1\nb: [x\n";
-    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    char dir[64], path[128];
+    test_make_temp_dir(dir, sizeof dir, "config");
+    snprintf(path, sizeof path, "%s/sluice.yaml", dir);
+    test_write_text(path, "a: 1\nb: [x\n");
     sl_config_doc *doc = NULL;
     sl_error err = { 0 };
     cr_assert_eq(sl_config_load_file(path, &doc, &err), SL_ECONFIG);
@@ -343,15 +341,13 @@ Test(config, load_file_reads_and_names_the_path)
              "%s:3:1: did not find expected ',' or ']' (while parsing a flow sequence)", path);
     cr_assert_str_eq(err.message, expected);
 
-    FILE *file = fopen(path, "w");
-    fputs("a: 1\nb: [x]\n", file);
-    fclose(file);
+    test_write_text(path, "a: 1\nb: [x]\n");
     cr_assert_eq(sl_config_load_file(path, &doc, &err), SL_OK, "%s", err.message);
     const sl_node *b = sl_node_get(sl_config_root(doc), "b");
     cr_assert_str_eq(b->file, path);
     cr_assert_str_eq(b->items[0]->scalar, "x");
     sl_config_free(doc);
-    unlink(path);
+    test_remove_tree(dir);
 
     doc = NULL;
     cr_assert_eq(sl_config_load_file("/nonexistent/sluice.yaml", &doc, &err), SL_EIO);

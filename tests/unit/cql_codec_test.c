@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/value.h"
 #include "cql/codec.h"
+#include "test_util.h"
 
 TestSuite(cql_codec);
 
@@ -36,12 +37,6 @@ static sl_value bytes_value(const char *bytes, size_t len)
     return v;
 }
 
-static void to_hex(const char *bytes, size_t len, char *hex)
-{
-    for (size_t i = 0; i < len; i++) sprintf(hex + 2 * i, "%02x", (unsigned char)bytes[i]);
-    hex[2 * len] = '\0';
-}
-
 /* Encodes value and checks the whole [bytes] cell, length prefix included. */
 static void expect_encoding(const sl_cql_type *type, sl_value value, const char *want_hex)
 {
@@ -51,7 +46,7 @@ static void expect_encoding(const sl_cql_type *type, sl_value value, const char 
     cr_assert_eq(rc, SL_OK, "encoding for %s failed: %s", want_hex, err.message);
     char hex[512];
     cr_assert_lt(out.len * 2, sizeof hex);
-    to_hex(out.data, out.len, hex);
+    test_hex_encode(out.data, out.len, hex);
     cr_assert_str_eq(hex, want_hex);
     sl_buffer_free(&out);
 }
@@ -95,12 +90,7 @@ static sl_value decode_hex(sl_arena *arena, const sl_cql_type *type, const char 
                            sl_error *err)
 {
     uint8_t bytes[256];
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned byte;
-        cr_assert_eq(sscanf(hex + 2 * i, "%2x", &byte), 1);
-        bytes[i] = (uint8_t)byte;
-    }
+    size_t n = test_hex_decode(hex, bytes, sizeof bytes);
     sl_value out;
     *rc = sl_cql_decode_value(type, bytes, (int32_t)n, arena, &out, err);
     return out;
@@ -613,7 +603,7 @@ Test(cql_codec, collections_decode_to_arrays_and_objects_with_text_keys)
     cr_assert_eq(rc, SL_OK, "%s", err.message);
     cr_assert_eq(sl_cql_encode_value(&int_map, &v, &out, &err), SL_OK, "%s", err.message);
     char hex[128];
-    to_hex(out.data, out.len, hex);
+    test_hex_encode(out.data, out.len, hex);
     cr_assert_str_eq(hex, "0000001d" "00000002" "00000004fffffffe" "0000000161" "0000000400000003"
                           "00000000");
     sl_buffer_free(&out);

@@ -16,6 +16,7 @@
 #include "core/buffer.h"
 #include "core/error.h"
 #include "cql/murmur3.h"
+#include "test_util.h"
 
 TestSuite(cql_murmur3);
 
@@ -52,22 +53,11 @@ static const token_case token_cases[] = {
     { "757365725f646174617c73746f72655f7573657273", 21, INT64_C(-523662846728239930) },
 };
 
-static size_t hex_decode(const char *hex, uint8_t *out)
-{
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned byte;
-        cr_assert_eq(sscanf(hex + 2 * i, "%2x", &byte), 1);
-        out[i] = (uint8_t)byte;
-    }
-    return n;
-}
-
 Test(cql_murmur3, tokens_match_the_python_driver_for_every_tail_length)
 {
     for (size_t i = 0; i < sizeof token_cases / sizeof token_cases[0]; i++) {
         uint8_t key[64];
-        size_t len = hex_decode(token_cases[i].hex, key);
+        size_t len = test_hex_decode(token_cases[i].hex, key, sizeof key);
         cr_assert_eq(len, token_cases[i].len, "case %zu: hex length", i);
         int64_t token = sl_cql_murmur3_token(len ? key : NULL, len);
         cr_assert_eq(token, token_cases[i].token, "key %s: got %lld, want %lld",
@@ -102,7 +92,7 @@ Test(cql_murmur3, composite_routing_key_frames_each_part_and_hashes_like_the_dri
     sl_str parts[2] = { { "\x00\x00\x00\x2a", 4 }, { "abc", 3 } };
     cr_assert_eq(sl_cql_routing_key(parts, 2, &out), SL_OK);
     uint8_t want[13];
-    size_t n = hex_decode("00040000002a00000361626300", want);
+    size_t n = test_hex_decode("00040000002a00000361626300", want, sizeof want);
     cr_assert_eq(out.len, n);
     cr_assert_eq(memcmp(out.data, want, n), 0);
     /* Token of that composite key from cassandra.murmur3.murmur3 (driver 3.30.1). */

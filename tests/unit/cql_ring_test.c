@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "cql/ring.h"
+#include "test_util.h"
 
 static sl_cql_ring ring_of(const int64_t *tokens, const uint32_t *hosts, size_t n)
 {
@@ -92,13 +93,12 @@ Test(cql_ring, many_tokens_match_a_linear_scan)
     sl_cql_ring ring = SL_CQL_RING_INIT;
     uint64_t x = 88172645463325252ull;
     for (uint32_t i = 0; i < 256; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        test_xorshift64(&x);
         cr_assert_eq(sl_cql_ring_add(&ring, (int64_t)x, i % 4), 0);
     }
     sl_cql_ring_sort(&ring);
     for (int probe = 0; probe < 1000; probe++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        int64_t t = (int64_t)x;
+        int64_t t = (int64_t)test_xorshift64(&x);
         size_t want = 0;
         while (want < ring.n_entries && ring.entries[want].token < t) want++;
         if (want == ring.n_entries) want = 0;

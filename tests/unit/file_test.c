@@ -5,11 +5,9 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connectors/file/file.h"
@@ -17,62 +15,30 @@
 #include "connectors/stdio/stdio.h"
 #include "core/batch.h"
 #include "core/logger.h"
+#include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define MAX_REJECTS 8
-
-typedef struct rejects {
-    int n;
-    char stage[MAX_REJECTS][16];
-    char reason[MAX_REJECTS][256];
-    char raw[MAX_REJECTS][2048];     /* the first bytes */
-    char raw_last[MAX_REJECTS];      /* and the last one */
-    size_t raw_len[MAX_REJECTS];
-    int64_t offset[MAX_REJECTS];
-} rejects;
-
-static void collect_reject(void *context, const sl_record *record, const char *stage,
-                           const char *reason)
-{
-    rejects *r = context;
-    cr_assert_lt(r->n, MAX_REJECTS);
-    snprintf(r->stage[r->n], sizeof r->stage[0], "%s", stage);
-    snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
-    size_t kept = record->raw.len < sizeof r->raw[0] ? record->raw.len : sizeof r->raw[0];
-    memcpy(r->raw[r->n], record->raw.ptr, kept);
-    r->raw_last[r->n] = record->raw.len ? record->raw.ptr[record->raw.len - 1] : 0;
-    r->raw_len[r->n] = record->raw.len;
-    r->offset[r->n] = record->offset;
-    r->n++;
-}
-
 static char dir[64];
-static rejects seen;
+static test_rejects seen;
 static sl_connector_env env;
 static atomic_bool stopping;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sluice-file-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    test_make_temp_dir(dir, sizeof dir, "file");
     memset(&seen, 0, sizeof seen);
     memset(&env, 0, sizeof env);
     atomic_store(&stopping, false);
     env.pipeline = "test";
-    env.reject = (sl_reject_handler){ collect_reject, &seen, 4u << 20 };
+    env.reject = (sl_reject_handler){ test_collect_reject, &seen, 4u << 20 };
     env.stopping = &stopping;
     sl_logger_configure(SL_LEVEL_ERROR, 0);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void teardown(void)
 {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_remove_tree(dir);
 }
 
 static char *path_in_dir(const char *name)
@@ -82,14 +48,6 @@ static char *path_in_dir(const char *name)
     char *out = path[next++ % 4];
     snprintf(out, sizeof path[0], "%s/%s", dir, name);
     return out;
-}
-
-static void write_file(const char *path, const char *mode, const char *text, size_t len)
-{
-    FILE *f = fopen(path, mode);
-    cr_assert_not_null(f, "cannot open %s", path);
-    cr_assert_eq(fwrite(text, 1, len, f), len);
-    fclose(f);
 }
 
 static void *open_source(const char *path, bool tail, int64_t max_record_bytes)
@@ -130,7 +88,7 @@ Test(file, reads_json_lines_in_batches_with_byte_offsets)
 {
     const char *path = path_in_dir("in.jsonl");
     const char *text = "{\"a\":1}\n{\"a\":22}\n{\"a\":333}\n{\"b\":4}\n{\"c\":5}\n";
-    write_file(path, "w", text, strlen(text));
+    test_write_file(path, "w", text, strlen(text));
     void *source = open_source(path, false, 0);
     sl_batch *batch = sl_batch_new(2);
     sl_error err = { 0 };
@@ -167,7 +125,7 @@ Test(file, strips_crlf_line_ends)
 {
     const char *path = path_in_dir("crlf.jsonl");
     const char *text = "{\"a\":1}\r\n{\"b\":\"x\\r\"}\r\n";
-    write_file(path, "w", text, strlen(text));
+    test_write_file(path, "w", text, strlen(text));
     void *source = open_source(path, false, 0);
     sl_batch *batch = sl_batch_new(0);
     sl_error err = { 0 };
@@ -184,7 +142,7 @@ Test(file, skips_empty_and_blank_lines_but_keeps_offsets)
 {
     const char *path = path_in_dir("blank.jsonl");
     const char *text = "\n{\"a\":1}\n\r\n  \t\n{\"a\":2}\n\n";
-    write_file(path, "w", text, strlen(text));
+    test_write_file(path, "w", text, strlen(text));
     void *source = open_source(path, false, 0);
     sl_batch *batch = sl_batch_new(0);
     sl_error err = { 0 };
@@ -202,7 +160,7 @@ Test(file, keeps_final_line_without_newline)
 {
     const char *path = path_in_dir("last.jsonl");
     const char *text = "{\"a\":1}\n{\"a\":2}";
-    write_file(path, "w", text, strlen(text));
+    test_write_file(path, "w", text, strlen(text));
     void *source = open_source(path, false, 0);
     sl_batch *batch = sl_batch_new(0);
     sl_error err = { 0 };
@@ -227,13 +185,13 @@ Test(file, rejects_oversized_line_whole_and_keeps_its_neighbours)
     cr_assert_not_null(line);
     memset(line, 'x', big);
     line[0] = '"';
-    write_file(path, "w", "{\"a\":1}\n", 8);
-    write_file(path, "a", line, big);
-    write_file(path, "a", "\r\n{\"a\":2}\n", 10);
+    test_write_file(path, "w", "{\"a\":1}\n", 8);
+    test_write_file(path, "a", line, big);
+    test_write_file(path, "a", "\r\n{\"a\":2}\n", 10);
     /* A second oversized line that fits the buffer, and one at EOF. */
-    write_file(path, "a", line, 1500);
-    write_file(path, "a", "\n{\"a\":3}\n", 9);
-    write_file(path, "a", line, 1100);
+    test_write_file(path, "a", line, 1500);
+    test_write_file(path, "a", "\n{\"a\":3}\n", 9);
+    test_write_file(path, "a", line, 1100);
     free(line);
 
     void *source = open_source(path, false, 1024);
@@ -284,9 +242,9 @@ Test(file, a_line_over_the_dead_letter_limit_fails_the_read)
     char *line = malloc(huge);
     cr_assert_not_null(line);
     memset(line, 'y', huge);
-    write_file(path, "w", "{\"a\":1}\n", 8);
-    write_file(path, "a", line, huge);
-    write_file(path, "a", "\n{\"a\":2}\n", 9);
+    test_write_file(path, "w", "{\"a\":1}\n", 8);
+    test_write_file(path, "a", line, huge);
+    test_write_file(path, "a", "\n{\"a\":2}\n", 9);
     free(line);
     void *source = open_source(path, false, 1024);
     sl_batch *batch = sl_batch_new(0);
@@ -304,7 +262,7 @@ Test(file, a_line_over_the_dead_letter_limit_fails_the_read)
 Test(file, line_reader_hands_out_lines_with_numbers_and_positions)
 {
     const char *path = path_in_dir("numbers.jsonl");
-    write_file(path, "w", "a\n\nbb\r\nccc", 10);
+    test_write_file(path, "w", "a\n\nbb\r\nccc", 10);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
     sl_line_reader *reader = sl_line_reader_new(path, 0, 0);
@@ -351,7 +309,7 @@ static size_t read_into(void *source, sl_batch *batch, int *rc)
 Test(file, tail_mode_picks_up_appended_lines_and_waits_for_a_newline)
 {
     const char *path = path_in_dir("tail.jsonl");
-    write_file(path, "w", "{\"a\":1}\n", 8);
+    test_write_file(path, "w", "{\"a\":1}\n", 8);
     void *source = open_source(path, true, 0);
     sl_batch *batch = sl_batch_new(0);
     int rc;
@@ -360,11 +318,11 @@ Test(file, tail_mode_picks_up_appended_lines_and_waits_for_a_newline)
     cr_assert_eq(read_into(source, batch, &rc), 0);
     cr_assert_eq(rc, SL_EAGAIN);
 
-    write_file(path, "a", "{\"a\":", 5);
+    test_write_file(path, "a", "{\"a\":", 5);
     cr_assert_eq(read_into(source, batch, &rc), 0);
     cr_assert_eq(rc, SL_EAGAIN, "an unterminated line must wait for its newline");
 
-    write_file(path, "a", "2}\n{\"a\":3}\n", 11);
+    test_write_file(path, "a", "2}\n{\"a\":3}\n", 11);
     cr_assert_eq(read_into(source, batch, &rc), 2);
     cr_assert_eq(rc, SL_OK);
     assert_raw(&batch->records[0], "{\"a\":2}", 8);
@@ -381,12 +339,12 @@ Test(file, tail_mode_picks_up_appended_lines_and_waits_for_a_newline)
 Test(file, tail_mode_reads_a_truncated_file_again_from_the_start)
 {
     const char *path = path_in_dir("trunc.jsonl");
-    write_file(path, "w", "{\"a\":1}\n{\"a\":2}\n", 16);
+    test_write_file(path, "w", "{\"a\":1}\n{\"a\":2}\n", 16);
     void *source = open_source(path, true, 0);
     sl_batch *batch = sl_batch_new(0);
     int rc;
     cr_assert_eq(read_into(source, batch, &rc), 2);
-    write_file(path, "w", "{\"b\":1}\n", 8);
+    test_write_file(path, "w", "{\"b\":1}\n", 8);
     cr_assert_eq(read_into(source, batch, &rc), 1);
     cr_assert_eq(rc, SL_OK);
     assert_raw_in(&batch->records[0], "{\"b\":1}", 0, 1);
@@ -400,15 +358,15 @@ Test(file, tail_mode_follows_a_rotated_file_after_draining_the_old_one)
 {
     const char *path = path_in_dir("rot.jsonl");
     const char *old_path = path_in_dir("rot.jsonl.1");
-    write_file(path, "w", "{\"a\":1}\n", 8);
+    test_write_file(path, "w", "{\"a\":1}\n", 8);
     void *source = open_source(path, true, 0);
     sl_batch *batch = sl_batch_new(0);
     int rc;
     cr_assert_eq(read_into(source, batch, &rc), 1);
     /* The writer adds a last (unterminated) line, then rotates. */
-    write_file(path, "a", "{\"a\":2}", 7);
+    test_write_file(path, "a", "{\"a\":2}", 7);
     cr_assert_eq(rename(path, old_path), 0);
-    write_file(path, "w", "{\"new\":1}\n{\"new\":2}\n", 20);
+    test_write_file(path, "w", "{\"new\":1}\n{\"new\":2}\n", 20);
 
     cr_assert_eq(read_into(source, batch, &rc), 1);
     assert_raw(&batch->records[0], "{\"a\":2}", 8);
@@ -433,23 +391,6 @@ static void add_value_record(sl_batch *batch, const char *name, int64_t n)
     record->has_value = true;
 }
 
-static void add_raw_record(sl_batch *batch, const char *raw)
-{
-    sl_record *record = sl_batch_add(batch);
-    record->raw = sl_str_from(raw);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    static char text[4096];
-    *len = fread(text, 1, sizeof text - 1, f);
-    text[*len] = '\0';
-    fclose(f);
-    return text;
-}
-
 Test(file, sink_writes_lines_that_the_source_reads_back_and_appends_on_reopen)
 {
     const char *path = path_in_dir("out/deeper/sink.jsonl");
@@ -459,7 +400,7 @@ Test(file, sink_writes_lines_that_the_source_reads_back_and_appends_on_reopen)
     cr_assert_eq(sl_file_sink.open(&conf, &env, &sink, &err), SL_OK, "%s", err.message);
     sl_batch *batch = sl_batch_new(0);
     add_value_record(batch, "ada \"quoted\"", 1);
-    add_raw_record(batch, "{\"raw\":\n true}");
+    test_add_raw(batch, "{\"raw\":\n true}", 14, 0);
     cr_assert_eq(sl_file_sink.write(sink, batch, &err), SL_OK, "%s", err.message);
     sl_file_sink.close(sink);
 
@@ -472,11 +413,11 @@ Test(file, sink_writes_lines_that_the_source_reads_back_and_appends_on_reopen)
     cr_assert_eq(sl_file_sink.write(sink, batch, &err), SL_OK, "an empty batch writes nothing");
     sl_file_sink.close(sink);
 
-    size_t len;
-    const char *text = slurp(path, &len);
+    char *text = test_read_file(path, NULL);
     cr_assert_str_eq(text, "{\"name\":\"ada \\\"quoted\\\"\",\"n\":1}\n"
                            "{\"raw\":  true}\n"
                            "{\"name\":\"bob\",\"n\":2}\n");
+    free(text);
 
     void *source = open_source(path, false, 0);
     sl_batch_reset(batch);
@@ -490,7 +431,7 @@ Test(file, sink_writes_lines_that_the_source_reads_back_and_appends_on_reopen)
 Test(file, sink_reports_a_path_it_cannot_create)
 {
     const char *blocker = path_in_dir("plain");
-    write_file(blocker, "w", "x", 1);
+    test_write_file(blocker, "w", "x", 1);
     sl_file_sink_conf conf = { .path = path_in_dir("plain/sub/out.jsonl"), .fsync = false };
     sl_error err = { 0 };
     void *sink = NULL;
@@ -515,7 +456,7 @@ Test(file, stdio_sink_writes_json_lines_to_stdout)
     int rc = sl_stdio_sink.open(NULL, &env, &sink, &err);
     sl_batch *batch = sl_batch_new(0);
     add_value_record(batch, "cy", 3);
-    add_raw_record(batch, "[1,2]");
+    test_add_raw(batch, "[1,2]", 5, 0);
     if (!rc) rc = sl_stdio_sink.write(sink, batch, &err);
     sl_stdio_sink.close(sink);
     sl_batch_free(batch);
@@ -523,14 +464,15 @@ Test(file, stdio_sink_writes_json_lines_to_stdout)
     dup2(saved, STDOUT_FILENO);
     close(saved);
     cr_assert_eq(rc, SL_OK, "%s", err.message);
-    size_t len;
-    cr_assert_str_eq(slurp(path, &len), "{\"name\":\"cy\",\"n\":3}\n[1,2]\n");
+    char *text = test_read_file(path, NULL);
+    cr_assert_str_eq(text, "{\"name\":\"cy\",\"n\":3}\n[1,2]\n");
+    free(text);
 }
 
 Test(file, stdio_source_reads_stdin_to_its_end)
 {
     const char *path = path_in_dir("stdin.jsonl");
-    write_file(path, "w", "{\"a\":1}\n\n{\"a\":2}", 16);
+    test_write_file(path, "w", "{\"a\":1}\n\n{\"a\":2}", 16);
     int saved = dup(STDIN_FILENO);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);

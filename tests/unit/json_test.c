@@ -13,6 +13,7 @@
 #include "core/buffer.h"
 #include "core/json.h"
 #include "core/key_text.h"
+#include "test_util.h"
 
 static sl_arena *arena;
 
@@ -28,15 +29,6 @@ static void teardown(void)
 }
 
 TestSuite(json, .init = setup, .fini = teardown);
-
-static sl_value parse_ok(const char *text)
-{
-    sl_value value;
-    sl_error err = { 0 };
-    int rc = sl_json_parse(arena, text, strlen(text), &value, &err);
-    cr_assert_eq(rc, SL_OK, "parsing %s: %s", text, err.message);
-    return value;
-}
 
 /* The error message for text, which must be rejected with SL_EPARSE. */
 static const char *parse_error(const char *text, size_t len)
@@ -63,7 +55,7 @@ static const char *write_text(const sl_value *value)
 
 static const char *rewrite(const char *text)
 {
-    sl_value value = parse_ok(text);
+    sl_value value = test_parse_json(arena, text);
     return write_text(&value);
 }
 
@@ -76,7 +68,7 @@ static sl_value field(const sl_value *object, const char *key)
 
 Test(json, parses_a_nested_record_into_typed_values)
 {
-    sl_value v = parse_ok(" {\"name\": {\"first\": \"Ann\", \"last\": \"Lee\"},\n"
+    sl_value v = test_parse_json(arena, " {\"name\": {\"first\": \"Ann\", \"last\": \"Lee\"},\n"
                           "  \"age\": 42, \"score\": 9.5, \"ok\": true, \"no\": false,\n"
                           "  \"gone\": null, \"tags\": [\"a\", 1, [], {}]} \n");
     cr_assert_eq(v.type, SL_TYPE_OBJECT);
@@ -132,38 +124,38 @@ Test(json, round_trips_through_compact_output)
         const char *once = rewrite(docs[i]);
         cr_assert_str_eq(once, expected[i]);
         cr_assert_str_eq(rewrite(once), once, "writing is stable for %s", docs[i]);
-        sl_value a = parse_ok(docs[i]), b = parse_ok(once);
+        sl_value a = test_parse_json(arena, docs[i]), b = test_parse_json(arena, once);
         cr_assert(sl_value_equal(&a, &b), "same value after a round trip: %s", docs[i]);
     }
 }
 
 Test(json, accepts_whitespace_everywhere_rfc_allows_it)
 {
-    sl_value v = parse_ok("\t\r\n [ 1 ,\n\t2 , { \"k\" \r\n : \"v\" } ] \n\r\t");
+    sl_value v = test_parse_json(arena, "\t\r\n [ 1 ,\n\t2 , { \"k\" \r\n : \"v\" } ] \n\r\t");
     cr_assert_str_eq(write_text(&v), "[1,2,{\"k\":\"v\"}]");
 }
 
 Test(json, integers_at_the_int64_edges)
 {
-    sl_value v = parse_ok("9223372036854775807");
+    sl_value v = test_parse_json(arena, "9223372036854775807");
     cr_assert_eq(v.type, SL_TYPE_INT);
     cr_assert_eq(v.integer, INT64_MAX);
-    v = parse_ok("-9223372036854775808");
+    v = test_parse_json(arena, "-9223372036854775808");
     cr_assert_eq(v.type, SL_TYPE_INT);
     cr_assert_eq(v.integer, INT64_MIN);
-    v = parse_ok("-0");
+    v = test_parse_json(arena, "-0");
     cr_assert_eq(v.type, SL_TYPE_INT);
     cr_assert_eq(v.integer, 0);
-    v = parse_ok("9223372036854775808");
+    v = test_parse_json(arena, "9223372036854775808");
     cr_assert_eq(v.type, SL_TYPE_DOUBLE, "one past INT64_MAX becomes a double");
     cr_assert_eq(v.number, 9223372036854775808.0);
-    v = parse_ok("-9223372036854775809");
+    v = test_parse_json(arena, "-9223372036854775809");
     cr_assert_eq(v.type, SL_TYPE_DOUBLE);
     cr_assert_eq(v.number, -9223372036854775809.0);
-    v = parse_ok("123456789012345678901234567890");
+    v = test_parse_json(arena, "123456789012345678901234567890");
     cr_assert_eq(v.type, SL_TYPE_DOUBLE);
     cr_assert_eq(v.number, 123456789012345678901234567890.0);
-    v = parse_ok("10000000000000000000");
+    v = test_parse_json(arena, "10000000000000000000");
     cr_assert_eq(v.type, SL_TYPE_DOUBLE);
     cr_assert_eq(v.number, 1e19);
     cr_assert_str_eq(rewrite("[9223372036854775807,-9223372036854775808,0,-1,10]"),
@@ -182,17 +174,17 @@ Test(json, doubles_at_the_edges_read_exactly)
         "-2.5e-3", "3.14159265358979323846264338327950288",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        sl_value v = parse_ok(texts[i]);
+        sl_value v = test_parse_json(arena, texts[i]);
         cr_assert_eq(v.type, SL_TYPE_DOUBLE, "%s", texts[i]);
         double expected = strtod(texts[i], NULL);
         cr_assert(memcmp(&v.number, &expected, sizeof expected) == 0, "%s read as %.17g, not %.17g",
                   texts[i], v.number, expected);
     }
-    sl_value zero = parse_ok("-0.0");
+    sl_value zero = test_parse_json(arena, "-0.0");
     cr_assert_eq(zero.type, SL_TYPE_DOUBLE);
     cr_assert(zero.number == 0 && signbit(zero.number), "-0.0 keeps its sign");
-    cr_assert(parse_ok("5e-324").number > 0, "the smallest subnormal is not flushed to zero");
-    cr_assert(parse_ok("1e-400").number == 0, "underflow reads as zero");
+    cr_assert(test_parse_json(arena, "5e-324").number > 0, "the smallest subnormal is not flushed to zero");
+    cr_assert(test_parse_json(arena, "1e-400").number == 0, "underflow reads as zero");
 }
 
 Test(json, rejects_numbers_beyond_the_double_range)
@@ -217,7 +209,7 @@ Test(json, writes_doubles_that_read_back_exactly_and_as_doubles)
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         const char *text = write_text(&values[i]);
         cr_assert_str_eq(text, expected[i]);
-        sl_value back = parse_ok(text);
+        sl_value back = test_parse_json(arena, text);
         cr_assert_eq(back.type, SL_TYPE_DOUBLE, "%s reads back as a double", text);
         cr_assert(memcmp(&back.number, &values[i].number, sizeof(double)) == 0,
                   "%s reads back as %.17g", text, values[i].number);
@@ -228,9 +220,7 @@ Test(json, random_doubles_survive_write_then_parse_bit_for_bit)
 {
     uint64_t state = 0x9E3779B97F4A7C15u;
     for (int i = 0; i < 20000; i++) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
+        test_xorshift64(&state);
         double d;
         memcpy(&d, &state, sizeof d);
         if (!isfinite(d)) continue;
@@ -259,14 +249,14 @@ Test(json, writes_non_finite_doubles_as_null)
 
 Test(json, decodes_unicode_escapes_to_utf8)
 {
-    sl_value v = parse_ok("\"\\u0041\\u00e9\\u20AC\\uD83D\\uDE00\\u0000x\"");
+    sl_value v = test_parse_json(arena, "\"\\u0041\\u00e9\\u20AC\\uD83D\\uDE00\\u0000x\"");
     const char expected[] = "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0x";
     cr_assert_eq(v.string.len, sizeof expected - 1);
     cr_assert(memcmp(v.string.ptr, expected, sizeof expected - 1) == 0);
-    v = parse_ok("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"");
+    v = test_parse_json(arena, "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"");
     cr_assert_eq(v.string.len, 8);
     cr_assert(memcmp(v.string.ptr, "\"\\/\b\f\n\r\t", 8) == 0);
-    v = parse_ok("\"\\uDBFF\\uDFFF\"");
+    v = test_parse_json(arena, "\"\\uDBFF\\uDFFF\"");
     cr_assert(memcmp(v.string.ptr, "\xf4\x8f\xbf\xbf", 4) == 0 && v.string.len == 4,
               "U+10FFFF, the last code point");
 }
@@ -292,7 +282,7 @@ Test(json, borrows_plain_strings_and_decodes_escaped_ones_into_the_arena)
 {
     const char *text = "{\"plain\":\"hello\",\"escaped\":\"a\\nb\",\"unicode\":\"caf\xc3\xa9\"}";
     size_t len = strlen(text);
-    sl_value v = parse_ok(text);
+    sl_value v = test_parse_json(arena, text);
     sl_value plain = field(&v, "plain"), escaped = field(&v, "escaped"),
              unicode = field(&v, "unicode");
     cr_assert(plain.string.ptr >= text && plain.string.ptr < text + len,
@@ -386,7 +376,7 @@ Test(json, rejects_invalid_utf8_in_strings)
     }
     cr_assert_str_eq(parse_error("[\"okay\", \"caf\xc3\"]", 16),
                      "line 1 column 14 (byte 13): invalid UTF-8 in string");
-    sl_value fine = parse_ok("\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80"
+    sl_value fine = test_parse_json(arena, "\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80"
                              "\xf4\x8f\xbf\xbf\"");
     cr_assert_eq(fine.string.len, 21, "the edge cases of each sequence length are accepted");
 }
@@ -437,7 +427,7 @@ Test(json, accepts_nesting_up_to_the_limit_and_rejects_deeper)
 {
     for (int is_object = 0; is_object <= 1; is_object++) {
         char *ok = nested(SL_JSON_MAX_DEPTH, is_object);
-        sl_value v = parse_ok(ok);
+        sl_value v = test_parse_json(arena, ok);
         for (int i = 0; i < SL_JSON_MAX_DEPTH; i++)
             v = is_object ? v.object.members[0].value : v.array.items[0];
         cr_assert_eq(v.type, SL_TYPE_INT);
@@ -558,7 +548,7 @@ Test(json, writer_appends_to_what_the_buffer_holds)
 {
     sl_buffer out = SL_BUFFER_INIT;
     cr_assert_eq(sl_buffer_append_cstr(&out, "x="), SL_OK);
-    sl_value v = parse_ok("{\"a\":[1,2]}");
+    sl_value v = test_parse_json(arena, "{\"a\":[1,2]}");
     cr_assert_eq(sl_json_write(&out, &v), SL_OK);
     cr_assert_eq(out.len, 13);
     cr_assert(memcmp(out.data, "x={\"a\":[1,2]}", 13) == 0);
@@ -568,7 +558,7 @@ Test(json, writer_appends_to_what_the_buffer_holds)
 Test(json, keeps_parsed_values_in_the_arena_only)
 {
     size_t before = sl_arena_bytes_used(arena);
-    sl_value v = parse_ok("[\"a\",\"b\",{\"c\":\"d\"}]");
+    sl_value v = test_parse_json(arena, "[\"a\",\"b\",{\"c\":\"d\"}]");
     size_t used = sl_arena_bytes_used(arena) - before;
     /* three items of 24 bytes and one member of 40, nothing else */
     cr_assert_eq(used, 3 * sizeof(sl_value) + sizeof(sl_member));

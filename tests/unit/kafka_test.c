@@ -19,32 +19,13 @@
 #include "core/batch.h"
 #include "core/buffer.h"
 #include "core/clock.h"
-#include "core/json.h"
 #include "core/logger.h"
 #include "log/log.h"
+#include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define MAX_REJECTS 8
-
-typedef struct rejects {
-    int n;
-    char stage[MAX_REJECTS][16];
-    char reason[MAX_REJECTS][256];
-    int64_t offset[MAX_REJECTS];
-} rejects;
-
-static void collect_reject(void *context, const sl_record *record, const char *stage, const char *reason)
-{
-    rejects *r = context;
-    cr_assert_lt(r->n, MAX_REJECTS);
-    snprintf(r->stage[r->n], sizeof r->stage[0], "%s", stage);
-    snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
-    r->offset[r->n] = record->offset;
-    r->n++;
-}
-
-static rejects seen;
+static test_rejects seen;
 static atomic_bool stopping;
 static sl_connector_env env;
 
@@ -54,7 +35,7 @@ static void setup(void)
     atomic_store(&stopping, false);
     memset(&env, 0, sizeof env);
     env.pipeline = "orders_in";
-    env.reject = (sl_reject_handler){ collect_reject, &seen };
+    env.reject = (sl_reject_handler){ test_collect_reject, &seen };
     env.stopping = &stopping;
     sl_logger_configure(SL_LEVEL_OFF, 0);
 }
@@ -293,8 +274,7 @@ Test(kafka, sink_settings_reach_the_producer)
 static sl_record record_from_json(sl_arena *arena, const char *json)
 {
     sl_record record = { .partition = -1 };
-    sl_error err;
-    cr_assert_eq(sl_json_parse(arena, json, strlen(json), &record.value, &err), SL_OK, "%s", err.message);
+    record.value = test_parse_json(arena, json);
     record.has_value = true;
     record.key = SL_STR_LIT("own");
     return record;
@@ -453,15 +433,6 @@ static void *open_sink(const char *yaml, block *b)
     return state;
 }
 
-static void add_raw(sl_batch *batch, const char *text, size_t len, int64_t offset)
-{
-    sl_record *record = sl_batch_add(batch);
-    cr_assert_not_null(record);
-    char *copy = sl_arena_strndup(batch->arena, text, len);
-    record->raw = (sl_str){ copy, len };
-    record->offset = offset;
-}
-
 Test(kafka, sink_rejects_a_record_librdkafka_refuses_as_too_large)
 {
     block b;
@@ -469,7 +440,7 @@ Test(kafka, sink_rejects_a_record_librdkafka_refuses_as_too_large)
     sl_batch *batch = sl_batch_new(4);
     char *text = malloc(5000);
     memset(text, 'x', 5000);
-    add_raw(batch, text, 5000, 77);
+    test_add_raw(batch, text, 5000, 77);
     sl_error err;
     cr_assert_eq(sl_kafka_sink.write(sink, batch, &err), SL_OK, "%s", err.message);
     cr_assert_eq(seen.n, 1);
@@ -491,9 +462,9 @@ Test(kafka, sink_write_many_settles_each_batchs_records)
     sl_batch *first = sl_batch_new(4), *second = sl_batch_new(4);
     char *text = calloc(1, 3000);
     memset(text, 'y', 2999);
-    add_raw(first, text, 2000, 5);
-    add_raw(second, text, 2999, 9);
-    add_raw(second, text, 1500, 10);
+    test_add_raw(first, text, 2000, 5);
+    test_add_raw(second, text, 2999, 9);
+    test_add_raw(second, text, 1500, 10);
     const sl_batch *batches[] = { first, second };
     sl_error err;
     cr_assert_eq(sl_kafka_sink.write_many(sink, batches, 2, &err), SL_OK, "%s", err.message);
@@ -513,8 +484,8 @@ Test(kafka, sink_write_fails_whole_with_eio_when_no_broker_confirms)
     block b;
     void *sink = open_sink("brokers: 127.0.0.1:1\ntopic: t\nproperties:\n  message.timeout.ms: 300\n", &b);
     sl_batch *batch = sl_batch_new(4);
-    add_raw(batch, "{\"a\":1}", 7, 0);
-    add_raw(batch, "{\"a\":2}", 7, 1);
+    test_add_raw(batch, "{\"a\":1}", 7, 0);
+    test_add_raw(batch, "{\"a\":2}", 7, 1);
     sl_error err;
     int64_t started = sl_clock_monotonic_ms();
     cr_assert_eq(sl_kafka_sink.write(sink, batch, &err), SL_EIO);

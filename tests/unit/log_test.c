@@ -21,19 +21,19 @@
 #include "log/log.h"
 #include "log/murmur2.h"
 #include "log/record_batch.h"
+#include "test_util.h"
 
 static char data_dir[64];
 
 static void make_dir(void)
 {
-    snprintf(data_dir, sizeof data_dir, "/tmp/sluice-log-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(data_dir));
+    test_make_temp_dir(data_dir, sizeof data_dir, "log");
 }
 
 static void remove_dir(void)
 {
     sl_log_fs_set(NULL);
-    sl_log_fs_remove_tree(data_dir, NULL);
+    test_remove_tree(data_dir);
 }
 
 TestSuite(log, .init = make_dir, .fini = remove_dir);
@@ -258,36 +258,14 @@ static void put_be32(uint8_t *b, uint32_t v)
     for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (24 - 8 * i));
 }
 
-/* Reads a whole file into a malloc'ed buffer. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *bytes = malloc(*len + 1);
-    cr_assert_eq(fread(bytes, 1, *len, f), *len);
-    fclose(f);
-    return bytes;
-}
-
-static void spit(const char *path, const uint8_t *bytes, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_eq(fwrite(bytes, 1, len, f), len);
-    fclose(f);
-}
-
 /* Checks what Kafka's DumpLogSegments --verify-index-only checks: each entry
  * names the last offset of the batch at its position; entries increase.
  * Returns the number of entries. */
 static size_t check_kafka_index(const char *topic, long long base)
 {
     size_t index_len, log_len;
-    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &index_len);
-    uint8_t *log = slurp(partition_file(topic, 0, base, ".log"), &log_len);
+    uint8_t *index = (uint8_t *)test_read_file(partition_file(topic, 0, base, ".index"), &index_len);
+    uint8_t *log = (uint8_t *)test_read_file(partition_file(topic, 0, base, ".log"), &log_len);
     cr_assert_eq(index_len % 8, 0);
     long long previous = -1;
     for (size_t at = 0; at < index_len; at += 8) {
@@ -332,10 +310,10 @@ Test(log, index_entries_name_the_last_offset_of_their_batch_as_kafka_does)
 static void make_old_layout_index(const char *topic, long long base)
 {
     size_t len;
-    uint8_t *index = slurp(partition_file(topic, 0, base, ".index"), &len);
+    uint8_t *index = (uint8_t *)test_read_file(partition_file(topic, 0, base, ".index"), &len);
     cr_assert_gt(len, 0);
     for (size_t at = 0; at < len; at += 8) put_be32(index + at, be32(index + at) - 2);
-    spit(partition_file(topic, 0, base, ".index"), index, len);
+    test_write_file(partition_file(topic, 0, base, ".index"), "wb", index, len);
     free(index);
 }
 
@@ -391,7 +369,7 @@ Test(log, every_codec_round_trips_through_appends_reopen_and_middle_reads)
         for (int i = 0; i < 100; i++) append_values(topic, 0, i * 3, 3);
         /* Batches carry the codec in attributes bits 0-2, as Kafka writes them. */
         size_t len;
-        uint8_t *bytes = slurp(partition_file(name, 0, 0, ".log"), &len);
+        uint8_t *bytes = (uint8_t *)test_read_file(partition_file(name, 0, 0, ".log"), &len);
         cr_assert_eq(bytes[22] & 7, (uint8_t)codecs[c], "%s: attributes %#x", name, bytes[22]);
         free(bytes);
         check_kafka_index(name, 0);
@@ -428,11 +406,11 @@ Test(log, a_corrupt_compressed_batch_is_an_error_naming_the_file_and_offset)
     /* Scramble the compressed records, then reseal so the CRC still holds:
      * what a hostile (or buggy) writer could leave. */
     size_t len;
-    uint8_t *bytes = slurp(partition_file("bomb", 0, 0, ".log"), &len);
+    uint8_t *bytes = (uint8_t *)test_read_file(partition_file("bomb", 0, 0, ".log"), &len);
     for (size_t i = 61 + 7; i < len; i++) bytes[i] ^= 0x5a;
     sl_record_batch_header h;
     sl_record_batch_seal(bytes, len, 3, &h);
-    spit(partition_file("bomb", 0, 0, ".log"), bytes, len);
+    test_write_file(partition_file("bomb", 0, 0, ".log"), "wb", bytes, len);
     free(bytes);
 
     log = open_log();
@@ -457,11 +435,11 @@ Test(log, control_batches_a_broker_wrote_are_skipped_as_kafka_consumers_skip_the
     append_values(topic, 0, 3, 2);
     sl_log_close(log);
     size_t len;
-    uint8_t *bytes = slurp(partition_file("txn", 0, 0, ".log"), &len);
+    uint8_t *bytes = (uint8_t *)test_read_file(partition_file("txn", 0, 0, ".log"), &len);
     size_t second = 12 + be32(bytes + 8);
     sl_record_batch_header h;
     sl_record_batch_seal(bytes + second, 12 + be32(bytes + second + 8), SL_RECORD_BATCH_CONTROL, &h);
-    spit(partition_file("txn", 0, 0, ".log"), bytes, len);
+    test_write_file(partition_file("txn", 0, 0, ".log"), "wb", bytes, len);
     free(bytes);
 
     log = open_log();
@@ -588,16 +566,14 @@ Test(log, retention_by_age_scans_timestamps_of_segments_found_on_disk)
     /* An operator turns on a one-hour retention in topic.conf. */
     char path[256];
     snprintf(path, sizeof path, "%s/topics/aged/topic.conf", data_dir);
-    FILE *file = fopen(path, "r");
-    char text[1024];
-    size_t len = fread(text, 1, sizeof text - 1, file);
-    fclose(file);
-    text[len] = '\0';
+    char *text = test_read_file(path, NULL);
     char *at = strstr(text, "retention_ms=0\n");
     cr_assert_not_null(at);
-    file = fopen(path, "w");
-    fprintf(file, "%.*sretention_ms=3600000\n%s", (int)(at - text), text, at + strlen("retention_ms=0\n"));
-    fclose(file);
+    char changed[1024];
+    snprintf(changed, sizeof changed, "%.*sretention_ms=3600000\n%s", (int)(at - text), text,
+             at + strlen("retention_ms=0\n"));
+    free(text);
+    test_write_text(path, changed);
 
     log = open_log();
     cr_assert_eq(sl_log_topic_open(log, "aged", &topic, &err), SL_OK, "%s", err.message);
@@ -655,9 +631,7 @@ Test(log, group_offsets_commit_load_overwrite_and_absence)
     /* A damaged offsets file is an error naming the file and line. */
     char path[256];
     snprintf(path, sizeof path, "%s/groups/readers/t.offsets", data_dir);
-    FILE *file = fopen(path, "w");
-    fputs("0 10\nnonsense\n", file);
-    fclose(file);
+    test_write_text(path, "0 10\nnonsense\n");
     cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_ECORRUPT);
     cr_assert(strstr(err.message, "t.offsets:2"), "%s", err.message);
     /* Numbers that do not fit are refused, not clamped or wrapped (sscanf's
@@ -665,14 +639,10 @@ Test(log, group_offsets_commit_load_overwrite_and_absence)
     const char *const damaged[] = { "0 9223372036854775808\n", "0 99999999999999999999\n", "4294967296 1\n",
                                     "0 -1\n", "0 +1\n", "0 1 2\n", "0  1\n" };
     for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
-        file = fopen(path, "w");
-        fputs(damaged[i], file);
-        fclose(file);
+        test_write_text(path, damaged[i]);
         cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_ECORRUPT, "%s", damaged[i]);
     }
-    file = fopen(path, "w");
-    fputs("2 9223372036854775807\n", file);
-    fclose(file);
+    test_write_text(path, "2 9223372036854775807\n");
     cr_assert_eq(sl_log_group_load(log, "readers", "t", offsets, 3, &err), SL_OK, "%s", err.message);
     cr_assert_eq(offsets[2], INT64_MAX);
     sl_log_close(log);

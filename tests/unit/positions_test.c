@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +17,20 @@
 #include "connectors/common/positions.h"
 #include "core/logger.h"
 #include "log/fs.h"
+#include "test_util.h"
 
 static char dir[64];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sluice-positions-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    test_make_temp_dir(dir, sizeof dir, "positions");
     sl_logger_configure(SL_LEVEL_ERROR, 0);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 static void teardown(void)
 {
     sl_log_fs_set(NULL);
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_remove_tree(dir);
 }
 
 TestSuite(positions, .init = setup, .fini = teardown);
@@ -105,9 +99,7 @@ Test(positions, a_malformed_file_is_an_error_naming_its_line)
     snprintf(path, sizeof path, "%s/positions", dir);
     cr_assert_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/positions/pipe.positions", dir);
-    FILE *f = fopen(path, "w");
-    fputs("10 1 2 a.jsonl\nnonsense\n", f);
-    fclose(f);
+    test_write_text(path, "10 1 2 a.jsonl\nnonsense\n");
     sl_positions *positions = NULL;
     sl_error err = { 0 };
     cr_assert_eq(sl_positions_open(dir, "pipe", &positions, &err), SL_ECORRUPT);
@@ -116,9 +108,7 @@ Test(positions, a_malformed_file_is_an_error_naming_its_line)
     const char *const damaged[] = { "9223372036854775808 1 2 a.jsonl\n", "-5 1 2 a.jsonl\n",
                                     "1 18446744073709551616 2 a.jsonl\n", "1 1 2\n" };
     for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
-        f = fopen(path, "w");
-        fputs(damaged[i], f);
-        fclose(f);
+        test_write_text(path, damaged[i]);
         cr_assert_eq(sl_positions_open(dir, "pipe", &positions, &err), SL_ECORRUPT, "%s", damaged[i]);
     }
 }
@@ -155,22 +145,16 @@ Test(positions, the_file_source_resumes_only_the_same_file)
     char path[128], other[128];
     snprintf(path, sizeof path, "%s/in.jsonl", dir);
     snprintf(other, sizeof other, "%s/other.jsonl", dir);
-    FILE *f = fopen(path, "w");
-    fputs("{\"a\":1}\n{\"a\":2}\n", f);
-    fclose(f);
+    test_write_text(path, "{\"a\":1}\n{\"a\":2}\n");
     int64_t first;
     cr_assert_eq(read_all(path, NULL, &first), 2);
     cr_assert_eq(read_all(path, NULL, &first), 0);
-    f = fopen(path, "a");
-    fputs("{\"a\":3}\n", f);
-    fclose(f);
+    test_write_file(path, "a", "{\"a\":3}\n", 8);
     cr_assert_eq(read_all(path, NULL, &first), 1);
     cr_assert_eq(first, 16);
     cr_assert_eq(read_all(path, "beginning", &first), 3);
     /* Replaced by a longer file (another inode): from its start. */
-    f = fopen(other, "w");
-    fputs("{\"b\":1}\n{\"b\":2}\n{\"b\":3}\n{\"b\":4}\n", f);
-    fclose(f);
+    test_write_text(other, "{\"b\":1}\n{\"b\":2}\n{\"b\":3}\n{\"b\":4}\n");
     cr_assert_eq(rename(other, path), 0);
     cr_assert_eq(read_all(path, NULL, &first), 4);
     cr_assert_eq(first, 0);

@@ -5,66 +5,39 @@
  * printed throughput figure for the seed's 11 text columns. */
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "connectors/sqlite/sqlite.h"
 #include "core/batch.h"
 #include "core/clock.h"
 #include "core/logger.h"
+#include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
-#define MAX_REJECTS 8
-
-typedef struct rejects {
-    int n;
-    char stage[MAX_REJECTS][16];
-    char reason[MAX_REJECTS][256];
-    int64_t offset[MAX_REJECTS];
-} rejects;
-
-static void collect_reject(void *context, const sl_record *record, const char *stage,
-                           const char *reason)
-{
-    rejects *r = context;
-    cr_assert_lt(r->n, MAX_REJECTS);
-    snprintf(r->stage[r->n], sizeof r->stage[0], "%s", stage);
-    snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
-    r->offset[r->n] = record->offset;
-    r->n++;
-}
-
 static char dir[64];
 static char db_path[128];
-static rejects seen;
+static test_rejects seen;
 static sl_connector_env env;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/sluice-sqlite-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    test_make_temp_dir(dir, sizeof dir, "sqlite");
     snprintf(db_path, sizeof db_path, "%s/sub/dir/test.db", dir);
     memset(&seen, 0, sizeof seen);
     memset(&env, 0, sizeof env);
     env.pipeline = "test";
-    env.reject = (sl_reject_handler){ collect_reject, &seen };
+    env.reject = (sl_reject_handler){ test_collect_reject, &seen };
     sl_logger_configure(SL_LEVEL_ERROR, 0);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 static void teardown(void)
 {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_remove_tree(dir);
 }
 
 TestSuite(sqlite, .init = setup, .fini = teardown);
