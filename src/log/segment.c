@@ -5,7 +5,9 @@
  * both offset and position and point at batch starts below `size`. An index
  * entry is written after its batch, so a crash can lose entries but never
  * leave one pointing past the data; the index is rebuilt from the last good
- * entry on recovery anyway.
+ * entry on recovery anyway. A read-only open runs the same tail scan as
+ * recovery but writes nothing: what recovery would cut is, to a reader, a
+ * batch not written yet.
  *
  * The index follows Kafka's OffsetIndex and LogSegment.append: an entry is
  * (last offset of a batch - segment base, file position of that batch), 4+4
@@ -309,11 +311,9 @@ static int scan_batches(sl_segment *segment, int64_t start, int64_t expected, in
         int64_t position = reader.position;
         rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, why, err);
         if (rc == SL_EIO || rc == SL_ENOMEM) goto done;
-        if (rc != 1) { /* the limit, or no whole valid batch here */
-            rc = SL_OK;
-            break;
-        }
+        bool is_batch = rc == 1;
         rc = SL_OK;
+        if (!is_batch) break; /* the limit, or no whole valid batch here */
         if (header.base_offset != expected) {
             *why = "batch offset out of sequence";
             break;
