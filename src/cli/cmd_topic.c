@@ -1,6 +1,9 @@
 /* cmd_topic.c — `sluice topic list|describe|create|delete|produce|consume`
- * on the embedded log of a data dir. The command takes the data dir's lock
- * like any owner, so it fails clearly while a `sluice run` holds it. */
+ * on the embedded log of a data dir. list, describe and consume (without
+ * --group) open the log read-only and take no lock, so they work beside a
+ * running `sluice run` and in a directory they cannot write; create, delete,
+ * produce and consume --group (which commits offsets) take the data dir's
+ * lock like any writer, and fail clearly while another process holds it. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,10 +57,15 @@ static void topic_usage(FILE *out)
             "    or --kafka BROKERS (host:port[,...]): list, describe, produce and consume topics of a\n"
             "       Kafka cluster; describe shows every consumer group with offsets for the topic\n"
             "       (--group G: only G); produce creates an absent topic (--partitions N, else the\n"
-            "       broker's default)\n");
+            "       broker's default)\n"
+            "\n"
+            "list, describe and consume read a data dir without its lock, beside a running `sluice run`;\n"
+            "create, delete, produce and consume --group (it commits offsets) write, so they need it\n");
 }
 
-static int open_log(const topic_args *args, sl_log **log)
+/* Opens the data dir's log: read-only without the lock, or (needs_lock)
+ * as its writer. */
+static int open_log(const topic_args *args, bool needs_lock, sl_log **log)
 {
     sl_error err;
     sl_error_clear(&err);
@@ -70,8 +78,17 @@ static int open_log(const topic_args *args, sl_log **log)
         }
         dir = plan->data_dir;
     }
-    int rc = sl_log_open(dir ? dir : "./data", log, &err);
+    dir = dir ? dir : "./data";
+    int rc = needs_lock ? sl_log_open(dir, log, &err) : sl_log_open_readonly(dir, log, &err);
     sl_plan_free(plan);
+    if (rc == SL_ELOCKED) {
+        fprintf(stderr,
+                "sluice topic: %s; create, delete, produce and consume --group (which commits the "
+                "group's offsets) write, so they need its lock (list, describe and consume without "
+                "--group work while it runs)\n",
+                err.message);
+        return SL_EXIT_FAILURE;
+    }
     if (rc) {
         fprintf(stderr, "sluice topic: %s\n", err.message);
         return SL_EXIT_FAILURE;
@@ -348,6 +365,10 @@ static int topic_consume(sl_log *log, const char *name, const topic_args *args)
         if (!has_read) {
             if (!args->is_follow) break;
             fflush(stdout);
+            /* Poll rather than inotify: a read at the end costs a listing
+             * and an fstat, 100 ms keeps a follower close behind the writer,
+             * and polling sees another host's writes on a network file
+             * system, which inotify does not. */
             sl_sleep_ms(100);
         }
     }
@@ -455,7 +476,9 @@ int sl_cmd_topic(int argc, char **argv)
         return sl_topic_kafka_run(verb, name, &kafka);
     }
     sl_log *log = NULL;
-    int code = open_log(&args, &log);
+    bool is_reading = strcmp(verb, "list") == 0 || strcmp(verb, "describe") == 0 ||
+                      (strcmp(verb, "consume") == 0 && !args.group);
+    int code = open_log(&args, !is_reading, &log);
     if (code) return code;
     sl_error err;
     if (strcmp(verb, "list") == 0) code = topic_list(log);

@@ -1,7 +1,9 @@
 /* groups.c — consumer-group offsets: groups/<group>/<topic>.offsets holds one
  * "partition next-offset" line per partition. Each commit replaces the file
  * atomically (write .tmp, fsync, rename, fsync the dir), so after a crash a
- * group has either its old or its new offsets, never a torn mix.
+ * group has either its old or its new offsets, never a torn mix, and a
+ * reader in another process (a read-only log, without the lock) opens
+ * either the old file or the new one, never one half written.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -77,7 +79,8 @@ int sl_log_group_commit(sl_log *log, const char *group, const char *topic, const
 {
     char *dir = NULL, *file = NULL;
     sl_buffer text = SL_BUFFER_INIT;
-    int rc = group_paths(log, group, topic, &dir, &file, err);
+    int rc = sl__log_check_writable(log, "commit offsets", err);
+    if (rc == SL_OK) rc = group_paths(log, group, topic, &dir, &file, err);
     if (rc) return rc;
     for (int32_t p = 0; p < n_partitions && rc == SL_OK; p++)
         if (offsets[p] >= 0) rc = sl_buffer_printf(&text, "%" PRId32 " %" PRId64 "\n", p, offsets[p]);

@@ -21,6 +21,7 @@ struct sl_topic {
     char *name;
     char *dir;                   /* <data_dir>/topics/<name> */
     sl_topic_config config;      /* defaults resolved */
+    bool is_read_only;           /* of a read-only log: appends, flushes and retention refused */
     sl_partition **partitions;
     int32_t n_partitions;
 };
@@ -29,7 +30,8 @@ struct sl_log {
     char *data_dir;
     char *topics_dir;
     char *groups_dir;
-    int lock_fd;
+    int lock_fd;                  /* -1 for a read-only log, which takes no lock */
+    bool is_read_only;
     pthread_mutex_t mutex;        /* the topic registry */
     pthread_mutex_t groups_mutex; /* group offset files */
     sl_topic **topics;
@@ -44,8 +46,14 @@ int sl__log_check_name(const char *what, const char *name, sl_error *err);
 /* malloc'ed "<a>/<b>" (or "<a>/<b><suffix>"); NULL when out of memory. */
 char *sl__log_path(const char *a, const char *b, const char *suffix);
 
-/* Opens the topic stored in dir; SL_ENOTFOUND when it has no topic.conf. */
-int sl__topic_load(const char *dir, const char *name, sl_topic **out, sl_error *err);
+/* Opens the topic stored in dir (read-only: writing nothing, for a
+ * read-only log); SL_ENOTFOUND when it has no topic.conf. */
+int sl__topic_load(const char *dir, const char *name, bool is_read_only, sl_topic **out,
+                   sl_error *err);
+
+/* SL_OK for the writer's log; for a read-only one, SL_EINVAL saying that
+ * `what` needs the data dir's lock. */
+int sl__log_check_writable(const sl_log *log, const char *what, sl_error *err);
 
 /* Creates the topic in dir with config (partitions >= 1). */
 int sl__topic_create(const char *dir, const char *name, const sl_topic_config *config,

@@ -1,6 +1,7 @@
-/* log.c — the data dir: its LOCK (flock + our pid, so a second process gets
- * a clear error), the registry of open topics, and topic create, open, list
- * and delete (layout in log.h).
+/* log.c — the data dir: its LOCK (flock + our pid, so a second writer gets
+ * a clear error), the read-only open that readers use without the lock, the
+ * registry of open topics, and topic create, open, list and delete (layout
+ * in log.h).
  *
  * Topics open lazily on first use and stay open until sl_log_close or their
  * deletion; the registry mutex makes create/open/delete atomic with respect
@@ -140,21 +141,49 @@ done:
     return rc;
 }
 
-int sl_log_open(const char *data_dir, sl_log **out, sl_error *err)
+/* The sl_log struct with its paths; nothing on disk touched yet. */
+static int log_new(const char *data_dir, bool is_read_only, sl_log **out, sl_error *err)
 {
-    int rc = SL_ENOMEM;
     sl_log *log = calloc(1, sizeof *log);
     if (!log) return sl_error_set(err, SL_ENOMEM, "out of memory opening %s", data_dir);
     log->lock_fd = -1;
+    log->is_read_only = is_read_only;
     pthread_mutex_init(&log->mutex, NULL);
     pthread_mutex_init(&log->groups_mutex, NULL);
     log->data_dir = strdup(data_dir);
     log->topics_dir = sl__log_path(data_dir, "topics", "");
     log->groups_dir = sl__log_path(data_dir, "groups", "");
     if (!log->data_dir || !log->topics_dir || !log->groups_dir) {
-        sl_error_set(err, rc, "out of memory opening %s", data_dir);
-        goto fail;
+        sl_log_close(log);
+        return sl_error_set(err, SL_ENOMEM, "out of memory opening %s", data_dir);
     }
+    *out = log;
+    return SL_OK;
+}
+
+int sl_log_open_readonly(const char *data_dir, sl_log **out, sl_error *err)
+{
+    struct stat st;
+    if (stat(data_dir, &st) < 0)
+        return sl_error_set(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "data dir %s: %s", data_dir,
+                            errno == ENOENT ? "does not exist" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return sl_error_set(err, SL_EINVAL, "data dir %s is not a directory", data_dir);
+    return log_new(data_dir, true, out, err);
+}
+
+int sl__log_check_writable(const sl_log *log, const char *what, sl_error *err)
+{
+    if (!log->is_read_only) return SL_OK;
+    return sl_error_set(err, SL_EINVAL, "cannot %s: data dir %s was opened read-only (without its lock)",
+                        what, log->data_dir);
+}
+
+int sl_log_open(const char *data_dir, sl_log **out, sl_error *err)
+{
+    sl_log *log = NULL;
+    int rc = log_new(data_dir, false, &log, err);
+    if (rc) return rc;
     rc = sl_log_fs_mkdir(data_dir, err);
     if (rc) goto fail;
     rc = take_lock(log, err);
@@ -217,7 +246,7 @@ static int topic_get_locked(sl_log *log, const char *name, sl_topic **out, sl_er
     char *dir = sl__log_path(log->topics_dir, name, "");
     if (!dir) return sl_error_set(err, SL_ENOMEM, "out of memory opening topic '%s'", name);
     sl_topic *topic = NULL;
-    int rc = sl__topic_load(dir, name, &topic, err);
+    int rc = sl__topic_load(dir, name, log->is_read_only, &topic, err);
     free(dir);
     if (rc == SL_OK) rc = registry_add(log, topic, err);
     if (rc) {
@@ -241,7 +270,8 @@ int sl_log_topic_open(sl_log *log, const char *name, sl_topic **out, sl_error *e
 int sl_log_topic_create(sl_log *log, const char *name, const sl_topic_config *config,
                         sl_topic **out, sl_error *err)
 {
-    int rc = sl__log_check_name("topic", name, err);
+    int rc = sl__log_check_writable(log, "create a topic", err);
+    if (rc == SL_OK) rc = sl__log_check_name("topic", name, err);
     if (rc) return rc;
     sl_topic *topic = NULL;
     char *dir = NULL;
@@ -312,7 +342,8 @@ static int remove_group_offsets(sl_log *log, const char *topic, sl_error *err)
 
 int sl_log_topic_delete(sl_log *log, const char *name, sl_error *err)
 {
-    int rc = sl__log_check_name("topic", name, err);
+    int rc = sl__log_check_writable(log, "delete a topic", err);
+    if (rc == SL_OK) rc = sl__log_check_name("topic", name, err);
     if (rc) return rc;
     sl_topic *topic = NULL;
     char *dir = NULL;

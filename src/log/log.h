@@ -2,7 +2,7 @@
  * disk, the role Kafka plays in the classic stack.
  *
  * Layout under the data dir:
- *   LOCK                                   flock'ed by the owning process (holds its pid)
+ *   LOCK                                   flock'ed by the writing process (holds its pid)
  *   topics/<topic>/topic.conf              partitions and per-topic settings
  *   topics/<topic>/<partition>/<base>.log  segments of Kafka RecordBatch v2 (magic 2, CRC-32C),
  *                                          compressed as Kafka compresses (compression.h)
@@ -13,7 +13,11 @@
  * Thread safety: one sl_log is shared by every pipeline of a process. Each
  * partition has its own mutex; appends to a partition serialize, reads run
  * concurrently with appends and see every batch whose append returned.
- * docs/architecture.md describes the layout and recovery.
+ *
+ * Processes: one writer holds the lock (sl_log_open); any number of readers
+ * (sl_log_open_readonly) read beside it without the lock, and see the
+ * writer's whole batches as they land. docs/architecture.md describes the
+ * layout, recovery and the reader rule.
  */
 #ifndef SL_LOG_H
 #define SL_LOG_H
@@ -51,7 +55,20 @@ typedef struct sl_topic sl_topic;
  * Existing topics are opened lazily. The caller owns *out. */
 int sl_log_open(const char *data_dir, sl_log **out, sl_error *err);
 
-/* Flushes and fsyncs every open partition, closes files, releases the lock. */
+/* Opens an existing data dir for reading only, beside a writer or in a
+ * directory this process cannot write: takes no lock and creates, writes,
+ * truncates and deletes nothing (no recovery, no index rebuilt on disk).
+ * Each partition's last segment is seen up to its last whole, CRC-valid
+ * batch; a batch still being written is simply not visible yet. Reads that
+ * reach the end of what was seen catch up with the writer: batches appended,
+ * segments rolled, and segments retention removed (a read below the new
+ * start continues from it). Topic create and delete, appends, flushes,
+ * retention and group commits are SL_EINVAL. SL_ENOTFOUND when data_dir
+ * does not exist. The caller owns *out. */
+int sl_log_open_readonly(const char *data_dir, sl_log **out, sl_error *err);
+
+/* Flushes and fsyncs every open partition, closes files, releases the lock
+ * (a read-only log only closes its files). */
 void sl_log_close(sl_log *log);
 
 /* Creates topic name with config, or opens it if it exists (its stored
@@ -91,7 +108,8 @@ int sl_topic_append(sl_topic *topic, int32_t partition, sl_record *records, size
 int sl_topic_read(sl_topic *topic, int32_t partition, int64_t offset, size_t max_bytes,
                   sl_batch *batch, int64_t *next_offset, sl_error *err);
 
-/* First and next-to-be-written offsets of a partition. */
+/* First and next-to-be-written offsets of a partition (on a read-only log,
+ * as of the topic's open or the last read that reached the end). */
 int64_t sl_topic_start_offset(sl_topic *topic, int32_t partition);
 int64_t sl_topic_end_offset(sl_topic *topic, int32_t partition);
 

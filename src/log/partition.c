@@ -1,9 +1,13 @@
 /* partition.c — the segments of one partition: open and recovery, append
- * with roll, reads across segments, retention (see partition.h).
+ * with roll, reads across segments, retention, and the read-only view that
+ * follows another process's writes (see partition.h).
  *
  * Offsets are dense: segment i holds [base_i, base_{i+1}) and the active
  * segment's next_offset is the partition's end. Only the active segment is
  * ever written or truncated; sealed segments are only read or deleted whole.
+ * That is what lets a reader follow the writer without its lock: segments
+ * only grow at the end, new ones appear after the last, and retention only
+ * removes the oldest.
  */
 #include "log/partition.h"
 
@@ -22,6 +26,9 @@
 #define READ_CHUNK_MIN (64 * 1024)
 #define READ_CHUNK_MAX (4 * 1024 * 1024)
 #define DEFAULT_READ_BYTES (1024 * 1024)
+/* A read-only refresh races the writer's retention (a segment listed and
+ * then deleted before it is opened): it starts over this many times. */
+#define READ_ONLY_ATTEMPTS 3
 
 static int compare_offsets(const void *a, const void *b)
 {
@@ -36,7 +43,9 @@ static int list_segments(const char *dir, int64_t **bases, size_t *n_bases, sl_e
     size_t n = 0, capacity = 0;
     int64_t *found = NULL;
     DIR *listing = opendir(dir);
-    if (!listing) return sl_error_set(err, SL_EIO, "cannot list %s: %s", dir, strerror(errno));
+    if (!listing)
+        return sl_error_set(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "cannot list %s: %s", dir,
+                            strerror(errno));
     struct dirent *entry;
     while ((entry = readdir(listing)) != NULL) {
         const char *name = entry->d_name;
@@ -92,8 +101,21 @@ static sl_segment *active_segment(const sl_partition *partition)
     return partition->segments[partition->n_segments - 1];
 }
 
+static int refresh_locked(sl_partition *partition, sl_error *err);
+
+/* Read-only: the first refresh, retried while it races retention. */
+static int refresh_retrying_locked(sl_partition *partition, sl_error *err)
+{
+    int rc = SL_OK;
+    for (int attempt = 1; attempt <= READ_ONLY_ATTEMPTS; attempt++) {
+        rc = refresh_locked(partition, err);
+        if (rc != SL_ENOTFOUND) break;
+    }
+    return rc;
+}
+
 int sl_partition_open(const char *dir, const char *topic_name, int32_t id,
-                      const sl_topic_config *config, bool is_create, sl_partition **out,
+                      const sl_topic_config *config, sl_partition_mode mode, sl_partition **out,
                       sl_error *err)
 {
     int rc = SL_ENOMEM;
@@ -109,7 +131,14 @@ int sl_partition_open(const char *dir, const char *topic_name, int32_t id,
     partition->last_sync_ms = sl_clock_monotonic_ms();
     partition->dir = strdup(dir);
     if (!partition->dir) goto fail;
-    if (is_create) {
+    if (mode == SL_PARTITION_READ_ONLY) {
+        partition->is_read_only = true;
+        rc = refresh_retrying_locked(partition, err);
+        if (rc) goto fail;
+        *out = partition;
+        return SL_OK;
+    }
+    if (mode == SL_PARTITION_CREATE) {
         rc = sl_log_fs_mkdir(dir, err);
         if (rc) goto fail;
     }
@@ -368,6 +397,91 @@ int sl_partition_enforce_retention(sl_partition *partition, int64_t now_ms, sl_e
     return rc;
 }
 
+/* ---- the read-only view ---- */
+
+/* Read-only, mutex held: brings the segment list in line with the
+ * directory the writer keeps changing. Segments retention removed (all
+ * below the oldest listed) are dropped, the last one seen takes in the
+ * batches appended to it since, and segments rolled since are added, the
+ * new last one scanned to its last whole batch. Nothing changes on an
+ * error; SL_ENOTFOUND means a segment vanished mid-way (worth a retry). */
+static int refresh_locked(sl_partition *partition, sl_error *err)
+{
+    int64_t *bases = NULL;
+    size_t n_bases = 0;
+    sl_segment **fresh = NULL;
+    size_t n_fresh = 0;
+    int64_t interval = partition->config->index_interval_bytes;
+    int rc = list_segments(partition->dir, &bases, &n_bases, err);
+    if (rc) return rc;
+    if (n_bases == 0) {
+        rc = sl_error_set(err, SL_ENOTFOUND, "no segments in %s (was the topic deleted?)", partition->dir);
+        goto done;
+    }
+    size_t n_gone = 0;
+    while (n_gone < partition->n_segments && partition->segments[n_gone]->base_offset < bases[0]) n_gone++;
+    size_t next = 0; /* the first listed segment not in the list yet */
+    if (n_gone < partition->n_segments) {
+        sl_segment *last = active_segment(partition);
+        int64_t size_before = last->size;
+        rc = sl_segment_catch_up(last, interval, err);
+        if (rc) goto done;
+        partition->total_bytes += last->size - size_before;
+        while (next < n_bases && bases[next] <= last->base_offset) next++;
+        /* The writer rolls only after its last append to the old segment
+         * returned, so that segment is whole by the time the new one shows. */
+        if (next < n_bases && last->next_offset != bases[next]) {
+            rc = sl_error_set(err, SL_ECORRUPT,
+                              "%s ends at offset %" PRId64 " but the next segment starts at %" PRId64,
+                              last->log_path, last->next_offset, bases[next]);
+            goto done;
+        }
+    }
+    if (next < n_bases) {
+        fresh = calloc(n_bases - next, sizeof *fresh);
+        if (!fresh) {
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory opening %s", partition->dir);
+            goto done;
+        }
+    }
+    for (size_t i = next; i < n_bases; i++) {
+        rc = sl_segment_load(partition->dir, bases[i], &fresh[n_fresh], err);
+        if (rc) goto done;
+        n_fresh++;
+        if (i + 1 == n_bases) rc = sl_segment_open_tail(fresh[n_fresh - 1], interval, err);
+        if (rc) goto done;
+    }
+    if (partition->n_segments - n_gone + n_fresh > partition->segments_capacity) {
+        size_t capacity = partition->n_segments - n_gone + n_fresh;
+        sl_segment **grown = realloc(partition->segments, capacity * sizeof *grown);
+        if (!grown) {
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory opening %s", partition->dir);
+            goto done;
+        }
+        partition->segments = grown;
+        partition->segments_capacity = capacity;
+    }
+    /* Nothing fails from here on. Readers still holding a dropped segment
+     * keep its fd, and so its bytes, until they release it. */
+    for (size_t i = 0; i < n_gone; i++) {
+        partition->total_bytes -= partition->segments[i]->size;
+        sl_segment_release(partition->segments[i]);
+    }
+    memmove(partition->segments, partition->segments + n_gone,
+            (partition->n_segments - n_gone) * sizeof *partition->segments);
+    partition->n_segments -= n_gone;
+    for (size_t i = 0; i < n_fresh; i++) {
+        partition->segments[partition->n_segments++] = fresh[i];
+        partition->total_bytes += fresh[i]->size;
+    }
+    n_fresh = 0;
+done:
+    for (size_t i = 0; i < n_fresh; i++) sl_segment_release(fresh[i]);
+    free(fresh);
+    free(bases);
+    return rc;
+}
+
 /* ---- reads ---- */
 
 /* Index of the segment holding offset: the last with base <= offset. */
@@ -414,10 +528,22 @@ static int snapshot_locked(sl_partition *partition, int64_t offset, read_snapsho
     return 1;
 }
 
+/* A read-only partition catches up with the writer when a read reaches the
+ * end of what it has seen, or a segment it meant to open is gone (retention
+ * removed it: the read goes on from the new start). Catching up is a
+ * listing and an fstat, cheap enough to do on every such read, so that
+ * followers poll with sl_topic_read and need no refresh call of their own. */
 static int take_snapshot(sl_partition *partition, int64_t offset, read_snapshot *snap, sl_error *err)
 {
     pthread_mutex_lock(&partition->mutex);
     int rc = snapshot_locked(partition, offset, snap, err);
+    if (partition->is_read_only && (rc == 0 || rc == SL_ENOTFOUND)) {
+        for (int attempt = 1; attempt <= READ_ONLY_ATTEMPTS; attempt++) {
+            rc = refresh_locked(partition, err);
+            if (rc == SL_OK) rc = snapshot_locked(partition, offset, snap, err);
+            if (rc != SL_ENOTFOUND) break;
+        }
+    }
     pthread_mutex_unlock(&partition->mutex);
     return rc;
 }

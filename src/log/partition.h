@@ -5,6 +5,10 @@
  * hold it only to find a segment and snapshot its size, then pread without
  * it, so reads run alongside appends and see only whole batches whose append
  * returned.
+ *
+ * A read-only partition (another process may own and write it) writes
+ * nothing: it only reads segments, and catches up with the writer's appends,
+ * rolls and retention whenever a read reaches the end of what it has seen.
  */
 #ifndef SL_LOG_PARTITION_H
 #define SL_LOG_PARTITION_H
@@ -20,6 +24,12 @@
 #include "log/log.h"
 #include "log/segment.h"
 
+typedef enum sl_partition_mode {
+    SL_PARTITION_OPEN = 0,      /* the writer: recovers the active segment's tail */
+    SL_PARTITION_CREATE,        /* the writer, creating the directory and a first segment */
+    SL_PARTITION_READ_ONLY,     /* a reader beside the writer: writes and truncates nothing */
+} sl_partition_mode;
+
 typedef struct sl_partition {
     pthread_mutex_t mutex;
     char *dir;
@@ -32,15 +42,18 @@ typedef struct sl_partition {
     int64_t total_bytes;
     int64_t last_sync_ms;           /* monotonic */
     bool has_unsynced;
+    bool is_read_only;              /* opened with SL_PARTITION_READ_ONLY */
     sl_buffer encode_buffer;        /* reused for every append */
     sl_buffer compress_buffer;      /* the same batch compressed, for topics with a codec */
 } sl_partition;
 
-/* Opens the partition in dir (creating dir and a first segment when
- * is_create), loading its segments and recovering the active one's tail.
+/* Opens the partition in dir as mode says: the writer's open loads its
+ * segments and recovers the active one's tail (creating dir and a first
+ * segment for SL_PARTITION_CREATE); a read-only open loads them as they are
+ * and sees the active one up to its last whole, CRC-valid batch.
  * topic_name and config are borrowed and must outlive the partition. */
 int sl_partition_open(const char *dir, const char *topic_name, int32_t id,
-                      const sl_topic_config *config, bool is_create, sl_partition **out,
+                      const sl_topic_config *config, sl_partition_mode mode, sl_partition **out,
                       sl_error *err);
 
 /* fsyncs (unless nothing changed) and frees. Accepts NULL. */
@@ -58,6 +71,8 @@ int sl_partition_flush(sl_partition *partition, sl_error *err);
  * retention_ms before now_ms. */
 int sl_partition_enforce_retention(sl_partition *partition, int64_t now_ms, sl_error *err);
 
+/* First and next offsets; for a read-only partition, as of its open or
+ * the last read that reached the end. */
 int64_t sl_partition_start_offset(sl_partition *partition);
 int64_t sl_partition_end_offset(sl_partition *partition);
 

@@ -5,7 +5,9 @@
  * both offset and position and point at batch starts below `size`. An index
  * entry is written after its batch, so a crash can lose entries but never
  * leave one pointing past the data; the index is rebuilt from the last good
- * entry on recovery anyway.
+ * entry on recovery anyway. A read-only open runs the same tail scan as
+ * recovery but writes nothing: what recovery would cut is, to a reader, a
+ * batch not written yet.
  *
  * The index follows Kafka's OffsetIndex and LogSegment.append: an entry is
  * (last offset of a batch - segment base, file position of that batch), 4+4
@@ -106,7 +108,8 @@ int sl_segment_load(const char *dir, int64_t base_offset, sl_segment **out, sl_e
     if (rc) return rc;
     struct stat st;
     if (stat(segment->log_path, &st) < 0) {
-        rc = sl_error_set(err, SL_EIO, "cannot stat %s: %s", segment->log_path, strerror(errno));
+        rc = sl_error_set(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "cannot stat %s: %s",
+                          segment->log_path, strerror(errno));
         sl_segment_release(segment);
         return rc;
     }
@@ -255,27 +258,15 @@ static int index_verify(sl_segment *segment, sl_error *err)
     return SL_OK;
 }
 
-int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition,
-                       int64_t index_interval, sl_error *err)
+/* Where a tail scan starts: the position of the last index entry whose
+ * batch checks out (later entries are dropped) and that batch's base
+ * offset, else the segment's first byte and base offset. */
+static int scan_start(sl_segment *segment, int64_t file_size, int64_t *start, int64_t *expected,
+                      sl_error *err)
 {
     sl_segment_reader reader = { 0 };
-    int64_t file_size = 0;
-    int rc = sl_log_fs_open(segment->log_path, O_RDWR, &segment->fd, err);
-    if (rc) goto done;
-    rc = sl_log_fs_size(segment->fd, &file_size, segment->log_path, err);
-    if (rc) goto done;
-    segment->size = file_size;
-    rc = sl_log_fs_open(segment->index_path, O_RDWR | O_CREAT, &segment->index_fd, err);
-    if (rc) goto done;
-    rc = index_read(segment, segment->index_fd, err);
-    if (rc) goto done;
-    rc = index_verify(segment, err);
-    if (rc) goto done;
-    segment->is_index_loaded = true;
-
-    /* Start at the last index entry whose batch checks out. */
-    int64_t start = 0;
-    int64_t expected = segment->base_offset;
+    *start = 0;
+    *expected = segment->base_offset;
     while (segment->n_index > 0) {
         const sl_index_entry *entry = &segment->index[segment->n_index - 1];
         const uint8_t *batch;
@@ -283,36 +274,48 @@ int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition
         sl_record_batch_header header;
         const char *why = NULL;
         sl_segment_reader_init(&reader, segment, entry->position, file_size, SCAN_CHUNK);
-        rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, &why, err);
-        if (rc == SL_EIO || rc == SL_ENOMEM) goto done;
+        int rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, &why, err);
+        sl_segment_reader_free(&reader);
+        if (rc == SL_EIO || rc == SL_ENOMEM) return rc;
         if (rc == 1 && header.base_offset + header.last_offset_delta ==
                            segment->base_offset + entry->relative_offset) {
-            start = entry->position;
-            expected = header.base_offset;
+            *start = entry->position;
+            *expected = header.base_offset;
             break;
         }
-        sl_segment_reader_free(&reader);
         segment->n_index--;
     }
-    sl_segment_reader_free(&reader);
-    segment->has_max_timestamp = start == 0;
+    segment->has_max_timestamp = *start == 0;
     segment->max_timestamp = -1;
     segment->bytes_since_index = 0;
+    return SL_OK;
+}
 
-    /* Validate every batch from there on; stop at the first bad one. */
-    const char *why = "incomplete batch";
+/* Validates the batches from position start (whose base offset must be
+ * expected) up to file_size, adding index entries as an append would, and
+ * stops at the first bad or incomplete one: size and next_offset end up at
+ * the end of the good batches, and *why says what stopped the scan short of
+ * file_size. */
+static int scan_batches(sl_segment *segment, int64_t start, int64_t expected, int64_t file_size,
+                        int64_t index_interval, const char **why, sl_error *err)
+{
+    sl_segment_reader reader;
     int64_t good_end = start;
+    int rc = SL_OK;
+    *why = "incomplete batch";
     sl_segment_reader_init(&reader, segment, start, file_size, SCAN_CHUNK);
     for (;;) {
         const uint8_t *batch;
         size_t size;
         sl_record_batch_header header;
         int64_t position = reader.position;
-        rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, &why, err);
+        rc = sl_segment_reader_next(&reader, true, &batch, &size, &header, why, err);
         if (rc == SL_EIO || rc == SL_ENOMEM) goto done;
-        if (rc != 1) break;
+        bool is_batch = rc == 1;
+        rc = SL_OK;
+        if (!is_batch) break; /* the limit, or no whole valid batch here */
         if (header.base_offset != expected) {
-            why = "batch offset out of sequence";
+            *why = "batch offset out of sequence";
             break;
         }
         if (segment->bytes_since_index > index_interval) {
@@ -330,19 +333,86 @@ int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition
     }
     segment->next_offset = expected;
     segment->size = good_end;
-    if (good_end < file_size) {
-        sl_warn("log",
-                "topic %s partition %d: truncated %lld bytes of torn/corrupt tail at offset %lld "
-                "(%s at position %lld of %s)",
-                topic, (int)partition, (long long)(file_size - good_end), (long long)expected, why,
-                (long long)good_end, segment->log_path);
-        rc = sl_log_fs_truncate(segment->fd, good_end, segment->log_path, err);
-        if (rc) goto done;
-    }
-    rc = index_rewrite(segment, err);
 done:
     sl_segment_reader_free(&reader);
     return rc;
+}
+
+/* Loads the index in fd (the writer's own, or one opened read-only) and
+ * keeps the entries that check out against their batches. */
+static int index_load_verified(sl_segment *segment, int fd, sl_error *err)
+{
+    int rc = index_read(segment, fd, err);
+    if (rc == SL_OK) rc = index_verify(segment, err);
+    if (rc == SL_OK) segment->is_index_loaded = true;
+    return rc;
+}
+
+int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition,
+                       int64_t index_interval, sl_error *err)
+{
+    int64_t file_size = 0, start = 0, expected = 0;
+    const char *why = NULL;
+    int rc = sl_log_fs_open(segment->log_path, O_RDWR, &segment->fd, err);
+    if (rc == SL_OK) rc = sl_log_fs_size(segment->fd, &file_size, segment->log_path, err);
+    if (rc) return rc;
+    segment->size = file_size;
+    rc = sl_log_fs_open(segment->index_path, O_RDWR | O_CREAT, &segment->index_fd, err);
+    if (rc == SL_OK) rc = index_load_verified(segment, segment->index_fd, err);
+    if (rc == SL_OK) rc = scan_start(segment, file_size, &start, &expected, err);
+    if (rc == SL_OK) rc = scan_batches(segment, start, expected, file_size, index_interval, &why, err);
+    if (rc) return rc;
+    if (segment->size < file_size) {
+        sl_warn("log",
+                "topic %s partition %d: truncated %lld bytes of torn/corrupt tail at offset %lld "
+                "(%s at position %lld of %s)",
+                topic, (int)partition, (long long)(file_size - segment->size),
+                (long long)segment->next_offset, why, (long long)segment->size, segment->log_path);
+        rc = sl_log_fs_truncate(segment->fd, segment->size, segment->log_path, err);
+        if (rc) return rc;
+    }
+    return index_rewrite(segment, err);
+}
+
+int sl_segment_open_tail(sl_segment *segment, int64_t index_interval, sl_error *err)
+{
+    int64_t file_size = 0, start = 0, expected = 0;
+    const char *why = NULL;
+    int index_fd = -1;
+    int rc = sl_segment_ensure_open(segment, err);
+    if (rc == SL_OK) rc = sl_log_fs_size(segment->fd, &file_size, segment->log_path, err);
+    if (rc) return rc;
+    segment->size = file_size;
+    /* The index is only a hint here: missing, stale or cut short, it costs
+     * a longer scan, never an error. */
+    rc = sl_log_fs_open(segment->index_path, O_RDONLY, &index_fd, err);
+    if (rc == SL_OK) {
+        rc = index_load_verified(segment, index_fd, err);
+        sl_log_fs_close(index_fd);
+    } else if (rc == SL_ENOTFOUND) {
+        segment->n_index = 0;
+        segment->is_index_loaded = true;
+        rc = SL_OK;
+    }
+    if (rc == SL_OK) rc = scan_start(segment, file_size, &start, &expected, err);
+    if (rc == SL_OK) rc = scan_batches(segment, start, expected, file_size, index_interval, &why, err);
+    return rc;
+}
+
+int sl_segment_catch_up(sl_segment *segment, int64_t index_interval, sl_error *err)
+{
+    int64_t file_size = 0;
+    const char *why = NULL;
+    int rc = sl_segment_ensure_open(segment, err);
+    if (rc == SL_OK) rc = sl_log_fs_size(segment->fd, &file_size, segment->log_path, err);
+    if (rc) return rc;
+    if (file_size < segment->size)
+        return sl_error_set(err, SL_ECORRUPT,
+                            "%s shrank from %" PRId64 " to %" PRId64 " bytes while it was read "
+                            "(deleted and created again?)",
+                            segment->log_path, segment->size, file_size);
+    if (file_size == segment->size) return SL_OK;
+    return scan_batches(segment, segment->size, segment->next_offset, file_size, index_interval, &why, err);
 }
 
 int sl_segment_ensure_max_timestamp(sl_segment *segment, sl_error *err)

@@ -58,7 +58,8 @@ typedef struct sl_segment_reader {
  * owns *out (release with sl_segment_release). */
 int sl_segment_create(const char *dir, int64_t base_offset, sl_segment **out, sl_error *err);
 
-/* Describes an existing sealed segment (size from stat; nothing opened). */
+/* Describes an existing sealed segment (size from stat; nothing opened);
+ * SL_ENOTFOUND when its file is gone. */
 int sl_segment_load(const char *dir, int64_t base_offset, sl_segment **out, sl_error *err);
 
 /* Opens an existing segment as the active one and recovers its tail: scans
@@ -69,6 +70,21 @@ int sl_segment_load(const char *dir, int64_t base_offset, sl_segment **out, sl_e
  * warning naming topic and partition), and rebuilds the index tail. */
 int sl_segment_recover(sl_segment *segment, const char *topic, int32_t partition,
                        int64_t index_interval, sl_error *err);
+
+/* For a read-only log: opens an existing segment that may still be
+ * written by another process, without writing anything. Loads its index
+ * file when there is one (as a hint: entries that do not check out against
+ * their batches are dropped, a missing file is no index) and scans from the
+ * last good entry to the last whole, CRC-valid batch: size and next_offset
+ * stop there. Bytes past it (a batch being written, or a torn tail the
+ * writer will cut) are not an error, only not visible yet. */
+int sl_segment_open_tail(sl_segment *segment, int64_t index_interval, sl_error *err);
+
+/* For a read-only log: extends a segment opened by sl_segment_open_tail
+ * over the whole batches appended since (in-memory index entries as an
+ * append adds them). SL_ECORRUPT when the file is now shorter than the
+ * batches already seen. */
+int sl_segment_catch_up(sl_segment *segment, int64_t index_interval, sl_error *err);
 
 /* Opens the log fd of a sealed segment when not open yet. */
 int sl_segment_ensure_open(sl_segment *segment, sl_error *err);

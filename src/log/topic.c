@@ -134,7 +134,7 @@ void sl__topic_free(sl_topic *topic)
 
 /* Allocates the topic and opens (or creates) its partitions. */
 static int topic_open_partitions(const char *dir, const char *name, const sl_topic_config *config,
-                                 bool is_create, sl_topic **out, sl_error *err)
+                                 sl_partition_mode mode, sl_topic **out, sl_error *err)
 {
     int rc = SL_ENOMEM;
     sl_topic *topic = calloc(1, sizeof *topic);
@@ -142,6 +142,7 @@ static int topic_open_partitions(const char *dir, const char *name, const sl_top
     topic->name = strdup(name);
     topic->dir = strdup(dir);
     topic->config = *config;
+    topic->is_read_only = mode == SL_PARTITION_READ_ONLY;
     topic->partitions = calloc((size_t)config->partitions, sizeof *topic->partitions);
     if (!topic->name || !topic->dir || !topic->partitions) goto fail;
     for (int32_t p = 0; p < config->partitions; p++) {
@@ -149,7 +150,7 @@ static int topic_open_partitions(const char *dir, const char *name, const sl_top
         snprintf(number, sizeof number, "%" PRId32, p);
         char *partition_dir = sl__log_path(dir, number, "");
         if (!partition_dir) goto fail;
-        rc = sl_partition_open(partition_dir, topic->name, p, &topic->config, is_create,
+        rc = sl_partition_open(partition_dir, topic->name, p, &topic->config, mode,
                                &topic->partitions[p], err);
         free(partition_dir);
         if (rc) goto fail;
@@ -164,7 +165,8 @@ fail:
     return rc;
 }
 
-int sl__topic_load(const char *dir, const char *name, sl_topic **out, sl_error *err)
+int sl__topic_load(const char *dir, const char *name, bool is_read_only, sl_topic **out,
+                   sl_error *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -183,7 +185,8 @@ int sl__topic_load(const char *dir, const char *name, sl_topic **out, sl_error *
         if (err) err->code = rc;
         goto done;
     }
-    rc = topic_open_partitions(dir, name, &config, false, out, err);
+    rc = topic_open_partitions(dir, name, &config,
+                               is_read_only ? SL_PARTITION_READ_ONLY : SL_PARTITION_OPEN, out, err);
 done:
     free(text);
     free(path);
@@ -198,7 +201,7 @@ int sl__topic_create(const char *dir, const char *name, const sl_topic_config *g
     if (rc) return rc;
     rc = sl_log_fs_mkdir(dir, err);
     if (rc) return rc;
-    rc = topic_open_partitions(dir, name, &config, true, out, err);
+    rc = topic_open_partitions(dir, name, &config, SL_PARTITION_CREATE, out, err);
     if (rc) return rc;
     rc = config_write(dir, &config, err);
     if (rc) {
@@ -225,6 +228,14 @@ sl_codec sl_topic_compression(const sl_topic *topic)
     return topic->config.compression;
 }
 
+/* The writing calls refuse a topic of a read-only log. */
+static int check_writable(const sl_topic *topic, const char *what, sl_error *err)
+{
+    if (!topic->is_read_only) return SL_OK;
+    return sl_error_set(err, SL_EINVAL, "topic '%s': cannot %s: the data dir was opened read-only",
+                        topic->name, what);
+}
+
 static int check_partition(const sl_topic *topic, int32_t partition, sl_error *err)
 {
     if (partition < 0 || partition >= topic->n_partitions)
@@ -236,7 +247,8 @@ static int check_partition(const sl_topic *topic, int32_t partition, sl_error *e
 int sl_topic_append(sl_topic *topic, int32_t partition, sl_record *records, size_t n,
                     int64_t *first_offset, sl_error *err)
 {
-    int rc = check_partition(topic, partition, err);
+    int rc = check_writable(topic, "append", err);
+    if (rc == SL_OK) rc = check_partition(topic, partition, err);
     if (rc) return rc;
     return sl_partition_append(topic->partitions[partition], records, n, first_offset, err);
 }
@@ -263,7 +275,8 @@ int64_t sl_topic_end_offset(sl_topic *topic, int32_t partition)
 
 int sl_topic_flush(sl_topic *topic, sl_error *err)
 {
-    int first_rc = SL_OK;
+    int first_rc = check_writable(topic, "flush", err);
+    if (first_rc) return first_rc;
     for (int32_t p = 0; p < topic->n_partitions; p++) {
         sl_error partition_err;
         int rc = sl_partition_flush(topic->partitions[p], &partition_err);
@@ -279,8 +292,10 @@ int sl_topic_flush(sl_topic *topic, sl_error *err)
 int sl_topic_enforce_retention(sl_topic *topic, sl_error *err)
 {
     int64_t now_ms = sl_clock_wall_ms();
+    int rc = check_writable(topic, "apply retention", err);
+    if (rc) return rc;
     for (int32_t p = 0; p < topic->n_partitions; p++) {
-        int rc = sl_partition_enforce_retention(topic->partitions[p], now_ms, err);
+        rc = sl_partition_enforce_retention(topic->partitions[p], now_ms, err);
         if (rc) return rc;
     }
     return SL_OK;

@@ -1,6 +1,6 @@
 """test_cli.py — the command line: version, --help, the topic commands
 (produce / list / describe / consume with their options and consumer
-groups), the data dir lock naming the owner's pid, and SIGINT to a --follow
+groups), the data dir lock naming the owner's pid to a writer, and SIGINT to a --follow
 run (drains, prints the summary, commits the group's offsets, exits 0).
 """
 import json
@@ -187,8 +187,9 @@ def test_follow_run_holds_the_lock_and_stops_cleanly_on_sigint(sluice, workdir):
         time.sleep(0.5)
         assert proc.poll() is None, "a --follow run stopped by itself at the end of the topic"
 
-        # A second process on the same data dir: exit 1 naming the owner's pid.
-        second = sluice.run("topic", "list", "--data-dir", "data", timeout=60)
+        # A second writer on the same data dir: exit 1 naming the owner's pid
+        # (readers such as topic list need no lock: test_topic_readers.py).
+        second = sluice.run("topic", "produce", "events", "--data-dir", "data", input="x\n", timeout=60)
         assert second.returncode == 1, second.describe()
         assert str(proc.pid) in second.stderr, f"pid {proc.pid} not named: {second.stderr!r}"
         again = sluice.run("run", "follow.yaml", timeout=60)

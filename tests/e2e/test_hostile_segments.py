@@ -61,13 +61,24 @@ def test_recovery_drops_a_tail_batch_whose_next_offset_overflows(sluice_asan, wo
     base = INT64_MAX - 1  # two records: offsets INT64_MAX-1 and INT64_MAX, next offset unrepresentable
     (part / segment_name(base)).write_bytes(kafka_batch.encode_batch(base, [b'{"n":3}', b'{"n":4}']))
 
+    # A reader (describe takes no lock) sees the tail as not there and leaves it be ...
+    size = (part / segment_name(base)).stat().st_size
     result = sluice_asan.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
     no_sanitizer_reports(result)
     assert result.returncode == 0, result.describe()
     assert "-9223372036854775808" not in result.stdout, result.stdout
     assert re.search(rf"^\s*0\s+0\s+{base}\s+", result.stdout, re.M), result.describe()
+    assert (part / segment_name(base)).stat().st_size == size, "a reader cut the segment"
+
+    # ... and the next writer cuts it off, saying why.
+    result = sluice_asan.run("topic", "produce", "events", "--data-dir", "data", input="", timeout=60)
+    no_sanitizer_reports(result)
+    assert result.returncode == 0, result.describe()
     assert "bad record count or offsets" in result.stderr and segment_name(base) in result.stderr, \
         result.describe()
+    assert (part / segment_name(base)).stat().st_size == 0
+    result = sluice_asan.run("topic", "describe", "events", "--data-dir", "data", timeout=60)
+    assert re.search(rf"^\s*0\s+0\s+{base}\s+", result.stdout, re.M), result.describe()
 
 
 def test_segment_named_int64_max_is_an_error_naming_the_file(sluice_asan, workdir):

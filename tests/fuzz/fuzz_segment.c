@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                .index_interval_bytes = 128 };
     sl_partition *partition = NULL;
     sl_error err;
-    if (sl_partition_open(dir, "fuzz", 0, &config, false, &partition, &err) != SL_OK) return 0;
+    if (sl_partition_open(dir, "fuzz", 0, &config, SL_PARTITION_OPEN, &partition, &err) != SL_OK) return 0;
     sl_batch *batch = sl_batch_new(64);
     fuzz_check(batch != NULL, "out of memory");
     int64_t end = sl_partition_end_offset(partition);
