@@ -1,44 +1,44 @@
-/* cmd_topic_kafka.c — `sluice topic list|describe|produce|consume --kafka
- * BROKERS`: the topic commands against a Kafka cluster through librdkafka,
- * printing the same columns and JSON as the embedded-log commands.
+/* cmd_topic_kafka.c — `sluice topic list|describe|create|produce|consume
+ * --kafka BROKERS`: the topic verbs against a Kafka cluster through
+ * librdkafka, with the options, checks and output of the embedded-log verbs
+ * (cmd_topic_log.c; both share topic_common.c and topic_format.c).
  *
- * Every broker request has a bounded timeout, so an unreachable cluster is
- * an exit 1 naming the brokers and librdkafka's message, never a hang.
- * consume reads by assignment (explicit partitions and start offsets) and,
- * with --group, starts at the group's committed offsets and commits what it
- * printed when it ends. */
+ * The client is built by kafka_common (sl_kafka_cli_config), as the kafka
+ * connector's are: -X properties on top of sluice's, librdkafka's logs
+ * through the sluice logger (errors only, for a command line), and brokers
+ * that refuse the credentials reported as such (exit 2). Every broker
+ * request has a bounded timeout, so an unreachable cluster is an exit 1
+ * naming the brokers and librdkafka's message, never a hang. consume reads
+ * by assignment (explicit partitions and start offsets) and, with --group
+ * and neither -p nor -o, as a member of the group; with --group it commits
+ * what it printed when it ends. */
+#include "cli/cmd_topic_kafka.h"
+
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd_topic_kafka.h"
 #include "cli/commands.h"
+#include "cli/topic_common.h"
+#include "connectors/kafka/kafka_common.h"
 #include "core/arena.h"
 #include "core/buffer.h"
-#include "core/key_text.h"
 #include "core/clock.h"
-#include "core/json.h"
-#include "core/value.h"
+#include "core/logger.h"
 
 #define KAFKA_CLI_TIMEOUT_MS 10000
-#define KAFKA_CLI_MAX_KEY_PARTS 16
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int signal_number)
-{
-    (void)signal_number;
-    interrupted = 1;
-}
-
-/* librdkafka's own log lines would repeat (and garble) what we report. */
-static void drop_log(const rd_kafka_t *client, int level, const char *facility, const char *text)
-{
-    (void)client, (void)level, (void)facility, (void)text;
-}
+/* One librdkafka client and what its callbacks report. */
+typedef struct kafka_client {
+    sl_kafka_identity who;      /* first: kafka_common's log and error callbacks read it through the opaque */
+    rd_kafka_t *handle;
+    bool is_consumer;
+    int64_t delivered;          /* producer: delivery reports */
+    int64_t failed;
+    char first_error[256];
+} kafka_client;
 
 static int fail(const char *brokers, const char *what, const char *message)
 {
@@ -46,68 +46,61 @@ static int fail(const char *brokers, const char *what, const char *message)
     return SL_EXIT_FAILURE;
 }
 
-/* Delivery accounting of produce (the producer's opaque). */
-typedef struct delivery_state {
-    int64_t delivered;
-    int64_t failed;
-    char first_error[256];
-} delivery_state;
-
-static void on_delivery(rd_kafka_t *client, const rd_kafka_message_t *message, void *opaque)
+static void on_delivery(rd_kafka_t *handle, const rd_kafka_message_t *message, void *opaque)
 {
-    (void)client;
-    delivery_state *state = opaque;
+    (void)handle;
+    kafka_client *client = opaque;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        state->delivered++;
+        client->delivered++;
         return;
     }
-    if (state->failed++ == 0)
-        snprintf(state->first_error, sizeof state->first_error, "%s", rd_kafka_err2str(message->err));
+    if (client->failed++ == 0)
+        snprintf(client->first_error, sizeof client->first_error, "%s", rd_kafka_err2str(message->err));
 }
 
-/* A producer or consumer for brokers (group: the consumer's group.id). */
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *brokers, const char *group, delivery_state *state)
+/* A producer, or a consumer (of args->group for consume). */
+static int client_open(kafka_client *client, const sl_topic_args *args, bool is_producer)
 {
+    memset(client, 0, sizeof *client);
+    sl_kafka_identity_init(&client->who, args->kafka, is_producer ? "producer" : "consumer", "sluice topic");
+    client->is_consumer = !is_producer;
+    /* librdkafka retries and reconnects by itself; a command reports what
+     * failed in the end, so only errors reach stderr. */
+    sl_logger_configure(SL_LEVEL_ERROR, 0);
+    sl_kafka_cli_conf settings = {
+        .brokers = args->kafka, .is_producer = is_producer,
+        .group = args->verb == SL_VERB_CONSUME ? args->group : NULL,
+        .properties = args->properties, .n_properties = args->n_properties,
+    };
+    rd_kafka_conf_t *conf = NULL;
+    sl_error err;
+    if (sl_kafka_cli_config(&settings, &conf, &err)) {
+        fprintf(stderr, "sluice topic %s: %s\n", sl_topic_verb_name(args->verb), err.message);
+        return sl_exit_code_for(err.code);
+    }
+    rd_kafka_conf_set_opaque(conf, client);
+    if (is_producer) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     char message[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *common[][2] = {
-        { "bootstrap.servers", brokers },
-        { "socket.timeout.ms", "10000" },
-    };
-    const char *producer[][2] = {
-        { "message.timeout.ms", "15000" },
-        { "acks", "all" },
-        { "partitioner", "murmur2_random" },   /* the Java client's (and the embedded log's) choice */
-    };
-    const char *consumer[][2] = {
-        { "group.id", group ? group : "sluice-topic-cli" },
-        { "enable.auto.commit", "false" },
-        { "enable.auto.offset.store", "false" },
-        { "enable.partition.eof", "true" },
-        { "auto.offset.reset", "earliest" },
-    };
-    bool is_producer = type == RD_KAFKA_PRODUCER;
-    const char *(*own)[2] = is_producer ? producer : consumer;
-    size_t n_own = is_producer ? sizeof producer / sizeof producer[0] : sizeof consumer / sizeof consumer[0];
-    for (size_t i = 0; i < 2 + n_own; i++) {
-        const char *const *setting = i < 2 ? common[i] : own[i - 2];
-        if (rd_kafka_conf_set(conf, setting[0], setting[1], message, sizeof message) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            fail(brokers, setting[0], message);
-            return NULL;
-        }
+    client->handle = rd_kafka_new(is_producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, message, sizeof message);
+    if (client->handle) return SL_EXIT_OK;
+    rd_kafka_conf_destroy(conf);
+    return fail(args->kafka, "cannot create a client", message);
+}
+
+/* Closes the client; a failure the brokers explained by refusing the
+ * credentials becomes that explanation and exit 2. */
+static int client_close(kafka_client *client, int code)
+{
+    sl_error err;
+    if (code != SL_EXIT_OK && sl_kafka_check_refused(&client->who, &err)) {
+        fprintf(stderr, "sluice topic: %s\n", err.message);
+        code = SL_EXIT_USAGE;
     }
-    rd_kafka_conf_set_log_cb(conf, drop_log);
-    if (state) {
-        rd_kafka_conf_set_opaque(conf, state);
-        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    }
-    rd_kafka_t *client = rd_kafka_new(type, conf, message, sizeof message);
-    if (!client) {
-        rd_kafka_conf_destroy(conf);
-        fail(brokers, "cannot create a client", message);
-    }
-    return client;
+    if (!client->handle) return code;
+    if (client->is_consumer) rd_kafka_consumer_close(client->handle);
+    rd_kafka_destroy(client->handle);
+    client->handle = NULL;
+    return code;
 }
 
 /* The cluster's metadata (all topics); the caller frees it. */
@@ -304,27 +297,28 @@ static int topic_offsets(rd_kafka_t *client, const char *brokers, const char *na
     return code;
 }
 
-static int kafka_describe(rd_kafka_t *client, const char *name, const sl_topic_kafka_args *args)
+static int kafka_describe(rd_kafka_t *client, const sl_topic_args *args)
 {
+    const char *name = args->name;
     int32_t n_partitions = 0;
     int64_t *low = NULL, *high = NULL, *committed = NULL;
     rd_kafka_event_t *listing = NULL;
     const char **groups = NULL;
     size_t n_groups = 0;
-    int code = topic_offsets(client, args->brokers, name, &n_partitions, &low, &high);
+    int code = topic_offsets(client, args->kafka, name, &n_partitions, &low, &high);
     if (code) goto done;
     printf("topic %s: %" PRId32 " partitions\n", name, n_partitions);
     printf("%10s %16s %16s %14s\n", "partition", "start offset", "end offset", "records");
     for (int32_t p = 0; p < n_partitions; p++)
         printf("%10" PRId32 " %16" PRId64 " %16" PRId64 " %14" PRId64 "\n", p, low[p], high[p], high[p] - low[p]);
     n_groups = 1;
-    if (!args->group && (code = list_groups(client, args->brokers, &listing, &groups, &n_groups))) goto done;
+    if (!args->group && (code = list_groups(client, args->kafka, &listing, &groups, &n_groups))) goto done;
     committed = calloc((size_t)n_partitions + 1, sizeof *committed);
     code = committed ? SL_EXIT_OK : SL_EXIT_FAILURE;
     bool has_header = false;
     for (size_t g = 0; g < n_groups && code == SL_EXIT_OK; g++) {
         const char *group = args->group ? args->group : groups[g];
-        code = group_offsets(client, args->brokers, group, name, n_partitions, committed);
+        code = group_offsets(client, args->kafka, group, name, n_partitions, committed);
         bool has_any = args->group != NULL;
         for (int32_t p = 0; p < n_partitions; p++) has_any |= committed[p] >= 0;
         if (code || !has_any) continue;
@@ -374,133 +368,207 @@ static int create_topic(rd_kafka_t *client, const char *brokers, const char *nam
     return code;
 }
 
-/* The message key of a JSON line: the text of what path finds (see
- * key_text.h); {NULL, 0} when missing, null or the line is not JSON. */
-static sl_str line_key(sl_arena *arena, const char *line, size_t len, const sl_str *path, int n_parts,
-                       sl_buffer *scratch)
+/* The topic's partition count; 0 when the cluster does not have it. */
+static int partition_count(rd_kafka_t *client, const char *brokers, const char *name, int32_t *n)
 {
-    sl_error err;
-    sl_value value;
-    sl_str key = { NULL, 0 };
-    if (n_parts <= 0 || sl_json_parse(arena, line, len, &value, &err) != SL_OK) return key;
-    if (sl_key_text(sl_value_get_path(&value, path, (size_t)n_parts), scratch, &key) != SL_OK)
-        return (sl_str){ NULL, 0 };
-    return key;
+    const struct rd_kafka_metadata *metadata = NULL;
+    int code = get_metadata(client, brokers, &metadata);
+    if (code) return code;
+    const struct rd_kafka_metadata_topic *topic = find_topic(metadata, name);
+    *n = topic ? topic->partition_cnt : 0;
+    rd_kafka_metadata_destroy(metadata);
+    return SL_EXIT_OK;
 }
 
-static int kafka_produce(const char *name, const sl_topic_kafka_args *args)
+/* The partition count of a topic just created (the brokers' metadata
+ * shows it after a moment). */
+static int created_partition_count(rd_kafka_t *client, const char *brokers, const char *name, int32_t *n)
 {
-    sl_str path[KAFKA_CLI_MAX_KEY_PARTS];
-    int n_parts = 0;
-    if (args->key_path) {
-        n_parts = sl_path_split(sl_str_from(args->key_path), path, KAFKA_CLI_MAX_KEY_PARTS);
-        if (n_parts <= 0) {
-            fprintf(stderr, "sluice topic produce: --key-path '%s' is not a path like a.b\n", args->key_path);
-            return SL_EXIT_USAGE;
+    int64_t deadline = sl_clock_wall_ms() + KAFKA_CLI_TIMEOUT_MS;
+    for (;;) {
+        int code = partition_count(client, brokers, name, n);
+        if (code || *n > 0) return code;
+        if (sl_clock_wall_ms() > deadline) {
+            char what[300];
+            snprintf(what, sizeof what, "topic '%s'", name);
+            return fail(brokers, what, "created, but not in the brokers' metadata in time");
         }
+        sl_sleep_ms(200);
     }
-    delivery_state state = { 0 };
-    rd_kafka_t *client = client_new(RD_KAFKA_PRODUCER, args->brokers, NULL, &state);
-    if (!client) return SL_EXIT_FAILURE;
+}
+
+/* Creates args->name unless it exists (--partitions, else the broker's
+ * default); an existing topic must have the --partitions asked for.
+ * *n_partitions: its count (0 when created with the broker's default). */
+static int ensure_topic(rd_kafka_t *client, const sl_topic_args *args, int32_t *n_partitions)
+{
+    const char *verb = sl_topic_verb_name(args->verb);
+    int code = partition_count(client, args->kafka, args->name, n_partitions);
+    if (code) return code;
+    if (*n_partitions > 0) {
+        if (args->partitions > 0 && args->partitions != *n_partitions)
+            return sl_topic_partition_mismatch(verb, args->name, *n_partitions, args->partitions);
+        return SL_EXIT_OK;
+    }
+    *n_partitions = (int32_t)args->partitions;
+    return create_topic(client, args->kafka, args->name, args->partitions > 0 ? (int32_t)args->partitions : -1);
+}
+
+int sl_topic_kafka_list(const sl_topic_args *args)
+{
+    kafka_client client;
+    int code = client_open(&client, args, false);
+    if (code == SL_EXIT_OK) code = kafka_list(client.handle, args->kafka);
+    return client_close(&client, code);
+}
+
+int sl_topic_kafka_describe(const sl_topic_args *args)
+{
+    kafka_client client;
+    int code = client_open(&client, args, false);
+    if (code == SL_EXIT_OK) code = kafka_describe(client.handle, args);
+    return client_close(&client, code);
+}
+
+int sl_topic_kafka_create(const sl_topic_args *args)
+{
+    kafka_client client;
+    int32_t n_partitions = 0;
+    int code = client_open(&client, args, false);
+    if (code == SL_EXIT_OK) code = ensure_topic(client.handle, args, &n_partitions);
+    return client_close(&client, code);
+}
+
+/* Produces one message (retrying while librdkafka's queue is full); the
+ * headers are the message's once it is queued. */
+static rd_kafka_resp_err_t produce_one(rd_kafka_t *handle, const sl_topic_args *args, sl_str key, sl_str value,
+                                       const sl_header *headers, size_t n_headers)
+{
+    for (;;) {
+        rd_kafka_headers_t *list = n_headers ? rd_kafka_headers_new(n_headers) : NULL;
+        for (size_t h = 0; h < n_headers; h++)
+            rd_kafka_header_add(list, headers[h].key.ptr, (ssize_t)headers[h].key.len, headers[h].value.ptr,
+                                (ssize_t)headers[h].value.len);
+        rd_kafka_resp_err_t error = rd_kafka_producev(
+            handle, RD_KAFKA_V_TOPIC(args->name), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_PARTITION(args->partition >= 0 ? args->partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_VALUE((void *)value.ptr, value.len), RD_KAFKA_V_KEY(key.ptr, key.len),
+            RD_KAFKA_V_HEADERS(list), RD_KAFKA_V_END);
+        if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return error;
+        if (list) rd_kafka_headers_destroy(list);
+        if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) return error;
+        rd_kafka_poll(handle, 100);
+    }
+}
+
+int sl_topic_kafka_produce(const sl_topic_args *args)
+{
+    sl_topic_keys keys;
+    sl_header headers[SL_TOPIC_MAX_HEADERS];
+    size_t n_headers = sl_topic_headers(args, headers);
+    int code = sl_topic_keys_init(args, &keys);
+    if (code) return code;
+    kafka_client client;
+    code = client_open(&client, args, true);
+    if (code) return client_close(&client, code);
     sl_arena *arena = sl_arena_new(4096);
     sl_buffer scratch = SL_BUFFER_INIT;
     char *line = NULL;
     size_t capacity = 0;
     int64_t sent = 0;
-    const struct rd_kafka_metadata *metadata = NULL;
-    int code = arena ? get_metadata(client, args->brokers, &metadata) : SL_EXIT_FAILURE;
+    int32_t n_partitions = 0;
+    code = arena ? ensure_topic(client.handle, args, &n_partitions) : SL_EXIT_FAILURE;
+    if (code == SL_EXIT_OK && args->partition >= 0 && n_partitions == 0)
+        code = created_partition_count(client.handle, args->kafka, args->name, &n_partitions);
+    if (code == SL_EXIT_OK && args->partition >= 0)
+        code = sl_topic_check_partition("produce", args->name, args->partition, n_partitions);
     if (code) goto done;
-    bool exists = find_topic(metadata, name) != NULL;
-    rd_kafka_metadata_destroy(metadata);
-    if (!exists && (code = create_topic(client, args->brokers, name,
-                                        args->partitions > 0 ? (int32_t)args->partitions : -1)))
-        goto done;
     ssize_t len;
-    while ((len = getline(&line, &capacity, stdin)) >= 0 && state.failed == 0) {
+    while ((!args->max_records || sent < args->max_records) && client.failed == 0 &&
+           (len = getline(&line, &capacity, stdin)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
         if (len == 0) continue;
         sl_arena_reset(arena);
-        sl_str key = line_key(arena, line, (size_t)len, path, n_parts, &scratch);
-        rd_kafka_resp_err_t error;
-        for (;;) {
-            error = rd_kafka_producev(client, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_VALUE(line, (size_t)len), RD_KAFKA_V_KEY(key.ptr, key.len),
-                                      RD_KAFKA_V_END);
-            if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-            rd_kafka_poll(client, 100);
+        sl_str key, value;
+        if (sl_topic_keys_split(&keys, arena, &scratch, (sl_str){ line, (size_t)len }, &key, &value)) {
+            fprintf(stderr, "sluice topic produce: out of memory\n");
+            code = SL_EXIT_FAILURE;
+            goto done;
         }
+        rd_kafka_resp_err_t error = produce_one(client.handle, args, key, value, headers, n_headers);
         if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            code = fail(args->brokers, "producing", rd_kafka_err2str(error));
+            code = fail(args->kafka, "producing", rd_kafka_err2str(error));
             goto done;
         }
         sent++;
-        rd_kafka_poll(client, 0);
+        rd_kafka_poll(client.handle, 0);
     }
-    while (rd_kafka_outq_len(client) > 0) rd_kafka_flush(client, 1000);
-    if (state.failed) {
+    while (rd_kafka_outq_len(client.handle) > 0) rd_kafka_flush(client.handle, 1000);
+    if (client.failed) {
         char what[300];
-        snprintf(what, sizeof what, "%" PRId64 " of %" PRId64 " records to '%s' not delivered", state.failed,
-                 sent, name);
-        code = fail(args->brokers, what, state.first_error);
+        snprintf(what, sizeof what, "%" PRId64 " of %" PRId64 " records to '%s' not delivered", client.failed,
+                 sent, args->name);
+        code = fail(args->kafka, what, client.first_error);
         goto done;
     }
-    fprintf(stderr, "produced %" PRId64 " records to %s\n", state.delivered, name);
+    fprintf(stderr, "produced %" PRId64 " records to %s\n", client.delivered, args->name);
 done:
     free(line);
     sl_buffer_free(&scratch);
     if (arena) sl_arena_free(arena);
-    rd_kafka_destroy(client);
-    return code;
+    return client_close(&client, code);
 }
 
-static int print_message(const rd_kafka_message_t *message, bool has_metadata, sl_buffer *out)
+/* message as a record (pointing into it; headers into *headers, grown as
+ * needed and owned by the caller). */
+static int message_record(const rd_kafka_message_t *message, sl_header **headers, size_t *capacity,
+                          sl_record *record)
 {
-    sl_buffer_clear(out);
-    if (!has_metadata) {
-        if (message->payload) sl_buffer_append(out, message->payload, message->len);
-    } else {
-        rd_kafka_timestamp_type_t type;
-        sl_buffer_printf(out, "{\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":%" PRId64 ",\"key\":",
-                         message->partition, message->offset, rd_kafka_message_timestamp(message, &type));
-        if (message->key) sl_json_write_string(out, message->key, message->key_len);
-        else sl_buffer_append_cstr(out, "null");
-        sl_buffer_append_cstr(out, ",\"headers\":{");
-        rd_kafka_headers_t *headers = NULL;
-        if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const char *key;
-            const void *value;
-            size_t size;
-            for (size_t h = 0; rd_kafka_header_get_all(headers, h, &key, &value, &size) == 0; h++) {
-                if (h) sl_buffer_append_byte(out, ',');
-                sl_json_write_string(out, key, strlen(key));
-                sl_buffer_append_byte(out, ':');
-                if (value) sl_json_write_string(out, value, size);
-                else sl_buffer_append_cstr(out, "null");
-            }
+    rd_kafka_timestamp_type_t type;
+    *record = (sl_record){
+        .raw = { message->payload, message->payload ? message->len : 0 },
+        .key = { message->key, message->key ? message->key_len : 0 },
+        .timestamp_ms = rd_kafka_message_timestamp(message, &type),
+        .partition = message->partition,
+        .offset = message->offset,
+    };
+    rd_kafka_headers_t *list = NULL;
+    if (rd_kafka_message_headers(message, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return SL_EXIT_OK;
+    size_t n = rd_kafka_header_cnt(list);
+    if (n > *capacity) {
+        sl_header *grown = realloc(*headers, n * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, "sluice topic consume: out of memory\n");
+            return SL_EXIT_FAILURE;
         }
-        sl_buffer_append_cstr(out, "},\"value\":");
-        if (message->payload) sl_json_write_string(out, message->payload, message->len);
-        else sl_buffer_append_cstr(out, "null");
-        sl_buffer_append_byte(out, '}');
+        *headers = grown;
+        *capacity = n;
     }
-    sl_buffer_append_byte(out, '\n');
-    return fwrite(out->data, 1, out->len, stdout) == out->len ? SL_EXIT_OK : SL_EXIT_FAILURE;
+    for (size_t h = 0; h < n; h++) {
+        const char *name;
+        const void *value;
+        size_t size;
+        if (rd_kafka_header_get_all(list, h, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        (*headers)[h] = (sl_header){ { name, strlen(name) }, { value, value ? size : 0 } };
+        record->n_headers = h + 1;
+    }
+    record->headers = *headers;
+    return SL_EXIT_OK;
 }
 
 /* Commits next[p] (the offset after the last printed record) for the
  * partitions something was printed from. */
-static int commit_printed(rd_kafka_t *client, const sl_topic_kafka_args *args, const char *name,
-                          const int64_t *next, int32_t n_partitions)
+static int commit_printed(rd_kafka_t *client, const sl_topic_args *args, const int64_t *next, int32_t n_partitions)
 {
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(n_partitions);
     for (int32_t p = 0; p < n_partitions; p++)
-        if (next[p] >= 0) rd_kafka_topic_partition_list_add(offsets, name, p)->offset = next[p];
+        if (next[p] >= 0) rd_kafka_topic_partition_list_add(offsets, args->name, p)->offset = next[p];
     rd_kafka_resp_err_t error = offsets->cnt ? rd_kafka_commit(client, offsets, 0) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy(offsets);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return SL_EXIT_OK;
     char what[400];
     snprintf(what, sizeof what, "committing the offsets of group '%s'", args->group);
-    return fail(args->brokers, what, rd_kafka_err2str(error));
+    return fail(args->kafka, what, rd_kafka_err2str(error));
 }
 
 /* True once the group gave us partitions and each has been read to its end. */
@@ -517,21 +585,43 @@ static bool member_is_done(rd_kafka_t *client, const bool *is_done, int32_t n_pa
     return is_all;
 }
 
-static int kafka_consume(rd_kafka_t *client, const char *name, const sl_topic_kafka_args *args)
+/* found[p] = the first offset of partition p with a timestamp >= ms (-1 = none). */
+static int offsets_for_time(rd_kafka_t *client, const sl_topic_args *args, int32_t n_partitions, int64_t *found)
 {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n_partitions);
+    for (int32_t p = 0; p < n_partitions; p++) {
+        found[p] = -1;
+        if (args->partition < 0 || p == args->partition)
+            rd_kafka_topic_partition_list_add(list, args->name, p)->offset = args->offset.value;
+    }
+    rd_kafka_resp_err_t error = rd_kafka_offsets_for_times(client, list, KAFKA_CLI_TIMEOUT_MS);
+    for (int i = 0; i < list->cnt && error == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        const rd_kafka_topic_partition_t *entry = &list->elems[i];
+        if (entry->err != RD_KAFKA_RESP_ERR_NO_ERROR) error = entry->err;
+        else if (entry->partition >= 0 && entry->partition < n_partitions) found[entry->partition] = entry->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return SL_EXIT_OK;
+    char what[400];
+    snprintf(what, sizeof what, "offsets of topic '%s' at timestamp %" PRId64, args->name, args->offset.value);
+    return fail(args->kafka, what, rd_kafka_err2str(error));
+}
+
+static int kafka_consume(kafka_client *kafka, const sl_topic_args *args)
+{
+    rd_kafka_t *client = kafka->handle;
+    const char *name = args->name;
     int32_t n_partitions = 0;
     int64_t *low = NULL, *high = NULL, *committed = NULL, *next = NULL;
     bool *is_done = NULL;
+    sl_header *headers = NULL;
+    size_t header_capacity = 0;
     rd_kafka_topic_partition_list_t *assignment = NULL;
     sl_buffer out = SL_BUFFER_INIT;
-    int code = topic_offsets(client, args->brokers, name, &n_partitions, &low, &high);
+    int code = topic_offsets(client, args->kafka, name, &n_partitions, &low, &high);
     if (code) goto done;
-    code = SL_EXIT_USAGE;
-    if (args->partition >= n_partitions) {
-        fprintf(stderr, "sluice topic consume: topic %s has %" PRId32 " partitions; no partition %" PRId64 "\n",
-                name, n_partitions, args->partition);
+    if (args->partition >= 0 && (code = sl_topic_check_partition("consume", name, args->partition, n_partitions)))
         goto done;
-    }
     code = SL_EXIT_FAILURE;
     committed = calloc((size_t)n_partitions, sizeof *committed);
     next = calloc((size_t)n_partitions, sizeof *next);
@@ -540,16 +630,19 @@ static int kafka_consume(rd_kafka_t *client, const char *name, const sl_topic_ka
     if (!committed || !next || !is_done) goto done;
     for (int32_t p = 0; p < n_partitions; p++) committed[p] = next[p] = -1;
     /* A whole-topic read as a group joins it (the broker's committed offsets
-     * and partition share); a --partition or --offset read is assigned. */
-    bool is_member = args->group && args->partition < 0 && args->offset < 0;
+     * and partition share); a -p or -o read is assigned. */
+    bool is_member = args->group && args->partition < 0 && args->offset.kind == SL_OFFSET_DEFAULT;
     if (args->group && !is_member &&
-        (code = group_offsets(client, args->brokers, args->group, name, n_partitions, committed)))
+        (code = group_offsets(client, args->kafka, args->group, name, n_partitions, committed)))
+        goto done;
+    if (args->offset.kind == SL_OFFSET_TIMESTAMP && (code = offsets_for_time(client, args, n_partitions, committed)))
         goto done;
     int32_t n_left = 0;
     for (int32_t p = 0; p < n_partitions; p++) {
         is_done[p] = !is_member;
         if (is_member || (args->partition >= 0 && p != args->partition)) continue;
-        int64_t start = args->offset >= 0 ? args->offset : committed[p] >= 0 ? committed[p] : low[p];
+        int64_t start;
+        if ((code = sl_topic_consume_start(&args->offset, name, p, low[p], high[p], committed[p], &start))) goto done;
         rd_kafka_topic_partition_list_add(assignment, name, p)->offset = start;
         is_done[p] = start >= high[p] && !args->is_follow;
         n_left += !is_done[p];
@@ -557,15 +650,14 @@ static int kafka_consume(rd_kafka_t *client, const char *name, const sl_topic_ka
     if (is_member) rd_kafka_topic_partition_list_add(assignment, name, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t error = is_member ? rd_kafka_subscribe(client, assignment) : rd_kafka_assign(client, assignment);
     if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        code = fail(args->brokers, is_member ? "subscribing" : "assigning partitions", rd_kafka_err2str(error));
+        code = fail(args->kafka, is_member ? "subscribing" : "assigning partitions", rd_kafka_err2str(error));
         goto done;
     }
-    struct sigaction action = { .sa_handler = on_sigint }, previous;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous);
+    sl_topic_signals signals;
+    sl_topic_signals_install(&signals);
     int64_t printed = 0;
     code = SL_EXIT_OK;
-    while (code == SL_EXIT_OK && !interrupted &&
+    while (code == SL_EXIT_OK && !sl_topic_stop_requested() && !atomic_load(&kafka->who.is_refused) &&
            (is_member ? !member_is_done(client, is_done, n_partitions) : n_left > 0 || args->is_follow) &&
            !(args->max_records && printed >= args->max_records)) {
         rd_kafka_message_t *message = rd_kafka_consumer_poll(client, 200);
@@ -581,9 +673,11 @@ static int kafka_consume(rd_kafka_t *client, const char *name, const sl_topic_ka
                 n_left--;
             }
         } else if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            code = fail(args->brokers, "consuming", rd_kafka_message_errstr(message));
+            code = fail(args->kafka, "consuming", rd_kafka_message_errstr(message));
         } else if (is_ours && (args->is_follow || message->offset < high[p])) {
-            code = print_message(message, args->has_metadata, &out);
+            sl_record record;
+            code = message_record(message, &headers, &header_capacity, &record);
+            if (code == SL_EXIT_OK) code = sl_topic_write_record(args->format, name, &record, &out);
             next[p] = message->offset + 1;
             printed++;
             if (!args->is_follow && next[p] >= high[p]) {
@@ -593,12 +687,17 @@ static int kafka_consume(rd_kafka_t *client, const char *name, const sl_topic_ka
         }
         rd_kafka_message_destroy(message);
     }
-    sigaction(SIGINT, &previous, NULL);
-    fflush(stdout);
-    if (code == SL_EXIT_OK && args->group) code = commit_printed(client, args, name, next, n_partitions);
+    sl_topic_signals_restore(&signals);
+    if (atomic_load(&kafka->who.is_refused)) code = SL_EXIT_FAILURE;
+    if (fflush(stdout) != 0 && code == SL_EXIT_OK) {
+        fprintf(stderr, "sluice topic consume: writing to stdout failed\n");
+        code = SL_EXIT_FAILURE;
+    }
+    if (code == SL_EXIT_OK && args->group) code = commit_printed(client, args, next, n_partitions);
 done:
     if (assignment) rd_kafka_topic_partition_list_destroy(assignment);
     sl_buffer_free(&out);
+    free(headers);
     free(is_done);
     free(next);
     free(committed);
@@ -607,22 +706,10 @@ done:
     return code;
 }
 
-int sl_topic_kafka_run(const char *verb, const char *name, const sl_topic_kafka_args *args)
+int sl_topic_kafka_consume(const sl_topic_args *args)
 {
-    if (strcmp(verb, "produce") == 0) return kafka_produce(name, args);
-    bool is_consume = strcmp(verb, "consume") == 0;
-    if (!is_consume && strcmp(verb, "list") != 0 && strcmp(verb, "describe") != 0) {
-        fprintf(stderr, "sluice topic: '%s' is not available with --kafka (list, describe, produce, consume are)\n",
-                verb);
-        return SL_EXIT_USAGE;
-    }
-    rd_kafka_t *client = client_new(RD_KAFKA_CONSUMER, args->brokers, is_consume ? args->group : NULL, NULL);
-    if (!client) return SL_EXIT_FAILURE;
-    int code;
-    if (strcmp(verb, "list") == 0) code = kafka_list(client, args->brokers);
-    else if (is_consume) code = kafka_consume(client, name, args);
-    else code = kafka_describe(client, name, args);
-    if (is_consume) rd_kafka_consumer_close(client);
-    rd_kafka_destroy(client);
-    return code;
+    kafka_client client;
+    int code = client_open(&client, args, false);
+    if (code == SL_EXIT_OK) code = kafka_consume(&client, args);
+    return client_close(&client, code);
 }

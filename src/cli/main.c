@@ -14,7 +14,7 @@ static const command commands[] = {
     { "run", sl_cmd_run, "run a config file's pipelines until they are done" },
     { "validate", sl_cmd_validate, "check a config file and report every mistake" },
     { "connectors", sl_cmd_connectors, "list the connectors, or every setting of one (--format markdown)" },
-    { "topic", sl_cmd_topic, "list, describe, create, delete, produce to and consume embedded topics" },
+    { "topic", sl_cmd_topic, "list, describe, create, delete, produce to and consume topics (embedded or --kafka)" },
     { "version", sl_cmd_version, "print the version" },
 };
 

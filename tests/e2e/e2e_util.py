@@ -1,5 +1,5 @@
 """e2e_util.py — helpers shared by the end-to-end suites: running the sluice
-binary with a timeout, parsing its run summary, spotting sanitizer reports,
+binary with a timeout, collecting a background run's stdout lines, parsing its run summary, spotting sanitizer reports,
 locating text in a config for file:line:column checks, and re-deriving the
 rows the seed pipeline (examples/users.yaml) must store from the generator's
 own output, independently of sluice's SQL and SQLite sink.
@@ -10,6 +10,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,45 @@ def finish(proc, timeout):
         raise AssertionError(f"sluice did not exit within {timeout}s\nstdout: {out.decode(errors='replace')}\n"
                              f"stderr: {err.decode(errors='replace')}") from None
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+class LineReader:
+    """Collects a background sluice's stdout lines (and its stderr) on threads, so a test can
+    wait for lines while it runs, then for its exit."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.lines = []
+        self.stderr = []
+        self.threads = [threading.Thread(target=self._read, args=(proc.stdout, self.lines), daemon=True),
+                        threading.Thread(target=self._read, args=(proc.stderr, self.stderr), daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    @staticmethod
+    def _read(stream, into):
+        for line in iter(stream.readline, b""):
+            into.append(line.decode(errors="replace").rstrip("\n"))
+
+    def wait_for(self, n, timeout=60):
+        deadline = time.monotonic() + timeout
+        while len(self.lines) < n:
+            assert self.proc.poll() is None or len(self.lines) >= n, \
+                f"exit {self.proc.returncode} after {self.lines}\n" + "\n".join(self.stderr)
+            assert time.monotonic() < deadline, f"{len(self.lines)} of {n} lines within {timeout}s: {self.lines}"
+            time.sleep(0.05)
+
+    def finish(self, timeout):
+        """Waits for the exit (killing the process after timeout s, which fails) -> (code, stderr)."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"sluice did not exit within {timeout}s\n" + "\n".join(self.stderr)) from None
+        for thread in self.threads:
+            thread.join(timeout=30)
+        return code, "\n".join(self.stderr)
 
 
 def sanitizer_reports(stderr):

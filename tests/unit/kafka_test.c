@@ -509,3 +509,58 @@ Test(kafka, sink_hint_names_a_command_to_read_the_topic)
     cr_assert_str_eq(hint, "kcat -C -b k:9092 -t out -o beginning -e");
     block_free(&b);
 }
+
+/* ---- the client of `sluice topic --kafka` ---------------------------------- */
+
+Test(kafka, cli_consumer_commits_by_hand_and_takes_properties_after_ours)
+{
+    const char *properties[] = { "auto.offset.reset=latest", "client.id=mine", "security.protocol=plaintext" };
+    sl_kafka_cli_conf settings = { .brokers = "k:9092", .group = "g", .properties = properties, .n_properties = 3 };
+    rd_kafka_conf_t *conf = NULL;
+    sl_error err;
+    cr_assert_eq(sl_kafka_cli_config(&settings, &conf, &err), SL_OK, "%s", err.message);
+    assert_property(conf, "bootstrap.servers", "k:9092");
+    assert_property(conf, "group.id", "g");
+    assert_property(conf, "enable.auto.commit", "false");
+    assert_property(conf, "enable.partition.eof", "true");
+    assert_property(conf, "auto.offset.reset", "largest");
+    assert_property(conf, "client.id", "mine");
+    assert_property(conf, "security.protocol", "plaintext");
+    rd_kafka_conf_destroy(conf);
+}
+
+Test(kafka, cli_producer_is_acks_all_with_java_partitioning)
+{
+    sl_kafka_cli_conf settings = { .brokers = "k:9092", .is_producer = true };
+    rd_kafka_conf_t *conf = NULL;
+    sl_error err;
+    cr_assert_eq(sl_kafka_cli_config(&settings, &conf, &err), SL_OK, "%s", err.message);
+    assert_property(conf, "acks", "-1");
+    assert_property(conf, "partitioner", "murmur2_random");
+    rd_kafka_conf_destroy(conf);
+}
+
+Test(kafka, cli_refuses_unknown_and_malformed_properties_naming_them)
+{
+    const char *unknown[] = { "no.such.thing=1" };
+    const char *malformed[] = { "=1" };
+    const struct {
+        const char *const *properties;
+        const char *words;
+    } cases[] = {
+        { unknown, "kafka: property 'no.such.thing': No such configuration property" },
+        { malformed, "kafka: property '=1' is not name=value" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_kafka_cli_conf settings = { .brokers = "k:9092", .properties = cases[i].properties, .n_properties = 1 };
+        rd_kafka_conf_t *conf = NULL;
+        sl_error err;
+        cr_assert_eq(sl_kafka_cli_config(&settings, &conf, &err), SL_ECONFIG);
+        cr_assert_null(conf);
+        cr_assert(strstr(err.message, cases[i].words) != NULL, "%s", err.message);
+    }
+    sl_kafka_cli_conf empty = { .brokers = "" };
+    rd_kafka_conf_t *conf = NULL;
+    sl_error err;
+    cr_assert_eq(sl_kafka_cli_config(&empty, &conf, &err), SL_ECONFIG);
+}

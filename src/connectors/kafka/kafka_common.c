@@ -352,3 +352,61 @@ int sl_kafka_sink_config(const sl_kafka_sink_conf *conf, rd_kafka_conf_t **out, 
     *out = kconf;
     return SL_OK;
 }
+
+/* ---- the CLI's client (`sluice topic --kafka`) ---- */
+
+int sl_kafka_cli_config(const sl_kafka_cli_conf *conf, rd_kafka_conf_t **out, sl_error *err)
+{
+    *out = NULL;
+    if (!conf->brokers || !conf->brokers[0])
+        return sl_error_set(err, SL_ECONFIG, "kafka: --kafka must name at least one host:port");
+    const char *common[][2] = {
+        { "bootstrap.servers", conf->brokers },
+        { "client.id", "sluice-topic" },
+        { "socket.timeout.ms", "10000" },
+    };
+    const char *producer[][2] = {
+        { "message.timeout.ms", "15000" },
+        { "acks", "all" },
+        { "partitioner", "murmur2_random" },   /* the Java client's (and the embedded log's) choice */
+    };
+    const char *consumer[][2] = {
+        { "group.id", conf->group ? conf->group : "sluice-topic-cli" },
+        { "enable.auto.commit", "false" },
+        { "enable.auto.offset.store", "false" },
+        { "enable.partition.eof", "true" },
+        { "auto.offset.reset", "earliest" },
+    };
+    const char *(*own)[2] = conf->is_producer ? producer : consumer;
+    size_t n_own = conf->is_producer ? sizeof producer / sizeof producer[0] : sizeof consumer / sizeof consumer[0];
+    size_t n_common = sizeof common / sizeof common[0];
+    rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+    if (!kconf) return sl_error_set(err, SL_ENOMEM, "kafka: out of memory");
+    int rc = SL_OK;
+    for (size_t i = 0; i < n_common + n_own && rc == SL_OK; i++) {
+        const char *const *setting = i < n_common ? common[i] : own[i - n_common];
+        rc = sl_kafka_conf_set(kconf, setting[0], setting[1], err);
+    }
+    for (size_t i = 0; i < conf->n_properties && rc == SL_OK; i++) {
+        const char *text = conf->properties[i];
+        const char *equals = strchr(text, '=');
+        if (!equals || equals == text) {
+            rc = sl_error_set(err, SL_ECONFIG, "kafka: property '%s' is not name=value", text);
+            break;
+        }
+        char *name = strndup(text, (size_t)(equals - text));
+        if (!name) {
+            rc = sl_error_set(err, SL_ENOMEM, "kafka: out of memory");
+            break;
+        }
+        rc = sl_kafka_conf_set(kconf, name, equals + 1, err);
+        free(name);
+    }
+    if (rc) {
+        rd_kafka_conf_destroy(kconf);
+        return rc;
+    }
+    sl_kafka_conf_set_logging(kconf);
+    *out = kconf;
+    return SL_OK;
+}

@@ -1,11 +1,13 @@
-/* kafka_common.h — what the kafka source and sink share:
+/* kafka_common.h — what the kafka source and sink (and `sluice topic
+ * --kafka`) share:
  * the settings tables of both and the librdkafka configuration they
  * build (sluice's settings first, then a user's `properties:` map), librdkafka's logs routed to the sluice logger, the
  * split of broker errors into "this record can never be written" and "try
  * again", and the message key a record gets from a `key:` path.
  *
- * Internal to the kafka connector (kafka_source.c, kafka_sink.c and their
- * unit test); the runtime only sees the ops tables in kafka.h.
+ * Internal to the kafka connector (kafka_source.c, kafka_sink.c, their
+ * unit test) and the CLI's topic commands (cmd_topic_kafka.c); the runtime
+ * only sees the ops tables in kafka.h.
  */
 #ifndef SL_CONNECTOR_KAFKA_COMMON_H
 #define SL_CONNECTOR_KAFKA_COMMON_H
@@ -126,5 +128,23 @@ int sl_kafka_source_config(const sl_kafka_source_conf *conf, const sl_connector_
 
 /* The same for a sink block and its producer. */
 int sl_kafka_sink_config(const sl_kafka_sink_conf *conf, rd_kafka_conf_t **out, sl_error *err);
+
+/* The client of `sluice topic ... --kafka`. */
+typedef struct sl_kafka_cli_conf {
+    const char *brokers;
+    bool is_producer;
+    const char *group;                  /* consumer: group.id; NULL = "sluice-topic-cli" */
+    const char *const *properties;      /* "name=value" (-X), applied after sluice's own */
+    size_t n_properties;
+} sl_kafka_cli_conf;
+
+/* Builds the CLI client's configuration (the caller owns *out): bounded
+ * socket timeouts; a producer with acks=all and the Java client's murmur2
+ * partitioner; a consumer with manual commits, partition-EOF events and
+ * earliest as the reset; then the properties. librdkafka's logs and errors
+ * go through sl_kafka_conf_set_logging (so the caller's opaque must start
+ * with an sl_kafka_identity). A property librdkafka refuses, or one with
+ * no '=', is SL_ECONFIG naming it. */
+int sl_kafka_cli_config(const sl_kafka_cli_conf *conf, rd_kafka_conf_t **out, sl_error *err);
 
 #endif
