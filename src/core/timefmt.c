@@ -17,8 +17,7 @@
 #define US_PER_SECOND INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SECOND)
 
-/* Days from 1970-01-01 to year-month-day (month 1..12). */
-static int64_t days_from_civil(int64_t year, int month, int day)
+int64_t sl_days_from_civil(int64_t year, int month, int day)
 {
     year -= month <= 2;
     int64_t era = (year >= 0 ? year : year - 399) / 400;
@@ -28,8 +27,7 @@ static int64_t days_from_civil(int64_t year, int month, int day)
     return era * 146097 + day_of_era - 719468;
 }
 
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+void sl_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
 {
     days += 719468;
     int64_t era = (days >= 0 ? days : days - 146096) / 146097;
@@ -43,15 +41,20 @@ static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
     *year = year_of_era + era * 400 + (*month <= 2);
 }
 
-static bool is_leap_year(int64_t year)
+bool sl_is_leap_year(int64_t year)
 {
     return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
-static int days_in_month(int64_t year, int month)
+int sl_days_in_month(int64_t year, int month)
 {
     static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
+    return month == 2 && sl_is_leap_year(year) ? 29 : days[month - 1];
+}
+
+int sl_weekday_from_days(int64_t days)
+{
+    return (int)(((days % 7) + 7 + 4) % 7);   /* 1970-01-01 was a Thursday */
 }
 
 /* Writes value as exactly `width` digits (value < 10^width). */
@@ -74,7 +77,7 @@ size_t sl_time_format_iso(int64_t us, char out[SL_TIME_ISO_MAX])
     }
     int64_t year;
     int month, day;
-    civil_from_days(days, &year, &month, &day);
+    sl_civil_from_days(days, &year, &month, &day);
 
     char *p = out;
     if (year < 0 || year > 9999) {
@@ -103,6 +106,23 @@ size_t sl_time_format_iso(int64_t us, char out[SL_TIME_ISO_MAX])
         p = put_digits(p, fraction, 6);
     }
     *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+size_t sl_time_format_offset(int64_t us, int32_t offset_seconds, char out[SL_TIME_ISO_MAX])
+{
+    size_t len = sl_time_format_iso(us + (int64_t)offset_seconds * US_PER_SECOND, out) - 1;   /* drop 'Z' */
+    int32_t magnitude = offset_seconds < 0 ? -offset_seconds : offset_seconds;
+    char *p = out + len;
+    *p++ = offset_seconds < 0 ? '-' : '+';
+    p = put_digits(p, magnitude / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, magnitude / 60 % 60, 2);
+    if (magnitude % 60) {
+        *p++ = ':';
+        p = put_digits(p, magnitude % 60, 2);
+    }
     *p = '\0';
     return (size_t)(p - out);
 }
@@ -139,7 +159,7 @@ int sl_time_parse_iso(const char *text, size_t len, int64_t *us)
         !read_digits(text, len, &pos, 2, &month) || !read_char(text, len, &pos, '-') ||
         !read_digits(text, len, &pos, 2, &day))
         return SL_EPARSE;
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return SL_EPARSE;
+    if (month < 1 || month > 12 || day < 1 || day > sl_days_in_month(year, month)) return SL_EPARSE;
 
     if (pos < len) {
         char separator = text[pos++];
@@ -177,7 +197,7 @@ int sl_time_parse_iso(const char *text, size_t len, int64_t *us)
     }
     if (pos != len) return SL_EPARSE;
 
-    int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+    int64_t seconds = sl_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
                       second - offset_seconds;
     *us = seconds * US_PER_SECOND + fraction_us;
     return SL_OK;

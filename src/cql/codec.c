@@ -139,43 +139,6 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* ---- calendar ---- */
-
-static bool is_leap_year(int64_t year)
-{
-    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-static int days_in_month(int64_t year, int month)
-{
-    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
-}
-
-static int64_t days_from_civil(int64_t year, int month, int day)
-{
-    year -= month <= 2;
-    int64_t era = (year >= 0 ? year : year - 399) / 400;
-    int64_t year_of_era = year - era * 400;
-    int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + day_of_era - 719468;
-}
-
-void sl_cql_codec_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
-{
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    int64_t day_of_era = days - era * 146097;
-    int64_t year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    int64_t month_from_march = (5 * day_of_year + 2) / 153;
-    *day = (int)(day_of_year - (153 * month_from_march + 2) / 5 + 1);
-    *month = (int)(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
-    *year = year_of_era + era * 400 + (*month <= 2);
-}
-
 /* Reads exactly n digits at *pos. */
 static bool read_fixed(sl_str text, size_t *pos, int n, int64_t *value)
 {
@@ -206,8 +169,8 @@ static bool parse_date(sl_str text, int64_t *days)
         pos != text.len)
         return false;
     if (is_negative) year = -year;
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, (int)month)) return false;
-    *days = days_from_civil(year, (int)month, (int)day);
+    if (month < 1 || month > 12 || day < 1 || day > sl_days_in_month(year, (int)month)) return false;
+    *days = sl_days_from_civil(year, (int)month, (int)day);
     return true;
 }
 

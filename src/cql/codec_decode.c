@@ -306,7 +306,7 @@ int sl_cql_decode_value(const sl_cql_type *type, const uint8_t *bytes, int32_t l
         if (len != 4) return corrupt(err, type, len, "4");
         int64_t year;
         int month, day;
-        sl_cql_codec_civil_from_days((int64_t)sl_cql_codec_get_be32(bytes) - (int64_t)DATE_EPOCH, &year, &month, &day);
+        sl_civil_from_days((int64_t)sl_cql_codec_get_be32(bytes) - (int64_t)DATE_EPOCH, &year, &month, &day);
         n = snprintf(text, sizeof text, year < 0 ? "-%04" PRId64 "-%02d-%02d" : "%04" PRId64 "-%02d-%02d",
                      year < 0 ? -year : year, month, day);
         return decode_text(text, (size_t)n, arena, out);

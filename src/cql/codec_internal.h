@@ -21,7 +21,4 @@ uint32_t sl_cql_codec_get_be32(const uint8_t *p);
 /* A collection's i-th type parameter, or NULL. */
 const sl_cql_type *sl_cql_codec_param(const sl_cql_type *type, size_t i);
 
-/* Days since 1970-01-01 to a proleptic Gregorian date. */
-void sl_cql_codec_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
-
 #endif

@@ -231,8 +231,21 @@ def dictionaries():
                [": ", "\\x0a  ", "{ ", " }", "[", "]", "${HOME}", "${X:-1}", "$${", "- "])
 
 
+def zones_and_crons():
+    """Real TZif files of the system's tz database (north, south, half-hour
+    and no-DST zones) and cron expressions of every form."""
+    for zone in ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]:
+        path = Path("/usr/share/zoneinfo") / zone
+        if path.exists():
+            write("fuzz_tz", zone.replace("/", "_"), path.read_bytes())
+    for i, expression in enumerate(["* * * * *", "*/15 9-17 * * mon-fri", "0 0 29 2 *", "5/10 1,2,3 1-31/2 jan-jun 7",
+                                    "@daily", "@hourly", "0 0 31 * 1", "30 2 * 3 0"]):
+        write("fuzz_cron", f"cron{i}", expression)
+
+
 def main():
     dictionaries()
+    zones_and_crons()
     sql_and_json()
     configs()
     log_formats()
