@@ -109,7 +109,7 @@ int sl_cmd_run(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
-    sl_run_options options = { .summary = stderr };
+    sl_run_options options = { .show_summary = true };
     bool is_quiet = false;
     int option;
     optind = 1;
@@ -136,7 +136,7 @@ int sl_cmd_run(int argc, char **argv)
     sl_plan *plan = NULL;
     int code = load_plan(argv[optind], &plan);
     if (code) return code;
-    if (is_quiet) options.summary = NULL;
+    if (is_quiet) options.show_summary = false;
     else options.show_progress = isatty(STDERR_FILENO) &&
                                  !(is_same_terminal(STDOUT_FILENO, STDERR_FILENO) &&
                                    sl_run_writes_stdout(plan, &options));

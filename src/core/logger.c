@@ -155,3 +155,12 @@ void sl_logger_status(const char *text)
     status_len = at;
     pthread_mutex_unlock(&stderr_lock);
 }
+
+void sl_logger_print(const char *text, size_t len)
+{
+    pthread_mutex_lock(&stderr_lock);
+    if (status_len) write_stderr(CLEAR_LINE, CLEAR_LINE_LEN);
+    write_stderr(text, len);
+    write_stderr(status, status_len);
+    pthread_mutex_unlock(&stderr_lock);
+}

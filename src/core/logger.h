@@ -13,6 +13,8 @@
 #ifndef SL_LOGGER_H
 #define SL_LOGGER_H
 
+#include <stddef.h>
+
 typedef enum sl_level {
     SL_LEVEL_DEBUG = 0,
     SL_LEVEL_INFO,
@@ -32,6 +34,12 @@ void sl_logger_write(sl_level level, const char *component, const char *format, 
 /* Shows text (one line, no newline; NULL or "" clears it) as the status
  * line on stderr, in place of the one shown before. */
 void sl_logger_status(const char *text);
+
+/* Writes text (len bytes, whole lines) to stderr as it is, in one piece
+ * between log lines, clearing the status line before and drawing it after
+ * (`sluice run`'s summary, which log lines of threads still winding down
+ * must not split). */
+void sl_logger_print(const char *text, size_t len);
 
 #define sl_debug(component, ...) sl_logger_write(SL_LEVEL_DEBUG, component, __VA_ARGS__)
 #define sl_info(component, ...) sl_logger_write(SL_LEVEL_INFO, component, __VA_ARGS__)

@@ -417,12 +417,13 @@ static void *source_main(void *arg)
             pipeline_fail(pipeline, &err);
             break;
         }
+        /* Each round, reading or waiting for a free batch (backpressure). */
+        sample_progress(pipeline, false, &last_progress_ms);
         void *item;
         if (!sl_queue_pop(pipeline->free_queue, &item, 100)) continue;
         inflight *slot = item;
         sl_batch_reset(slot->batch);
         int rc = ops->read(pipeline->source_state, slot->batch, &err);
-        sample_progress(pipeline, false, &last_progress_ms);
         /* Sampled after the read: an end said while a stop came in counts
          * as the stop's (the run then says incomplete, never the reverse). */
         if (rc == SL_EOF && !atomic_load(pipeline->context.stopping)) has_reached_end = true;

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,6 +222,23 @@ bool sl_run_writes_stdout(const sl_plan *plan, const sl_run_options *options)
     return false;
 }
 
+/* The summary on stderr in one piece (built in memory first); straight to
+ * stderr when there is no memory for that. */
+static void show_summary(run_state *run, int64_t started_ms)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        print_summary(run, stderr, started_ms);
+        return;
+    }
+    print_summary(run, out, started_ms);
+    if (fclose(out) == 0) sl_logger_print(text, len);
+    else print_summary(run, stderr, started_ms);
+    free(text);
+}
+
 static void run_state_clear(run_state *run)
 {
     for (size_t i = 0; i < run->n_pipelines; i++) sl_pipeline_free(run->pipelines[i]);
@@ -310,7 +328,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
     }
     if (rc == SL_OK) rc = check_complete(&run, options, err);
-    if (options->summary) print_summary(&run, options->summary, started_ms);
+    if (options->show_summary) show_summary(&run, started_ms);
 done:
     run_state_clear(&run);
     return rc;

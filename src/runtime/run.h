@@ -23,7 +23,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "core/error.h"
 #include "runtime/plan.h"
@@ -33,7 +32,7 @@ typedef struct sl_run_options {
     bool follow;                /* topic sources never end */
     int64_t duration_ms;        /* 0 = no limit */
     bool show_progress;         /* the progress line (progress.h) on stderr, through the logger */
-    FILE *summary;              /* the closing summary; NULL = none */
+    bool show_summary;          /* the closing summary on stderr, in one piece (sl_logger_print) */
 } sl_run_options;
 
 /* Whether a pipeline the run selects has a sink writing stdout (stdio). */

@@ -194,3 +194,19 @@ Test(progress, a_log_line_clears_the_status_line_and_draws_it_again)
     cr_assert_null(strchr(at, '\r'), "a log line without a status line has no escapes: '%s'", at);
     free(text);
 }
+
+static void status_then_print(void)
+{
+    sl_logger_status("2.0s copy 30 in");
+    sl_logger_print("pipeline in\ncopy 30\n", 20);
+    sl_logger_status(NULL);
+}
+
+Test(progress, printed_text_comes_in_one_piece_between_clearing_and_redrawing)
+{
+    char *text = capture_stderr(status_then_print);
+    const char *want = "\r2.0s copy 30 in\033[K" "\r\033[K" "pipeline in\ncopy 30\n" "\r2.0s copy 30 in\033[K"
+                       "\r\033[K";
+    cr_assert_str_eq(text, want);
+    free(text);
+}
