@@ -98,7 +98,7 @@ def test_the_summary_is_on_stderr_and_stdout_stays_empty(sluice, workdir):
     assert quiet.stdout == "" and not SUMMARY_HEADER.search(quiet.stderr), quiet.describe()
 
 
-def test_a_failed_run_names_what_failed_on_stderr_and_keeps_stdout_for_records(sluice, workdir):
+def test_a_dead_letter_is_reported_on_stderr_and_stdout_keeps_only_the_records(sluice, workdir):
     (workdir / "p.yaml").write_text(STDIN_TO_STDOUT)
     result = sluice.run("run", "p.yaml", input='{"a":1}\n' + "x" * 100 + "\n{\"a\":2}\n", timeout=120)
     # The line that is no JSON goes to the dead-letter topic; the records pass.
