@@ -15,8 +15,8 @@ bench/run.sh.
 
 Each sluice run is timed around the process (wall clock), with its CPU
 time and max RSS from wait4(). The runs print their summary (for its
-records/s) instead of using --quiet: with stdout not a terminal there is no
-progress line, so the only difference is the few summary lines at the end.
+records/s, on stderr) instead of using --quiet: with stderr not a terminal there
+is no progress line, so the only difference is the few summary lines at the end.
 
 Each Python reference runs as its own process (this file with --reference),
 single-threaded, so on one core; it times only the work it stands in for
@@ -232,9 +232,9 @@ def run_reference(kind, *args):
     return result
 
 
-def summary_rps(stdout, pipeline):
-    """records/s and in-count of pipeline from the run's summary table."""
-    for line in stdout.splitlines():
+def summary_rps(stderr, pipeline):
+    """records/s and in-count of pipeline from the run's summary table (on stderr)."""
+    for line in stderr.splitlines():
         fields = line.split()
         if len(fields) >= 8 and fields[0] == pipeline and fields[1].isdigit():
             return float(fields[6]), int(fields[1]), int(fields[2])
@@ -258,7 +258,7 @@ def ratio(a, b):
 
 def report(label, m, records, mbytes, pipeline):
     """Prints one sluice run; returns a dict of its figures (rate None when it failed)."""
-    rps_summary, n_in, n_out = summary_rps(m["out"], pipeline)
+    rps_summary, n_in, n_out = summary_rps(m["err"], pipeline)
     ok = m["rc"] == 0
     print(f"{label}")
     if not ok:

@@ -240,14 +240,14 @@ pipelines:
             print(f"    sluice pipeline FAILED (exit {m['rc']}): {m['err'][-800:]}")
         else:
             rate = ROWS / m["wall"]
-            summary = re.search(r"^store_users\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+([\d.]+)s?\s+([\d.]+)", m["out"], re.M)
+            summary = re.search(r"^store_users\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+([\d.]+)s?\s+([\d.]+)", m["err"], re.M)
             print(f"    sluice Kafka -> SQL -> Cassandra (process): {rate:>9,.0f} rows/s   wall {m['wall']:.2f} s   "
                   f"sluice CPU {m['cpu'] / ROWS * 1e6:5.1f} us/row   max RSS {m['rss_mib']:.0f} MiB   "
                   f"Cassandra CPU {cassandra_cpu / ROWS * 1e6:6.1f} us/row   Kafka broker CPU "
                   f"{kafka_cpu / ROWS * 1e6:5.1f} us/row"
                   + (f"\n        summary: in {summary.group(1)}, out {summary.group(2)}, {summary.group(4)} rows/s "
                      f"over the pipeline's own {summary.group(3)} s" if summary else "")
-                  + "\n" + "\n".join("        " + ln for ln in m["out"].strip().splitlines()[-4:]))
+                  + "\n" + "\n".join("        " + ln for ln in m["err"].strip().splitlines()[-4:]))
         file_rate = file_pipeline(host)
         ceilings.append(ceiling_load(load_tool, host, "ceiling, after the pipeline"))
         ceiling = max((c for c in ceilings if c), default=None)

@@ -191,7 +191,7 @@ pipelines:
     if m["rc"] != 0:
         print(f"    sluice source FAILED (exit {m['rc']}): {m['err'][-800:]}")
         return java_rate, tool_rate, None
-    counted = re.search(r"^kafka_source\s+(\d+)", m["out"], re.M)
+    counted = re.search(r"^kafka_source\s+(\d+)", m["err"], re.M)
     extra = f"   (summary: in {counted.group(1)})" if counted else ""
     sluice_rate = line("sluice kafka -> /dev/null (process)", RECORDS, m, extra)
     return java_rate, tool_rate, sluice_rate

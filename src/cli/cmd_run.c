@@ -1,8 +1,17 @@
-/* cmd_run.c — `sluice run`, `sluice validate` and `sluice version`. */
+/* cmd_run.c — `sluice run`, `sluice validate` and `sluice version`.
+ *
+ * `sluice run` keeps stdout for data: only a stdio sink writes there, so
+ * `sluice run p.yaml < in.jsonl > out.jsonl` gives exactly the records. The
+ * summary, the progress line and the log go to stderr. The progress line
+ * is drawn only when stderr is a terminal (and not --quiet), and not when
+ * stdout is that same terminal while a pipeline writes stdout: records
+ * would run into it.
+ */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -25,6 +34,14 @@ static void on_signal(int signal_number)
     sl_run_request_stop(signal_number);
 }
 
+/* Whether fds a and b are one terminal (the same device). */
+static bool is_same_terminal(int a, int b)
+{
+    struct stat sa, sb;
+    if (!isatty(a) || !isatty(b) || fstat(a, &sa) != 0 || fstat(b, &sb) != 0) return false;
+    return sa.st_rdev == sb.st_rdev;
+}
+
 static void run_usage(FILE *out)
 {
     fprintf(out,
@@ -39,6 +56,8 @@ static void run_usage(FILE *out)
             "                    seconds)\n"
             "  --follow          keep consuming topics instead of stopping at their end\n"
             "  --quiet           no progress line and no summary\n"
+            "stdout carries only the records of stdio sinks; the summary, the progress\n"
+            "line (when stderr is a terminal) and the log go to stderr.\n"
             "SIGINT/SIGTERM drain in-flight batches and commit what is stored.\n"
             "Exit codes: 0 ok (every source read to its end, or --follow); 1 runtime\n"
             "failure, or --for elapsed first (incomplete); 2 usage or config error;\n"
@@ -90,7 +109,7 @@ int sl_cmd_run(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
-    sl_run_options options = { .summary = stdout };
+    sl_run_options options = { .show_summary = true };
     bool is_quiet = false;
     int option;
     optind = 1;
@@ -117,8 +136,10 @@ int sl_cmd_run(int argc, char **argv)
     sl_plan *plan = NULL;
     int code = load_plan(argv[optind], &plan);
     if (code) return code;
-    if (is_quiet) options.summary = NULL;
-    else if (isatty(STDOUT_FILENO)) options.progress = stdout;
+    if (is_quiet) options.show_summary = false;
+    else options.show_progress = isatty(STDERR_FILENO) &&
+                                 !(is_same_terminal(STDOUT_FILENO, STDERR_FILENO) &&
+                                   sl_run_writes_stdout(plan, &options));
 
     struct sigaction action;
     memset(&action, 0, sizeof action);

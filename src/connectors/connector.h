@@ -31,9 +31,10 @@
  * when asking again loses nothing: it consumed no record of the failed
  * read), any other ends the pipeline.
  *
- * Threads: read() and commit() of one source run on the source's thread;
- * write() of one sink runs on that sink's thread; open/close on the
- * pipeline's thread. Different pipelines run concurrently.
+ * Threads: read(), commit() and progress() of one source run on the
+ * source's thread; write() of one sink runs on that sink's thread;
+ * open/close on the pipeline's thread. Different pipelines run
+ * concurrently.
  */
 #ifndef SL_CONNECTOR_H
 #define SL_CONNECTOR_H
@@ -98,6 +99,14 @@ static inline const sl_node *sl_connector_check_node(const sl_connector_check *c
     return check->settings ? check->settings : check->block;
 }
 
+/* How far a source has got, for the run's progress line: what progress()
+ * does not know stays -1 (the runtime sets every field to -1 first). */
+typedef struct sl_source_progress {
+    int64_t done;    /* how much of total has been read (bytes of files, records of a generator) */
+    int64_t total;   /* the whole input in done's unit, when known ahead: a percent and an ETA */
+    int64_t lag;     /* records of its topics past what it read, summed over partitions */
+} sl_source_progress;
+
 typedef struct sl_source_ops {
     const char *name;
     const char *description;       /* one line for `sluice connectors` */
@@ -123,6 +132,10 @@ typedef struct sl_source_ops {
      * is incomplete. NULL: the source never ends by itself; being stopped
      * is its normal end. */
     bool (*ends_by_itself)(void *state);
+    /* Optional: fills progress (above). Called after open() and between
+     * reads, a few times a second at most, so it must be cheap: what the
+     * source knows already, or a local lookup (no request to a server). */
+    void (*progress)(void *state, sl_source_progress *progress);
     /* Optional: checks conf (applied from check->settings) before the run
      * and reports to check->diags: errors for what would fail the run,
      * warnings for what may still be fixed before it starts (an input file
@@ -157,6 +170,9 @@ typedef struct sl_sink_ops {
     /* Topic names this sink writes (for run-until-idle); NULL when none. */
     const char *(*topic_name)(const void *conf);
     bool accepts_raw;
+    /* The sink writes the process's standard output (stdio): `sluice run`
+     * then keeps the progress line off when stdout is stderr's terminal. */
+    bool writes_stdout;
 } sl_sink_ops;
 
 /* Lookup in the registry of built-in connectors; NULL when unknown. */

@@ -31,6 +31,8 @@
 #define RETRY_BACKOFF_MAX_MS 5000
 /* How long an idle source waits before asking again. */
 #define SOURCE_IDLE_WAIT_MS 5
+/* How often the source's progress() is asked, at most. */
+#define SOURCE_PROGRESS_MS 200
 #define MAX_COMMITS_PER_ROUND 4096
 /* A sink with write_many gets up to this many waiting batches at once. */
 #define SINK_MAX_COALESCE 16
@@ -382,6 +384,22 @@ static int note_position(sl_pipeline *pipeline, const sl_batch *batch, sl_error 
     return SL_OK;
 }
 
+/* Copies the source's progress into the stats when due (or when forced:
+ * at the start and the end), for the run's progress line. */
+static void sample_progress(sl_pipeline *pipeline, bool is_forced, int64_t *last_ms)
+{
+    const sl_source_ops *ops = pipeline->plan->source_ops;
+    if (!ops->progress) return;
+    int64_t now = sl_clock_monotonic_ms();
+    if (!is_forced && now - *last_ms < SOURCE_PROGRESS_MS) return;
+    *last_ms = now;
+    sl_source_progress progress = { .done = -1, .total = -1, .lag = -1 };
+    ops->progress(pipeline->source_state, &progress);
+    atomic_store(&pipeline->stats.source_done, progress.done);
+    atomic_store(&pipeline->stats.source_total, progress.total);
+    atomic_store(&pipeline->stats.source_lag, progress.lag);
+}
+
 static void *source_main(void *arg)
 {
     sl_pipeline *pipeline = arg;
@@ -391,6 +409,7 @@ static void *source_main(void *arg)
     uint64_t sequence = 0;
     bool has_reached_end = false;  /* the source said SL_EOF by itself, not because of a stop */
     retry_state read_retry = { 0 };
+    int64_t last_progress_ms = sl_clock_monotonic_ms();  /* sampled when the source was opened */
     sl_error err;
     sl_error_clear(&err);
     while (!should_stop(pipeline)) {
@@ -398,6 +417,8 @@ static void *source_main(void *arg)
             pipeline_fail(pipeline, &err);
             break;
         }
+        /* Each round, reading or waiting for a free batch (backpressure). */
+        sample_progress(pipeline, false, &last_progress_ms);
         void *item;
         if (!sl_queue_pop(pipeline->free_queue, &item, 100)) continue;
         inflight *slot = item;
@@ -460,6 +481,7 @@ static void *source_main(void *arg)
     drain_and_join(pipeline);
     if (!atomic_load(&pipeline->is_failing) && commit_round(pipeline, true, &last_persist_ms, &err))
         pipeline_fail(pipeline, &err);
+    sample_progress(pipeline, true, &last_progress_ms);
     pipeline->stats.finished_ms = sl_clock_monotonic_ms();
     bool is_bounded = !pipeline->context.follow && ops->ends_by_itself && ops->ends_by_itself(pipeline->source_state);
     atomic_store(&pipeline->stats.is_short, !has_reached_end && is_bounded);
@@ -483,6 +505,9 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
     atomic_init(&pipeline->is_failing, false);
     atomic_init(&pipeline->stats.state, SL_PIPELINE_CREATED);
     atomic_init(&pipeline->stats.is_short, false);
+    atomic_init(&pipeline->stats.source_done, -1);
+    atomic_init(&pipeline->stats.source_total, -1);
+    atomic_init(&pipeline->stats.source_lag, -1);
 
     size_t n_columns = plan->program ? sl_sql_n_columns(plan->program) : 0;
     if (n_columns) {
@@ -593,8 +618,13 @@ int sl_pipeline_open_source(sl_pipeline *pipeline, sl_error *err)
 {
     const sl_source_ops *ops = pipeline->plan->source_ops;
     int rc = ops->open(pipeline->plan->source_conf, &pipeline->env, &pipeline->source_state, err);
-    if (rc) sl_error_prefix(err, "pipeline %s: source %s: ", pipeline->plan->name, ops->name);
-    return rc;
+    if (rc) {
+        sl_error_prefix(err, "pipeline %s: source %s: ", pipeline->plan->name, ops->name);
+        return rc;
+    }
+    int64_t progress_ms = 0;
+    sample_progress(pipeline, true, &progress_ms);  /* known before the first read */
+    return SL_OK;
 }
 
 int sl_pipeline_start(sl_pipeline *pipeline, sl_error *err)

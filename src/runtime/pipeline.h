@@ -36,6 +36,11 @@ typedef struct sl_pipeline_stats {
     atomic_uint_fast64_t records_dead;     /* sent to the dead-letter topic */
     atomic_uint_fast64_t bytes_in;         /* raw bytes read */
     atomic_uint_fast64_t batches;
+    /* The source's last sl_source_progress (-1 = unknown), sampled on the
+     * source thread a few times a second. */
+    atomic_int_fast64_t source_done;
+    atomic_int_fast64_t source_total;
+    atomic_int_fast64_t source_lag;
     atomic_int state;                      /* sl_pipeline_state */
     atomic_bool is_short;                  /* FINISHED by a stop before its source's own end */
     int64_t started_ms;                    /* monotonic */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,9 @@
 #include "core/logger.h"
 #include "log/log.h"
 #include "runtime/pipeline.h"
+#include "runtime/progress.h"
+
+#define PROGRESS_INTERVAL_MS 500
 
 static atomic_bool stop_requested;
 static volatile sig_atomic_t stop_signal;  /* the signal that asked, 0 = none */
@@ -46,8 +50,8 @@ typedef struct run_state {
     size_t n_pipelines;
     topic_writers *writers;
     size_t n_writers;
-    uint64_t *progress_in;      /* records in at the last progress line */
-    int64_t progress_ms;        /* when it was printed */
+    sl_progress *progress;      /* the progress line's memory; NULL without one */
+    sl_progress_sample *samples;
     bool is_timed_out;          /* --for elapsed: pipelines cut short are incomplete */
 } run_state;
 
@@ -114,24 +118,25 @@ static double seconds_between(int64_t start_ms, int64_t end_ms)
     return (double)(end_ms - start_ms) / 1000.0;
 }
 
-/* One line, redrawn in place: per pipeline the counts so far and the rate
- * since the previous line. */
-static void print_progress(run_state *run, FILE *out, int64_t started_ms)
+/* The progress line (progress.h), drawn by the logger below the log. */
+static void show_progress(run_state *run, int64_t started_ms)
 {
-    int64_t now = sl_clock_monotonic_ms();
-    double interval = seconds_between(run->progress_ms ? run->progress_ms : started_ms, now);
-    fprintf(out, "\r\033[K%6.1fs", seconds_between(started_ms, now));
     for (size_t i = 0; i < run->n_pipelines; i++) {
         sl_pipeline_stats *stats = sl_pipeline_stats_of(run->pipelines[i]);
-        uint64_t in = atomic_load(&stats->records_in);
-        uint64_t out_records = atomic_load(&stats->records_out);
-        double rate = interval > 0 ? (double)(in - run->progress_in[i]) / interval : 0.0;
-        run->progress_in[i] = in;
-        fprintf(out, "  %s: %" PRIu64 " in, %" PRIu64 " out, %.0f rec/s%s", sl_pipeline_name(run->pipelines[i]),
-                in, out_records, rate, stats->finished_ms ? " (done)" : "");
+        run->samples[i] = (sl_progress_sample){
+            .name = sl_pipeline_name(run->pipelines[i]),
+            .records_in = atomic_load(&stats->records_in),
+            .records_out = atomic_load(&stats->records_out),
+            .done = atomic_load(&stats->source_done),
+            .total = atomic_load(&stats->source_total),
+            .lag = atomic_load(&stats->source_lag),
+            .is_finished = atomic_load(&stats->state) != SL_PIPELINE_RUNNING,
+        };
     }
-    run->progress_ms = now;
-    fflush(out);
+    char line[SL_PROGRESS_MAX_WIDTH * 4 + 1];
+    sl_progress_line(run->progress, started_ms, sl_clock_monotonic_ms(), run->samples, run->n_pipelines,
+                     sl_progress_width(STDERR_FILENO), line, sizeof line);
+    sl_logger_status(line);
 }
 
 /* The summary's word for how a pipeline ended. */
@@ -206,11 +211,40 @@ static void print_summary(run_state *run, FILE *out, int64_t started_ms)
     fflush(out);
 }
 
+bool sl_run_writes_stdout(const sl_plan *plan, const sl_run_options *options)
+{
+    for (size_t p = 0; p < plan->n_pipelines; p++) {
+        const sl_pipeline_plan *pipeline = &plan->pipelines[p];
+        if (!is_selected(options, pipeline)) continue;
+        for (size_t s = 0; s < pipeline->n_sinks; s++)
+            if (pipeline->sinks[s].ops->writes_stdout) return true;
+    }
+    return false;
+}
+
+/* The summary on stderr in one piece (built in memory first); straight to
+ * stderr when there is no memory for that. */
+static void show_summary(run_state *run, int64_t started_ms)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        print_summary(run, stderr, started_ms);
+        return;
+    }
+    print_summary(run, out, started_ms);
+    if (fclose(out) == 0) sl_logger_print(text, len);
+    else print_summary(run, stderr, started_ms);
+    free(text);
+}
+
 static void run_state_clear(run_state *run)
 {
     for (size_t i = 0; i < run->n_pipelines; i++) sl_pipeline_free(run->pipelines[i]);
     free(run->pipelines);
-    free(run->progress_in);
+    sl_progress_free(run->progress);
+    free(run->samples);
     free(run->writers);
     sl_log_close(run->log);
 }
@@ -229,8 +263,9 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     rc = count_writers(&run, options, err);
     if (rc) goto done;
     run.pipelines = calloc(plan->n_pipelines, sizeof *run.pipelines);
-    run.progress_in = calloc(plan->n_pipelines, sizeof *run.progress_in);
-    if (!run.pipelines || !run.progress_in) {
+    run.samples = calloc(plan->n_pipelines ? plan->n_pipelines : 1, sizeof *run.samples);
+    if (options->show_progress) run.progress = sl_progress_new(plan->n_pipelines);
+    if (!run.pipelines || !run.samples || (options->show_progress && !run.progress)) {
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
         goto done;
     }
@@ -266,23 +301,21 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
             if (state == SL_PIPELINE_RUNNING) n_running++;
             if (state == SL_PIPELINE_FAILED) atomic_store(&run.stopping, true);
         }
-        if (n_running == 0) break;
         int64_t now = sl_clock_monotonic_ms();
+        /* Before the end check: a terminal sees at least one line. */
+        if (run.progress && now - last_progress >= PROGRESS_INTERVAL_MS) {
+            show_progress(&run, started_ms);
+            last_progress = now;
+        }
+        if (n_running == 0) break;
         if (atomic_load(&stop_requested)) atomic_store(&run.stopping, true);
         if (options->duration_ms > 0 && now - started_ms >= options->duration_ms && !atomic_load(&run.stopping)) {
             run.is_timed_out = true;
             atomic_store(&run.stopping, true);
         }
-        if (options->progress && now - last_progress >= 500) {
-            print_progress(&run, options->progress, started_ms);
-            last_progress = now;
-        }
         sl_sleep_ms(20);
     }
-    if (options->progress) {
-        fprintf(options->progress, "\r\033[K");
-        fflush(options->progress);
-    }
+    if (run.progress) sl_logger_status(NULL);
     for (size_t i = 0; i < n_started; i++) {
         sl_error pipeline_err;
         int pipeline_rc = sl_pipeline_join(run.pipelines[i], &pipeline_err);
@@ -295,7 +328,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
     }
     if (rc == SL_OK) rc = check_complete(&run, options, err);
-    if (options->summary) print_summary(&run, options->summary, started_ms);
+    if (options->show_summary) show_summary(&run, started_ms);
 done:
     run_state_clear(&run);
     return rc;

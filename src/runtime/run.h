@@ -23,7 +23,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "core/error.h"
 #include "runtime/plan.h"
@@ -32,9 +31,12 @@ typedef struct sl_run_options {
     const char *only_pipeline;  /* NULL = every pipeline of the file */
     bool follow;                /* topic sources never end */
     int64_t duration_ms;        /* 0 = no limit */
-    FILE *progress;             /* live progress line goes here; NULL = none */
-    FILE *summary;              /* the closing summary; NULL = none */
+    bool show_progress;         /* the progress line (progress.h) on stderr, through the logger */
+    bool show_summary;          /* the closing summary on stderr, in one piece (sl_logger_print) */
 } sl_run_options;
+
+/* Whether a pipeline the run selects has a sink writing stdout (stdio). */
+bool sl_run_writes_stdout(const sl_plan *plan, const sl_run_options *options);
 
 /* Asks a run in progress to stop because of signal_number (async-signal-safe). */
 void sl_run_request_stop(int signal_number);

@@ -1,5 +1,6 @@
 """e2e_util.py — helpers shared by the end-to-end suites: running the sluice
-binary with a timeout, collecting a background run's stdout lines, parsing its run summary, spotting sanitizer reports,
+binary with a timeout, collecting a background run's stdout lines, parsing its
+run summary (on stderr), spotting sanitizer reports,
 locating text in a config for file:line:column checks, and re-deriving the
 rows the seed pipeline (examples/users.yaml) must store from the generator's
 own output, independently of sluice's SQL and SQLite sink.
@@ -142,10 +143,11 @@ def sanitizer_reports(stderr):
 _ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)s\s+([\d.]+)\s+(\S+)\s*$")
 
 
-def parse_summary(stdout):
-    """{pipeline: {in, out, filtered, dlq, elapsed, rps, state}} from `sluice run`'s table."""
+def parse_summary(stderr):
+    """{pipeline: {in, out, filtered, dlq, elapsed, rps, state}} from `sluice run`'s table, which it
+    prints on stderr (stdout carries records only); {} when stderr has no table."""
     rows = {}
-    lines = stdout.splitlines()
+    lines = stderr.splitlines()
     for i, line in enumerate(lines):
         if re.match(r"^pipeline\s+in\s+out\s+filtered\s+dlq\s+elapsed\s+records/s\s+state", line):
             for row in lines[i + 1:]:

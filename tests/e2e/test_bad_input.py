@@ -77,7 +77,7 @@ def test_bad_records_go_to_the_dlq_and_good_ones_are_stored(sluice, workdir):
     result = sluice.run("run", "pipeline.yaml", timeout=120)
     assert result.returncode == 0, result.describe()
 
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert PIPELINE in summary, result.describe()
     row = summary[PIPELINE]
     assert row["out"] == len(GOOD_ROWS), result.describe()
@@ -86,7 +86,7 @@ def test_bad_records_go_to_the_dlq_and_good_ones_are_stored(sluice, workdir):
     # The oversized line, rejected by the source before it is a record, is input all the same.
     assert row["in"] == len(LINES) == row["out"] + row["filtered"] + row["dlq"], result.describe()
     assert row["state"] == "ok"
-    assert f"{len(bad)} dead letters in topic {DLQ}" in result.stdout, result.describe()
+    assert f"{len(bad)} dead letters in topic {DLQ}" in result.stderr, result.describe()
 
     con = sqlite3.connect(workdir / "data" / "events.db")
     rows = sorted(con.execute("SELECT email, age FROM events"))
@@ -125,7 +125,7 @@ def test_bad_input_run_is_idempotent_for_the_table(sluice, workdir):
         (workdir / "pipeline.yaml").write_text(config)
         result = sluice.run("run", "pipeline.yaml", timeout=120)
         assert result.returncode == 0, result.describe()
-        assert parse_summary(result.stdout)[PIPELINE]["out"] == len(GOOD_ROWS), result.describe()
+        assert parse_summary(result.stderr)[PIPELINE]["out"] == len(GOOD_ROWS), result.describe()
     con = sqlite3.connect(workdir / "data" / "events.db")
     assert sorted(con.execute("SELECT email, age FROM events")) == GOOD_ROWS
     con.close()

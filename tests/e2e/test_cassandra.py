@@ -115,7 +115,7 @@ def test_seed_pipeline_generator_kafka_sql_cassandra(sluice, workdir, cassandra_
     result = sluice.run("run", "users.yaml", timeout=600, env=node_env(cassandra_node, kafka_broker))
     took = time.monotonic() - started
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary["ingest_users"]["out"] == USERS, result.describe()
     assert summary["store_users"]["out"] == USERS and summary["store_users"]["dlq"] == 0, result.describe()
 
@@ -173,7 +173,7 @@ pipelines:
 """)
     result = sluice.run("run", "bad.yaml", timeout=180)
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary["people"]["out"] == 2 and summary["people"]["dlq"] == 3, result.describe()
     assert summary["tags"]["out"] == 2 and summary["tags"]["dlq"] == 1, result.describe()
 
@@ -266,7 +266,7 @@ topics:
     print(f"RSS before the outage {before:.0f} MB, peak while Cassandra was down {peak:.0f} MB")
     assert peak < RSS_LIMIT_MB, f"sluice's RSS reached {peak:.0f} MB while Cassandra was down"
     assert rc == 0, describe(rc, out, err)
-    summary = parse_summary(out)
+    summary = parse_summary(err)
     assert summary["store_users"]["dlq"] == 0, out
     got = read_table(node, keyspace, "created_users", COLUMNS)
     expected = {k: v for k, v in seed_users.items() if k in got}

@@ -255,7 +255,7 @@ def test_each_node_coordinates_only_the_writes_it_owns(sluice, workdir, cassandr
     result = sluice.run("run", "route.yaml", timeout=300)
     assert result.returncode == 0, result.describe()
     after = {n.host: node_counts(n, keyspace, "t") for n in cassandra_pair}
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary["route"]["out"] == ROWS and summary["route"]["dlq"] == 0, result.describe()
 
     got = read_rows(contact, keyspace)
@@ -392,7 +392,7 @@ def test_a_node_down_holds_its_rows_back_until_it_returns_and_nothing_is_lost(sl
             proc.communicate()
         down.script("resume", timeout=600)   # a no-op when it runs; the fixture stops it later
     assert rc == 0, f"exit {rc}\n--- stdout ---\n{out[-3000:]}\n--- stderr ---\n{err[-3000:]}"
-    summary = parse_summary(out)
+    summary = parse_summary(err)
     for name in ("rf1", "rf2"):
         assert summary[name]["out"] == OUTAGE_ROWS and summary[name]["dlq"] == 0, out
     check_all_rows(read_rows(up, rf1), OUTAGE_ROWS, prefix)

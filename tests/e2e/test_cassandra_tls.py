@@ -54,7 +54,7 @@ def test_tls_lz4_ttl_and_consistency_reach_the_server(sluice, workdir, cassandra
     (workdir / "tls.yaml").write_text(config(node, keyspace, extra))
     result = sluice.run("run", "tls.yaml", timeout=120)
     assert result.returncode == 0, result.describe()
-    assert parse_summary(result.stdout)["store"]["out"] == ROWS, result.describe()
+    assert parse_summary(result.stderr)["store"]["out"] == ROWS, result.describe()
 
     s = session(node)
     try:

@@ -204,9 +204,9 @@ def test_follow_run_holds_the_lock_and_stops_cleanly_on_sigint(sluice, workdir):
             proc.wait()
     assert code == 0, f"exit {code} after SIGINT\nstdout: {out}\nstderr: {err}"
     assert time.monotonic() - started < 5, "SIGINT took more than 5 s to stop the run"
-    summary = parse_summary(out)
-    assert summary.get("follow_events", {}).get("in") == N, out
-    assert summary["follow_events"]["out"] == N, out
+    summary = parse_summary(err)
+    assert summary.get("follow_events", {}).get("in") == N, err
+    assert summary["follow_events"]["out"] == N, err
 
     copied = [json.loads(line) for line in (workdir / "out.jsonl").read_text().splitlines()]
     assert sorted(copied, key=lambda u: u["n"]) == [json.loads(line) for line in LINES]

@@ -119,7 +119,7 @@ def test_variables_are_expanded_from_the_environment_with_defaults(sluice, workd
     (workdir / "env.yaml").write_text(INTERPOLATED)
     result = sluice.run("run", "env.yaml", timeout=60, env={"SLUICE_TEST_COUNT": "37"})
     assert result.returncode == 0, result.describe()
-    assert parse_summary(result.stdout)["numbers"]["out"] == 37, result.describe()
+    assert parse_summary(result.stderr)["numbers"]["out"] == 37, result.describe()
     # The defaults: data_dir 'state' and the db under it.
     assert (workdir / "state").is_dir(), list(workdir.iterdir())
     con = sqlite3.connect(workdir / "state" / "numbers.db")

@@ -49,7 +49,7 @@ def test_kill_9_then_rerun_stores_each_user_exactly_once(iteration, sluice, work
 
     result = sluice.run("run", "users.yaml", timeout=180)
     assert result.returncode == 0, f"rerun after kill at {delay:.2f}s of {full:.2f}s\n" + result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary.get("store_users", {}).get("dlq") == 0, result.describe()
     # The rerun produced only what the killed run had not committed.
     assert 0 <= summary.get("ingest_users", {}).get("out", -1) <= 100000, result.describe()

@@ -83,7 +83,7 @@ def test_dead_letters_hold_whole_records_and_counts_add_up(sluice, workdir):
     bad = write_input(workdir)
     result = sluice.run("run", "pipeline.yaml", timeout=180)
     assert result.returncode == 0, result.describe()
-    row = parse_summary(result.stdout)[PIPELINE]
+    row = parse_summary(result.stderr)[PIPELINE]
     assert (row["out"], row["filtered"], row["dlq"]) == (2, 2, 7), result.describe()
     assert row["in"] == row["out"] + row["filtered"] + row["dlq"] == len(LINES), result.describe()
 
@@ -115,7 +115,7 @@ def test_a_record_over_the_dead_letter_limit_fails_the_run(sluice, workdir):
     assert result.returncode == 1, result.describe()
     assert re.search(r"line 7 at byte \d+ is 5242\d\d\d bytes.*dlq_max_record_bytes 4194304", result.stderr), \
         result.describe()
-    assert parse_summary(result.stdout)[PIPELINE]["state"] == "failed", result.describe()
+    assert parse_summary(result.stderr)[PIPELINE]["state"] == "failed", result.describe()
     # Nothing was stored cut short.
     if (workdir / "data" / "topics" / DLQ).exists():
         letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), DLQ).values() for r in rs]

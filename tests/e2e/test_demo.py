@@ -28,14 +28,14 @@ def demo(sluice_bin, tmp_path_factory):
 def test_demo_exits_0_with_a_summary_and_a_query_hint(demo):
     _, result = demo
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     for name in ("ingest_users", "store_users"):
         assert name in summary, f"summary has no row for {name}\n{result.describe()}"
         row = summary[name]
         assert (row["in"], row["out"], row["dlq"], row["state"]) == (100000, 100000, 0, "ok"), \
             f"{name}: {row}\n{result.describe()}"
-    assert "store_users: query the result with: sqlite3" in result.stdout, result.describe()
-    assert "users.db" in result.stdout
+    assert "store_users: query the result with: sqlite3" in result.stderr, result.describe()
+    assert "users.db" in result.stderr
 
 
 def test_demo_table_has_100000_users_with_the_seed_columns(demo):
@@ -83,7 +83,7 @@ def test_demo_run_twice_leaves_100000_users_not_200000(demo, sluice_bin, expecte
     work, _ = demo
     again = Sluice(sluice_bin, work).run("run", "users.yaml", timeout=180)
     assert again.returncode == 0, again.describe()
-    summary = parse_summary(again.stdout)
+    summary = parse_summary(again.stderr)
     assert summary["ingest_users"]["out"] == 0 and summary["ingest_users"]["state"] == "ok", again.describe()
     assert summary["store_users"]["out"] == 0, again.describe()
     topic = kafka_batch.read_topic(str(work / "data"), "user_data")
@@ -96,7 +96,7 @@ def test_demo_under_asan_and_ubsan_is_clean(sluice_asan, workdir):
     result = sluice_asan.run("run", "users.yaml", timeout=240)
     assert not sanitizer_reports(result.stderr), result.describe()
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary["ingest_users"]["out"] == 5000, result.describe()
     assert summary["store_users"]["out"] == 5000, result.describe()
     con = sqlite3.connect(workdir / "data" / "users.db")

@@ -137,7 +137,7 @@ def test_seed_flow_through_kafka_keys_partitions_and_stores_every_user(sluice, w
     # 1. ingest: the generator ends, so the run ends.
     ingest = sluice.run("run", "users.yaml", "--pipeline", "ingest_users", timeout=180)
     assert ingest.returncode == 0, ingest.describe()
-    summary = parse_summary(ingest.stdout)
+    summary = parse_summary(ingest.stderr)
     assert summary.get("ingest_users", {}).get("out") == USERS, ingest.describe()
     assert summary["ingest_users"]["dlq"] == 0, ingest.describe()
 
@@ -169,7 +169,7 @@ def test_seed_flow_through_kafka_keys_partitions_and_stores_every_user(sluice, w
     db = workdir / "data" / "users.db"
     rc, out, err = run_pipeline(sluice, "users.yaml", "store_users")
     assert rc == 0, describe(rc, out, err)
-    store = parse_summary(out).get("store_users")
+    store = parse_summary(err).get("store_users")
     assert store is not None, describe(rc, out, err)
     assert store["in"] == USERS and store["out"] == USERS and store["dlq"] == 0, describe(rc, out, err)
     check_users_table(db, expected_rows_by_id(list(values.values())), USERS)
@@ -179,7 +179,7 @@ def test_seed_flow_through_kafka_keys_partitions_and_stores_every_user(sluice, w
     assert kafka_server.committed_offsets(broker, "store_users", topic) == ends
     rc, out, err = run_pipeline(sluice, "users.yaml", "store_users")
     assert rc == 0, describe(rc, out, err)
-    assert parse_summary(out)["store_users"]["in"] == 0, describe(rc, out, err)
+    assert parse_summary(err)["store_users"]["in"] == 0, describe(rc, out, err)
     check_users_table(db, expected_rows_by_id(list(values.values())), USERS)
 
 
@@ -213,7 +213,7 @@ pipelines:
     db = workdir / "data" / "events.db"
     rc, out, err = run_pipeline(sluice, "events.yaml", pipeline)
     assert rc == 0, describe(rc, out, err)
-    row = parse_summary(out).get(pipeline)
+    row = parse_summary(err).get(pipeline)
     assert row is not None, describe(rc, out, err)
     assert row["out"] == len(GOOD_ROWS) and row["dlq"] == len(bad), describe(rc, out, err)
 
@@ -287,7 +287,7 @@ def test_source_reads_every_topic_of_a_topics_list(sluice, workdir, broker):
     db = workdir / "data" / "items.db"
     rc, out, err = run_pipeline(sluice, "items.yaml", "store_items")
     assert rc == 0, describe(rc, out, err)
-    assert parse_summary(out)["store_items"]["in"] == 500, describe(rc, out, err)
+    assert parse_summary(err)["store_items"]["in"] == 500, describe(rc, out, err)
     assert stored_items(db) == [(i, "a") for i in range(300)] + [(1000 + i, "b") for i in range(200)]
     assert kafka_server.committed_offsets(broker, "items", a) == kafka_server.end_offsets(broker, a)
     assert kafka_server.committed_offsets(broker, "items", b) == kafka_server.end_offsets(broker, b)

@@ -19,8 +19,11 @@ real broker (tests/servers/kafka.sh), checked with confluent_kafka.
 - A partition whose last offset is a transaction's commit marker (which no
   consumer is handed) is committed up to the high watermark too (it used to
   stay one short, so a bounded run never ended).
+- On a terminal, the progress line shows the source's lag (the high
+  watermarks librdkafka last fetched minus its positions).
 """
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -30,6 +33,7 @@ import kafka_server
 from e2e_util import finish, parse_summary
 from kafka_server import kafka_broker  # noqa: F401  (the session fixture)
 from test_kafka import table_count, unique
+from test_streams import after_last_frame, terminal  # noqa: F401  (the fixture)
 
 MESSAGES = 2000
 
@@ -129,7 +133,7 @@ def test_run_waits_while_another_member_holds_the_partitions(kafka_broker, sluic
             proc.kill()
             proc.communicate()
     assert rc == 0, f"exit {rc}\n{out[-3000:]}\n{err[-3000:]}"
-    assert parse_summary(out)["store_items"]["out"] == MESSAGES, out
+    assert parse_summary(err)["store_items"]["out"] == MESSAGES, err
     con = sqlite3.connect(workdir / "data" / "items.db")
     assert sorted(r[0] for r in con.execute("SELECT id FROM items")) == list(range(MESSAGES))
     con.close()
@@ -153,8 +157,8 @@ def test_dead_lettered_last_message_is_committed(kafka_broker, sluice, workdir):
                                                       ", max_record_bytes: 100KiB, max_batch_bytes: 200KiB"))
     result = sluice.run("run", "items.yaml", "--for", "240s", timeout=300)
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)["store_items"]
-    assert summary["out"] == 3 and summary["dlq"] == 1, result.stdout
+    summary = parse_summary(result.stderr)["store_items"]
+    assert summary["out"] == 3 and summary["dlq"] == 1, result.stderr
     assert kafka_server.committed_offsets(broker, group, topic) == {0: 4}
     # The dead letter is the whole message: key, value and headers, then sluice's own.
     letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "store_items.dlq").values() for r in rs]
@@ -165,7 +169,7 @@ def test_dead_lettered_last_message_is_committed(kafka_broker, sluice, workdir):
     assert "max_record_bytes" in letter.header("sluice.error")
     again = sluice.run("run", "items.yaml", "--for", "240s", timeout=300)
     assert again.returncode == 0, again.describe()
-    assert parse_summary(again.stdout)["store_items"]["dlq"] == 0, again.stdout
+    assert parse_summary(again.stderr)["store_items"]["dlq"] == 0, again.stderr
 
 
 def test_for_elapsing_before_the_group_is_verified_fails(kafka_broker, sluice, workdir):  # noqa: F811
@@ -180,7 +184,7 @@ def test_for_elapsing_before_the_group_is_verified_fails(kafka_broker, sluice, w
     finally:
         holder.close()
     assert result.returncode == 1, result.describe()
-    assert parse_summary(result.stdout)["store_items"]["state"] == "incomplete", result.stdout
+    assert parse_summary(result.stderr)["store_items"]["state"] == "incomplete", result.stderr
     assert "--for 15s elapsed before its source had been read to its end" in result.stderr, result.stderr
     assert f"stopped before group '{group}' was verified to have consumed its topics" in result.stderr
 
@@ -210,5 +214,22 @@ def test_a_partition_ending_in_a_transaction_marker_is_consumed_to_its_end(kafka
     (workdir / "items.yaml").write_text(reader_config(broker.bootstrap, topic, group))
     result = sluice.run("run", "items.yaml", "--for", "240s", timeout=300)
     assert result.returncode == 0, result.describe()
-    assert parse_summary(result.stdout)["store_items"]["out"] == 10, result.stdout
+    assert parse_summary(result.stderr)["store_items"]["out"] == 10, result.stderr
     assert kafka_server.committed_offsets(broker, group, topic) == {0: 11}
+
+
+def test_the_progress_line_shows_the_lag_of_a_kafka_source(kafka_broker, sluice, terminal, workdir):  # noqa: F811
+    topic, group = unique("lagging"), unique("lagging_group")
+    produce_items(kafka_broker, topic, 5000, partitions=2)
+    (workdir / "p.yaml").write_text(
+        "pipelines:\n  readers:\n"
+        f"    source: {{ kafka: {{ brokers: {kafka_broker.bootstrap}, topic: {topic}, group: {group} }} }}\n"
+        "    sink:   { stdio: {} }\n    batch_size: 50\n    max_inflight: 2\n    workers: 1\n")
+    # stdout unread until the line showed a lag: the run cannot have consumed the topic by then.
+    t = terminal(sluice, ["run", "p.yaml", "--for", "240s"], workdir, stdout_is_terminal=False)
+    t.wait_until(lambda: any(re.search(r" lag [1-9][\d.]*k?$", f) for f in t.frames()), "a lag above 0",
+                 timeout=180)
+    assert t.finish(timeout=300) == 0, t.describe()
+    ids = sorted(json.loads(line)["id"] for line in t.out.decode().splitlines())
+    assert ids == list(range(5000))
+    assert parse_summary(after_last_frame(t.screen))["readers"]["in"] == 5000, t.describe()

@@ -120,7 +120,7 @@ def test_pipeline_waits_out_a_15s_broker_outage_and_loses_nothing(sluice, sluice
           f"{stored_at_outage} rows stored when the broker stopped, {stored_in_outage} more while it was down")
     assert peak < RSS_LIMIT_MB, f"sluice's RSS reached {peak:.0f} MB while the broker was down"
     assert rc == 0, f"exit {rc}\n--- stdout ---\n{out[-4000:]}\n--- stderr ---\n{err[-4000:]}"
-    summary = parse_summary(out)
+    summary = parse_summary(err)
     assert summary["ingest_users"]["out"] == USERS and summary["ingest_users"]["dlq"] == 0, out
     assert summary["store_users"]["dlq"] == 0, out
 

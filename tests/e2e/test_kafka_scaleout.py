@@ -179,8 +179,8 @@ def test_three_processes_share_the_group_survive_a_kill_and_store_every_record_o
     read = 0
     for name, (rc, out, err) in outputs.items():
         assert rc == 0, f"{name}: exit {rc}\n--- stdout ---\n{out[-4000:]}\n--- stderr ---\n{err[-4000:]}"
-        row = parse_summary(out).get("scale_store")
-        assert row is not None and row["dlq"] == 0, f"{name}:\n{out[-4000:]}"
+        row = parse_summary(err).get("scale_store")
+        assert row is not None and row["dlq"] == 0, f"{name}:\n{err[-4000:]}"
         read += row["in"]
     # Every record past the killed member's last commits was read again by a survivor.
     assert read >= uncommitted, (f"the survivors read {read} records; {uncommitted} were not committed "

@@ -50,7 +50,7 @@ def test_users_example_runs_on_kafka_and_ends_by_itself(kafka_broker, sluice_bin
     result = sluice.run("run", "users-kafka.yaml", timeout=120)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)
+    summary = parse_summary(result.stderr)
     assert summary.get("ingest_users", {}).get("out") == USERS, result.describe()
     assert summary.get("store_users", {}).get("in") == USERS, result.describe()
     assert summary["store_users"]["out"] == USERS and summary["store_users"]["dlq"] == 0, result.describe()
@@ -76,7 +76,7 @@ def test_users_example_runs_on_kafka_and_ends_by_itself(kafka_broker, sluice_bin
     assert kafka_server.committed_offsets(kafka_broker, group, topic) == ends
     again = sluice.run("run", "users-kafka.yaml", "--pipeline", "store_users", timeout=60)
     assert again.returncode == 0, again.describe()
-    assert parse_summary(again.stdout)["store_users"]["in"] == 0, again.describe()
+    assert parse_summary(again.stderr)["store_users"]["in"] == 0, again.describe()
 
 
 def test_users_kafka_example_validates(sluice_bin, tmp_path):

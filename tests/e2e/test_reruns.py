@@ -43,7 +43,7 @@ def run_copy(sluice, workdir, path="in.jsonl", extra=""):
     (workdir / "copy.yaml").write_text(FILE_CONFIG.format(path=path, extra=extra))
     result = sluice.run("run", "copy.yaml", timeout=120)
     assert result.returncode == 0, result.describe()
-    return parse_summary(result.stdout)["copy"], result
+    return parse_summary(result.stderr)["copy"], result
 
 
 def output(workdir):
@@ -126,17 +126,17 @@ def test_a_generator_run_twice_stores_count_records_once(sluice, workdir):
     (workdir / "gen.yaml").write_text(GENERATOR_CONFIG.format(count=5000, extra=""))
     first = sluice.run("run", "gen.yaml", timeout=120)
     assert first.returncode == 0, first.describe()
-    assert parse_summary(first.stdout)["gen"]["out"] == 5000
+    assert parse_summary(first.stderr)["gen"]["out"] == 5000
     second = sluice.run("run", "gen.yaml", timeout=120)
     assert second.returncode == 0, second.describe()
-    row = parse_summary(second.stdout)["gen"]
+    row = parse_summary(second.stderr)["gen"]
     assert (row["in"], row["out"], row["state"]) == (0, 0, "ok"), second.describe()
     assert topic_ids(workdir) == list(range(5000))
 
     (workdir / "gen.yaml").write_text(GENERATOR_CONFIG.format(count=5000, extra=", start: beginning"))
     third = sluice.run("run", "gen.yaml", timeout=120)
     assert third.returncode == 0, third.describe()
-    assert parse_summary(third.stdout)["gen"]["out"] == 5000
+    assert parse_summary(third.stderr)["gen"]["out"] == 5000
     assert topic_ids(workdir) == sorted(list(range(5000)) * 2)
 
 
@@ -165,14 +165,14 @@ def interrupt_then_rerun(sluice, workdir, signal_number, code):
     proc.send_signal(signal_number)
     returncode, out, err = finish(proc, timeout=60)
     assert returncode == code, f"exit {returncode}\n{out}\n{err}"
-    assert parse_summary(out)["paced"]["state"] == "interrupted", out
+    assert parse_summary(err)["paced"]["state"] == "interrupted", err
     assert "interrupted by" in err, err
     first = len(output(workdir))
     assert 100 <= first < 1500
 
     result = sluice.run("run", "paced.yaml", timeout=120)
     assert result.returncode == 0, result.describe()
-    row = parse_summary(result.stdout)["paced"]
+    row = parse_summary(result.stderr)["paced"]
     assert row["state"] == "ok" and row["out"] == 1500 - first, result.describe()
     # Drained and committed on the signal: every record exactly once over both runs.
     assert [json.loads(line)["id"] for line in output(workdir)] == list(range(1500))
@@ -204,7 +204,7 @@ def test_sigterm_stops_a_follow_run_with_0(sluice, workdir):
     proc.send_signal(signal.SIGTERM)
     returncode, out, err = finish(proc, timeout=60)
     assert returncode == 0, f"exit {returncode}\n{out}\n{err}"
-    assert {row["state"] for row in parse_summary(out).values()} == {"ok"}, out
+    assert {row["state"] for row in parse_summary(err).values()} == {"ok"}, err
 
 
 def test_kill_9_of_a_file_run_then_rerun_re_reads_but_never_skips(sluice, workdir):
@@ -225,7 +225,7 @@ def test_kill_9_of_a_file_run_then_rerun_re_reads_but_never_skips(sluice, workdi
     assert result.returncode == 0, result.describe()
     out = output(workdir)
     assert set(out) == set(lines(0, 200000)), "a line was skipped"
-    assert parse_summary(result.stdout)["copy"]["out"] < 200000, "the rerun read the whole file again"
+    assert parse_summary(result.stderr)["copy"]["out"] < 200000, "the rerun read the whole file again"
 
 
 def test_a_resumed_run_names_an_oversized_line_by_its_byte_not_a_wrong_line_number(sluice, workdir):
@@ -251,7 +251,7 @@ def test_lines_dead_lettered_at_the_end_of_a_file_are_not_dead_lettered_again(sl
     for expected in ((2, 1, 1), (0, 0, 0)):
         result = sluice.run("run", "copy.yaml", timeout=120)
         assert result.returncode == 0, result.describe()
-        row = parse_summary(result.stdout)["copy"]
+        row = parse_summary(result.stderr)["copy"]
         assert (row["in"], row["out"], row["dlq"]) == expected, result.describe()
     letters = [r for rs in kafka_batch.read_topic(str(workdir / "data"), "copy.dlq").values() for r in rs]
     assert len(letters) == 2

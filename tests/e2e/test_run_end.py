@@ -43,8 +43,8 @@ def test_for_elapsing_before_a_bounded_source_ends_is_incomplete(sluice, workdir
     (workdir / "users.yaml").write_text(generator_config(ENDLESS))
     result = sluice.run("run", "users.yaml", "--for", "1s", timeout=120)
     assert result.returncode == 1, result.describe()
-    summary = parse_summary(result.stdout)["make_users"]
-    assert summary["state"] == "incomplete", result.stdout
+    summary = parse_summary(result.stderr)["make_users"]
+    assert summary["state"] == "incomplete", result.describe()
     assert "pipeline make_users: --for 1s elapsed before its source had been read to its end" in result.stderr
     # What was counted as stored is stored.
     assert lines_in(workdir / "data" / "users.jsonl") == summary["out"]
@@ -54,15 +54,15 @@ def test_for_ends_an_endless_source_normally(sluice, workdir):
     (workdir / "users.yaml").write_text(generator_config(0))
     result = sluice.run("run", "users.yaml", "--for", "1s", timeout=120)
     assert result.returncode == 0, result.describe()
-    assert parse_summary(result.stdout)["make_users"]["state"] == "ok", result.stdout
+    assert parse_summary(result.stderr)["make_users"]["state"] == "ok", result.describe()
 
 
 def test_a_bounded_source_read_to_its_end_is_ok_within_for(sluice, workdir):
     (workdir / "users.yaml").write_text(generator_config(500))
     result = sluice.run("run", "users.yaml", "--for", "300s", timeout=320)
     assert result.returncode == 0, result.describe()
-    summary = parse_summary(result.stdout)["make_users"]
-    assert (summary["in"], summary["out"], summary["state"]) == (500, 500, "ok"), result.stdout
+    summary = parse_summary(result.stderr)["make_users"]
+    assert (summary["in"], summary["out"], summary["state"]) == (500, 500, "ok"), result.describe()
 
 
 @pytest.mark.parametrize("signal_number, code, name", [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
@@ -78,7 +78,7 @@ def test_a_signal_before_the_end_is_interrupted(signal_number, code, name, sluic
             proc.kill()
             proc.communicate()
     assert rc == code, f"exit {rc}\n{out}\n{err}"
-    assert parse_summary(out)["make_users"]["state"] == "interrupted", out
+    assert parse_summary(err)["make_users"]["state"] == "interrupted", err
     assert f"pipeline make_users: interrupted by {name} before its source had been read to its end" in err, err
 
 
@@ -94,4 +94,4 @@ def test_a_signal_to_a_follow_run_is_its_normal_end(sluice, workdir):
             proc.kill()
             proc.communicate()
     assert rc == 0, f"exit {rc}\n{out}\n{err}"
-    assert parse_summary(out)["make_users"]["state"] == "ok", out
+    assert parse_summary(err)["make_users"]["state"] == "ok", err

@@ -1,7 +1,8 @@
 /* file_test.c — the file and stdio connectors: JSON lines read in batches
  * with byte offsets, CRLF, blank lines, over-long lines rejected with
  * bounded memory, tailing with truncation and rotation; the file sink's
- * lines read back; the stdio source and sink on redirected fds. */
+ * lines read back; the stdio source and sink on redirected fds; what both
+ * sources tell the progress line. */
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
@@ -499,4 +500,111 @@ Test(file, stdio_source_reads_stdin_to_its_end)
     cr_assert_eq(n, 2);
     cr_assert_eq(second_offset, 9);
     cr_assert_eq(end_rc, SL_EOF);
+}
+
+/* ---- progress ------------------------------------------------------------ */
+
+static sl_source_progress progress_of(const sl_source_ops *ops, void *source)
+{
+    sl_source_progress progress = { -1, -1, -1 };
+    ops->progress(source, &progress);
+    return progress;
+}
+
+Test(file, progress_sums_the_bytes_read_of_every_file_against_their_sizes)
+{
+    write_file(path_in_dir("a.jsonl"), "w", "{\"a\":1}\n{\"a\":2}\n", 16);
+    write_file(path_in_dir("b.jsonl"), "w", "{\"b\":1}\n", 8);
+    void *source = open_source(path_in_dir("*.jsonl"), false, 0);
+    sl_source_progress progress = progress_of(&sl_file_source, source);
+    cr_assert_eq(progress.done, 0);
+    cr_assert_eq(progress.total, 24);
+    cr_assert_eq(progress.lag, -1);
+
+    sl_batch *batch = sl_batch_new(1);
+    sl_error err = { 0 };
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK);
+    cr_assert_eq(progress_of(&sl_file_source, source).done, 8);
+    for (int i = 0; i < 2; i++) {
+        sl_batch_reset(batch);
+        cr_assert_eq(sl_file_source.read(source, batch, &err), SL_OK, "%s", err.message);
+    }
+    sl_batch_reset(batch);
+    cr_assert_eq(sl_file_source.read(source, batch, &err), SL_EOF);
+    progress = progress_of(&sl_file_source, source);
+    cr_assert_eq(progress.done, 24);
+    cr_assert_eq(progress.total, 24);
+    sl_batch_free(batch);
+    sl_file_source.close(source);
+}
+
+Test(file, progress_of_a_tailed_file_has_no_total)
+{
+    write_file(path_in_dir("t.jsonl"), "w", "{\"a\":1}\n", 8);
+    void *source = open_source(path_in_dir("t.jsonl"), true, 0);
+    sl_source_progress progress = progress_of(&sl_file_source, source);
+    cr_assert_eq(progress.total, -1, "a tailed file keeps growing: no percent");
+    sl_file_source.close(source);
+}
+
+/* stdin redirected from a file, already read up to byte 8 by another
+ * process before sluice: its size is what is left. */
+Test(file, stdio_progress_knows_the_size_of_a_redirected_file)
+{
+    const char *path = path_in_dir("stdin.jsonl");
+    write_file(path, "w", "{\"skip\":0}\n{\"a\":1}\n{\"a\":2}\n", 28);
+    int saved = dup(STDIN_FILENO);
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(lseek(fd, 12, SEEK_SET), 12);
+    cr_assert_geq(dup2(fd, STDIN_FILENO), 0);
+    close(fd);
+
+    sl_stdio_source_conf conf = { 0 };
+    void *source = NULL;
+    sl_error err = { 0 };
+    int rc = sl_stdio_source.open(&conf, &env, &source, &err);
+    sl_source_progress before = { -1, -1, -1 }, after = { -1, -1, -1 };
+    sl_batch *batch = sl_batch_new(0);
+    int read_rc = SL_OK;
+    if (rc == SL_OK) {
+        before = progress_of(&sl_stdio_source, source);
+        read_rc = sl_stdio_source.read(source, batch, &err);
+        after = progress_of(&sl_stdio_source, source);
+        sl_stdio_source.close(source);
+    }
+    sl_batch_free(batch);
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+
+    cr_assert_eq(rc, SL_OK, "%s", err.message);
+    cr_assert_eq(read_rc, SL_OK);
+    cr_assert_eq(before.done, 0);
+    cr_assert_eq(before.total, 16);
+    cr_assert_eq(after.done, 16);
+    cr_assert_eq(after.total, 16);
+}
+
+Test(file, stdio_progress_of_a_pipe_has_no_total)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    int saved = dup(STDIN_FILENO);
+    dup2(fds[0], STDIN_FILENO);
+    close(fds[0]);
+    sl_stdio_source_conf conf = { 0 };
+    void *source = NULL;
+    sl_error err = { 0 };
+    int rc = sl_stdio_source.open(&conf, &env, &source, &err);
+    sl_source_progress progress = { -1, -1, -1 };
+    if (rc == SL_OK) {
+        progress = progress_of(&sl_stdio_source, source);
+        sl_stdio_source.close(source);
+    }
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    close(fds[1]);
+    cr_assert_eq(rc, SL_OK, "%s", err.message);
+    cr_assert_eq(progress.done, 0);
+    cr_assert_eq(progress.total, -1);
 }

@@ -535,6 +535,37 @@ Test(generator, count_ends_with_a_partial_batch_then_eof)
     sl_generator_source.close(source);
 }
 
+/* What the progress line shows: records made against count, and no
+ * total without one. */
+static sl_source_progress progress_of(void *source)
+{
+    sl_source_progress progress = { -1, -1, -1 };
+    sl_generator_source.progress(source, &progress);
+    return progress;
+}
+
+Test(generator, progress_counts_records_against_count)
+{
+    void *source = open_generator("sequence", 2500, 0, 1, 0);
+    sl_batch *batch = sl_batch_new(1024);
+    sl_source_progress progress = progress_of(source);
+    cr_assert_eq(progress.done, 0);
+    cr_assert_eq(progress.total, 2500);
+    cr_assert_eq(progress.lag, -1);
+    cr_assert_eq(read_batch(source, batch), SL_OK);
+    progress = progress_of(source);
+    cr_assert_eq(progress.done, 1024);
+    cr_assert_eq(progress.total, 2500);
+    sl_batch_free(batch);
+    sl_generator_source.close(source);
+
+    source = open_generator("sequence", 0, 0, 1, 0);
+    progress = progress_of(source);
+    cr_assert_eq(progress.done, 0);
+    cr_assert_eq(progress.total, -1, "an unbounded generator has no size");
+    sl_generator_source.close(source);
+}
+
 Test(generator, sequence_counts_ids_from_start)
 {
     void *source = open_generator("sequence", 10, 0, 42, 100);

@@ -14,6 +14,9 @@
  * what is left of the old one, then the new one from its start; when the
  * file shrinks (truncation) it starts again from the beginning.
  *
+ * Progress: the bytes read of every input against their sizes when the run
+ * started (their sum; none with `tail`, where the files keep growing).
+ *
  * Before a run (and in `sluice validate`) a path that matches no file yet
  * is a warning (it may be created before the run starts), a directory an
  * error.
@@ -165,6 +168,8 @@ typedef struct file_input {
     int32_t committed_partition;  /* the newest generation committed; -1 = none */
     sl_line_reader *reader;       /* NULL while closed */
     bool is_done;                 /* read to its end (without tail) */
+    int64_t size;                 /* bytes when the run started; -1 = could not tell */
+    int64_t read_to;              /* byte position after the last line read */
 } file_input;
 
 typedef struct file_generation {
@@ -264,6 +269,7 @@ static int input_open(file_source *source, file_input *input, bool is_first, sl_
         return sl_error_set(err, SL_EIO, "file source: cannot seek %s to byte %" PRId64 ": %s", input->path,
                             position, strerror(errno));
     sl_line_reader_attach(input->reader, input->fd, position);
+    input->read_to = position;
     input->partition = (int32_t)source->n_generations;
     source->generations[source->n_generations++] = (file_generation){
         .input = (size_t)(input - source->inputs), .dev = st.st_dev, .ino = st.st_ino,
@@ -303,6 +309,8 @@ static int file_source_list_inputs(file_source *source, const char *path, sl_err
         input->path = strdup(has_glob_chars(path) ? matches.gl_pathv[i] : path);
         if (!input->path) rc = sl_error_set(err, SL_ENOMEM, "file source: no memory");
         source->n_inputs++;
+        struct stat st;
+        input->size = input->path && stat(input->path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
     }
     globfree(&matches);
     return rc;
@@ -457,6 +465,7 @@ static int file_source_read(void *state, sl_batch *batch, sl_error *err)
                     if (rc) return rc;
                 }
                 int rc = input_read(source, input, batch, err);
+                if (input->reader) input->read_to = sl_line_reader_position(input->reader);
                 if (rc == SL_OK) return SL_OK;
                 if (rc != SL_EOF) return rc;
                 if (!source->is_tailing) {
@@ -501,6 +510,23 @@ static bool file_source_ends_by_itself(void *state)
     return !source->is_tailing;
 }
 
+/* Bytes read of every input against their sizes at the start (a file
+ * that grew since counts as read up to what was read). */
+static void file_source_progress(void *state, sl_source_progress *progress)
+{
+    const file_source *source = state;
+    int64_t done = 0, total = 0;
+    bool is_size_known = !source->is_tailing;
+    for (size_t i = 0; i < source->n_inputs; i++) {
+        const file_input *input = &source->inputs[i];
+        done += input->read_to;
+        if (input->size < 0) is_size_known = false;
+        total += input->read_to > input->size ? input->read_to : input->size;
+    }
+    progress->done = done;
+    if (is_size_known) progress->total = total;
+}
+
 const sl_source_ops sl_file_source = {
     .name = "file",
     .description = "JSON lines read from a file or a glob of files, to their end or tailed",
@@ -512,6 +538,7 @@ const sl_source_ops sl_file_source = {
     .persist = file_source_persist,
     .close = file_source_close,
     .ends_by_itself = file_source_ends_by_itself,
+    .progress = file_source_progress,
     .check = file_source_check,
     .produces_raw = true,
 };

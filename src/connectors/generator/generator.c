@@ -273,6 +273,14 @@ static bool generator_ends_by_itself(void *state)
     return gen->count > 0;
 }
 
+/* Records made against count (over every run, as count is). */
+static void generator_progress(void *state, sl_source_progress *progress)
+{
+    const generator *gen = state;
+    progress->done = gen->next_index;
+    if (gen->count > 0) progress->total = gen->count;
+}
+
 const sl_source_ops sl_generator_source = {
     .name = "generator",
     .description = "synthetic records: people shaped like randomuser.me's, or a numbered sequence",
@@ -284,5 +292,6 @@ const sl_source_ops sl_generator_source = {
     .persist = generator_persist,
     .close = generator_close,
     .ends_by_itself = generator_ends_by_itself,
+    .progress = generator_progress,
     .produces_raw = false,
 };

@@ -27,6 +27,10 @@
  * stops polling until batches drain; librdkafka's own prefetch queue is
  * bounded by its queued.max.messages.kbytes (settable in `properties:`).
  *
+ * Progress: the lag of the partitions assigned here, summed: each one's
+ * high watermark as librdkafka last saw it in a fetch (no request) minus
+ * the next offset to consume (or the commit, before the first message).
+ *
  * Messages whose value is over max_record_bytes go to env->reject (stage
  * "source") instead of a batch. Their offset is committed with the lane's
  * next batch; when one is the last message of a partition, a restart reads
@@ -816,6 +820,27 @@ static bool kafka_source_ends_by_itself(void *state)
     return source->can_end;
 }
 
+static void kafka_source_progress(void *state, sl_source_progress *progress)
+{
+    kafka_source *source = state;
+    int64_t lag = 0;
+    bool is_known = false;
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        const kafka_lane *lane = &source->lanes[i];
+        if (!lane->is_assigned) continue;
+        int64_t position = lane->next_offset >= 0 ? lane->next_offset : lane->commit_offset;
+        int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+        if (position < 0 ||
+            rd_kafka_get_watermark_offsets(source->consumer, lane->topic, lane->partition, &low, &high) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            high < 0)
+            continue;
+        is_known = true;
+        if (high > position) lag += high - position;
+    }
+    if (is_known) progress->lag = lag;
+}
+
 const sl_source_ops sl_kafka_source = {
     .name = "kafka",
     .description = "records of Kafka topics, read as a consumer group (librdkafka)",
@@ -827,6 +852,7 @@ const sl_source_ops sl_kafka_source = {
     .persist = kafka_source_persist,
     .close = kafka_source_close,
     .ends_by_itself = kafka_source_ends_by_itself,
+    .progress = kafka_source_progress,
     .check = kafka_source_check,
     .produces_raw = true,
 };

@@ -4,7 +4,8 @@
  * non-empty line is a raw record, partition 0, offset = its byte offset in
  * the stream; over-long lines go to the dead-letter topic; the end of stdin
  * ends the source (SL_EOF), a last line without a newline included. Stdin
- * cannot be re-read, so commit() only accepts positions.
+ * cannot be re-read, so commit() only accepts positions. Progress: bytes
+ * read, against the size of the file when stdin is one (`< in.jsonl`).
  *
  * Sink: one JSON line per record (see sl_file_format_lines), the batch
  * written and flushed at once, so a reader of the pipe sees whole batches.
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connectors/file/file.h"
@@ -41,7 +43,18 @@ static const sl_option stdio_sink_options[] = {
 typedef struct stdio_source {
     const sl_connector_env *env;
     sl_line_reader *reader;
+    int64_t size;   /* bytes stdin holds from where it was when opened; -1 = not a file */
 } stdio_source;
+
+/* What is left to read of stdin when it is a regular file, else -1. */
+static int64_t stdin_size(void)
+{
+    struct stat st;
+    if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+    if (at < 0 || at > st.st_size) at = 0;
+    return (int64_t)(st.st_size - at);
+}
 
 static void stdio_source_close(void *state)
 {
@@ -62,6 +75,7 @@ static int stdio_source_open(const void *conf_ptr, const sl_connector_env *env, 
     source->reader = sl_line_reader_new("stdin", max_record_bytes, env ? env->reject.max_record_bytes : 0);
     if (!source->reader) goto fail;
     sl_line_reader_attach(source->reader, STDIN_FILENO, 0);
+    source->size = stdin_size();
     *state = source;
     return SL_OK;
 fail:
@@ -91,6 +105,13 @@ static bool stdio_source_ends_by_itself(void *state)
     return true;
 }
 
+static void stdio_source_progress(void *state, sl_source_progress *progress)
+{
+    const stdio_source *source = state;
+    progress->done = sl_line_reader_position(source->reader);
+    if (source->size >= 0) progress->total = source->size > progress->done ? source->size : progress->done;
+}
+
 const sl_source_ops sl_stdio_source = {
     .name = "stdio",
     .description = "JSON lines read from standard input, to its end",
@@ -102,6 +123,7 @@ const sl_source_ops sl_stdio_source = {
     .persist = NULL,
     .close = stdio_source_close,
     .ends_by_itself = stdio_source_ends_by_itself,
+    .progress = stdio_source_progress,
     .produces_raw = true,
 };
 
@@ -160,4 +182,5 @@ const sl_sink_ops sl_stdio_sink = {
     .close = stdio_sink_close,
     .topic_name = NULL,
     .accepts_raw = true,
+    .writes_stdout = true,
 };

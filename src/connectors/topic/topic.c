@@ -7,7 +7,9 @@
  * of one partition, visiting partitions in turn. commit() remembers the
  * next offset of a partition and persist() writes the group file
  * atomically. When it has caught up with every partition and no pipeline of
- * this run still writes the topic, a bounded run ends (SL_EOF).
+ * this run still writes the topic, a bounded run ends (SL_EOF). Progress:
+ * the lag, each partition's end offset minus the next offset to read,
+ * summed.
  *
  * Sink: appends each batch to the partitions chosen by key (Kafka's murmur2
  * partitioner on the record key or on `key:`, a path into the value) as one
@@ -171,6 +173,17 @@ static bool topic_source_ends_by_itself(void *state)
     return !source->env->follow && source->env->topic_writers_done != NULL;
 }
 
+static void topic_source_progress(void *state, sl_source_progress *progress)
+{
+    const topic_source *source = state;
+    int64_t lag = 0;
+    for (int32_t p = 0; p < source->n_partitions; p++) {
+        int64_t end = sl_topic_end_offset(source->topic, p);
+        if (end > source->next_offsets[p]) lag += end - source->next_offsets[p];
+    }
+    progress->lag = lag;
+}
+
 const sl_source_ops sl_topic_source = {
     .name = "topic",
     .description = "records of a topic on the embedded log, read as a consumer group",
@@ -182,6 +195,7 @@ const sl_source_ops sl_topic_source = {
     .persist = topic_source_persist,
     .close = topic_source_close,
     .ends_by_itself = topic_source_ends_by_itself,
+    .progress = topic_source_progress,
     .produces_raw = true,
 };
 
