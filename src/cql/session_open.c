@@ -9,6 +9,7 @@
  * point's port. The hosts array is never resized after open, so the
  * address strings sl_cql_session_host_for_token returns stay put.
  */
+#include "core/address.h"
 #include "cql/session_internal.h"
 
 #include <errno.h>
@@ -67,40 +68,6 @@ static int copy_config(sl_cql_session *session, const sl_cql_session_config *con
     return SL_OK;
 }
 
-/* "host", "host:port", "[v6]:port" or a bare IPv6 address -> ip + port. */
-static int parse_contact_point(const char *text, int default_port, char *host, size_t size, int *port,
-                               sl_error *err)
-{
-    const char *colon = strrchr(text, ':');
-    const char *end = text + strlen(text);
-    *port = default_port;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || (close[1] && close[1] != ':'))
-            return sl_error_set(err, SL_ECONFIG, "contact point \"%s\": expected [address]:port", text);
-        text++;
-        end = close;
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (colon && strchr(text, ':') != colon) {
-        colon = NULL;  /* several colons without brackets: a bare IPv6 address */
-    } else if (colon) {
-        end = colon;
-    }
-    if (colon) {
-        char *stop = NULL;
-        errno = 0;
-        long value = strtol(colon + 1, &stop, 10);
-        if (errno || *stop || value <= 0 || value > 65535)
-            return sl_error_set(err, SL_ECONFIG, "contact point \"%s\": bad port \"%s\"", text, colon + 1);
-        *port = (int)value;
-    }
-    size_t len = (size_t)(end - text);
-    if (len == 0 || len >= size) return sl_error_set(err, SL_ECONFIG, "contact point \"%s\": bad host", text);
-    memcpy(host, text, len);
-    host[len] = '\0';
-    return SL_OK;
-}
-
 static void set_address(sl__cql_host *h, const char *ip, int port)
 {
     snprintf(h->ip, sizeof h->ip, "%s", ip);
@@ -129,8 +96,12 @@ static int connect_contact_point(sl_cql_session *session, sl_error *err)
     for (size_t i = 0; i < session->config.n_hosts; i++) {
         char host[256];
         int port = 0;
-        int rc = parse_contact_point(session->config.hosts[i], session->config.port, host, sizeof host, &port, err);
-        if (rc) return rc;
+        int rc = sl_address_parse(session->config.hosts[i], session->config.port, false, host, sizeof host, &port,
+                                  err);
+        if (rc) {
+            sl_error_prefix(err, "contact point ");
+            return rc;
+        }
         sl_cql_conn_options options = {
             .host = host,
             .port = port,

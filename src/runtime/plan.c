@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "config/options.h"
+#include "core/address.h"
 #include "runtime/plan_settings.h"
 
 /* The checked topics.kafka block: its nodes, borrowed from the document,
@@ -99,6 +100,7 @@ void sl_plan_free(sl_plan *plan)
     free(plan->pipelines);
     free(plan->data_dir);
     free(plan->log_level);
+    free(plan->http_listen);
     free(plan->log_format);
     sl_config_free(plan->doc);
     free(plan);
@@ -523,8 +525,20 @@ static int load_document(loader *ld, const char *path)
                                 sl_node_kind_name(root->kind));
     sl_top_conf top = { 0 };
     sl_log_conf log = { 0 };
+    sl_http_conf http = { 0 };
     rc = sl_options_apply_all(sl_top_options, root, &top, "", ld->diags);
     if (rc != SL_ENOMEM) rc = worse(rc, sl_options_apply_all(sl_log_options, top.log, &log, "log", ld->diags));
+    if (rc != SL_ENOMEM) rc = worse(rc, sl_options_apply_all(sl_http_options, top.http, &http, "http", ld->diags));
+    if (http.listen) {
+        char host[256];
+        int port;
+        sl_error address_err;
+        if (sl_address_parse(http.listen, -1, true, host, sizeof host, &port, &address_err))
+            rc = worse(rc, sl_diag_error_at(ld->diags, sl_node_get(top.http, "listen"), "http.listen: %s",
+                                            address_err.message));
+    }
+    plan->http_listen = http.listen;
+    http.listen = NULL;
     plan->data_dir = top.data_dir;
     plan->log_level = log.level;
     plan->log_format = log.format;
@@ -534,6 +548,7 @@ static int load_document(loader *ld, const char *path)
     if (rc != SL_ENOMEM && top.dags) rc = worse(rc, check_dags(ld, top.dags));
     sl_options_free(sl_top_options, &top);
     sl_options_free(sl_log_options, &log);
+    sl_options_free(sl_http_options, &http);
     return rc;
 }
 

@@ -48,6 +48,7 @@ typedef struct sl_plan {
     char *data_dir;
     char *log_level;
     char *log_format;
+    char *http_listen;          /* http.listen: where `sluice server` serves HTTP */
     sl_pipeline_plan *pipelines;
     size_t n_pipelines;         /* 0 in a file of DAGs alone */
     size_t n_dags;

@@ -17,7 +17,7 @@ const sl_option sl_top_options[] = {
       .help = "where topic: blocks live (see topics); without it, on the embedded log" },
     { "log", SL_OPT_MAP, offsetof(sl_top_conf, log), .help = "the diagnostic log on stderr (see log)" },
     { "metadata", SL_OPT_UNSUPPORTED, .help = "a metadata store for the scheduler, which is not built yet" },
-    { "http", SL_OPT_UNSUPPORTED, .help = "the HTTP API of the scheduler (`sluice server`), which is not built yet" },
+    { "http", SL_OPT_MAP, offsetof(sl_top_conf, http), .help = "the HTTP port of `sluice server` (see http)" },
     { "auth", SL_OPT_UNSUPPORTED, .help = "API tokens for the HTTP API, which is not built yet" },
     { "alerts", SL_OPT_UNSUPPORTED, .help = "alert rules, which are not built yet" },
     { 0 }
@@ -45,6 +45,14 @@ const sl_option sl_log_options[] = {
       .help = "the least severe messages logged" },
     { "format", SL_OPT_STRING, offsetof(sl_log_conf, format), .default_value = "text", .choices = format_choices,
       .help = "one line of text or one JSON object per message" },
+    { 0 }
+};
+
+const sl_option sl_http_options[] = {
+    { "listen", SL_OPT_STRING, offsetof(sl_http_conf, listen), .default_value = "127.0.0.1:8080",
+      .help = "HOST:PORT (or [IPv6]:PORT) `sluice server` serves /healthz, /readyz and /api/v1 on; "
+              "port 0 picks a free one" },
+    { "tls", SL_OPT_UNSUPPORTED, .help = "a certificate and key for HTTPS, which is not built yet" },
     { 0 }
 };
 
@@ -123,6 +131,7 @@ const sl_plan_block sl_plan_blocks[] = {
       sl_pipeline_options },
     { "transform", "pipelines.NAME.transform", "a pipeline's SQL", sl_transform_options },
     { "log", "log", "the diagnostic log", sl_log_options },
+    { "http", "http", "the HTTP port of `sluice server`", sl_http_options },
     { "topics", "topics", "where topic: blocks live", sl_topics_options },
     { "topics.kafka", "topics.kafka", "the Kafka cluster that topic: blocks are moved onto",
       sl_topics_kafka_options },

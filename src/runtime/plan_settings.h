@@ -20,7 +20,12 @@ typedef struct sl_top_conf {
     const sl_node *dags;
     const sl_node *topics;
     const sl_node *log;
+    const sl_node *http;
 } sl_top_conf;
+
+typedef struct sl_http_conf {
+    char *listen;
+} sl_http_conf;
 
 /* topics: where `topic:` blocks live. Only Kafka can replace the embedded
  * log for now; without the block they are embedded. */
@@ -78,6 +83,7 @@ extern const sl_option sl_top_options[];
 extern const sl_option sl_topics_options[];
 extern const sl_option sl_topics_kafka_options[];
 extern const sl_option sl_log_options[];
+extern const sl_option sl_http_options[];
 extern const sl_option sl_pipeline_options[];
 extern const sl_option sl_transform_options[];
 extern const sl_option sl_dag_options[];

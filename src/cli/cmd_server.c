@@ -1,0 +1,49 @@
+/* cmd_server.c — `sluice server FILE [--listen HOST:PORT]` (server/server.h). */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "server/server.h"
+
+static void server_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice server FILE [--listen HOST:PORT]\n"
+            "\n"
+            "Runs FILE's continuous pipelines (every pipeline no DAG task runs) until SIGTERM,\n"
+            "restarting a failed one with exponential backoff, and serves HTTP on http.listen\n"
+            "(default 127.0.0.1:8080): /healthz, /readyz, /api/v1/pipelines, POST /api/v1/reload.\n"
+            "SIGHUP or POST /api/v1/reload reloads FILE: changed pipelines restart, unchanged\n"
+            "ones keep running, and a file with mistakes is refused while the old one runs on.\n"
+            "\n"
+            "  --listen HOST:PORT  serve HTTP here instead of http.listen (port 0: any free port)\n"
+            "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or config error.\n");
+}
+
+int sl_cmd_server(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "listen", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    sl_server_options options = { 0 };
+    int option;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, "l:h", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'l': options.listen = optarg; break;
+        case 'h': server_usage(stdout); return SL_EXIT_OK;
+        default: server_usage(stderr); return SL_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        server_usage(stderr);
+        return SL_EXIT_USAGE;
+    }
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_server_run(argv[optind], &options, &err);
+    if (rc) fprintf(stderr, "sluice server: %s\n", err.message);
+    return rc ? sl_exit_code_for(rc) : SL_EXIT_OK;
+}

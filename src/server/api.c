@@ -1,0 +1,51 @@
+/* api.c — the handlers of `sluice server`'s HTTP routes (see api.h). They
+ * read the supervisor's snapshot and post reloads to the main thread;
+ * none waits on a pipeline. */
+#include "server/api.h"
+
+#include <string.h>
+
+#include "server/server.h"
+#include "server/supervisor.h"
+
+static void healthz(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)context;
+    (void)request;
+    if (sl_buffer_append_cstr(&response->body, "{\"status\":\"ok\"}\n"))
+        sl_http_error(response, 500, "out of memory");
+}
+
+static void readyz(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)request;
+    sl_supervisor *supervisor = sl_server_supervisor(context);
+    bool is_ready = sl_supervisor_is_ready(supervisor);
+    response->status = is_ready ? 200 : 503;
+    if (sl_buffer_append_cstr(&response->body, is_ready ? "{\"ready\":true,\"pipelines\":" : "{\"ready\":false,\"pipelines\":") ||
+        sl_supervisor_snapshot(supervisor, &response->body) || sl_buffer_append_cstr(&response->body, "}\n"))
+        sl_http_error(response, 500, "out of memory");
+}
+
+static void list_pipelines(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)request;
+    if (sl_buffer_append_cstr(&response->body, "{\"pipelines\":") ||
+        sl_supervisor_snapshot(sl_server_supervisor(context), &response->body) ||
+        sl_buffer_append_cstr(&response->body, "}\n"))
+        sl_http_error(response, 500, "out of memory");
+}
+
+static void reload(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)request;
+    response->status = sl_server_reload_from_http(context, &response->body);
+}
+
+const sl_http_route sl_api_routes[] = {
+    { "GET", "/healthz", healthz, "200 while the process runs" },
+    { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
+    { "GET", "/api/v1/pipelines", list_pipelines, "the continuous pipelines: state, counters, restarts" },
+    { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
+    { NULL, NULL, NULL, NULL },
+};

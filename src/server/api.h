@@ -1,0 +1,11 @@
+/* api.h — the HTTP routes of `sluice server`, one table: /healthz,
+ * /readyz, GET /api/v1/pipelines and POST /api/v1/reload (docs/api.md).
+ * The context of every handler is the sl_server. */
+#ifndef SL_API_H
+#define SL_API_H
+
+#include "server/http.h"
+
+extern const sl_http_route sl_api_routes[];
+
+#endif

@@ -1,0 +1,298 @@
+/* server.c — the life of `sluice server` (see server.h): load and check the
+ * file, take the data dir, start the pipelines and the HTTP port, then wait
+ * for signals and reload requests on the main thread, which alone changes
+ * what runs.
+ *
+ * Signals are blocked in every thread (they inherit the mask set before any
+ * is started) and taken with sigtimedwait here, so no handler runs at an
+ * arbitrary point. A reload asked over HTTP is queued for the main thread,
+ * and the handler waits for its answer.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/diagnostics.h"
+#include "core/address.h"
+#include "core/json.h"
+#include "core/logger.h"
+#include "log/fs.h"
+#include "log/log.h"
+#include "runtime/plan.h"
+#include "server/api.h"
+#include "server/http.h"
+#include "server/supervisor.h"
+
+#define LOOP_WAIT_MS 100
+
+typedef struct reload_request {
+    sl_buffer *body;
+    int status;
+    bool is_done;
+    struct reload_request *next;
+} reload_request;
+
+struct sl_server {
+    const char *path;
+    char *data_dir;
+    char *listen;            /* what the HTTP port was opened on */
+    sl_log *log;
+    sl_supervisor *supervisor;
+    sl_http_server *http;
+    char *info_path;         /* DATA_DIR/server.json */
+    pthread_mutex_t mutex;   /* guards the queue below */
+    pthread_cond_t answered;
+    reload_request *pending;
+    bool is_closing;
+};
+
+struct sl_supervisor *sl_server_supervisor(sl_server *server)
+{
+    return server->supervisor;
+}
+
+/* ---- reloading ---- */
+
+static int append_diagnostics(sl_buffer *out, sl_diagnostics *diags, sl_diag_severity severity)
+{
+    int rc = sl_buffer_append_byte(out, '[');
+    bool is_first = true;
+    for (size_t i = 0; i < diags->n_items && rc == SL_OK; i++) {
+        if (diags->items[i].severity != severity) continue;
+        char line[1200];
+        sl_diagnostic_format(&diags->items[i], line, sizeof line);
+        if (!is_first) rc = sl_buffer_append_byte(out, ',');
+        if (rc == SL_OK) rc = sl_json_write_string(out, line, strlen(line));
+        is_first = false;
+    }
+    return rc == SL_OK ? sl_buffer_append_byte(out, ']') : rc;
+}
+
+/* Reloads the file; fills body (when not NULL) with the answer; returns the
+ * HTTP status. */
+static int reload(sl_server *server, sl_buffer *body)
+{
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, server->path);
+    sl_plan *plan = NULL;
+    int rc = sl_plan_check(server->path, &plan, &diags);
+    sl_diagnostics_sort(&diags);
+    int status = 200;
+    sl_buffer local = { 0 };
+    sl_buffer *out = body ? body : &local;
+    if (rc) {
+        status = 400;
+        for (size_t i = 0; i < diags.n_items; i++) {
+            char line[1200];
+            sl_diagnostic_format(&diags.items[i], line, sizeof line);
+            sl_error_log("server", "reload refused, the running config stays: %s", line);
+        }
+        if (sl_buffer_append_cstr(out, "{\"error\":\"the file has mistakes; the running config stays\",\"errors\":") ||
+            append_diagnostics(out, &diags, SL_DIAG_ERROR) || sl_buffer_append_cstr(out, "}\n"))
+            status = 500;
+    } else if (strcmp(plan->data_dir, server->data_dir) != 0) {
+        status = 400;
+        char message[700];
+        snprintf(message, sizeof message, "data_dir changed from %s to %s: restart the server to move it; "
+                 "the running config stays", server->data_dir, plan->data_dir);
+        sl_error_log("server", "reload refused: %s", message);
+        sl_plan_free(plan);
+        if (sl_buffer_append_cstr(out, "{\"error\":") || sl_json_write_string(out, message, strlen(message)) ||
+            sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
+            status = 500;
+    } else {
+        if (strcmp(plan->http_listen, server->listen) != 0)
+            sl_warn("server", "http.listen changed to %s: the port stays %s until the server restarts",
+                    plan->http_listen, server->listen);
+        sl_buffer changes = { 0 };
+        sl_error err;
+        sl_error_clear(&err);
+        if (sl_supervisor_apply(server->supervisor, plan, &changes, &err)) {
+            status = 500;
+            sl_error_log("server", "reload: %s", err.message);
+            sl_buffer_clear(out);
+            sl_buffer_printf(out, "{\"error\":\"reload failed: out of memory\"}\n");
+        } else {
+            sl_info("server", "reloaded %s: %.*s", server->path, (int)changes.len, changes.data);
+            if (sl_buffer_append_cstr(out, "{\"reloaded\":true,\"changes\":") ||
+                sl_buffer_append(out, changes.data, changes.len) || sl_buffer_append_cstr(out, ",\"warnings\":") ||
+                append_diagnostics(out, &diags, SL_DIAG_WARNING) || sl_buffer_append_cstr(out, "}\n"))
+                status = 500;
+        }
+        sl_buffer_free(&changes);
+    }
+    sl_buffer_free(&local);
+    sl_diagnostics_free(&diags);
+    return status;
+}
+
+int sl_server_reload_from_http(sl_server *server, sl_buffer *body)
+{
+    reload_request request = { .body = body };
+    pthread_mutex_lock(&server->mutex);
+    if (server->is_closing) {
+        pthread_mutex_unlock(&server->mutex);
+        sl_buffer_append_cstr(body, "{\"error\":\"the server is stopping\"}\n");
+        return 503;
+    }
+    request.next = server->pending;
+    server->pending = &request;
+    while (!request.is_done) pthread_cond_wait(&server->answered, &server->mutex);
+    pthread_mutex_unlock(&server->mutex);
+    return request.status;
+}
+
+/* Answers the queued reload requests: by reloading, or with 503 when closing. */
+static void answer_pending(sl_server *server, bool is_closing)
+{
+    pthread_mutex_lock(&server->mutex);
+    if (is_closing) server->is_closing = true;
+    reload_request *requests = server->pending;
+    server->pending = NULL;
+    pthread_mutex_unlock(&server->mutex);
+    for (reload_request *request = requests; request;) {
+        reload_request *next = request->next;
+        int status = 503;
+        if (is_closing) sl_buffer_append_cstr(request->body, "{\"error\":\"the server is stopping\"}\n");
+        else status = reload(server, request->body);
+        pthread_mutex_lock(&server->mutex);
+        request->status = status;
+        request->is_done = true;
+        pthread_cond_broadcast(&server->answered);
+        pthread_mutex_unlock(&server->mutex);
+        request = next;
+    }
+}
+
+/* ---- starting and stopping ---- */
+
+/* "http://HOST:PORT" of the bound port, a wildcard host read as loopback. */
+static void server_url(const char *listen, int port, char *url, size_t size)
+{
+    char host[256] = "127.0.0.1";
+    int ignored;
+    if (sl_address_parse(listen, -1, true, host, sizeof host, &ignored, NULL) != SL_OK) snprintf(host, sizeof host, "127.0.0.1");
+    if (strcmp(host, "0.0.0.0") == 0) snprintf(host, sizeof host, "127.0.0.1");
+    if (strcmp(host, "::") == 0) snprintf(host, sizeof host, "::1");
+    snprintf(url, size, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+}
+
+static int write_info(sl_server *server, const char *url, sl_error *err)
+{
+    size_t len = strlen(server->data_dir) + sizeof "/server.json";
+    server->info_path = malloc(len);
+    if (!server->info_path) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    snprintf(server->info_path, len, "%s/server.json", server->data_dir);
+    sl_buffer text = { 0 };
+    int rc = sl_buffer_printf(&text, "{\"pid\":%ld,\"url\":", (long)getpid());
+    if (rc == SL_OK) rc = sl_json_write_string(&text, url, strlen(url));
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(&text, ",\"file\":");
+    if (rc == SL_OK) rc = sl_json_write_string(&text, server->path, strlen(server->path));
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(&text, "}\n");
+    if (rc == SL_OK) rc = sl_log_fs_replace_file(server->info_path, text.data, text.len, err);
+    else sl_error_set(err, rc, "out of memory");
+    sl_buffer_free(&text);
+    return rc;
+}
+
+static int load(const char *path, sl_plan **plan)
+{
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, path);
+    int rc = sl_plan_check(path, plan, &diags);
+    sl_diagnostics_print(&diags, stderr, "sluice: ");
+    sl_diagnostics_free(&diags);
+    if (rc) return rc;
+    int level = sl_level_parse((*plan)->log_level);
+    sl_logger_configure(level < 0 ? SL_LEVEL_INFO : (sl_level)level, strcmp((*plan)->log_format, "json") == 0);
+    return SL_OK;
+}
+
+static void wait_for_signals(sl_server *server, const sigset_t *signals)
+{
+    struct timespec wait = { 0, LOOP_WAIT_MS * 1000000L };
+    for (;;) {
+        int signal_number = sigtimedwait(signals, NULL, &wait);
+        if (signal_number == SIGTERM || signal_number == SIGINT) {
+            sl_info("server", "%s: draining the pipelines", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+            return;
+        }
+        if (signal_number == SIGHUP) {
+            sl_info("server", "SIGHUP: reloading %s", server->path);
+            reload(server, NULL);
+        }
+        answer_pending(server, false);
+        sl_supervisor_tick(server->supervisor);
+    }
+}
+
+int sl_server_run(const char *path, const sl_server_options *options, sl_error *err)
+{
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sl_plan *plan = NULL;
+    int rc = load(path, &plan);
+    if (rc) return sl_error_set(err, rc == SL_EIO ? SL_ECONFIG : rc, "%s: not started", path);
+    sl_server server = { .path = path };
+    pthread_mutex_init(&server.mutex, NULL);
+    pthread_cond_init(&server.answered, NULL);
+    server.data_dir = strdup(plan->data_dir);
+    server.listen = strdup(options && options->listen ? options->listen : plan->http_listen);
+    if (!server.data_dir || !server.listen) {
+        rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+        sl_plan_free(plan);
+        goto done;
+    }
+    rc = sl_log_open(server.data_dir, &server.log, err);
+    if (rc == SL_OK) rc = sl_supervisor_new(server.log, &server.supervisor, err);
+    if (rc) {
+        sl_plan_free(plan);
+        goto done;
+    }
+    rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
+    if (rc == SL_OK) rc = sl_http_start(server.listen, sl_api_routes, &server, &server.http, err);
+    if (rc) goto done;
+    char url[300];
+    server_url(server.listen, sl_http_port(server.http), url, sizeof url);
+    rc = write_info(&server, url, err);
+    if (rc) goto done;
+    sl_info("server", "serving %s on %s (data dir %s)", path, url, server.data_dir);
+    fprintf(stderr, "sluice server: %s on %s; SIGHUP reloads, SIGTERM stops\n", path, url);
+    wait_for_signals(&server, &signals);
+done:
+    answer_pending(&server, true);
+    sl_http_stop(server.http);
+    if (server.supervisor) {
+        sl_error drain_err;
+        sl_error_clear(&drain_err);
+        int drain_rc = sl_supervisor_free(server.supervisor, &drain_err);
+        if (drain_rc && rc == SL_OK) {
+            rc = drain_rc;
+            if (err) *err = drain_err;
+        }
+    }
+    if (server.info_path) {
+        sl_log_fs_unlink(server.info_path, NULL);
+        free(server.info_path);
+    }
+    sl_log_close(server.log);
+    free(server.data_dir);
+    free(server.listen);
+    pthread_mutex_destroy(&server.mutex);
+    pthread_cond_destroy(&server.answered);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* server.h — `sluice server FILE`: one long-running process that owns the
+ * data dir, keeps the file's continuous pipelines running (supervisor.h)
+ * and serves HTTP (api.c's routes) on http.listen.
+ *
+ * Signals: SIGHUP reloads the file (so does POST /api/v1/reload): changed
+ * pipelines restart, unchanged ones keep running, and a file with mistakes
+ * is refused with every mistake while the old config keeps running.
+ * SIGTERM or SIGINT drains every pipeline and ends the server with 0.
+ * While it runs, DATA_DIR/server.json says which process serves which URL,
+ * so other commands can find it.
+ */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#include "core/buffer.h"
+#include "core/error.h"
+
+typedef struct sl_server_options {
+    const char *listen;      /* overrides http.listen; NULL = the file's */
+} sl_server_options;
+
+typedef struct sl_server sl_server;
+
+/* Runs until SIGTERM/SIGINT. SL_ECONFIG for a file with mistakes (printed
+ * on stderr), else the failure that stopped it. */
+int sl_server_run(const char *path, const sl_server_options *options, sl_error *err);
+
+/* For HTTP handlers. */
+struct sl_supervisor *sl_server_supervisor(sl_server *server);
+
+/* Reloads the file on the server's main thread and waits for the result:
+ * 200 with the changes as JSON, or 400 with {"error", "errors": [...]}
+ * when the file has mistakes. */
+int sl_server_reload_from_http(sl_server *server, sl_buffer *body);
+
+#endif

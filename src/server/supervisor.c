@@ -1,0 +1,592 @@
+/* supervisor.c — keeping the continuous pipelines running (see
+ * supervisor.h).
+ *
+ * A keeper owns one pipeline's life: its thread builds, opens and runs the
+ * pipeline, waits out the backoff after a failure, and ends when told to
+ * stop or when the pipeline finished by itself. The keeper's mutex guards
+ * what HTTP handlers read (state, the running pipeline's counters, the
+ * restart history); the supervisor's mutex guards the list of keepers.
+ * A keeper replacing a changed pipeline starts only once the old one has
+ * drained, so the two never read the same positions at once.
+ */
+#include "server/supervisor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/fingerprint.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/logger.h"
+#include "core/timefmt.h"
+#include "runtime/pipeline.h"
+
+#define RESTART_NOTES 8
+
+typedef struct plan_ref {
+    sl_plan *plan;
+    int n_users;            /* keepers running from it, plus one while it is the current plan */
+    struct plan_ref *next;
+} plan_ref;
+
+typedef enum keeper_state {
+    KEEPER_WAITING,         /* replaces a pipeline that is still draining */
+    KEEPER_STARTING,
+    KEEPER_RUNNING,
+    KEEPER_BACKOFF,         /* failed; starts again at next_start_ms */
+    KEEPER_FAILED,          /* gave up after SL_RESTART_GIVE_UP failures */
+    KEEPER_FINISHED,        /* its source ended by itself */
+    KEEPER_STOPPING,
+    KEEPER_STOPPED,
+} keeper_state;
+
+static const char *const state_names[] = { "waiting", "starting", "running", "backoff",
+                                           "failed",  "finished", "stopping", "stopped" };
+
+typedef struct restart_note {
+    int64_t wall_ms;
+    char reason[300];
+} restart_note;
+
+typedef struct totals {
+    uint64_t in, out, filtered, dead, bytes_in;
+} totals;
+
+typedef struct keeper {
+    char *name;
+    const sl_pipeline_plan *plan;   /* borrowed from ref's plan */
+    plan_ref *ref;
+    uint64_t fingerprint;
+    sl_log *log;
+    pthread_t thread;
+    bool has_thread;
+    atomic_bool stopping;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    /* under mutex: */
+    keeper_state state;
+    sl_pipeline *pipeline;          /* the running one, or NULL */
+    totals before;                  /* counters of its earlier runs */
+    int n_restarts;
+    restart_note notes[RESTART_NOTES];
+    int n_notes;                    /* all ever written; the last RESTART_NOTES are kept */
+    char last_error[512];
+    int64_t next_start_wall_ms;
+    bool is_done;                   /* the thread has ended */
+    struct keeper *replacement;     /* started when this one has drained */
+} keeper;
+
+struct sl_supervisor {
+    sl_log *log;
+    pthread_mutex_t mutex;          /* guards the lists below */
+    keeper **active;
+    size_t n_active;
+    keeper **retiring;
+    size_t n_retiring;
+    plan_ref *refs;
+    plan_ref *current;
+};
+
+/* ---- plans ---- */
+
+static void ref_release(sl_supervisor *supervisor, plan_ref *ref)
+{
+    if (--ref->n_users > 0) return;
+    for (plan_ref **at = &supervisor->refs; *at; at = &(*at)->next) {
+        if (*at == ref) {
+            *at = ref->next;
+            break;
+        }
+    }
+    sl_plan_free(ref->plan);
+    free(ref);
+}
+
+/* Whether a DAG task of plan runs the pipeline called name (then it is the
+ * scheduler's, not a continuous one). */
+static bool is_task_pipeline(const sl_plan *plan, const char *name)
+{
+    const sl_node *dags = sl_node_get(sl_config_root(plan->doc), "dags");
+    for (size_t d = 0; dags && dags->kind == SL_NODE_MAP && d < dags->n_pairs; d++) {
+        const sl_node *tasks = sl_node_get(dags->pairs[d].value, "tasks");
+        for (size_t t = 0; tasks && tasks->kind == SL_NODE_MAP && t < tasks->n_pairs; t++) {
+            const sl_node *pipeline = sl_node_get(tasks->pairs[t].value, "pipeline");
+            if (pipeline && pipeline->kind == SL_NODE_MAP) pipeline = sl_node_get(pipeline, "name");
+            if (pipeline && pipeline->kind == SL_NODE_SCALAR && pipeline->scalar &&
+                strcmp(pipeline->scalar, name) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Opens (and closes again) the topic sinks of the pipelines DAG tasks run,
+ * so the topics they write exist before a continuous pipeline reads them,
+ * as `sluice run` opens every sink before any source. */
+static int create_task_topics(sl_log *log, const sl_plan *plan, sl_error *err)
+{
+    atomic_bool stopping;
+    atomic_init(&stopping, true);
+    for (size_t p = 0; p < plan->n_pipelines; p++) {
+        const sl_pipeline_plan *pipeline = &plan->pipelines[p];
+        if (!is_task_pipeline(plan, pipeline->name)) continue;
+        bool writes_topic = false;
+        for (size_t s = 0; s < pipeline->n_sinks; s++) writes_topic |= pipeline->sinks[s].ops->topic_name != NULL;
+        if (!writes_topic) continue;
+        sl_pipeline_context context = { .log = log, .data_dir = plan->data_dir, .stopping = &stopping };
+        sl_pipeline *opened = NULL;
+        int rc = sl_pipeline_new(pipeline, &context, &opened, err);
+        if (rc == SL_OK) rc = sl_pipeline_open_sinks(opened, err);
+        sl_pipeline_free(opened);
+        if (rc) return rc;
+    }
+    return SL_OK;
+}
+
+static uint64_t fingerprint_of(const sl_plan *plan, const sl_pipeline_plan *pipeline)
+{
+    uint64_t hash = sl_node_fingerprint(pipeline->node, SL_FINGERPRINT_SEED);
+    return sl_node_fingerprint(sl_node_get(sl_config_root(plan->doc), "topics"), hash);
+}
+
+/* ---- a keeper's thread ---- */
+
+static bool never_done(void *context, const char *topic)
+{
+    (void)context;
+    (void)topic;
+    return false;   /* in a server, a topic may always get more records */
+}
+
+static void add_totals(totals *sum, sl_pipeline *pipeline)
+{
+    sl_pipeline_stats *stats = sl_pipeline_stats_of(pipeline);
+    sum->in += atomic_load(&stats->records_in);
+    sum->out += atomic_load(&stats->records_out);
+    sum->filtered += atomic_load(&stats->records_filtered);
+    sum->dead += atomic_load(&stats->records_dead);
+    sum->bytes_in += atomic_load(&stats->bytes_in);
+}
+
+static void set_state(keeper *k, keeper_state state)
+{
+    pthread_mutex_lock(&k->mutex);
+    k->state = state;
+    pthread_mutex_unlock(&k->mutex);
+}
+
+/* Builds, opens and runs the pipeline once; SL_OK when it ended because it
+ * was stopped or its source ended. */
+static int run_once(keeper *k, sl_error *err)
+{
+    sl_pipeline_context context = {
+        .log = k->log,
+        .data_dir = k->ref->plan->data_dir,
+        .stopping = &k->stopping,
+        .follow = true,
+        .topic_writers_done = never_done,
+    };
+    sl_pipeline *pipeline = NULL;
+    int rc = sl_pipeline_new(k->plan, &context, &pipeline, err);
+    if (rc == SL_OK) rc = sl_pipeline_open_sinks(pipeline, err);
+    if (rc == SL_OK) rc = sl_pipeline_open_source(pipeline, err);
+    if (rc == SL_OK) rc = sl_pipeline_start(pipeline, err);
+    if (rc == SL_OK) {
+        pthread_mutex_lock(&k->mutex);
+        k->pipeline = pipeline;
+        k->state = atomic_load(&k->stopping) ? KEEPER_STOPPING : KEEPER_RUNNING;
+        pthread_mutex_unlock(&k->mutex);
+        sl_info("server", "pipeline %s: running", k->name);
+        rc = sl_pipeline_join(pipeline, err);
+        pthread_mutex_lock(&k->mutex);
+        add_totals(&k->before, pipeline);
+        k->pipeline = NULL;
+        pthread_mutex_unlock(&k->mutex);
+    }
+    sl_pipeline_free(pipeline);
+    return rc;
+}
+
+static void note_failure(keeper *k, const char *reason, int64_t backoff_ms)
+{
+    pthread_mutex_lock(&k->mutex);
+    restart_note *note = &k->notes[k->n_notes++ % RESTART_NOTES];
+    note->wall_ms = sl_clock_wall_ms();
+    snprintf(note->reason, sizeof note->reason, "%s", reason);
+    snprintf(k->last_error, sizeof k->last_error, "%s", reason);
+    if (backoff_ms >= 0) {
+        k->n_restarts++;
+        k->state = KEEPER_BACKOFF;
+        k->next_start_wall_ms = note->wall_ms + backoff_ms;
+    } else {
+        k->state = KEEPER_FAILED;
+    }
+    pthread_mutex_unlock(&k->mutex);
+}
+
+/* Sleeps ms unless told to stop first. */
+static void wait_or_stop(keeper *k, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&k->mutex);
+    while (!atomic_load(&k->stopping))
+        if (pthread_cond_timedwait(&k->wake, &k->mutex, &until) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&k->mutex);
+}
+
+static void *keeper_main(void *arg)
+{
+    keeper *k = arg;
+    int failures_in_a_row = 0;
+    while (!atomic_load(&k->stopping)) {
+        set_state(k, KEEPER_STARTING);
+        int64_t started = sl_clock_monotonic_ms();
+        sl_error err;
+        sl_error_clear(&err);
+        int rc = run_once(k, &err);
+        if (atomic_load(&k->stopping)) break;
+        if (rc == SL_OK) {
+            sl_info("server", "pipeline %s: finished (its source ended)", k->name);
+            set_state(k, KEEPER_FINISHED);
+            break;
+        }
+        if (sl_clock_monotonic_ms() - started >= SL_RESTART_HEALTHY_MS) failures_in_a_row = 0;
+        failures_in_a_row++;
+        if (failures_in_a_row >= SL_RESTART_GIVE_UP) {
+            sl_error_log("server", "pipeline %s: failed %d times in a row, not restarted until the config is "
+                         "reloaded: %s", k->name, failures_in_a_row, err.message);
+            note_failure(k, err.message, -1);
+            break;
+        }
+        int64_t backoff = SL_RESTART_FIRST_MS;
+        for (int i = 1; i < failures_in_a_row && backoff < SL_RESTART_MAX_MS; i++) backoff *= 2;
+        if (backoff > SL_RESTART_MAX_MS) backoff = SL_RESTART_MAX_MS;
+        sl_warn("server", "pipeline %s: failed: %s; restarting in %" PRId64 " ms", k->name, err.message, backoff);
+        note_failure(k, err.message, backoff);
+        wait_or_stop(k, backoff);
+    }
+    pthread_mutex_lock(&k->mutex);
+    if (k->state != KEEPER_FAILED && k->state != KEEPER_FINISHED) k->state = KEEPER_STOPPED;
+    k->is_done = true;
+    pthread_mutex_unlock(&k->mutex);
+    return NULL;
+}
+
+/* ---- keepers ---- */
+
+static keeper *keeper_new(sl_supervisor *supervisor, plan_ref *ref, const sl_pipeline_plan *plan)
+{
+    keeper *k = calloc(1, sizeof *k);
+    if (!k || !(k->name = strdup(plan->name))) {
+        free(k);
+        return NULL;
+    }
+    k->plan = plan;
+    k->ref = ref;
+    ref->n_users++;
+    k->fingerprint = fingerprint_of(ref->plan, plan);
+    k->log = supervisor->log;
+    atomic_init(&k->stopping, false);
+    pthread_mutex_init(&k->mutex, NULL);
+    pthread_cond_init(&k->wake, NULL);
+    k->state = KEEPER_WAITING;
+    return k;
+}
+
+static int keeper_start(keeper *k, sl_error *err)
+{
+    int rc = pthread_create(&k->thread, NULL, keeper_main, k);
+    if (rc) return sl_error_set(err, SL_EIO, "pipeline %s: cannot start a thread: %s", k->name, strerror(rc));
+    k->has_thread = true;
+    return SL_OK;
+}
+
+static void keeper_stop(keeper *k)
+{
+    pthread_mutex_lock(&k->mutex);
+    atomic_store(&k->stopping, true);
+    if (k->state == KEEPER_RUNNING || k->state == KEEPER_STARTING || k->state == KEEPER_BACKOFF)
+        k->state = KEEPER_STOPPING;
+    pthread_cond_broadcast(&k->wake);
+    pthread_mutex_unlock(&k->mutex);
+}
+
+static bool keeper_is_done(keeper *k)
+{
+    if (!k->has_thread) return true;
+    pthread_mutex_lock(&k->mutex);
+    bool is_done = k->is_done;
+    pthread_mutex_unlock(&k->mutex);
+    return is_done;
+}
+
+static void keeper_free(sl_supervisor *supervisor, keeper *k)
+{
+    if (k->has_thread) pthread_join(k->thread, NULL);
+    ref_release(supervisor, k->ref);
+    pthread_mutex_destroy(&k->mutex);
+    pthread_cond_destroy(&k->wake);
+    free(k->name);
+    free(k);
+}
+
+static int push(keeper ***list, size_t *n, keeper *k)
+{
+    keeper **grown = realloc(*list, (*n + 1) * sizeof *grown);
+    if (!grown) return SL_ENOMEM;
+    grown[(*n)++] = k;
+    *list = grown;
+    return SL_OK;
+}
+
+static keeper *find_active(sl_supervisor *supervisor, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < supervisor->n_active; i++) {
+        if (strcmp(supervisor->active[i]->name, name) == 0) {
+            *index = i;
+            return supervisor->active[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- the supervisor ---- */
+
+int sl_supervisor_new(sl_log *log, sl_supervisor **out, sl_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    (*out)->log = log;
+    pthread_mutex_init(&(*out)->mutex, NULL);
+    return SL_OK;
+}
+
+static int append_name(sl_buffer *list, const char *name)
+{
+    if (list->len && sl_buffer_append_byte(list, ',')) return SL_ENOMEM;
+    return sl_json_write_string(list, name, strlen(name));
+}
+
+/* Moves active[index] to the retiring list (with what replaces it). */
+static int retire(sl_supervisor *supervisor, size_t index, keeper *replacement)
+{
+    keeper *old = supervisor->active[index];
+    if (push(&supervisor->retiring, &supervisor->n_retiring, old)) return SL_ENOMEM;
+    old->replacement = replacement;
+    if (replacement) supervisor->active[index] = replacement;
+    else supervisor->active[index] = supervisor->active[--supervisor->n_active];
+    keeper_stop(old);
+    return SL_OK;
+}
+
+int sl_supervisor_apply(sl_supervisor *supervisor, sl_plan *plan, sl_buffer *changes, sl_error *err)
+{
+    plan_ref *ref = calloc(1, sizeof *ref);
+    if (!ref) {
+        sl_plan_free(plan);
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    ref->plan = plan;
+    ref->n_users = 1;   /* as the current plan */
+    ref->next = supervisor->refs;
+    supervisor->refs = ref;
+    sl_buffer started = { 0 }, restarted = { 0 }, stopped = { 0 }, unchanged = { 0 };
+    int rc = create_task_topics(supervisor->log, plan, err);
+    if (rc) {
+        sl_error_prefix(err, "creating the topics DAG tasks write: ");
+        ref_release(supervisor, ref);   /* what runs stays as it was */
+        return rc;
+    }
+    pthread_mutex_lock(&supervisor->mutex);
+    bool *is_kept = calloc(supervisor->n_active + 1, sizeof *is_kept);
+    size_t n_before = supervisor->n_active;
+    if (!is_kept) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    for (size_t p = 0; p < plan->n_pipelines && rc == SL_OK; p++) {
+        const sl_pipeline_plan *pipeline = &plan->pipelines[p];
+        if (is_task_pipeline(plan, pipeline->name)) continue;
+        size_t index = 0;
+        keeper *old = find_active(supervisor, pipeline->name, &index);
+        bool has_failed = false;
+        if (old) {
+            pthread_mutex_lock(&old->mutex);
+            has_failed = old->state == KEEPER_FAILED;
+            pthread_mutex_unlock(&old->mutex);
+        }
+        if (old && index < n_before && old->fingerprint == fingerprint_of(plan, pipeline) && !has_failed) {
+            is_kept[index] = true;
+            if (append_name(&unchanged, pipeline->name)) rc = SL_ENOMEM;
+            continue;
+        }
+        keeper *k = keeper_new(supervisor, ref, pipeline);
+        if (!k) {
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+            break;
+        }
+        if (old) {
+            is_kept[index] = true;
+            rc = retire(supervisor, index, k);
+            if (rc == SL_OK && append_name(&restarted, pipeline->name)) rc = SL_ENOMEM;
+        } else {
+            rc = push(&supervisor->active, &supervisor->n_active, k);
+            if (rc == SL_OK) rc = keeper_start(k, err);
+            if (rc == SL_OK && append_name(&started, pipeline->name)) rc = SL_ENOMEM;
+        }
+    }
+    /* Pipelines the new plan no longer runs (from the end: retire moves the last one into the gap). */
+    for (size_t i = n_before; rc == SL_OK && i-- > 0;) {
+        if (is_kept[i]) continue;
+        keeper *old = supervisor->active[i];
+        if (append_name(&stopped, old->name)) rc = SL_ENOMEM;
+        else rc = retire(supervisor, i, NULL);
+    }
+    pthread_mutex_unlock(&supervisor->mutex);
+    free(is_kept);
+    if (supervisor->current) ref_release(supervisor, supervisor->current);
+    supervisor->current = ref;
+    if (rc == SL_ENOMEM && err && err->code == SL_OK) sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (rc == SL_OK && changes)
+        rc = sl_buffer_printf(changes, "{\"started\":[%.*s],\"restarted\":[%.*s],\"stopped\":[%.*s],"
+                              "\"unchanged\":[%.*s]}", (int)started.len, started.data ? started.data : "",
+                              (int)restarted.len, restarted.data ? restarted.data : "", (int)stopped.len,
+                              stopped.data ? stopped.data : "", (int)unchanged.len,
+                              unchanged.data ? unchanged.data : "");
+    sl_buffer_free(&started);
+    sl_buffer_free(&restarted);
+    sl_buffer_free(&stopped);
+    sl_buffer_free(&unchanged);
+    sl_supervisor_tick(supervisor);
+    return rc;
+}
+
+void sl_supervisor_tick(sl_supervisor *supervisor)
+{
+    pthread_mutex_lock(&supervisor->mutex);
+    for (size_t i = 0; i < supervisor->n_retiring;) {
+        keeper *old = supervisor->retiring[i];
+        if (!keeper_is_done(old)) {
+            i++;
+            continue;
+        }
+        supervisor->retiring[i] = supervisor->retiring[--supervisor->n_retiring];
+        keeper *next = old->replacement;
+        keeper_free(supervisor, old);
+        if (next) {
+            sl_error err;
+            sl_error_clear(&err);
+            if (keeper_start(next, &err)) {
+                sl_error_log("server", "%s", err.message);
+                next->state = KEEPER_FAILED;
+                snprintf(next->last_error, sizeof next->last_error, "%s", err.message);
+            }
+        }
+    }
+    pthread_mutex_unlock(&supervisor->mutex);
+}
+
+bool sl_supervisor_is_ready(sl_supervisor *supervisor)
+{
+    bool is_ready = true;
+    pthread_mutex_lock(&supervisor->mutex);
+    for (size_t i = 0; i < supervisor->n_active && is_ready; i++) {
+        keeper *k = supervisor->active[i];
+        pthread_mutex_lock(&k->mutex);
+        is_ready = k->state == KEEPER_RUNNING || k->state == KEEPER_FINISHED;
+        pthread_mutex_unlock(&k->mutex);
+    }
+    pthread_mutex_unlock(&supervisor->mutex);
+    return is_ready;
+}
+
+static int append_time(sl_buffer *out, int64_t wall_ms)
+{
+    char text[SL_TIME_ISO_MAX];
+    sl_time_format_iso(wall_ms * 1000, text);
+    return sl_json_write_string(out, text, strlen(text));
+}
+
+static int describe_keeper(keeper *k, sl_buffer *out)
+{
+    pthread_mutex_lock(&k->mutex);
+    totals now = k->before;
+    if (k->pipeline) add_totals(&now, k->pipeline);
+    int rc = sl_buffer_append_cstr(out, "{\"name\":");
+    if (rc == SL_OK) rc = sl_json_write_string(out, k->name, strlen(k->name));
+    if (rc == SL_OK)
+        rc = sl_buffer_printf(out, ",\"state\":\"%s\",\"records_in\":%" PRIu64 ",\"records_out\":%" PRIu64
+                              ",\"records_filtered\":%" PRIu64 ",\"dead_letters\":%" PRIu64 ",\"bytes_in\":%" PRIu64
+                              ",\"restarts\":%d,\"restart_history\":[",
+                              state_names[k->state], now.in, now.out, now.filtered, now.dead, now.bytes_in,
+                              k->n_restarts);
+    int first = k->n_notes > RESTART_NOTES ? k->n_notes - RESTART_NOTES : 0;
+    for (int i = first; i < k->n_notes && rc == SL_OK; i++) {
+        const restart_note *note = &k->notes[i % RESTART_NOTES];
+        rc = sl_buffer_append_cstr(out, i > first ? ",{\"at\":" : "{\"at\":");
+        if (rc == SL_OK) rc = append_time(out, note->wall_ms);
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"reason\":");
+        if (rc == SL_OK) rc = sl_json_write_string(out, note->reason, strlen(note->reason));
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '}');
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(out, "],\"last_error\":");
+    if (rc == SL_OK)
+        rc = k->last_error[0] ? sl_json_write_string(out, k->last_error, strlen(k->last_error))
+                              : sl_buffer_append_cstr(out, "null");
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"next_start_at\":");
+    if (rc == SL_OK)
+        rc = k->state == KEEPER_BACKOFF ? append_time(out, k->next_start_wall_ms) : sl_buffer_append_cstr(out, "null");
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, '}');
+    pthread_mutex_unlock(&k->mutex);
+    return rc;
+}
+
+int sl_supervisor_snapshot(sl_supervisor *supervisor, sl_buffer *out)
+{
+    pthread_mutex_lock(&supervisor->mutex);
+    int rc = sl_buffer_append_byte(out, '[');
+    for (size_t i = 0; i < supervisor->n_active && rc == SL_OK; i++) {
+        if (i) rc = sl_buffer_append_byte(out, ',');
+        if (rc == SL_OK) rc = describe_keeper(supervisor->active[i], out);
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, ']');
+    pthread_mutex_unlock(&supervisor->mutex);
+    return rc;
+}
+
+int sl_supervisor_free(sl_supervisor *supervisor, sl_error *err)
+{
+    (void)err;
+    if (!supervisor) return SL_OK;
+    pthread_mutex_lock(&supervisor->mutex);
+    for (size_t i = 0; i < supervisor->n_active; i++) keeper_stop(supervisor->active[i]);
+    pthread_mutex_unlock(&supervisor->mutex);
+    /* Joined without the lock: the HTTP server is stopped by now. A
+     * replacement that never started goes with the keeper it replaces. */
+    for (size_t i = 0; i < supervisor->n_active; i++) {
+        bool is_replacement = false;
+        for (size_t r = 0; r < supervisor->n_retiring; r++)
+            is_replacement |= supervisor->retiring[r]->replacement == supervisor->active[i];
+        if (!is_replacement) keeper_free(supervisor, supervisor->active[i]);
+    }
+    for (size_t i = 0; i < supervisor->n_retiring; i++) {
+        keeper *old = supervisor->retiring[i];
+        if (old->replacement) keeper_free(supervisor, old->replacement);
+        keeper_free(supervisor, old);
+    }
+    free(supervisor->active);
+    free(supervisor->retiring);
+    if (supervisor->current) ref_release(supervisor, supervisor->current);
+    pthread_mutex_destroy(&supervisor->mutex);
+    free(supervisor);
+    return SL_OK;
+}
