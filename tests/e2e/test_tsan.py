@@ -61,3 +61,25 @@ def test_topic_sql_sqlite_with_four_workers_has_no_data_races(sluice_tsan_bin, w
         db.close()
     assert rows == COUNT and ids == COUNT, f"{rows} rows, {ids} distinct ids, expected {COUNT}"
     assert bands == 2
+
+
+def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_bin, workdir):
+    """Keeper threads, libmicrohttpd's threads and the main loop share the
+    supervisor: snapshots during a reload that restarts one pipeline, then a
+    drain on SIGTERM (exit 66 on a TSan report)."""
+    from test_server import FEED_AND_COPY, Server
+
+    sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
+    server = Server(sluice, workdir, FEED_AND_COPY.format(out="out.jsonl")).wait_started(timeout=120)
+    try:
+        server.wait_for("records copied", lambda p: p["copy"]["records_out"] >= 200, timeout=120)
+        server.config.write_text(FEED_AND_COPY.format(out="second.jsonl"))
+        status, body = server.request("POST", "/api/v1/reload")
+        assert status == 200 and body["changes"]["restarted"] == ["copy"], body
+        for _ in range(20):
+            server.request("GET", "/readyz")
+            server.pipelines()
+        server.wait_for("the new copy running", lambda p: p["copy"]["state"] == "running", timeout=120)
+    finally:
+        code = server.stop(timeout=120)
+    assert code == 0, server.stderr()
