@@ -52,7 +52,9 @@ typedef struct run_state {
     size_t n_writers;
     sl_progress *progress;      /* the progress line's memory; NULL without one */
     sl_progress_sample *samples;
-    bool is_timed_out;          /* --for elapsed: pipelines cut short are incomplete */
+    bool is_timed_out;
+    bool is_stopped;            /* options->stop was set */
+    bool is_log_owned;          /* opened by the run, not lent by a server */          /* --for elapsed: pipelines cut short are incomplete */
 } run_state;
 
 static bool writers_done(void *context, const char *topic)
@@ -172,6 +174,10 @@ static int check_complete(const run_state *run, const sl_run_options *options, s
                             "end; what was stored is committed and a rerun continues from there (use --follow "
                             "for a run that --for ends normally)",
                             first, others, limit);
+    if (run->is_stopped)
+        return sl_error_set(err, SL_EINTERRUPTED,
+                            "pipeline %s%s: stopped before its source had been read to its end; what every sink "
+                            "stored is committed and the next run continues from there", first, others);
     int signal_number = stop_signal;
     return sl_error_set(err, SL_EINTERRUPTED,
                         "pipeline %s%s: interrupted by %s before its source had been read to its end; what every "
@@ -246,20 +252,28 @@ static void run_state_clear(run_state *run)
     sl_progress_free(run->progress);
     free(run->samples);
     free(run->writers);
-    sl_log_close(run->log);
+    if (run->is_log_owned) sl_log_close(run->log);
 }
 
 int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *err)
 {
     run_state run = { .plan = plan };
     atomic_init(&run.stopping, false);
-    atomic_store(&stop_requested, false);
-    stop_signal = 0;
+    bool is_cli = options->log == NULL;
+    if (is_cli) {
+        atomic_store(&stop_requested, false);
+        stop_signal = 0;
+    }
     int rc = SL_OK;
     if (options->only_pipeline && !sl_plan_pipeline(plan, options->only_pipeline))
         return sl_error_set(err, SL_EUSAGE, "%s: no pipeline named '%s'", plan->path, options->only_pipeline);
-    rc = sl_log_open(plan->data_dir, &run.log, err);
-    if (rc) return rc;
+    if (is_cli) {
+        rc = sl_log_open(plan->data_dir, &run.log, err);
+        if (rc) return rc;
+        run.is_log_owned = true;
+    } else {
+        run.log = options->log;
+    }
     rc = count_writers(&run, options, err);
     if (rc) goto done;
     run.pipelines = calloc(plan->n_pipelines, sizeof *run.pipelines);
@@ -308,7 +322,11 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
             last_progress = now;
         }
         if (n_running == 0) break;
-        if (atomic_load(&stop_requested)) atomic_store(&run.stopping, true);
+        if (is_cli && atomic_load(&stop_requested)) atomic_store(&run.stopping, true);
+        if (options->stop && atomic_load(options->stop) && !atomic_load(&run.stopping)) {
+            run.is_stopped = true;
+            atomic_store(&run.stopping, true);
+        }
         if (options->duration_ms > 0 && now - started_ms >= options->duration_ms && !atomic_load(&run.stopping)) {
             run.is_timed_out = true;
             atomic_store(&run.stopping, true);
@@ -328,7 +346,8 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         }
     }
     if (rc == SL_OK) rc = check_complete(&run, options, err);
-    if (options->show_summary) show_summary(&run, started_ms);
+    if (options->show_summary && options->summary_file) print_summary(&run, options->summary_file, started_ms);
+    else if (options->show_summary) show_summary(&run, started_ms);
 done:
     run_state_clear(&run);
     return rc;

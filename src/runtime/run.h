@@ -21,10 +21,13 @@
 #ifndef SL_RUN_H
 #define SL_RUN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
+#include "log/log.h"
 #include "runtime/plan.h"
 
 typedef struct sl_run_options {
@@ -33,12 +36,17 @@ typedef struct sl_run_options {
     int64_t duration_ms;        /* 0 = no limit */
     bool show_progress;         /* the progress line (progress.h) on stderr, through the logger */
     bool show_summary;          /* the closing summary on stderr, in one piece (sl_logger_print) */
+    /* For runs inside `sluice server` (a DAG task's pipeline): */
+    sl_log *log;                /* the server's open log (borrowed); NULL = open and lock the data dir */
+    const atomic_bool *stop;    /* set to stop the run (a timeout, a cancel); NULL = signals only */
+    FILE *summary_file;         /* with show_summary: the summary goes here instead of stderr */
 } sl_run_options;
 
 /* Whether a pipeline the run selects has a sink writing stdout (stdio). */
 bool sl_run_writes_stdout(const sl_plan *plan, const sl_run_options *options);
 
-/* Asks a run in progress to stop because of signal_number (async-signal-safe). */
+/* Asks a run in progress to stop because of signal_number (async-signal-safe);
+ * for `sluice run`: runs with options->log (a server's) leave signals to it. */
 void sl_run_request_stop(int signal_number);
 
 /* The signal that asked the last run to stop; 0 when none did. */
