@@ -513,8 +513,8 @@ static sl_source_progress progress_of(const sl_source_ops *ops, void *source)
 
 Test(file, progress_sums_the_bytes_read_of_every_file_against_their_sizes)
 {
-    write_file(path_in_dir("a.jsonl"), "w", "{\"a\":1}\n{\"a\":2}\n", 16);
-    write_file(path_in_dir("b.jsonl"), "w", "{\"b\":1}\n", 8);
+    test_write_file(path_in_dir("a.jsonl"), "w", "{\"a\":1}\n{\"a\":2}\n", 16);
+    test_write_file(path_in_dir("b.jsonl"), "w", "{\"b\":1}\n", 8);
     void *source = open_source(path_in_dir("*.jsonl"), false, 0);
     sl_source_progress progress = progress_of(&sl_file_source, source);
     cr_assert_eq(progress.done, 0);
@@ -540,7 +540,7 @@ Test(file, progress_sums_the_bytes_read_of_every_file_against_their_sizes)
 
 Test(file, progress_of_a_tailed_file_has_no_total)
 {
-    write_file(path_in_dir("t.jsonl"), "w", "{\"a\":1}\n", 8);
+    test_write_file(path_in_dir("t.jsonl"), "w", "{\"a\":1}\n", 8);
     void *source = open_source(path_in_dir("t.jsonl"), true, 0);
     sl_source_progress progress = progress_of(&sl_file_source, source);
     cr_assert_eq(progress.total, -1, "a tailed file keeps growing: no percent");
@@ -552,7 +552,7 @@ Test(file, progress_of_a_tailed_file_has_no_total)
 Test(file, stdio_progress_knows_the_size_of_a_redirected_file)
 {
     const char *path = path_in_dir("stdin.jsonl");
-    write_file(path, "w", "{\"skip\":0}\n{\"a\":1}\n{\"a\":2}\n", 28);
+    test_write_file(path, "w", "{\"skip\":0}\n{\"a\":1}\n{\"a\":2}\n", 28);
     int saved = dup(STDIN_FILENO);
     int fd = open(path, O_RDONLY);
     cr_assert_geq(fd, 0);
