@@ -254,22 +254,8 @@ int sl_topic_log_produce(sl_log *log, const sl_topic_args *args)
 /* The first offset of partition p whose record has a timestamp >= ms; -1 when none. */
 static int offset_for_time(sl_topic *topic, int32_t p, int64_t ms, sl_batch *batch, int64_t *found, sl_error *err)
 {
-    *found = -1;
-    int64_t at = sl_topic_start_offset(topic, p), end = sl_topic_end_offset(topic, p);
-    while (at < end) {
-        sl_batch_reset(batch);
-        int64_t next = at;
-        int rc = sl_topic_read(topic, p, at, READ_BYTES, batch, &next, err);
-        if (rc) return rc;
-        for (size_t i = 0; i < batch->n_records; i++) {
-            if (batch->records[i].timestamp_ms < ms) continue;
-            *found = batch->records[i].offset;
-            return SL_OK;
-        }
-        if (batch->n_records == 0 || next <= at) break;
-        at = next;
-    }
-    return SL_OK;
+    int64_t scanned;
+    return sl_topic_offset_for_time(topic, p, 0, ms, batch, found, &scanned, err);
 }
 
 /* positions[p] = where partition p starts (unread partitions untouched). */

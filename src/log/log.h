@@ -108,6 +108,13 @@ int sl_topic_append(sl_topic *topic, int32_t partition, sl_record *records, size
 int sl_topic_read(sl_topic *topic, int32_t partition, int64_t offset, size_t max_bytes,
                   sl_batch *batch, int64_t *next_offset, sl_error *err);
 
+/* The first offset at or after `from` in partition p whose record has a
+ * timestamp >= ms, in *found (-1 when none yet); *scanned is where a later
+ * search for the same ms may start (the end read). batch is scratch space
+ * (reset here). */
+int sl_topic_offset_for_time(sl_topic *topic, int32_t partition, int64_t from, int64_t ms, sl_batch *batch,
+                             int64_t *found, int64_t *scanned, sl_error *err);
+
 /* First and next-to-be-written offsets of a partition (on a read-only log,
  * as of the topic's open or the last read that reached the end). */
 int64_t sl_topic_start_offset(sl_topic *topic, int32_t partition);

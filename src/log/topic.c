@@ -300,3 +300,27 @@ int sl_topic_enforce_retention(sl_topic *topic, sl_error *err)
     }
     return SL_OK;
 }
+
+int sl_topic_offset_for_time(sl_topic *topic, int32_t partition, int64_t from, int64_t ms, sl_batch *batch,
+                             int64_t *found, int64_t *scanned, sl_error *err)
+{
+    *found = -1;
+    int64_t at = from > sl_topic_start_offset(topic, partition) ? from : sl_topic_start_offset(topic, partition);
+    int64_t end = sl_topic_end_offset(topic, partition);
+    while (at < end) {
+        sl_batch_reset(batch);
+        int64_t next = at;
+        int rc = sl_topic_read(topic, partition, at, 1 << 20, batch, &next, err);
+        if (rc) return rc;
+        for (size_t i = 0; i < batch->n_records; i++) {
+            if (batch->records[i].timestamp_ms < ms) continue;
+            *found = batch->records[i].offset;
+            *scanned = *found;
+            return SL_OK;
+        }
+        if (batch->n_records == 0 || next <= at) break;
+        at = next;
+    }
+    *scanned = at;
+    return SL_OK;
+}
