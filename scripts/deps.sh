@@ -2,7 +2,8 @@
 # Installs what sluice needs on a fresh Debian machine, idempotently and
 # without prompts. `scripts/deps.sh build` installs the build dependencies;
 # `scripts/deps.sh test` adds the test tools (Criterion, a Python venv with
-# pytest under .venv/, clang and its libFuzzer runtime for tests/fuzz/).
+# pytest under .venv/, clang and its libFuzzer runtime for tests/fuzz/,
+# Debian's PostgreSQL server for tests/servers/postgres.sh).
 # Packages already present are left alone.
 # Each step prints one line ("  APT      install gcc make"); what apt-get
 # and pip print is kept aside and shown whole, on stderr, only when the step
@@ -31,8 +32,8 @@ step() {  # step TAG WHAT COMMAND... — one line for the step; COMMAND's output
     fi
 }
 
-build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev)
-test_packages=(libcriterion-dev python3-venv jq clang)
+build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev libpq-dev)
+test_packages=(libcriterion-dev python3-venv jq clang postgresql)
 
 wanted=("${build_packages[@]}")
 [ "$what" = test ] && wanted+=("${test_packages[@]}")
