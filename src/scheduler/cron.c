@@ -279,3 +279,30 @@ int sl_cron_next(const sl_cron *cron, const sl_tz *tz, int64_t after_utc, int64_
     }
     return SL_ENOTFOUND;
 }
+
+/* Walks back from a day after before's local day (a repeated hour may put
+ * wall times later than before's own at instants before it): fire times
+ * grow with the wall time, so the first one found before `before` is the
+ * last. */
+int sl_cron_prev(const sl_cron *cron, const sl_tz *tz, int64_t before_utc, int64_t *previous)
+{
+    int64_t before_local = before_utc + sl_tz_offset(tz, before_utc);
+    int64_t last_day = floor_div(before_local, SECONDS_PER_DAY) + 1;
+    for (int64_t day = last_day; day > last_day - SEARCH_YEARS * 366; day--) {
+        if (!day_matches(cron, day)) continue;
+        for (int hour = 23; hour >= 0; hour--) {
+            if (!(cron->hours >> hour & 1)) continue;
+            int64_t hour_start = day * SECONDS_PER_DAY + hour * 3600;
+            for (int minute = 59; minute >= 0; minute--) {
+                if (!(cron->minutes >> minute & 1)) continue;
+                int64_t instants[2];
+                if (sl_tz_from_local(tz, hour_start + minute * 60, instants) == 0) continue;
+                if (instants[0] < before_utc) {
+                    *previous = instants[0];
+                    return SL_OK;
+                }
+            }
+        }
+    }
+    return SL_ENOTFOUND;
+}

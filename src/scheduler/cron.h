@@ -40,4 +40,8 @@ int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err);
  * in *next. SL_ENOTFOUND when there is none in the next 30 years. */
 int sl_cron_next(const sl_cron *cron, const sl_tz *tz, int64_t after_utc, int64_t *next);
 
+/* The last fire time strictly before before_utc, in *previous.
+ * SL_ENOTFOUND when there is none in the 30 years before. */
+int sl_cron_prev(const sl_cron *cron, const sl_tz *tz, int64_t before_utc, int64_t *previous);
+
 #endif
