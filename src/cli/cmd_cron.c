@@ -39,42 +39,17 @@ static void cron_usage(FILE *out)
             CRON_MAX_COUNT, CRON_DEFAULT_COUNT);
 }
 
-/* Whether the text after its date part names an offset (Z, +hh:mm, -hh:mm). */
-static bool has_offset(const char *text)
-{
-    size_t len = strlen(text);
-    if (len > 0 && (text[len - 1] == 'Z' || text[len - 1] == 'z')) return true;
-    return len > 10 && strpbrk(text + 10, "+-") != NULL;
-}
-
 /* --after TIME in seconds since the epoch; a time without an offset is a
  * wall time of tz. */
 static int parse_after(const char *text, const sl_tz *tz, int64_t *after)
 {
-    /* Seconds may be left out: 2026-03-29T01:30 is 01:30:00. */
-    char full[80];
-    size_t len = strlen(text);
-    if (len >= 16 && len < 60 && text[13] == ':' && (len == 16 || text[16] != ':'))
-        snprintf(full, sizeof full, "%.16s:00%s", text, text + 16);
-    else snprintf(full, sizeof full, "%.79s", text);
     int64_t us;
-    if (sl_time_parse_iso(full, strlen(full), &us)) {
-        fprintf(stderr, "sluice cron: --after: '%s' is not a date and time like 2026-03-29T01:30 or "
-                "2026-03-29T01:30:00Z\n", text);
+    sl_error err;
+    if (sl_tz_parse_time(tz, text, &us, &err)) {
+        fprintf(stderr, "sluice cron: --after: %s\n", err.message);
         return SL_EXIT_USAGE;
     }
-    int64_t seconds = us / 1000000 - (us % 1000000 < 0);
-    if (has_offset(text)) {
-        *after = seconds;
-        return SL_EXIT_OK;
-    }
-    int64_t instants[2];
-    if (sl_tz_from_local(tz, seconds, instants) == 0) {
-        fprintf(stderr, "sluice cron: --after: %s does not exist in %s (the clocks skip it); give an offset, "
-                "like %sZ\n", text, sl_tz_name(tz), text);
-        return SL_EXIT_USAGE;
-    }
-    *after = instants[0];
+    *after = us / 1000000 - (us % 1000000 < 0);
     return SL_EXIT_OK;
 }
 

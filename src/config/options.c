@@ -103,6 +103,7 @@ const char *sl_option_type_name(sl_option_type type)
     case SL_OPT_SIZE: return "size";
     case SL_OPT_MAP: return "mapping";
     case SL_OPT_LIST: return "list";
+    case SL_OPT_NODE: return "value";
     case SL_OPT_UNSUPPORTED: return "not supported yet";
     case SL_OPT_END: break;
     }
@@ -323,6 +324,11 @@ static int apply_option(apply_pass *pass, const sl_option *option, const sl_node
         if (value->kind != wanted)
             return setting_error(pass, value, option->name, "expected a %s, found a %s", sl_node_kind_name(wanted),
                                  sl_node_kind_name(value->kind));
+        *(const sl_node **)field = value;
+        return SL_OK;
+    }
+    if (option->type == SL_OPT_NODE) {
+        if (!value) return setting_error(pass, NULL, option->name, "cannot have a default");
         *(const sl_node **)field = value;
         return SL_OK;
     }

@@ -18,6 +18,8 @@
  *   SL_OPT_SIZE         int64_t bytes     (amount.h: "512", "64KiB", "1MiB", "2GB", ...)
  *   SL_OPT_MAP          const sl_node *   (a mapping, borrowed from the document)
  *   SL_OPT_LIST         const sl_node *   (a list, borrowed from the document)
+ *   SL_OPT_NODE         const sl_node *   (any value, null included: the owner checks it;
+ *                                          NULL when absent)
  *   SL_OPT_UNSUPPORTED  no field: a key kept for a feature not built yet;
  *                       giving it is an error saying so (help says what it is for)
  */
@@ -44,6 +46,7 @@ typedef enum sl_option_type {
     SL_OPT_SIZE,
     SL_OPT_MAP,
     SL_OPT_LIST,
+    SL_OPT_NODE,
     SL_OPT_UNSUPPORTED,
 } sl_option_type;
 

@@ -464,3 +464,37 @@ size_t sl_tz_from_local(const sl_tz *tz, int64_t local_seconds, int64_t utc[2])
     }
     return n;
 }
+
+/* Whether the text after its date part names an offset (Z, +hh:mm, -hh:mm). */
+static bool has_offset(const char *text)
+{
+    size_t len = strlen(text);
+    if (len > 0 && (text[len - 1] == 'Z' || text[len - 1] == 'z')) return true;
+    return len > 10 && strpbrk(text + 10, "+-") != NULL;
+}
+
+int sl_tz_parse_time(const sl_tz *tz, const char *text, int64_t *us, sl_error *err)
+{
+    /* Seconds may be left out: 2026-03-29T01:30 is 01:30:00. */
+    char full[80];
+    size_t len = strlen(text);
+    if (len >= 16 && len < 60 && text[13] == ':' && (len == 16 || text[16] != ':'))
+        snprintf(full, sizeof full, "%.16s:00%s", text, text + 16);
+    else snprintf(full, sizeof full, "%.79s", text);
+    int64_t parsed;
+    if (sl_time_parse_iso(full, strlen(full), &parsed))
+        return sl_error_set(err, SL_EPARSE, "'%.60s' is not a date or date-time like 2026-03-29, 2026-03-29T01:30 "
+                            "or 2026-03-29T01:30:00Z", text);
+    if (has_offset(text)) {
+        *us = parsed;
+        return SL_OK;
+    }
+    int64_t fraction = parsed % 1000000;
+    if (fraction < 0) fraction += 1000000;
+    int64_t instants[2];
+    if (sl_tz_from_local(tz, (parsed - fraction) / 1000000, instants) == 0)
+        return sl_error_set(err, SL_EPARSE, "%.60s does not exist in %s (the clocks skip it); give an offset, like "
+                            "%.60sZ", text, tz->name, text);
+    *us = instants[0] * 1000000 + fraction;
+    return SL_OK;
+}

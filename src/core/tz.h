@@ -38,4 +38,11 @@ int32_t sl_tz_offset(const sl_tz *tz, int64_t utc_seconds);
  * utc[] in increasing order and returns how many. */
 size_t sl_tz_from_local(const sl_tz *tz, int64_t local_seconds, int64_t utc[2]);
 
+/* Parses an ISO-8601 date or date-time ("2026-03-29", "2026-03-29T01:30",
+ * with or without seconds) into µs since the epoch: with an offset or Z as
+ * written, without one as a wall time of tz (the first occurrence of a
+ * repeated one). A wall time that does not exist in tz, or text that is
+ * not a date, is SL_EPARSE with err saying which. */
+int sl_tz_parse_time(const sl_tz *tz, const char *text, int64_t *us, sl_error *err);
+
 #endif

@@ -30,6 +30,7 @@
 
 #include "config/options.h"
 #include "core/address.h"
+#include "runtime/plan_dags.h"
 #include "runtime/plan_settings.h"
 
 /* The checked topics.kafka block: its nodes, borrowed from the document,
@@ -427,41 +428,10 @@ done:
     return rc;
 }
 
-static int check_task(loader *ld, const sl_node *tasks, const sl_node_pair *task_pair, const char *where)
-{
-    sl_task_conf task = { 0 };
-    char task_where[700];
-    snprintf(task_where, sizeof task_where, "%s.tasks.%s", where, task_pair->key);
-    int rc = sl_options_apply_all(sl_task_options, task_pair->value, &task, task_where, ld->diags);
-    if (rc == SL_OK && !task.pipeline == !task.command)
-        rc = sl_diag_error_at(ld->diags, task_pair->value, "%s: give exactly one of 'pipeline' or 'command'",
-                              task_where);
-    if (rc == SL_OK && task.pipeline && !sl_plan_pipeline(ld->plan, task.pipeline))
-        rc = sl_diag_error_at(ld->diags, sl_node_get(task_pair->value, "pipeline"),
-                              "%s: no pipeline named '%s' in this file", task_where, task.pipeline);
-    for (size_t d = 0; rc != SL_ENOMEM && d < task.depends_on.n_items; d++)
-        if (!sl_node_get(tasks, task.depends_on.items[d]))
-            rc = sl_diag_error_at(ld->diags, sl_node_get(task_pair->value, "depends_on"),
-                                  "%s: depends on unknown task '%s'", task_where, task.depends_on.items[d]);
-    sl_options_free(sl_task_options, &task);
-    return rc;
-}
-
 static int check_dags(loader *ld, const sl_node *dags)
 {
-    int rc = SL_OK;
-    for (size_t i = 0; i < dags->n_pairs && rc != SL_ENOMEM; i++) {
-        const sl_node_pair *pair = &dags->pairs[i];
-        sl_dag_conf dag = { 0 };
-        char where[300];
-        snprintf(where, sizeof where, "dags.%s", pair->key);
-        rc = worse(rc, sl_options_apply_all(sl_dag_options, pair->value, &dag, where, ld->diags));
-        for (size_t t = 0; dag.tasks && t < dag.tasks->n_pairs && rc != SL_ENOMEM; t++)
-            rc = worse(rc, check_task(ld, dag.tasks, &dag.tasks->pairs[t], where));
-        sl_options_free(sl_dag_options, &dag);
-    }
     ld->plan->n_dags = dags->n_pairs;
-    return rc;
+    return sl__plan_check_dags(ld->plan, dags, ld->diags);
 }
 
 /* Checks the top-level topics: block: { kafka: { brokers, properties } }. */

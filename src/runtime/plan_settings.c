@@ -96,12 +96,25 @@ const sl_option sl_transform_options[] = {
 };
 
 const sl_option sl_dag_options[] = {
-    { "schedule", SL_OPT_STRING, offsetof(sl_dag_conf, schedule), .required = true,
-      .help = "when the DAG runs: a cron expression, @hourly, @daily, @weekly, or an interval" },
+    { "schedule", SL_OPT_NODE, offsetof(sl_dag_conf, schedule),
+      .help = "when runs are created: a 5-field cron expression or @hourly, @daily, @weekly, @monthly, @yearly "
+              "(in timezone), { every: DURATION } (see dag.every), or null for manual runs only (the default)" },
+    { "timezone", SL_OPT_STRING, offsetof(sl_dag_conf, timezone), .default_value = "UTC",
+      .help = "the tz database zone of the cron schedule and of dates without an offset, like Europe/Berlin" },
+    { "start_date", SL_OPT_STRING, offsetof(sl_dag_conf, start_date),
+      .help = "no interval starts before this date (2026-01-01 or 2026-01-01T06:00, in timezone unless it "
+              "has an offset)" },
+    { "end_date", SL_OPT_STRING, offsetof(sl_dag_conf, end_date),
+      .help = "no interval starts after this date (as start_date)" },
+    { "catchup", SL_OPT_BOOL, offsetof(sl_dag_conf, catchup), .default_value = "false",
+      .help = "create a run for every interval since start_date that has none, in order; else only the "
+              "latest complete one" },
+    { "max_active_runs", SL_OPT_INT, offsetof(sl_dag_conf, max_active_runs), .default_value = "16", .min = "1",
+      .max = "10000", .help = "runs of this DAG that may run at once" },
+    { "dagrun_timeout", SL_OPT_DURATION, offsetof(sl_dag_conf, dagrun_timeout_ms), .default_value = "0",
+      .help = "a run still going after this long fails; 0 = no limit" },
     { "tasks", SL_OPT_MAP, offsetof(sl_dag_conf, tasks), .required = true,
       .help = "the tasks, by name (see task)" },
-    { "catchup", SL_OPT_BOOL, offsetof(sl_dag_conf, catchup), .default_value = "false",
-      .help = "also run the intervals missed while the scheduler was down" },
     { "paused", SL_OPT_BOOL, offsetof(sl_dag_conf, paused), .default_value = "false",
       .help = "defined but not scheduled" },
     { "description", SL_OPT_STRING, offsetof(sl_dag_conf, description),
@@ -109,19 +122,78 @@ const sl_option sl_dag_options[] = {
     { 0 }
 };
 
+const sl_option sl_every_options[] = {
+    { "every", SL_OPT_DURATION, offsetof(sl_every_conf, every_ms), .required = true, .min = "1s",
+      .help = "the length of each interval; intervals start at start_date (or the Unix epoch) plus a multiple of it" },
+    { 0 }
+};
+
+static const char *const trigger_rule_choices[] = { "all_success", "all_done", "one_success", "one_failed",
+                                                    "none_failed", NULL };
+
 const sl_option sl_task_options[] = {
     { "pipeline", SL_OPT_STRING, offsetof(sl_task_conf, pipeline),
-      .help = "a pipeline of this file that the task runs; give pipeline or command" },
-    { "command", SL_OPT_STRING, offsetof(sl_task_conf, command),
-      .help = "a shell command that the task runs; give pipeline or command" },
+      .help = "a pipeline of this file that the task runs until its source ends; a task has one of pipeline, "
+              "command, shell, sql, sensor, control" },
+    { "command", SL_OPT_STR_LIST, offsetof(sl_task_conf, command),
+      .help = "a program and its arguments, run without a shell; output goes to the task's log" },
+    { "shell", SL_OPT_STRING, offsetof(sl_task_conf, shell),
+      .help = "a script run by /bin/sh -c, when a shell is wanted" },
+    { "sql", SL_OPT_MAP, offsetof(sl_task_conf, sql), .help = "statements run on a database (see task.sql)" },
+    { "sensor", SL_OPT_MAP, offsetof(sl_task_conf, sensor),
+      .help = "wait for a topic's consumer group or its event time (see task.sensor)" },
+    { "control", SL_OPT_MAP, offsetof(sl_task_conf, control),
+      .help = "start, stop or restart a continuous pipeline of the server (see task.control)" },
+    { "depends_on", SL_OPT_STR_LIST, offsetof(sl_task_conf, depends_on),
+      .help = "tasks of the same DAG this one runs after (see trigger_rule)" },
+    { "trigger_rule", SL_OPT_STRING, offsetof(sl_task_conf, trigger_rule), .default_value = "all_success",
+      .choices = trigger_rule_choices,
+      .help = "what the tasks it depends on must have done: all succeeded, all finished, one succeeded, "
+              "one failed, or all finished with none failed" },
     { "retries", SL_OPT_INT, offsetof(sl_task_conf, retries), .default_value = "0", .min = "0", .max = "1000",
       .help = "attempts after a failed one" },
-    { "timeout", SL_OPT_DURATION, offsetof(sl_task_conf, timeout_ms), .default_value = "0",
-      .help = "an attempt running longer fails; 0 = no limit" },
     { "retry_delay", SL_OPT_DURATION, offsetof(sl_task_conf, retry_delay_ms), .default_value = "30s",
       .help = "wait between a failed attempt and the next" },
-    { "depends_on", SL_OPT_STR_LIST, offsetof(sl_task_conf, depends_on),
-      .help = "tasks of the same DAG that must succeed first" },
+    { "retry_exponential_backoff", SL_OPT_BOOL, offsetof(sl_task_conf, retry_exponential_backoff),
+      .default_value = "false", .help = "double the wait after each failed attempt" },
+    { "max_retry_delay", SL_OPT_DURATION, offsetof(sl_task_conf, max_retry_delay_ms), .default_value = "0",
+      .help = "the longest wait between attempts; 0 = no limit" },
+    { "timeout", SL_OPT_DURATION, offsetof(sl_task_conf, timeout_ms), .default_value = "0",
+      .help = "an attempt running longer fails; 0 = no limit" },
+    { 0 }
+};
+
+const sl_option sl_task_sql_options[] = {
+    { "database", SL_OPT_STRING, offsetof(sl_task_sql_conf, database), .required = true,
+      .help = "the SQLite file the statements run on" },
+    { "statement", SL_OPT_STRING, offsetof(sl_task_sql_conf, statement), .required = true,
+      .help = "one or more statements, run in one transaction" },
+    { 0 }
+};
+
+static const char *const sensor_until_choices[] = { "lag_zero", "event_time_past_interval_end", NULL };
+
+const sl_option sl_task_sensor_options[] = {
+    { "topic", SL_OPT_STRING, offsetof(sl_task_sensor_conf, topic), .required = true,
+      .help = "the embedded topic watched" },
+    { "group", SL_OPT_STRING, offsetof(sl_task_sensor_conf, group),
+      .help = "the consumer group whose lag is watched (for until: lag_zero)" },
+    { "until", SL_OPT_STRING, offsetof(sl_task_sensor_conf, until), .default_value = "lag_zero",
+      .choices = sensor_until_choices,
+      .help = "done when the group has read the topic to its end, or when a record with a timestamp at or "
+              "past the run's interval end is in the topic" },
+    { "poke_interval", SL_OPT_DURATION, offsetof(sl_task_sensor_conf, poke_interval_ms), .default_value = "5s",
+      .min = "10ms", .help = "how often the topic is looked at" },
+    { 0 }
+};
+
+static const char *const control_action_choices[] = { "start", "stop", "restart", NULL };
+
+const sl_option sl_task_control_options[] = {
+    { "action", SL_OPT_STRING, offsetof(sl_task_control_conf, action), .required = true,
+      .choices = control_action_choices, .help = "what to do to the pipeline" },
+    { "pipeline", SL_OPT_STRING, offsetof(sl_task_control_conf, pipeline), .required = true,
+      .help = "a continuous pipeline of this file (one no task runs)" },
     { 0 }
 };
 
@@ -135,7 +207,12 @@ const sl_plan_block sl_plan_blocks[] = {
     { "topics", "topics", "where topic: blocks live", sl_topics_options },
     { "topics.kafka", "topics.kafka", "the Kafka cluster that topic: blocks are moved onto",
       sl_topics_kafka_options },
-    { "dag", "dags.NAME", "a scheduled DAG of tasks (run by `sluice server`, not built yet)", sl_dag_options },
+    { "dag", "dags.NAME", "a scheduled DAG of tasks (run by the scheduler of `sluice server`, not built yet)", sl_dag_options },
+    { "dag.every", "dags.NAME.schedule", "an interval schedule: { every: DURATION }", sl_every_options },
     { "task", "dags.NAME.tasks.NAME", "a task of a DAG", sl_task_options },
+    { "task.sql", "dags.NAME.tasks.NAME.sql", "a task's SQL statements", sl_task_sql_options },
+    { "task.sensor", "dags.NAME.tasks.NAME.sensor", "a task that waits for a topic", sl_task_sensor_options },
+    { "task.control", "dags.NAME.tasks.NAME.control", "a task that controls a continuous pipeline",
+      sl_task_control_options },
     { NULL, NULL, NULL, NULL },
 };

@@ -63,21 +63,54 @@ typedef struct sl_transform_conf {
 } sl_transform_conf;
 
 typedef struct sl_dag_conf {
-    char *schedule;
+    const sl_node *schedule;    /* a cron string or alias, { every: DURATION }, or absent/null (manual) */
+    char *timezone;
+    char *start_date;
+    char *end_date;
     const sl_node *tasks;
     bool catchup;
     bool paused;
+    int64_t max_active_runs;
+    int64_t dagrun_timeout_ms;
     char *description;
 } sl_dag_conf;
 
+typedef struct sl_every_conf {
+    int64_t every_ms;
+} sl_every_conf;
+
 typedef struct sl_task_conf {
     char *pipeline;
-    char *command;
+    sl_str_list command;        /* argv */
+    char *shell;                /* a /bin/sh -c script */
+    const sl_node *sql;
+    const sl_node *sensor;
+    const sl_node *control;
+    char *trigger_rule;
     int64_t retries;
     int64_t timeout_ms;
     int64_t retry_delay_ms;
+    bool retry_exponential_backoff;
+    int64_t max_retry_delay_ms;
     sl_str_list depends_on;
 } sl_task_conf;
+
+typedef struct sl_task_sql_conf {
+    char *database;
+    char *statement;
+} sl_task_sql_conf;
+
+typedef struct sl_task_sensor_conf {
+    char *topic;
+    char *group;
+    char *until;
+    int64_t poke_interval_ms;
+} sl_task_sensor_conf;
+
+typedef struct sl_task_control_conf {
+    char *action;
+    char *pipeline;
+} sl_task_control_conf;
 
 extern const sl_option sl_top_options[];
 extern const sl_option sl_topics_options[];
@@ -88,6 +121,10 @@ extern const sl_option sl_pipeline_options[];
 extern const sl_option sl_transform_options[];
 extern const sl_option sl_dag_options[];
 extern const sl_option sl_task_options[];
+extern const sl_option sl_every_options[];
+extern const sl_option sl_task_sql_options[];
+extern const sl_option sl_task_sensor_options[];
+extern const sl_option sl_task_control_options[];
 
 /* One documented block of the config file. */
 typedef struct sl_plan_block {

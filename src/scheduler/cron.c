@@ -53,11 +53,13 @@ typedef struct parse_state {
     const char *text;     /* the whole expression, for messages */
     const char *source;   /* what is parsed: text, or an alias's expansion */
     sl_error *err;
+    size_t column;        /* where the mistake is (1-based), 0 = the whole expression */
 } parse_state;
 
-static int fail(const parse_state *state, const field_spec *field, size_t column, const char *format,
+static int fail(parse_state *state, const field_spec *field, size_t column, const char *format,
                 const char *detail)
 {
+    if (state->source == state->text) state->column = column;
     char what[160];
     snprintf(what, sizeof what, format, detail);
     if (state->source != state->text)
@@ -67,7 +69,7 @@ static int fail(const parse_state *state, const field_spec *field, size_t column
 }
 
 /* A number or (where the field has names) a three-letter name at s[0..len). */
-static int read_value(const parse_state *state, const field_spec *field, const char *s, size_t len,
+static int read_value(parse_state *state, const field_spec *field, const char *s, size_t len,
                       size_t column, int *value)
 {
     char piece[32];
@@ -105,7 +107,7 @@ static int read_value(const parse_state *state, const field_spec *field, const c
 }
 
 /* One comma-separated item: *, v, a-b, with an optional /step. */
-static int parse_item(const parse_state *state, const field_spec *field, const char *s, size_t len,
+static int parse_item(parse_state *state, const field_spec *field, const char *s, size_t len,
                       size_t column, uint64_t *bits)
 {
     const char *slash = memchr(s, '/', len);
@@ -157,7 +159,7 @@ static int parse_item(const parse_state *state, const field_spec *field, const c
 }
 
 /* *has_star: one of the field's items is a bare "*". */
-static int parse_field(const parse_state *state, const field_spec *field, const char *s, size_t len,
+static int parse_field(parse_state *state, const field_spec *field, const char *s, size_t len,
                        size_t column, uint64_t *bits, bool *has_star)
 {
     *bits = 0;
@@ -187,9 +189,10 @@ static bool can_fire(const sl_cron *cron)
     return false;
 }
 
-int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err)
+static int parse_expression(parse_state *state, sl_cron *cron)
 {
-    parse_state state = { text, text, err };
+    const char *text = state->text;
+    sl_error *err = state->err;
     memset(cron, 0, sizeof *cron);
     size_t start = strspn(text, " \t");
     if (text[start] == '@') {
@@ -199,13 +202,13 @@ int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err)
                                 text + start);
         for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
             if (strlen(aliases[i].name) == len && strncasecmp(text + start, aliases[i].name, len) == 0)
-                state.source = aliases[i].expression;
-        if (state.source == text)
+                state->source = aliases[i].expression;
+        if (state->source == text)
             return sl_error_set(err, SL_EPARSE, "cron expression '%s': unknown alias '%.*s' (use @yearly, "
                                 "@annually, @monthly, @weekly, @daily, @midnight or @hourly)", text,
                                 (int)(len > 20 ? 20 : len), text + start);
     }
-    const char *s = state.source;
+    const char *s = state->source;
     uint64_t bits[5];
     bool is_star[5] = { false };
     size_t at = 0, n_fields = 0;
@@ -214,7 +217,7 @@ int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err)
         if (s[at] == '\0') break;
         size_t len = strcspn(s + at, " \t");
         if (n_fields < 5) {
-            int rc = parse_field(&state, &fields[n_fields], s + at, len, at + 1, &bits[n_fields],
+            int rc = parse_field(state, &fields[n_fields], s + at, len, at + 1, &bits[n_fields],
                                  &is_star[n_fields]);
             if (rc) return rc;
         }
@@ -235,6 +238,20 @@ int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err)
         return sl_error_set(err, SL_EPARSE, "cron expression '%s' never fires: none of its months has any of its "
                             "days of the month", text);
     return SL_OK;
+}
+
+int sl_cron_parse_at(const char *text, sl_cron *cron, size_t *column, sl_error *err)
+{
+    parse_state state = { text, text, err, 0 };
+    int rc = parse_expression(&state, cron);
+    *column = state.column;
+    return rc;
+}
+
+int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err)
+{
+    size_t column;
+    return sl_cron_parse_at(text, cron, &column, err);
 }
 
 static bool day_matches(const sl_cron *cron, int64_t days)

@@ -36,6 +36,10 @@ typedef struct sl_cron {
  * (day 30 of February) is an error too. */
 int sl_cron_parse(const char *text, sl_cron *cron, sl_error *err);
 
+/* The same, with the 1-based column of the mistake in text in *column
+ * (0 when it concerns the whole expression). */
+int sl_cron_parse_at(const char *text, sl_cron *cron, size_t *column, sl_error *err);
+
 /* The first fire time strictly after after_utc (seconds since the epoch),
  * in *next. SL_ENOTFOUND when there is none in the next 30 years. */
 int sl_cron_next(const sl_cron *cron, const sl_tz *tz, int64_t after_utc, int64_t *next);

@@ -216,7 +216,7 @@ def test_default_is_five_times_after_now_in_utc(sluice):
     (["@daily", "--timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
     (["@daily", "--timezone", "../../etc/passwd"], "is not a time zone name"),
     (["@daily", "--count", "0"], "--count: '0' is not a number from 1 to 100000"),
-    (["@daily", "--after", "yesterday"], "--after: 'yesterday' is not a date and time"),
+    (["@daily", "--after", "yesterday"], "--after: 'yesterday' is not a date or date-time"),
     (["@daily", "--timezone", "Europe/Berlin", "--after", "2026-03-29T02:30"],
      "2026-03-29T02:30 does not exist in Europe/Berlin"),
     ([], "usage: sluice cron"),

@@ -182,6 +182,39 @@ Test(plan, checks_every_pipeline_and_part_past_the_first_mistake)
                                         ":10:1: auth: not supported yet", NULL });
 }
 
+Test(plan, a_dag_with_every_kind_of_schedule_and_task_is_valid)
+{
+    static const char *const text =
+        "pipelines:\n"
+        "  feed: { source: { generator: { kind: sequence, count: 5 } }, sink: { topic: { name: ev } } }\n"
+        "  copy: { source: { topic: { name: ev, group: c } }, sink: { file: { path: o.jsonl } } }\n"
+        "dags:\n"
+        "  a:\n"
+        "    schedule: \"*/15 9-17 * * mon-fri\"\n"
+        "    timezone: Europe/Berlin\n"
+        "    start_date: 2026-01-01\n"
+        "    end_date: 2026-12-31T23:00:00+01:00\n"
+        "    catchup: true\n"
+        "    max_active_runs: 2\n"
+        "    dagrun_timeout: 1h\n"
+        "    tasks:\n"
+        "      load: { pipeline: feed, retries: 3, retry_delay: 10s, retry_exponential_backoff: true, "
+        "max_retry_delay: 5m, timeout: 10m }\n"
+        "      wait: { sensor: { topic: ev, group: c, poke_interval: 1s }, depends_on: [load] }\n"
+        "      sql: { sql: { database: t.db, statement: 'DELETE FROM t' }, depends_on: [wait] }\n"
+        "      ls: { command: [ls, -l], depends_on: [load], trigger_rule: all_done }\n"
+        "      sh: { shell: 'echo done', depends_on: [sql, ls], trigger_rule: none_failed }\n"
+        "      bounce: { control: { action: restart, pipeline: copy } }\n"
+        "  b: { schedule: { every: 30s }, tasks: { t: { command: \"true\" } } }\n"
+        "  c: { schedule: null, tasks: { t: { command: \"true\" } } }\n"
+        "  d: { tasks: { t: { command: \"true\" } } }\n";
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text(text, &plan, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(plan->n_dags, 4);
+    sl_plan_free(plan);
+}
+
 Test(plan, a_file_of_dags_alone_is_valid_with_no_pipelines)
 {
     sl_plan *plan = NULL;
