@@ -12,7 +12,7 @@ const sl_option sl_top_options[] = {
       .help = "the pipelines, by name (see pipeline); a file needs pipelines or dags" },
     { "dags", SL_OPT_MAP, offsetof(sl_top_conf, dags),
       .help = "scheduled DAGs of tasks, by name (see dag): checked by validate, run by the scheduler "
-              "(`sluice server`, not built yet), never by `sluice run`" },
+              "of `sluice server` (not built yet), never by `sluice run`" },
     { "topics", SL_OPT_MAP, offsetof(sl_top_conf, topics),
       .help = "where topic: blocks live (see topics); without it, on the embedded log" },
     { "log", SL_OPT_MAP, offsetof(sl_top_conf, log), .help = "the diagnostic log on stderr (see log)" },
