@@ -203,7 +203,7 @@ def test_follow_run_holds_the_lock_and_stops_cleanly_on_sigint(sluice, workdir):
             proc.kill()
             proc.wait()
     assert code == 0, f"exit {code} after SIGINT\nstdout: {out}\nstderr: {err}"
-    assert time.monotonic() - started < 5, "SIGINT took more than 5 s to stop the run"
+    assert time.monotonic() - started < 30, "SIGINT took more than 30 s to stop the run"
     summary = parse_summary(err)
     assert summary.get("follow_events", {}).get("in") == N, err
     assert summary["follow_events"]["out"] == N, err
