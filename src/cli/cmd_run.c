@@ -88,13 +88,13 @@ static int load_plan(const char *path, sl_plan **plan)
     if (code || (*plan)->n_dags == 0) return code;
     if ((*plan)->n_pipelines == 0) {
         fprintf(stderr, "sluice run: %s has DAGs but no pipelines: DAGs are run by the scheduler of "
-                "`sluice server` (not built yet), not by `sluice run`\n", path);
+                "`sluice server` (or once by `sluice dag test`), not by `sluice run`\n", path);
         sl_plan_free(*plan);
         *plan = NULL;
         return SL_EXIT_USAGE;
     }
     fprintf(stderr, "sluice run: %s: its %zu DAG%s not run: DAGs are run by the scheduler of `sluice "
-            "server` (not built yet), not by `sluice run`; running the pipelines\n", path, (*plan)->n_dags,
+            "server`, not by `sluice run`; running the pipelines\n", path, (*plan)->n_dags,
             (*plan)->n_dags == 1 ? " is" : "s are");
     return SL_EXIT_OK;
 }

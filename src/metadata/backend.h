@@ -34,13 +34,17 @@ typedef struct sl_metadata_ops {
      * last of them in *last (metadata.c makes the cursor). */
     int (*run_list)(void *state, const char *dag_id, const sl_meta_run_cursor *after, int limit,
                     sl_meta_run_fn fn, void *context, size_t *n, sl_meta_run_cursor *last, sl_error *err);
+    int (*run_list_active)(void *state, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
+                           sl_error *err);
     int (*run_latest_interval_end)(void *state, const char *dag_id, int64_t *end_us, bool *found, sl_error *err);
 
     int (*ti_create)(void *state, int64_t run, const char *const *task_ids, size_t n_tasks, int max_tries,
                      size_t *created, sl_error *err);
     int (*ti_get)(void *state, int64_t id, sl_meta_ti_fn fn, void *context, sl_error *err);
     int (*ti_list)(void *state, int64_t run, sl_meta_ti_fn fn, void *context, sl_error *err);
-    int (*ti_claim)(void *state, const char *server_id, int64_t *ids, size_t max, size_t *n, sl_error *err);
+    /* run 0: scheduled task instances of any run. */
+    int (*ti_claim)(void *state, const char *server_id, int64_t run, int64_t *ids, size_t max, size_t *n,
+                    sl_error *err);
     int (*ti_set_state)(void *state, int64_t id, sl_meta_ti_state expected, sl_meta_ti_state ti_state,
                         const int *exit_status, bool *changed, sl_error *err);
     int (*ti_retry)(void *state, int64_t id, int64_t *new_id, bool *created, sl_error *err);

@@ -251,6 +251,18 @@ int sl_metadata_run_list(sl_metadata *store, const char *dag_id, const sl_meta_r
     return rc;
 }
 
+int sl_metadata_run_list_active(sl_metadata *store, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
+                                sl_error *err)
+{
+    int rc = check_version(store, err);
+    if (!rc) rc = check_name(store, "dag id", dag_id, err);
+    if (rc) return rc;
+    if (limit < 1 || limit > RUN_PAGE_MAX)
+        return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a page of runs holds 1..%d runs, not %d",
+                                      store->where, RUN_PAGE_MAX, limit);
+    return store->ops->run_list_active(store->state, dag_id, limit, fn, context, err);
+}
+
 int sl_metadata_run_latest_interval_end(sl_metadata *store, const char *dag_id, int64_t *end_us, bool *found,
                                         sl_error *err)
 {
@@ -292,8 +304,8 @@ int sl_metadata_ti_list(sl_metadata *store, int64_t run, sl_meta_ti_fn fn, void 
     return rc ? rc : store->ops->ti_list(store->state, run, fn, context, err);
 }
 
-int sl_metadata_ti_claim(sl_metadata *store, const char *server_id, int64_t *ids, size_t max, size_t *n,
-                         sl_error *err)
+static int claim(sl_metadata *store, const char *server_id, int64_t run, int64_t *ids, size_t max, size_t *n,
+                 sl_error *err)
 {
     *n = 0;
     int rc = check_version(store, err);
@@ -301,7 +313,21 @@ int sl_metadata_ti_claim(sl_metadata *store, const char *server_id, int64_t *ids
     if (!rc && max < 1)
         rc = sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a claim takes at least one task "
                                     "instance", store->where);
-    return rc ? rc : store->ops->ti_claim(store->state, server_id, ids, max, n, err);
+    return rc ? rc : store->ops->ti_claim(store->state, server_id, run, ids, max, n, err);
+}
+
+int sl_metadata_ti_claim(sl_metadata *store, const char *server_id, int64_t *ids, size_t max, size_t *n,
+                         sl_error *err)
+{
+    return claim(store, server_id, 0, ids, max, n, err);
+}
+
+int sl_metadata_ti_claim_run(sl_metadata *store, const char *server_id, int64_t run, int64_t *ids, size_t max,
+                             size_t *n, sl_error *err)
+{
+    *n = 0;
+    int rc = check_row_id(store, "dag run", run, err);
+    return rc ? rc : claim(store, server_id, run, ids, max, n, err);
 }
 
 int sl_metadata_ti_set_state(sl_metadata *store, int64_t id, sl_meta_ti_state expected, sl_meta_ti_state state,

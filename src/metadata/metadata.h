@@ -234,6 +234,11 @@ int sl_metadata_run_set_state(sl_metadata *store, int64_t id, sl_meta_run_state 
 int sl_metadata_run_list(sl_metadata *store, const char *dag_id, const sl_meta_run_cursor *after, int limit,
                          sl_meta_run_fn fn, void *context, sl_meta_run_cursor *next, sl_error *err);
 
+/* The queued and running runs of dag_id, oldest first (data interval start,
+ * then id), up to limit (1..1000). */
+int sl_metadata_run_list_active(sl_metadata *store, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
+                                sl_error *err);
+
 /* The latest data interval end of dag_id's scheduled and backfill runs (what
  * the next scheduled run follows); *found false when it has none. */
 int sl_metadata_run_latest_interval_end(sl_metadata *store, const char *dag_id, int64_t *end_us, bool *found,
@@ -259,6 +264,11 @@ int sl_metadata_ti_list(sl_metadata *store, int64_t run, sl_meta_ti_fn fn, void 
  * many in *n (0 when none is scheduled). */
 int sl_metadata_ti_claim(sl_metadata *store, const char *server_id, int64_t *ids, size_t max, size_t *n,
                          sl_error *err);
+
+/* As sl_metadata_ti_claim, taking only task instances of run (for a run
+ * tested in the foreground: `sluice dag test`). */
+int sl_metadata_ti_claim_run(sl_metadata *store, const char *server_id, int64_t run, int64_t *ids, size_t max,
+                             size_t *n, sl_error *err);
 
 /* Moves task instance id from expected to state (compare-and-set);
  * *changed false when it was not in expected (another server or the reaper

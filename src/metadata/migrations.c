@@ -120,9 +120,16 @@ static const char v2_sqlite[] =
 static const char v2_postgres[] =
     "ALTER TABLE task_instances ADD COLUMN log_path TEXT, ADD COLUMN log_tail BYTEA";
 
+/* Version 3: the runs a scheduler looks at on every pass, queued and running,
+ * found without reading a DAG's whole history. */
+static const char v3_both[] =
+    "CREATE INDEX dag_runs_active ON dag_runs (dag_id, data_interval_start_us, id)"
+    " WHERE state IN ('queued', 'running')";
+
 const sl_meta_migration sl_meta_migrations[] = {
     { 1, "run history: dags, dag_runs, task_instances, servers", v1_sqlite, v1_postgres },
     { 2, "task logs: task_instances.log_path and log_tail", v2_sqlite, v2_postgres },
+    { 3, "active runs: an index of the queued and running ones", v3_both, v3_both },
 };
 
 const size_t sl_meta_n_migrations = sizeof sl_meta_migrations / sizeof sl_meta_migrations[0];

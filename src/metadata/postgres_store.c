@@ -66,6 +66,7 @@ typedef enum statement_id {
     ST_RUN_SET_STATE,
     ST_RUN_LIST_FIRST,
     ST_RUN_LIST_AFTER,
+    ST_RUN_LIST_ACTIVE,
     ST_RUN_LATEST_END,
     ST_TI_INSERT,
     ST_TI_GET,
@@ -107,6 +108,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_RUN_LIST_AFTER] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND (data_interval_start_us, id) < ($3, $4) "
         "ORDER BY data_interval_start_us DESC, id DESC LIMIT $2",
+    [ST_RUN_LIST_ACTIVE] =
+        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND state IN ('queued', 'running') "
+        "ORDER BY data_interval_start_us, id LIMIT $2",
     [ST_RUN_LATEST_END] =
         "SELECT MAX(data_interval_end_us) FROM dag_runs WHERE dag_id = $1 AND run_type IN ($2, $3)",
     [ST_TI_INSERT] =
@@ -116,7 +120,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_LIST] = "SELECT " TI_COLUMNS " WHERE ti.run = $1 ORDER BY ti.task_id, ti.try_number",
     [ST_TI_CLAIM] =
         "WITH picked AS (SELECT ti.id FROM task_instances ti JOIN dag_runs r ON r.id = ti.run "
-        "WHERE ti.state = $2 ORDER BY r.data_interval_start_us, ti.id LIMIT $4 FOR UPDATE OF ti SKIP LOCKED) "
+        "WHERE ti.state = $2 AND ($5::bigint = 0 OR ti.run = $5::bigint) ORDER BY r.data_interval_start_us, ti.id LIMIT $4 FOR UPDATE OF ti SKIP LOCKED) "
         "UPDATE task_instances t SET state = $3, server_id = $1, queued_at_us = " NOW_US " "
         "FROM picked WHERE t.id = picked.id AND t.state = $2 RETURNING t.id",
     [ST_TI_SET_STATE] =
@@ -659,6 +663,23 @@ static int pg_run_list(void *state, const char *dag_id, const sl_meta_run_cursor
     return rc;
 }
 
+static int pg_run_list_active(void *state, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
+                              sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    if (rc) return rc;
+    pg_params params = { 0 };
+    param_text(&params, dag_id);
+    param_int(&params, limit);
+    PGresult *res = NULL;
+    size_t n = 0;
+    rc = run_statement(store, ST_RUN_LIST_ACTIVE, &params, "listing active dag runs", &res, err);
+    if (!rc) rc = each_run(store, res, fn, context, &n, NULL, err);
+    PQclear(res);
+    return rc;
+}
+
 static int pg_run_latest_interval_end(void *state, const char *dag_id, int64_t *end_us, bool *found, sl_error *err)
 {
     pg_store *store = state;
@@ -791,7 +812,8 @@ static int pg_ti_list(void *state, int64_t run, sl_meta_ti_fn fn, void *context,
     return rc;
 }
 
-static int pg_ti_claim(void *state, const char *server_id, int64_t *ids, size_t max, size_t *n, sl_error *err)
+static int pg_ti_claim(void *state, const char *server_id, int64_t run, int64_t *ids, size_t max, size_t *n,
+                       sl_error *err)
 {
     pg_store *store = state;
     int rc = ensure_connected(store, err);
@@ -801,6 +823,7 @@ static int pg_ti_claim(void *state, const char *server_id, int64_t *ids, size_t 
     param_text(&params, sl_meta_ti_state_name(SL_META_TI_SCHEDULED));
     param_text(&params, sl_meta_ti_state_name(SL_META_TI_QUEUED));
     param_int(&params, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+    param_int(&params, run);
     PGresult *res = NULL;
     rc = run_statement(store, ST_TI_CLAIM, &params, "claiming task instances", &res, err);
     if (!rc) collect_ids(res, ids, max, n);
@@ -961,6 +984,7 @@ const sl_metadata_ops sl_metadata_postgres_ops = {
     .run_get = pg_run_get,
     .run_set_state = pg_run_set_state,
     .run_list = pg_run_list,
+    .run_list_active = pg_run_list_active,
     .run_latest_interval_end = pg_run_latest_interval_end,
     .ti_create = pg_ti_create,
     .ti_get = pg_ti_get,

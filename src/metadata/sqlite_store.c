@@ -42,6 +42,7 @@ typedef enum statement_id {
     ST_RUN_SET_STATE,
     ST_RUN_LIST_FIRST,
     ST_RUN_LIST_AFTER,
+    ST_RUN_LIST_ACTIVE,
     ST_RUN_LATEST_END,
     ST_TI_INSERT,
     ST_TI_GET,
@@ -84,6 +85,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_RUN_LIST_AFTER] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND (data_interval_start_us, id) < (?3, ?4) "
         "ORDER BY data_interval_start_us DESC, id DESC LIMIT ?2",
+    [ST_RUN_LIST_ACTIVE] =
+        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND state IN ('queued', 'running') "
+        "ORDER BY data_interval_start_us, id LIMIT ?2",
     [ST_RUN_LATEST_END] =
         "SELECT MAX(data_interval_end_us) FROM dag_runs WHERE dag_id = ?1 AND run_type IN (?2, ?3)",
     [ST_TI_INSERT] =
@@ -94,7 +98,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_CLAIM] =
         "UPDATE task_instances SET state = ?3, server_id = ?1, queued_at_us = ?4 WHERE id IN ("
         "SELECT ti.id FROM task_instances ti JOIN dag_runs r ON r.id = ti.run WHERE ti.state = ?2 "
-        "ORDER BY r.data_interval_start_us, ti.id LIMIT ?5) AND state = ?2 RETURNING id",
+        "AND (?6 = 0 OR ti.run = ?6) ORDER BY r.data_interval_start_us, ti.id LIMIT ?5) AND state = ?2 RETURNING id",
     [ST_TI_SET_STATE] =
         "UPDATE task_instances SET state = ?3, start_us = CASE WHEN ?5 THEN ?4 ELSE start_us END, "
         "end_us = CASE WHEN ?6 THEN ?4 ELSE end_us END, "
@@ -549,6 +553,19 @@ static int sqlite_run_list(void *state, const char *dag_id, const sl_meta_run_cu
     return each_run(store, stmt, fn, context, n, last, err);
 }
 
+static int sqlite_run_list_active(void *state, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
+                                  sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    int rc = statement(store, ST_RUN_LIST_ACTIVE, &stmt, err);
+    if (rc) return rc;
+    bind_text(stmt, 1, dag_id);
+    sqlite3_bind_int(stmt, 2, limit);
+    size_t n = 0;
+    return each_run(store, stmt, fn, context, &n, NULL, err);
+}
+
 static int sqlite_run_latest_interval_end(void *state, const char *dag_id, int64_t *end_us, bool *found,
                                           sl_error *err)
 {
@@ -630,7 +647,8 @@ static int sqlite_ti_list(void *state, int64_t run, sl_meta_ti_fn fn, void *cont
     return each_ti(store, stmt, fn, context, &n, err);
 }
 
-static int sqlite_ti_claim(void *state, const char *server_id, int64_t *ids, size_t max, size_t *n, sl_error *err)
+static int sqlite_ti_claim(void *state, const char *server_id, int64_t run, int64_t *ids, size_t max, size_t *n,
+                           sl_error *err)
 {
     sqlite_store *store = state;
     sqlite3_stmt *stmt = NULL;
@@ -643,6 +661,7 @@ static int sqlite_ti_claim(void *state, const char *server_id, int64_t *ids, siz
         bind_text(stmt, 3, sl_meta_ti_state_name(SL_META_TI_QUEUED));
         sqlite3_bind_int64(stmt, 4, sl_clock_wall_us());
         sqlite3_bind_int64(stmt, 5, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+        sqlite3_bind_int64(stmt, 6, run);
         rc = collect_ids(store, stmt, ids, max, n, "claiming task instances", err);
     }
     if (!rc) rc = exec_sql(store, "COMMIT", "claiming task instances", err);
@@ -821,6 +840,7 @@ const sl_metadata_ops sl_metadata_sqlite_ops = {
     .run_get = sqlite_run_get,
     .run_set_state = sqlite_run_set_state,
     .run_list = sqlite_run_list,
+    .run_list_active = sqlite_run_list_active,
     .run_latest_interval_end = sqlite_run_latest_interval_end,
     .ti_create = sqlite_ti_create,
     .ti_get = sqlite_ti_get,

@@ -23,6 +23,7 @@
 #include "runtime/plan.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,14 +95,22 @@ static void pipeline_plan_clear(sl_pipeline_plan *pipeline)
     free(pipeline->dlq_topic);
 }
 
+sl_plan *sl_plan_retain(sl_plan *plan)
+{
+    atomic_fetch_add(&plan->extra_refs, 1);
+    return plan;
+}
+
 void sl_plan_free(sl_plan *plan)
 {
     if (!plan) return;
+    if (atomic_fetch_sub(&plan->extra_refs, 1) > 0) return;
     for (size_t i = 0; i < plan->n_pipelines; i++) pipeline_plan_clear(&plan->pipelines[i]);
     free(plan->pipelines);
     free(plan->data_dir);
     free(plan->log_level);
     free(plan->http_listen);
+    free(plan->metadata);
     free(plan->log_format);
     sl_config_free(plan->doc);
     free(plan);
@@ -480,6 +489,27 @@ static int load_pipelines(loader *ld, const sl_node *root, const sl_top_conf *to
     return rc;
 }
 
+/* metadata: "sqlite" means DATA_DIR/metadata.db; a URL must say postgres://
+ * or postgresql:// in full (a typo would otherwise become a file name). */
+static int resolve_metadata(loader *ld, sl_top_conf *top)
+{
+    const char *text = top->metadata ? top->metadata : "sqlite";
+    const sl_node *node = sl_node_get(sl_config_root(ld->plan->doc), "metadata");
+    if (text[0] == '\0') return sl_diag_error_at(ld->diags, node, "metadata: empty; give sqlite, a path or a postgres:// URL");
+    if (strncmp(text, "postgres", 8) == 0 && strncmp(text, "postgres://", 11) != 0 &&
+        strncmp(text, "postgresql://", 13) != 0)
+        return sl_diag_error_at(ld->diags, node, "metadata: '%.40s' is not a postgres:// or postgresql:// URL", text);
+    size_t size = strlen(ld->plan->data_dir ? ld->plan->data_dir : ".") + sizeof "/metadata.db";
+    if (strcmp(text, "sqlite") == 0) {
+        ld->plan->metadata = malloc(size);
+        if (ld->plan->metadata)
+            snprintf(ld->plan->metadata, size, "%s/metadata.db", ld->plan->data_dir ? ld->plan->data_dir : ".");
+    } else {
+        ld->plan->metadata = strdup(text);
+    }
+    return ld->plan->metadata ? SL_OK : out_of_memory(ld);
+}
+
 static int load_document(loader *ld, const char *path)
 {
     sl_plan *plan = ld->plan;
@@ -510,6 +540,7 @@ static int load_document(loader *ld, const char *path)
     plan->http_listen = http.listen;
     http.listen = NULL;
     plan->data_dir = top.data_dir;
+    rc = worse(rc, resolve_metadata(ld, &top));
     plan->log_level = log.level;
     plan->log_format = log.format;
     top.data_dir = log.level = log.format = NULL;

@@ -10,6 +10,7 @@
 #ifndef SL_PLAN_H
 #define SL_PLAN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,8 @@ typedef struct sl_plan {
     sl_pipeline_plan *pipelines;
     size_t n_pipelines;         /* 0 in a file of DAGs alone */
     size_t n_dags;
+    char *metadata;             /* metadata: where the scheduler keeps run history (a path or postgres:// URL) */
+    atomic_int extra_refs;      /* owners besides the first (sl_plan_retain) */
 } sl_plan;
 
 /* Loads and checks path, reporting every mistake (and warning) to diags,
@@ -63,6 +66,11 @@ int sl_plan_check(const char *path, sl_plan **out, sl_diagnostics *diags);
 /* The same, keeping only the first mistake by position in err:
  * "file:line:column: what". */
 int sl_plan_load(const char *path, sl_plan **out, sl_error *err);
+
+/* Another owner of plan (the server's supervisor and scheduler share one):
+ * each owner calls sl_plan_free once; the last call frees it. Safe from
+ * any thread. */
+sl_plan *sl_plan_retain(sl_plan *plan);
 
 void sl_plan_free(sl_plan *plan);
 

@@ -21,6 +21,7 @@ typedef struct sl_top_conf {
     const sl_node *topics;
     const sl_node *log;
     const sl_node *http;
+    char *metadata;
 } sl_top_conf;
 
 typedef struct sl_http_conf {

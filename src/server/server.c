@@ -29,6 +29,7 @@
 #include "runtime/plan.h"
 #include "server/api.h"
 #include "server/http.h"
+#include "scheduler/scheduler.h"
 #include "server/supervisor.h"
 
 #define LOOP_WAIT_MS 100
@@ -46,6 +47,8 @@ struct sl_server {
     char *listen;            /* what the HTTP port was opened on */
     sl_log *log;
     sl_supervisor *supervisor;
+    sl_scheduler *scheduler;
+    char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
     char *info_path;         /* DATA_DIR/server.json */
     pthread_mutex_t mutex;   /* guards the queue below */
@@ -57,6 +60,16 @@ struct sl_server {
 struct sl_supervisor *sl_server_supervisor(sl_server *server)
 {
     return server->supervisor;
+}
+
+struct sl_scheduler *sl_server_scheduler(sl_server *server)
+{
+    return server->scheduler;
+}
+
+const char *sl_server_metadata(const sl_server *server)
+{
+    return server->metadata;
 }
 
 /* ---- reloading ---- */
@@ -109,12 +122,17 @@ static int reload(sl_server *server, sl_buffer *body)
             sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
             status = 500;
     } else {
+        if (strcmp(plan->metadata, server->metadata) != 0)
+            sl_warn("server", "metadata changed to %s: the scheduler keeps %s until the server restarts",
+                    plan->metadata, server->metadata);
         if (strcmp(plan->http_listen, server->listen) != 0)
             sl_warn("server", "http.listen changed to %s: the port stays %s until the server restarts",
                     plan->http_listen, server->listen);
         sl_buffer changes = { 0 };
         sl_error err;
         sl_error_clear(&err);
+        int scheduler_rc = sl_scheduler_apply(server->scheduler, plan, &err);
+        if (scheduler_rc) sl_error_log("server", "reload: the scheduler keeps the old DAGs: %s", err.message);
         if (sl_supervisor_apply(server->supervisor, plan, &changes, &err)) {
             status = 500;
             sl_error_log("server", "reload: %s", err.message);
@@ -252,13 +270,20 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
     pthread_cond_init(&server.answered, NULL);
     server.data_dir = strdup(plan->data_dir);
     server.listen = strdup(options && options->listen ? options->listen : plan->http_listen);
-    if (!server.data_dir || !server.listen) {
+    server.metadata = strdup(plan->metadata);
+    if (!server.data_dir || !server.listen || !server.metadata) {
         rc = sl_error_set(err, SL_ENOMEM, "out of memory");
         sl_plan_free(plan);
         goto done;
     }
     rc = sl_log_open(server.data_dir, &server.log, err);
     if (rc == SL_OK) rc = sl_supervisor_new(server.log, &server.supervisor, err);
+    if (rc) {
+        sl_plan_free(plan);
+        goto done;
+    }
+    sl_scheduler_options scheduler_options = { .log = server.log, .data_dir = server.data_dir };
+    rc = sl_scheduler_start(plan, &scheduler_options, &server.scheduler, err);
     if (rc) {
         sl_plan_free(plan);
         goto done;
@@ -276,6 +301,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
+    sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
         sl_error drain_err;
         sl_error_clear(&drain_err);
@@ -292,6 +318,7 @@ done:
     sl_log_close(server.log);
     free(server.data_dir);
     free(server.listen);
+    free(server.metadata);
     pthread_mutex_destroy(&server.mutex);
     pthread_cond_destroy(&server.answered);
     return rc;

@@ -1,6 +1,7 @@
 /* server.h — `sluice server FILE`: one long-running process that owns the
- * data dir, keeps the file's continuous pipelines running (supervisor.h)
- * and serves HTTP (api.c's routes) on http.listen.
+ * data dir, keeps the file's continuous pipelines running (supervisor.h),
+ * runs the scheduler of its DAGs (scheduler/scheduler.h) and serves HTTP
+ * (api.c's routes) on http.listen.
  *
  * Signals: SIGHUP reloads the file (so does POST /api/v1/reload): changed
  * pipelines restart, unchanged ones keep running, and a file with mistakes
@@ -27,6 +28,11 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 
 /* For HTTP handlers. */
 struct sl_supervisor *sl_server_supervisor(sl_server *server);
+struct sl_scheduler *sl_server_scheduler(sl_server *server);
+
+/* Where the scheduler's metadata store is (a path or a postgres:// URL):
+ * handlers open their own connection to it. */
+const char *sl_server_metadata(const sl_server *server);
 
 /* Reloads the file on the server's main thread and waits for the result:
  * 200 with the changes as JSON, or 400 with {"error", "errors": [...]}
