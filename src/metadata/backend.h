@@ -30,10 +30,14 @@ typedef struct sl_metadata_ops {
     int (*run_get)(void *state, int64_t id, sl_meta_run_fn fn, void *context, sl_error *err);
     int (*run_set_state)(void *state, int64_t id, sl_meta_run_state expected, sl_meta_run_state run_state,
                          bool *changed, sl_error *err);
-    /* after is NULL for the first page; *n how many runs fn was given, the
-     * last of them in *last (metadata.c makes the cursor). */
-    int (*run_list)(void *state, const char *dag_id, const sl_meta_run_cursor *after, int limit,
-                    sl_meta_run_fn fn, void *context, size_t *n, sl_meta_run_cursor *last, sl_error *err);
+    /* after is NULL for the first page; run_state NULL for runs in any
+     * state; *n how many runs fn was given, the last of them in *last
+     * (metadata.c makes the cursor). */
+    int (*run_list)(void *state, const char *dag_id, const sl_meta_run_state *run_state,
+                    const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context, size_t *n,
+                    sl_meta_run_cursor *last, sl_error *err);
+    int (*run_find)(void *state, const char *dag_id, const char *run_id, sl_meta_run_fn fn, void *context,
+                    sl_error *err);
     int (*run_list_active)(void *state, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
                            sl_error *err);
     int (*run_latest_interval_end)(void *state, const char *dag_id, int64_t *end_us, bool *found, sl_error *err);
@@ -48,6 +52,9 @@ typedef struct sl_metadata_ops {
     int (*ti_set_state)(void *state, int64_t id, sl_meta_ti_state expected, sl_meta_ti_state ti_state,
                         const int *exit_status, bool *changed, sl_error *err);
     int (*ti_retry)(void *state, int64_t id, int64_t *new_id, bool *created, sl_error *err);
+    /* cleared has n entries, all false on entry. */
+    int (*ti_clear)(void *state, int64_t run, const sl_meta_clear_task *tasks, size_t n, bool only_failed,
+                    bool *cleared, sl_error *err);
     /* tail is at most SL_METADATA_LOG_TAIL_MAX bytes; log_path NULL leaves the path. */
     int (*ti_set_log)(void *state, int64_t id, const char *log_path, const void *tail, size_t len, sl_error *err);
 

@@ -230,25 +230,49 @@ int sl_metadata_run_set_state(sl_metadata *store, int64_t id, sl_meta_run_state 
     return rc ? rc : store->ops->run_set_state(store->state, id, expected, state, changed, err);
 }
 
-int sl_metadata_run_list(sl_metadata *store, const char *dag_id, const sl_meta_run_cursor *after, int limit,
-                         sl_meta_run_fn fn, void *context, sl_meta_run_cursor *next, sl_error *err)
+static int run_page(sl_metadata *store, const char *dag_id, const sl_meta_run_state *state,
+                    const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context,
+                    sl_meta_run_cursor *next, sl_error *err)
 {
     next->is_set = false;
     int rc = check_version(store, err);
     if (!rc) rc = check_name(store, "dag id", dag_id, err);
+    if (!rc && state) rc = check_run_state(store, "the state asked for", *state, err);
     if (rc) return rc;
     if (limit < 1 || limit > RUN_PAGE_MAX)
         return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a page of runs holds 1..%d runs, not %d",
                                       store->where, RUN_PAGE_MAX, limit);
     size_t n = 0;
     sl_meta_run_cursor last = { 0 };
-    rc = store->ops->run_list(store->state, dag_id, after && after->is_set ? after : NULL, limit, fn, context,
-                              &n, &last, err);
+    rc = store->ops->run_list(store->state, dag_id, state, after && after->is_set ? after : NULL, limit, fn,
+                              context, &n, &last, err);
     if (!rc && n == (size_t)limit) {
         *next = last;
         next->is_set = true;
     }
     return rc;
+}
+
+int sl_metadata_run_list(sl_metadata *store, const char *dag_id, const sl_meta_run_cursor *after, int limit,
+                         sl_meta_run_fn fn, void *context, sl_meta_run_cursor *next, sl_error *err)
+{
+    return run_page(store, dag_id, NULL, after, limit, fn, context, next, err);
+}
+
+int sl_metadata_run_list_state(sl_metadata *store, const char *dag_id, sl_meta_run_state state,
+                               const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context,
+                               sl_meta_run_cursor *next, sl_error *err)
+{
+    return run_page(store, dag_id, &state, after, limit, fn, context, next, err);
+}
+
+int sl_metadata_run_find(sl_metadata *store, const char *dag_id, const char *run_id, sl_meta_run_fn fn,
+                         void *context, sl_error *err)
+{
+    int rc = check_version(store, err);
+    if (!rc) rc = check_name(store, "dag id", dag_id, err);
+    if (!rc) rc = check_name(store, "run id", run_id, err);
+    return rc ? rc : store->ops->run_find(store->state, dag_id, run_id, fn, context, err);
 }
 
 int sl_metadata_run_list_active(sl_metadata *store, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
@@ -347,6 +371,31 @@ int sl_metadata_ti_retry(sl_metadata *store, int64_t id, int64_t *new_id, bool *
     int rc = check_version(store, err);
     if (!rc) rc = check_row_id(store, "task instance", id, err);
     return rc ? rc : store->ops->ti_retry(store->state, id, new_id, created, err);
+}
+
+int sl_metadata_ti_clear(sl_metadata *store, int64_t run, const sl_meta_clear_task *tasks, size_t n,
+                         bool only_failed, bool *cleared, size_t *n_cleared, sl_error *err)
+{
+    if (n_cleared) *n_cleared = 0;
+    if (cleared)
+        for (size_t i = 0; i < n; i++) cleared[i] = false;
+    int rc = check_version(store, err);
+    if (!rc) rc = check_row_id(store, "dag run", run, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = check_name(store, "task id", tasks[i].task_id, err);
+        if (!rc && tasks[i].retries < 0)
+            rc = sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: task %s: %d retries: at least 0",
+                                        store->where, tasks[i].task_id, tasks[i].retries);
+    }
+    if (rc || n == 0) return rc;
+    bool *done = cleared ? cleared : calloc(n, sizeof *done);
+    if (!done) return sl_error_set(err, SL_ENOMEM, "metadata store %s: no memory", store->where);
+    rc = store->ops->ti_clear(store->state, run, tasks, n, only_failed, done, err);
+    for (size_t i = 0; n_cleared && i < n; i++) *n_cleared += done[i] && !rc;
+    if (rc)
+        for (size_t i = 0; i < n; i++) done[i] = false;
+    if (done != cleared) free(done);
+    return rc;
 }
 
 /* Where the kept tail of log[0..len) starts: the last SL_METADATA_LOG_TAIL_MAX

@@ -234,6 +234,16 @@ int sl_metadata_run_set_state(sl_metadata *store, int64_t id, sl_meta_run_state 
 int sl_metadata_run_list(sl_metadata *store, const char *dag_id, const sl_meta_run_cursor *after, int limit,
                          sl_meta_run_fn fn, void *context, sl_meta_run_cursor *next, sl_error *err);
 
+/* As sl_metadata_run_list, only the runs in state (the filter is the
+ * statement's: a page holds limit runs in state when there are so many). */
+int sl_metadata_run_list_state(sl_metadata *store, const char *dag_id, sl_meta_run_state state,
+                               const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context,
+                               sl_meta_run_cursor *next, sl_error *err);
+
+/* Calls fn with dag_id's run called run_id; SL_ENOTFOUND when there is none. */
+int sl_metadata_run_find(sl_metadata *store, const char *dag_id, const char *run_id, sl_meta_run_fn fn,
+                         void *context, sl_error *err);
+
 /* The queued and running runs of dag_id, oldest first (data interval start,
  * then id), up to limit (1..1000). */
 int sl_metadata_run_list_active(sl_metadata *store, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
@@ -283,6 +293,25 @@ int sl_metadata_ti_set_state(sl_metadata *store, int64_t id, sl_meta_ti_state ex
  * servers ask. *new_id is that row, *created whether this call made it.
  * SL_EINVAL when id is not up_for_retry or has no tries left. */
 int sl_metadata_ti_retry(sl_metadata *store, int64_t id, int64_t *new_id, bool *created, sl_error *err);
+
+/* A task to clear (sl_metadata_ti_clear) and the retries its new try gets. */
+typedef struct sl_meta_clear_task {
+    const char *task_id;
+    int retries;                     /* >= 0: the new try may be retried this many times */
+} sl_meta_clear_task;
+
+/* Airflow's clear, for the tasks of run in tasks[0..n): each task whose
+ * latest try has finished as failed, upstream_failed or skipped (or, when
+ * only_failed is false, also success) gets a new try, try number + 1, in
+ * state none with max_tries = its try number + retries, so the scheduler
+ * decides it again by its trigger rule. When any task was cleared, the run
+ * goes back to queued (its start and end times unset, queued now), whatever
+ * its state was, so the scheduler starts it again and no pass that read
+ * the old tries can end it. One transaction: all of it or none.
+ * cleared[i] (cleared may be NULL) says whether tasks[i] was; *n_cleared
+ * (may be NULL) how many were. A task without a row is left alone. */
+int sl_metadata_ti_clear(sl_metadata *store, int64_t run, const sl_meta_clear_task *tasks, size_t n,
+                         bool only_failed, bool *cleared, size_t *n_cleared, sl_error *err);
 
 /* Records the task's log: log_path (NULL: leaves it) and the last
  * SL_METADATA_LOG_TAIL_MAX bytes of log[0..len) (a UTF-8 character cut at

@@ -67,6 +67,7 @@ typedef enum statement_id {
     ST_RUN_LIST_FIRST,
     ST_RUN_LIST_AFTER,
     ST_RUN_LIST_ACTIVE,
+    ST_RUN_BY_RUN_ID,
     ST_RUN_LATEST_END,
     ST_TI_INSERT,
     ST_TI_GET,
@@ -75,6 +76,8 @@ typedef enum statement_id {
     ST_TI_SET_STATE,
     ST_TI_RETRY_INSERT,
     ST_TI_RETRY_FIND,
+    ST_TI_CLEAR,
+    ST_RUN_REQUEUE,
     ST_TI_SET_LOG,
     ST_SERVER_REGISTER,
     ST_SERVER_HEARTBEAT,
@@ -102,12 +105,14 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_RUN_SET_STATE] =
         "UPDATE dag_runs SET state = $3, start_us = CASE WHEN $4::boolean THEN " NOW_US " ELSE start_us END, "
         "end_us = CASE WHEN $5::boolean THEN " NOW_US " ELSE end_us END WHERE id = $1 AND state = $2",
+    /* $3 (first page) or $5: only runs in this state; NULL: any. */
     [ST_RUN_LIST_FIRST] =
-        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 "
+        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND ($3::text IS NULL OR state = $3::text) "
         "ORDER BY data_interval_start_us DESC, id DESC LIMIT $2",
     [ST_RUN_LIST_AFTER] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND (data_interval_start_us, id) < ($3, $4) "
-        "ORDER BY data_interval_start_us DESC, id DESC LIMIT $2",
+        "AND ($5::text IS NULL OR state = $5::text) ORDER BY data_interval_start_us DESC, id DESC LIMIT $2",
+    [ST_RUN_BY_RUN_ID] = "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND run_id = $2",
     [ST_RUN_LIST_ACTIVE] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = $1 AND state IN ('queued', 'running') "
         "ORDER BY data_interval_start_us, id LIMIT $2",
@@ -135,6 +140,16 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_RETRY_FIND] =
         "SELECT n.id, t.state, t.try_number, t.max_tries FROM task_instances t LEFT JOIN task_instances n "
         "ON n.run = t.run AND n.task_id = t.task_id AND n.try_number = t.try_number + 1 WHERE t.id = $1",
+    /* The next try of a task whose latest try ended in one of $5..$8: $1
+     * the run, $2 the task, $3 its retries, $4 the new state (none). */
+    [ST_TI_CLEAR] =
+        "INSERT INTO task_instances (run, task_id, try_number, max_tries, state) "
+        "SELECT run, task_id, try_number + 1, try_number + 1 + $3::integer, $4::text FROM task_instances "
+        "WHERE run = $1 AND task_id = $2 AND state IN ($5, $6, $7, $8) AND try_number = "
+        "(SELECT MAX(try_number) FROM task_instances WHERE run = $1 AND task_id = $2) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+    [ST_RUN_REQUEUE] =
+        "UPDATE dag_runs SET state = $2, queued_at_us = " NOW_US ", start_us = NULL, end_us = NULL WHERE id = $1",
     [ST_TI_SET_LOG] = "UPDATE task_instances SET log_path = COALESCE($2, log_path), log_tail = $3 WHERE id = $1",
     [ST_SERVER_REGISTER] =
         "INSERT INTO servers (server_id, hostname, pid, started_at_us, heartbeat_us) "
@@ -642,8 +657,9 @@ static int pg_run_set_state(void *state, int64_t id, sl_meta_run_state expected,
     return rc;
 }
 
-static int pg_run_list(void *state, const char *dag_id, const sl_meta_run_cursor *after, int limit,
-                       sl_meta_run_fn fn, void *context, size_t *n, sl_meta_run_cursor *last, sl_error *err)
+static int pg_run_list(void *state, const char *dag_id, const sl_meta_run_state *run_state,
+                       const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context, size_t *n,
+                       sl_meta_run_cursor *last, sl_error *err)
 {
     pg_store *store = state;
     int rc = ensure_connected(store, err);
@@ -655,11 +671,32 @@ static int pg_run_list(void *state, const char *dag_id, const sl_meta_run_cursor
         param_int(&params, after->data_interval_start_us);
         param_int(&params, after->id);
     }
+    param_text(&params, run_state ? sl_meta_run_state_name(*run_state) : NULL);
     PGresult *res = NULL;
     rc = run_statement(store, after ? ST_RUN_LIST_AFTER : ST_RUN_LIST_FIRST, &params, "listing dag runs", &res,
                        err);
     if (!rc) rc = each_run(store, res, fn, context, n, last, err);
     PQclear(res);
+    return rc;
+}
+
+static int pg_run_find(void *state, const char *dag_id, const char *run_id, sl_meta_run_fn fn, void *context,
+                       sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    if (rc) return rc;
+    pg_params params = { 0 };
+    param_text(&params, dag_id);
+    param_text(&params, run_id);
+    PGresult *res = NULL;
+    size_t n = 0;
+    rc = run_statement(store, ST_RUN_BY_RUN_ID, &params, "finding a dag run", &res, err);
+    if (!rc) rc = each_run(store, res, fn, context, &n, NULL, err);
+    PQclear(res);
+    if (!rc && n == 0)
+        rc = sl_error_set_permanent(err, SL_ENOTFOUND, "metadata store %s: dag %s has no run %s", store->where,
+                                    dag_id, run_id);
     return rc;
 }
 
@@ -887,6 +924,40 @@ static int pg_ti_retry(void *state, int64_t id, int64_t *new_id, bool *created, 
     return rc;
 }
 
+static int pg_ti_clear(void *state, int64_t run, const sl_meta_clear_task *tasks, size_t n, bool only_failed,
+                       bool *cleared, sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    if (!rc) rc = exec_sql(store, "BEGIN", "clearing task instances", err);
+    if (rc) return rc;
+    bool is_any = false;
+    for (size_t i = 0; !rc && i < n; i++) {
+        pg_params params = { 0 };
+        param_int(&params, run);
+        param_text(&params, tasks[i].task_id);
+        param_int(&params, tasks[i].retries);
+        param_text(&params, sl_meta_ti_state_name(SL_META_TI_NONE));
+        param_text(&params, sl_meta_ti_state_name(SL_META_TI_FAILED));
+        param_text(&params, sl_meta_ti_state_name(SL_META_TI_UPSTREAM_FAILED));
+        param_text(&params, sl_meta_ti_state_name(SL_META_TI_SKIPPED));
+        param_text(&params, sl_meta_ti_state_name(only_failed ? SL_META_TI_FAILED : SL_META_TI_SUCCESS));
+        PGresult *res = NULL;
+        rc = run_statement(store, ST_TI_CLEAR, &params, "clearing task instances", &res, err);
+        if (!rc && PQntuples(res) > 0) cleared[i] = is_any = true;
+        PQclear(res);
+    }
+    if (!rc && is_any) {
+        pg_params params = { 0 };
+        param_int(&params, run);
+        param_text(&params, sl_meta_run_state_name(SL_META_RUN_QUEUED));
+        rc = run_only(store, ST_RUN_REQUEUE, &params, "queueing a cleared dag run", NULL, err);
+    }
+    if (!rc) rc = exec_sql(store, "COMMIT", "clearing task instances", err);
+    if (rc) rollback(store);
+    return rc;
+}
+
 static int pg_ti_set_log(void *state, int64_t id, const char *log_path, const void *tail, size_t len,
                          sl_error *err)
 {
@@ -984,6 +1055,7 @@ const sl_metadata_ops sl_metadata_postgres_ops = {
     .run_get = pg_run_get,
     .run_set_state = pg_run_set_state,
     .run_list = pg_run_list,
+    .run_find = pg_run_find,
     .run_list_active = pg_run_list_active,
     .run_latest_interval_end = pg_run_latest_interval_end,
     .ti_create = pg_ti_create,
@@ -992,6 +1064,7 @@ const sl_metadata_ops sl_metadata_postgres_ops = {
     .ti_claim = pg_ti_claim,
     .ti_set_state = pg_ti_set_state,
     .ti_retry = pg_ti_retry,
+    .ti_clear = pg_ti_clear,
     .ti_set_log = pg_ti_set_log,
     .server_register = pg_server_register,
     .server_heartbeat = pg_server_heartbeat,

@@ -43,6 +43,7 @@ typedef enum statement_id {
     ST_RUN_LIST_FIRST,
     ST_RUN_LIST_AFTER,
     ST_RUN_LIST_ACTIVE,
+    ST_RUN_BY_RUN_ID,
     ST_RUN_LATEST_END,
     ST_TI_INSERT,
     ST_TI_GET,
@@ -51,6 +52,8 @@ typedef enum statement_id {
     ST_TI_SET_STATE,
     ST_TI_RETRY_INSERT,
     ST_TI_RETRY_FIND,
+    ST_TI_CLEAR,
+    ST_RUN_REQUEUE,
     ST_TI_SET_LOG,
     ST_SERVER_REGISTER,
     ST_SERVER_HEARTBEAT,
@@ -79,12 +82,14 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_RUN_SET_STATE] =
         "UPDATE dag_runs SET state = ?3, start_us = CASE WHEN ?5 THEN ?4 ELSE start_us END, "
         "end_us = CASE WHEN ?6 THEN ?4 ELSE end_us END WHERE id = ?1 AND state = ?2",
+    /* ?5: only runs in this state; NULL: any. */
     [ST_RUN_LIST_FIRST] =
-        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 "
+        "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND (?5 IS NULL OR state = ?5) "
         "ORDER BY data_interval_start_us DESC, id DESC LIMIT ?2",
     [ST_RUN_LIST_AFTER] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND (data_interval_start_us, id) < (?3, ?4) "
-        "ORDER BY data_interval_start_us DESC, id DESC LIMIT ?2",
+        "AND (?5 IS NULL OR state = ?5) ORDER BY data_interval_start_us DESC, id DESC LIMIT ?2",
+    [ST_RUN_BY_RUN_ID] = "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND run_id = ?2",
     [ST_RUN_LIST_ACTIVE] =
         "SELECT " RUN_COLUMNS " FROM dag_runs WHERE dag_id = ?1 AND state IN ('queued', 'running') "
         "ORDER BY data_interval_start_us, id LIMIT ?2",
@@ -111,6 +116,16 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_RETRY_FIND] =
         "SELECT n.id, t.state, t.try_number, t.max_tries FROM task_instances t LEFT JOIN task_instances n "
         "ON n.run = t.run AND n.task_id = t.task_id AND n.try_number = t.try_number + 1 WHERE t.id = ?1",
+    /* The next try of a task whose latest try ended in one of ?5..?8: ?1
+     * the run, ?2 the task, ?3 its retries, ?4 the new state (none). */
+    [ST_TI_CLEAR] =
+        "INSERT INTO task_instances (run, task_id, try_number, max_tries, state) "
+        "SELECT run, task_id, try_number + 1, try_number + 1 + ?3, ?4 FROM task_instances "
+        "WHERE run = ?1 AND task_id = ?2 AND state IN (?5, ?6, ?7, ?8) AND try_number = "
+        "(SELECT MAX(try_number) FROM task_instances WHERE run = ?1 AND task_id = ?2) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+    [ST_RUN_REQUEUE] =
+        "UPDATE dag_runs SET state = ?2, queued_at_us = ?3, start_us = NULL, end_us = NULL WHERE id = ?1",
     [ST_TI_SET_LOG] = "UPDATE task_instances SET log_path = COALESCE(?2, log_path), log_tail = ?3 WHERE id = ?1",
     [ST_SERVER_REGISTER] =
         "INSERT INTO servers (server_id, hostname, pid, started_at_us, heartbeat_us) VALUES (?1, ?2, ?3, ?4, ?4) "
@@ -537,8 +552,9 @@ static int sqlite_run_set_state(void *state, int64_t id, sl_meta_run_state expec
     return rc;
 }
 
-static int sqlite_run_list(void *state, const char *dag_id, const sl_meta_run_cursor *after, int limit,
-                           sl_meta_run_fn fn, void *context, size_t *n, sl_meta_run_cursor *last, sl_error *err)
+static int sqlite_run_list(void *state, const char *dag_id, const sl_meta_run_state *run_state,
+                           const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context, size_t *n,
+                           sl_meta_run_cursor *last, sl_error *err)
 {
     sqlite_store *store = state;
     sqlite3_stmt *stmt = NULL;
@@ -550,7 +566,25 @@ static int sqlite_run_list(void *state, const char *dag_id, const sl_meta_run_cu
         sqlite3_bind_int64(stmt, 3, after->data_interval_start_us);
         sqlite3_bind_int64(stmt, 4, after->id);
     }
+    bind_text(stmt, 5, run_state ? sl_meta_run_state_name(*run_state) : NULL);
     return each_run(store, stmt, fn, context, n, last, err);
+}
+
+static int sqlite_run_find(void *state, const char *dag_id, const char *run_id, sl_meta_run_fn fn, void *context,
+                           sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    int rc = statement(store, ST_RUN_BY_RUN_ID, &stmt, err);
+    if (rc) return rc;
+    bind_text(stmt, 1, dag_id);
+    bind_text(stmt, 2, run_id);
+    size_t n = 0;
+    rc = each_run(store, stmt, fn, context, &n, NULL, err);
+    if (!rc && n == 0)
+        rc = sl_error_set_permanent(err, SL_ENOTFOUND, "metadata store %s: dag %s has no run %s", store->path,
+                                    dag_id, run_id);
+    return rc;
 }
 
 static int sqlite_run_list_active(void *state, const char *dag_id, int limit, sl_meta_run_fn fn, void *context,
@@ -734,6 +768,53 @@ static int sqlite_ti_retry(void *state, int64_t id, int64_t *new_id, bool *creat
     return rc;
 }
 
+/* The states a clear takes a try from: ?5..?8 of ST_TI_CLEAR. */
+static void clear_states(bool only_failed, const char *names[4])
+{
+    names[0] = sl_meta_ti_state_name(SL_META_TI_FAILED);
+    names[1] = sl_meta_ti_state_name(SL_META_TI_UPSTREAM_FAILED);
+    names[2] = sl_meta_ti_state_name(SL_META_TI_SKIPPED);
+    names[3] = sl_meta_ti_state_name(only_failed ? SL_META_TI_FAILED : SL_META_TI_SUCCESS);
+}
+
+static int sqlite_ti_clear(void *state, int64_t run, const sl_meta_clear_task *tasks, size_t n, bool only_failed,
+                           bool *cleared, sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    const char *states[4];
+    clear_states(only_failed, states);
+    bool is_any = false;
+    int rc = exec_sql(store, "BEGIN IMMEDIATE", "clearing task instances", err);
+    if (rc) return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = statement(store, ST_TI_CLEAR, &stmt, err);
+        if (rc) break;
+        sqlite3_bind_int64(stmt, 1, run);
+        bind_text(stmt, 2, tasks[i].task_id);
+        sqlite3_bind_int(stmt, 3, tasks[i].retries);
+        bind_text(stmt, 4, sl_meta_ti_state_name(SL_META_TI_NONE));
+        for (int s = 0; s < 4; s++) bind_text(stmt, 5 + s, states[s]);
+        int step;
+        while ((step = sqlite3_step(stmt)) == SQLITE_ROW) cleared[i] = true;
+        if (step != SQLITE_DONE) rc = db_fail(store, "clearing task instances", err);
+        sqlite3_reset(stmt);
+        is_any |= cleared[i];
+    }
+    if (!rc && is_any) {
+        rc = statement(store, ST_RUN_REQUEUE, &stmt, err);
+        if (!rc) {
+            sqlite3_bind_int64(stmt, 1, run);
+            bind_text(stmt, 2, sl_meta_run_state_name(SL_META_RUN_QUEUED));
+            sqlite3_bind_int64(stmt, 3, sl_clock_wall_us());
+            rc = step_done(store, stmt, "queueing a cleared dag run", err);
+        }
+    }
+    if (!rc) rc = exec_sql(store, "COMMIT", "clearing task instances", err);
+    if (rc) rollback(store);
+    return rc;
+}
+
 static int sqlite_ti_set_log(void *state, int64_t id, const char *log_path, const void *tail, size_t len,
                              sl_error *err)
 {
@@ -840,6 +921,7 @@ const sl_metadata_ops sl_metadata_sqlite_ops = {
     .run_get = sqlite_run_get,
     .run_set_state = sqlite_run_set_state,
     .run_list = sqlite_run_list,
+    .run_find = sqlite_run_find,
     .run_list_active = sqlite_run_list_active,
     .run_latest_interval_end = sqlite_run_latest_interval_end,
     .ti_create = sqlite_ti_create,
@@ -848,6 +930,7 @@ const sl_metadata_ops sl_metadata_sqlite_ops = {
     .ti_claim = sqlite_ti_claim,
     .ti_set_state = sqlite_ti_set_state,
     .ti_retry = sqlite_ti_retry,
+    .ti_clear = sqlite_ti_clear,
     .ti_set_log = sqlite_ti_set_log,
     .server_register = sqlite_server_register,
     .server_heartbeat = sqlite_server_heartbeat,

@@ -1,9 +1,10 @@
 /* metadata_test.c — the metadata store (src/metadata) on both backends:
  * migrations from an older version and the refusal of a newer one,
  * idempotent run creation, compare-and-set transitions, claiming (also by
- * several processes at once), stale heartbeats and retries, paging, and the
- * log tail keeping the last 64 KiB. Rows are also read with sqlite3 or
- * libpq directly, not only through the store.
+ * several processes at once), stale heartbeats and retries, paging (also by
+ * state), finding a run by its run id, Airflow's clear, and the log tail
+ * keeping the last 64 KiB. Rows are also read with sqlite3 or libpq
+ * directly, not only through the store.
  *
  * Suite metadata_sqlite runs each check on a fresh SQLite file. Suite
  * metadata_postgres runs the same checks on a fresh database of the server
@@ -326,19 +327,20 @@ static void check_fresh_store(void)
 
 static void check_migrates_from_older(void)
 {
+    /* From version 1, the one before the log columns, to the latest. */
     int latest = sl_metadata_latest_version();
     sl_metadata *store = NULL;
     sl_error err = { 0 };
-    cr_assert_eq(sl_metadata_open_version(fx.target, latest - 1, &store, &err), SL_OK, "%s", err.message);
-    cr_assert_eq(sl_metadata_version(store), latest - 1);
+    cr_assert_eq(sl_metadata_open_version(fx.target, 1, &store, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_version(store), 1);
     /* An older schema is only looked at: operations are refused, by name. */
     int rc = sl_metadata_dag_upsert(store, "d", "h", &err);
     cr_assert_eq(rc, SL_ECONFIG);
     cr_assert(strstr(err.message, "schema version 1"), "%s", err.message);
     sl_metadata_close(store);
-    cr_assert_eq(raw_int("SELECT max(version) FROM schema_migrations"), latest - 1);
+    cr_assert_eq(raw_int("SELECT max(version) FROM schema_migrations"), 1);
     cr_assert(!raw_has_column("task_instances", "log_tail"));
-    /* Rows written at version N-1 survive the migration to N. */
+    /* Rows written at version 1 survive the migrations to the latest. */
     raw_exec("INSERT INTO dags (dag_id, file_hash, updated_at_us) VALUES ('old', 'h0', 1)");
     raw_exec("INSERT INTO dag_runs (dag_id, run_id, run_type, state, data_interval_start_us, data_interval_end_us,"
              " conf, queued_at_us) VALUES ('old', 'r1', 'manual', 'success', 10, 20, '{}', 5)");
@@ -971,6 +973,149 @@ static void check_log_tail(void)
     sl_metadata_close(store);
 }
 
+/* A run found by its run id; another dag's run of the same id is not it. */
+static void check_run_find(void)
+{
+    sl_metadata *store = open_store();
+    sl_error err = { 0 };
+    make_dag(store, "etl");
+    make_dag(store, "other");
+    int64_t mine = make_run(store, "etl", SL_META_RUN_SCHEDULED, T0, NULL);
+    make_run(store, "other", SL_META_RUN_SCHEDULED, T0, NULL);
+    run_copy run = { 0 };
+    cr_assert_eq(sl_metadata_run_find(store, "etl", "scheduled__2024-01-01T00:00:00+00:00", copy_run, &run, &err),
+                 SL_OK, "%s", err.message);
+    cr_assert_eq(run.id, mine);
+    cr_assert_str_eq(run.run_id, "scheduled__2024-01-01T00:00:00+00:00");
+    cr_assert_eq(sl_metadata_run_find(store, "etl", "manual__nope", copy_run, &run, &err), SL_ENOTFOUND);
+    cr_assert(strstr(err.message, "dag etl has no run manual__nope"), "%s", err.message);
+    cr_assert_eq(sl_metadata_run_find(store, "nobody", "scheduled__2024-01-01T00:00:00+00:00", copy_run, &run,
+                                      &err), SL_ENOTFOUND);
+    cr_assert_eq(sl_metadata_run_find(store, "etl", "", copy_run, &run, &err), SL_EINVAL);
+    cr_assert(strstr(err.message, "run id is empty"), "%s", err.message);
+    sl_metadata_close(store);
+}
+
+/* Pages of the runs in one state: the statement filters, so every page but
+ * the last is full and holds only that state. */
+static void check_state_paging(void)
+{
+    sl_metadata *store = open_store();
+    sl_error err = { 0 };
+    make_dag(store, "etl");
+    /* 30 daily runs: every third one failed, the others success. */
+    for (int i = 0; i < 30; i++) {
+        int64_t id = make_run(store, "etl", SL_META_RUN_SCHEDULED, T0 + i * DAY_US, NULL);
+        bool changed = false;
+        cr_assert_eq(sl_metadata_run_set_state(store, id, SL_META_RUN_QUEUED, SL_META_RUN_RUNNING, &changed, &err),
+                     SL_OK, "%s", err.message);
+        sl_meta_run_state end = i % 3 == 0 ? SL_META_RUN_FAILED : SL_META_RUN_SUCCESS;
+        cr_assert_eq(sl_metadata_run_set_state(store, id, SL_META_RUN_RUNNING, end, &changed, &err), SL_OK, "%s",
+                     err.message);
+    }
+    sl_meta_run_cursor cursor = { 0 };
+    size_t pages = 0, total = 0;
+    int64_t last_start = INT64_MAX;
+    do {
+        page p = { 0 };
+        sl_meta_run_cursor next;
+        cr_assert_eq(sl_metadata_run_list_state(store, "etl", SL_META_RUN_FAILED, &cursor, 4, collect_run, &p,
+                                                &next, &err), SL_OK, "%s", err.message);
+        pages++;
+        cr_assert_eq(p.n, pages < 3 ? 4 : 2, "page %zu has %zu runs", pages, p.n);
+        for (size_t i = 0; i < p.n; i++) {
+            cr_assert_lt(p.starts[i], last_start);
+            last_start = p.starts[i];
+            cr_assert_eq((p.starts[i] - T0) / DAY_US % 3, 0, "a run not failed on page %zu", pages);
+        }
+        total += p.n;
+        cursor = next;
+    } while (cursor.is_set);
+    cr_assert_eq(total, 10);
+    page p = { 0 };
+    sl_meta_run_cursor next;
+    cr_assert_eq(sl_metadata_run_list_state(store, "etl", SL_META_RUN_RUNNING, NULL, 10, collect_run, &p, &next,
+                                            &err), SL_OK, "%s", err.message);
+    cr_assert_eq(p.n, 0);
+    cr_assert(!next.is_set);
+    cr_assert_eq(sl_metadata_run_list_state(store, "etl", SL_META_RUN_SUCCESS, NULL, 1000, collect_run, &p, &next,
+                                            &err), SL_OK, "%s", err.message);
+    cr_assert_eq(p.n, 20);
+    cr_assert_eq(sl_metadata_run_list_state(store, "etl", (sl_meta_run_state)9, NULL, 10, collect_run, &p, &next,
+                                            &err), SL_EINVAL);
+    sl_metadata_close(store);
+}
+
+/* Airflow's clear: a new try in state none for the latest finished try of
+ * each task asked for, the run queued again; others are left alone. */
+static void check_clear(void)
+{
+    sl_metadata *store = open_store();
+    sl_error err = { 0 };
+    make_dag(store, "etl");
+    ti_ids tis;
+    /* t00 failed after 2 of 2 tries, t01 upstream_failed, t02 success, t03 running, t04 skipped. */
+    int64_t run = scheduled_tasks(store, "etl", T0, 5, 2, &tis);
+    bool changed = false;
+    cr_assert_eq(sl_metadata_run_set_state(store, run, SL_META_RUN_QUEUED, SL_META_RUN_RUNNING, &changed, &err),
+                 SL_OK);
+    set_ti(store, tis.ids[0], SL_META_TI_SCHEDULED, SL_META_TI_UP_FOR_RETRY, true);
+    int64_t second = 0;
+    bool created = false;
+    cr_assert_eq(sl_metadata_ti_retry(store, tis.ids[0], &second, &created, &err), SL_OK, "%s", err.message);
+    set_ti(store, second, SL_META_TI_SCHEDULED, SL_META_TI_FAILED, true);
+    set_ti(store, tis.ids[1], SL_META_TI_SCHEDULED, SL_META_TI_UPSTREAM_FAILED, true);
+    set_ti(store, tis.ids[2], SL_META_TI_SCHEDULED, SL_META_TI_SUCCESS, true);
+    set_ti(store, tis.ids[3], SL_META_TI_SCHEDULED, SL_META_TI_RUNNING, true);
+    set_ti(store, tis.ids[4], SL_META_TI_SCHEDULED, SL_META_TI_SKIPPED, true);
+    cr_assert_eq(sl_metadata_run_set_state(store, run, SL_META_RUN_RUNNING, SL_META_RUN_FAILED, &changed, &err),
+                 SL_OK);
+    sl_meta_clear_task all[] = { { "t00", 1 }, { "t01", 0 }, { "t02", 0 }, { "t03", 0 }, { "t04", 0 }, { "t09", 0 } };
+    bool cleared[6];
+    size_t n_cleared = 0;
+    cr_assert_eq(sl_metadata_ti_clear(store, run, all, 6, true, cleared, &n_cleared, &err), SL_OK, "%s",
+                 err.message);
+    cr_assert_eq(n_cleared, 3);
+    bool want[6] = { true, true, false, false, true, false };
+    for (int i = 0; i < 6; i++) cr_assert_eq(cleared[i], want[i], "task %s cleared %d", all[i].task_id, cleared[i]);
+    /* t00's try 3 may be retried once more: max_tries 3 + 1. */
+    cr_assert_eq(raw_int("SELECT max_tries FROM task_instances WHERE task_id = 't00' AND try_number = 3"), 4);
+    cr_assert_eq(raw_int("SELECT count(*) FROM task_instances WHERE task_id = 't00' AND try_number = 3 "
+                         "AND state = 'none' AND server_id IS NULL AND start_us IS NULL"), 1);
+    cr_assert_eq(raw_int("SELECT max_tries FROM task_instances WHERE task_id = 't01' AND try_number = 2"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM task_instances WHERE task_id IN ('t02', 't03')"), 2);
+    cr_assert_eq(raw_int("SELECT count(*) FROM task_instances"), 9);
+    run_copy copy = { 0 };
+    cr_assert_eq(sl_metadata_run_get(store, run, copy_run, &copy, &err), SL_OK);
+    cr_assert_eq(copy.state, SL_META_RUN_QUEUED);
+    cr_assert_eq(copy.start_us, SL_META_NO_TIME);
+    cr_assert_eq(copy.end_us, SL_META_NO_TIME);
+    /* The new tries are not finished: clearing again changes nothing, the run included. */
+    cr_assert_eq(sl_metadata_run_set_state(store, run, SL_META_RUN_QUEUED, SL_META_RUN_RUNNING, &changed, &err),
+                 SL_OK);
+    cr_assert_eq(sl_metadata_ti_clear(store, run, all, 6, true, NULL, &n_cleared, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(n_cleared, 0);
+    cr_assert_eq(sl_metadata_run_get(store, run, copy_run, &copy, &err), SL_OK);
+    cr_assert_eq(copy.state, SL_META_RUN_RUNNING);
+    /* only_failed false takes a success too. */
+    cr_assert_eq(sl_metadata_ti_clear(store, run, &all[2], 1, true, cleared, &n_cleared, &err), SL_OK);
+    cr_assert_eq(n_cleared, 0);
+    cr_assert_eq(sl_metadata_ti_clear(store, run, &all[2], 1, false, cleared, &n_cleared, &err), SL_OK, "%s",
+                 err.message);
+    cr_assert_eq(n_cleared, 1);
+    cr_assert(cleared[0]);
+    cr_assert_eq(raw_int("SELECT count(*) FROM task_instances WHERE task_id = 't02' AND try_number = 2 "
+                         "AND state = 'none'"), 1);
+    cr_assert_eq(sl_metadata_run_get(store, run, copy_run, &copy, &err), SL_OK);
+    cr_assert_eq(copy.state, SL_META_RUN_QUEUED);
+    /* Bad arguments. */
+    sl_meta_clear_task bad = { "t00", -1 };
+    cr_assert_eq(sl_metadata_ti_clear(store, run, &bad, 1, true, NULL, NULL, &err), SL_EINVAL);
+    cr_assert(strstr(err.message, "-1 retries"), "%s", err.message);
+    cr_assert_eq(sl_metadata_ti_clear(store, 0, all, 1, true, NULL, NULL, &err), SL_EINVAL);
+    sl_metadata_close(store);
+}
+
 /* ---- both backends ---------------------------------------------------------------- */
 
 Test(metadata_sqlite, fresh_store) { begin(SQLITE); check_fresh_store(); }
@@ -989,6 +1134,9 @@ Test(metadata_sqlite, concurrent_claims) { begin(SQLITE); check_concurrent_claim
 Test(metadata_sqlite, stale_heartbeats) { begin(SQLITE); check_stale_heartbeats(); }
 Test(metadata_sqlite, servers) { begin(SQLITE); check_servers(); }
 Test(metadata_sqlite, log_tail) { begin(SQLITE); check_log_tail(); }
+Test(metadata_sqlite, run_find) { begin(SQLITE); check_run_find(); }
+Test(metadata_sqlite, state_paging) { begin(SQLITE); check_state_paging(); }
+Test(metadata_sqlite, clear) { begin(SQLITE); check_clear(); }
 
 Test(metadata_postgres, fresh_store) { begin(POSTGRES); check_fresh_store(); }
 Test(metadata_postgres, migrates_from_older) { begin(POSTGRES); check_migrates_from_older(); }
@@ -1006,6 +1154,9 @@ Test(metadata_postgres, concurrent_claims) { begin(POSTGRES); check_concurrent_c
 Test(metadata_postgres, stale_heartbeats) { begin(POSTGRES); check_stale_heartbeats(); }
 Test(metadata_postgres, servers) { begin(POSTGRES); check_servers(); }
 Test(metadata_postgres, log_tail) { begin(POSTGRES); check_log_tail(); }
+Test(metadata_postgres, run_find) { begin(POSTGRES); check_run_find(); }
+Test(metadata_postgres, state_paging) { begin(POSTGRES); check_state_paging(); }
+Test(metadata_postgres, clear) { begin(POSTGRES); check_clear(); }
 
 /* ---- PostgreSQL's connection errors ------------------------------------------------ */
 
