@@ -35,11 +35,13 @@
 
 /* ---- generations ---- */
 
-typedef struct generation {
+/* A generation is what sl_scheduler_dags_acquire hands out. */
+struct sl_scheduler_dags {
     sl_plan *plan;
     sl_dag_set *dags;
     atomic_int refs;
-} generation;
+};
+typedef struct sl_scheduler_dags generation;
 
 static int generation_new(sl_plan *plan, generation **out, sl_error *err)
 {
@@ -104,6 +106,7 @@ struct sl_scheduler {
     bool is_woken;
     bool is_stopping;
     generation *pending;         /* a reload's generation, not taken by the loop yet */
+    generation *latest;          /* the last one given (start or apply), for sl_scheduler_dags_acquire */
     bool is_only_run_ended;
     sl_meta_run_state only_run_state;
 
@@ -906,6 +909,8 @@ int sl_scheduler_start(sl_plan *plan, const sl_scheduler_options *options, sl_sc
         return rc;
     }
     s->has_thread = true;
+    s->latest = s->current;
+    atomic_fetch_add(&s->latest->refs, 1);
     sl_info("scheduler", "started as %s with metadata in %s (%s), %zu DAGs", s->server_id,
             sl_metadata_where(s->store), sl_metadata_backend(s->store), s->current->dags->n_dags);
     *out = s;
@@ -919,11 +924,15 @@ int sl_scheduler_apply(sl_scheduler *scheduler, sl_plan *plan, sl_error *err)
     if (rc) return rc;
     pthread_mutex_lock(&scheduler->mutex);
     generation *old = scheduler->pending;
+    generation *old_latest = scheduler->latest;
     scheduler->pending = gen;
+    atomic_fetch_add(&gen->refs, 1);
+    scheduler->latest = gen;
     scheduler->is_woken = true;
     pthread_cond_broadcast(&scheduler->wake);
     pthread_mutex_unlock(&scheduler->mutex);
     generation_release(old);
+    generation_release(old_latest);
     return SL_OK;
 }
 
@@ -953,18 +962,48 @@ int sl_scheduler_wait_run(sl_scheduler *scheduler, int64_t id, sl_meta_run_state
     return is_ended ? SL_OK : sl_error_set(err, SL_ECANCELED, "the scheduler stopped before the run ended");
 }
 
-void sl_scheduler_stop(sl_scheduler *scheduler)
+sl_scheduler_dags *sl_scheduler_dags_acquire(sl_scheduler *scheduler)
 {
-    if (!scheduler) return;
+    pthread_mutex_lock(&scheduler->mutex);
+    generation *gen = scheduler->latest;
+    atomic_fetch_add(&gen->refs, 1);
+    pthread_mutex_unlock(&scheduler->mutex);
+    return gen;
+}
+
+const sl_dag_set *sl_scheduler_dags_set(const sl_scheduler_dags *dags)
+{
+    return dags->dags;
+}
+
+const sl_plan *sl_scheduler_dags_plan(const sl_scheduler_dags *dags)
+{
+    return dags->plan;
+}
+
+void sl_scheduler_dags_release(sl_scheduler_dags *dags)
+{
+    generation_release(dags);
+}
+
+void sl_scheduler_interrupt(sl_scheduler *scheduler)
+{
     pthread_mutex_lock(&scheduler->mutex);
     scheduler->is_stopping = true;
     pthread_cond_broadcast(&scheduler->wake);
     pthread_cond_broadcast(&scheduler->run_ended);
     pthread_mutex_unlock(&scheduler->mutex);
+}
+
+void sl_scheduler_stop(sl_scheduler *scheduler)
+{
+    if (!scheduler) return;
+    sl_scheduler_interrupt(scheduler);
     if (scheduler->has_thread) pthread_join(scheduler->thread, NULL);
     sl_metadata_close(scheduler->store);
     generation_release(scheduler->current);
     generation_release(scheduler->pending);
+    generation_release(scheduler->latest);
     free(scheduler->is_paused);
     free(scheduler->data_dir);
     pthread_mutex_destroy(&scheduler->mutex);

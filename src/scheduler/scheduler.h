@@ -75,6 +75,21 @@ const char *sl_scheduler_server_id(const sl_scheduler *scheduler);
  * scheduler stopped; *state is the run's last state. */
 int sl_scheduler_wait_run(sl_scheduler *scheduler, int64_t id, sl_meta_run_state *state, sl_error *err);
 
+/* The DAGs of the file the scheduler was last given (at start or by a
+ * reload), for readers on other threads (the HTTP API): shared with the
+ * scheduler until released; each acquire is released once. */
+typedef struct sl_scheduler_dags sl_scheduler_dags;
+sl_scheduler_dags *sl_scheduler_dags_acquire(sl_scheduler *scheduler);
+const sl_dag_set *sl_scheduler_dags_set(const sl_scheduler_dags *dags);
+const sl_plan *sl_scheduler_dags_plan(const sl_scheduler_dags *dags);
+void sl_scheduler_dags_release(sl_scheduler_dags *dags);
+
+/* Makes the loop end (cancelling the tries running here) and
+ * sl_scheduler_wait_run return SL_ECANCELED, without waiting for either:
+ * for the thread that takes SIGINT/SIGTERM. sl_scheduler_stop is still
+ * called, once no thread waits in sl_scheduler_wait_run. */
+void sl_scheduler_interrupt(sl_scheduler *scheduler);
+
 /* Cancels the tries running here, records how they ended, stops the loop
  * and frees everything. */
 void sl_scheduler_stop(sl_scheduler *scheduler);

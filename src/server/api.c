@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "server/api_dags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
 
@@ -47,5 +48,17 @@ const sl_http_route sl_api_routes[] = {
     { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
     { "GET", "/api/v1/pipelines", list_pipelines, "the continuous pipelines: state, counters, restarts" },
     { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
+    { "GET", "/api/v1/dags", sl_api_dags_list, "the file's DAGs: schedule, pause, next data interval (paged)" },
+    { "GET", "/api/v1/dags/{dag}", sl_api_dags_get, "one DAG with its tasks and its latest runs" },
+    { "POST", "/api/v1/dags/{dag}/pause", sl_api_dags_pause, "pause a DAG: no new scheduled runs start" },
+    { "POST", "/api/v1/dags/{dag}/unpause", sl_api_dags_unpause, "unpause a DAG" },
+    { "GET", "/api/v1/dags/{dag}/runs", sl_api_dags_list_runs, "a DAG's runs, newest first (?state=, paged)" },
+    { "POST", "/api/v1/dags/{dag}/runs", sl_api_dags_trigger, "trigger a manual run ({conf, logical_date, run_id})" },
+    { "GET", "/api/v1/dags/{dag}/runs/{run_id}", sl_api_dags_get_run, "one run with every try of its tasks" },
+    { "GET", "/api/v1/dags/{dag}/runs/{run_id}/tasks/{task}/log", sl_api_dags_task_log,
+      "a try's log as text (?try=N, default the latest)" },
+    { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
+      "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
+    { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
     { NULL, NULL, NULL, NULL },
 };
