@@ -13,6 +13,7 @@ typedef struct command {
 static const command commands[] = {
     { "run", sl_cmd_run, "run a config file's pipelines until they are done" },
     { "server", sl_cmd_server, "run the continuous pipelines and serve HTTP until SIGTERM (SIGHUP reloads)" },
+    { "dag", sl_cmd_dag, "list, trigger, pause, clear and backfill the server's DAGs, see runs and logs; test one" },
     { "validate", sl_cmd_validate, "check a config file and report every mistake" },
     { "connectors", sl_cmd_connectors, "list the connectors, or every setting of one (--format markdown)" },
     { "topic", sl_cmd_topic, "list, describe, create, delete, produce to and consume topics (embedded or --kafka)" },
