@@ -2,15 +2,19 @@
  * of the table, dates in zones with daylight saving time (the local date
  * of a logical date late in the evening is not UTC's), times before 1970
  * and with fractions, the `$${` escape, names that are not macros, long
- * text, the command environment. */
+ * text, the command environment, and a config file's task whose `${ds}`
+ * survives loading and is expanded for the command that runs it. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config/config.h"
 #include "core/timefmt.h"
 #include "core/tz.h"
+#include "runtime/plan.h"
 #include "scheduler/command.h"
 #include "scheduler/macros.h"
 
@@ -202,4 +206,49 @@ Test(macros, the_environment_of_a_command_task)
     sl_command_result_free(&result);
     sl_macros_env_free(env);
     sl_tz_free(berlin);
+}
+
+Test(macros, a_task_of_a_config_file_keeps_its_macros_until_it_runs)
+{
+    static const char *const text =
+        "dags:\n"
+        "  nightly:\n"
+        "    schedule: \"@daily\"\n"
+        "    tasks:\n"
+        "      report: { command: [echo, \"${ds}\", $${ds}, \"${SL_MACROS_TEST_UNSET:-${run_id}}\"] }\n";
+    char path[] = "/tmp/sluice-macros-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    setenv("ds", "not-from-the-environment", 1);
+    unsetenv("SL_MACROS_TEST_UNSET");
+    sl_plan *plan = NULL;
+    sl_error err = { 0 };
+    int rc = sl_plan_load(path, &plan, &err);
+    unlink(path);
+    unsetenv("ds");
+    cr_assert_eq(rc, SL_OK, "%s", err.message);
+
+    const sl_node *tasks = sl_node_get(sl_node_get(sl_node_get(sl_config_root(plan->doc), "dags"), "nightly"), "tasks");
+    const sl_node *command = sl_node_get(sl_node_get(tasks, "report"), "command");
+    cr_assert_not_null(command);
+    cr_assert_eq(command->n_items, 4);
+    cr_assert_str_eq(command->items[1]->scalar, "${ds}");
+    cr_assert_str_eq(command->items[2]->scalar, "$${ds}");
+    cr_assert_str_eq(command->items[3]->scalar, "${run_id}");
+
+    /* When the task runs: each argument expanded, then the program run. */
+    sl_macro_context context = utc_context();
+    char *argv[5] = { 0 };
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(sl_macros_expand(command->items[i]->scalar, &context, &argv[i], &err), SL_OK, "%s",
+                     err.message);
+    sl_command_spec spec = { .argv = (const char *const *)argv };
+    sl_command_result result;
+    cr_assert_eq(sl_command_run(&spec, NULL, &result, &err), SL_OK, "%s", err.message);
+    cr_assert_str_eq(result.tail, "2026-12-03 ${ds} scheduled__2026-12-03T00:00:00+00:00\n");
+    sl_command_result_free(&result);
+    for (size_t i = 0; i < 4; i++) free(argv[i]);
+    sl_plan_free(plan);
 }
