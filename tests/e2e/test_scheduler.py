@@ -1,0 +1,193 @@
+"""test_scheduler.py — the scheduler inside `sluice server`: the seed's DAG
+runs its ingest pipeline while the server's continuous pipeline stores what
+it publishes; a reload changes a DAG's tasks for the runs that follow; and
+two servers on one PostgreSQL store share a schedule: every run and every
+task try happens once, and the tries of a server killed mid-task are retried
+by the other after its heartbeat goes stale. What happened is read back with
+independent clients (Python's sqlite3 module, psycopg), not with sluice.
+"""
+import signal
+import sqlite3
+import time
+
+from postgres_server import connect, postgres_server  # noqa: F401
+from test_server import Server
+
+SEED = """\
+pipelines:
+  ingest_users:
+    source: {{ generator: {{ kind: users, count: {count}, seed: 42 }} }}
+    sink:   {{ topic: {{ name: user_data, partitions: 4, key: login.uuid }} }}
+  store_users:
+    source: {{ topic: {{ name: user_data, group: store_users }} }}
+    transform:
+      sql: SELECT uuid(login.uuid) AS id, name.first AS first_name, email FROM input
+    sink:   {{ sqlite: {{ path: {db}, table: created_users, key: [id] }} }}
+dags:
+  user_automation:
+    schedule: "@daily"
+    tasks:
+      stream_data: {{ pipeline: ingest_users, retries: 3, timeout: 10m }}
+http: {{ listen: "127.0.0.1:0" }}
+"""
+
+
+def query(db, sql):
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def wait_until(what, predicate, timeout=120, server=None):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except (sqlite3.OperationalError, FileNotFoundError) as error:
+            last = error
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last})\n{server.stderr() if server else ''}")
+
+
+def test_the_seed_dag_runs_its_ingest_while_the_server_stores_the_users(sluice_asan, workdir):
+    db = workdir / "users.db"
+    server = Server(sluice_asan, workdir, SEED.format(count=3000, db=db)).wait_started()
+    meta = workdir / "data" / "metadata.db"
+    # @daily without catchup: the interval that ended last midnight runs at once.
+    runs = wait_until("the daily run succeeded",
+                      lambda: query(meta, "SELECT run_id, run_type, data_interval_end_us - data_interval_start_us "
+                                          "FROM dag_runs WHERE state = 'success'"), server=server)
+    assert len(runs) == 1 and runs[0][0].startswith("scheduled__") and runs[0][1] == "scheduled", runs
+    assert runs[0][2] == 86400 * 10**6
+    wait_until("3000 users stored", lambda: query(db, "SELECT count(*) FROM created_users")[0][0] == 3000,
+               server=server)
+    (state, try_number, log_path, tail), = query(meta, "SELECT state, try_number, log_path, CAST(log_tail AS TEXT) "
+                                                       "FROM task_instances WHERE task_id = 'stream_data'")
+    assert (state, try_number) == ("success", 1)
+    log = open(log_path).read()
+    assert "pipeline ingest_users" in log and "ingest_users" in tail and "3000" in tail, log
+    assert "/logs/dag_id=user_automation/run_id=scheduled__" in log_path
+    assert server.stop() == 0, server.stderr()
+
+
+TICKING = """\
+dags:
+  tick:
+    schedule: {{ every: 1s }}
+    max_active_runs: 1
+    tasks:
+      mark: {{ shell: 'echo "$SLUICE_RUN_ID" >> {out}' }}
+http: {{ listen: "127.0.0.1:0" }}
+"""
+
+
+def test_a_reload_changes_the_tasks_of_the_runs_that_follow(sluice_asan, workdir):
+    first, second = workdir / "first.txt", workdir / "second.txt"
+    server = Server(sluice_asan, workdir, TICKING.format(out=first)).wait_started()
+    wait_until("two runs marked", lambda: first.exists() and len(first.read_text().split()) >= 2, server=server)
+    server.config.write_text(TICKING.format(out=second))
+    server.proc.send_signal(signal.SIGHUP)
+    wait_until("two runs marked by the new task", lambda: second.exists() and len(second.read_text().split()) >= 2,
+               server=server)
+    before = set(first.read_text().split())
+    after = set(second.read_text().split())
+    assert not before & after, "a run was marked by both versions of the task"
+    # A file without the DAG: no more runs.
+    server.config.write_text('pipelines: {}\nhttp: { listen: "127.0.0.1:0" }\n'.replace("pipelines: {}",
+                             "dags: { other: { tasks: { t: { command: [\"true\"] } } } }"))
+    server.proc.send_signal(signal.SIGHUP)
+    meta = workdir / "data" / "metadata.db"
+    wait_until("the reload taken", lambda: query(meta, "SELECT 1 FROM dags WHERE dag_id = 'other'"), server=server)
+    time.sleep(1.5)
+    count = query(meta, "SELECT count(*) FROM dag_runs WHERE dag_id = 'tick'")[0][0]
+    time.sleep(2.5)
+    assert query(meta, "SELECT count(*) FROM dag_runs WHERE dag_id = 'tick'")[0][0] <= count + 1
+    assert server.stop() == 0, server.stderr()
+
+
+SHARED = """\
+data_dir: data
+metadata: {url}
+dags:
+  shared:
+    schedule: {{ every: 1s }}
+    max_active_runs: 4
+    tasks:
+      a: {{ shell: 'echo "$SLUICE_RUN_ID a" >> {out}' }}
+      b: {{ shell: 'echo "$SLUICE_RUN_ID b" >> {out}', depends_on: [a] }}
+  slow:
+    tasks:
+      hang: {{ shell: 'echo "$SLUICE_RUN_ID started by $PPID" >> {out}; sleep {sleep}', retries: 1, retry_delay: 1s }}
+http: {{ listen: "127.0.0.1:0" }}
+"""
+
+
+def test_two_servers_share_one_postgresql_schedule(sluice_asan, workdir, postgres_server):  # noqa: F811
+    name = f"sched_{int(time.time() * 1000) % 10**9}"
+    with connect(postgres_server, dbname="postgres") as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = postgres_server.url(name)
+    out = workdir / "tries.txt"
+    servers = []
+    try:
+        for index in range(2):
+            folder = workdir / f"server{index}"
+            folder.mkdir()
+            servers.append(Server(sluice_asan, folder, SHARED.format(url=url, out=out, sleep=40)).wait_started())
+        with connect(postgres_server, name) as conn:
+            def ended_runs():
+                return conn.execute("SELECT count(*) FROM dag_runs WHERE dag_id = 'shared' AND state = 'success'"
+                                    ).fetchone()[0] >= 6
+            wait_until("six shared runs", ended_runs, server=servers[0])
+            ids = [row[0] for row in conn.execute("SELECT server_id FROM servers")]
+            assert len(ids) == 2, ids
+            # One run per interval, each task once per run, whichever server ran it.
+            dupes = conn.execute("SELECT data_interval_start_us, count(*) FROM dag_runs WHERE dag_id = 'shared' "
+                                 "GROUP BY 1 HAVING count(*) > 1").fetchall()
+            assert not dupes, dupes
+            done = conn.execute("SELECT r.run_id FROM dag_runs r WHERE r.dag_id = 'shared' AND r.state = 'success'"
+                                ).fetchall()
+            lines = out.read_text().splitlines()
+            for (run_id,) in done:
+                for task in ("a", "b"):
+                    assert lines.count(f"{run_id} {task}") == 1, (run_id, task, lines)
+            tries = conn.execute("SELECT count(*) FROM task_instances ti JOIN dag_runs r ON r.id = ti.run "
+                                 "WHERE r.dag_id = 'shared' AND r.state = 'success' AND ti.try_number > 1"
+                                 ).fetchone()[0]
+            assert tries == 0
+
+            # A server killed while it runs a try: the other fails it as stale and runs the retry.
+            status, body = servers[0].request("GET", "/healthz")
+            assert status == 200
+            conn.execute("INSERT INTO dag_runs (dag_id, run_id, run_type, state, data_interval_start_us, "
+                         "data_interval_end_us, conf, queued_at_us) VALUES ('slow', 'manual__kill', 'manual', "
+                         "'queued', 0, 0, '{}', 0)")
+
+            def running_on():
+                row = conn.execute("SELECT server_id FROM task_instances WHERE task_id = 'hang' AND "
+                                   "state = 'running'").fetchone()
+                return row[0] if row else None
+            owner = wait_until("the slow try running", running_on, server=servers[0])
+            victim = next(s for s in servers if s.proc.pid == int(owner.split("-")[-2]))
+            survivor = next(s for s in servers if s is not victim)
+            victim.proc.kill()
+            victim.proc.wait()
+
+            def retried():
+                return conn.execute("SELECT state, server_id FROM task_instances WHERE task_id = 'hang' AND "
+                                    "try_number = 2 AND state = 'running'").fetchone()
+            row = wait_until("the retry running on the survivor", retried, timeout=180, server=survivor)
+            assert row[1] != owner
+            first = conn.execute("SELECT state FROM task_instances WHERE task_id = 'hang' AND try_number = 1"
+                                 ).fetchone()[0]
+            assert first == "up_for_retry"
+        assert survivor.stop() == 0, survivor.stderr()
+    finally:
+        for server in servers:
+            if server.proc.poll() is None:
+                server.proc.kill()
+                server.proc.wait()
+        with connect(postgres_server, dbname="postgres") as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
