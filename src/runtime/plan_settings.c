@@ -167,7 +167,8 @@ const sl_option sl_task_options[] = {
 
 const sl_option sl_task_sql_options[] = {
     { "database", SL_OPT_STRING, offsetof(sl_task_sql_conf, database), .required = true,
-      .help = "the SQLite file the statements run on" },
+      .help = "where the statements run: a postgres://user:password@host:port/database URL, or the path of "
+              "an SQLite file" },
     { "statement", SL_OPT_STRING, offsetof(sl_task_sql_conf, statement), .required = true,
       .help = "one or more statements, run in one transaction" },
     { 0 }

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/paths.h"
 #include "core/timefmt.h"
+#include "metadata/postgres_url.h"
 #include "runtime/run.h"
 #include "scheduler/command.h"
 #include "scheduler/macros.h"
@@ -168,7 +169,12 @@ static void describe_body(const sl_dag_task *task, char *out, size_t size)
     case SL_TASK_KIND_PIPELINE: snprintf(out, size, "pipeline %s", task->pipeline); break;
     case SL_TASK_KIND_COMMAND: snprintf(out, size, "command %s (%zu arguments)", task->argv[0], task->argc - 1); break;
     case SL_TASK_KIND_SHELL: snprintf(out, size, "shell: %.300s", task->shell); break;
-    case SL_TASK_KIND_SQL: snprintf(out, size, "sql on %s", task->sql_database); break;
+    case SL_TASK_KIND_SQL: {
+        char *where = sl_pg_url_redact(task->sql_database);   /* a URL's password never reaches a log */
+        snprintf(out, size, "sql on %s", where ? where : "a database");
+        free(where);
+        break;
+    }
     case SL_TASK_KIND_SENSOR:
         snprintf(out, size, "sensor on topic %s (%s)", task->sensor_topic,
                  task->sensor_until == SL_SENSOR_LAG_ZERO ? "lag zero" : "event time past the interval end");

@@ -191,3 +191,50 @@ def test_two_servers_share_one_postgresql_schedule(sluice_asan, workdir, postgre
                 server.proc.wait()
         with connect(postgres_server, dbname="postgres") as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+SQL_TASKS = """\
+dags:
+  load:
+    tasks:
+      on_postgres: {{ sql: {{ database: "{url}", statement: "INSERT INTO loads VALUES ('${{ds}}', '${{run_id}}')" }} }}
+      broken: {{ sql: {{ database: "{url}", statement: "INSERT INTO loads VALUES ('x', 'y'); SELECT nope FROM nowhere" }} }}
+      on_sqlite: {{ sql: {{ database: {db}, statement: "CREATE TABLE IF NOT EXISTS t (v TEXT); INSERT INTO t VALUES ('${{ts}}')" }},
+                   depends_on: [on_postgres] }}
+    schedule: {{ every: 1h }}
+http: {{ listen: "127.0.0.1:0" }}
+"""
+
+
+def test_sql_tasks_run_on_postgresql_and_sqlite_in_one_transaction(sluice_asan, workdir, postgres_server):  # noqa: F811
+    name = f"sqltask_{int(time.time() * 1000) % 10**9}"
+    with connect(postgres_server, dbname="postgres") as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        with connect(postgres_server, name) as conn:
+            conn.execute("CREATE TABLE loads (ds TEXT, run_id TEXT)")
+        db = workdir / "t.db"
+        server = Server(sluice_asan, workdir, SQL_TASKS.format(url=postgres_server.url(name), db=db)).wait_started()
+        meta = workdir / "data" / "metadata.db"
+        wait_until("the hourly run ended", lambda: query(meta, "SELECT run_id FROM dag_runs WHERE state IN "
+                                                                "('success', 'failed')"), server=server)
+        states = dict(query(meta, "SELECT task_id, state FROM task_instances"))
+        assert states == {"on_postgres": "success", "broken": "failed", "on_sqlite": "success"}, states
+        (run_id,), = query(meta, "SELECT run_id FROM dag_runs")
+        with connect(postgres_server, name) as conn:
+            rows = conn.execute("SELECT ds, run_id FROM loads").fetchall()
+        # The broken task's INSERT was rolled back with its failing SELECT.
+        assert len(rows) == 1 and rows[0][1] == run_id and len(rows[0][0]) == 10, rows
+        (tail,), = query(meta, "SELECT CAST(log_tail AS TEXT) FROM task_instances WHERE task_id = 'broken'")
+        assert "SQLSTATE 42P01" in tail and "rolled back" in tail, tail
+        # The URL's password is in no log: neither the store's tail nor the file.
+        assert f":{postgres_server.password}@" not in tail and ":***@" in tail, tail
+        for (path,) in query(meta, "SELECT log_path FROM task_instances"):
+            assert f":{postgres_server.password}@" not in open(path).read(), path
+        assert f":{postgres_server.password}@" not in server.stderr()
+        values = [v for (v,) in query(db, "SELECT v FROM t")]
+        assert len(values) == 1 and values[0].startswith(rows[0][0]), values
+        assert server.stop() == 0, server.stderr()
+    finally:
+        with connect(postgres_server, dbname="postgres") as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
