@@ -26,6 +26,7 @@
 #include "core/logger.h"
 #include "log/fs.h"
 #include "log/log.h"
+#include "metadata/postgres_url.h"
 #include "runtime/plan.h"
 #include "server/api.h"
 #include "server/http.h"
@@ -122,9 +123,13 @@ static int reload(sl_server *server, sl_buffer *body)
             sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
             status = 500;
     } else {
-        if (strcmp(plan->metadata, server->metadata) != 0)
+        if (strcmp(plan->metadata, server->metadata) != 0) {
+            char *to = sl_pg_url_redact(plan->metadata), *from = sl_pg_url_redact(server->metadata);
             sl_warn("server", "metadata changed to %s: the scheduler keeps %s until the server restarts",
-                    plan->metadata, server->metadata);
+                    to ? to : "another store", from ? from : "its store");
+            free(to);
+            free(from);
+        }
         if (strcmp(plan->http_listen, server->listen) != 0)
             sl_warn("server", "http.listen changed to %s: the port stays %s until the server restarts",
                     plan->http_listen, server->listen);
