@@ -14,6 +14,7 @@
 #include "config/options.h"
 #include "core/tz.h"
 #include "runtime/plan_settings.h"
+#include "runtime/plan_task.h"
 #include "scheduler/cron.h"
 
 static int worse(int a, int b)
@@ -87,6 +88,18 @@ static int check_body(sl_diagnostics *diags, const sl_node *dags, const sl_plan 
     if (task->pipeline && !sl_plan_pipeline(plan, task->pipeline))
         return sl_diag_error_at(diags, sl_node_get(task_node, "pipeline"), "%s: no pipeline named '%s' in this file",
                                 where, task->pipeline);
+    if (task->overrides && !task->pipeline)
+        return sl_diag_error_at(diags, task->overrides, "%s.overrides: only a pipeline task has overrides", where);
+    if (task->overrides) {
+        /* The pipeline as the task will run it (macros not expanded yet). */
+        sl_plan *derived = NULL;
+        sl_error err;
+        sl_error_clear(&err);
+        int derive_rc = sl_plan_for_task((sl_plan *)plan, task->pipeline, task->overrides, NULL, NULL, &derived, &err);
+        sl_plan_free(derived);
+        snprintf(sub_where, sizeof sub_where, "%s.overrides", where);
+        if (derive_rc) return sl_diag_add_error_at(diags, task->overrides, sub_where, &err);
+    }
     if (task->command.n_items > 0 && task->command.items[0][0] == '\0')
         return sl_diag_error_at(diags, sl_node_get(task_node, "command"), "%s.command: the program name is empty",
                                 where);

@@ -137,6 +137,10 @@ const sl_option sl_task_options[] = {
     { "pipeline", SL_OPT_STRING, offsetof(sl_task_conf, pipeline),
       .help = "a pipeline of this file that the task runs until its source ends; a task has one of pipeline, "
               "command, shell, sql, sensor, control" },
+    { "overrides", SL_OPT_MAP, offsetof(sl_task_conf, overrides),
+      .help = "with pipeline: settings of the pipeline replaced for this task, by dotted path, like "
+              "{ sink.file.path: \"out/${ds}.jsonl\", source.generator.count: 500 }; run macros are expanded "
+              "in them and in the pipeline's own settings" },
     { "command", SL_OPT_STR_LIST, offsetof(sl_task_conf, command),
       .help = "a program and its arguments, run without a shell; output goes to the task's log" },
     { "shell", SL_OPT_STRING, offsetof(sl_task_conf, shell),

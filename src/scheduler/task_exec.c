@@ -15,6 +15,7 @@
 #include "core/paths.h"
 #include "core/timefmt.h"
 #include "metadata/postgres_url.h"
+#include "runtime/plan_task.h"
 #include "runtime/run.h"
 #include "scheduler/command.h"
 #include "scheduler/macros.h"
@@ -56,8 +57,33 @@ static void fail(sl_task_outcome *outcome, const char *format, ...)
 
 /* ---- bodies ---- */
 
-static void run_pipeline(const sl_task_try *try_, const sl_dag_task *task, sl_task_outcome *outcome)
+/* A scalar of the pipeline's settings with the try's macros expanded. */
+static int expand_scalar(void *context, sl_arena *arena, const char *text, const char **out, sl_error *err)
 {
+    *out = text;
+    if (!strstr(text, "${")) return SL_OK;
+    char *expanded = NULL;
+    int rc = sl_macros_expand(text, context, &expanded, err);
+    if (rc) return rc;
+    if (strcmp(expanded, text) != 0) {
+        *out = sl_arena_strndup(arena, expanded, strlen(expanded));
+        if (!*out) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    free(expanded);
+    return rc;
+}
+
+static void run_pipeline(const sl_task_try *try_, const sl_dag_task *task, const sl_macro_context *context,
+                         sl_task_outcome *outcome)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_plan_for_task((sl_plan *)try_->plan, task->pipeline, task->overrides, expand_scalar, (void *)context,
+                         &plan, &err) != SL_OK) {
+        fail(outcome, "pipeline %s as this task runs it: %s", task->pipeline, err.message);
+        return;
+    }
     FILE *summary = fopen(try_->log_path, "a");
     sl_run_options options = {
         .only_pipeline = task->pipeline,
@@ -66,10 +92,9 @@ static void run_pipeline(const sl_task_try *try_, const sl_dag_task *task, sl_ta
         .stop = try_->cancel,
         .summary_file = summary,
     };
-    sl_error err;
-    sl_error_clear(&err);
-    int rc = sl_run_plan(try_->plan, &options, &err);
+    int rc = sl_run_plan(plan, &options, &err);
     if (summary) fclose(summary);
+    sl_plan_free(plan);
     if (rc == SL_OK) {
         outcome->is_success = true;
         snprintf(outcome->summary, sizeof outcome->summary, "pipeline %s finished with its data",
@@ -269,7 +294,7 @@ void sl_task_execute(const sl_task_try *try_, sl_task_outcome *outcome)
         fail(outcome, "expanding the task's macros: %s", err.message);
     } else {
         switch (task.kind) {
-        case SL_TASK_KIND_PIPELINE: run_pipeline(try_, &task, outcome); break;
+        case SL_TASK_KIND_PIPELINE: run_pipeline(try_, &task, &context, outcome); break;
         case SL_TASK_KIND_COMMAND:
         case SL_TASK_KIND_SHELL: run_command(try_, &task, env, outcome); break;
         case SL_TASK_KIND_SQL: run_sql(try_, &task, outcome); break;

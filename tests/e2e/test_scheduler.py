@@ -238,3 +238,39 @@ def test_sql_tasks_run_on_postgresql_and_sqlite_in_one_transaction(sluice_asan, 
     finally:
         with connect(postgres_server, dbname="postgres") as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+OVERRIDES = """\
+pipelines:
+  export:
+    source: {{ generator: {{ kind: sequence, count: 5, start: beginning }} }}
+    sink:   {{ file: {{ path: "{out}/${{ds}}-try${{try_number}}.jsonl" }} }}
+dags:
+  daily:
+    schedule: "@daily"
+    timezone: Pacific/Kiritimati
+    tasks:
+      plain: {{ pipeline: export }}
+      bigger: {{ pipeline: export, depends_on: [plain],
+                overrides: {{ source.generator.count: 7, sink.file.path: "{out}/big-${{ds_nodash}}.jsonl" }} }}
+http: {{ listen: "127.0.0.1:0" }}
+"""
+
+
+def test_a_pipeline_task_runs_with_its_overrides_and_run_macros(sluice_asan, workdir):
+    out = workdir / "out"
+    server = Server(sluice_asan, workdir, OVERRIDES.format(out=out)).wait_started()
+    meta = workdir / "data" / "metadata.db"
+    wait_until("the daily run succeeded", lambda: query(meta, "SELECT 1 FROM dag_runs WHERE state = 'success'"),
+               server=server)
+    (start_us,), = query(meta, "SELECT data_interval_start_us FROM dag_runs")
+    # ds is the logical date in the DAG's zone (UTC+14 here), as Airflow users of a zoned DAG expect.
+    import datetime
+    local = datetime.datetime.fromtimestamp(start_us / 1e6, datetime.timezone(datetime.timedelta(hours=14)))
+    ds = local.strftime("%Y-%m-%d")
+    plain = out / f"{ds}-try1.jsonl"
+    bigger = out / f"big-{ds.replace('-', '')}.jsonl"
+    assert sorted(p.name for p in out.iterdir()) == sorted([plain.name, bigger.name])
+    assert len(plain.read_text().splitlines()) == 5
+    assert len(bigger.read_text().splitlines()) == 7
+    assert server.stop() == 0, server.stderr()
