@@ -31,7 +31,7 @@ FLAGS = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-pa
          "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-Isrc"]
 PKGS = ["yaml-0.1", "sqlite3", "rdkafka", "liblz4", "libzstd", "zlib", "snappy", "openssl", "libpq"]
 T0 = 1704067200000000          # 2024-01-01T00:00:00Z in µs
-LATEST_VERSION = 2              # src/metadata/migrations.c
+LATEST_VERSION = 3              # src/metadata/migrations.c
 EX_TEMPFAIL = 75
 
 
@@ -152,12 +152,13 @@ def _columns(conn, table):
                              "WHERE table_schema = 'public' AND table_name = %s", (table,)).fetchall())
 
 
-def test_migration_from_previous_version(check_bin, postgres_server, database):  # noqa: F811
-    """A store made at version N-1 (rows written by another client) upgrades to N, rows kept; N+1 is refused."""
+def test_migration_from_the_first_version(check_bin, postgres_server, database):  # noqa: F811
+    """A store made at version 1 (rows written by another client) upgrades step by step to the latest, rows kept;
+    a newer one is refused."""
     url = postgres_server.url(database)
-    assert ok(run_check(check_bin, url, "open-version", LATEST_VERSION - 1)).strip() == str(LATEST_VERSION - 1)
+    assert ok(run_check(check_bin, url, "open-version", 1)).strip() == "1"
     with connect(postgres_server, database) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [LATEST_VERSION - 1]
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert {"schema_migrations", "dags", "dag_runs", "task_instances", "servers"} <= tables
         assert "log_tail" not in _columns(conn, "task_instances")
@@ -171,8 +172,10 @@ def test_migration_from_previous_version(check_bin, postgres_server, database): 
     with connect(postgres_server, database) as conn:
         migrations = conn.execute("SELECT version, name, applied_at_us FROM schema_migrations "
                                   "ORDER BY version").fetchall()
-        assert [m[0] for m in migrations] == [1, 2]
-        assert "task logs" in migrations[1][1]
+        assert [m[0] for m in migrations] == [1, 2, 3]
+        assert "task logs" in migrations[1][1] and "active runs" in migrations[2][1]
+        active = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'dag_runs_active'").fetchone()[0]
+        assert "WHERE" in active and "queued" in active and "running" in active, active
         columns = _columns(conn, "task_instances")
         assert columns["log_tail"] == "bytea"
         assert columns["log_path"] == "text"
