@@ -549,6 +549,7 @@ static int load_document(loader *ld, const char *path)
     if (rc != SL_ENOMEM && top.topics) rc = worse(rc, load_topics(ld, top.topics));
     if (rc != SL_ENOMEM) rc = worse(rc, load_pipelines(ld, root, &top));
     if (rc != SL_ENOMEM && top.dags) rc = worse(rc, check_dags(ld, top.dags));
+    if (rc != SL_ENOMEM) rc = worse(rc, sl__plan_check_macros(ld->plan, top.dags, ld->diags));
     sl_options_free(sl_top_options, &top);
     sl_options_free(sl_log_options, &log);
     sl_options_free(sl_http_options, &http);

@@ -16,6 +16,7 @@
 #include "runtime/plan_settings.h"
 #include "runtime/plan_task.h"
 #include "scheduler/cron.h"
+#include "scheduler/macros.h"
 
 static int worse(int a, int b)
 {
@@ -257,6 +258,50 @@ static int check_dag(sl_diagnostics *diags, const sl_plan *plan, const sl_node *
     free(depends_on);
 done:
     sl_options_free(sl_dag_options, &dag);
+    return rc;
+}
+
+/* ---- run macros outside DAG tasks ---- */
+
+/* The first run macro named in text ("ds" of "out/${ds}.jsonl") into name,
+ * or false; `$${` escapes are skipped. */
+static bool find_macro(const char *text, char *name, size_t size)
+{
+    for (const char *at = strstr(text, "${"); at; at = strstr(at + 2, "${")) {
+        if (at > text && at[-1] == '$') continue;
+        const char *end = strchr(at + 2, '}');
+        if (!end) return false;
+        if (sl_macros_is_name(at + 2, (size_t)(end - at - 2))) {
+            snprintf(name, size, "%.*s", (int)(end - at - 2), at + 2);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int check_no_macros(sl_diagnostics *diags, const sl_node *node, const char *pipeline)
+{
+    if (!node) return SL_OK;
+    char name[64];
+    if (node->kind == SL_NODE_SCALAR && node->scalar && find_macro(node->scalar, name, sizeof name))
+        return sl_diag_error_at(diags, node, "pipelines.%s: ${%s} is a run macro, expanded only in a pipeline a DAG "
+                                "task runs; no task runs this one", pipeline, name);
+    int rc = SL_OK;
+    for (size_t i = 0; node->kind == SL_NODE_MAP && i < node->n_pairs && rc == SL_OK; i++)
+        rc = check_no_macros(diags, node->pairs[i].value, pipeline);
+    for (size_t i = 0; node->kind == SL_NODE_LIST && i < node->n_items && rc == SL_OK; i++)
+        rc = check_no_macros(diags, node->items[i], pipeline);
+    return rc;
+}
+
+int sl__plan_check_macros(const sl_plan *plan, const sl_node *dags, sl_diagnostics *diags)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < plan->n_pipelines; i++) {
+        const sl_pipeline_plan *pipeline = &plan->pipelines[i];
+        if (!pipeline->node || is_task_pipeline(dags, pipeline->name)) continue;
+        rc = worse(rc, check_no_macros(diags, pipeline->node, pipeline->name));
+    }
     return rc;
 }
 
