@@ -28,6 +28,10 @@ dags:
     schedule: "@daily"
     tasks:
       stream_data: {{ pipeline: ingest_users, retries: 3, timeout: 10m }}
+      all_stored: {{ sensor: {{ topic: user_data, group: store_users, poke_interval: 1s }}, depends_on: [stream_data],
+                    timeout: 5m }}
+      report: {{ sql: {{ database: {db}, statement: "CREATE TABLE report AS SELECT '${{ds}}' AS ds, count(*) AS n
+                                                      FROM created_users" }}, depends_on: [all_stored] }}
 http: {{ listen: "127.0.0.1:0" }}
 """
 
@@ -63,6 +67,12 @@ def test_the_seed_dag_runs_its_ingest_while_the_server_stores_the_users(sluice_a
     assert runs[0][2] == 86400 * 10**6
     wait_until("3000 users stored", lambda: query(db, "SELECT count(*) FROM created_users")[0][0] == 3000,
                server=server)
+    # The sensor waited until the continuous pipeline's group had committed every record, and a
+    # group commits only what its sink has stored: the report counts all of them.
+    (ds, n), = query(db, "SELECT ds, n FROM report")
+    assert n == 3000 and len(ds) == 10, (ds, n)
+    (sensed,), = query(meta, "SELECT CAST(log_tail AS TEXT) FROM task_instances WHERE task_id = 'all_stored'")
+    assert "sensor met" in sensed, sensed
     (state, try_number, log_path, tail), = query(meta, "SELECT state, try_number, log_path, CAST(log_tail AS TEXT) "
                                                        "FROM task_instances WHERE task_id = 'stream_data'")
     assert (state, try_number) == ("success", 1)
