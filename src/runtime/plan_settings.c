@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "runtime/control.h"
+
 const sl_option sl_top_options[] = {
     { "data_dir", SL_OPT_STRING, offsetof(sl_top_conf, data_dir), .default_value = "./data",
       .help = "directory of the embedded log's topics, consumer groups' offsets and sources' positions" },
@@ -194,11 +196,9 @@ const sl_option sl_task_sensor_options[] = {
     { 0 }
 };
 
-static const char *const control_action_choices[] = { "start", "stop", "restart", NULL };
-
 const sl_option sl_task_control_options[] = {
     { "action", SL_OPT_STRING, offsetof(sl_task_control_conf, action), .required = true,
-      .choices = control_action_choices, .help = "what to do to the pipeline" },
+      .choices = sl_control_action_names, .help = "what to do to the pipeline" },
     { "pipeline", SL_OPT_STRING, offsetof(sl_task_control_conf, pipeline), .required = true,
       .help = "a continuous pipeline of this file (one no task runs)" },
     { 0 }

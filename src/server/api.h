@@ -1,5 +1,6 @@
 /* api.h — the HTTP routes of `sluice server`, one table: /healthz,
- * /readyz, GET /api/v1/pipelines and POST /api/v1/reload (docs/api.md).
+ * /readyz, GET /api/v1/pipelines, POST /api/v1/reload and POST
+ * /api/v1/pipelines/{name}/start|stop|restart (docs/api.md).
  * The context of every handler is the sl_server. */
 #ifndef SL_API_H
 #define SL_API_H

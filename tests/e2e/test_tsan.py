@@ -66,7 +66,8 @@ def test_topic_sql_sqlite_with_four_workers_has_no_data_races(sluice_tsan_bin, w
 def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_bin, workdir):
     """Keeper threads, libmicrohttpd's threads and the main loop share the
     supervisor: snapshots during a reload that restarts one pipeline, then a
-    drain on SIGTERM (exit 66 on a TSan report)."""
+    drain on SIGTERM (exit 66 on a TSan report), and a stop, start and
+    restart on demand answered while snapshots are read."""
     from test_server import FEED_AND_COPY, Server
 
     sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
@@ -80,6 +81,11 @@ def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_b
             server.request("GET", "/readyz")
             server.pipelines()
         server.wait_for("the new copy running", lambda p: p["copy"]["state"] == "running", timeout=120)
+        for action, state in (("stop", "stopped"), ("start", "running"), ("restart", "running")):
+            status, body = server.request("POST", f"/api/v1/pipelines/copy/{action}")
+            assert status == 200, body
+            server.pipelines()
+            server.wait_for(f"copy {state}", lambda p, s=state: p["copy"]["state"] == s, timeout=120)
     finally:
         code = server.stop(timeout=120)
     assert code == 0, server.stderr()
