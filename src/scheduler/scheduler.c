@@ -512,7 +512,7 @@ static int advance_runs(sl_scheduler *s, const sl_dag *dag, const run_rows *acti
     for (size_t r = 0; r < active->n && rc == SL_OK; r++) {
         const run_row *run = &active->items[r];
         if (run->state != SL_META_RUN_RUNNING) continue;
-        if (s->only_run && run->id != s->only_run) continue;
+        if (s->only_run ? run->id != s->only_run : is_paused) continue;   /* a paused DAG's runs wait */
         rc = advance_run(s, dag, run, now_us, err);
     }
     return rc;

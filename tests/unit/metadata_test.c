@@ -1012,11 +1012,18 @@ static void check_active_runs_and_claims_of_one_run(void)
     /* A claim of one run takes only its task instances, though the other's are older. */
     int64_t ids[8];
     size_t got = 0;
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", true, &err), SL_OK, "%s", err.message);
     cr_assert_eq(sl_metadata_ti_claim_run(store, "tester", run_b, ids, 8, &got, &err), SL_OK, "%s", err.message);
-    cr_assert_eq(got, 2);
+    cr_assert_eq(got, 2, "a claim of one run ignores the pause");
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", false, &err), SL_OK, "%s", err.message);
     for (size_t i = 0; i < got; i++) cr_assert(ids[i] == second.ids[0] || ids[i] == second.ids[1]);
     cr_assert_eq(sl_metadata_ti_claim_run(store, "tester", run_b, ids, 8, &got, &err), SL_OK, "%s", err.message);
     cr_assert_eq(got, 0);
+    /* A paused DAG's task instances wait; unpaused, they are claimed. */
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", true, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_ti_claim(store, "other", ids, 8, &got, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(got, 0);
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", false, &err), SL_OK, "%s", err.message);
     cr_assert_eq(sl_metadata_ti_claim(store, "other", ids, 8, &got, &err), SL_OK, "%s", err.message);
     cr_assert_eq(got, 2);
     (void)run_a;
