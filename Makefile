@@ -58,7 +58,7 @@ MAIN_SRC := src/cli/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Unit tests that start threads: the ones run under ThreadSanitizer.
-TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test
+TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test
 
 OBJ       := $(SRC:%.c=build/obj/%.o)
 ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
@@ -212,8 +212,12 @@ tsan:
 
 bench:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory build/sluice
+	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench
 	@bash bench/run.sh
+
+build/scheduler_bench: bench/scheduler_bench.c build/libsluice.a
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< build/libsluice.a $(LIBS)
 
 # The reference of every setting, from the tables the config is checked
 # against (tests/e2e/test_connectors.py fails when the file is stale).

@@ -524,6 +524,20 @@ def main():
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             print(f"    cassandra bench FAILED: {e}")
             results["g"] = {"failed": True}
+    if os.environ.get("BENCH_SCHEDULER", "1") != "0":
+        print("\n(h) scheduler: command tasks through the DAG scheduler beside spawn+wait of the same programs "
+              "(bench/scheduler_bench.c)")
+        binary = REPO / "build" / "scheduler_bench"
+        if not binary.exists():
+            print("    build/scheduler_bench is missing: `make bench` builds it")
+            results["h"] = {"failed": True}
+        else:
+            run = subprocess.run([str(binary), os.environ.get("BENCH_SCHEDULER_TASKS", "200")], capture_output=True,
+                                 text=True, timeout=600)
+            print("    " + run.stdout.strip().replace("\n", "\n    "))
+            if run.returncode != 0:
+                print(f"    scheduler bench FAILED (exit {run.returncode}): {run.stderr.strip()[-600:]}")
+                results["h"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")

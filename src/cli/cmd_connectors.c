@@ -197,7 +197,9 @@ static void write_markdown_reference(FILE *out)
           "Durations are one or more terms of a number and a unit, `ms`, `s`, `m`, `h` or `d` (`500ms`,\n"
           "`1.5s`, `1h30m`); a bare number is seconds. Sizes are a number and a unit, `B`, `KB`, `MB`, `GB`,\n"
           "`TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024); a bare number is bytes.\n"
-          "`${VAR}` and `${VAR:-default}` are replaced from the environment in every value.\n\n",
+          "`${VAR}` and `${VAR:-default}` are replaced from the environment in every value, except the run\n"
+          "macros of DAG tasks (`${ds}`, `${ts}`, `${run_id}`...), replaced when the task runs\n"
+          "([operations.md](operations.md#run-macros) lists them).\n\n",
           out);
     fputs("## Sources\n\n| connector | what it reads |\n|---|---|\n", out);
     for (size_t i = 0; sl_connector_source_at(i); i++) {

@@ -78,8 +78,8 @@ static int dag_path(dag_request *request, const sl_dag_args *args, const char *t
 static int add_query(dag_request *request, const char *name, const char *value)
 {
     if (!value) return SL_OK;
-    int rc = sl_buffer_printf(&request->path, "%s%s=", strchr(request->path.data ? request->path.data : "", '?')
-                                                              ? "&" : "?", name);
+    bool has_query = request->path.len && memchr(request->path.data, '?', request->path.len);
+    int rc = sl_buffer_printf(&request->path, "%s%s=", has_query ? "&" : "?", name);
     return rc == SL_OK ? sl_dag_client_escape(&request->path, value) : rc;
 }
 
@@ -391,6 +391,7 @@ static int fetch(const dag_verb *verb, const sl_dag_args *args, const place *whe
     }
     dag_request request = { 0 };
     int rc = verb->build(args, cursor, &request);
+    if (rc == SL_OK) rc = sl_buffer_append_byte(&request.path, '\0');
     if (rc == SL_OK && request.body.len) rc = sl_buffer_append_byte(&request.body, '\0');
     if (rc) {
         sl_buffer_free(&request.path);

@@ -5,6 +5,8 @@
  * by counting nested `${ ... }` pairs, so a default may hold references of its
  * own; the default is expanded (recursively, to a bounded depth) only when it
  * is used, so an unset variable inside an unused default is not an error.
+ * Run macros (`${ds}`, and their escape `$${ds}`) are copied as they are:
+ * scheduler/macros.c holds their names and expands them when a task runs.
  */
 #include "config/interpolate.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "core/buffer.h"
+#include "scheduler/macros.h"
 
 /* Defaults nested deeper than this are refused rather than recursed into. */
 #define INTERPOLATE_MAX_DEPTH 16
@@ -78,6 +81,18 @@ static int expand_reference(sl_buffer *out, const char *body, size_t body_len, i
                             "malformed reference '${%.*s}' (expected ${NAME} or ${NAME:-default})",
                             (int)body_len, body);
 
+    if (sl_macros_is_name(body, name_len)) {
+        if (has_default)
+            return sl_error_set(err, SL_ECONFIG,
+                                "${%.*s} is a run macro, expanded when the task runs; it takes no default",
+                                (int)name_len, body);
+        /* Left for the task's run, and the environment never consulted. */
+        int rc = sl_buffer_append(out, "${", 2);
+        if (!rc) rc = sl_buffer_append(out, body, name_len);
+        if (!rc) rc = sl_buffer_append(out, "}", 1);
+        return rc;
+    }
+
     char name[256];
     if (name_len >= sizeof name)
         return sl_error_set(err, SL_ECONFIG, "environment variable name '%.40s...' is too long",
@@ -99,12 +114,27 @@ static int expand_reference(sl_buffer *out, const char *body, size_t body_len, i
     return sl_buffer_append_cstr(out, value);
 }
 
+/* Bytes of the escaped run macro `$${name}` at text[at], or 0 when what is
+ * there is not one. */
+static size_t escaped_macro_span(const char *text, size_t len, size_t at)
+{
+    size_t end = at + 3;
+    while (end < len && is_name_char(text[end])) end++;
+    if (end >= len || text[end] != '}' || !sl_macros_is_name(text + at + 3, end - at - 3)) return 0;
+    return end + 1 - at;
+}
+
 static int expand(sl_buffer *out, const char *text, size_t len, int depth, sl_error *err)
 {
     size_t at = 0;
     while (at < len) {
         int rc;
-        if (starts_with_escape(text, len, at)) {
+        size_t macro_span = 0;
+        if (starts_with_escape(text, len, at) && (macro_span = escaped_macro_span(text, len, at)) > 0) {
+            /* Kept whole: the task's run turns it into a literal `${name}`. */
+            rc = sl_buffer_append(out, text + at, macro_span);
+            at += macro_span;
+        } else if (starts_with_escape(text, len, at)) {
             rc = sl_buffer_append(out, "${", 2);
             at += 3;
         } else if (starts_reference(text, len, at)) {

@@ -9,6 +9,13 @@
  * A `$` anywhere else is an ordinary character. Values taken from the
  * environment are used as they are, never expanded again.
  *
+ * Run macros are the exception: a reference whose NAME is one of them
+ * (`${ds}`, `${run_id}`...: the table of scheduler/macros.c) stays in the
+ * value as it is written, to be expanded by the scheduler when the task
+ * runs, and the environment variable of that name is never read. So does
+ * its escape `$${ds}`, which that later expansion turns into a literal
+ * `${ds}`. A run macro with a default (`${ds:-x}`) is an error.
+ *
  * `{` and `}` end a plain scalar inside a YAML flow collection, so
  * `{ brokers: ${KAFKA:-localhost:9092} }` would not even parse. Before the
  * text reaches libyaml, sl_config_hide_references swaps every well-formed
@@ -27,9 +34,9 @@
 
 /* Expands len bytes of text into a NUL-terminated copy allocated in arena
  * (*out, *out_len). Fails with SL_ECONFIG for an unset variable, a malformed
- * or unterminated reference; err's message then says what without a
- * position (the caller prefixes "file:line:column: "). SL_ENOMEM when the
- * arena or the scratch buffer cannot grow. */
+ * or unterminated reference, a run macro with a default; err's message then
+ * says what without a position (the caller prefixes "file:line:column: ").
+ * SL_ENOMEM when the arena or the scratch buffer cannot grow. */
 int sl_config_interpolate(sl_arena *arena, const char *text, size_t len,
                           char **out, size_t *out_len, sl_error *err);
 

@@ -268,15 +268,16 @@ int sl_metadata_ti_get(sl_metadata *store, int64_t id, sl_meta_ti_fn fn, void *c
 /* Every try of every task of run, by task id then try number. */
 int sl_metadata_ti_list(sl_metadata *store, int64_t run, sl_meta_ti_fn fn, void *context, sl_error *err);
 
-/* Claims up to max (>= 1) scheduled task instances, oldest run first, for
+/* Claims up to max (>= 1) scheduled task instances of DAGs not paused
+ * (Airflow queues nothing of a paused DAG), oldest run first, for
  * server_id: each moves to queued, owned by server_id, and goes to exactly
  * one claimer however many servers claim at once. Their ids in ids[], how
  * many in *n (0 when none is scheduled). */
 int sl_metadata_ti_claim(sl_metadata *store, const char *server_id, int64_t *ids, size_t max, size_t *n,
                          sl_error *err);
 
-/* As sl_metadata_ti_claim, taking only task instances of run (for a run
- * tested in the foreground: `sluice dag test`). */
+/* As sl_metadata_ti_claim, taking only task instances of run, paused or
+ * not (for a run tested in the foreground: `sluice dag test`). */
 int sl_metadata_ti_claim_run(sl_metadata *store, const char *server_id, int64_t run, int64_t *ids, size_t max,
                              size_t *n, sl_error *err);
 

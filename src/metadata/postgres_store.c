@@ -125,7 +125,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_LIST] = "SELECT " TI_COLUMNS " WHERE ti.run = $1 ORDER BY ti.task_id, ti.try_number",
     [ST_TI_CLAIM] =
         "WITH picked AS (SELECT ti.id FROM task_instances ti JOIN dag_runs r ON r.id = ti.run "
-        "WHERE ti.state = $2 AND ($5::bigint = 0 OR ti.run = $5::bigint) ORDER BY r.data_interval_start_us, ti.id LIMIT $4 FOR UPDATE OF ti SKIP LOCKED) "
+        "JOIN dags d ON d.dag_id = r.dag_id "
+        "WHERE ti.state = $2 AND ($5::bigint = 0 AND NOT d.is_paused OR ti.run = $5::bigint) "
+        "ORDER BY r.data_interval_start_us, ti.id LIMIT $4 FOR UPDATE OF ti SKIP LOCKED) "
         "UPDATE task_instances t SET state = $3, server_id = $1, queued_at_us = " NOW_US " "
         "FROM picked WHERE t.id = picked.id AND t.state = $2 RETURNING t.id",
     [ST_TI_SET_STATE] =

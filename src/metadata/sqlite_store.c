@@ -102,8 +102,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_TI_LIST] = "SELECT " TI_COLUMNS " WHERE ti.run = ?1 ORDER BY ti.task_id, ti.try_number",
     [ST_TI_CLAIM] =
         "UPDATE task_instances SET state = ?3, server_id = ?1, queued_at_us = ?4 WHERE id IN ("
-        "SELECT ti.id FROM task_instances ti JOIN dag_runs r ON r.id = ti.run WHERE ti.state = ?2 "
-        "AND (?6 = 0 OR ti.run = ?6) ORDER BY r.data_interval_start_us, ti.id LIMIT ?5) AND state = ?2 RETURNING id",
+        "SELECT ti.id FROM task_instances ti JOIN dag_runs r ON r.id = ti.run JOIN dags d ON d.dag_id = r.dag_id "
+        "WHERE ti.state = ?2 AND (?6 = 0 AND d.is_paused = 0 OR ti.run = ?6) "
+        "ORDER BY r.data_interval_start_us, ti.id LIMIT ?5) AND state = ?2 RETURNING id",
     [ST_TI_SET_STATE] =
         "UPDATE task_instances SET state = ?3, start_us = CASE WHEN ?5 THEN ?4 ELSE start_us END, "
         "end_us = CASE WHEN ?6 THEN ?4 ELSE end_us END, "

@@ -111,6 +111,8 @@ void sl_plan_free(sl_plan *plan)
     free(plan->log_level);
     free(plan->http_listen);
     free(plan->metadata);
+    sl_arena_free(plan->owned_arena);
+    sl_plan_free(plan->base);
     free(plan->log_format);
     sl_config_free(plan->doc);
     free(plan);
@@ -547,6 +549,7 @@ static int load_document(loader *ld, const char *path)
     if (rc != SL_ENOMEM && top.topics) rc = worse(rc, load_topics(ld, top.topics));
     if (rc != SL_ENOMEM) rc = worse(rc, load_pipelines(ld, root, &top));
     if (rc != SL_ENOMEM && top.dags) rc = worse(rc, check_dags(ld, top.dags));
+    if (rc != SL_ENOMEM) rc = worse(rc, sl__plan_check_macros(ld->plan, top.dags, ld->diags));
     sl_options_free(sl_top_options, &top);
     sl_options_free(sl_log_options, &log);
     sl_options_free(sl_http_options, &http);
@@ -567,6 +570,56 @@ int sl_plan_check(const char *path, sl_plan **out, sl_diagnostics *diags)
         return rc;
     }
     *out = ld.plan;
+    return SL_OK;
+}
+
+static int copy_setting(char **to, const char *from)
+{
+    *to = from ? strdup(from) : NULL;
+    return from && !*to ? SL_ENOMEM : SL_OK;
+}
+
+int sl_plan_derive(sl_plan *base, const char *name, const sl_node *node, sl_arena *arena, sl_plan **out,
+                   sl_error *err)
+{
+    *out = NULL;
+    sl_diagnostics diags;
+    sl_diagnostics_init(&diags, base->path);
+    loader ld = { calloc(1, sizeof(sl_plan)), { 0 }, &diags };
+    if (!ld.plan) {
+        sl_arena_free(arena);
+        sl_diagnostics_free(&diags);
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    sl_plan *plan = ld.plan;
+    plan->path = base->path;
+    plan->base = sl_plan_retain(base);
+    plan->owned_arena = arena;
+    int rc = copy_setting(&plan->data_dir, base->data_dir);
+    if (rc == SL_OK) rc = copy_setting(&plan->log_level, base->log_level);
+    if (rc == SL_OK) rc = copy_setting(&plan->log_format, base->log_format);
+    if (rc == SL_OK) rc = copy_setting(&plan->http_listen, base->http_listen);
+    if (rc == SL_OK) rc = copy_setting(&plan->metadata, base->metadata);
+    plan->pipelines = calloc(1, sizeof *plan->pipelines);
+    if (rc == SL_OK && !plan->pipelines) rc = SL_ENOMEM;
+    const sl_node *topics = sl_node_get(sl_config_root(base->doc), "topics");
+    if (rc == SL_OK && topics) rc = load_topics(&ld, topics);
+    if (rc == SL_OK) {
+        plan->n_pipelines = 1;
+        sl_node_pair pair = { .key = name, .value = (sl_node *)node, .key_line = node->line,
+                              .key_column = node->column };
+        rc = load_pipeline(&ld, &plan->pipelines[0], &pair);
+        plan->pipelines[0].name = name;   /* the pair was this call's: name outlives it */
+    }
+    if (rc == SL_OK && sl_diag_n_errors(&diags) > 0) rc = SL_ECONFIG;
+    if (rc == SL_ENOMEM) sl_error_set(err, SL_ENOMEM, "out of memory");
+    else if (rc && sl_diag_first_error(&diags, err) == SL_OK) sl_error_set(err, SL_ECONFIG, "pipeline %s: refused", name);
+    sl_diagnostics_free(&diags);
+    if (rc) {
+        sl_plan_free(plan);
+        return rc;
+    }
+    *out = plan;
     return SL_OK;
 }
 

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "config/diagnostics.h"
 #include "connectors/connector.h"
+#include "core/arena.h"
 #include "core/error.h"
 #include "sql/sql.h"
 
@@ -55,6 +56,8 @@ typedef struct sl_plan {
     size_t n_dags;
     char *metadata;             /* metadata: where the scheduler keeps run history (a path or postgres:// URL) */
     atomic_int extra_refs;      /* owners besides the first (sl_plan_retain) */
+    struct sl_plan *base;       /* a derived plan's (sl_plan_derive), shared; else NULL */
+    sl_arena *owned_arena;      /* a derived plan's nodes; else NULL */
 } sl_plan;
 
 /* Loads and checks path, reporting every mistake (and warning) to diags,
@@ -73,6 +76,14 @@ int sl_plan_load(const char *path, sl_plan **out, sl_error *err);
 sl_plan *sl_plan_retain(sl_plan *plan);
 
 void sl_plan_free(sl_plan *plan);
+
+/* A plan of one pipeline called name built from node, a changed copy of a
+ * pipeline block of base (a DAG task's overrides and run macros applied,
+ * config/node_edit.h) whose nodes live in arena, which the new plan takes
+ * (also on failure). It shares base (its file, data dir and topics:). A
+ * mistake in node is SL_ECONFIG with err "file:line:column: what". */
+int sl_plan_derive(sl_plan *base, const char *name, const sl_node *node, sl_arena *arena, sl_plan **out,
+                   sl_error *err);
 
 /* The pipeline called name, or NULL. */
 const sl_pipeline_plan *sl_plan_pipeline(const sl_plan *plan, const char *name);

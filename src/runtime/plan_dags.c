@@ -14,7 +14,9 @@
 #include "config/options.h"
 #include "core/tz.h"
 #include "runtime/plan_settings.h"
+#include "runtime/plan_task.h"
 #include "scheduler/cron.h"
+#include "scheduler/macros.h"
 
 static int worse(int a, int b)
 {
@@ -87,6 +89,18 @@ static int check_body(sl_diagnostics *diags, const sl_node *dags, const sl_plan 
     if (task->pipeline && !sl_plan_pipeline(plan, task->pipeline))
         return sl_diag_error_at(diags, sl_node_get(task_node, "pipeline"), "%s: no pipeline named '%s' in this file",
                                 where, task->pipeline);
+    if (task->overrides && !task->pipeline)
+        return sl_diag_error_at(diags, task->overrides, "%s.overrides: only a pipeline task has overrides", where);
+    if (task->overrides) {
+        /* The pipeline as the task will run it (macros not expanded yet). */
+        sl_plan *derived = NULL;
+        sl_error err;
+        sl_error_clear(&err);
+        int derive_rc = sl_plan_for_task((sl_plan *)plan, task->pipeline, task->overrides, NULL, NULL, &derived, &err);
+        sl_plan_free(derived);
+        snprintf(sub_where, sizeof sub_where, "%s.overrides", where);
+        if (derive_rc) return sl_diag_add_error_at(diags, task->overrides, sub_where, &err);
+    }
     if (task->command.n_items > 0 && task->command.items[0][0] == '\0')
         return sl_diag_error_at(diags, sl_node_get(task_node, "command"), "%s.command: the program name is empty",
                                 where);
@@ -244,6 +258,50 @@ static int check_dag(sl_diagnostics *diags, const sl_plan *plan, const sl_node *
     free(depends_on);
 done:
     sl_options_free(sl_dag_options, &dag);
+    return rc;
+}
+
+/* ---- run macros outside DAG tasks ---- */
+
+/* The first run macro named in text ("ds" of "out/${ds}.jsonl") into name,
+ * or false; `$${` escapes are skipped. */
+static bool find_macro(const char *text, char *name, size_t size)
+{
+    for (const char *at = strstr(text, "${"); at; at = strstr(at + 2, "${")) {
+        if (at > text && at[-1] == '$') continue;
+        const char *end = strchr(at + 2, '}');
+        if (!end) return false;
+        if (sl_macros_is_name(at + 2, (size_t)(end - at - 2))) {
+            snprintf(name, size, "%.*s", (int)(end - at - 2), at + 2);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int check_no_macros(sl_diagnostics *diags, const sl_node *node, const char *pipeline)
+{
+    if (!node) return SL_OK;
+    char name[64];
+    if (node->kind == SL_NODE_SCALAR && node->scalar && find_macro(node->scalar, name, sizeof name))
+        return sl_diag_error_at(diags, node, "pipelines.%s: ${%s} is a run macro, expanded only in a pipeline a DAG "
+                                "task runs; no task runs this one", pipeline, name);
+    int rc = SL_OK;
+    for (size_t i = 0; node->kind == SL_NODE_MAP && i < node->n_pairs && rc == SL_OK; i++)
+        rc = check_no_macros(diags, node->pairs[i].value, pipeline);
+    for (size_t i = 0; node->kind == SL_NODE_LIST && i < node->n_items && rc == SL_OK; i++)
+        rc = check_no_macros(diags, node->items[i], pipeline);
+    return rc;
+}
+
+int sl__plan_check_macros(const sl_plan *plan, const sl_node *dags, sl_diagnostics *diags)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < plan->n_pipelines; i++) {
+        const sl_pipeline_plan *pipeline = &plan->pipelines[i];
+        if (!pipeline->node || is_task_pipeline(dags, pipeline->name)) continue;
+        rc = worse(rc, check_no_macros(diags, pipeline->node, pipeline->name));
+    }
     return rc;
 }
 

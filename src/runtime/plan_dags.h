@@ -10,4 +10,8 @@
  * when it reported one, SL_ENOMEM. */
 int sl__plan_check_dags(const sl_plan *plan, const sl_node *dags, sl_diagnostics *diags);
 
+/* Reports each pipeline no DAG task runs (dags may be NULL) that names a
+ * run macro (${ds}...): nothing would ever expand it. */
+int sl__plan_check_macros(const sl_plan *plan, const sl_node *dags, sl_diagnostics *diags);
+
 #endif

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "runtime/control.h"
+
 const sl_option sl_top_options[] = {
     { "data_dir", SL_OPT_STRING, offsetof(sl_top_conf, data_dir), .default_value = "./data",
       .help = "directory of the embedded log's topics, consumer groups' offsets and sources' positions" },
@@ -137,6 +139,10 @@ const sl_option sl_task_options[] = {
     { "pipeline", SL_OPT_STRING, offsetof(sl_task_conf, pipeline),
       .help = "a pipeline of this file that the task runs until its source ends; a task has one of pipeline, "
               "command, shell, sql, sensor, control" },
+    { "overrides", SL_OPT_MAP, offsetof(sl_task_conf, overrides),
+      .help = "with pipeline: settings of the pipeline replaced for this task, by dotted path, like "
+              "{ sink.file.path: \"out/${ds}.jsonl\", source.generator.count: 500 }; run macros are expanded "
+              "in them and in the pipeline's own settings" },
     { "command", SL_OPT_STR_LIST, offsetof(sl_task_conf, command),
       .help = "a program and its arguments, run without a shell; output goes to the task's log" },
     { "shell", SL_OPT_STRING, offsetof(sl_task_conf, shell),
@@ -167,7 +173,8 @@ const sl_option sl_task_options[] = {
 
 const sl_option sl_task_sql_options[] = {
     { "database", SL_OPT_STRING, offsetof(sl_task_sql_conf, database), .required = true,
-      .help = "the SQLite file the statements run on" },
+      .help = "where the statements run: a postgres://user:password@host:port/database URL, or the path of "
+              "an SQLite file" },
     { "statement", SL_OPT_STRING, offsetof(sl_task_sql_conf, statement), .required = true,
       .help = "one or more statements, run in one transaction" },
     { 0 }
@@ -189,11 +196,9 @@ const sl_option sl_task_sensor_options[] = {
     { 0 }
 };
 
-static const char *const control_action_choices[] = { "start", "stop", "restart", NULL };
-
 const sl_option sl_task_control_options[] = {
     { "action", SL_OPT_STRING, offsetof(sl_task_control_conf, action), .required = true,
-      .choices = control_action_choices, .help = "what to do to the pipeline" },
+      .choices = sl_control_action_names, .help = "what to do to the pipeline" },
     { "pipeline", SL_OPT_STRING, offsetof(sl_task_control_conf, pipeline), .required = true,
       .help = "a continuous pipeline of this file (one no task runs)" },
     { 0 }
@@ -211,7 +216,9 @@ const sl_plan_block sl_plan_blocks[] = {
       sl_topics_kafka_options },
     { "dag", "dags.NAME", "a scheduled DAG of tasks (run by the scheduler of `sluice server`)", sl_dag_options },
     { "dag.every", "dags.NAME.schedule", "an interval schedule: { every: DURATION }", sl_every_options },
-    { "task", "dags.NAME.tasks.NAME", "a task of a DAG", sl_task_options },
+    { "task", "dags.NAME.tasks.NAME",
+      "a task of a DAG; run macros like `${ds}` in its settings are expanded when it runs: see docs/operations.md",
+      sl_task_options },
     { "task.sql", "dags.NAME.tasks.NAME.sql", "a task's SQL statements", sl_task_sql_options },
     { "task.sensor", "dags.NAME.tasks.NAME.sensor", "a task that waits for a topic", sl_task_sensor_options },
     { "task.control", "dags.NAME.tasks.NAME.control", "a task that controls a continuous pipeline",

@@ -82,6 +82,7 @@ typedef struct sl_every_conf {
 
 typedef struct sl_task_conf {
     char *pipeline;
+    const sl_node *overrides;   /* with pipeline: dotted setting paths -> values */
     sl_str_list command;        /* argv */
     char *shell;                /* a /bin/sh -c script */
     const sl_node *sql;

@@ -97,6 +97,7 @@ static int build_body(sl_dag_task *task, const sl_task_conf *conf, const char *w
 {
     if (conf->pipeline) {
         task->kind = SL_TASK_KIND_PIPELINE;
+        task->overrides = conf->overrides;
         return copy(&task->pipeline, conf->pipeline, err);
     }
     if (conf->command.n_items > 0) {

@@ -42,6 +42,7 @@ typedef struct sl_dag_task {
     char *name;
     sl_task_kind kind;
     char *pipeline;              /* PIPELINE: the pipeline run; CONTROL: the pipeline acted on */
+    const sl_node *overrides;    /* PIPELINE: its settings replaced, by dotted path (borrowed from the plan) */
     char **argv;                 /* COMMAND: NULL-ended */
     size_t argc;
     char *shell;                 /* SHELL: the script */

@@ -13,6 +13,7 @@
 #include "scheduler/scheduler.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -514,7 +515,7 @@ static int advance_runs(sl_scheduler *s, const sl_dag *dag, const run_rows *acti
     for (size_t r = 0; r < active->n && rc == SL_OK; r++) {
         const run_row *run = &active->items[r];
         if (run->state != SL_META_RUN_RUNNING) continue;
-        if (s->only_run && run->id != s->only_run) continue;
+        if (s->only_run ? run->id != s->only_run : is_paused) continue;   /* a paused DAG's runs wait */
         rc = advance_run(s, dag, run, now_us, err);
     }
     return rc;
@@ -877,7 +878,9 @@ int sl_scheduler_start(sl_plan *plan, const sl_scheduler_options *options, sl_sc
     s->control_context = options->control_context;
     s->only_run = options->only_run;
     make_server_id(s->server_id, sizeof s->server_id);
-    s->data_dir = strdup(options->data_dir);
+    /* Log paths are stored absolute, for readers with another working directory. */
+    s->data_dir = realpath(options->data_dir, NULL);
+    if (!s->data_dir) s->data_dir = strdup(options->data_dir);
     int rc = s->data_dir ? SL_OK : sl_error_set(err, SL_ENOMEM, "out of memory");
     if (rc == SL_OK) rc = generation_new(plan, &s->current, err);
     if (rc == SL_OK) rc = sl_metadata_open(plan->metadata, &s->store, err);

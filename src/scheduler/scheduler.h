@@ -6,7 +6,9 @@
  * Each pass of the loop, for every DAG of the file:
  *   - creates the scheduled runs that are due (timetable.h: an interval's
  *     run once it has ended; catchup's missed ones in order), never more
- *     than max_active_runs active at once, none while the DAG is paused;
+ *     than max_active_runs active at once; none while the DAG is paused,
+ *     whose runs wait as they are and whose scheduled tries are not
+ *     claimed (Airflow's pause: tries already running end normally);
  *   - starts queued runs (scheduled, manual, backfill) up to
  *     max_active_runs, creating their task instances;
  *   - in each running run, applies the trigger rules to tasks whose

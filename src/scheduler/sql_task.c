@@ -1,4 +1,5 @@
-/* sql_task.c — SQL tasks on SQLite (see sql_task.h). sqlite3_exec runs the
+/* sql_task.c — SQL tasks on SQLite (see sql_task.h; PostgreSQL URLs go to
+ * sql_task_postgres.c). sqlite3_exec runs the
  * statements between BEGIN IMMEDIATE and COMMIT; its progress handler,
  * called every PROGRESS_STEPS virtual-machine steps, ends a statement that
  * outlived the timeout or was canceled. A busy database is waited for up
@@ -8,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/clock.h"
 
@@ -31,6 +33,8 @@ static int on_progress(void *arg)
 int sl_sql_task_run(const sl_sql_task_spec *spec, const atomic_bool *cancel, char *detail, size_t detail_size,
                     sl_error *err)
 {
+    if (strncmp(spec->database, "postgres://", 11) == 0 || strncmp(spec->database, "postgresql://", 13) == 0)
+        return sl__sql_task_run_postgres(spec, cancel, detail, detail_size, err);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(spec->database, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         int rc = sl_error_set_permanent(err, SL_EIO, "sqlite %s: cannot open it: %s", spec->database,

@@ -1,7 +1,9 @@
 /* sql_task.h — a DAG task that runs SQL against a database of the file's
- * choosing: an SQLite file (a path) for now; the statements run in one
- * transaction, so a failing one leaves the database as it was. A timeout
- * or a cancel interrupts the statement in progress.
+ * choosing: a PostgreSQL database (a postgres:// or postgresql:// URL,
+ * through libpq: sql_task_postgres.c) or an SQLite file (any other text, a
+ * path: sql_task.c). The statements run in one transaction, so a failing
+ * one leaves the database as it was. A timeout or a cancel interrupts the
+ * statement in progress.
  */
 #ifndef SL_SQL_TASK_H
 #define SL_SQL_TASK_H
@@ -13,7 +15,7 @@
 #include "core/error.h"
 
 typedef struct sl_sql_task_spec {
-    const char *database;     /* an SQLite file's path */
+    const char *database;     /* a postgres:// URL, or an SQLite file's path */
     const char *statements;   /* one or more statements separated by ';' */
     int64_t timeout_ms;       /* 0 = no limit */
 } sl_sql_task_spec;
@@ -24,5 +26,9 @@ typedef struct sl_sql_task_spec {
  * opened). */
 int sl_sql_task_run(const sl_sql_task_spec *spec, const atomic_bool *cancel, char *detail, size_t detail_size,
                     sl_error *err);
+
+/* The PostgreSQL half, for sl_sql_task_run. */
+int sl__sql_task_run_postgres(const sl_sql_task_spec *spec, const atomic_bool *cancel, char *detail,
+                              size_t detail_size, sl_error *err);
 
 #endif

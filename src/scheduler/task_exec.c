@@ -14,8 +14,11 @@
 #include "core/clock.h"
 #include "core/paths.h"
 #include "core/timefmt.h"
+#include "metadata/postgres_url.h"
+#include "runtime/plan_task.h"
 #include "runtime/run.h"
 #include "scheduler/command.h"
+#include "scheduler/macros.h"
 #include "scheduler/sensor.h"
 #include "scheduler/sql_task.h"
 
@@ -54,36 +57,60 @@ static void fail(sl_task_outcome *outcome, const char *format, ...)
 
 /* ---- bodies ---- */
 
-static void run_pipeline(const sl_task_try *try_, sl_task_outcome *outcome)
+/* A scalar of the pipeline's settings with the try's macros expanded. */
+static int expand_scalar(void *context, sl_arena *arena, const char *text, const char **out, sl_error *err)
 {
+    *out = text;
+    if (!strstr(text, "${")) return SL_OK;
+    char *expanded = NULL;
+    int rc = sl_macros_expand(text, context, &expanded, err);
+    if (rc) return rc;
+    if (strcmp(expanded, text) != 0) {
+        *out = sl_arena_strndup(arena, expanded, strlen(expanded));
+        if (!*out) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    free(expanded);
+    return rc;
+}
+
+static void run_pipeline(const sl_task_try *try_, const sl_dag_task *task, const sl_macro_context *context,
+                         sl_task_outcome *outcome)
+{
+    sl_plan *plan = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_plan_for_task((sl_plan *)try_->plan, task->pipeline, task->overrides, expand_scalar, (void *)context,
+                         &plan, &err) != SL_OK) {
+        fail(outcome, "pipeline %s as this task runs it: %s", task->pipeline, err.message);
+        return;
+    }
     FILE *summary = fopen(try_->log_path, "a");
     sl_run_options options = {
-        .only_pipeline = try_->task->pipeline,
+        .only_pipeline = task->pipeline,
         .show_summary = summary != NULL,
         .log = try_->log,
         .stop = try_->cancel,
         .summary_file = summary,
     };
-    sl_error err;
-    sl_error_clear(&err);
-    int rc = sl_run_plan(try_->plan, &options, &err);
+    int rc = sl_run_plan(plan, &options, &err);
     if (summary) fclose(summary);
+    sl_plan_free(plan);
     if (rc == SL_OK) {
         outcome->is_success = true;
         snprintf(outcome->summary, sizeof outcome->summary, "pipeline %s finished with its data",
-                 try_->task->pipeline);
+                 task->pipeline);
     } else {
-        fail(outcome, "pipeline %s: %s", try_->task->pipeline, err.message);
+        fail(outcome, "pipeline %s: %s", task->pipeline, err.message);
     }
 }
 
-static void run_command(const sl_task_try *try_, sl_task_outcome *outcome)
+static void run_command(const sl_task_try *try_, const sl_dag_task *task, char **try_env, sl_task_outcome *outcome)
 {
-    const sl_dag_task *task = try_->task;
     sl_command_spec spec = {
         .argv = task->kind == SL_TASK_KIND_COMMAND ? (const char *const *)task->argv : NULL,
         .shell = task->kind == SL_TASK_KIND_SHELL ? task->shell : NULL,
-        .timeout_ms = try_->task->timeout_ms,
+        .env = (const char *const *)try_env,
+        .timeout_ms = task->timeout_ms,
         .log_path = try_->log_path,
     };
     sl_command_result result;
@@ -101,12 +128,12 @@ static void run_command(const sl_task_try *try_, sl_task_outcome *outcome)
     sl_command_result_free(&result);
 }
 
-static void run_sql(const sl_task_try *try_, sl_task_outcome *outcome)
+static void run_sql(const sl_task_try *try_, const sl_dag_task *task, sl_task_outcome *outcome)
 {
     sl_sql_task_spec spec = {
-        .database = try_->task->sql_database,
-        .statements = try_->task->sql_statement,
-        .timeout_ms = try_->task->timeout_ms,
+        .database = task->sql_database,
+        .statements = task->sql_statement,
+        .timeout_ms = task->timeout_ms,
     };
     sl_error err;
     sl_error_clear(&err);
@@ -116,16 +143,15 @@ static void run_sql(const sl_task_try *try_, sl_task_outcome *outcome)
         fail(outcome, "%s", err.message);
 }
 
-static void run_sensor(const sl_task_try *try_, sl_task_outcome *outcome)
+static void run_sensor(const sl_task_try *try_, const sl_dag_task *task, sl_task_outcome *outcome)
 {
-    const sl_dag_task *task = try_->task;
     sl_sensor_spec spec = {
         .topic = task->sensor_topic,
         .group = task->sensor_group,
         .until = task->sensor_until,
         .after_ms = try_->data_interval_end_us / 1000,
         .poke_interval_ms = task->poke_interval_ms,
-        .timeout_ms = try_->task->timeout_ms,
+        .timeout_ms = task->timeout_ms,
     };
     sl_error err;
     sl_error_clear(&err);
@@ -138,9 +164,8 @@ static void run_sensor(const sl_task_try *try_, sl_task_outcome *outcome)
     }
 }
 
-static void run_control(const sl_task_try *try_, sl_task_outcome *outcome)
+static void run_control(const sl_task_try *try_, const sl_dag_task *task, sl_task_outcome *outcome)
 {
-    const sl_dag_task *task = try_->task;
     if (!try_->control) {
         fail(outcome, "control: %s pipeline %s needs the pipelines of `sluice server`; nothing runs them here",
              task->control_action, task->pipeline);
@@ -169,13 +194,71 @@ static void describe_body(const sl_dag_task *task, char *out, size_t size)
     case SL_TASK_KIND_PIPELINE: snprintf(out, size, "pipeline %s", task->pipeline); break;
     case SL_TASK_KIND_COMMAND: snprintf(out, size, "command %s (%zu arguments)", task->argv[0], task->argc - 1); break;
     case SL_TASK_KIND_SHELL: snprintf(out, size, "shell: %.300s", task->shell); break;
-    case SL_TASK_KIND_SQL: snprintf(out, size, "sql on %s", task->sql_database); break;
+    case SL_TASK_KIND_SQL: {
+        char *where = sl_pg_url_redact(task->sql_database);   /* a URL's password never reaches a log */
+        snprintf(out, size, "sql on %s", where ? where : "a database");
+        free(where);
+        break;
+    }
     case SL_TASK_KIND_SENSOR:
         snprintf(out, size, "sensor on topic %s (%s)", task->sensor_topic,
                  task->sensor_until == SL_SENSOR_LAG_ZERO ? "lag zero" : "event time past the interval end");
         break;
     case SL_TASK_KIND_CONTROL: snprintf(out, size, "control: %s %s", task->control_action, task->pipeline); break;
     }
+}
+
+/* ---- macros ---- */
+
+static int expand(const sl_macro_context *context, char **text, sl_error *err)
+{
+    if (!*text) return SL_OK;
+    char *expanded = NULL;
+    int rc = sl_macros_expand(*text, context, &expanded, err);
+    if (rc == SL_OK) *text = expanded;
+    else *text = NULL;
+    return rc;
+}
+
+/* A copy of task whose strings have this try's macros expanded; only its
+ * strings are its own (free them with unexpand). */
+static int expand_task(const sl_task_try *try_, const sl_macro_context *context, sl_dag_task *out, sl_error *err)
+{
+    *out = *try_->task;
+    out->argv = NULL;
+    out->shell = out->sql_database = out->sql_statement = out->sensor_topic = out->sensor_group = NULL;
+    const sl_dag_task *task = try_->task;
+    int rc = SL_OK;
+    if (task->argv) {
+        out->argv = calloc(task->argc + 1, sizeof *out->argv);
+        if (!out->argv) return sl_error_set(err, SL_ENOMEM, "out of memory");
+        for (size_t i = 0; i < task->argc && rc == SL_OK; i++) {
+            out->argv[i] = task->argv[i];
+            rc = expand(context, &out->argv[i], err);
+        }
+    }
+    out->shell = task->shell;
+    out->sql_database = task->sql_database;
+    out->sql_statement = task->sql_statement;
+    out->sensor_topic = task->sensor_topic;
+    out->sensor_group = task->sensor_group;
+    if (rc == SL_OK) rc = expand(context, &out->shell, err);
+    if (rc == SL_OK) rc = expand(context, &out->sql_database, err);
+    if (rc == SL_OK) rc = expand(context, &out->sql_statement, err);
+    if (rc == SL_OK) rc = expand(context, &out->sensor_topic, err);
+    if (rc == SL_OK) rc = expand(context, &out->sensor_group, err);
+    return rc;
+}
+
+static void unexpand(const sl_dag_task *original, sl_dag_task *task)
+{
+    for (size_t i = 0; task->argv && i < original->argc; i++) free(task->argv[i]);
+    free(task->argv);
+    if (task->shell != original->shell) free(task->shell);
+    if (task->sql_database != original->sql_database) free(task->sql_database);
+    if (task->sql_statement != original->sql_statement) free(task->sql_statement);
+    if (task->sensor_topic != original->sensor_topic) free(task->sensor_topic);
+    if (task->sensor_group != original->sensor_group) free(task->sensor_group);
 }
 
 void sl_task_execute(const sl_task_try *try_, sl_task_outcome *outcome)
@@ -194,14 +277,33 @@ void sl_task_execute(const sl_task_try *try_, sl_task_outcome *outcome)
     log_line(try_, "dag %s run %s task %s: try %d of %d: %s; data interval [%s, %s)", try_->dag->name,
              try_->run_id, try_->task->name, try_->try_number, try_->max_tries, body, start, end);
     int64_t began = sl_clock_monotonic_ms();
-    switch (try_->task->kind) {
-    case SL_TASK_KIND_PIPELINE: run_pipeline(try_, outcome); break;
-    case SL_TASK_KIND_COMMAND:
-    case SL_TASK_KIND_SHELL: run_command(try_, outcome); break;
-    case SL_TASK_KIND_SQL: run_sql(try_, outcome); break;
-    case SL_TASK_KIND_SENSOR: run_sensor(try_, outcome); break;
-    case SL_TASK_KIND_CONTROL: run_control(try_, outcome); break;
+    sl_macro_context context = {
+        .dag_id = try_->dag->name,
+        .task_id = try_->task->name,
+        .run_id = try_->run_id,
+        .data_interval_start_us = try_->data_interval_start_us,
+        .data_interval_end_us = try_->data_interval_end_us,
+        .try_number = try_->try_number,
+        .tz = try_->dag->tz,
+    };
+    sl_dag_task task;
+    char **env = NULL;
+    int rc = expand_task(try_, &context, &task, &err);
+    if (rc == SL_OK) rc = sl_macros_env(&context, &env, &err);
+    if (rc) {
+        fail(outcome, "expanding the task's macros: %s", err.message);
+    } else {
+        switch (task.kind) {
+        case SL_TASK_KIND_PIPELINE: run_pipeline(try_, &task, &context, outcome); break;
+        case SL_TASK_KIND_COMMAND:
+        case SL_TASK_KIND_SHELL: run_command(try_, &task, env, outcome); break;
+        case SL_TASK_KIND_SQL: run_sql(try_, &task, outcome); break;
+        case SL_TASK_KIND_SENSOR: run_sensor(try_, &task, outcome); break;
+        case SL_TASK_KIND_CONTROL: run_control(try_, &task, outcome); break;
+        }
     }
+    unexpand(try_->task, &task);
+    sl_macros_env_free(env);
     double seconds = (double)(sl_clock_monotonic_ms() - began) / 1000.0;
     log_line(try_, "%s after %.3f s: %s", outcome->is_success ? "success" : "failed", seconds,
              outcome->summary);

@@ -1,10 +1,14 @@
 /* api.c — the handlers of `sluice server`'s HTTP routes (see api.h). They
- * read the supervisor's snapshot and post reloads to the main thread;
- * none waits on a pipeline. */
+ * read the supervisor's snapshot and post reloads and control commands to
+ * the main thread; only a stop (or restart) waits on a pipeline, for its
+ * drain, through the main thread. */
 #include "server/api.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
+#include "runtime/control.h"
 #include "server/api_dags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
@@ -43,11 +47,55 @@ static void reload(void *context, const sl_http_request *request, sl_http_respon
     response->status = sl_server_reload_from_http(context, &response->body);
 }
 
+/* 200 {"pipeline","action","detail"}; 404 for an unknown pipeline, 409 for
+ * one DAG tasks run, 503 while the server stops. */
+static void control(void *context, const sl_http_request *request, sl_http_response *response,
+                    sl_control_action action)
+{
+    const char *name = sl_http_param(request, "name");
+    const char *verb = sl_control_action_names[action];
+    char reason[400], detail[600];
+    snprintf(reason, sizeof reason, "the HTTP API (POST /api/v1/pipelines/%s/%s)", name, verb);
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_server_control(context, name, action, reason, detail, sizeof detail, &err);
+    if (rc) {
+        int status = rc == SL_ENOTFOUND ? 404 : rc == SL_EINVAL ? 409 : rc == SL_ECANCELED ? 503 : 500;
+        sl_http_error(response, status, "%s", err.message);
+        return;
+    }
+    if (sl_buffer_append_cstr(&response->body, "{\"pipeline\":") ||
+        sl_json_write_string(&response->body, name, strlen(name)) ||
+        sl_buffer_printf(&response->body, ",\"action\":\"%s\",\"detail\":", verb) ||
+        sl_json_write_string(&response->body, detail, strlen(detail)) || sl_buffer_append_cstr(&response->body, "}\n"))
+        sl_http_error(response, 500, "out of memory");
+}
+
+static void start_pipeline(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    control(context, request, response, SL_CONTROL_START);
+}
+
+static void stop_pipeline(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    control(context, request, response, SL_CONTROL_STOP);
+}
+
+static void restart_pipeline(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    control(context, request, response, SL_CONTROL_RESTART);
+}
+
 const sl_http_route sl_api_routes[] = {
     { "GET", "/healthz", healthz, "200 while the process runs" },
     { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
     { "GET", "/api/v1/pipelines", list_pipelines, "the continuous pipelines: state, counters, restarts" },
     { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
+    { "POST", "/api/v1/pipelines/{name}/start", start_pipeline,
+      "start a stopped, failed or finished continuous pipeline" },
+    { "POST", "/api/v1/pipelines/{name}/stop", stop_pipeline,
+      "stop a continuous pipeline, answering once it has drained; it stays stopped until started" },
+    { "POST", "/api/v1/pipelines/{name}/restart", restart_pipeline, "stop, then start a continuous pipeline" },
     { "GET", "/api/v1/dags", sl_api_dags_list, "the file's DAGs: schedule, pause, next data interval (paged)" },
     { "GET", "/api/v1/dags/{dag}", sl_api_dags_get, "one DAG with its tasks and its latest runs" },
     { "POST", "/api/v1/dags/{dag}/pause", sl_api_dags_pause, "pause a DAG: no new scheduled runs start" },

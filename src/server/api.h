@@ -1,6 +1,7 @@
 /* api.h — the HTTP routes of `sluice server`, one table: /healthz,
- * /readyz, GET /api/v1/pipelines, POST /api/v1/reload and the DAG routes
- * of api_dags.h (docs/api.md).
+ * /readyz, GET /api/v1/pipelines, POST /api/v1/reload, POST
+ * /api/v1/pipelines/{name}/start|stop|restart and the DAG routes of
+ * api_dags.h (docs/api.md).
  * The context of every handler is the sl_server. */
 #ifndef SL_API_H
 #define SL_API_H

@@ -4,7 +4,8 @@
  * A route is a method, a path pattern whose `{name}` segments capture one
  * path segment each ("/api/v1/dags/{dag}/runs"), and a handler. Handlers
  * run on libmicrohttpd's threads, so they must not block on pipelines: they
- * read counters and post commands. Request bodies over SL_HTTP_BODY_MAX are
+ * read counters and post commands to the main thread (waiting for its
+ * answer, which for a stop comes after the pipeline's drain). Request bodies over SL_HTTP_BODY_MAX are
  * refused with 413 before a handler runs; an unknown path is 404, a known
  * path with another method 405 with an Allow header.
  */

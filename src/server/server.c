@@ -5,8 +5,9 @@
  *
  * Signals are blocked in every thread (they inherit the mask set before any
  * is started) and taken with sigtimedwait here, so no handler runs at an
- * arbitrary point. A reload asked over HTTP is queued for the main thread,
- * and the handler waits for its answer.
+ * arbitrary point. What other threads ask of it (a reload over HTTP, a
+ * control command from an HTTP handler or a DAG task) is a command queued
+ * for the main thread, in order; the asking thread waits for its answer.
  */
 #include "server/server.h"
 
@@ -26,6 +27,7 @@
 #include "core/logger.h"
 #include "log/fs.h"
 #include "log/log.h"
+#include "metadata/postgres_url.h"
 #include "runtime/plan.h"
 #include "server/api.h"
 #include "server/http.h"
@@ -34,12 +36,28 @@
 
 #define LOOP_WAIT_MS 100
 
-typedef struct reload_request {
-    sl_buffer *body;
-    int status;
+/* A command queued for the main thread; its fields are its kind's. */
+typedef struct command {
+    const struct command_kind *kind;
+    sl_buffer *body;                /* reload: the HTTP answer */
+    const char *pipeline;           /* control: */
+    sl_control_action action;
+    const char *reason;
+    char *detail;
+    size_t detail_size;
+    sl_error *err;
+    int result;                     /* reload: the HTTP status; control: SL_OK or an SL_E* code */
     bool is_done;
-    struct reload_request *next;
-} reload_request;
+    struct command *next;
+} command;
+
+/* What a kind of command does on the main thread, and how it is refused
+ * while the server stops. */
+typedef struct command_kind {
+    const char *name;
+    int (*run)(sl_server *server, command *cmd);
+    int (*refuse)(command *cmd);
+} command_kind;
 
 struct sl_server {
     const char *path;
@@ -51,9 +69,11 @@ struct sl_server {
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
     char *info_path;         /* DATA_DIR/server.json */
+    pthread_t main_thread;
     pthread_mutex_t mutex;   /* guards the queue below */
     pthread_cond_t answered;
-    reload_request *pending;
+    command *pending;        /* oldest first */
+    command *last_pending;
     bool is_closing;
 };
 
@@ -122,9 +142,13 @@ static int reload(sl_server *server, sl_buffer *body)
             sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
             status = 500;
     } else {
-        if (strcmp(plan->metadata, server->metadata) != 0)
+        if (strcmp(plan->metadata, server->metadata) != 0) {
+            char *to = sl_pg_url_redact(plan->metadata), *from = sl_pg_url_redact(server->metadata);
             sl_warn("server", "metadata changed to %s: the scheduler keeps %s until the server restarts",
-                    plan->metadata, server->metadata);
+                    to ? to : "another store", from ? from : "its store");
+            free(to);
+            free(from);
+        }
         if (strcmp(plan->http_listen, server->listen) != 0)
             sl_warn("server", "http.listen changed to %s: the port stays %s until the server restarts",
                     plan->http_listen, server->listen);
@@ -152,42 +176,96 @@ static int reload(sl_server *server, sl_buffer *body)
     return status;
 }
 
-int sl_server_reload_from_http(sl_server *server, sl_buffer *body)
+/* ---- commands for the main thread ---- */
+
+static int run_reload(sl_server *server, command *cmd)
 {
-    reload_request request = { .body = body };
+    return reload(server, cmd->body);
+}
+
+static int refuse_reload(command *cmd)
+{
+    sl_buffer_append_cstr(cmd->body, "{\"error\":\"the server is stopping\"}\n");
+    return 503;
+}
+
+static int run_control(sl_server *server, command *cmd)
+{
+    return sl_supervisor_control(server->supervisor, cmd->pipeline, cmd->action, cmd->reason, cmd->detail,
+                                 cmd->detail_size, cmd->err);
+}
+
+static int refuse_control(command *cmd)
+{
+    return sl_error_set(cmd->err, SL_ECANCELED, "pipeline %s: not %s: the server is stopping",
+                        cmd->pipeline ? cmd->pipeline : "(none)", cmd->action == SL_CONTROL_STOP ? "stopped" : "started");
+}
+
+static const command_kind reload_command = { "reload", run_reload, refuse_reload };
+static const command_kind control_command = { "control", run_control, refuse_control };
+
+/* Runs cmd on the main thread (at once when called on it) and returns its
+ * result; refused while the server stops. */
+static int submit(sl_server *server, command *cmd)
+{
+    if (pthread_equal(pthread_self(), server->main_thread)) return cmd->kind->run(server, cmd);
     pthread_mutex_lock(&server->mutex);
     if (server->is_closing) {
         pthread_mutex_unlock(&server->mutex);
-        sl_buffer_append_cstr(body, "{\"error\":\"the server is stopping\"}\n");
-        return 503;
+        return cmd->kind->refuse(cmd);
     }
-    request.next = server->pending;
-    server->pending = &request;
-    while (!request.is_done) pthread_cond_wait(&server->answered, &server->mutex);
+    if (server->last_pending) server->last_pending->next = cmd;
+    else server->pending = cmd;
+    server->last_pending = cmd;
+    while (!cmd->is_done) pthread_cond_wait(&server->answered, &server->mutex);
     pthread_mutex_unlock(&server->mutex);
-    return request.status;
+    return cmd->result;
 }
 
-/* Answers the queued reload requests: by reloading, or with 503 when closing. */
+int sl_server_reload_from_http(sl_server *server, sl_buffer *body)
+{
+    command cmd = { .kind = &reload_command, .body = body };
+    return submit(server, &cmd);
+}
+
+int sl_server_control(sl_server *server, const char *pipeline, sl_control_action action, const char *reason,
+                      char *detail, size_t detail_size, sl_error *err)
+{
+    if (detail && detail_size) detail[0] = '\0';
+    command cmd = { .kind = &control_command, .pipeline = pipeline, .action = action, .reason = reason,
+                    .detail = detail, .detail_size = detail_size, .err = err };
+    return submit(server, &cmd);
+}
+
+/* Answers the queued commands, oldest first: by running them, or by
+ * refusing them when closing (and every command queued from then on). */
 static void answer_pending(sl_server *server, bool is_closing)
 {
     pthread_mutex_lock(&server->mutex);
     if (is_closing) server->is_closing = true;
-    reload_request *requests = server->pending;
-    server->pending = NULL;
+    command *commands = server->pending;
+    server->pending = server->last_pending = NULL;
     pthread_mutex_unlock(&server->mutex);
-    for (reload_request *request = requests; request;) {
-        reload_request *next = request->next;
-        int status = 503;
-        if (is_closing) sl_buffer_append_cstr(request->body, "{\"error\":\"the server is stopping\"}\n");
-        else status = reload(server, request->body);
+    for (command *cmd = commands; cmd;) {
+        command *next = cmd->next;   /* read first: cmd is gone once answered */
+        int result = is_closing ? cmd->kind->refuse(cmd) : cmd->kind->run(server, cmd);
         pthread_mutex_lock(&server->mutex);
-        request->status = status;
-        request->is_done = true;
+        cmd->result = result;
+        cmd->is_done = true;
         pthread_cond_broadcast(&server->answered);
         pthread_mutex_unlock(&server->mutex);
-        request = next;
+        cmd = next;
     }
+}
+
+/* A DAG control task's action, from its try's thread (task_exec.h). */
+static int control_for_task(void *context, const char *pipeline, const char *action_name, const char *reason,
+                            char *detail, size_t detail_size, sl_error *err)
+{
+    sl_control_action action;
+    if (sl_control_action_parse(action_name, &action) != SL_OK)
+        return sl_error_set_permanent(err, SL_EINVAL, "unknown control action '%s'", action_name);
+    return sl_server_control(context, pipeline, action, reason, detail, detail_size, err);
 }
 
 /* ---- starting and stopping ---- */
@@ -265,7 +343,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
     sl_plan *plan = NULL;
     int rc = load(path, &plan);
     if (rc) return sl_error_set(err, rc == SL_EIO ? SL_ECONFIG : rc, "%s: not started", path);
-    sl_server server = { .path = path };
+    sl_server server = { .path = path, .main_thread = pthread_self() };
     pthread_mutex_init(&server.mutex, NULL);
     pthread_cond_init(&server.answered, NULL);
     server.data_dir = strdup(plan->data_dir);
@@ -282,7 +360,8 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         sl_plan_free(plan);
         goto done;
     }
-    sl_scheduler_options scheduler_options = { .log = server.log, .data_dir = server.data_dir };
+    sl_scheduler_options scheduler_options = { .log = server.log, .data_dir = server.data_dir,
+                                               .control = control_for_task, .control_context = &server };
     rc = sl_scheduler_start(plan, &scheduler_options, &server.scheduler, err);
     if (rc) {
         sl_plan_free(plan);

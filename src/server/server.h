@@ -3,6 +3,9 @@
  * runs the scheduler of its DAGs (scheduler/scheduler.h) and serves HTTP
  * (api.c's routes) on http.listen.
  *
+ * Control: sl_server_control starts, stops or restarts one continuous
+ * pipeline (DAG control tasks, the API's start/stop/restart routes).
+ *
  * Signals: SIGHUP reloads the file (so does POST /api/v1/reload): changed
  * pipelines restart, unchanged ones keep running, and a file with mistakes
  * is refused with every mistake while the old config keeps running.
@@ -13,8 +16,11 @@
 #ifndef SL_SERVER_H
 #define SL_SERVER_H
 
+#include <stddef.h>
+
 #include "core/buffer.h"
 #include "core/error.h"
+#include "runtime/control.h"
 
 typedef struct sl_server_options {
     const char *listen;      /* overrides http.listen; NULL = the file's */
@@ -38,5 +44,12 @@ const char *sl_server_metadata(const sl_server *server);
  * 200 with the changes as JSON, or 400 with {"error", "errors": [...]}
  * when the file has mistakes. */
 int sl_server_reload_from_http(sl_server *server, sl_buffer *body);
+
+/* Starts, stops or restarts a continuous pipeline (sl_supervisor_control)
+ * on the server's main thread and waits for the answer: callable from any
+ * thread (HTTP handlers, DAG task threads). A stop returns once the
+ * pipeline has drained. SL_ECANCELED when the server is stopping. */
+int sl_server_control(sl_server *server, const char *pipeline, sl_control_action action, const char *reason,
+                      char *detail, size_t detail_size, sl_error *err);
 
 #endif

@@ -8,6 +8,11 @@
  * restart history); the supervisor's mutex guards the list of keepers.
  * A keeper replacing a changed pipeline starts only once the old one has
  * drained, so the two never read the same positions at once.
+ *
+ * A control command (sl_supervisor_control) stops a keeper and joins its
+ * thread, so it returns once the pipeline has drained; the keeper stays in
+ * the list, held (stopped, with no thread), until a start puts a new keeper
+ * from the current plan in its place, carrying its counters and history.
  */
 #include "server/supervisor.h"
 
@@ -42,7 +47,7 @@ typedef enum keeper_state {
     KEEPER_FAILED,          /* gave up after SL_RESTART_GIVE_UP failures */
     KEEPER_FINISHED,        /* its source ended by itself */
     KEEPER_STOPPING,
-    KEEPER_STOPPED,
+    KEEPER_STOPPED,         /* drained; in the list only when held by a control command */
 } keeper_state;
 
 static const char *const state_names[] = { "waiting", "starting", "running", "backoff",
@@ -64,7 +69,8 @@ typedef struct keeper {
     uint64_t fingerprint;
     sl_log *log;
     pthread_t thread;
-    bool has_thread;
+    bool has_thread;                /* started and not joined yet (main thread only) */
+    bool is_held;                   /* stopped by a control command until started (main thread only) */
     atomic_bool stopping;
     pthread_mutex_t mutex;
     pthread_cond_t wake;
@@ -76,6 +82,8 @@ typedef struct keeper {
     restart_note notes[RESTART_NOTES];
     int n_notes;                    /* all ever written; the last RESTART_NOTES are kept */
     char last_error[512];
+    char stopped_by[300];           /* who stopped it, while held */
+    sl_error drain_error;           /* how a run told to stop ended, when it failed */
     int64_t next_start_wall_ms;
     bool is_done;                   /* the thread has ended */
     struct keeper *replacement;     /* started when this one has drained */
@@ -125,19 +133,31 @@ static bool is_task_pipeline(const sl_plan *plan, const char *name)
     return false;
 }
 
+/* Whether every sink of pipeline writes an embedded topic: opening them
+ * reaches no server. */
+static bool writes_only_embedded_topics(const sl_pipeline_plan *pipeline)
+{
+    for (size_t s = 0; s < pipeline->n_sinks; s++)
+        if (strcmp(pipeline->sinks[s].ops->name, "topic") != 0) return false;
+    return pipeline->n_sinks > 0;
+}
+
 /* Opens (and closes again) the topic sinks of the pipelines DAG tasks run,
- * so the topics they write exist before a continuous pipeline reads them,
- * as `sluice run` opens every sink before any source. */
+ * and those of continuous pipelines that write embedded topics only, so
+ * the topics exist before a continuous pipeline reads them, as `sluice
+ * run` opens every sink before any source. (A continuous pipeline's other
+ * sinks are left to it: opening them here would reach their servers before
+ * the pipeline's own retries could.) */
 static int create_task_topics(sl_log *log, const sl_plan *plan, sl_error *err)
 {
     atomic_bool stopping;
     atomic_init(&stopping, true);
     for (size_t p = 0; p < plan->n_pipelines; p++) {
         const sl_pipeline_plan *pipeline = &plan->pipelines[p];
-        if (!is_task_pipeline(plan, pipeline->name)) continue;
         bool writes_topic = false;
         for (size_t s = 0; s < pipeline->n_sinks; s++) writes_topic |= pipeline->sinks[s].ops->topic_name != NULL;
         if (!writes_topic) continue;
+        if (!is_task_pipeline(plan, pipeline->name) && !writes_only_embedded_topics(pipeline)) continue;
         sl_pipeline_context context = { .log = log, .data_dir = plan->data_dir, .stopping = &stopping };
         sl_pipeline *opened = NULL;
         int rc = sl_pipeline_new(pipeline, &context, &opened, err);
@@ -206,6 +226,7 @@ static int run_once(keeper *k, sl_error *err)
         pthread_mutex_lock(&k->mutex);
         add_totals(&k->before, pipeline);
         k->pipeline = NULL;
+        if (rc && atomic_load(&k->stopping)) k->drain_error = *err;
         pthread_mutex_unlock(&k->mutex);
     }
     sl_pipeline_free(pipeline);
@@ -332,9 +353,18 @@ static bool keeper_is_done(keeper *k)
     return is_done;
 }
 
+/* Waits for the keeper's thread to end (it must have been told to stop,
+ * or have ended by itself). */
+static void keeper_join(keeper *k)
+{
+    if (!k->has_thread) return;
+    pthread_join(k->thread, NULL);
+    k->has_thread = false;
+}
+
 static void keeper_free(sl_supervisor *supervisor, keeper *k)
 {
-    if (k->has_thread) pthread_join(k->thread, NULL);
+    keeper_join(k);
     ref_release(supervisor, k->ref);
     pthread_mutex_destroy(&k->mutex);
     pthread_cond_destroy(&k->wake);
@@ -402,10 +432,10 @@ int sl_supervisor_apply(sl_supervisor *supervisor, sl_plan *plan, sl_buffer *cha
     ref->n_users = 1;   /* as the current plan */
     ref->next = supervisor->refs;
     supervisor->refs = ref;
-    sl_buffer started = { 0 }, restarted = { 0 }, stopped = { 0 }, unchanged = { 0 };
+    sl_buffer started = { 0 }, restarted = { 0 }, stopped = { 0 }, unchanged = { 0 }, left_stopped = { 0 };
     int rc = create_task_topics(supervisor->log, plan, err);
     if (rc) {
-        sl_error_prefix(err, "creating the topics DAG tasks write: ");
+        sl_error_prefix(err, "creating the topics the pipelines write: ");
         ref_release(supervisor, ref);   /* what runs stays as it was */
         return rc;
     }
@@ -418,6 +448,13 @@ int sl_supervisor_apply(sl_supervisor *supervisor, sl_plan *plan, sl_buffer *cha
         if (is_task_pipeline(plan, pipeline->name)) continue;
         size_t index = 0;
         keeper *old = find_active(supervisor, pipeline->name, &index);
+        if (old && index < n_before && old->is_held) {
+            /* Stopped by a control command: it stays stopped, changed or
+             * not; a start runs the plan current then. */
+            is_kept[index] = true;
+            if (append_name(&left_stopped, pipeline->name)) rc = SL_ENOMEM;
+            continue;
+        }
         bool has_failed = false;
         if (old) {
             pthread_mutex_lock(&old->mutex);
@@ -458,14 +495,16 @@ int sl_supervisor_apply(sl_supervisor *supervisor, sl_plan *plan, sl_buffer *cha
     if (rc == SL_ENOMEM && err && err->code == SL_OK) sl_error_set(err, SL_ENOMEM, "out of memory");
     if (rc == SL_OK && changes)
         rc = sl_buffer_printf(changes, "{\"started\":[%.*s],\"restarted\":[%.*s],\"stopped\":[%.*s],"
-                              "\"unchanged\":[%.*s]}", (int)started.len, started.data ? started.data : "",
-                              (int)restarted.len, restarted.data ? restarted.data : "", (int)stopped.len,
-                              stopped.data ? stopped.data : "", (int)unchanged.len,
-                              unchanged.data ? unchanged.data : "");
+                              "\"unchanged\":[%.*s],\"left_stopped\":[%.*s]}", (int)started.len,
+                              started.data ? started.data : "", (int)restarted.len,
+                              restarted.data ? restarted.data : "", (int)stopped.len, stopped.data ? stopped.data : "",
+                              (int)unchanged.len, unchanged.data ? unchanged.data : "", (int)left_stopped.len,
+                              left_stopped.data ? left_stopped.data : "");
     sl_buffer_free(&started);
     sl_buffer_free(&restarted);
     sl_buffer_free(&stopped);
     sl_buffer_free(&unchanged);
+    sl_buffer_free(&left_stopped);
     sl_supervisor_tick(supervisor);
     return rc;
 }
@@ -495,6 +534,189 @@ void sl_supervisor_tick(sl_supervisor *supervisor)
     pthread_mutex_unlock(&supervisor->mutex);
 }
 
+/* ---- control commands ---- */
+
+static void inherit_history(keeper *to, keeper *from)
+{
+    pthread_mutex_lock(&from->mutex);
+    to->before = from->before;
+    to->n_restarts = from->n_restarts;
+    memcpy(to->notes, from->notes, sizeof to->notes);
+    to->n_notes = from->n_notes;
+    memcpy(to->last_error, from->last_error, sizeof to->last_error);
+    pthread_mutex_unlock(&from->mutex);
+}
+
+/* The retiring keeper that k replaces once it has drained, or NULL. */
+static keeper *replaced_by(sl_supervisor *supervisor, const keeper *k)
+{
+    for (size_t i = 0; i < supervisor->n_retiring; i++)
+        if (supervisor->retiring[i]->replacement == k) return supervisor->retiring[i];
+    return NULL;
+}
+
+/* Stops k, waits until what it ran has drained (or the earlier run a
+ * waiting k replaces, which then never starts it) and holds it stopped.
+ * Fills drain_err when that run failed while draining. Returns the state
+ * k was in. */
+static keeper_state hold(sl_supervisor *supervisor, keeper *k, const char *reason, sl_error *drain_err)
+{
+    pthread_mutex_lock(&k->mutex);
+    keeper_state was = k->state;
+    pthread_mutex_unlock(&k->mutex);
+    keeper *ran = k;
+    if (k->has_thread) {
+        keeper_stop(k);
+        keeper_join(k);
+    } else if ((ran = replaced_by(supervisor, k))) {
+        ran->replacement = NULL;   /* sl_supervisor_tick frees it, and starts nothing */
+        keeper_join(ran);
+    }
+    if (ran) {
+        pthread_mutex_lock(&ran->mutex);
+        *drain_err = ran->drain_error;
+        pthread_mutex_unlock(&ran->mutex);
+    }
+    pthread_mutex_lock(&k->mutex);
+    k->state = KEEPER_STOPPED;
+    snprintf(k->stopped_by, sizeof k->stopped_by, "%s", reason);
+    pthread_mutex_unlock(&k->mutex);
+    k->is_held = true;
+    sl_info("server", "pipeline %s: stopped by %s", k->name, reason);
+    return was;
+}
+
+static void note_restart(keeper *k, const char *reason)
+{
+    pthread_mutex_lock(&k->mutex);
+    restart_note *note = &k->notes[k->n_notes++ % RESTART_NOTES];
+    note->wall_ms = sl_clock_wall_ms();
+    snprintf(note->reason, sizeof note->reason, "restarted by %s", reason);
+    k->n_restarts++;
+    pthread_mutex_unlock(&k->mutex);
+}
+
+static int drain_failure(const keeper *k, const sl_error *drain_err, sl_error *err)
+{
+    if (!err) return drain_err->code;
+    *err = *drain_err;
+    sl_error_prefix(err, "pipeline %s: stopped, but its run failed while draining (its last positions may not be "
+                    "committed): ", k->name);
+    return err->code;
+}
+
+static int control_stop(sl_supervisor *supervisor, keeper *k, const char *reason, char *detail, size_t detail_size,
+                        sl_error *err)
+{
+    if (k->is_held) {
+        snprintf(detail, detail_size, "already stopped");
+        return SL_OK;
+    }
+    sl_error drain_err;
+    sl_error_clear(&drain_err);
+    keeper_state was = hold(supervisor, k, reason, &drain_err);
+    if (drain_err.code != SL_OK) return drain_failure(k, &drain_err, err);
+    snprintf(detail, detail_size, "%s",
+             was == KEEPER_FAILED     ? "stopped (it had failed and was not running)"
+             : was == KEEPER_FINISHED ? "stopped (its source had ended)"
+             : was == KEEPER_BACKOFF  ? "stopped (it was waiting to start again after a failure)"
+                                      : "stopped: drained, its positions committed");
+    return SL_OK;
+}
+
+/* Puts a new keeper from the current plan in the place of active[index]
+ * (held, failed or finished), with its counters and history, and starts it. */
+static int control_start(sl_supervisor *supervisor, size_t index, char *detail, size_t detail_size, sl_error *err)
+{
+    keeper *old = supervisor->active[index];
+    pthread_mutex_lock(&old->mutex);
+    keeper_state was = old->state;
+    pthread_mutex_unlock(&old->mutex);
+    if (!old->is_held && was != KEEPER_FAILED && was != KEEPER_FINISHED) {
+        snprintf(detail, detail_size, "%s",
+                 was == KEEPER_BACKOFF    ? "already running (waiting out its backoff after a failure; restart "
+                                            "starts it now)"
+                 : was == KEEPER_WAITING  ? "already running (it starts once its earlier run has drained)"
+                                          : "already running");
+        return SL_OK;
+    }
+    const sl_pipeline_plan *plan = supervisor->current ? sl_plan_pipeline(supervisor->current->plan, old->name) : NULL;
+    if (!plan) return sl_error_set(err, SL_ENOTFOUND, "pipeline %s: not in the current config", old->name);
+    keeper_join(old);   /* a failed or finished keeper's thread has ended, or is ending */
+    keeper *k = keeper_new(supervisor, supervisor->current, plan);
+    if (!k) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    inherit_history(k, old);
+    pthread_mutex_lock(&supervisor->mutex);
+    supervisor->active[index] = k;
+    keeper_free(supervisor, old);
+    pthread_mutex_unlock(&supervisor->mutex);
+    int rc = keeper_start(k, err);
+    if (rc) {
+        pthread_mutex_lock(&k->mutex);
+        k->state = KEEPER_FAILED;
+        if (err) snprintf(k->last_error, sizeof k->last_error, "%s", err->message);
+        pthread_mutex_unlock(&k->mutex);
+        return rc;
+    }
+    sl_info("server", "pipeline %s: started", k->name);
+    snprintf(detail, detail_size, "%s",
+             was == KEEPER_FAILED     ? "started (it had failed)"
+             : was == KEEPER_FINISHED ? "started (its source had ended)"
+                                      : "started");
+    return SL_OK;
+}
+
+static int control_restart(sl_supervisor *supervisor, size_t index, const char *reason, char *detail,
+                           size_t detail_size, sl_error *err)
+{
+    keeper *k = supervisor->active[index];
+    bool was_held = k->is_held;
+    sl_error drain_err;
+    sl_error_clear(&drain_err);
+    if (!was_held) hold(supervisor, k, reason, &drain_err);
+    note_restart(k, reason);
+    char started[200];
+    int rc = control_start(supervisor, index, started, sizeof started, err);
+    if (rc) return rc;
+    if (was_held) snprintf(detail, detail_size, "started (it was stopped)");
+    else if (drain_err.code != SL_OK)
+        snprintf(detail, detail_size, "restarted; its earlier run failed while draining: %s", drain_err.message);
+    else snprintf(detail, detail_size, "restarted: drained, its positions committed, started again");
+    return SL_OK;
+}
+
+/* SL_EINVAL for a pipeline of the current plan that DAG tasks run, else
+ * SL_ENOTFOUND. */
+static int not_continuous(const sl_supervisor *supervisor, const char *name, sl_error *err)
+{
+    const sl_plan *plan = supervisor->current ? supervisor->current->plan : NULL;
+    if (plan && sl_plan_pipeline(plan, name) && is_task_pipeline(plan, name))
+        return sl_error_set(err, SL_EINVAL, "pipeline %s is run by DAG tasks, not continuously: only continuous "
+                            "pipelines can be started, stopped or restarted", name);
+    return sl_error_set(err, SL_ENOTFOUND, "no pipeline %s in the server's config", name);
+}
+
+int sl_supervisor_control(sl_supervisor *supervisor, const char *pipeline, sl_control_action action,
+                          const char *reason, char *detail, size_t detail_size, sl_error *err)
+{
+    char ignored[1];
+    if (!detail || detail_size == 0) {
+        detail = ignored;
+        detail_size = sizeof ignored;
+    }
+    detail[0] = '\0';
+    if (!reason || !reason[0]) reason = "an unnamed caller";
+    size_t index = 0;
+    keeper *k = pipeline ? find_active(supervisor, pipeline, &index) : NULL;
+    if (!k) return not_continuous(supervisor, pipeline ? pipeline : "(none)", err);
+    switch (action) {
+    case SL_CONTROL_STOP: return control_stop(supervisor, k, reason, detail, detail_size, err);
+    case SL_CONTROL_START: return control_start(supervisor, index, detail, detail_size, err);
+    case SL_CONTROL_RESTART: return control_restart(supervisor, index, reason, detail, detail_size, err);
+    }
+    return sl_error_set(err, SL_EINVAL, "pipeline %s: unknown control action %d", pipeline, (int)action);
+}
+
 bool sl_supervisor_is_ready(sl_supervisor *supervisor)
 {
     bool is_ready = true;
@@ -502,7 +724,7 @@ bool sl_supervisor_is_ready(sl_supervisor *supervisor)
     for (size_t i = 0; i < supervisor->n_active && is_ready; i++) {
         keeper *k = supervisor->active[i];
         pthread_mutex_lock(&k->mutex);
-        is_ready = k->state == KEEPER_RUNNING || k->state == KEEPER_FINISHED;
+        is_ready = k->state == KEEPER_RUNNING || k->state == KEEPER_FINISHED || k->state == KEEPER_STOPPED;
         pthread_mutex_unlock(&k->mutex);
     }
     pthread_mutex_unlock(&supervisor->mutex);
@@ -542,6 +764,11 @@ static int describe_keeper(keeper *k, sl_buffer *out)
     if (rc == SL_OK)
         rc = k->last_error[0] ? sl_json_write_string(out, k->last_error, strlen(k->last_error))
                               : sl_buffer_append_cstr(out, "null");
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"stopped_by\":");
+    if (rc == SL_OK)
+        rc = k->state == KEEPER_STOPPED && k->stopped_by[0]
+                 ? sl_json_write_string(out, k->stopped_by, strlen(k->stopped_by))
+                 : sl_buffer_append_cstr(out, "null");
     if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"next_start_at\":");
     if (rc == SL_OK)
         rc = k->state == KEEPER_BACKOFF ? append_time(out, k->next_start_wall_ms) : sl_buffer_append_cstr(out, "null");

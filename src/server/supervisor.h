@@ -6,13 +6,24 @@
  * again after an exponential backoff (SL_RESTART_FIRST_MS doubling to
  * SL_RESTART_MAX_MS; a pipeline that ran SL_RESTART_HEALTHY_MS resets it).
  * After SL_RESTART_GIVE_UP failures in a row without a healthy run it is
- * left failed, with its reason, until the config is reloaded. A pipeline
- * whose source ends by itself is finished, not restarted.
+ * left failed, with its reason, until the config is reloaded or it is
+ * started. A pipeline whose source ends by itself is finished, not
+ * restarted.
+ *
+ * Control (sl_supervisor_control): stop drains a pipeline as a reload that
+ * removed it would, returns once its positions are committed, and leaves it
+ * "stopped" (with who stopped it) until a start or restart; start runs a
+ * stopped, failed or finished pipeline again from the current plan, its
+ * counters and restart history carried over; restart is a stop and a start,
+ * counted as a restart with "restarted by WHO" as its reason.
  *
  * Reload: sl_supervisor_apply compares each pipeline's fingerprint (its
  * config block and the file's topics: block) with the running one's; a
  * changed pipeline is drained and started from the new plan, a removed one
  * drained, a new one started, and an unchanged one keeps running untouched.
+ * A stopped pipeline stays stopped across reloads, whether its config
+ * changed or not (a later start runs the config current then); it is
+ * drained away only when the file no longer has it as a continuous one.
  * Plans are reference-counted: a plan is freed when no pipeline runs from
  * it any more.
  *
@@ -30,6 +41,7 @@
 #include "core/error.h"
 #include "log/log.h"
 #include "runtime/plan.h"
+#include "runtime/control.h"
 
 #define SL_RESTART_FIRST_MS 1000
 #define SL_RESTART_MAX_MS (5 * 60 * 1000)
@@ -44,18 +56,32 @@ int sl_supervisor_new(sl_log *log, sl_supervisor **out, sl_error *err);
 /* Takes plan (the supervisor owns it from here on, also on failure) and
  * starts, restarts or stops pipelines to match it. Fills `changes` (when
  * not NULL) with a JSON object {"started":[...],"restarted":[...],
- * "stopped":[...],"unchanged":[...]}. */
+ * "stopped":[...],"unchanged":[...],"left_stopped":[...]} (left_stopped:
+ * the pipelines a control command stopped, which stay stopped). */
 int sl_supervisor_apply(sl_supervisor *supervisor, sl_plan *plan, sl_buffer *changes, sl_error *err);
+
+/* Starts, stops or restarts the continuous pipeline called pipeline;
+ * reason says who asks ("the HTTP API (POST ...)", "dag etl run R task T"):
+ * a stop records it as the pipeline's stopped_by, a restart in its restart
+ * history. Returns once done, a stop once the pipeline has drained and
+ * committed its positions (this thread waits for that). Fills detail with
+ * what happened ("stopped: drained, ...", "already stopped", "already
+ * running", "started", "restarted: ..."). SL_ENOTFOUND for a name that is
+ * no pipeline of the file, SL_EINVAL for one DAG tasks run; a stop whose run
+ * failed while draining returns that failure (the pipeline is stopped). */
+int sl_supervisor_control(sl_supervisor *supervisor, const char *pipeline, sl_control_action action,
+                          const char *reason, char *detail, size_t detail_size, sl_error *err);
 
 /* Joins the keepers of pipelines that were drained; call it now and then. */
 void sl_supervisor_tick(sl_supervisor *supervisor);
 
-/* Whether every pipeline meant to run is running (for /readyz). */
+/* Whether every pipeline meant to run is running (for /readyz): running,
+ * finished by itself, or stopped by a control command. */
 bool sl_supervisor_is_ready(sl_supervisor *supervisor);
 
 /* Appends a JSON array describing each pipeline: name, state, records and
  * bytes in/out, dead letters, restarts with their times and reasons, the
- * last error. Safe from any thread. */
+ * last error, who stopped it. Safe from any thread. */
 int sl_supervisor_snapshot(sl_supervisor *supervisor, sl_buffer *out);
 
 /* Drains every pipeline and frees everything. Returns SL_OK, or the

@@ -66,7 +66,8 @@ def test_topic_sql_sqlite_with_four_workers_has_no_data_races(sluice_tsan_bin, w
 def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_bin, workdir):
     """Keeper threads, libmicrohttpd's threads and the main loop share the
     supervisor: snapshots during a reload that restarts one pipeline, then a
-    drain on SIGTERM (exit 66 on a TSan report)."""
+    drain on SIGTERM (exit 66 on a TSan report), and a stop, start and
+    restart on demand answered while snapshots are read."""
     from test_server import FEED_AND_COPY, Server
 
     sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
@@ -80,6 +81,57 @@ def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_b
             server.request("GET", "/readyz")
             server.pipelines()
         server.wait_for("the new copy running", lambda p: p["copy"]["state"] == "running", timeout=120)
+        for action, state in (("stop", "stopped"), ("start", "running"), ("restart", "running")):
+            status, body = server.request("POST", f"/api/v1/pipelines/copy/{action}")
+            assert status == 200, body
+            server.pipelines()
+            server.wait_for(f"copy {state}", lambda p, s=state: p["copy"]["state"] == s, timeout=120)
     finally:
         code = server.stop(timeout=120)
     assert code == 0, server.stderr()
+
+
+def test_the_scheduler_in_the_server_has_no_data_races(sluice_tsan_bin, workdir):
+    """The scheduler's thread, its tries' threads (a pipeline task beside a
+    continuous pipeline, a sensor, commands), the keepers and a reload on
+    the main thread, then SIGTERM cancelling a running try (exit 66 on a
+    TSan report)."""
+    import time
+
+    from test_scheduler import SEED, query
+    from test_server import Server
+
+    seed = SEED.format(count=2000, db=workdir / "users.db")
+    config = seed.replace('http: { listen: "127.0.0.1:0" }', """\
+  ticking:
+    schedule: { every: 1s }
+    tasks:
+      a: { command: ["true"] }
+      b: { shell: "sleep 30", depends_on: [a] }
+http: { listen: "127.0.0.1:0" }""")
+    assert config != seed
+    sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
+    server = Server(sluice, workdir, config).wait_started(timeout=120)
+    meta = workdir / "data" / "metadata.db"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                done = query(meta, "SELECT count(*) FROM dag_runs WHERE dag_id = 'user_automation' AND "
+                                   "state = 'success'")[0][0]
+                running = query(meta, "SELECT count(*) FROM task_instances WHERE task_id = 'b' AND "
+                                      "state = 'running'")[0][0]
+            except sqlite3.OperationalError:
+                done = running = 0
+            if done == 1 and running >= 1:
+                break
+            assert server.proc.poll() is None, server.stderr()
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the runs did not get going:\n{server.stderr()}")
+        status, body = server.request("POST", "/api/v1/reload")
+        assert status == 200, body
+    finally:
+        code = server.stop(timeout=180)
+    assert code == 0, server.stderr()
+    assert query(meta, "SELECT count(*) FROM task_instances WHERE task_id = 'b' AND state = 'running'")[0][0] == 0

@@ -299,6 +299,60 @@ Test(config, references_work_inside_flow_collections_and_keep_positions)
     sl_config_free(doc);
 }
 
+Test(config, run_macros_are_left_for_the_task_run_and_never_read_from_the_environment)
+{
+    setenv("ds", "from-the-environment", 1);
+    setenv("run_id", "from-the-environment", 1);
+    setenv("SL_TEST_HOST", "db.internal", 1);
+    unsetenv("SL_TEST_UNSET");
+    unsetenv("DS");
+    sl_config_doc *doc = load_ok("plain: ${ds}\n"
+                                 "text: 'day ${ds} of ${dag_id}, try ${try_number}'\n"
+                                 "escaped: $${ds} and $${SL_TEST_HOST}\n"
+                                 "in_a_default: ${SL_TEST_UNSET:-${run_id}}\n"
+                                 "unused_default: ${SL_TEST_HOST:-${ds}}\n"
+                                 "mixed: ${SL_TEST_HOST}/${ds_nodash}/${ts_nodash}\n"
+                                 "flow: [echo, ${ds}, \"${ts}\", $${ds}, x]\n"
+                                 "after: {a: ${data_interval_start}, b: ${data_interval_end}, c: y}\n");
+    const sl_node *root = sl_config_root(doc);
+    cr_assert_str_eq(sl_node_get(root, "plain")->scalar, "${ds}");
+    cr_assert_str_eq(sl_node_get(root, "text")->scalar, "day ${ds} of ${dag_id}, try ${try_number}");
+    cr_assert_str_eq(sl_node_get(root, "escaped")->scalar, "$${ds} and ${SL_TEST_HOST}");
+    cr_assert_str_eq(sl_node_get(root, "in_a_default")->scalar, "${run_id}");
+    cr_assert_str_eq(sl_node_get(root, "unused_default")->scalar, "db.internal");
+    cr_assert_str_eq(sl_node_get(root, "mixed")->scalar, "db.internal/${ds_nodash}/${ts_nodash}");
+    const sl_node *flow = sl_node_get(root, "flow");
+    cr_assert_eq(flow->n_items, 5);
+    cr_assert_str_eq(flow->items[1]->scalar, "${ds}");
+    cr_assert_str_eq(flow->items[2]->scalar, "${ts}");
+    cr_assert_str_eq(flow->items[3]->scalar, "$${ds}");
+    assert_at(flow->items[1], 7, 14);
+    assert_at(flow->items[4], 7, 38);
+    const sl_node *after = sl_node_get(root, "after");
+    cr_assert_str_eq(sl_node_get(after, "a")->scalar, "${data_interval_start}");
+    cr_assert_str_eq(sl_node_get(after, "b")->scalar, "${data_interval_end}");
+    assert_at(sl_node_get(after, "c"), 8, 64);
+    sl_config_free(doc);
+
+    /* Names are case-sensitive: ${DS} is an environment variable. */
+    const char *text = "a: ${DS}\n";
+    cr_assert_str_eq(load_error(text, strlen(text)),
+                     "t.yaml:1:4: environment variable DS is not set (use ${DS:-default})");
+    unsetenv("ds");
+    unsetenv("run_id");
+}
+
+Test(config, a_run_macro_with_a_default_is_an_error_at_its_value)
+{
+    const char *text = "a: 1\nb: [x, \"echo ${ds:-today}\"]\n";
+    cr_assert_str_eq(load_error(text, strlen(text)),
+                     "t.yaml:2:8: ${ds} is a run macro, expanded when the task runs; it takes no default");
+    text = "b: ${SL_TEST_UNSET:-${try_number:-1}}\n";
+    unsetenv("SL_TEST_UNSET");
+    cr_assert_str_eq(load_error(text, strlen(text)),
+                     "t.yaml:1:4: ${try_number} is a run macro, expanded when the task runs; it takes no default");
+}
+
 Test(config, text_with_private_use_characters_still_loads)
 {
     /* U+E000 in the file turns placeholders off: block references still work. */
@@ -324,6 +378,12 @@ Test(config, interpolate_alone_reports_without_position)
     cr_assert_str_eq(out, "plain");
     cr_assert_eq(sl_config_interpolate(arena, "${", 2, &out, &len, &err), SL_ECONFIG);
     cr_assert_str_eq(err.message, "unterminated '${' (missing '}')");
+    /* Run macros pass through as they are written, escape included. */
+    cr_assert_eq(sl_config_interpolate(arena, "a${ds}b$${ds}c$${ds_}", 21, &out, &len, &err), SL_OK);
+    cr_assert_str_eq(out, "a${ds}b$${ds}c${ds_}");
+    cr_assert_eq(len, 20);
+    cr_assert_eq(sl_config_interpolate(arena, "${ds:-x}", 8, &out, &len, &err), SL_ECONFIG);
+    cr_assert_str_eq(err.message, "${ds} is a run macro, expanded when the task runs; it takes no default");
     sl_arena_free(arena);
 }
 

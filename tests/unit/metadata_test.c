@@ -325,12 +325,19 @@ static void check_fresh_store(void)
     cr_assert_eq(raw_int("SELECT count(*) FROM schema_migrations"), (long long)sl_meta_n_migrations);
 }
 
+static int count_run(void *context, const sl_meta_run *run)
+{
+    (void)run;
+    (*(int *)context)++;
+    return SL_OK;
+}
+
 static void check_migrates_from_older(void)
 {
-    /* From version 1, the one before the log columns, to the latest. */
     int latest = sl_metadata_latest_version();
     sl_metadata *store = NULL;
     sl_error err = { 0 };
+    /* From the first version through every later step. */
     cr_assert_eq(sl_metadata_open_version(fx.target, 1, &store, &err), SL_OK, "%s", err.message);
     cr_assert_eq(sl_metadata_version(store), 1);
     /* An older schema is only looked at: operations are refused, by name. */
@@ -361,6 +368,12 @@ static void check_migrates_from_older(void)
     cr_assert_eq(copy.tail_len, 5);
     cr_assert_str_eq(copy.log_path, "/logs/extract.log");
     free(copy.tail);
+    /* Version 3's index of active runs serves the old rows too. */
+    raw_exec("INSERT INTO dag_runs (dag_id, run_id, run_type, state, data_interval_start_us, data_interval_end_us,"
+             " conf, queued_at_us) VALUES ('old', 'r2', 'manual', 'running', 30, 40, '{}', 6)");
+    int n = 0;
+    cr_assert_eq(sl_metadata_run_list_active(store, "old", 10, count_run, &n, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(n, 1);
     sl_metadata_close(store);
 }
 
@@ -973,6 +986,52 @@ static void check_log_tail(void)
     sl_metadata_close(store);
 }
 
+static void check_active_runs_and_claims_of_one_run(void)
+{
+    sl_metadata *store = open_store();
+    sl_error err = { 0 };
+    make_dag(store, "etl");
+    ti_ids first, second;
+    int64_t run_a = scheduled_tasks(store, "etl", T0, 2, 1, &first);
+    int64_t run_b = scheduled_tasks(store, "etl", T0 + 3600 * INT64_C(1000000), 2, 1, &second);
+    int64_t run_c = make_run(store, "etl", SL_META_RUN_MANUAL, T0 - 10, NULL);
+    bool changed;
+    cr_assert_eq(sl_metadata_run_set_state(store, run_b, SL_META_RUN_QUEUED, SL_META_RUN_RUNNING, &changed, &err),
+                 SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_run_set_state(store, run_c, SL_META_RUN_QUEUED, SL_META_RUN_RUNNING, &changed, &err),
+                 SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_run_set_state(store, run_c, SL_META_RUN_RUNNING, SL_META_RUN_SUCCESS, &changed, &err),
+                 SL_OK, "%s", err.message);
+    /* Queued and running ones, oldest first; an ended one is not active. */
+    int n = 0;
+    cr_assert_eq(sl_metadata_run_list_active(store, "etl", 10, count_run, &n, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(n, 2);
+    n = 0;
+    cr_assert_eq(sl_metadata_run_list_active(store, "etl", 1, count_run, &n, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(sl_metadata_run_list_active(store, "etl", 0, count_run, &n, &err), SL_EINVAL);
+    /* A claim of one run takes only its task instances, though the other's are older. */
+    int64_t ids[8];
+    size_t got = 0;
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", true, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_ti_claim_run(store, "tester", run_b, ids, 8, &got, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(got, 2, "a claim of one run ignores the pause");
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", false, &err), SL_OK, "%s", err.message);
+    for (size_t i = 0; i < got; i++) cr_assert(ids[i] == second.ids[0] || ids[i] == second.ids[1]);
+    cr_assert_eq(sl_metadata_ti_claim_run(store, "tester", run_b, ids, 8, &got, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(got, 0);
+    /* A paused DAG's task instances wait; unpaused, they are claimed. */
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", true, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_ti_claim(store, "other", ids, 8, &got, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(got, 0);
+    cr_assert_eq(sl_metadata_dag_set_paused(store, "etl", false, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_ti_claim(store, "other", ids, 8, &got, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(got, 2);
+    (void)run_a;
+    (void)first;
+    sl_metadata_close(store);
+}
+
 /* A run found by its run id; another dag's run of the same id is not it. */
 static void check_run_find(void)
 {
@@ -1134,6 +1193,7 @@ Test(metadata_sqlite, concurrent_claims) { begin(SQLITE); check_concurrent_claim
 Test(metadata_sqlite, stale_heartbeats) { begin(SQLITE); check_stale_heartbeats(); }
 Test(metadata_sqlite, servers) { begin(SQLITE); check_servers(); }
 Test(metadata_sqlite, log_tail) { begin(SQLITE); check_log_tail(); }
+Test(metadata_sqlite, active_runs_and_claims_of_one_run) { begin(SQLITE); check_active_runs_and_claims_of_one_run(); }
 Test(metadata_sqlite, run_find) { begin(SQLITE); check_run_find(); }
 Test(metadata_sqlite, state_paging) { begin(SQLITE); check_state_paging(); }
 Test(metadata_sqlite, clear) { begin(SQLITE); check_clear(); }
@@ -1154,6 +1214,7 @@ Test(metadata_postgres, concurrent_claims) { begin(POSTGRES); check_concurrent_c
 Test(metadata_postgres, stale_heartbeats) { begin(POSTGRES); check_stale_heartbeats(); }
 Test(metadata_postgres, servers) { begin(POSTGRES); check_servers(); }
 Test(metadata_postgres, log_tail) { begin(POSTGRES); check_log_tail(); }
+Test(metadata_postgres, active_runs_and_claims_of_one_run) { begin(POSTGRES); check_active_runs_and_claims_of_one_run(); }
 Test(metadata_postgres, run_find) { begin(POSTGRES); check_run_find(); }
 Test(metadata_postgres, state_paging) { begin(POSTGRES); check_state_paging(); }
 Test(metadata_postgres, clear) { begin(POSTGRES); check_clear(); }

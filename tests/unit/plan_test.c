@@ -215,6 +215,27 @@ Test(plan, a_dag_with_every_kind_of_schedule_and_task_is_valid)
     sl_plan_free(plan);
 }
 
+Test(plan, run_macros_in_dag_tasks_are_valid_and_kept_for_the_run)
+{
+    static const char *const text =
+        "dags:\n"
+        "  nightly:\n"
+        "    schedule: \"@daily\"\n"
+        "    tasks:\n"
+        "      echo: { command: [echo, \"${ds}\"] }\n"
+        "      sh: { shell: 'echo ${run_id} ${try_number}' }\n"
+        "      sql: { sql: { database: t.db, statement: \"DELETE FROM t WHERE day = '${ds}'\" } }\n";
+    sl_plan *plan = NULL;
+    sl_error err;
+    cr_assert_eq(load_text(text, &plan, &err), SL_OK, "%s", err.message);
+    const sl_node *tasks = sl_node_get(sl_node_get(sl_node_get(sl_config_root(plan->doc), "dags"), "nightly"), "tasks");
+    cr_assert_str_eq(sl_node_get(sl_node_get(tasks, "echo"), "command")->items[1]->scalar, "${ds}");
+    cr_assert_str_eq(sl_node_get(sl_node_get(tasks, "sh"), "shell")->scalar, "echo ${run_id} ${try_number}");
+    cr_assert_str_eq(sl_node_get(sl_node_get(sl_node_get(tasks, "sql"), "sql"), "statement")->scalar,
+                     "DELETE FROM t WHERE day = '${ds}'");
+    sl_plan_free(plan);
+}
+
 Test(plan, a_file_of_dags_alone_is_valid_with_no_pipelines)
 {
     sl_plan *plan = NULL;
