@@ -76,6 +76,24 @@ static int check_date(sl_diagnostics *diags, const sl_node *dag, const char *key
     return sl_diag_error_at(diags, sl_node_get(dag, key), "%s.%s: %s", where, key, err.message);
 }
 
+/* A scalar with its run macros given the values of a sample run (logical
+ * date 2000-01-01, try 1), as checks see it. */
+static int expand_sample(void *context, sl_arena *arena, const char *text, const char **out, sl_error *err)
+{
+    (void)context;
+    *out = text;
+    if (!strstr(text, "${")) return SL_OK;
+    sl_macro_context sample = { .dag_id = "dag", .task_id = "task", .run_id = "manual__2000-01-01T00:00:00+00:00",
+                                .data_interval_start_us = INT64_C(946684800000000),
+                                .data_interval_end_us = INT64_C(946771200000000), .try_number = 1 };
+    char *expanded = NULL;
+    int rc = sl_macros_expand(text, &sample, &expanded, err);
+    if (rc) return rc;
+    *out = sl_arena_strndup(arena, expanded, strlen(expanded));
+    free(expanded);
+    return *out ? SL_OK : sl_error_set(err, SL_ENOMEM, "out of memory");
+}
+
 static int check_body(sl_diagnostics *diags, const sl_node *dags, const sl_plan *plan, const sl_node *task_node,
                       const sl_task_conf *task, const char *where)
 {
@@ -91,12 +109,15 @@ static int check_body(sl_diagnostics *diags, const sl_node *dags, const sl_plan 
                                 where, task->pipeline);
     if (task->overrides && !task->pipeline)
         return sl_diag_error_at(diags, task->overrides, "%s.overrides: only a pipeline task has overrides", where);
-    if (task->overrides) {
-        /* The pipeline as the task will run it (macros not expanded yet). */
+    if (task->pipeline) {
+        /* The pipeline as the task will run it, its macros given the values
+         * of a sample run, so a ${ds_nodash} seed checks as the number it
+         * will be. */
         sl_plan *derived = NULL;
         sl_error err;
         sl_error_clear(&err);
-        int derive_rc = sl_plan_for_task((sl_plan *)plan, task->pipeline, task->overrides, NULL, NULL, &derived, &err);
+        int derive_rc = sl_plan_for_task((sl_plan *)plan, task->pipeline, task->overrides, expand_sample, NULL,
+                                         &derived, &err);
         sl_plan_free(derived);
         snprintf(sub_where, sizeof sub_where, "%s.overrides", where);
         if (derive_rc) return sl_diag_add_error_at(diags, task->overrides, sub_where, &err);
