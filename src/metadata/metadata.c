@@ -230,6 +230,13 @@ int sl_metadata_run_set_state(sl_metadata *store, int64_t id, sl_meta_run_state 
     return rc ? rc : store->ops->run_set_state(store->state, id, expected, state, changed, err);
 }
 
+static int check_page(const sl_metadata *store, int limit, sl_error *err)
+{
+    if (limit >= 1 && limit <= RUN_PAGE_MAX) return SL_OK;
+    return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a page of runs holds 1..%d runs, not %d",
+                                  store->where, RUN_PAGE_MAX, limit);
+}
+
 static int run_page(sl_metadata *store, const char *dag_id, const sl_meta_run_state *state,
                     const sl_meta_run_cursor *after, int limit, sl_meta_run_fn fn, void *context,
                     sl_meta_run_cursor *next, sl_error *err)
@@ -239,9 +246,8 @@ static int run_page(sl_metadata *store, const char *dag_id, const sl_meta_run_st
     if (!rc) rc = check_name(store, "dag id", dag_id, err);
     if (!rc && state) rc = check_run_state(store, "the state asked for", *state, err);
     if (rc) return rc;
-    if (limit < 1 || limit > RUN_PAGE_MAX)
-        return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a page of runs holds 1..%d runs, not %d",
-                                      store->where, RUN_PAGE_MAX, limit);
+    rc = check_page(store, limit, err);
+    if (rc) return rc;
     size_t n = 0;
     sl_meta_run_cursor last = { 0 };
     rc = store->ops->run_list(store->state, dag_id, state, after && after->is_set ? after : NULL, limit, fn,
@@ -281,9 +287,8 @@ int sl_metadata_run_list_active(sl_metadata *store, const char *dag_id, int limi
     int rc = check_version(store, err);
     if (!rc) rc = check_name(store, "dag id", dag_id, err);
     if (rc) return rc;
-    if (limit < 1 || limit > RUN_PAGE_MAX)
-        return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: a page of runs holds 1..%d runs, not %d",
-                                      store->where, RUN_PAGE_MAX, limit);
+    rc = check_page(store, limit, err);
+    if (rc) return rc;
     return store->ops->run_list_active(store->state, dag_id, limit, fn, context, err);
 }
 
