@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/option_table.h"
 
 typedef enum option_id {
     OPT_DATA_DIR = 0,
@@ -36,19 +37,8 @@ typedef enum option_id {
 #define ALL_VERBS ((1u << SL_DAG_VERB_COUNT) - 1)
 /* Every verb that talks to a server (or reads its store): all but test. */
 #define SERVER_VERBS (ALL_VERBS & ~VERB(SL_DAG_TEST))
-/* getopt_long's value of long option i (above every short letter). */
-#define LONG_VALUE_BASE 1000
-#define HELP_WIDTH 100
 
-typedef struct dag_option {
-    const char *long_name;
-    char short_name;        /* 0 = long only */
-    const char *argument;   /* the argument's name in the help; NULL = a flag */
-    unsigned verbs;         /* bit per verb the option applies to */
-    const char *help;
-} dag_option;
-
-static const dag_option options[OPT_COUNT] = {
+static const sl_cli_option options[OPT_COUNT] = {
     [OPT_DATA_DIR] = { "data-dir", 0, "DIR", SERVER_VERBS,
                        "the data dir whose server.json names the server, and whose metadata.db is read when "
                        "none runs (default ./data)" },
@@ -123,39 +113,17 @@ static int set_option(option_id id, const char *value, sl_dag_args *args)
     return SL_EXIT_OK;
 }
 
+static int set_any(void *args, int id, const char *value)
+{
+    return set_option((option_id)id, value, args);
+}
+
 int sl_dag_options_parse(int argc, char **argv, sl_dag_args *args, const char **verb_text)
 {
-    struct option long_options[OPT_COUNT + 1];
-    char short_options[2 * OPT_COUNT + 2];
-    size_t n_short = 0;
-    for (int i = 0; i < OPT_COUNT; i++) {
-        long_options[i] = (struct option){ options[i].long_name,
-                                           options[i].argument ? required_argument : no_argument, NULL,
-                                           LONG_VALUE_BASE + i };
-        if (!options[i].short_name) continue;
-        short_options[n_short++] = options[i].short_name;
-        if (options[i].argument) short_options[n_short++] = ':';
-    }
-    long_options[OPT_COUNT] = (struct option){ 0, 0, 0, 0 };
-    short_options[n_short] = '\0';
-
     *args = (sl_dag_args){ 0 };
     *verb_text = NULL;
-    optind = 1;
-    int value;
-    while ((value = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-        int id = value - LONG_VALUE_BASE;
-        for (int i = 0; i < OPT_COUNT && (id < 0 || id >= OPT_COUNT); i++)
-            if (options[i].short_name && options[i].short_name == value) id = i;
-        if (id < 0 || id >= OPT_COUNT) {
-            fprintf(stderr, "sluice dag: 'sluice dag --help' lists the options\n");
-            return SL_EXIT_USAGE;
-        }
-        if (id == OPT_HELP) return -1;
-        args->given |= UINT64_C(1) << id;
-        int code = set_option((option_id)id, optarg, args);
-        if (code) return code;
-    }
+    int code = sl_cli_options_scan(argc, argv, options, OPT_COUNT, OPT_HELP, "dag", set_any, args, &args->given);
+    if (code) return code;
     if (optind < argc) *verb_text = argv[optind++];
     for (; optind < argc; optind++) {
         if (args->n_words == SL_DAG_MAX_WORDS) {
@@ -168,20 +136,15 @@ int sl_dag_options_parse(int argc, char **argv, sl_dag_args *args, const char **
     return SL_EXIT_OK;
 }
 
+static const char *verb_name(int verb)
+{
+    return verb >= 0 && verb < SL_DAG_VERB_COUNT ? sl_dag_verb_name((sl_dag_verb_id)verb) : NULL;
+}
+
 /* "trigger and test", "runs". */
 static const char *verbs_of(unsigned verbs, char *out, size_t size)
 {
-    size_t used = 0;
-    out[0] = '\0';
-    int n = 0, total = 0;
-    for (int v = 0; v < SL_DAG_VERB_COUNT; v++) total += (verbs >> v) & 1u;
-    for (int v = 0; v < SL_DAG_VERB_COUNT && used < size; v++) {
-        if (!((verbs >> v) & 1u)) continue;
-        n++;
-        const char *glue = n == 1 ? "" : n == total ? " and " : ", ";
-        used += (size_t)snprintf(out + used, size - used, "%s%s", glue, sl_dag_verb_name((sl_dag_verb_id)v));
-    }
-    return out;
+    return sl_cli_verbs_of(verbs, verb_name, out, size);
 }
 
 static int refuse(const sl_dag_args *args, const char *message)
@@ -212,43 +175,9 @@ int sl_dag_options_check(const sl_dag_args *args)
     return SL_EXIT_OK;
 }
 
-/* Prints text from column `indent` on, wrapped at word boundaries. */
-static void print_wrapped(FILE *out, const char *text, int indent)
-{
-    int column = indent;
-    while (*text) {
-        size_t word = strcspn(text, " ");
-        if (column > indent && column + 1 + (int)word > HELP_WIDTH) {
-            fprintf(out, "\n%*s", indent, "");
-            column = indent;
-        } else if (column > indent) {
-            fputc(' ', out);
-            column++;
-        }
-        fprintf(out, "%.*s", (int)word, text);
-        column += (int)word;
-        text += word;
-        while (*text == ' ') text++;
-    }
-    fputc('\n', out);
-}
-
 void sl_dag_options_usage(FILE *out)
 {
-    fprintf(out, "options ([the verbs an option applies to]; the others apply to every verb but test):\n");
-    for (int i = 0; i < OPT_COUNT; i++) {
-        char left[64], verbs[256], help[768];
-        if (options[i].short_name)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", options[i].short_name, options[i].long_name,
-                     options[i].argument ? " " : "", options[i].argument ? options[i].argument : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", options[i].long_name, options[i].argument ? " " : "",
-                     options[i].argument ? options[i].argument : "");
-        if (options[i].verbs == SERVER_VERBS || options[i].verbs == ALL_VERBS)
-            snprintf(help, sizeof help, "%s", options[i].help);
-        else
-            snprintf(help, sizeof help, "[%s] %s", verbs_of(options[i].verbs, verbs, sizeof verbs), options[i].help);
-        fprintf(out, "  %-26s ", left);
-        print_wrapped(out, help, 29);
-    }
+    static const unsigned plain[] = { SERVER_VERBS, ALL_VERBS };
+    sl_cli_options_usage(out, "options ([the verbs an option applies to]; the others apply to every verb but test):",
+                         options, OPT_COUNT, plain, sizeof plain / sizeof plain[0], verb_name);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/option_table.h"
 #include "log/compression.h"
 
 typedef enum option_id {
@@ -38,20 +39,9 @@ typedef enum option_id {
 } option_id;
 
 #define ALL_VERBS ((1u << SL_VERB_COUNT) - 1)
-/* getopt_long's value of long option i (above every short letter). */
-#define LONG_VALUE_BASE 1000
 /* The help text wraps before this column. */
-#define HELP_WIDTH 100
 
-typedef struct topic_option {
-    const char *long_name;
-    char short_name;        /* 0 = long only */
-    const char *argument;   /* the argument's name in the help; NULL = a flag */
-    unsigned verbs;         /* bit (1 << SL_VERB_x) per verb the option applies to */
-    const char *help;
-} topic_option;
-
-static const topic_option options[OPT_COUNT] = {
+static const sl_cli_option options[OPT_COUNT] = {
     [OPT_DATA_DIR] = { "data-dir", 0, "DIR", ALL_VERBS, "the embedded log's data dir (default ./data)" },
     [OPT_CONFIG] = { "config", 0, "FILE", ALL_VERBS, "use the data_dir of config FILE" },
     [OPT_KAFKA] = { "kafka", 'b', "BROKERS", ALL_VERBS,
@@ -228,39 +218,17 @@ static int set_option(option_id id, const char *value, sl_topic_args *args)
     return code;
 }
 
+static int set_any(void *args, int id, const char *value)
+{
+    return set_option((option_id)id, value, args);
+}
+
 int sl_topic_options_parse(int argc, char **argv, sl_topic_args *args, const char **verb_text)
 {
-    struct option long_options[OPT_COUNT + 1];
-    char short_options[2 * OPT_COUNT + 2];
-    size_t n_short = 0;
-    for (int i = 0; i < OPT_COUNT; i++) {
-        long_options[i] = (struct option){ options[i].long_name,
-                                           options[i].argument ? required_argument : no_argument, NULL,
-                                           LONG_VALUE_BASE + i };
-        if (!options[i].short_name) continue;
-        short_options[n_short++] = options[i].short_name;
-        if (options[i].argument) short_options[n_short++] = ':';
-    }
-    long_options[OPT_COUNT] = (struct option){ 0, 0, 0, 0 };
-    short_options[n_short] = '\0';
-
     *args = (sl_topic_args){ .partition = -1 };
     *verb_text = NULL;
-    optind = 1;
-    int value;
-    while ((value = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
-        int id = value - LONG_VALUE_BASE;
-        for (int i = 0; i < OPT_COUNT && (id < 0 || id >= OPT_COUNT); i++)
-            if (options[i].short_name && options[i].short_name == value) id = i;
-        if (id < 0 || id >= OPT_COUNT) {
-            fprintf(stderr, "sluice topic: 'sluice topic --help' lists the options\n");
-            return SL_EXIT_USAGE;
-        }
-        if (id == OPT_HELP) return -1;
-        args->given |= UINT64_C(1) << id;
-        int code = set_option((option_id)id, optarg, args);
-        if (code) return code;
-    }
+    int code = sl_cli_options_scan(argc, argv, options, OPT_COUNT, OPT_HELP, "topic", set_any, args, &args->given);
+    if (code) return code;
     if (optind < argc) *verb_text = argv[optind];
     if (optind + 1 < argc) args->name = argv[optind + 1];
     if (optind + 2 < argc) {
@@ -270,20 +238,15 @@ int sl_topic_options_parse(int argc, char **argv, sl_topic_args *args, const cha
     return SL_EXIT_OK;
 }
 
+static const char *verb_name(int verb)
+{
+    return verb >= 0 && verb < SL_VERB_COUNT ? sl_topic_verb_name((sl_topic_verb_id)verb) : NULL;
+}
+
 /* "consume" or "produce and consume". */
 static const char *verbs_of(unsigned verbs, char *out, size_t size)
 {
-    size_t used = 0;
-    out[0] = '\0';
-    int n = 0, total = 0;
-    for (int v = 0; v < SL_VERB_COUNT; v++) total += (verbs >> v) & 1u;
-    for (int v = 0; v < SL_VERB_COUNT && used < size; v++) {
-        if (!((verbs >> v) & 1u)) continue;
-        n++;
-        const char *glue = n == 1 ? "" : n == total ? " and " : ", ";
-        used += (size_t)snprintf(out + used, size - used, "%s%s", glue, sl_topic_verb_name((sl_topic_verb_id)v));
-    }
-    return out;
+    return sl_cli_verbs_of(verbs, verb_name, out, size);
 }
 
 static int refuse(const sl_topic_args *args, const char *message)
@@ -347,44 +310,11 @@ int sl_topic_options_check(sl_topic_args *args)
     return args->verb == SL_VERB_CONSUME ? compile_format(args) : SL_EXIT_OK;
 }
 
-/* Prints text from column `indent` on, wrapped at word boundaries before
- * column HELP_WIDTH. */
-static void print_wrapped(FILE *out, const char *text, int indent)
-{
-    int column = indent;
-    while (*text) {
-        size_t word = strcspn(text, " ");
-        if (column > indent && column + 1 + (int)word > HELP_WIDTH) {
-            fprintf(out, "\n%*s", indent, "");
-            column = indent;
-        } else if (column > indent) {
-            fputc(' ', out);
-            column++;
-        }
-        fprintf(out, "%.*s", (int)word, text);
-        column += (int)word;
-        text += word;
-        while (*text == ' ') text++;
-    }
-    fputc('\n', out);
-}
-
 void sl_topic_options_usage(FILE *out)
 {
-    fprintf(out, "options ([the verbs an option applies to]; the others apply to every verb):\n");
-    for (int i = 0; i < OPT_COUNT; i++) {
-        char left[64], verbs[128], help[768];
-        if (options[i].short_name)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", options[i].short_name, options[i].long_name,
-                     options[i].argument ? " " : "", options[i].argument ? options[i].argument : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", options[i].long_name, options[i].argument ? " " : "",
-                     options[i].argument ? options[i].argument : "");
-        if (options[i].verbs == ALL_VERBS) snprintf(help, sizeof help, "%s", options[i].help);
-        else snprintf(help, sizeof help, "[%s] %s", verbs_of(options[i].verbs, verbs, sizeof verbs), options[i].help);
-        fprintf(out, "  %-26s ", left);
-        print_wrapped(out, help, 29);
-    }
+    static const unsigned plain[] = { ALL_VERBS };
+    sl_cli_options_usage(out, "options ([the verbs an option applies to]; the others apply to every verb):", options,
+                         OPT_COUNT, plain, sizeof plain / sizeof plain[0], verb_name);
 }
 
 void sl_topic_args_free(sl_topic_args *args)
