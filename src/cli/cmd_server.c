@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/commands.h"
+#include "server/api.h"
 #include "server/server.h"
 
 static void server_usage(FILE *out)
@@ -11,14 +12,18 @@ static void server_usage(FILE *out)
             "usage: sluice server FILE [--listen HOST:PORT]\n"
             "\n"
             "Runs FILE's continuous pipelines (every pipeline no DAG task runs) until SIGTERM,\n"
-            "restarting a failed one with exponential backoff, and serves HTTP on http.listen\n"
-            "(default 127.0.0.1:8080): /healthz, /readyz, /api/v1/pipelines, POST /api/v1/reload,\n"
-            "POST /api/v1/pipelines/NAME/start|stop|restart (a stopped pipeline stays stopped).\n"
-            "SIGHUP or POST /api/v1/reload reloads FILE: changed pipelines restart, unchanged\n"
-            "ones keep running, and a file with mistakes is refused while the old one runs on.\n"
+            "restarting a failed one with exponential backoff, runs the scheduler of its DAGs\n"
+            "(history in metadata:, DATA_DIR/metadata.db by default), and serves HTTP on\n"
+            "http.listen (default 127.0.0.1:8080). SIGHUP or POST /api/v1/reload reloads FILE:\n"
+            "changed pipelines restart, unchanged ones keep running, DAGs take the new file for\n"
+            "the tries that follow, and a file with mistakes is refused while the old one runs on.\n"
             "\n"
             "  --listen HOST:PORT  serve HTTP here instead of http.listen (port 0: any free port)\n"
-            "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or config error.\n");
+            "\n"
+            "endpoints (docs/api.md):\n");
+    for (const sl_http_route *route = sl_api_routes; route->method; route++)
+        fprintf(out, "  %-6s %-48s %s\n", route->method, route->pattern, route->help);
+    fprintf(out, "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or config error.\n");
 }
 
 int sl_cmd_server(int argc, char **argv)
