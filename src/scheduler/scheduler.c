@@ -105,8 +105,25 @@ static int pass(sl_scheduler *s, sl_error *err)
     int rc = take_pending(s, err);
     if (rc == SL_OK) rc = sl__scheduler_reap_tries(s, err);
     if (rc == SL_OK) rc = heartbeat(s, err);
-    if (rc == SL_OK) rc = sl__scheduler_read_paused(s, err);
-    for (size_t d = 0; rc == SL_OK && d < s->current->dags->n_dags; d++) rc = sl__scheduler_schedule_dag(s, d, now_us, err);
+    /* Every DAG on a sweep; between sweeps only those that need a look. */
+    pthread_mutex_lock(&s->mutex);
+    bool is_sweep = s->is_sweep_asked || now_us >= s->next_sweep_us;
+    s->is_sweep_asked = false;
+    pthread_mutex_unlock(&s->mutex);
+    if (rc == SL_OK && is_sweep) rc = sl__scheduler_read_paused(s, err);
+    for (size_t d = 0; rc == SL_OK && d < s->current->dags->n_dags; d++) {
+        if (!is_sweep && now_us < s->next_check_us[d]) {
+            sl__scheduler_wake_at(s, s->next_check_us[d]);
+            continue;
+        }
+        rc = sl__scheduler_schedule_dag(s, d, now_us, err);
+    }
+    if (rc == SL_OK && is_sweep) s->next_sweep_us = now_us + SWEEP_MS * INT64_C(1000);
+    if (rc) {
+        pthread_mutex_lock(&s->mutex);
+        s->is_sweep_asked = true;   /* the pass failed: look at everything again */
+        pthread_mutex_unlock(&s->mutex);
+    }
     if (rc == SL_OK) rc = sl__scheduler_claim_tries(s, err);
     return rc;
 }
@@ -210,6 +227,7 @@ int sl_scheduler_start(sl_plan *plan, const sl_scheduler_options *options, sl_sc
         sl_metadata_close(s->store);
         sl__generation_release(s->current);
         free(s->is_paused);
+        free(s->next_check_us);
         free(s->data_dir);
         pthread_mutex_destroy(&s->mutex);
         pthread_cond_destroy(&s->wake);
@@ -249,6 +267,7 @@ void sl_scheduler_wake(sl_scheduler *scheduler)
 {
     pthread_mutex_lock(&scheduler->mutex);
     scheduler->is_woken = true;
+    scheduler->is_sweep_asked = true;
     pthread_cond_broadcast(&scheduler->wake);
     pthread_mutex_unlock(&scheduler->mutex);
 }
@@ -314,6 +333,7 @@ void sl_scheduler_stop(sl_scheduler *scheduler)
     sl__generation_release(scheduler->pending);
     sl__generation_release(scheduler->latest);
     free(scheduler->is_paused);
+    free(scheduler->next_check_us);
     free(scheduler->data_dir);
     pthread_mutex_destroy(&scheduler->mutex);
     pthread_cond_destroy(&scheduler->wake);

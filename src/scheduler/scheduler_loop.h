@@ -28,6 +28,9 @@
 #define ERROR_REPEAT_MS 30000
 #define ACTIVE_RUNS_MAX 1000
 #define RUNS_CREATED_PER_PASS 100
+/* How often every DAG is looked at, whatever the loop expects of it (what
+ * another server, or a client writing to the store, may have changed). */
+#define SWEEP_MS 10000
 
 /* ---- generations ---- */
 
@@ -77,6 +80,7 @@ struct sl_scheduler {
     pthread_cond_t wake;         /* the loop waits on it */
     pthread_cond_t run_ended;    /* wait_run waits on it */
     bool is_woken;
+    bool is_sweep_asked;         /* sl_scheduler_wake: look at every DAG on the next pass */
     bool is_stopping;
     generation *pending;         /* a reload's generation, not taken by the loop yet */
     generation *latest;          /* the last one given (start or apply), for sl_scheduler_dags_acquire */
@@ -86,6 +90,8 @@ struct sl_scheduler {
     /* The loop's own, no lock needed: */
     generation *current;
     bool *is_paused;             /* per DAG of current */
+    int64_t *next_check_us;      /* per DAG of current: when it needs a look (0: every pass) */
+    int64_t next_sweep_us;
     running_try *running;
     size_t n_running;
     int64_t next_heartbeat_ms;
@@ -119,7 +125,8 @@ int sl__scheduler_sync_dags(sl_scheduler *s, sl_error *err);
 int sl__scheduler_read_paused(sl_scheduler *s, sl_error *err);
 
 /* One pass over the DAG of index: due runs, queued runs started, running
- * runs advanced. */
+ * runs advanced; then when it needs the next look (next_check_us[index]):
+ * every pass while it has active runs, else when its next interval ends. */
 int sl__scheduler_schedule_dag(sl_scheduler *s, size_t index, int64_t now_us, sl_error *err);
 
 /* ---- scheduler_tries.c ---- */

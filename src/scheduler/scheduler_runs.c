@@ -127,9 +127,11 @@ int sl__scheduler_sync_dags(sl_scheduler *s, sl_error *err)
 {
     const sl_dag_set *dags = s->current->dags;
     free(s->is_paused);
+    free(s->next_check_us);
     s->is_paused = calloc(dags->n_dags ? dags->n_dags : 1, sizeof *s->is_paused);
+    s->next_check_us = calloc(dags->n_dags ? dags->n_dags : 1, sizeof *s->next_check_us);
     bool *has_row = calloc(dags->n_dags ? dags->n_dags : 1, sizeof *has_row);
-    if (!s->is_paused || !has_row) {
+    if (!s->is_paused || !s->next_check_us || !has_row) {
         free(has_row);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     }
@@ -365,6 +367,8 @@ static int advance_runs(sl_scheduler *s, const sl_dag *dag, const run_rows *acti
 int sl__scheduler_schedule_dag(sl_scheduler *s, size_t index, int64_t now_us, sl_error *err)
 {
     const sl_dag *dag = &s->current->dags->dags[index];
+    int64_t loop_wake_us = s->next_wake_us;
+    s->next_wake_us = now_us + SWEEP_MS * INT64_C(1000);   /* what this DAG asks for, below */
     run_rows active = { 0 };
     int rc = sl_metadata_run_list_active(s->store, dag->name, ACTIVE_RUNS_MAX, collect_run, &active, err);
     if (rc == SL_OK && !s->only_run && !s->is_paused[index]) {
@@ -375,6 +379,9 @@ int sl__scheduler_schedule_dag(sl_scheduler *s, size_t index, int64_t now_us, sl
         }
     }
     if (rc == SL_OK) rc = advance_runs(s, dag, &active, s->is_paused[index], now_us, err);
+    bool is_busy = rc != SL_OK || (active.n > 0 && (!s->is_paused[index] || s->only_run));
+    s->next_check_us[index] = is_busy ? 0 : s->next_wake_us;
+    if (loop_wake_us < s->next_wake_us) s->next_wake_us = loop_wake_us;
     free(active.items);
     return rc;
 }
