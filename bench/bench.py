@@ -532,7 +532,7 @@ def main():
             print("    build/scheduler_bench is missing: `make bench` builds it")
             results["h"] = {"failed": True}
         else:
-            run = subprocess.run([str(binary), os.environ.get("BENCH_SCHEDULER_TASKS", "200")], capture_output=True,
+            run = subprocess.run([str(binary), os.environ.get("BENCH_SCHEDULER_TASKS", "40")], capture_output=True,
                                  text=True, timeout=600)
             print("    " + run.stdout.strip().replace("\n", "\n    "))
             if run.returncode != 0:
