@@ -131,6 +131,64 @@ static int start(const sl_command_spec *spec, int output_fd, pid_t *pid, sl_erro
     return rc;
 }
 
+/* ---- pid files ---- */
+
+/* The start time of process pid (clock ticks since boot, /proc/PID/stat's
+ * 22nd field), or -1 when there is no such process. */
+static long long process_start_time(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *file = fopen(path, "r");
+    if (!file) return -1;
+    size_t n = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[n] = '\0';
+    const char *at = strrchr(text, ')');   /* the name may hold spaces and parentheses */
+    if (!at) return -1;
+    long long start = -1;
+    /* After ") ": state, then fields 4..21, then the start time. */
+    if (sscanf(at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %lld",
+               &start) != 1)
+        return -1;
+    return start;
+}
+
+static void write_pid_file(const char *path, pid_t pid)
+{
+    char text[64];
+    int len = snprintf(text, sizeof text, "%ld %lld\n", (long)pid, process_start_time(pid));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;   /* only a crash would have needed it */
+    if (write(fd, text, (size_t)len) != len) {
+        close(fd);
+        unlink(path);
+        return;
+    }
+    close(fd);
+}
+
+int sl_command_kill_orphan(const char *pid_path, bool *killed, sl_error *err)
+{
+    *killed = false;
+    FILE *file = fopen(pid_path, "r");
+    if (!file) {
+        if (errno == ENOENT) return SL_OK;
+        return sl_error_set(err, SL_EIO, "pid file %s: %s", pid_path, strerror(errno));
+    }
+    long pid = 0;
+    long long start = -1;
+    int fields = fscanf(file, "%ld %lld", &pid, &start);
+    fclose(file);
+    if (fields == 2 && pid > 1 && start >= 0 && process_start_time((pid_t)pid) == start) {
+        kill(-(pid_t)pid, SIGKILL);
+        *killed = true;
+    }
+    if (unlink(pid_path) != 0 && errno != ENOENT)
+        return sl_error_set(err, SL_EIO, "pid file %s: cannot remove it: %s", pid_path, strerror(errno));
+    return SL_OK;
+}
+
 static int write_all(int fd, const char *bytes, size_t len)
 {
     while (len > 0) {
@@ -170,6 +228,7 @@ int sl_command_run(const sl_command_spec *spec, const atomic_bool *cancel, sl_co
         if (log_fd >= 0) close(log_fd);
         return rc;
     }
+    if (spec->pid_path) write_pid_file(spec->pid_path, pid);
     tail output = { 0 };
     bool is_open = true, has_exited = false, has_log_failed = false;
     int status = 0;
@@ -216,6 +275,7 @@ int sl_command_run(const sl_command_spec *spec, const atomic_bool *cancel, sl_co
         }
     }
     close(fds[0]);
+    if (spec->pid_path) unlink(spec->pid_path);
     if (log_fd >= 0 && close(log_fd) != 0) has_log_failed = true;
     result->duration_ms = sl_clock_monotonic_ms() - started;
     if (WIFEXITED(status)) {

@@ -5,7 +5,9 @@
  *
  * The command runs in its own process group, so a timeout or a cancel
  * ends everything it started: SIGTERM to the group, then SIGKILL after
- * SL_COMMAND_KILL_GRACE_MS if it is still there.
+ * SL_COMMAND_KILL_GRACE_MS if it is still there. While it runs, its group
+ * and start time may be kept in a pid file, so that a runner started after
+ * a crash can end what the crashed one left running.
  */
 #ifndef SL_COMMAND_H
 #define SL_COMMAND_H
@@ -27,6 +29,7 @@ typedef struct sl_command_spec {
     const char *cwd;             /* NULL = the server's */
     int64_t timeout_ms;          /* 0 = no limit */
     const char *log_path;        /* output appended here; NULL = kept only in the tail */
+    const char *pid_path;        /* while it runs, "PGID START" here (sl_command_kill_orphan); NULL = none */
 } sl_command_spec;
 
 typedef struct sl_command_result {
@@ -48,6 +51,13 @@ int sl_command_run(const sl_command_spec *spec, const atomic_bool *cancel, sl_co
                    sl_error *err);
 
 void sl_command_result_free(sl_command_result *result);
+
+/* A command whose runner died (the server killed with -9) goes on in its
+ * process group, and would run beside the try that retries it. Given the
+ * pid file such a runner left, kills that group when its leader is still
+ * the process that was started (same pid and start time), then removes the
+ * file; *killed says whether a group was killed. */
+int sl_command_kill_orphan(const char *pid_path, bool *killed, sl_error *err);
 
 /* "exit 0", "exit 3", "killed by SIGKILL", "timed out after 10 s" ... */
 void sl_command_describe(const sl_command_result *result, const sl_command_spec *spec, char *out, size_t size);

@@ -212,6 +212,7 @@ int sl_scheduler_start(sl_plan *plan, const sl_scheduler_options *options, sl_sc
         gethostname(host, sizeof host - 1);
         rc = sl_metadata_server_register(s->store, s->server_id, host, (int64_t)getpid(), err);
     }
+    if (rc == SL_OK) rc = sl__scheduler_kill_orphans(s, err);
     if (rc == SL_OK) rc = sl__scheduler_sync_dags(s, err);
     /* An SQLite store has one server, this one (it holds the data dir):
      * whatever another id left queued or running died with its process. */

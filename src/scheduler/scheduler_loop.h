@@ -54,6 +54,7 @@ typedef struct running_try {
     char task_id[SL_META_NAME_MAX + 1];
     char run_id[SL_META_NAME_MAX + 1];
     char log_path[LOG_PATH_MAX];
+    char pid_path[LOG_PATH_MAX];   /* DATA_DIR/running/TI.pid while a command runs */
     sl_task_try try_;
     sl_task_outcome outcome;
     atomic_bool cancel;
@@ -142,5 +143,10 @@ void sl__scheduler_cancel_tries_of_run(sl_scheduler *s, int64_t run, const char 
 
 /* Cancels what runs here and records each try as it ends. */
 void sl__scheduler_drain_tries(sl_scheduler *s);
+
+/* Kills what the commands of an earlier process on this data dir left
+ * running when it died (their pid files in DATA_DIR/running), so a retry
+ * never runs beside them. */
+int sl__scheduler_kill_orphans(sl_scheduler *s, sl_error *err);
 
 #endif

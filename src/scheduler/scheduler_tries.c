@@ -15,6 +15,12 @@
 #include "core/timefmt.h"
 #include "scheduler/scheduler_loop.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "scheduler/command.h"
+
 typedef struct ti_detail {
     int64_t run;
     char dag_id[SL_META_NAME_MAX + 1];
@@ -112,6 +118,7 @@ static int start_try(sl_scheduler *s, int64_t id, sl_error *err)
         free(rt);
         return refuse_try(s, id, "its log's path is too long", err);
     }
+    snprintf(rt->pid_path, sizeof rt->pid_path, "%s/running/%" PRId64 ".pid", s->data_dir, id);
     bool changed;
     rc = sl__scheduler_set_ti(s, id, SL_META_TI_QUEUED, SL_META_TI_RUNNING, &changed, err);
     if (rc == SL_OK && changed) rc = sl_metadata_ti_set_log(s->store, id, rt->log_path, "", 0, err);
@@ -135,6 +142,7 @@ static int start_try(sl_scheduler *s, int64_t id, sl_error *err)
         .try_number = detail.try_number,
         .max_tries = detail.max_tries,
         .log_path = rt->log_path,
+        .pid_path = rt->pid_path,
         .cancel = &rt->cancel,
         .control = s->control,
         .control_context = s->control_context,
@@ -266,3 +274,28 @@ void sl__scheduler_drain_tries(sl_scheduler *s)
     }
 }
 
+
+int sl__scheduler_kill_orphans(sl_scheduler *s, sl_error *err)
+{
+    char dir_path[LOG_PATH_MAX];
+    snprintf(dir_path, sizeof dir_path, "%s/running", s->data_dir);
+    if (mkdir(dir_path, 0755) != 0 && errno != EEXIST)
+        return sl_error_set(err, SL_EIO, "%s: cannot create it: %s", dir_path, strerror(errno));
+    DIR *dir = opendir(dir_path);
+    if (!dir) return sl_error_set(err, SL_EIO, "%s: cannot read it: %s", dir_path, strerror(errno));
+    int rc = SL_OK;
+    struct dirent *entry;
+    while (rc == SL_OK && (entry = readdir(dir)) != NULL) {
+        size_t len = strlen(entry->d_name);
+        if (len < 5 || strcmp(entry->d_name + len - 4, ".pid") != 0) continue;
+        char path[LOG_PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir_path, entry->d_name);
+        bool killed = false;
+        rc = sl_command_kill_orphan(path, &killed, err);
+        if (rc == SL_OK && killed)
+            sl_warn("scheduler", "killed what task instance %.*s left running when its server died (%s)",
+                    (int)(len - 4), entry->d_name, path);
+    }
+    closedir(dir);
+    return rc;
+}

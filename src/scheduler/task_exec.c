@@ -112,6 +112,7 @@ static void run_command(const sl_task_try *try_, const sl_dag_task *task, char *
         .env = (const char *const *)try_env,
         .timeout_ms = task->timeout_ms,
         .log_path = try_->log_path,
+        .pid_path = try_->pid_path,
     };
     sl_command_result result;
     memset(&result, 0, sizeof result);

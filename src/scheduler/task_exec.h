@@ -38,6 +38,7 @@ typedef struct sl_task_try {
     int try_number;                  /* 1 for the first */
     int max_tries;
     const char *log_path;            /* the try's log file (created with its directories) */
+    const char *pid_path;            /* a command's pid file while it runs (sl_command_kill_orphan); may be NULL */
     const atomic_bool *cancel;
     sl_task_control_fn control;      /* NULL: control tasks fail (no server to control) */
     void *control_context;

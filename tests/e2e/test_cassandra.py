@@ -355,3 +355,50 @@ pipelines:
     assert set(stored) == set(ids)
     wrong = [i for n, i in enumerate(ids) if stored[i] != n][:5]
     assert not wrong, f"rows with the wrong n: {wrong}"
+
+
+# ---- the seed's DAG under sluice server ----------------------------------------------------
+
+def test_the_seed_dag_under_sluice_server_ingests_a_day_into_cassandra(sluice, workdir, cassandra_node,  # noqa: F811
+                                                                        kafka_broker):  # noqa: F811
+    """examples/users-cassandra.yaml as a server runs it: store_users continuous (Kafka -> SQL ->
+    Cassandra), user_automation's daily run ingesting the day's users into Kafka."""
+    from test_server import Server
+
+    topic, table = unique("user_data"), unique("daily_users")
+    text = EXAMPLE.read_text()
+    for old, new in (("name: user_data", f"name: {topic}"), ("count: 100000", "count: 3000"),
+                     ("table: created_users", f"table: {table}")):
+        assert old in text, old
+        text = text.replace(old, new)
+    text += 'http: { listen: "127.0.0.1:0" }\n'
+    server_sluice = Sluice(sluice.binary, workdir, env=node_env(cassandra_node, kafka_broker))
+    server = Server(server_sluice, workdir, text).wait_started(timeout=120)
+    try:
+        import sqlite3
+        deadline = time.monotonic() + 300
+        state = None
+        while time.monotonic() < deadline and state != "success":
+            try:
+                with sqlite3.connect(f"file:{workdir / 'data' / 'metadata.db'}?mode=ro", uri=True) as db:
+                    row = db.execute("SELECT state FROM dag_runs WHERE run_type = 'scheduled'").fetchone()
+                    state = row[0] if row else None
+            except sqlite3.OperationalError:
+                pass
+            assert state != "failed", server.stderr()
+            time.sleep(0.5)
+        assert state == "success", server.stderr()
+        count = 0
+        while time.monotonic() < deadline and count < 3000:
+            s = session(cassandra_node)
+            try:
+                count = s.execute(f"SELECT count(*) FROM spark_streams.{table}").one()[0]
+            except Exception:  # noqa: BLE001  (the table is created by the first batch)
+                count = 0
+            finally:
+                s.cluster.shutdown()
+            time.sleep(1)
+        assert count == 3000, f"{count} rows in spark_streams.{table}\n{server.stderr()}"
+    finally:
+        code = server.stop(timeout=120)
+    assert code == 0, server.stderr()

@@ -323,3 +323,32 @@ Test(scheduler, tests_one_run_alone_and_cancels_tries_when_stopped)
     query_text("SELECT CAST(log_tail AS TEXT) FROM task_instances WHERE task_id = 'forever'", text, sizeof text);
     cr_assert(strstr(text, "the server stopped"), "%s", text);
 }
+
+Test(scheduler, waits_longer_before_each_retry_with_exponential_backoff)
+{
+    load("  backoff:\n"
+         "    tasks:\n"
+         "      flaky: { shell: 'test \"$SLUICE_TRY_NUMBER\" -ge 3 || exit 5', retries: 3, retry_delay: 1s,\n"
+         "               retry_exponential_backoff: true, max_retry_delay: 1h }\n");
+    sl_metadata *store = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    cr_assert_eq(sl_metadata_open(plan->metadata, &store, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_metadata_dag_upsert(store, "backoff", "x", &err), SL_OK, "%s", err.message);
+    sl_meta_run_spec spec = { .dag_id = "backoff", .run_type = SL_META_RUN_MANUAL, .run_id = "m" };
+    int64_t id;
+    bool created;
+    cr_assert_eq(sl_metadata_run_create(store, &spec, &id, &created, &err), SL_OK, "%s", err.message);
+    sl_metadata_close(store);
+    start(0);
+    wait_for("SELECT count(*) FROM dag_runs WHERE state = 'success'", 1);
+    cr_assert_eq(query_int("SELECT count(*) FROM task_instances"), 3);
+    cr_assert_eq(query_int("SELECT count(*) FROM task_instances WHERE state = 'up_for_retry' AND exit_status = 5"), 2);
+    /* The delay before try 2 is retry_delay, before try 3 twice that. */
+    long long first = query_int("SELECT b.start_us - a.end_us FROM task_instances a JOIN task_instances b ON "
+                                "b.try_number = 2 WHERE a.try_number = 1");
+    long long second = query_int("SELECT b.start_us - a.end_us FROM task_instances a JOIN task_instances b ON "
+                                 "b.try_number = 3 WHERE a.try_number = 2");
+    cr_assert_geq(first, 1000000, "%lld µs before try 2", first);
+    cr_assert_geq(second, 2000000, "%lld µs before try 3", second);
+}
