@@ -138,10 +138,6 @@ static int check_body(sl_diagnostics *diags, const sl_node *dags, const sl_plan 
         if (rc == SL_OK && strcmp(sensor.until, "lag_zero") == 0 && !sensor.group)
             rc = sl_diag_error_at(diags, task->sensor, "%s: until: lag_zero needs the group whose lag is watched",
                                   sub_where);
-        const sl_node *topics = sl_node_get(sl_config_root(plan->doc), "topics");
-        if (rc == SL_OK && sl_node_get(topics, "kafka"))
-            rc = sl_diag_error_at(diags, sl_node_get(task->sensor, "topic"), "%s: topic %s is on Kafka (topics.kafka); "
-                                  "a sensor watches the embedded log's topics only, for now", sub_where, sensor.topic);
         sl_options_free(sl_task_sensor_options, &sensor);
     }
     if (task->control) {

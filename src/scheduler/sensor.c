@@ -18,6 +18,7 @@
 
 void sl_sensor_state_free(sl_sensor_state *state)
 {
+    sl__sensor_kafka_free(state);
     free(state->scanned);
     sl_batch_free(state->batch);
     memset(state, 0, sizeof *state);
@@ -84,6 +85,7 @@ int sl_sensor_poke(sl_log *log, const sl_sensor_spec *spec, sl_sensor_state *sta
                    size_t detail_size, sl_error *err)
 {
     *is_met = false;
+    if (spec->kafka_brokers) return sl__sensor_poke_kafka(spec, state, is_met, detail, detail_size, err);
     sl_topic *topic = NULL;
     int rc = sl_log_topic_open(log, spec->topic, &topic, err);
     if (rc == SL_ENOTFOUND) {

@@ -4,7 +4,10 @@
  * poking every poke_interval until the task's timeout. Airflow can only
  * poll an external system for either; here the sensor reads the embedded
  * log directly. The event time is the record's timestamp (Kafka's
- * CreateTime, the time its producer gave it).
+ * CreateTime, the time its producer gave it). A topic the file maps onto
+ * Kafka (topics.kafka) is watched through librdkafka instead: the group's
+ * committed offsets against the partitions' high watermarks, or the
+ * brokers' offsets for a time.
  */
 #ifndef SL_SENSOR_H
 #define SL_SENSOR_H
@@ -13,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "core/batch.h"
 #include "core/error.h"
 #include "log/log.h"
@@ -23,6 +27,8 @@ typedef enum sl_sensor_until {
 } sl_sensor_until;
 
 typedef struct sl_sensor_spec {
+    const char *kafka_brokers;    /* the topic is on Kafka (the file's topics.kafka); NULL = the embedded log */
+    const sl_node *kafka_properties;   /* topics.kafka.properties (librdkafka's), or NULL */
     const char *topic;
     const char *group;            /* for SL_SENSOR_LAG_ZERO */
     sl_sensor_until until;
@@ -36,7 +42,16 @@ typedef struct sl_sensor_state {
     int64_t *scanned;             /* per partition: where the event-time search goes on */
     int32_t n_partitions;
     sl_batch *batch;
+    void *kafka;                  /* the librdkafka handle of a sensor on Kafka (sensor_kafka.c) */
 } sl_sensor_state;
+
+/* One look at a topic on Kafka (sensor_kafka.c), for sl_sensor_poke:
+ * committed offsets and high watermarks for the lag, offsets for times for
+ * the event time. Brokers that cannot be reached are "not met", with what
+ * they said in detail. */
+int sl__sensor_poke_kafka(const sl_sensor_spec *spec, sl_sensor_state *state, bool *is_met, char *detail,
+                          size_t detail_size, sl_error *err);
+void sl__sensor_kafka_free(sl_sensor_state *state);
 
 void sl_sensor_state_free(sl_sensor_state *state);
 

@@ -146,7 +146,12 @@ static void run_sql(const sl_task_try *try_, const sl_dag_task *task, sl_task_ou
 
 static void run_sensor(const sl_task_try *try_, const sl_dag_task *task, sl_task_outcome *outcome)
 {
+    /* A file whose topic: blocks live on Kafka has its sensors watch Kafka. */
+    const sl_node *kafka = sl_node_get(sl_node_get(sl_config_root(try_->plan->doc), "topics"), "kafka");
+    const sl_node *brokers = sl_node_get(kafka, "brokers");
     sl_sensor_spec spec = {
+        .kafka_brokers = brokers && brokers->kind == SL_NODE_SCALAR ? brokers->scalar : NULL,
+        .kafka_properties = sl_node_get(kafka, "properties"),
         .topic = task->sensor_topic,
         .group = task->sensor_group,
         .until = task->sensor_until,
