@@ -6,7 +6,8 @@ import subprocess
 
 from e2e_util import REPO
 
-OUTSIDE = re.compile(r"\.\./shared|DESIGN §|DESIGN\.md")
+# Spelled in pieces, so this file does not match itself.
+OUTSIDE = re.compile(r"\.\./" + "shared" + "|" + "DESIGN" + " §|" + "DESIGN" + r"\.md")
 MARKER = re.compile(r"^(<{7} |>{7} |={7}$)", re.M)
 
 
@@ -24,7 +25,7 @@ def tracked_text_files():
 
 def test_no_file_refers_outside_the_repository():
     found = [f"{name}:{text[:m.start()].count(chr(10)) + 1}" for name, text in tracked_text_files()
-             if name != "tests/e2e/test_repository.py" for m in OUTSIDE.finditer(text)]
+             for m in OUTSIDE.finditer(text)]
     assert not found, found
 
 
