@@ -202,6 +202,21 @@ static int build_backfill(const sl_dag_args *args, const char *cursor, dag_reque
     return rc == SL_OK ? sl_buffer_append_byte(&request->body, '}') : rc;
 }
 
+static int build_mark(const sl_dag_args *args, const char *cursor, dag_request *request)
+{
+    (void)cursor;
+    request->method = "POST";
+    int rc = run_path(request, args, args->n_tasks ? "/tasks/" : "/mark");
+    if (rc == SL_OK && args->n_tasks) rc = sl_dag_client_escape(&request->path, args->tasks[0]);
+    if (rc == SL_OK && args->n_tasks) rc = sl_buffer_append_cstr(&request->path, "/mark");
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(&request->body, "{\"state\":");
+    if (rc == SL_OK) rc = sl_json_write_string(&request->body, args->state, strlen(args->state));
+    if (rc == SL_OK && args->n_tasks)
+        rc = sl_buffer_printf(&request->body, ",\"downstream\":%s,\"upstream\":%s",
+                              args->is_downstream ? "true" : "false", args->is_upstream ? "true" : "false");
+    return rc == SL_OK ? sl_buffer_append_byte(&request->body, '}') : rc;
+}
+
 /* ---- the same reads without a server ---- */
 
 static void offline_list(const sl_dag_api *api, const sl_dag_args *args, const char *cursor, sl_http_response *out)
@@ -261,6 +276,8 @@ static const dag_verb verbs[SL_DAG_VERB_COUNT] = {
                        "run failed tasks (and those downstream) again [--task T ...] [--all] [--no-downstream]" },
     [SL_DAG_BACKFILL] = { "backfill", "DAG", 1, CHANGES, build_backfill, NULL, sl_dag_print_backfill,
                           "create a backfill run per logical date in [--from, --to]" },
+    [SL_DAG_MARK] = { "mark", "DAG RUN_ID", 2, CHANGES, build_mark, NULL, sl_dag_print_marked,
+                      "mark a run, or --task T, --state success|failed (Airflow's mark success/failed)" },
     [SL_DAG_TEST] = { "test", "FILE DAG", 2, LOCAL, NULL, NULL, NULL,
                       "run one DAG run in the foreground, no server [--logical-date ISO] [--conf JSON]" },
 };
@@ -288,7 +305,7 @@ static void dag_usage(FILE *out)
     fprintf(out, "\n"
                  "Output is a table; --json prints the API's answer (docs/api.md) as it is. With no server\n"
                  "running, list, show, runs, tasks and log read the file's metadata: (default\n"
-                 "DATA_DIR/metadata.db) and say so on stderr; trigger, pause, unpause, clear and backfill need\n"
+                 "DATA_DIR/metadata.db) and say so on stderr; trigger, pause, unpause, clear, backfill and mark need\n"
                  "the server. test runs the DAG itself and needs the data dir free of any server.\n"
                  "exit codes: 0 ok; 1 failure (no server for a change, a store or server error, a run\n"
                  "that failed in test); 2 usage: a bad option, an unknown DAG, run or task.\n");

@@ -20,6 +20,7 @@ typedef enum sl_dag_verb_id {
     SL_DAG_LOG,
     SL_DAG_CLEAR,
     SL_DAG_BACKFILL,
+    SL_DAG_MARK,
     SL_DAG_TEST,
     SL_DAG_VERB_COUNT,
 } sl_dag_verb_id;
@@ -49,6 +50,8 @@ typedef struct sl_dag_args {
     size_t n_tasks;
     bool is_all;
     bool is_no_downstream;
+    bool is_downstream;                    /* mark: the tasks downstream too */
+    bool is_upstream;                      /* mark: the tasks upstream too */
     const char *from;
     const char *to;
 } sl_dag_args;

@@ -27,6 +27,8 @@ typedef enum option_id {
     OPT_TASK,
     OPT_ALL,
     OPT_NO_DOWNSTREAM,
+    OPT_DOWNSTREAM,
+    OPT_UPSTREAM,
     OPT_FROM,
     OPT_TO,
     OPT_HELP,
@@ -52,14 +54,18 @@ static const sl_cli_option options[OPT_COUNT] = {
                            "the run's logical date, a start of an interval of the schedule (default: the latest "
                            "complete interval now); without an offset it is UTC" },
     [OPT_RUN_ID] = { "run-id", 'r', "ID", VERB(SL_DAG_TRIGGER), "the run's id (default manual__ and the time)" },
-    [OPT_STATE] = { "state", 's', "STATE", VERB(SL_DAG_RUNS), "only runs in STATE: queued, running, success, failed" },
+    [OPT_STATE] = { "state", 's', "STATE", VERB(SL_DAG_RUNS) | VERB(SL_DAG_MARK),
+                    "runs: only runs in STATE (queued, running, success, failed); mark: success or failed" },
     [OPT_LIMIT] = { "limit", 'n', "N", VERB(SL_DAG_RUNS), "at most N runs, the newest (1..1000, default 100)" },
     [OPT_TRY] = { "try", 0, "N", VERB(SL_DAG_LOG), "the log of try N (default the latest)" },
-    [OPT_TASK] = { "task", 't', "TASK", VERB(SL_DAG_CLEAR), "clear TASK (repeatable; default every task)" },
+    [OPT_TASK] = { "task", 't', "TASK", VERB(SL_DAG_CLEAR) | VERB(SL_DAG_MARK),
+                   "clear TASK (repeatable; default every task); mark TASK (one) rather than the whole run" },
     [OPT_ALL] = { "all", 0, NULL, VERB(SL_DAG_CLEAR),
                   "clear tasks that succeeded too, not only failed, upstream_failed and skipped ones" },
     [OPT_NO_DOWNSTREAM] = { "no-downstream", 0, NULL, VERB(SL_DAG_CLEAR),
                             "do not clear the tasks downstream of those named" },
+    [OPT_DOWNSTREAM] = { "downstream", 0, NULL, VERB(SL_DAG_MARK), "mark the tasks downstream of --task too" },
+    [OPT_UPSTREAM] = { "upstream", 0, NULL, VERB(SL_DAG_MARK), "mark the tasks upstream of --task too" },
     [OPT_FROM] = { "from", 0, "ISO", VERB(SL_DAG_BACKFILL), "the first logical date of the backfill" },
     [OPT_TO] = { "to", 0, "ISO", VERB(SL_DAG_BACKFILL), "the last logical date of the backfill" },
     [OPT_HELP] = { "help", 'h', NULL, ALL_VERBS, "this help" },
@@ -105,6 +111,8 @@ static int set_option(option_id id, const char *value, sl_dag_args *args)
         break;
     case OPT_ALL: args->is_all = true; break;
     case OPT_NO_DOWNSTREAM: args->is_no_downstream = true; break;
+    case OPT_DOWNSTREAM: args->is_downstream = true; break;
+    case OPT_UPSTREAM: args->is_upstream = true; break;
     case OPT_FROM: args->from = value; break;
     case OPT_TO: args->to = value; break;
     case OPT_HELP:
@@ -170,6 +178,12 @@ int sl_dag_options_check(const sl_dag_args *args)
     if (args->data_dir && args->config) return refuse(args, "--data-dir and --config both name the data dir: give one");
     if (args->verb == SL_DAG_CLEAR && args->n_tasks == 0 && args->is_no_downstream)
         return refuse(args, "--no-downstream needs --task: without one every task is cleared");
+    if (args->verb == SL_DAG_MARK && (!args->state || (strcmp(args->state, "success") && strcmp(args->state, "failed"))))
+        return refuse(args, "a mark needs --state success or --state failed");
+    if (args->verb == SL_DAG_MARK && args->n_tasks > 1)
+        return refuse(args, "mark takes one --task (with --downstream or --upstream for the tasks around it)");
+    if (args->verb == SL_DAG_MARK && args->n_tasks == 0 && (args->is_downstream || args->is_upstream))
+        return refuse(args, "--downstream and --upstream need --task: without one the whole run is marked");
     if (args->verb == SL_DAG_BACKFILL && (!args->from || !args->to))
         return refuse(args, "a backfill needs --from ISO and --to ISO, the first and last logical dates");
     return SL_EXIT_OK;

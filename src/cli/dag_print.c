@@ -273,6 +273,28 @@ int sl_dag_print_cleared(const sl_dag_args *args, const sl_value *pages, size_t 
     return SL_OK;
 }
 
+int sl_dag_print_marked(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out)
+{
+    (void)n_pages;
+    char run[CELL_MAX], state[CELL_MAX];
+    text_of(&pages[0], "run_id", run, sizeof run);
+    const sl_value *lists[] = { array_of(&pages[0], "marked"), array_of(&pages[0], "cleared") };
+    static const char *const verbs[] = { "marked", "cleared to run again" };
+    fprintf(out, "run %s:", run);
+    for (size_t l = 0; l < 2; l++) {
+        if (!lists[l] || lists[l]->array.n_items == 0) continue;
+        fprintf(out, "%s%s", l ? "; " : " ", verbs[l]);
+        for (size_t i = 0; i < lists[l]->array.n_items; i++) {
+            const sl_value *name = &lists[l]->array.items[i];
+            if (name->type == SL_TYPE_STRING)
+                fprintf(out, "%s %.*s", i ? "," : "", (int)name->string.len, name->string.ptr);
+        }
+    }
+    if (!lists[0] || lists[0]->array.n_items == 0) fprintf(out, " nothing to mark (already %s)", args->state);
+    fprintf(out, "; the run is %s\n", text_of(&pages[0], "state", state, sizeof state));
+    return SL_OK;
+}
+
 int sl_dag_print_backfill(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out)
 {
     (void)args;

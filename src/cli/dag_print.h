@@ -20,6 +20,7 @@ int sl_dag_print_paused(const sl_dag_args *args, const sl_value *pages, size_t n
 int sl_dag_print_runs(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out);
 int sl_dag_print_tasks(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out);
 int sl_dag_print_cleared(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out);
+int sl_dag_print_marked(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out);
 int sl_dag_print_backfill(const sl_dag_args *args, const sl_value *pages, size_t n_pages, FILE *out);
 
 #endif

@@ -60,6 +60,7 @@ typedef struct running_try {
     atomic_bool cancel;
     char cancel_reason[300];     /* why the loop cancelled it; "" when it did not */
     bool is_final;               /* no retry whatever tries are left (the run timed out) */
+    bool is_marked;              /* cancelled because its row was marked through the API */
     int64_t deadline_ms;         /* monotonic; 0 = no timeout */
     pthread_t thread;
     bool is_done;                /* under the scheduler's mutex */

@@ -18,22 +18,6 @@
 #include "scheduler/task_rules.h"
 #include "scheduler/timetable.h"
 
-static sl_task_state task_state_of(sl_meta_ti_state state)
-{
-    static const sl_task_state states[SL_META_TI_STATE_COUNT] = {
-        [SL_META_TI_NONE] = SL_TASK_NONE,
-        [SL_META_TI_SCHEDULED] = SL_TASK_SCHEDULED,
-        [SL_META_TI_QUEUED] = SL_TASK_QUEUED,
-        [SL_META_TI_RUNNING] = SL_TASK_RUNNING,
-        [SL_META_TI_SUCCESS] = SL_TASK_SUCCESS,
-        [SL_META_TI_FAILED] = SL_TASK_FAILED,
-        [SL_META_TI_UP_FOR_RETRY] = SL_TASK_UP_FOR_RETRY,
-        [SL_META_TI_UPSTREAM_FAILED] = SL_TASK_UPSTREAM_FAILED,
-        [SL_META_TI_SKIPPED] = SL_TASK_SKIPPED,
-    };
-    return (size_t)state < SL_META_TI_STATE_COUNT ? states[state] : SL_TASK_NONE;
-}
-
 /* ---- rows read from the store ---- */
 
 typedef struct run_row {
@@ -268,7 +252,7 @@ static int advance_run(sl_scheduler *s, const sl_dag *dag, const run_row *run, i
     bool is_changed = true;
     while (is_changed && rc == SL_OK) {
         is_changed = false;
-        for (size_t t = 0; t < dag->n_tasks; t++) states[t] = task_state_of(by_task[t].state);
+        for (size_t t = 0; t < dag->n_tasks; t++) states[t] = sl_task_state_of_meta(by_task[t].state);
         for (size_t t = 0; t < dag->n_tasks && rc == SL_OK; t++) {
             const sl_dag_task *task = &dag->tasks[t];
             ti_row *row = &by_task[t];
@@ -315,7 +299,7 @@ static int advance_run(sl_scheduler *s, const sl_dag *dag, const run_row *run, i
     if (rc) goto done;
     bool is_all_done = true;
     for (size_t t = 0; t < dag->n_tasks; t++) {
-        states[t] = task_state_of(by_task[t].state);
+        states[t] = sl_task_state_of_meta(by_task[t].state);
         is_leaf[t] = dag->tasks[t].is_leaf;
         if (!sl_task_state_is_done(states[t])) is_all_done = false;
     }

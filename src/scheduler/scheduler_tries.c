@@ -54,6 +54,32 @@ void sl__scheduler_cancel_tries_of_run(sl_scheduler *s, int64_t run, const char 
 
 /* ---- tries ---- */
 
+static int keep_state(void *context, const sl_meta_ti *ti)
+{
+    *(sl_meta_ti_state *)context = ti->state;
+    return SL_OK;
+}
+
+/* A try whose row is no longer queued or running was marked through the
+ * API (or taken for dead by another server): it is cancelled, its process
+ * killed, and its end is not recorded over the mark. */
+static int cancel_if_marked(sl_scheduler *s, running_try *rt, sl_error *err)
+{
+    sl_meta_ti_state state = SL_META_TI_RUNNING;
+    int rc = sl_metadata_ti_get(s->store, rt->ti_id, keep_state, &state, err);
+    if (rc == SL_ENOTFOUND) state = SL_META_TI_NONE;
+    else if (rc) return rc;
+    if (state == SL_META_TI_RUNNING || state == SL_META_TI_QUEUED) return SL_OK;
+    snprintf(rt->cancel_reason, sizeof rt->cancel_reason, "its task instance was marked %s",
+             sl_meta_ti_state_name(state));
+    rt->is_marked = true;
+    rt->is_final = true;
+    atomic_store(&rt->cancel, true);
+    sl_info("scheduler", "dag %s run %s task %s: try %d cancelled: its task instance was marked %s", rt->dag_id,
+            rt->run_id, rt->task_id, rt->try_.try_number, sl_meta_ti_state_name(state));
+    return SL_OK;
+}
+
 static void *try_main(void *arg)
 {
     running_try *rt = arg;
@@ -204,7 +230,10 @@ static int record_try(sl_scheduler *s, running_try *rt, sl_error *err)
         rc = sl_metadata_ti_set_state(s->store, rt->ti_id, SL_META_TI_RUNNING, state,
                                       outcome->has_exit_status ? &outcome->exit_status : NULL, &changed, err);
     if (rc) return rc;
-    if (changed)
+    if (!changed && rt->is_marked)
+        sl_info("scheduler", "dag %s run %s task %s: try %d ended (%s); its mark stands", rt->dag_id, rt->run_id,
+                rt->task_id, rt->try_.try_number, outcome->summary);
+    else if (changed)
         sl_info("scheduler", "dag %s run %s task %s: try %d %s: %s", rt->dag_id, rt->run_id, rt->task_id,
                 rt->try_.try_number, sl_meta_ti_state_name(state), outcome->summary);
     else
@@ -223,6 +252,7 @@ int sl__scheduler_reap_tries(sl_scheduler *s, sl_error *err)
         pthread_mutex_lock(&s->mutex);
         bool is_done = rt->is_done;
         pthread_mutex_unlock(&s->mutex);
+        if (!is_done && !atomic_load(&rt->cancel) && rc == SL_OK) rc = cancel_if_marked(s, rt, err);
         if (!is_done) {
             if (rt->deadline_ms && now_ms >= rt->deadline_ms && !atomic_load(&rt->cancel)) {
                 snprintf(rt->cancel_reason, sizeof rt->cancel_reason, "timed out after %" PRId64 " s (timeout)",

@@ -89,3 +89,19 @@ sl_task_state sl_dag_run_outcome(const sl_task_state *states, const int *is_leaf
     }
     return outcome;
 }
+
+sl_task_state sl_task_state_of_meta(sl_meta_ti_state state)
+{
+    static const sl_task_state states[SL_META_TI_STATE_COUNT] = {
+        [SL_META_TI_NONE] = SL_TASK_NONE,
+        [SL_META_TI_SCHEDULED] = SL_TASK_SCHEDULED,
+        [SL_META_TI_QUEUED] = SL_TASK_QUEUED,
+        [SL_META_TI_RUNNING] = SL_TASK_RUNNING,
+        [SL_META_TI_SUCCESS] = SL_TASK_SUCCESS,
+        [SL_META_TI_FAILED] = SL_TASK_FAILED,
+        [SL_META_TI_UP_FOR_RETRY] = SL_TASK_UP_FOR_RETRY,
+        [SL_META_TI_UPSTREAM_FAILED] = SL_TASK_UPSTREAM_FAILED,
+        [SL_META_TI_SKIPPED] = SL_TASK_SKIPPED,
+    };
+    return (size_t)state < SL_META_TI_STATE_COUNT ? states[state] : SL_TASK_NONE;
+}

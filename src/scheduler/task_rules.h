@@ -1,13 +1,15 @@
 /* task_rules.h — the rules a scheduler applies to task instances, as
  * Airflow's users know them, in pure functions: what a task's trigger
  * rule makes of its upstream tasks' states, how long a retry waits, and
- * the state a DAG run ends in.
+ * the state a DAG run ends in (and the rules' view of a stored state).
  */
 #ifndef SL_TASK_RULES_H
 #define SL_TASK_RULES_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "metadata/metadata.h"
 
 typedef enum sl_task_state {
     SL_TASK_NONE,
@@ -38,6 +40,9 @@ typedef enum sl_trigger_decision {
 } sl_trigger_decision;
 
 /* Names as written in the file and shown in the API; NULL past the end. */
+/* The rules' view of a task instance's stored state. */
+sl_task_state sl_task_state_of_meta(sl_meta_ti_state state);
+
 const char *sl_task_state_name(sl_task_state state);
 const char *sl_trigger_rule_name(sl_trigger_rule rule);
 int sl_trigger_rule_parse(const char *name);   /* -1 for an unknown name */

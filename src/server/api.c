@@ -108,6 +108,10 @@ const sl_http_route sl_api_routes[] = {
       "a try's log as text (?try=N, default the latest)" },
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
       "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
+    { "POST", "/api/v1/dags/{dag}/runs/{run_id}/mark", sl_api_dags_mark_run,
+      "mark a run success or failed, with its unfinished tries ({state})" },
+    { "POST", "/api/v1/dags/{dag}/runs/{run_id}/tasks/{task}/mark", sl_api_dags_mark_task,
+      "mark a task's latest try success or failed ({state, downstream, upstream}); failed tasks after it run again" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
     { NULL, NULL, NULL, NULL },
 };

@@ -121,6 +121,24 @@ void sl_api_dags_clear(void *context, const sl_http_request *request, sl_http_re
     call_end(&c, response, true);
 }
 
+void sl_api_dags_mark_run(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    call c;
+    if (!call_begin(context, response, &c)) return;
+    sl_dag_api_mark_run(&c.api, sl_http_param(request, "dag"), sl_http_param(request, "run_id"), request->body,
+                        request->body_len, response);
+    call_end(&c, response, true);
+}
+
+void sl_api_dags_mark_task(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    call c;
+    if (!call_begin(context, response, &c)) return;
+    sl_dag_api_mark_task(&c.api, sl_http_param(request, "dag"), sl_http_param(request, "run_id"),
+                         sl_http_param(request, "task"), request->body, request->body_len, response);
+    call_end(&c, response, true);
+}
+
 void sl_api_dags_backfill(void *context, const sl_http_request *request, sl_http_response *response)
 {
     call c;

@@ -15,6 +15,8 @@ void sl_api_dags_trigger(void *context, const sl_http_request *request, sl_http_
 void sl_api_dags_get_run(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_task_log(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_clear(void *context, const sl_http_request *request, sl_http_response *response);
+void sl_api_dags_mark_run(void *context, const sl_http_request *request, sl_http_response *response);
+void sl_api_dags_mark_task(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_backfill(void *context, const sl_http_request *request, sl_http_response *response);
 
 #endif

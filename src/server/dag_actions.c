@@ -16,99 +16,11 @@
 #include "core/timefmt.h"
 #include "scheduler/timetable.h"
 #include "server/dag_api.h"
+#include "server/dag_body.h"
 #include "server/dag_json.h"
 
 /* How often a default run id is moved on by 1 µs when taken. */
 #define RUN_ID_ATTEMPTS 1000
-
-/* ---- bodies ---- */
-
-/* The body as a JSON object (an empty body is {}), every key one of
- * allowed (NULL-ended); false after a 400 in out. */
-static bool parse_body(sl_arena *arena, const char *body, size_t len, const char *const *allowed, sl_value *object,
-                       sl_http_response *out)
-{
-    size_t start = 0;
-    while (start < len && (body[start] == ' ' || body[start] == '\n' || body[start] == '\r' || body[start] == '\t'))
-        start++;
-    if (start == len) {
-        *object = (sl_value){ .type = SL_TYPE_OBJECT };
-        return true;
-    }
-    sl_error err;
-    sl_error_clear(&err);
-    if (sl_json_parse(arena, body, len, object, &err)) {
-        sl_http_error(out, 400, "the request body is not JSON: %s", err.message);
-        return false;
-    }
-    if (object->type != SL_TYPE_OBJECT) {
-        sl_http_error(out, 400, "the request body must be a JSON object, not %s", sl_type_name(object->type));
-        return false;
-    }
-    for (size_t m = 0; m < object->object.n_members; m++) {
-        const sl_str key = object->object.members[m].key;
-        bool is_allowed = false;
-        char names[200] = "";
-        size_t used = 0;
-        for (size_t a = 0; allowed[a]; a++) {
-            is_allowed |= sl_str_eq_cstr(key, allowed[a]);
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", a ? ", " : "", allowed[a]);
-        }
-        if (!is_allowed) {
-            sl_http_error(out, 400, "unknown field '%.*s' in the request body (fields: %s)", (int)key.len, key.ptr,
-                          names);
-            return false;
-        }
-    }
-    return true;
-}
-
-static const sl_value *field(const sl_value *object, const char *name)
-{
-    const sl_value *value = sl_value_get(object, sl_str_from(name));
-    return value && value->type != SL_TYPE_NULL ? value : NULL;
-}
-
-/* A string field copied into out (size bytes); false after a 400. */
-static bool string_field(const sl_value *value, const char *name, char *text, size_t size, sl_http_response *out)
-{
-    if (value->type != SL_TYPE_STRING) {
-        sl_http_error(out, 400, "%s must be a string, not %s", name, sl_type_name(value->type));
-        return false;
-    }
-    if (value->string.len == 0 || value->string.len >= size || memchr(value->string.ptr, '\0', value->string.len)) {
-        sl_http_error(out, 400, "%s must be 1 to %zu bytes of text", name, size - 1);
-        return false;
-    }
-    memcpy(text, value->string.ptr, value->string.len);
-    text[value->string.len] = '\0';
-    return true;
-}
-
-static bool date_field(const sl_value *value, const char *name, int64_t *us, sl_http_response *out)
-{
-    char text[64];
-    if (value->type != SL_TYPE_STRING || value->string.len >= sizeof text) {
-        sl_http_error(out, 400, "%s must be an ISO 8601 date string like 2024-01-01T00:00:00Z", name);
-        return false;
-    }
-    memcpy(text, value->string.ptr, value->string.len);
-    text[value->string.len] = '\0';
-    if (sl_time_parse_iso(text, strlen(text), us) == SL_OK) return true;
-    sl_http_error(out, 400, "%s '%s' is not an ISO 8601 date (2024-01-01, 2024-01-01T06:00:00Z, "
-                  "2024-01-01T08:00:00+02:00; without an offset it is UTC)", name, text);
-    return false;
-}
-
-static bool bool_field(const sl_value *value, const char *name, bool *flag, sl_http_response *out)
-{
-    if (value->type != SL_TYPE_BOOL) {
-        sl_http_error(out, 400, "%s must be true or false, not %s", name, sl_type_name(value->type));
-        return false;
-    }
-    *flag = value->boolean;
-    return true;
-}
 
 /* ---- the DAG's row ---- */
 
@@ -132,13 +44,6 @@ static int ensure_dag_row(sl_metadata *store, const sl_dag *dag, sl_error *err)
     rc = sl_metadata_dag_upsert(store, dag->name, dag->fingerprint, err);
     if (rc == SL_OK && dag->is_paused_at_creation) rc = sl_metadata_dag_set_paused(store, dag->name, true, err);
     return rc;
-}
-
-/* 400 for bad arguments, else 503/500 by the error's class. */
-static int status_of(int rc, const sl_error *err)
-{
-    if (rc == SL_EINVAL) return 400;
-    return sl_error_is_transient(err) ? 503 : 500;
 }
 
 /* ---- pause ---- */
@@ -199,7 +104,7 @@ int sl_dag_api_create_run(sl_metadata *store, const sl_dag *dag, const sl_dag_tr
     sl_interval interval = sl_timetable_manual(&dag->timetable, now_us);
     if (trigger->has_logical_date && interval_at(dag, trigger->logical_date_us, &interval, err)) return 400;
     int rc = ensure_dag_row(store, dag, err);
-    if (rc) return status_of(rc, err);
+    if (rc) return sl_dag_api_status_of(rc, err);
     sl_meta_run_spec spec = { .dag_id = dag->name, .run_type = SL_META_RUN_MANUAL,
                               .data_interval_start_us = interval.start_us, .data_interval_end_us = interval.end_us,
                               .conf = trigger->conf };
@@ -209,7 +114,7 @@ int sl_dag_api_create_run(sl_metadata *store, const sl_dag *dag, const sl_dag_tr
         spec.run_id = run_id;
         bool created = false;
         rc = sl_metadata_run_create(store, &spec, row, &created, err);
-        if (rc) return status_of(rc, err);
+        if (rc) return sl_dag_api_status_of(rc, err);
         if (created) return 201;
         if (trigger->run_id) {
             sl_error_set_permanent(err, SL_EEXIST, "DAG %s has a run called '%s' already", dag->name, run_id);
@@ -242,8 +147,8 @@ void sl_dag_api_trigger(const sl_dag_api *api, const char *dag_id, const char *b
     sl_buffer conf = { 0 };
     char given_run_id[SL_META_NAME_MAX + 1];
     sl_dag_trigger trigger = { 0 };
-    bool ok = parse_body(arena, body, len, fields, &request, out);
-    const sl_value *value = ok ? field(&request, "conf") : NULL;
+    bool ok = sl_dag_body_parse(arena, body, len, fields, &request, out);
+    const sl_value *value = ok ? sl_dag_body_field(&request, "conf") : NULL;
     if (value && value->type != SL_TYPE_OBJECT) {
         sl_http_error(out, 400, "conf must be a JSON object, not %s", sl_type_name(value->type));
         ok = false;
@@ -254,12 +159,12 @@ void sl_dag_api_trigger(const sl_dag_api *api, const char *dag_id, const char *b
         }
         trigger.conf = conf.data;
     }
-    if (ok && (value = field(&request, "logical_date"))) {
-        ok = date_field(value, "logical_date", &trigger.logical_date_us, out);
+    if (ok && (value = sl_dag_body_field(&request, "logical_date"))) {
+        ok = sl_dag_body_date(value, "logical_date", &trigger.logical_date_us, out);
         trigger.has_logical_date = true;
     }
-    if (ok && (value = field(&request, "run_id"))) {
-        ok = string_field(value, "run_id", given_run_id, sizeof given_run_id, out);
+    if (ok && (value = sl_dag_body_field(&request, "run_id"))) {
+        ok = sl_dag_body_string(value, "run_id", given_run_id, sizeof given_run_id, out);
         trigger.run_id = given_run_id;
     }
     if (ok) {
@@ -285,57 +190,6 @@ void sl_dag_api_trigger(const sl_dag_api *api, const char *dag_id, const char *b
 
 /* ---- clear ---- */
 
-typedef struct run_state {
-    int64_t row;
-    sl_meta_run_state state;
-} run_state;
-
-static int keep_run_state(void *context, const sl_meta_run *run)
-{
-    run_state *found = context;
-    found->row = run->id;
-    found->state = run->state;
-    return SL_OK;
-}
-
-/* Which tasks a clear takes: those named (or all), with their downstream
- * tasks unless downstream is false. false after a 400. */
-static bool choose_tasks(const sl_dag *dag, const sl_value *names, bool downstream, bool *chosen,
-                         sl_http_response *out)
-{
-    for (size_t t = 0; t < dag->n_tasks; t++) chosen[t] = names == NULL;
-    if (names && names->type != SL_TYPE_ARRAY) {
-        sl_http_error(out, 400, "tasks must be a list of task ids, not %s", sl_type_name(names->type));
-        return false;
-    }
-    for (size_t i = 0; names && i < names->array.n_items; i++) {
-        char task_id[SL_META_NAME_MAX + 1];
-        if (!string_field(&names->array.items[i], "each of tasks", task_id, sizeof task_id, out)) return false;
-        size_t index = sl_dag_task_index(dag, task_id);
-        if (index == (size_t)-1) {
-            char known[600] = "";
-            size_t used = 0;
-            for (size_t t = 0; t < dag->n_tasks && used < sizeof known; t++)
-                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", t ? ", " : "",
-                                         dag->tasks[t].name);
-            sl_http_error(out, 400, "'%s' is not a task of DAG %s (its tasks: %s)", task_id, dag->name, known);
-            return false;
-        }
-        chosen[index] = true;
-    }
-    for (bool is_changed = downstream; is_changed;) {
-        is_changed = false;
-        for (size_t t = 0; t < dag->n_tasks; t++) {
-            for (size_t u = 0; !chosen[t] && u < dag->tasks[t].n_upstream; u++) {
-                if (!chosen[dag->tasks[t].upstream[u]]) continue;
-                chosen[t] = true;
-                is_changed = true;
-            }
-        }
-    }
-    return true;
-}
-
 void sl_dag_api_clear(const sl_dag_api *api, const char *dag_id, const char *run_id, const char *body, size_t len,
                       sl_http_response *out)
 {
@@ -354,14 +208,14 @@ void sl_dag_api_clear(const sl_dag_api *api, const char *dag_id, const char *run
     sl_value request;
     bool only_failed = true, downstream = true;
     const sl_value *value;
-    if (!parse_body(arena, body, len, fields, &request, out)) goto done;
-    if ((value = field(&request, "only_failed")) && !bool_field(value, "only_failed", &only_failed, out)) goto done;
-    if ((value = field(&request, "downstream")) && !bool_field(value, "downstream", &downstream, out)) goto done;
-    if (!choose_tasks(dag, field(&request, "tasks"), downstream, chosen, out)) goto done;
+    if (!sl_dag_body_parse(arena, body, len, fields, &request, out)) goto done;
+    if ((value = sl_dag_body_field(&request, "only_failed")) && !sl_dag_body_bool(value, "only_failed", &only_failed, out)) goto done;
+    if ((value = sl_dag_body_field(&request, "downstream")) && !sl_dag_body_bool(value, "downstream", &downstream, out)) goto done;
+    if (!sl_dag_api_choose_tasks(dag, sl_dag_body_field(&request, "tasks"), downstream, chosen, out)) goto done;
     sl_error err;
     sl_error_clear(&err);
-    run_state run = { 0 };
-    int rc = sl_metadata_run_find(api->store, dag_id, run_id, keep_run_state, &run, &err);
+    sl_dag_run_state run = { 0 };
+    int rc = sl_metadata_run_find(api->store, dag_id, run_id, sl_dag_keep_run_state, &run, &err);
     if (rc == SL_ENOTFOUND) {
         sl_http_error(out, 404, "DAG '%s' has no run '%s'", dag_id, run_id);
         goto done;
@@ -373,9 +227,9 @@ void sl_dag_api_clear(const sl_dag_api *api, const char *dag_id, const char *run
         index_of[n_chosen++] = t;
     }
     if (rc == SL_OK) rc = sl_metadata_ti_clear(api->store, run.row, tasks, n_chosen, only_failed, cleared, NULL, &err);
-    if (rc == SL_OK) rc = sl_metadata_run_get(api->store, run.row, keep_run_state, &run, &err);
+    if (rc == SL_OK) rc = sl_metadata_run_get(api->store, run.row, sl_dag_keep_run_state, &run, &err);
     if (rc) {
-        sl_http_error(out, status_of(rc, &err), "%s", err.message);
+        sl_http_error(out, sl_dag_api_status_of(rc, &err), "%s", err.message);
         goto done;
     }
     sl_json_out json;
@@ -482,13 +336,13 @@ void sl_dag_api_backfill(const sl_dag_api *api, const char *dag_id, const char *
         goto done;
     }
     sl_value request;
-    if (!parse_body(arena, body, len, fields, &request, out)) goto done;
-    const sl_value *from = field(&request, "from"), *to = field(&request, "to");
+    if (!sl_dag_body_parse(arena, body, len, fields, &request, out)) goto done;
+    const sl_value *from = sl_dag_body_field(&request, "from"), *to = sl_dag_body_field(&request, "to");
     if (!from || !to) {
         sl_http_error(out, 400, "a backfill needs \"from\" and \"to\", the first and last logical dates (ISO 8601)");
         goto done;
     }
-    if (!date_field(from, "from", &runs.from_us, out) || !date_field(to, "to", &runs.to_us, out)) goto done;
+    if (!sl_dag_body_date(from, "from", &runs.from_us, out) || !sl_dag_body_date(to, "to", &runs.to_us, out)) goto done;
     if (runs.from_us > runs.to_us) {
         sl_http_error(out, 400, "from is after to: nothing to backfill");
         goto done;
@@ -548,7 +402,7 @@ void sl_dag_api_backfill(const sl_dag_api *api, const char *dag_id, const char *
     sl_json_end_object(&json);
     if (json.rc == SL_OK) json.rc = sl_buffer_append_byte(&out->body, '\n');
     sl_buffer_free(&existing);
-    if (rc) sl_http_error(out, status_of(rc, &err), "%s", err.message);
+    if (rc) sl_http_error(out, sl_dag_api_status_of(rc, &err), "%s", err.message);
     else if (json.rc || existing_json.rc) sl_http_error(out, 500, "out of memory");
     else out->status = n_created ? 201 : 200;
 done:

@@ -8,7 +8,8 @@
  *
  * Reads (dag_api.c): the DAGs, one DAG with its tasks and latest runs, a
  * DAG's runs (by state, paged), one run with every try, a try's log.
- * Changes (dag_actions.c): pause and unpause, trigger, clear, backfill.
+ * Changes (dag_actions.c): pause and unpause, trigger, clear, backfill;
+ * (dag_mark.c) mark a run or its tasks success or failed.
  *
  * Lists are paged in the store's statements: `limit` (default 100, at most
  * 1000) and the opaque `cursor` a page's `next_cursor` gave.
@@ -61,6 +62,12 @@ void sl_dag_api_clear(const sl_dag_api *api, const char *dag_id, const char *run
                       sl_http_response *out);
 void sl_dag_api_backfill(const sl_dag_api *api, const char *dag_id, const char *body, size_t len,
                          sl_http_response *out);
+/* Airflow's mark success / mark failed (dag_mark.c): {"state"} for a run;
+ * {"state", "downstream", "upstream"} for a task of a run. */
+void sl_dag_api_mark_run(const sl_dag_api *api, const char *dag_id, const char *run_id, const char *body,
+                         size_t len, sl_http_response *out);
+void sl_dag_api_mark_task(const sl_dag_api *api, const char *dag_id, const char *run_id, const char *task_id,
+                          const char *body, size_t len, sl_http_response *out);
 
 /* A manual run, as POST /api/v1/dags/{dag}/runs makes it. */
 typedef struct sl_dag_trigger {
