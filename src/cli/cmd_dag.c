@@ -222,7 +222,7 @@ static int build_mark(const sl_dag_args *args, const char *cursor, dag_request *
 static void offline_list(const sl_dag_api *api, const sl_dag_args *args, const char *cursor, sl_http_response *out)
 {
     (void)args;
-    sl_dag_api_list_dags(api, "1000", cursor, out);
+    sl_dag_api_list_dags(api, "1000", cursor, NULL, NULL, out);
 }
 
 static void offline_show(const sl_dag_api *api, const sl_dag_args *args, const char *cursor, sl_http_response *out)

@@ -48,7 +48,8 @@ void sl_api_dags_list(void *context, const sl_http_request *request, sl_http_res
 {
     call c;
     if (!call_begin(context, response, &c)) return;
-    sl_dag_api_list_dags(&c.api, sl_http_query(request, "limit"), sl_http_query(request, "cursor"), response);
+    sl_dag_api_list_dags(&c.api, sl_http_query(request, "limit"), sl_http_query(request, "cursor"),
+                         sl_http_query(request, "prefix"), sl_http_query(request, "paused"), response);
     call_end(&c, response, false);
 }
 

@@ -211,10 +211,30 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void sl_dag_api_list_dags(const sl_dag_api *api, const char *limit_text, const char *cursor, sl_http_response *out)
+/* Whether a DAG is listed under the filters: its name starts with prefix
+ * (NULL: any), and its pause is paused (-1: either). */
+static bool is_listed(const sl_dag_api *api, const dag_rows *rows, const char *name, const char *prefix, int paused)
+{
+    if (prefix && strncmp(name, prefix, strlen(prefix)) != 0) return false;
+    if (paused < 0) return true;
+    const dag_row *row = find_row(rows, name);
+    const sl_dag *dag = api->dags ? sl_dag_set_find(api->dags, name) : NULL;
+    bool is_paused = row ? row->is_paused : dag && dag->is_paused_at_creation;
+    return is_paused == (paused == 1);
+}
+
+void sl_dag_api_list_dags(const sl_dag_api *api, const char *limit_text, const char *cursor, const char *prefix,
+                          const char *paused_text, sl_http_response *out)
 {
     int limit;
     if (!parse_limit(limit_text, &limit, out)) return;
+    int paused = -1;
+    if (paused_text && strcmp(paused_text, "true") == 0) paused = 1;
+    else if (paused_text && strcmp(paused_text, "false") == 0) paused = 0;
+    else if (paused_text) {
+        sl_http_error(out, 400, "paused must be true or false, not '%s'", paused_text);
+        return;
+    }
     char after[SL_META_NAME_MAX + 1] = "";
     if (cursor && !sl_dag_cursor_decode('d', cursor, after, sizeof after)) {
         bad_cursor(out, cursor);
@@ -237,7 +257,12 @@ void sl_dag_api_list_dags(const sl_dag_api *api, const char *limit_text, const c
         sl_http_error(out, 500, "out of memory");
         return;
     }
-    for (size_t i = 0; i < n; i++) names[i] = api->dags ? api->dags->dags[i].name : rows.items[i].dag_id;
+    size_t n_all = n;
+    n = 0;
+    for (size_t i = 0; i < n_all; i++) {
+        const char *name = api->dags ? api->dags->dags[i].name : rows.items[i].dag_id;
+        if (is_listed(api, &rows, name, prefix, paused)) names[n++] = name;
+    }
     qsort(names, n, sizeof *names, compare_names);
     size_t first = 0;
     while (cursor && first < n && strcmp(names[first], after) <= 0) first++;

@@ -44,7 +44,10 @@ typedef struct sl_dag_api {
 
 /* ---- reads ---- */
 
-void sl_dag_api_list_dags(const sl_dag_api *api, const char *limit, const char *cursor, sl_http_response *out);
+/* prefix: only DAGs whose id starts with it; paused: "true" or "false" to
+ * list only paused or unpaused DAGs (NULL: all). */
+void sl_dag_api_list_dags(const sl_dag_api *api, const char *limit, const char *cursor, const char *prefix,
+                          const char *paused, sl_http_response *out);
 void sl_dag_api_get_dag(const sl_dag_api *api, const char *dag_id, sl_http_response *out);
 void sl_dag_api_list_runs(const sl_dag_api *api, const char *dag_id, const char *state, const char *limit,
                           const char *cursor, sl_http_response *out);

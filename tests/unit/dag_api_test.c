@@ -136,7 +136,7 @@ Test(dag_api, writer_and_cursors)
 Test(dag_api, list_and_get)
 {
     sl_http_response out = { .status = 200 };
-    sl_dag_api_list_dags(&fx.api, "1", NULL, &out);
+    sl_dag_api_list_dags(&fx.api, "1", NULL, NULL, NULL, &out);
     sl_value page = answer(&out, 200);
     const sl_value *dags = sl_value_get(&page, SL_STR_LIT("dags"));
     cr_assert_eq(dags->array.n_items, 1);
@@ -144,7 +144,7 @@ Test(dag_api, list_and_get)
     const char *next = str(&page, "next_cursor");
     sl_buffer_free(&out.body);
     out = (sl_http_response){ .status = 200 };
-    sl_dag_api_list_dags(&fx.api, "1", next, &out);
+    sl_dag_api_list_dags(&fx.api, "1", next, NULL, NULL, &out);
     page = answer(&out, 200);
     dags = sl_value_get(&page, SL_STR_LIT("dags"));
     cr_assert_str_eq(str(&dags->array.items[0], "dag_id"), "daily");
@@ -155,7 +155,37 @@ Test(dag_api, list_and_get)
     sl_buffer_free(&out.body);
 
     out = (sl_http_response){ .status = 200 };
-    sl_dag_api_list_dags(&fx.api, "0", NULL, &out);
+    sl_dag_api_list_dags(&fx.api, "0", NULL, NULL, NULL, &out);
+    cr_assert_eq(out.status, 400);
+    sl_buffer_free(&out.body);
+    /* Filtered on the server: by prefix, and by pause. */
+    out = (sl_http_response){ .status = 200 };
+    sl_dag_api_list_dags(&fx.api, "10", NULL, "da", NULL, &out);
+    page = answer(&out, 200);
+    dags = sl_value_get(&page, SL_STR_LIT("dags"));
+    cr_assert_eq(dags->array.n_items, 1);
+    cr_assert_str_eq(str(&dags->array.items[0], "dag_id"), "daily");
+    sl_buffer_free(&out.body);
+    out = (sl_http_response){ .status = 200 };
+    sl_dag_api_set_paused(&fx.api, "chain", true, &out);
+    cr_assert_eq(out.status, 200);
+    sl_buffer_free(&out.body);
+    out = (sl_http_response){ .status = 200 };
+    sl_dag_api_list_dags(&fx.api, "10", NULL, NULL, "true", &out);
+    page = answer(&out, 200);
+    dags = sl_value_get(&page, SL_STR_LIT("dags"));
+    cr_assert_eq(dags->array.n_items, 1);
+    cr_assert_str_eq(str(&dags->array.items[0], "dag_id"), "chain");
+    sl_buffer_free(&out.body);
+    out = (sl_http_response){ .status = 200 };
+    sl_dag_api_list_dags(&fx.api, "10", NULL, NULL, "false", &out);
+    page = answer(&out, 200);
+    dags = sl_value_get(&page, SL_STR_LIT("dags"));
+    cr_assert_eq(dags->array.n_items, 1);
+    cr_assert_str_eq(str(&dags->array.items[0], "dag_id"), "daily");
+    sl_buffer_free(&out.body);
+    out = (sl_http_response){ .status = 200 };
+    sl_dag_api_list_dags(&fx.api, "10", NULL, NULL, "yes", &out);
     cr_assert_eq(out.status, 400);
     sl_buffer_free(&out.body);
     out = (sl_http_response){ .status = 200 };
