@@ -103,6 +103,8 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/unpause", sl_api_dags_unpause, "unpause a DAG" },
     { "GET", "/api/v1/dags/{dag}/runs", sl_api_dags_list_runs, "a DAG's runs, newest first (?state=, paged)" },
     { "POST", "/api/v1/dags/{dag}/runs", sl_api_dags_trigger, "trigger a manual run ({conf, logical_date, run_id})" },
+    { "GET", "/api/v1/dags/{dag}/grid", sl_api_dags_grid,
+      "the latest runs (paged, default 25) with each task's latest state: the grid view in one call" },
     { "GET", "/api/v1/dags/{dag}/runs/{run_id}", sl_api_dags_get_run, "one run with every try of its tasks" },
     { "GET", "/api/v1/dags/{dag}/runs/{run_id}/tasks/{task}/log", sl_api_dags_task_log,
       "a try's log as text (?try=N, default the latest)" },

@@ -104,6 +104,15 @@ void sl_api_dags_get_run(void *context, const sl_http_request *request, sl_http_
     call_end(&c, response, false);
 }
 
+void sl_api_dags_grid(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    call c;
+    if (!call_begin(context, response, &c)) return;
+    sl_dag_api_grid(&c.api, sl_http_param(request, "dag"), sl_http_query(request, "limit"),
+                    sl_http_query(request, "cursor"), response);
+    call_end(&c, response, false);
+}
+
 void sl_api_dags_task_log(void *context, const sl_http_request *request, sl_http_response *response)
 {
     call c;

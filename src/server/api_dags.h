@@ -13,6 +13,7 @@ void sl_api_dags_unpause(void *context, const sl_http_request *request, sl_http_
 void sl_api_dags_list_runs(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_trigger(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_get_run(void *context, const sl_http_request *request, sl_http_response *response);
+void sl_api_dags_grid(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_task_log(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_clear(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_dags_mark_run(void *context, const sl_http_request *request, sl_http_response *response);

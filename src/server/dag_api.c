@@ -113,6 +113,37 @@ static void bad_cursor(sl_http_response *out, const char *cursor)
     sl_http_error(out, 400, "cursor '%.80s' is not one this list gave as next_cursor", cursor);
 }
 
+/* A runs cursor ("start.id" of the last run of the page before); true
+ * without one; false after a 400. */
+static bool parse_run_cursor(const char *cursor, sl_meta_run_cursor *after, sl_http_response *out)
+{
+    *after = (sl_meta_run_cursor){ 0 };
+    if (!cursor) return true;
+    char text[64];
+    long long start = 0, id = 0;
+    int used = 0;
+    if (!sl_dag_cursor_decode('r', cursor, text, sizeof text) ||
+        sscanf(text, "%lld.%lld%n", &start, &id, &used) != 2 || text[used] != '\0') {
+        bad_cursor(out, cursor);
+        return false;
+    }
+    *after = (sl_meta_run_cursor){ true, start, id };
+    return true;
+}
+
+static void write_next_cursor(sl_json_out *json, const sl_meta_run_cursor *next)
+{
+    sl_json_key(json, "next_cursor");
+    if (!next->is_set) {
+        sl_json_null(json);
+        return;
+    }
+    char text[64], encoded[SL_DAG_CURSOR_MAX];
+    snprintf(text, sizeof text, "%" PRId64 ".%" PRId64, next->data_interval_start_us, next->id);
+    sl_dag_cursor_encode('r', text, encoded);
+    sl_json_string(json, encoded);
+}
+
 /* ---- a DAG ---- */
 
 typedef struct run_writer {
@@ -351,17 +382,7 @@ void sl_dag_api_list_runs(const sl_dag_api *api, const char *dag_id, const char 
         return;
     }
     sl_meta_run_cursor after = { 0 };
-    if (cursor) {
-        char text[64];
-        long long start = 0, id = 0;
-        int used = 0;
-        if (!sl_dag_cursor_decode('r', cursor, text, sizeof text) ||
-            sscanf(text, "%lld.%lld%n", &start, &id, &used) != 2 || text[used] != '\0') {
-            bad_cursor(out, cursor);
-            return;
-        }
-        after = (sl_meta_run_cursor){ true, start, id };
-    }
+    if (!parse_run_cursor(cursor, &after, out)) return;
     sl_json_out json;
     sl_json_out_init(&json, &out->body);
     sl_json_begin_object(&json);
@@ -373,20 +394,128 @@ void sl_dag_api_list_runs(const sl_dag_api *api, const char *dag_id, const char 
                                                     &next, &err)
                        : sl_metadata_run_list(api->store, dag_id, &after, limit, write_run, &writer, &next, &err);
     sl_json_end_array(&json);
-    sl_json_key(&json, "next_cursor");
-    if (next.is_set) {
-        char text[64], encoded[SL_DAG_CURSOR_MAX];
-        snprintf(text, sizeof text, "%" PRId64 ".%" PRId64, next.data_interval_start_us, next.id);
-        sl_dag_cursor_encode('r', text, encoded);
-        sl_json_string(&json, encoded);
-    } else {
-        sl_json_null(&json);
-    }
+    write_next_cursor(&json, &next);
     sl_json_end_object(&json);
     if (rc == SL_OK && json.rc == SL_OK) json.rc = sl_buffer_append_byte(&out->body, '\n');
     if (rc && rc == json.rc) sl_http_error(out, 500, "out of memory");
     else if (rc) sl_dag_api_store_error(out, &err);
     else if (json.rc) sl_http_error(out, 500, "out of memory");
+}
+
+/* ---- the grid: runs × tasks ---- */
+
+/* A page of runs being written: each run's object is left open in its own
+ * buffer until its tasks' states are added. */
+typedef struct grid_run {
+    int64_t row;
+    sl_buffer text;
+    sl_json_out json;
+} grid_run;
+
+typedef struct grid_page {
+    grid_run *runs;
+    size_t n, capacity;
+} grid_page;
+
+static int keep_grid_run(void *context, const sl_meta_run *run)
+{
+    grid_page *page = context;
+    if (page->n == page->capacity) return SL_OK;   /* the store gives no more than the limit */
+    grid_run *at = &page->runs[page->n++];
+    at->row = run->id;
+    sl_json_out_init(&at->json, &at->text);
+    sl_json_begin_object(&at->json);
+    sl_dag_json_run_members(&at->json, run);
+    return at->json.rc;
+}
+
+/* The latest try of each task, written as "task": {"state", "try_number"}
+ * (tries come by task, then try number: the last of a task is its latest). */
+typedef struct grid_states {
+    sl_json_out *json;
+    char task[SL_META_NAME_MAX + 1];
+    sl_meta_ti_state state;
+    int try_number;
+    bool has_task;
+} grid_states;
+
+static void grid_flush(grid_states *states)
+{
+    if (!states->has_task) return;
+    sl_json_key(states->json, states->task);
+    sl_json_begin_object(states->json);
+    sl_json_key(states->json, "state");
+    sl_json_string(states->json, sl_meta_ti_state_name(states->state));
+    sl_json_key(states->json, "try_number");
+    sl_json_int(states->json, states->try_number);
+    sl_json_end_object(states->json);
+    states->has_task = false;
+}
+
+static int keep_grid_state(void *context, const sl_meta_ti *ti)
+{
+    grid_states *states = context;
+    if (states->has_task && strcmp(states->task, ti->task_id) != 0) grid_flush(states);
+    snprintf(states->task, sizeof states->task, "%s", ti->task_id);
+    states->state = ti->state;
+    states->try_number = ti->try_number;
+    states->has_task = true;
+    return states->json->rc;
+}
+
+void sl_dag_api_grid(const sl_dag_api *api, const char *dag_id, const char *limit_text, const char *cursor,
+                     sl_http_response *out)
+{
+    const sl_dag *dag;
+    dag_rows rows;
+    bool is_known = known_dag(api, dag_id, &dag, &rows, out);
+    dag_rows_free(&rows);
+    if (!is_known) return;
+    int limit;
+    if (!parse_limit(limit_text ? limit_text : "25", &limit, out)) return;
+    sl_meta_run_cursor after = { 0 };
+    if (!parse_run_cursor(cursor, &after, out)) return;
+    grid_page page = { calloc((size_t)limit, sizeof *page.runs), 0, (size_t)limit };
+    if (!page.runs) {
+        sl_http_error(out, 500, "out of memory");
+        return;
+    }
+    sl_error err;
+    sl_error_clear(&err);
+    sl_meta_run_cursor next;
+    int rc = sl_metadata_run_list(api->store, dag_id, &after, limit, keep_grid_run, &page, &next, &err);
+    for (size_t i = 0; rc == SL_OK && i < page.n; i++) {
+        grid_run *run = &page.runs[i];
+        grid_states states = { .json = &run->json };
+        sl_json_key(&run->json, "task_states");
+        sl_json_begin_object(&run->json);
+        rc = sl_metadata_ti_list(api->store, run->row, keep_grid_state, &states, &err);
+        grid_flush(&states);
+        sl_json_end_object(&run->json);
+        sl_json_end_object(&run->json);
+        if (rc == SL_OK && run->json.rc == SL_OK) run->json.rc = sl_buffer_append_byte(&run->text, '\0');
+        if (rc == SL_OK) rc = run->json.rc;
+    }
+    sl_json_out json;
+    sl_json_out_init(&json, &out->body);
+    sl_json_begin_object(&json);
+    sl_json_key(&json, "dag_id");
+    sl_json_string(&json, dag_id);
+    sl_json_key(&json, "tasks");
+    sl_json_begin_array(&json);
+    for (size_t t = 0; dag && t < dag->n_tasks; t++) sl_dag_json_task(&json, dag, &dag->tasks[t]);
+    sl_json_end_array(&json);
+    sl_json_key(&json, "dag_runs");
+    sl_json_begin_array(&json);
+    for (size_t i = 0; rc == SL_OK && i < page.n; i++) sl_json_raw(&json, page.runs[i].text.data);
+    sl_json_end_array(&json);
+    write_next_cursor(&json, &next);
+    sl_json_end_object(&json);
+    if (rc == SL_OK && json.rc == SL_OK) json.rc = sl_buffer_append_byte(&out->body, '\n');
+    if (rc == SL_ENOMEM || (rc == SL_OK && json.rc)) sl_http_error(out, 500, "out of memory");
+    else if (rc) sl_dag_api_store_error(out, &err);
+    for (size_t i = 0; i < page.n; i++) sl_buffer_free(&page.runs[i].text);
+    free(page.runs);
 }
 
 /* The run's row id into *row, with the run's JSON into json when it is not NULL. */

@@ -52,6 +52,11 @@ void sl_dag_api_get_dag(const sl_dag_api *api, const char *dag_id, sl_http_respo
 void sl_dag_api_list_runs(const sl_dag_api *api, const char *dag_id, const char *state, const char *limit,
                           const char *cursor, sl_http_response *out);
 void sl_dag_api_get_run(const sl_dag_api *api, const char *dag_id, const char *run_id, sl_http_response *out);
+/* The grid of a DAG's runs (newest first, limit default 25) × its tasks:
+ * each run with "task_states": {task: {state, try_number}} of its latest
+ * tries, in one answer (Airflow's grid view). */
+void sl_dag_api_grid(const sl_dag_api *api, const char *dag_id, const char *limit, const char *cursor,
+                     sl_http_response *out);
 /* try_text NULL: the latest try. */
 void sl_dag_api_task_log(const sl_dag_api *api, const char *dag_id, const char *run_id, const char *task_id,
                          const char *try_text, sl_http_response *out);
