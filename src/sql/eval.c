@@ -419,9 +419,23 @@ static int eval_like(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
     return SL_OK;
 }
 
+/* COALESCE: the first argument that is not NULL, the later ones never
+ * evaluated (coalesce(i, i / 0) is i wherever i is not NULL). */
+static int eval_first_not_null(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena, sl_value *out,
+                               sl_error *err)
+{
+    *out = sl_value_null();
+    for (size_t i = 0; i < expr->n_args; i++) {
+        int rc = sl_sql_expr_eval(expr->args[i], input, arena, out, err);
+        if (rc || out->type != SL_TYPE_NULL) return rc;
+    }
+    return SL_OK;
+}
+
 static int eval_call(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                      sl_value *out, sl_error *err)
 {
+    if (expr->function->flags & SL_SQL_FN_FIRST_NOT_NULL) return eval_first_not_null(expr, input, arena, out, err);
     sl_value local[8];
     sl_value *args = local;
     if (expr->n_args > sizeof local / sizeof local[0]) {

@@ -219,18 +219,6 @@ static int fn_concat(sl_sql_call *call, const sl_value *args, size_t n_args, sl_
     return SL_OK;
 }
 
-static int fn_coalesce(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
-{
-    *out = sl_value_null();
-    for (size_t i = 0; i < n_args; i++) {
-        if (args[i].type != SL_TYPE_NULL) {
-            *out = args[i];
-            break;
-        }
-    }
-    return SL_OK;
-}
-
 static bool is_continuation(char c)
 {
     return ((unsigned char)c & 0xC0) == 0x80;
@@ -339,7 +327,7 @@ static const sl_sql_function functions[] = {
     { "lower", 1, 1, 0, fn_lower },
     { "upper", 1, 1, 0, fn_upper },
     { "concat", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, fn_concat },
-    { "coalesce", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, fn_coalesce },
+    { "coalesce", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE | SL_SQL_FN_FIRST_NOT_NULL, NULL },
     { "length", 1, 1, 0, fn_length },
     { "char_length", 1, 1, 0, fn_length },
     { "trim", 1, 2, 0, fn_trim },

@@ -27,6 +27,10 @@ typedef int sl_sql_function_fn(sl_sql_call *call, const sl_value *args, size_t n
 enum {
     SL_SQL_FN_NULL_SAFE = 1 << 0,     /* called even with NULL arguments */
     SL_SQL_FN_VOLATILE = 1 << 1,      /* different result each call: never folded */
+    /* COALESCE: the evaluator itself evaluates the arguments in order and
+     * stops at the first that is not NULL (the standard defines it as a
+     * CASE), so a later argument's error never happens; fn is NULL. */
+    SL_SQL_FN_FIRST_NOT_NULL = 1 << 2,
 };
 
 typedef struct sl_sql_function {

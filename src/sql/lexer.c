@@ -190,6 +190,14 @@ static int scan_token(lexer *lx, sl_sql_token *token, sl_error *err)
         token->kind = word_kind(start, (size_t)(lx->text + lx->pos - start));
     } else if (is_digit(c) || (c == '.' && is_digit(peek(lx, 1)))) {
         token->kind = scan_number(lx);
+        if (is_word_char(peek(lx, 0))) {
+            /* "12abc" or "1e": no space between a number and a name, as
+             * PostgreSQL and SQLite refuse it too (not "12 AS abc"). */
+            size_t n = (size_t)(lx->text + lx->pos - start);
+            while (is_word_char(start[n])) n++;
+            return sl_error_set(err, SL_ESQL, "line %d column %d: trailing junk after numeric literal '%.*s'",
+                                token->line, token->column, (int)(n > 40 ? 40 : n), start);
+        }
     } else if (c == '\'') {
         token->kind = SL_TOKEN_STRING;
         rc = scan_quoted(lx, c, err);
