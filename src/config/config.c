@@ -217,6 +217,62 @@ static bool is_null_text(const char *text, size_t len)
            strcmp(text, "Null") == 0 || strcmp(text, "NULL") == 0;
 }
 
+/* Whether the file holds the scalar's text verbatim, and where (see
+ * sl_node_text_position): a one-line plain or quoted scalar whose source is
+ * its text (no escape, no reference), or a literal block whose lines are
+ * the source lines after its indicator, less their common indentation. */
+static void place_text(const loader *ld, const yaml_event_t *event, const char *text, size_t len, sl_node *node)
+{
+    size_t start = event->start_mark.index, end = event->end_mark.index;
+    if (start > end || end > ld->len) return;
+    const char *source = ld->text + start;
+    size_t source_len = end - start;
+    yaml_scalar_style_t style = event->data.scalar.style;
+    if (style == YAML_PLAIN_SCALAR_STYLE || style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+        style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+        size_t quote = style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1;
+        if (memchr(text, '\n', len) || source_len != len + 2 * quote || memcmp(source + quote, text, len) != 0)
+            return;
+        node->has_text_position = true;
+        node->text_line = node->line;
+        node->text_column = node->column + (int)quote;
+        return;
+    }
+    if (style != YAML_LITERAL_SCALAR_STYLE) return;
+    const char *line_end = memchr(source, '\n', source_len);
+    if (!line_end) return;
+    const char *body = line_end + 1, *body_end = ld->text + end;
+    /* The indentation: that of the first line with something on it. */
+    size_t indent = 0;
+    for (const char *p = body; p < body_end; p++) {
+        if (*p == ' ') {
+            indent++;
+        } else if (*p == '\n') {
+            indent = 0;
+        } else {
+            break;
+        }
+    }
+    /* Every line of the text must be its source line less the indentation. */
+    const char *at = body, *t = text, *t_end = text + len;
+    while (t < t_end) {
+        const char *t_line_end = memchr(t, '\n', (size_t)(t_end - t));
+        size_t t_line_len = t_line_end ? (size_t)(t_line_end - t) : (size_t)(t_end - t);
+        const char *s_line_end = memchr(at, '\n', (size_t)(ld->text + ld->len - at));
+        size_t s_line_len = s_line_end ? (size_t)(s_line_end - at) : (size_t)(ld->text + ld->len - at);
+        bool is_same = t_line_len == 0 ? s_line_len <= indent
+                                       : s_line_len == indent + t_line_len && memcmp(at + indent, t, t_line_len) == 0;
+        if (!is_same) return;
+        if (!t_line_end || !s_line_end) break;
+        t = t_line_end + 1;
+        at = s_line_end + 1;
+    }
+    node->has_text_position = true;
+    node->is_block = true;
+    node->text_line = node->line + 1;
+    node->text_column = (int)indent + 1;
+}
+
 static int build_scalar(loader *ld, yaml_event_t *event, bool is_key, sl_node **out)
 {
     const char *raw = (const char *)event->data.scalar.value;
@@ -235,6 +291,7 @@ static int build_scalar(loader *ld, yaml_event_t *event, bool is_key, sl_node **
     node->is_quoted = style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
                       style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     node->is_null = style == YAML_PLAIN_SCALAR_STYLE && is_null_text(text, len);
+    if (!is_key && raw_len == len && memcmp(raw, text, len) == 0) place_text(ld, event, text, len, node);
     if (is_key) {
         node->scalar = sl_arena_strndup(ld->doc->arena, text, len);
         if (!node->scalar) return sl_error_set(ld->err, SL_ENOMEM, "out of memory");
@@ -552,6 +609,15 @@ const sl_node_pair *sl_node_get_pair(const sl_node *map, const char *key)
     for (size_t i = 0; i < map->n_pairs; i++)
         if (strcmp(map->pairs[i].key, key) == 0) return &map->pairs[i];
     return NULL;
+}
+
+bool sl_node_text_position(const sl_node *node, int line, int column, int *file_line, int *file_column)
+{
+    if (!node || !node->has_text_position || line < 1 || column < 1) return false;
+    if (!node->is_block && line != 1) return false;
+    *file_line = node->text_line + line - 1;
+    *file_column = node->text_column + column - 1;
+    return true;
 }
 
 const sl_node *sl_node_get(const sl_node *map, const char *key)

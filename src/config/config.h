@@ -36,6 +36,12 @@ struct sl_node {
     /* SL_NODE_SCALAR: the expanded text; is_quoted for '...' and "..." */
     const char *scalar;
     bool is_quoted;
+    /* Where the scalar's text stands in the file, when it stands there
+     * verbatim (see sl_node_text_position): its first line and column, and
+     * whether it is a literal block (| ...), whose lines are the file's. */
+    bool has_text_position;
+    bool is_block;
+    int text_line, text_column;
     bool is_null;              /* plain `~`, `null` or empty */
     /* SL_NODE_MAP */
     sl_node_pair *pairs;
@@ -62,6 +68,13 @@ const sl_node *sl_config_root(const sl_config_doc *doc);
 
 /* The value under key in a map node, or NULL (also when node is not a map). */
 const sl_node *sl_node_get(const sl_node *map, const char *key);
+
+/* The file line and column of line:column (1-based) of a scalar's text,
+ * for texts the file holds verbatim: one line, plain or quoted without
+ * escapes, or a literal block (`|`). false when the text cannot be placed
+ * (an escape, a folded block, a `${...}` reference, several plain lines):
+ * then only the node's own position is known. */
+bool sl_node_text_position(const sl_node *node, int line, int column, int *file_line, int *file_column);
 
 /* The pair under key (for its key position), or NULL. */
 const sl_node_pair *sl_node_get_pair(const sl_node *map, const char *key);

@@ -7,12 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 static int error_set(sl_error *err, int code, sl_error_class error_class, const char *format, va_list args)
 {
     if (err) {
         err->code = code;
         err->error_class = error_class;
-        vsnprintf(err->message, sizeof err->message, format, args);
+        int n = vsnprintf(err->message, sizeof err->message, format, args);
+        /* Cut short: never in the middle of a character, so the message
+         * stays valid UTF-8 wherever it goes (a dead letter's header). */
+        if (n >= (int)sizeof err->message)
+            err->message[sl_utf8_complete_len(err->message, sizeof err->message - 1)] = '\0';
     }
     return code;
 }
@@ -100,7 +106,9 @@ void sl_error_prefix(sl_error *err, const char *format, ...)
     size_t prefix_len = strnlen(prefix, sizeof prefix);
     size_t old_len = strnlen(old, sizeof old - 1);
     if (prefix_len > sizeof err->message - 1) prefix_len = sizeof err->message - 1;
-    if (old_len > sizeof err->message - 1 - prefix_len) old_len = sizeof err->message - 1 - prefix_len;
+    prefix_len = sl_utf8_complete_len(prefix, prefix_len);
+    if (old_len > sizeof err->message - 1 - prefix_len)
+        old_len = sl_utf8_complete_len(old, sizeof err->message - 1 - prefix_len);
     memcpy(err->message, prefix, prefix_len);
     memcpy(err->message + prefix_len, old, old_len);
     err->message[prefix_len + old_len] = '\0';

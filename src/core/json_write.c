@@ -208,7 +208,10 @@ static size_t format_digits(char *text, bool is_negative, const char *digits, in
  * both ways are tried. */
 static int write_double(sl_buffer *out, double value)
 {
-    if (!isfinite(value)) return put_bytes(out, "null", 4);
+    /* JSON has no number for these: written as PostgreSQL's to_json writes
+     * them, strings, so nothing turns into null. */
+    if (isnan(value)) return put_bytes(out, "\"NaN\"", 5);
+    if (isinf(value)) return value > 0 ? put_bytes(out, "\"Infinity\"", 10) : put_bytes(out, "\"-Infinity\"", 11);
     if (value >= -1e15 && value <= 1e15 && value == (double)(int64_t)value &&
         !(value == 0 && signbit(value))) {
         int rc = write_int(out, (int64_t)value);

@@ -377,7 +377,15 @@ static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node 
             rc = out_of_memory(ld);
         } else if (rc) {
             const sl_node *sql_node = sl_node_get(node, "sql");
-            rc = sl_diag_error_at(ld->diags, sql_node ? sql_node : node, "%s.sql: %s", where, err.message);
+            int line = 0, column = 0, used = 0, file_line, file_column;
+            /* The SQL's "line L column C: " placed in the file when the file
+             * holds the statement verbatim, else at the sql: value. */
+            if (sscanf(err.message, "line %d column %d: %n", &line, &column, &used) == 2 && used > 0 &&
+                sl_node_text_position(sql_node, line, column, &file_line, &file_column))
+                rc = sl_diag_error_at_position(ld->diags, sql_node->file, file_line, file_column, "%s.sql: %s",
+                                               where, err.message + used);
+            else
+                rc = sl_diag_error_at(ld->diags, sql_node ? sql_node : node, "%s.sql: %s", where, err.message);
         }
     }
     sl_options_free(sl_transform_options, &conf);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core/timefmt.h"
+#include "core/utf8.h"
 
 static const struct {
     const char *name;
@@ -60,8 +61,9 @@ void sl_sql_value_describe(const sl_value *value, char *buf, size_t size)
     case SL_TYPE_DOUBLE: snprintf(buf, size, "%.17g", value->number); break;
     case SL_TYPE_STRING:
     case SL_TYPE_BYTES:
-        if (value->string.len > 60)
-            snprintf(buf, size, "'%.60s...'", value->string.ptr);
+        if (value->string.len > 60)   /* cut between characters, never inside one */
+            snprintf(buf, size, "'%.*s...'", (int)sl_utf8_cut(value->string.ptr, value->string.len, 60),
+                     value->string.ptr);
         else
             snprintf(buf, size, "'%.*s'", (int)value->string.len, value->string.ptr);
         break;

@@ -13,6 +13,7 @@
  */
 #include "sql/eval.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ static sl_sql_expr *resolve_literal(compiler *c, const sl_sql_ast *ast)
         sl_str text;
         if (!copy_str(c, ast->text, &text)) return NULL;
         expr->constant = sl_value_string(text);
+        expr->is_untyped = true;   /* PostgreSQL's "unknown" literal: typed by what it meets */
         break;
     }
     case SL_AST_TIMESTAMP: {
@@ -152,11 +154,66 @@ static sl_sql_expr *resolve_path(compiler *c, const sl_sql_ast *ast)
     return expr;
 }
 
+/* Edit distance between a and b (case-insensitive), capped at cap + 1. */
+static size_t name_distance(sl_str a, const char *b, size_t cap)
+{
+    size_t b_len = strlen(b);
+    if (a.len > 32 || b_len > 32) return cap + 1;
+    size_t row[33];
+    for (size_t j = 0; j <= b_len; j++) row[j] = j;
+    for (size_t i = 1; i <= a.len; i++) {
+        size_t diagonal = row[0], best = row[0] = i;
+        for (size_t j = 1; j <= b_len; j++) {
+            size_t above = row[j];
+            size_t cost = tolower((unsigned char)a.ptr[i - 1]) == b[j - 1] ? 0 : 1;
+            size_t value = diagonal + cost;
+            if (above + 1 < value) value = above + 1;
+            if (row[j - 1] + 1 < value) value = row[j - 1] + 1;
+            row[j] = value;
+            diagonal = above;
+            if (value < best) best = value;
+        }
+        if (best > cap) return cap + 1;
+    }
+    return row[b_len];
+}
+
+/* "unknown function 'rond' (did you mean round?)": the names of the table
+ * within a small edit distance, or that start with what was written. */
+static void *unknown_function(compiler *c, const sl_sql_ast *ast)
+{
+    static const char *const aggregates[] = { "count", "sum", "avg", "min", "max", NULL };
+    for (size_t i = 0; aggregates[i]; i++) {
+        if (ast->text.len != strlen(aggregates[i]) || strncasecmp(ast->text.ptr, aggregates[i], ast->text.len)) continue;
+        sl_error_set(c->err, SL_ESQL, "line %d column %d: %s() is an aggregate: aggregates (count, sum, avg, min, max "
+                     "with GROUP BY) are not supported yet; a statement maps each record to one row",
+                     ast->line, ast->column, aggregates[i]);
+        return NULL;
+    }
+    char names[600] = "";
+    size_t used = 0, n_near = 0;
+    size_t cap = ast->text.len <= 4 ? 1 : 2;
+    for (size_t i = 0; sl_sql_function_at(i) && used < sizeof names; i++) {
+        const char *name = sl_sql_function_at(i)->name;
+        bool is_prefix = ast->text.len >= 3 && strncasecmp(name, ast->text.ptr, ast->text.len) == 0;
+        if (!is_prefix && name_distance(ast->text, name, cap) > cap) continue;
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", n_near++ ? ", " : "", name);
+    }
+    if (n_near) {
+        sl_error_set(c->err, SL_ESQL, "line %d column %d: unknown function '%.*s' (did you mean %s?)", ast->line,
+                     ast->column, (int)(ast->text.len > 60 ? 60 : ast->text.len), ast->text.ptr, names);
+        return NULL;
+    }
+    sl_error_set(c->err, SL_ESQL, "line %d column %d: unknown function '%.*s' (none is named like it; docs/sql.md "
+                 "lists them all)", ast->line, ast->column, (int)(ast->text.len > 60 ? 60 : ast->text.len),
+                 ast->text.ptr);
+    return NULL;
+}
+
 static sl_sql_expr *resolve_call(compiler *c, const sl_sql_ast *ast)
 {
     const sl_sql_function *function = sl_sql_function_find(ast->text);
-    if (!function)
-        return fail_at(c, SL_ESQL, ast->line, ast->column, "unknown function", ast->text);
+    if (!function) return unknown_function(c, ast);
     size_t n = ast->n_args, low = function->min_args, high = function->max_args;
     if (n < low || n > high) {
         if (high == SL_SQL_VARIADIC)

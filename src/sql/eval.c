@@ -218,6 +218,16 @@ static int eval_arithmetic(const sl_sql_expr *expr, const sl_value *a, const sl_
         break;
     default: break;
     }
+    /* As PostgreSQL: finite operands with an infinite result overflowed,
+     * and a product or quotient that came to 0 from non-zero operands
+     * underflowed; both are errors of the record, not Infinity or 0. */
+    bool is_finite_in = isfinite(x) && isfinite(y);
+    if (isinf(result) && is_finite_in)
+        return fail(expr, err, "double overflow in %g %s %g", x, sl_sql_operator_name(expr->op), y);
+    bool is_underflow = result == 0 && x != 0 && is_finite_in &&
+                        ((expr->op == SL_OP_MUL && y != 0) || expr->op == SL_OP_DIV);
+    if (is_underflow)
+        return fail(expr, err, "double underflow in %g %s %g", x, sl_sql_operator_name(expr->op), y);
     *out = sl_value_double(result);
     return SL_OK;
 }
@@ -328,6 +338,39 @@ static int eval_unary(const sl_sql_expr *expr, const sl_value *input, sl_arena *
     return SL_OK;
 }
 
+/* A string literal that meets a number, a boolean or a timestamp takes that
+ * type, as PostgreSQL types an unknown literal by what it meets: 1 = '1' is
+ * TRUE and '2' * 3 is 6. A literal that does not read as that type is an
+ * error at the literal. Strings from the record are never converted. */
+static int coerce_untyped(const sl_sql_expr *literal, sl_value *value, const sl_value *other, sl_arena *arena,
+                          sl_error *err)
+{
+    if (!literal->is_untyped || value->type != SL_TYPE_STRING) return SL_OK;
+    if (other->type != SL_TYPE_INT && other->type != SL_TYPE_DOUBLE && other->type != SL_TYPE_BOOL &&
+        other->type != SL_TYPE_TIMESTAMP)
+        return SL_OK;
+    sl_type target = other->type;
+    sl_value converted;
+    sl_error ignored = { 0 };
+    int rc = sl_sql_cast(value, target, arena, &converted, &ignored);
+    if (rc == SL_ENOMEM) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    if (rc) {
+        char shown[96];
+        sl_sql_value_describe(value, shown, sizeof shown);
+        return fail(literal, err, "invalid input syntax for type %s: %s", sl_sql_type_sql_name(target), shown);
+    }
+    *value = converted;
+    return SL_OK;
+}
+
+/* Both sides of an operator, each typed by the other when it is a literal. */
+static int coerce_pair(const sl_sql_expr *left, sl_value *a, const sl_sql_expr *right, sl_value *b,
+                       sl_arena *arena, sl_error *err)
+{
+    int rc = coerce_untyped(left, a, b, arena, err);
+    return rc ? rc : coerce_untyped(right, b, a, arena, err);
+}
+
 static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                        sl_value *out, sl_error *err)
 {
@@ -337,6 +380,10 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     if (rc) return rc;
     rc = sl_sql_expr_eval(expr->args[1], input, arena, &b, err);
     if (rc) return rc;
+    if (expr->op != SL_OP_CONCAT) {
+        rc = coerce_pair(expr->args[0], &a, expr->args[1], &b, arena, err);
+        if (rc) return rc;
+    }
     switch (expr->op) {
     case SL_OP_ADD:
     case SL_OP_SUB:
@@ -368,8 +415,11 @@ static int eval_in(const sl_sql_expr *expr, const sl_value *input, sl_arena *are
             has_null = true;
             continue;
         }
+        sl_value left = x;
+        rc = coerce_pair(expr->args[0], &left, expr->args[i], &item, arena, err);
+        if (rc) return rc;
         int order;
-        rc = compare_or_fail(expr, "IN", &x, &item, &order, err);
+        rc = compare_or_fail(expr, "IN", &left, &item, &order, err);
         if (rc) return rc;
         is_found = order == 0;
     }
@@ -387,11 +437,15 @@ static int eval_between(const sl_sql_expr *expr, const sl_value *input, sl_arena
         int rc = sl_sql_expr_eval(expr->args[i], input, arena, &v[i], err);
         if (rc) return rc;
     }
+    sl_value low_x = v[0], high_x = v[0];
+    int rc = coerce_pair(expr->args[0], &low_x, expr->args[1], &v[1], arena, err);
+    if (rc == SL_OK) rc = coerce_pair(expr->args[0], &high_x, expr->args[2], &v[2], arena, err);
+    if (rc) return rc;
     int low_order = 0, high_order = 0; /* 2 = unknown (NULL) */
     if (v[0].type == SL_TYPE_NULL || v[1].type == SL_TYPE_NULL) low_order = 2;
-    else if (compare_or_fail(expr, "BETWEEN", &v[0], &v[1], &low_order, err)) return SL_ESQL;
+    else if (compare_or_fail(expr, "BETWEEN", &low_x, &v[1], &low_order, err)) return SL_ESQL;
     if (v[0].type == SL_TYPE_NULL || v[2].type == SL_TYPE_NULL) high_order = 2;
-    else if (compare_or_fail(expr, "BETWEEN", &v[0], &v[2], &high_order, err)) return SL_ESQL;
+    else if (compare_or_fail(expr, "BETWEEN", &high_x, &v[2], &high_order, err)) return SL_ESQL;
     bool is_low_false = low_order != 2 && low_order < 0;
     bool is_high_false = high_order != 2 && high_order > 0;
     if (is_low_false || is_high_false) *out = sl_value_bool(expr->is_negated);

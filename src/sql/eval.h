@@ -43,6 +43,7 @@ struct sl_sql_expr {
     sl_sql_expr **args;
     size_t n_args;
     sl_value constant;                 /* CONST */
+    bool is_untyped;                   /* CONST of a string literal: takes the type of what it meets */
     const sl_sql_path_step *steps;     /* PATH */
     size_t n_steps;
     const sl_sql_function *function;   /* CALL */

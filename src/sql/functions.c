@@ -2,8 +2,9 @@
  *
  * Each function is a small C function over evaluated arguments plus one row
  * in `functions` below. Strings are UTF-8: length and substr count code
- * points; lower and upper change ASCII letters only and leave other bytes
- * as they are. A result that equals an argument is returned without a copy.
+ * points, trim strips whole characters, lower and upper map every
+ * Unicode letter (the C.UTF-8 locale's simple case mapping). A result that
+ * equals an argument is returned without a copy.
  *
  * uuid() draws from a per-thread xoshiro256** generator seeded once from
  * getrandom(2): no lock is shared between worker threads.
@@ -11,6 +12,10 @@
 #include "sql/functions.h"
 
 #include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <wctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 #include <sys/random.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "sql/cast.h"
 
 static int type_error(sl_sql_call *call, const char *name, const char *expected,
@@ -159,25 +165,53 @@ static int fn_uuid(sl_sql_call *call, const sl_value *args, size_t n_args, sl_va
 
 /* ---- strings ---- */
 
+/* The C.UTF-8 locale, whose towlower/towupper know every Unicode letter's
+ * simple case mapping (as PostgreSQL's lower() and upper() on glibc).
+ * Made once; a locale_t is read-only, so worker threads share it. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_utf8_locale(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* lower/upper: every letter's simple Unicode case mapping; bytes that are
+ * not valid UTF-8 are kept as they are. A result that changes nothing is
+ * the argument itself. */
 static int change_case(sl_sql_call *call, const char *name, const sl_value *arg, bool is_upper,
                        sl_value *out)
 {
     if (arg->type != SL_TYPE_STRING) return type_error(call, name, "a string", arg);
+    pthread_once(&utf8_locale_once, make_utf8_locale);
+    if (utf8_locale == (locale_t)0)
+        return sl_error_set(call->err, SL_ESQL, "%s(): the C.UTF-8 locale is missing on this machine", name);
     sl_str s = arg->string;
-    char from_low = is_upper ? 'a' : 'A', from_high = is_upper ? 'z' : 'Z';
-    size_t first = 0;
-    while (first < s.len && !(s.ptr[first] >= from_low && s.ptr[first] <= from_high)) first++;
-    if (first == s.len) {
+    /* A mapped character takes at most one byte more than it had (ɐ, 2
+     * bytes, is Ɐ, 3). */
+    char *text = sl_arena_alloc(call->arena, s.len * 2 + 1);
+    if (!text) return out_of_memory(call, name);
+    size_t n = 0;
+    bool is_changed = false;
+    for (size_t pos = 0; pos < s.len;) {
+        size_t at = pos;
+        int32_t code = sl_utf8_decode(s.ptr, s.len, &pos);
+        wint_t mapped = code < 0 ? WEOF : is_upper ? towupper_l((wint_t)code, utf8_locale)
+                                                 : towlower_l((wint_t)code, utf8_locale);
+        if (code < 0 || mapped == (wint_t)code || mapped == WEOF || mapped > 0x10FFFF) {
+            memcpy(text + n, s.ptr + at, pos - at);
+            n += pos - at;
+            continue;
+        }
+        n += sl_utf8_encode((int32_t)mapped, text + n);
+        is_changed = true;
+    }
+    if (!is_changed) {
         *out = *arg;
         return SL_OK;
     }
-    char *text = sl_arena_alloc(call->arena, s.len + 1);
-    if (!text) return out_of_memory(call, name);
-    memcpy(text, s.ptr, s.len);
-    for (size_t i = first; i < s.len; i++)
-        if (text[i] >= from_low && text[i] <= from_high) text[i] = (char)(text[i] ^ 0x20);
-    text[s.len] = '\0';
-    *out = sl_value_string((sl_str){ text, s.len });
+    text[n] = '\0';
+    *out = sl_value_string((sl_str){ text, n });
     return SL_OK;
 }
 
@@ -233,8 +267,36 @@ static int fn_length(sl_sql_call *call, const sl_value *args, size_t n_args, sl_
     return SL_OK;
 }
 
-/* trim/ltrim/rtrim(s [, characters]): strips spaces, or any byte of
- * characters, from the chosen ends. */
+/* The length in bytes of the UTF-8 character that starts at s[pos] (1 for
+ * a byte that starts none) and of the one that ends at s[end - 1]. */
+static size_t char_len_at(sl_str s, size_t pos)
+{
+    size_t n = 1;
+    while (pos + n < s.len && is_continuation(s.ptr[pos + n]) && n < 4) n++;
+    return n;
+}
+
+static size_t char_len_before(sl_str s, size_t end)
+{
+    size_t n = 1;
+    while (n < end && n < 4 && is_continuation(s.ptr[end - n])) n++;
+    return n;
+}
+
+/* Whether the character ch (len bytes) is one of the characters of set. */
+static bool set_has(sl_str set, const char *ch, size_t len)
+{
+    for (size_t pos = 0; pos < set.len;) {
+        size_t n = char_len_at(set, pos);
+        if (n == len && memcmp(set.ptr + pos, ch, len) == 0) return true;
+        pos += n;
+    }
+    return false;
+}
+
+/* trim/ltrim/rtrim(s [, characters]): strips spaces, or any character of
+ * characters (whole UTF-8 characters, never bytes of one), from the chosen
+ * ends. */
 static int trim_ends(sl_sql_call *call, const char *name, const sl_value *args, size_t n_args,
                      bool is_left, bool is_right, sl_value *out)
 {
@@ -245,8 +307,17 @@ static int trim_ends(sl_sql_call *call, const char *name, const sl_value *args, 
         set = args[1].string;
     }
     sl_str s = args[0].string;
-    while (is_left && s.len && set.len && memchr(set.ptr, s.ptr[0], set.len)) s.ptr++, s.len--;
-    while (is_right && s.len && set.len && memchr(set.ptr, s.ptr[s.len - 1], set.len)) s.len--;
+    while (is_left && s.len) {
+        size_t n = char_len_at(s, 0);
+        if (!set_has(set, s.ptr, n)) break;
+        s.ptr += n;
+        s.len -= n;
+    }
+    while (is_right && s.len) {
+        size_t n = char_len_before(s, s.len);
+        if (!set_has(set, s.ptr + s.len - n, n)) break;
+        s.len -= n;
+    }
     *out = sl_value_string(s);
     return SL_OK;
 }
@@ -309,7 +380,7 @@ static int fn_abs(sl_sql_call *call, const sl_value *args, size_t n_args, sl_val
             return sl_error_set(call->err, SL_ESQL, "abs(): int out of range");
         *out = sl_value_int(args[0].integer < 0 ? -args[0].integer : args[0].integer);
     } else if (args[0].type == SL_TYPE_DOUBLE) {
-        *out = sl_value_double(args[0].number < 0 ? -args[0].number : args[0].number);
+        *out = sl_value_double(fabs(args[0].number));   /* abs(-0.0) is 0, not -0 */
     } else {
         return type_error(call, "abs", "a number", &args[0]);
     }

@@ -237,6 +237,13 @@ static sl_sql_ast *parse_call(parser *p)
     next(p); /* '(' */
     sl_sql_ast *args[64];
     size_t n_args = 0;
+    if (peek(p)->kind == SL_TOKEN_STAR) {
+        /* count(*): an aggregate, which needs GROUP BY (not built yet). */
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: %.*s(*) is an aggregate: aggregates (count, sum, avg, min, "
+                     "max with GROUP BY) are not supported yet; a statement maps each record to one row",
+                     name->line, name->column, (int)name->len, name->text);
+        return NULL;
+    }
     if (!accept(p, SL_TOKEN_RPAREN)) {
         do {
             if (n_args == sizeof args / sizeof args[0]) {

@@ -91,7 +91,7 @@ def test_validate_reports_every_mistake_in_one_pass_sorted_by_position(sluice, w
         (8, 51, "pipelines.first.source.generator.count: must be at least 0"),
         (10, 14, "pipelines.first.workers: expected an integer"),
         (12, 29, "warning: pipelines.second.source.file.path: 'absent.jsonl' does not exist yet"),
-        (13, 23, "pipelines.second.transform.sql: line 1 column 8"),
+        (13, 31, "pipelines.second.transform.sql: expected expression, found 'FROM'"),
         (14, 47, "unknown setting 'colour' in pipelines.second.sink.sqlite"),
         (15, 9, "unknown setting 'port' in http (known: listen)"),
     ]

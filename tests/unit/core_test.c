@@ -16,6 +16,7 @@
 #include "core/decimal.h"
 #include "core/error.h"
 #include "core/timefmt.h"
+#include "core/utf8.h"
 #include "core/value.h"
 #include "test_util.h"
 
@@ -599,4 +600,49 @@ Test(core, decimal_read_takes_digits_up_to_max_and_refuses_overflow)
     at = "007";
     cr_assert(sl_decimal_read(&at, 10, &value));
     cr_assert_eq(value, 7);
+}
+
+/* ---- UTF-8 ---- */
+
+Test(core, utf8_decodes_encodes_and_cuts_between_characters)
+{
+    const char *text = "aé€😀";   /* 1, 2, 3 and 4 bytes */
+    size_t len = strlen(text), pos = 0;
+    int32_t codes[4];
+    for (int i = 0; i < 4; i++) codes[i] = sl_utf8_decode(text, len, &pos);
+    cr_assert_eq(pos, len);
+    cr_assert_eq(codes[0], 'a');
+    cr_assert_eq(codes[1], 0xE9);
+    cr_assert_eq(codes[2], 0x20AC);
+    cr_assert_eq(codes[3], 0x1F600);
+    char out[4];
+    cr_assert_eq(sl_utf8_encode(0x20AC, out), 3);
+    cr_assert_eq(memcmp(out, "€", 3), 0);
+    for (size_t max = 0; max <= len; max++) {
+        size_t cut = sl_utf8_cut(text, len, max);
+        cr_assert(cut <= max);
+        cr_assert(cut == 0 || cut == 1 || cut == 3 || cut == 6 || cut == 10, "cut %zu of max %zu", cut, max);
+        cr_assert_eq(sl_utf8_complete_len(text, max), cut, "max %zu", max);
+    }
+    /* Bytes that start nothing are taken one at a time. */
+    const char bad[] = "\xC3(\xE2\x82\xC0\x80\xED\xA0\x80";
+    pos = 0;
+    cr_assert_eq(sl_utf8_decode(bad, sizeof bad - 1, &pos), -1);
+    cr_assert_eq(pos, 1);
+}
+
+Test(core, error_messages_cut_short_stay_utf8)
+{
+    sl_error err;
+    char long_text[1200];
+    memset(long_text, 0, sizeof long_text);
+    for (size_t i = 0; i + 2 < sizeof long_text; i += 2) memcpy(long_text + i, "é", 2);
+    for (int shift = 0; shift < 2; shift++) {
+        sl_error_set(&err, SL_ESQL, "%.*s%s", shift, "x", long_text);
+        size_t len = strlen(err.message);
+        cr_assert_eq(sl_utf8_complete_len(err.message, len), len, "shift %d", shift);
+        sl_error_prefix(&err, "%s", shift ? "y" : "");
+        len = strlen(err.message);
+        cr_assert_eq(sl_utf8_complete_len(err.message, len), len, "prefix, shift %d", shift);
+    }
 }

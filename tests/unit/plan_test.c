@@ -123,11 +123,20 @@ Test(plan, rejects_an_unknown_connector_naming_the_known_ones)
                  "unknown source connector 'kafkaa' (sources: generator, topic");
 }
 
-Test(plan, reports_sql_errors_with_the_sql_node_position_and_sql_line_column)
+/* At the SQL's own line and column in the file when the file holds it
+ * verbatim (one quoted line, a literal block); else at the value, with the
+ * SQL's position. */
+Test(plan, reports_sql_errors_at_their_place_in_the_file)
 {
     expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform: { sql: \"SELECT FROM input\" }\n"
                  "    sink: { stdio: {} }\n",
-                 ":4:23: pipelines.p.transform.sql: line 1 column 8");
+                 ":4:31: pipelines.p.transform.sql: expected expression, found 'FROM'");
+    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform:\n      sql: |\n        SELECT a,\n"
+                 "          b c d\n        FROM input\n    sink: { stdio: {} }\n",
+                 ":7:15: pipelines.p.transform.sql: expected ',' or FROM, found 'd'");
+    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform: { sql: \"SELECT \\u0041 FROM input x\" }\n"
+                 "    sink: { stdio: {} }\n",
+                 ":4:23: pipelines.p.transform.sql: line 1 column 21: expected end of statement, found 'x'");
 }
 
 Test(plan, requires_a_sink)
@@ -178,7 +187,7 @@ Test(plan, checks_every_pipeline_and_part_past_the_first_mistake)
                                         ":4:22: unknown setting 'x' in pipelines.a.sink.stdio",
                                         ":5:17: pipelines.a.batch_size: must be between 1 and 1000000",
                                         ":7:15: pipelines.b.source: unknown source connector 'nope'",
-                                        ":8:23: pipelines.b.transform.sql: line 1 column 8",
+                                        ":8:31: pipelines.b.transform.sql: expected expression",
                                         ":10:1: auth: not supported yet", NULL });
 }
 

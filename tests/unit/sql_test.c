@@ -140,7 +140,7 @@ Test(sql, accepts_non_ascii_names)
     cr_assert_eq(sl_sql_eval(program, &input, arena, &row, &err), 1, "%s", err.message);
     cr_assert_str_eq(sl_sql_column_name(program, 0), "prénom");
     cr_assert(sl_str_eq_cstr(row.object.members[0].value.string, "Zoë"));
-    cr_assert(sl_str_eq_cstr(row.object.members[1].value.string, "ZOë"));
+    cr_assert(sl_str_eq_cstr(row.object.members[1].value.string, "ZOË"));
     sl_sql_free(program);
 }
 
