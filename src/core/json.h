@@ -39,7 +39,8 @@ int sl_json_parse_projected(sl_arena *arena, const char *text, size_t len,
                             const sl_json_projection *projection, sl_value *out, sl_error *err);
 
 /* Appends value as compact JSON to out. Timestamps are written as
- * ISO-8601 UTC strings, bytes as base64 strings, non-finite doubles as null. */
+ * ISO-8601 UTC strings, bytes as base64 strings, non-finite doubles as the
+ * strings "Infinity", "-Infinity" and "NaN" (as PostgreSQL's to_json). */
 int sl_json_write(sl_buffer *out, const sl_value *value);
 
 /* Appends text as a JSON string literal (quotes and escapes included). */

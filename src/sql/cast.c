@@ -164,10 +164,11 @@ int sl_sql_cast(const sl_value *in, sl_type target, sl_arena *arena, sl_value *o
         if (in->type == SL_TYPE_BOOL) {
             *out = sl_value_int(in->boolean);
         } else if (in->type == SL_TYPE_DOUBLE) {
-            double truncated = trunc(in->number);
-            if (!(truncated >= -9223372036854775808.0 && truncated < 9223372036854775808.0))
+            /* To the nearest, ties to even, as PostgreSQL (2.5 is 2, 3.5 is 4). */
+            double rounded = rint(in->number);
+            if (!(rounded >= -9223372036854775808.0 && rounded < 9223372036854775808.0))
                 return cast_error(in, target, " (out of range)", err);
-            *out = sl_value_int((int64_t)truncated);
+            *out = sl_value_int((int64_t)rounded);
         } else if (in->type == SL_TYPE_STRING) {
             int64_t value;
             if (parse_int(in->string, &value)) return cast_error(in, target, "", err);

@@ -8,8 +8,12 @@
  * argument counts checked, type names are mapped to sl_type, literal texts
  * become values. A node whose arguments are all constants (and that is not a
  * volatile call like uuid() or now()) is evaluated once here and replaced by
- * its value; if that evaluation fails, the node is kept so the error is
- * raised per record, where a short-circuit may avoid it.
+ * its value; if that evaluation fails, the statement does not compile (as
+ * PostgreSQL fails at planning: `12345 % 0` is a mistake whatever the
+ * records are). Folding also does what PostgreSQL's planner does with
+ * constants, so both give the same answers: a strict operator with a NULL
+ * argument is NULL, FALSE AND x is FALSE and TRUE OR x TRUE, COALESCE drops
+ * NULL constants and stops at its first non-NULL constant.
  */
 #include "sql/eval.h"
 
@@ -239,7 +243,6 @@ static sl_sql_expr_kind kind_of(sl_sql_ast_kind kind)
     case SL_AST_BINARY: return SL_EXPR_BINARY;
     case SL_AST_IS_NULL: return SL_EXPR_IS_NULL;
     case SL_AST_IN: return SL_EXPR_IN;
-    case SL_AST_BETWEEN: return SL_EXPR_BETWEEN;
     case SL_AST_LIKE: return SL_EXPR_LIKE;
     case SL_AST_CAST: return SL_EXPR_CAST;
     default: return SL_EXPR_CALL;
@@ -247,20 +250,145 @@ static sl_sql_expr_kind kind_of(sl_sql_ast_kind kind)
 }
 
 /* Replaces expr by its value when every argument is constant. */
+/* Whether expr is NULL whenever one of its arguments is: operators (but
+ * AND, OR, IS NULL, IN and BETWEEN), casts, LIKE and the functions not
+ * marked NULL-safe. */
+static bool is_strict(const sl_sql_expr *expr)
+{
+    switch (expr->kind) {
+    case SL_EXPR_UNARY:
+    case SL_EXPR_CAST:
+    case SL_EXPR_LIKE: return true;
+    case SL_EXPR_BINARY: return expr->op != SL_OP_AND && expr->op != SL_OP_OR;
+    case SL_EXPR_CALL: return !(expr->function->flags & SL_SQL_FN_NULL_SAFE);
+    default: return false;
+    }
+}
+
+static bool is_constant(const sl_sql_expr *expr, sl_type type, bool boolean)
+{
+    return expr->kind == SL_EXPR_CONST && expr->constant.type == type &&
+           (type != SL_TYPE_BOOL || expr->constant.boolean == boolean);
+}
+
+static sl_sql_expr *fold_to(sl_sql_expr *expr, sl_value value)
+{
+    expr->kind = SL_EXPR_CONST;
+    expr->constant = value;
+    expr->n_args = 0;
+    return expr;
+}
+
+/* expr fails whenever it is evaluated (a constant part that fails): kept
+ * so a parent that never evaluates it (COALESCE after a constant, AND after
+ * FALSE) can drop it; one that stays in the statement is its compile error. */
+static sl_sql_expr *fails(compiler *c, sl_sql_expr *expr, const char *message)
+{
+    expr->fold_error = sl_arena_strndup(c->arena, message, strlen(message));
+    return expr->fold_error ? expr : fail_memory(c);
+}
+
+static sl_sql_expr *fold_logic(compiler *c, sl_sql_expr *expr)
+{
+    bool decides = expr->op == SL_OP_OR;
+    for (size_t i = 0; i < 2; i++) {
+        if (expr->args[i]->fold_error) return fails(c, expr, expr->args[i]->fold_error);
+        if (is_constant(expr->args[i], SL_TYPE_BOOL, decides)) return fold_to(expr, sl_value_bool(decides));
+    }
+    return NULL;   /* not decided: the general rules go on */
+}
+
+static sl_sql_expr *fold_coalesce(compiler *c, sl_sql_expr *expr)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < expr->n_args; i++) {
+        if (expr->args[i]->fold_error) return fails(c, expr, expr->args[i]->fold_error);
+        if (is_constant(expr->args[i], SL_TYPE_NULL, false)) continue;
+        expr->args[kept++] = expr->args[i];
+        if (expr->args[i]->kind == SL_EXPR_CONST) break;
+    }
+    if (kept == 0) return fold_to(expr, sl_value_null());
+    expr->n_args = kept;
+    return kept == 1 ? expr->args[0] : expr;
+}
+
+/* x IN (a, b, ...), as the OR of x = a, x = b ...: a constant item equal to
+ * a constant x decides it, and what follows is never evaluated. */
+static sl_sql_expr *fold_in(compiler *c, sl_sql_expr *expr)
+{
+    const sl_sql_expr *x = expr->args[0];
+    if (x->fold_error) return fails(c, expr, x->fold_error);
+    for (size_t i = 1; i < expr->n_args; i++) {
+        const sl_sql_expr *item = expr->args[i];
+        if (item->fold_error) return fails(c, expr, item->fold_error);
+        int order;
+        if (x->kind == SL_EXPR_CONST && item->kind == SL_EXPR_CONST && x->constant.type != SL_TYPE_NULL &&
+            item->constant.type != SL_TYPE_NULL && sl_sql_compare(&x->constant, &item->constant, &order) == 0 &&
+            order == 0)
+            return fold_to(expr, sl_value_bool(!expr->is_negated));
+    }
+    /* x IN (...) with x NULL is NULL; so is x IN (NULL), which is x = NULL. */
+    if (is_constant(x, SL_TYPE_NULL, false) || (expr->n_args == 2 && is_constant(expr->args[1], SL_TYPE_NULL, false)))
+        return fold_to(expr, sl_value_null());
+    return NULL;
+}
+
 static sl_sql_expr *fold(compiler *c, sl_sql_expr *expr)
 {
+    sl_sql_expr *decided = NULL;
+    if (expr->kind == SL_EXPR_BINARY && (expr->op == SL_OP_AND || expr->op == SL_OP_OR))
+        decided = fold_logic(c, expr);
+    else if (expr->kind == SL_EXPR_CALL && (expr->function->flags & SL_SQL_FN_FIRST_NOT_NULL))
+        return fold_coalesce(c, expr);
+    else if (expr->kind == SL_EXPR_IN)
+        decided = fold_in(c, expr);
+    if (decided) return decided;
+    for (size_t i = 0; i < expr->n_args; i++)
+        if (expr->args[i]->fold_error) return fails(c, expr, expr->args[i]->fold_error);
     if (expr->kind == SL_EXPR_CALL && (expr->function->flags & SL_SQL_FN_VOLATILE)) return expr;
+    /* A strict operator with a NULL constant argument is NULL, whatever its
+     * other arguments would do (PostgreSQL's planner folds it so too):
+     * (-i) / NULL is NULL even where -i would overflow. */
+    for (size_t i = 0; is_strict(expr) && i < expr->n_args; i++) {
+        if (is_constant(expr->args[i], SL_TYPE_NULL, false)) return fold_to(expr, sl_value_null());
+    }
     for (size_t i = 0; i < expr->n_args; i++)
         if (expr->args[i]->kind != SL_EXPR_CONST) return expr;
     sl_value none = sl_value_null(), value;
     sl_error ignored = { 0 };
     int rc = sl_sql_expr_eval(expr, &none, c->arena, &value, &ignored);
     if (rc == SL_ENOMEM) return fail_memory(c);
-    if (rc) return expr; /* fails per record instead; see the file comment */
-    expr->kind = SL_EXPR_CONST;
-    expr->constant = value;
-    expr->n_args = 0;
-    return expr;
+    if (rc) return fails(c, expr, ignored.message);
+    return fold_to(expr, value);
+}
+
+/* A two-argument operator node at ast's position. */
+static sl_sql_expr *binary(compiler *c, const sl_sql_ast *ast, sl_sql_operator op, sl_sql_expr *a, sl_sql_expr *b)
+{
+    sl_sql_expr *expr = expr_new(c, SL_EXPR_BINARY, ast, 2);
+    if (!expr) return NULL;
+    expr->op = op;
+    expr->is_negated = false;
+    expr->args[0] = a;
+    expr->args[1] = b;
+    return fold(c, expr);
+}
+
+/* x BETWEEN low AND high is x >= low AND x <= high, and NOT BETWEEN is
+ * x < low OR x > high, as the standard and PostgreSQL define them: the
+ * high side is not evaluated when the low side decides, and a constant
+ * side folds the whole (x NOT BETWEEN ... AND 0 with x = 5 is TRUE without
+ * evaluating the rest). x is one node, evaluated for each comparison. */
+static sl_sql_expr *resolve_between(compiler *c, const sl_sql_ast *ast, int depth)
+{
+    sl_sql_expr *x = resolve(c, ast->args[0], depth + 1);
+    sl_sql_expr *low = x ? resolve(c, ast->args[1], depth + 1) : NULL;
+    sl_sql_expr *high = low ? resolve(c, ast->args[2], depth + 1) : NULL;
+    if (!high) return NULL;
+    bool is_not = ast->is_negated;
+    sl_sql_expr *low_side = binary(c, ast, is_not ? SL_OP_LT : SL_OP_GE, x, low);
+    sl_sql_expr *high_side = low_side ? binary(c, ast, is_not ? SL_OP_GT : SL_OP_LE, x, high) : NULL;
+    return high_side ? binary(c, ast, is_not ? SL_OP_OR : SL_OP_AND, low_side, high_side) : NULL;
 }
 
 static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
@@ -286,6 +414,7 @@ static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
         if (expr) expr->constant = integer_literal(ast->args[0]->text, true);
         return expr;
     }
+    if (ast->kind == SL_AST_BETWEEN) return resolve_between(c, ast, depth);
     sl_sql_expr *expr = ast->kind == SL_AST_CALL ? resolve_call(c, ast)
                                                  : expr_new(c, kind_of(ast->kind), ast, ast->n_args);
     if (!expr) return NULL;
@@ -322,6 +451,8 @@ static int build_columns(compiler *c, sl_sql_program *program, const sl_sql_sele
         const sl_sql_select_item *item = &select->items[i];
         program->columns[i] = resolve(c, item->expr, 0);
         if (!program->columns[i]) return c->err->code;
+        if (program->columns[i]->fold_error)
+            return sl_error_set(c->err, SL_ESQL, "%s", program->columns[i]->fold_error);
         if (!column_name(c, item, i, &program->column_keys[i])) return SL_ENOMEM;
         program->column_names[i] = program->column_keys[i].ptr;
         for (size_t k = 0; k < i; k++) {
@@ -392,6 +523,10 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
         program->where = resolve(&c, select.where, 0);
         if (!program->where) {
             rc = c.err->code ? c.err->code : SL_ESQL;
+            goto fail;
+        }
+        if (program->where->fold_error) {
+            rc = sl_error_set(c.err, SL_ESQL, "%s", program->where->fold_error);
             goto fail;
         }
     }

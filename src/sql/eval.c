@@ -395,62 +395,54 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     }
 }
 
+/* One comparison of x IN (...): sets *is_found on a match and *has_null when
+ * x or the item is NULL. */
+static int in_compare(const sl_sql_expr *expr, size_t i, const sl_value *x, sl_value *item, sl_arena *arena,
+                      bool *is_found, bool *has_null, sl_error *err)
+{
+    if (x->type == SL_TYPE_NULL || item->type == SL_TYPE_NULL) {
+        *has_null = true;
+        return SL_OK;
+    }
+    sl_value left = *x;
+    int rc = coerce_pair(expr->args[0], &left, expr->args[i], item, arena, err);
+    if (rc) return rc;
+    int order;
+    rc = compare_or_fail(expr, "IN", &left, item, &order, err);
+    if (rc == SL_OK) *is_found = order == 0;
+    return rc;
+}
+
 /* x IN (a, b, ...): TRUE on a match; otherwise NULL if x or any item was
- * NULL, else FALSE. NOT IN negates that (NULL stays NULL). */
+ * NULL, else FALSE. NOT IN negates that (NULL stays NULL). Evaluated as
+ * PostgreSQL does: with two or more constant items, x is first looked up
+ * among the constants (its x = ANY (ARRAY[...])); then the other items are
+ * compared in order, x = a OR x = b ..., and an item after a match is not
+ * evaluated, so its error never happens. */
 static int eval_in(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                    sl_value *out, sl_error *err)
 {
-    sl_value x, item;
+    sl_value x;
     int rc = sl_sql_expr_eval(expr->args[0], input, arena, &x, err);
     if (rc) return rc;
-    if (x.type == SL_TYPE_NULL) {
-        *out = x;
-        return SL_OK;
-    }
+    size_t n_constants = 0;
+    for (size_t i = 1; i < expr->n_args; i++) n_constants += expr->args[i]->kind == SL_EXPR_CONST;
+    bool is_array = n_constants >= 2;
     bool has_null = false, is_found = false;
-    for (size_t i = 1; i < expr->n_args && !is_found; i++) {
-        rc = sl_sql_expr_eval(expr->args[i], input, arena, &item, err);
-        if (rc) return rc;
-        if (item.type == SL_TYPE_NULL) {
-            has_null = true;
-            continue;
-        }
-        sl_value left = x;
-        rc = coerce_pair(expr->args[0], &left, expr->args[i], &item, arena, err);
-        if (rc) return rc;
-        int order;
-        rc = compare_or_fail(expr, "IN", &left, &item, &order, err);
-        if (rc) return rc;
-        is_found = order == 0;
+    for (size_t i = 1; is_array && i < expr->n_args && !is_found && rc == SL_OK; i++) {
+        if (expr->args[i]->kind != SL_EXPR_CONST) continue;
+        sl_value item = expr->args[i]->constant;
+        rc = in_compare(expr, i, &x, &item, arena, &is_found, &has_null, err);
     }
+    for (size_t i = 1; i < expr->n_args && !is_found && rc == SL_OK; i++) {
+        if (is_array && expr->args[i]->kind == SL_EXPR_CONST) continue;
+        sl_value item;
+        rc = sl_sql_expr_eval(expr->args[i], input, arena, &item, err);
+        if (rc == SL_OK) rc = in_compare(expr, i, &x, &item, arena, &is_found, &has_null, err);
+    }
+    if (rc) return rc;
     if (!is_found && has_null) *out = sl_value_null();
     else *out = sl_value_bool(is_found != expr->is_negated);
-    return SL_OK;
-}
-
-/* x BETWEEN low AND high is low <= x AND x <= high, in three-valued logic. */
-static int eval_between(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
-                        sl_value *out, sl_error *err)
-{
-    sl_value v[3];
-    for (int i = 0; i < 3; i++) {
-        int rc = sl_sql_expr_eval(expr->args[i], input, arena, &v[i], err);
-        if (rc) return rc;
-    }
-    sl_value low_x = v[0], high_x = v[0];
-    int rc = coerce_pair(expr->args[0], &low_x, expr->args[1], &v[1], arena, err);
-    if (rc == SL_OK) rc = coerce_pair(expr->args[0], &high_x, expr->args[2], &v[2], arena, err);
-    if (rc) return rc;
-    int low_order = 0, high_order = 0; /* 2 = unknown (NULL) */
-    if (v[0].type == SL_TYPE_NULL || v[1].type == SL_TYPE_NULL) low_order = 2;
-    else if (compare_or_fail(expr, "BETWEEN", &low_x, &v[1], &low_order, err)) return SL_ESQL;
-    if (v[0].type == SL_TYPE_NULL || v[2].type == SL_TYPE_NULL) high_order = 2;
-    else if (compare_or_fail(expr, "BETWEEN", &high_x, &v[2], &high_order, err)) return SL_ESQL;
-    bool is_low_false = low_order != 2 && low_order < 0;
-    bool is_high_false = high_order != 2 && high_order > 0;
-    if (is_low_false || is_high_false) *out = sl_value_bool(expr->is_negated);
-    else if (low_order == 2 || high_order == 2) *out = sl_value_null();
-    else *out = sl_value_bool(!expr->is_negated);
     return SL_OK;
 }
 
@@ -560,7 +552,6 @@ int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
         return SL_OK;
     }
     case SL_EXPR_IN: return eval_in(expr, input, arena, out, err);
-    case SL_EXPR_BETWEEN: return eval_between(expr, input, arena, out, err);
     case SL_EXPR_LIKE: return eval_like(expr, input, arena, out, err);
     case SL_EXPR_CAST: {
         sl_value v;

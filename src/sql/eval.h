@@ -28,7 +28,6 @@ typedef enum sl_sql_expr_kind {
     SL_EXPR_BINARY,    /* op on args[0], args[1] (AND/OR short-circuit) */
     SL_EXPR_IS_NULL,   /* args[0] IS [NOT] NULL */
     SL_EXPR_IN,        /* args[0] [NOT] IN (args[1..]) */
-    SL_EXPR_BETWEEN,   /* args[0] [NOT] BETWEEN args[1] AND args[2] */
     SL_EXPR_LIKE,      /* args[0] [NOT] LIKE args[1] */
     SL_EXPR_CAST,      /* args[0] to cast_type */
     SL_EXPR_CALL,      /* function(args) */
@@ -44,6 +43,7 @@ struct sl_sql_expr {
     size_t n_args;
     sl_value constant;                 /* CONST */
     bool is_untyped;                   /* CONST of a string literal: takes the type of what it meets */
+    const char *fold_error;            /* a constant part that fails: why (compile.c) */
     const sl_sql_path_step *steps;     /* PATH */
     size_t n_steps;
     const sl_sql_function *function;   /* CALL */

@@ -563,7 +563,9 @@ static void check_out(case_runner *r, const char *expected_json)
 }
 
 /* `eval: EXPR => RESULT`: SELECT EXPR AS v FROM input on the record; RESULT
- * is v as JSON, or `error: MESSAGE` for the exact runtime error. */
+ * is v as JSON, `error: MESSAGE` for the exact runtime error, or
+ * `compile-error: MESSAGE` when the statement must not compile (a constant
+ * that fails, as `CAST('abc' AS INT)`). */
 static void check_eval(case_runner *r, const char *text)
 {
     const char *arrow = strstr(text, " => ");
@@ -577,8 +579,17 @@ static void check_eval(case_runner *r, const char *text)
     sl_sql_program *program = NULL;
     sl_error err = { 0 };
     r->n_checks++;
+    bool is_compile_error = strncmp(expected, "compile-error: ", 15) == 0;
     if (sl_sql_compile(sql, &program, &err) != SL_OK) {
-        case_fail(r, "%.*s does not compile: %s", (int)(arrow - text), text, err.message);
+        if (!is_compile_error)
+            case_fail(r, "%.*s does not compile: %s", (int)(arrow - text), text, err.message);
+        else if (strcmp(err.message, expected + 15) != 0)
+            case_fail(r, "compile error\n  expected: %s\n  got:      %s", expected + 15, err.message);
+        return;
+    }
+    if (is_compile_error) {
+        case_fail(r, "%.*s compiles; expected compile-error: %s", (int)(arrow - text), text, expected + 15);
+        sl_sql_free(program);
         return;
     }
     sl_value row;
