@@ -374,6 +374,70 @@ static sl_sql_expr *binary(compiler *c, const sl_sql_ast *ast, sl_sql_operator o
     return fold(c, expr);
 }
 
+/* CASE, folded as PostgreSQL's planner does: arms are looked at in order;
+ * one whose condition is a constant FALSE or NULL is dropped (its result
+ * never evaluated), one whose condition is a constant TRUE is the whole,
+ * and a constant part that fails in an arm that stays fails the statement.
+ * A simple CASE compares with =, so a NULL constant on either side drops
+ * the arm; with no arm left, the ELSE is the whole and the operand is never
+ * evaluated. */
+static sl_sql_expr *fold_case(compiler *c, sl_sql_expr *expr)
+{
+    sl_sql_expr *operand = expr->operand;
+    if (operand && operand->fold_error) return fails(c, expr, operand->fold_error);
+    size_t n_pairs = (expr->n_args - 1) / 2, kept = 0;
+    sl_sql_expr *otherwise = expr->args[expr->n_args - 1];
+    for (size_t k = 0; k < n_pairs; k++) {
+        sl_sql_expr *when = expr->args[2 * k], *then = expr->args[2 * k + 1];
+        if (when->fold_error) return fails(c, expr, when->fold_error);
+        int decided = -1;   /* 1: this arm is taken, 0: never, -1: known per record */
+        bool is_null_test = operand && (is_constant(operand, SL_TYPE_NULL, false) ||
+                                        is_constant(when, SL_TYPE_NULL, false));
+        if (is_null_test) {
+            decided = 0;   /* x = NULL is NULL: the arm is never taken */
+        } else if (when->kind == SL_EXPR_CONST && !operand) {
+            decided = is_constant(when, SL_TYPE_BOOL, true) ? 1 : 0;
+        } else if (when->kind == SL_EXPR_CONST && operand->kind == SL_EXPR_CONST) {
+            int order;
+            decided = operand->constant.type != SL_TYPE_NULL && when->constant.type != SL_TYPE_NULL &&
+                      sl_sql_compare(&operand->constant, &when->constant, &order) == 0 && order == 0;
+        }
+        if (decided == 0) continue;
+        if (then->fold_error) return fails(c, expr, then->fold_error);
+        if (decided == 1 && kept == 0) return then;
+        if (decided == 1) {
+            otherwise = then;   /* the arms before it decide per record; else this */
+            break;
+        }
+        expr->args[2 * kept] = when;
+        expr->args[2 * kept + 1] = then;
+        kept++;
+    }
+    if (otherwise->fold_error) return fails(c, expr, otherwise->fold_error);
+    if (kept == 0) return otherwise;
+    expr->args[2 * kept] = otherwise;
+    expr->n_args = 2 * kept + 1;
+    return expr;
+}
+
+static sl_sql_expr *resolve_case(compiler *c, const sl_sql_ast *ast, int depth)
+{
+    size_t n_pairs = (ast->n_args - 2) / 2;
+    sl_sql_expr *expr = expr_new(c, SL_EXPR_CASE, ast, 2 * n_pairs + 1);
+    if (!expr) return NULL;
+    if (ast->args[0] && !(expr->operand = resolve(c, ast->args[0], depth + 1))) return NULL;
+    for (size_t i = 0; i < 2 * n_pairs; i++)
+        if (!(expr->args[i] = resolve(c, ast->args[i + 1], depth + 1))) return NULL;
+    const sl_sql_ast *otherwise = ast->args[ast->n_args - 1];
+    if (otherwise) {
+        expr->args[2 * n_pairs] = resolve(c, otherwise, depth + 1);
+    } else {
+        expr->args[2 * n_pairs] = expr_new(c, SL_EXPR_CONST, ast, 0);
+        if (expr->args[2 * n_pairs]) expr->args[2 * n_pairs]->constant = sl_value_null();
+    }
+    return expr->args[2 * n_pairs] ? fold_case(c, expr) : NULL;
+}
+
 /* x BETWEEN low AND high is x >= low AND x <= high, and NOT BETWEEN is
  * x < low OR x > high, as the standard and PostgreSQL define them: the
  * high side is not evaluated when the low side decides, and a constant
@@ -415,6 +479,7 @@ static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
         return expr;
     }
     if (ast->kind == SL_AST_BETWEEN) return resolve_between(c, ast, depth);
+    if (ast->kind == SL_AST_CASE) return resolve_case(c, ast, depth);
     sl_sql_expr *expr = ast->kind == SL_AST_CALL ? resolve_call(c, ast)
                                                  : expr_new(c, kind_of(ast->kind), ast, ast->n_args);
     if (!expr) return NULL;

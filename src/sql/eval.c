@@ -446,6 +446,37 @@ static int eval_in(const sl_sql_expr *expr, const sl_value *input, sl_arena *are
     return SL_OK;
 }
 
+/* CASE: the result of the first arm whose condition is TRUE (searched) or
+ * whose value equals the operand (simple; NULL never equals), else the
+ * ELSE's (NULL without one). Only that result is evaluated. */
+static int eval_case(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena, sl_value *out,
+                     sl_error *err)
+{
+    sl_value operand;
+    int rc = expr->operand ? sl_sql_expr_eval(expr->operand, input, arena, &operand, err) : SL_OK;
+    size_t n_pairs = (expr->n_args - 1) / 2;
+    for (size_t k = 0; rc == SL_OK && k < n_pairs; k++) {
+        const sl_sql_expr *when = expr->args[2 * k];
+        sl_value value;
+        rc = sl_sql_expr_eval(when, input, arena, &value, err);
+        if (rc) break;
+        bool is_taken = false;
+        if (!expr->operand) {
+            if (value.type != SL_TYPE_BOOL && value.type != SL_TYPE_NULL)
+                return fail(when, err, "CASE WHEN condition must be boolean, got %s", sl_type_name(value.type));
+            is_taken = value.type == SL_TYPE_BOOL && value.boolean;
+        } else if (operand.type != SL_TYPE_NULL && value.type != SL_TYPE_NULL) {
+            sl_value left = operand;
+            rc = coerce_pair(expr->operand, &left, when, &value, arena, err);
+            int order = 0;
+            if (rc == SL_OK) rc = compare_or_fail(when, "CASE", &left, &value, &order, err);
+            is_taken = rc == SL_OK && order == 0;
+        }
+        if (is_taken) return sl_sql_expr_eval(expr->args[2 * k + 1], input, arena, out, err);
+    }
+    return rc ? rc : sl_sql_expr_eval(expr->args[expr->n_args - 1], input, arena, out, err);
+}
+
 static int eval_like(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                      sl_value *out, sl_error *err)
 {
@@ -561,6 +592,7 @@ int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
         return rc ? locate(expr, rc, err) : SL_OK;
     }
     case SL_EXPR_CALL: return eval_call(expr, input, arena, out, err);
+    case SL_EXPR_CASE: return eval_case(expr, input, arena, out, err);
     }
     return fail(expr, err, "unknown expression kind %d", (int)expr->kind);
 }

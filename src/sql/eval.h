@@ -31,6 +31,7 @@ typedef enum sl_sql_expr_kind {
     SL_EXPR_LIKE,      /* args[0] [NOT] LIKE args[1] */
     SL_EXPR_CAST,      /* args[0] to cast_type */
     SL_EXPR_CALL,      /* function(args) */
+    SL_EXPR_CASE,      /* [operand] WHEN args[0] THEN args[1] ... ELSE args[n-1] */
 } sl_sql_expr_kind;
 
 typedef struct sl_sql_expr sl_sql_expr;
@@ -48,6 +49,7 @@ struct sl_sql_expr {
     size_t n_steps;
     const sl_sql_function *function;   /* CALL */
     sl_type cast_type;                 /* CAST */
+    sl_sql_expr *operand;              /* CASE x WHEN ...: x; NULL for CASE WHEN cond ... */
 };
 
 struct sl_sql_program {

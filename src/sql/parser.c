@@ -264,6 +264,44 @@ static sl_sql_ast *parse_call(parser *p)
     return node;
 }
 
+/* CASE [operand] WHEN w THEN r ... [ELSE e] END. */
+static sl_sql_ast *parse_case(parser *p)
+{
+    const sl_sql_token *start = next(p);
+    sl_sql_ast *operand = NULL, *parts[256];
+    size_t n_parts = 0;
+    if (peek(p)->kind == SL_TOKEN_END_KW) return fail_expected(p, "WHEN");
+    if (peek(p)->kind != SL_TOKEN_WHEN) {
+        operand = parse_expr(p);
+        if (!operand) return NULL;
+    }
+    while (accept(p, SL_TOKEN_WHEN)) {
+        if (n_parts + 2 > sizeof parts / sizeof parts[0]) {
+            sl_error_set(p->err, SL_ESQL, "line %d column %d: more than %zu WHEN branches in one CASE", start->line,
+                         start->column, sizeof parts / sizeof parts[0] / 2);
+            return NULL;
+        }
+        parts[n_parts] = parse_expr(p);
+        if (!parts[n_parts] || !expect(p, SL_TOKEN_THEN, "THEN")) return NULL;
+        parts[n_parts + 1] = parse_expr(p);
+        if (!parts[n_parts + 1]) return NULL;
+        n_parts += 2;
+    }
+    if (n_parts == 0) return fail_expected(p, "WHEN");
+    sl_sql_ast *otherwise = NULL;
+    if (accept(p, SL_TOKEN_ELSE)) {
+        otherwise = parse_expr(p);
+        if (!otherwise) return NULL;
+    }
+    if (!expect(p, SL_TOKEN_END_KW, "WHEN, ELSE or END")) return NULL;
+    sl_sql_ast *node = node_new(p, SL_AST_CASE, start, n_parts + 2);
+    if (!node) return NULL;
+    node->args[0] = operand;
+    memcpy(node->args + 1, parts, n_parts * sizeof *parts);
+    node->args[n_parts + 1] = otherwise;
+    return node;
+}
+
 static sl_sql_ast *parse_primary(parser *p)
 {
     const sl_sql_token *t = peek(p);
@@ -317,6 +355,8 @@ static sl_sql_ast *parse_primary(parser *p)
         return parse_path(p);
     case SL_TOKEN_QUOTED_IDENT:
         return parse_path(p);
+    case SL_TOKEN_CASE:
+        return parse_case(p);
     default:
         return fail_expected(p, "expression");
     }

@@ -41,6 +41,8 @@ typedef enum sl_sql_ast_kind {
     SL_AST_LIKE,      /* args[0] LIKE args[1] */
     SL_AST_CAST,      /* CAST(args[0] AS text) or args[0]::text */
     SL_AST_CALL,      /* text(args...) */
+    SL_AST_CASE,      /* CASE [args[0]] WHEN args[1] THEN args[2] ... [ELSE args[n-1]] END; args[0],
+                         args[n-1] NULL when absent */
 } sl_sql_ast_kind;
 
 /* Operators of UNARY and BINARY nodes. */

@@ -62,11 +62,10 @@ static int collect(builder *b, const sl_sql_expr *expr)
 {
     if (!expr) return SL_OK;
     if (expr->kind == SL_EXPR_PATH) return add_path(b, expr);
-    for (size_t i = 0; i < expr->n_args; i++) {
-        int rc = collect(b, expr->args[i]);
-        if (rc) return rc;
-    }
-    return SL_OK;
+    int rc = collect(b, expr->operand);   /* CASE x WHEN ...: x */
+    if (rc) return rc;
+    for (size_t i = 0; i < expr->n_args && rc == SL_OK; i++) rc = collect(b, expr->args[i]);
+    return rc;
 }
 
 static int freeze(builder *b, const tree_node *node, const sl_json_projection **out)

@@ -1,7 +1,7 @@
 """test_sql_differential.py — sluice's SQL expressions against PostgreSQL's.
 
 A few thousand random, well-typed scalar expressions (arithmetic, comparison,
-three-valued logic, IN, BETWEEN, LIKE, CAST, the string and number functions,
+three-valued logic, CASE, IN, BETWEEN, LIKE, CAST, the string and number functions,
 COALESCE) over 60 rows with NULLs, zeros, extremes and non-ASCII text are
 evaluated by sluice's engine (tests/e2e/sql_eval_check.c, built against
 build/libsluice.a) and by a real PostgreSQL (started by the suite's own
@@ -62,7 +62,29 @@ class Generator:
     def expr(self, kind, depth=0):
         if depth >= 3 or self.rng.random() < 0.3:
             return self.leaf(kind)
+        if self.rng.random() < 0.08:
+            return self.case(kind, depth + 1)
         return getattr(self, "node_" + kind)(depth + 1)
+
+    def case(self, kind, depth):
+        """CASE of kind, searched or simple, with or without ELSE."""
+        r = self.rng
+        arms, pg_arms = [], []
+        operand = None
+        if r.random() < 0.4:
+            operand_kind = r.choice(["int", "text"])
+            operand = self.expr(operand_kind, depth)
+        for _ in range(r.randrange(1, 4)):
+            when = self.expr(operand_kind if operand else "bool", depth)
+            then = self.expr(kind, depth)
+            arms.append(f"WHEN {when[0]} THEN {then[0]}")
+            pg_arms.append(f"WHEN {when[1]} THEN {then[1]}")
+        if r.random() < 0.6:
+            other = self.expr(kind, depth)
+            arms.append(f"ELSE {other[0]}")
+            pg_arms.append(f"ELSE {other[1]}")
+        head, pg_head = (f"CASE {operand[0]} ", f"CASE {operand[1]} ") if operand else ("CASE ", "CASE ")
+        return head + " ".join(arms) + " END", pg_head + " ".join(pg_arms) + " END"
 
     def leaf(self, kind):
         r = self.rng
