@@ -42,7 +42,7 @@ pipelines:
     commit_interval: 100ms
   users:
     source: {{ generator: {{ kind: users, count: 0, rate: 200 }} }}
-    sql: SELECT login.uuid AS id, name.first AS first_name FROM input
+    transform: {{ sql: "SELECT login.uuid AS id, name.first AS first_name FROM input" }}
     sink:   {{ sqlite: {{ path: {db}, table: users, key: [id] }} }}
 dags:
   once:
@@ -230,7 +230,7 @@ def test_sluice_run_serves_metrics_while_it_runs(sluice_asan, workdir):
         "    sink:   { topic: { name: ticks } }\n"
         "  store:\n"
         f"    source: {{ generator: {{ kind: users, count: 0, rate: 100 }} }}\n"
-        f"    sql: SELECT login.uuid AS id FROM input\n"
+        f"    transform: {{ sql: \"SELECT login.uuid AS id FROM input\" }}\n"
         f"    sink:   {{ sqlite: {{ path: {workdir / 'u.db'}, table: users, key: [id] }} }}\n")
     err_path = workdir / "run.err"
     with open(err_path, "w") as err:
