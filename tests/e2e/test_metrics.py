@@ -138,6 +138,11 @@ def test_server_metrics_pass_promtool_and_move_while_pipelines_run(server):
     assert value(found, "sluice_consumer_group_committed_offset", group="copier", topic="events",
                  partition="0") is not None
     assert value(found, "sluice_pipeline_lag_records", pipeline="copy") is not None
+    for partition in ("0", "1"):
+        where = dict(pipeline="copy", topic="events", partition=partition)
+        assert value(found, "sluice_source_partition_end_offset", **where) >= \
+            value(found, "sluice_source_partition_position", **where)
+        assert value(found, "sluice_source_partition_lag_records", **where) is not None
     assert value(found, "process_resident_memory_bytes") > 1e6
     assert value(found, "process_max_fds") > 0
     assert value(found, "process_open_fds") > 3
