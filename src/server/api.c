@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "runtime/control.h"
+#include "server/alerts_api.h"
 #include "server/api_dags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
@@ -109,5 +110,7 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
       "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/api/v1/alerts", sl_api_alerts_list,
+      "every alert rule's alert: state (inactive, pending, firing), value, labels, last notification (?state=)" },
     { NULL, NULL, NULL, NULL },
 };

@@ -29,6 +29,8 @@
 #include "log/log.h"
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
+#include "server/alerts.h"
+#include "server/alerts_gather.h"
 #include "server/api.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
@@ -66,6 +68,7 @@ struct sl_server {
     sl_log *log;
     sl_supervisor *supervisor;
     sl_scheduler *scheduler;
+    sl_alerts *alerts;       /* the alert evaluator (alerts.h) */
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
     char *info_path;         /* DATA_DIR/server.json */
@@ -85,6 +88,11 @@ struct sl_supervisor *sl_server_supervisor(sl_server *server)
 struct sl_scheduler *sl_server_scheduler(sl_server *server)
 {
     return server->scheduler;
+}
+
+struct sl_alerts *sl_server_alerts(sl_server *server)
+{
+    return server->alerts;
 }
 
 const char *sl_server_metadata(const sl_server *server)
@@ -155,6 +163,7 @@ static int reload(sl_server *server, sl_buffer *body)
         sl_buffer changes = { 0 };
         sl_error err;
         sl_error_clear(&err);
+        sl_alerts_apply(server->alerts, plan);   /* before the supervisor takes the plan */
         int scheduler_rc = sl_scheduler_apply(server->scheduler, plan, &err);
         if (scheduler_rc) sl_error_log("server", "reload: the scheduler keeps the old DAGs: %s", err.message);
         if (sl_supervisor_apply(server->supervisor, plan, &changes, &err)) {
@@ -367,11 +376,19 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         sl_plan_free(plan);
         goto done;
     }
+    sl_alerts_options alerts_options = { .gather = sl_alerts_gather_pipelines, .gather_context = &server,
+                                         .metadata = server.metadata };
+    rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
+    if (rc) {
+        sl_plan_free(plan);
+        goto done;
+    }
     rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
     if (rc == SL_OK) rc = sl_http_start(server.listen, sl_api_routes, &server, &server.http, err);
     if (rc) goto done;
     char url[300];
     server_url(server.listen, sl_http_port(server.http), url, sizeof url);
+    sl_alerts_set_url(server.alerts, url);
     rc = write_info(&server, url, err);
     if (rc) goto done;
     sl_info("server", "serving %s on %s (data dir %s)", path, url, server.data_dir);
@@ -380,6 +397,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
+    sl_alerts_stop(server.alerts);   /* before the supervisor it reads goes */
     sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
         sl_error drain_err;

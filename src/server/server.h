@@ -35,6 +35,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 /* For HTTP handlers. */
 struct sl_supervisor *sl_server_supervisor(sl_server *server);
 struct sl_scheduler *sl_server_scheduler(sl_server *server);
+struct sl_alerts *sl_server_alerts(sl_server *server);
 
 /* Where the scheduler's metadata store is (a path or a postgres:// URL):
  * handlers open their own connection to it. */
