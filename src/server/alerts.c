@@ -249,16 +249,17 @@ static void *evaluator_main(void *arg)
     int64_t next_round_ms = 0;
     pthread_mutex_lock(&alerts->mutex);
     while (!alerts->is_stopping) {
-        if (alerts->next_plan) {
-            take_next_plan(alerts);
-            next_round_ms = 0;
-        }
+        if (alerts->next_plan) take_next_plan(alerts);
         const sl_alerts_conf *conf = conf_of(alerts->plan);
         if (!conf || conf->n_rules == 0) {
             wait_for(alerts, -1);
             continue;
         }
         int64_t now_ms = sl_clock_monotonic_ms();
+        /* The first round comes one interval after the start, as
+         * Prometheus's does: pipelines still starting are not down. A
+         * reload keeps the rounds' pace. */
+        if (next_round_ms == 0) next_round_ms = now_ms + conf->interval_ms;
         if (now_ms < next_round_ms) {
             wait_for(alerts, next_round_ms - now_ms);
             continue;
