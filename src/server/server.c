@@ -30,10 +30,11 @@
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
 #include "server/alerts.h"
-#include "server/alerts_gather.h"
 #include "server/api.h"
+#include "server/metrics.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
+#include "server/history.h"
 #include "server/supervisor.h"
 
 #define LOOP_WAIT_MS 100
@@ -67,6 +68,7 @@ struct sl_server {
     char *listen;            /* what the HTTP port was opened on */
     sl_log *log;
     sl_supervisor *supervisor;
+    sl_history *history;     /* samples the supervisor's pipelines every 5 s */
     sl_scheduler *scheduler;
     sl_alerts *alerts;       /* the alert evaluator (alerts.h) */
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
@@ -93,6 +95,16 @@ struct sl_scheduler *sl_server_scheduler(sl_server *server)
 struct sl_alerts *sl_server_alerts(sl_server *server)
 {
     return server->alerts;
+}
+
+struct sl_log *sl_server_log(sl_server *server)
+{
+    return server->log;
+}
+
+struct sl_history *sl_server_history(sl_server *server)
+{
+    return server->history;
 }
 
 const char *sl_server_metadata(const sl_server *server)
@@ -277,6 +289,12 @@ static int control_for_task(void *context, const char *pipeline, const char *act
     return sl_server_control(context, pipeline, action, reason, detail, detail_size, err);
 }
 
+/* The alert evaluator's metric set: what /metrics shows. */
+static int gather_metrics(void *context, sl_metric_set **out, sl_error *err)
+{
+    return sl_metrics_gather(context, out, err);
+}
+
 /* ---- starting and stopping ---- */
 
 /* "http://HOST:PORT" of the bound port, a wildcard host read as loopback. */
@@ -376,7 +394,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         sl_plan_free(plan);
         goto done;
     }
-    sl_alerts_options alerts_options = { .gather = sl_alerts_gather_pipelines, .gather_context = &server,
+    sl_alerts_options alerts_options = { .gather = gather_metrics, .gather_context = &server,
                                          .metadata = server.metadata };
     rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
     if (rc) {
@@ -384,6 +402,8 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         goto done;
     }
     rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
+    if (rc == SL_OK) rc = sl_history_new(&server.history, err);
+    if (rc == SL_OK) rc = sl_history_start(server.history, server.supervisor, err);
     if (rc == SL_OK) rc = sl_http_start(server.listen, sl_api_routes, &server, &server.http, err);
     if (rc) goto done;
     char url[300];
@@ -398,6 +418,7 @@ done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
     sl_alerts_stop(server.alerts);   /* before the supervisor it reads goes */
+    sl_history_free(server.history);
     sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
         sl_error drain_err;
