@@ -302,3 +302,43 @@ def test_bad_parameters_are_refused(alert_server):
     status, body = get_json(server, "/api/v1/alerts?state=inactive")
     assert status == 200 and all(a["state"] == "inactive" for a in body["alerts"])
     assert server.stop() == 0
+
+
+LAG_CONFIG = """\
+pipelines:
+  feed:
+    source: {{ generator: {{ kind: sequence, count: 0, rate: 100 }} }}
+    sink: {{ topic: {{ name: events }} }}
+  copy:
+    source: {{ topic: {{ name: events, group: copier }} }}
+    sink: {{ file: {{ path: copy.jsonl }} }}
+    commit_interval: 100ms
+http: {{ listen: "127.0.0.1:0" }}
+alerts:
+  interval: 200ms
+  webhooks: {{ ops: {{ url: "{ops}", retry_delay: 100ms }} }}
+  rules:
+    - {{ name: copier_lag, lag: {{ group: copier, topic: events }}, above: 300 }}
+"""
+
+
+def test_a_consumer_group_falling_behind_fires_a_lag_rule(sluice_asan, workdir, receivers):
+    ops = receivers()
+    server = Server(sluice_asan, workdir, LAG_CONFIG.format(ops=ops.url)).wait_started()
+    try:
+        wait_until("copy running", lambda: server.pipelines()["copy"]["state"] == "running", server)
+        wait_until("copier_lag judged", lambda: alerts_by_name(server)["copier_lag"]["value"] is not None, server)
+        assert alerts_by_name(server)["copier_lag"]["state"] == "inactive"
+        post(server, "/api/v1/pipelines/copy/stop")
+        fired = wait_until("copier_lag firing", lambda: ops.accepted("copier_lag", "firing"), server)
+        alert = check_payload(fired[0], "ops", "firing", "copier_lag")
+        assert alert["labels"] == {"alertname": "copier_lag", "group": "copier", "severity": "warning",
+                                   "topic": "events"}
+        assert float(alert["annotations"]["value"]) > 300
+        post(server, "/api/v1/pipelines/copy/start")
+        resolved = wait_until("copier_lag resolved", lambda: ops.accepted("copier_lag", "resolved"), server)
+        check_payload(resolved[0], "ops", "resolved", "copier_lag")
+        assert server.stop() == 0
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
