@@ -27,6 +27,7 @@ typedef struct notice {
     char *rule;
     bool is_firing;
     char *url;
+    char *shown_url;              /* for logs, a user:password@ as ***@ */
     struct curl_slist *headers;   /* Content-Type and the webhook's */
     char *shown_headers;          /* for logs, secrets as *** */
     char *payload;
@@ -67,12 +68,34 @@ bool sl_webhook_header_is_secret(const char *name)
     return false;
 }
 
+/* url with the credentials of its authority (user:password@) as ***@. */
+char *sl_webhook_url_redact(const char *url)
+{
+    const char *authority = strstr(url, "://");
+    authority = authority ? authority + 3 : url;
+    size_t authority_len = strcspn(authority, "/?#");
+    const char *at = memchr(authority, '@', authority_len);
+    if (!at) return strdup(url);
+    /* The last '@' of the authority ends the credentials. */
+    for (const char *c = at; c < authority + authority_len; c++)
+        if (*c == '@') at = c;
+    sl_buffer shown = { 0 };
+    int rc = sl_buffer_printf(&shown, "%.*s***%s", (int)(authority - url), url, at);
+    if (rc == SL_OK) rc = sl_buffer_append_byte(&shown, '\0');
+    if (rc) {
+        sl_buffer_free(&shown);
+        return NULL;
+    }
+    return shown.data;
+}
+
 static void notice_free(notice *n)
 {
     if (!n) return;
     free(n->receiver);
     free(n->rule);
     free(n->url);
+    free(n->shown_url);
     curl_slist_free_all(n->headers);
     free(n->shown_headers);
     free(n->payload);
@@ -87,8 +110,9 @@ static notice *notice_new(const sl_alert_webhook *webhook, const char *rule, boo
     n->receiver = strdup(webhook->name);
     n->rule = strdup(rule);
     n->url = strdup(webhook->url);
+    n->shown_url = sl_webhook_url_redact(webhook->url);
     n->payload = malloc(payload_len + 1);
-    if (!n->receiver || !n->rule || !n->url || !n->payload) goto fail;
+    if (!n->receiver || !n->rule || !n->url || !n->shown_url || !n->payload) goto fail;
     memcpy(n->payload, payload, payload_len);
     n->payload[payload_len] = '\0';
     n->payload_len = payload_len;
@@ -229,7 +253,7 @@ static void deliver(sl_webhook_sender *sender, CURL *curl, const notice *n)
         int rc = attempt(curl, n, detail, sizeof detail, &is_transient);
         if (rc == SL_OK) {
             sl_info("alerts", "webhook %s: %s notice of %s sent to %s (%s, try %d; headers: %s)", n->receiver, what,
-                    n->rule, n->url, detail, tries, n->shown_headers[0] ? n->shown_headers : "none");
+                    n->rule, n->shown_url, detail, tries, n->shown_headers[0] ? n->shown_headers : "none");
             pthread_mutex_lock(&sender->mutex);
             sender->counters.sent++;
             pthread_mutex_unlock(&sender->mutex);
@@ -239,7 +263,7 @@ static void deliver(sl_webhook_sender *sender, CURL *curl, const notice *n)
         bool is_last = !is_transient || tries > n->retries;
         if (is_last) {
             sl_warn("alerts", "webhook %s: %s notice of %s to %s not sent: %s (%s, try %d of %lld; headers: %s)",
-                    n->receiver, what, n->rule, n->url, detail, is_transient ? "transient" : "permanent", tries,
+                    n->receiver, what, n->rule, n->shown_url, detail, is_transient ? "transient" : "permanent", tries,
                     (long long)n->retries + 1, n->shown_headers[0] ? n->shown_headers : "none");
             pthread_mutex_lock(&sender->mutex);
             sender->counters.failed++;
@@ -250,7 +274,7 @@ static void deliver(sl_webhook_sender *sender, CURL *curl, const notice *n)
             return;
         }
         sl_info("alerts", "webhook %s: %s notice of %s to %s: %s; try %d of %lld in %lld ms", n->receiver, what,
-                n->rule, n->url, detail, tries + 1, (long long)n->retries + 1, (long long)delay_ms);
+                n->rule, n->shown_url, detail, tries + 1, (long long)n->retries + 1, (long long)delay_ms);
         pthread_mutex_lock(&sender->mutex);
         sender->counters.retried++;
         bool goes_on = wait_unless_stopping(sender, delay_ms);

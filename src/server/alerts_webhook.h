@@ -8,8 +8,8 @@
  * when the failure is transient: no connection, a timeout or another
  * transport error, a 5xx or 429 answer. Any other answer outside 2xx is
  * final. Every outcome is logged, header values that carry secrets
- * (Authorization, Cookie, names with token, key, secret, password) shown
- * as ***, and counted; the result goes back through a callback.
+ * (Authorization, Cookie, names with token, key, secret, password, auth)
+ * and a URL's user:password@ shown as ***, and counted; the result goes back through a callback.
  *
  * A notice owns copies of everything it needs, so a reload may drop its
  * webhook's config while it waits. Stopping drops the notices still
@@ -57,6 +57,11 @@ void sl_webhook_sender_counters(sl_webhook_sender *sender, sl_webhook_counters *
 
 /* Stops the thread (dropping what is queued) and frees. NULL is a no-op. */
 void sl_webhook_sender_stop(sl_webhook_sender *sender);
+
+/* url as logs show it: the credentials before an '@' of its authority
+ * (user:password) replaced by ***. NULL when out of memory; the caller
+ * frees. */
+char *sl_webhook_url_redact(const char *url);
 
 /* Whether a header's value is a secret to keep out of logs. */
 bool sl_webhook_header_is_secret(const char *name);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -218,6 +219,21 @@ Test(alerts_sender, a_closed_port_is_transient_and_a_stop_interrupts_the_backoff
     sl_webhook_sender_stop(sender);   /* returns at once, not in an hour */
     cr_assert_eq(o.n_results, 1);
     cr_assert_str_eq(o.status, "down resolved failed: the server stopped before a retry");
+}
+
+Test(alerts_sender, credentials_of_a_url_are_kept_out_of_logs)
+{
+    const char *cases[][2] = {
+        { "http://user:pa55@host:9/hook?x=1", "http://***@host:9/hook?x=1" },
+        { "https://a@b@host/hook", "https://***@host/hook" },
+        { "http://host/hook?to=me@example.com", "http://host/hook?to=me@example.com" },
+        { "http://127.0.0.1:9099/hook", "http://127.0.0.1:9099/hook" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *shown = sl_webhook_url_redact(cases[i][0]);
+        cr_assert_str_eq(shown, cases[i][1]);
+        free(shown);
+    }
 }
 
 Test(alerts_sender, secret_headers_are_recognised)
