@@ -7,8 +7,9 @@ read with urllib:
 - a pipeline stopped through POST /api/v1/pipelines/NAME/stop fires a
   pipeline_down rule (pending first, for its `for`), started again it
   resolves;
-- a DAG run whose command exits 1 fires a dag_failed rule, a later run
-  that succeeds resolves it;
+- a DAG run whose command exits 1 fires a dag_failed rule (and, a second
+  after its interval ended, a dag_late one), a later run
+  that succeeds resolves both;
 - a receiver that answers 500 twice then 200 gets the notice on the third
   try, and the API says so;
 - every payload has Alertmanager's webhook shape; the Authorization header
@@ -58,6 +59,7 @@ alerts:
         webhook: ops, severity: critical }}
     - {{ name: steady_down, pipeline_down: steady, for: 1s, webhook: ops{extra_down} }}
     - {{ name: report_failed, dag_failed: report, webhook: ops }}
+    - {{ name: report_late, dag_late: report, after: 1s, webhook: ops }}
     - {{ name: steady_up, metric: sluice_pipeline_up, pipeline: steady, above: 0.5, webhook: flaky }}
 """
 
@@ -247,11 +249,17 @@ def test_failed_dag_run_fires_and_a_later_successful_run_resolves(alert_server):
     alert = check_payload(fired[0], "ops", "firing", "report_failed")
     assert alert["labels"]["dag"] == "report"
     assert alert["annotations"]["run_id"] == first["run_id"]
+    # Its interval ended when it was triggered: a second later it is late too.
+    late = wait_until("report_late firing", lambda: ops.accepted("report_late", "firing"), server)
+    assert check_payload(late[0], "ops", "firing", "report_late")["annotations"]["run_id"] == first["run_id"]
     marker.write_text("ok")
-    post(server, "/api/v1/dags/report/runs", {})
+    second = post(server, "/api/v1/dags/report/runs", {})
     resolved = wait_until("report_failed resolved", lambda: ops.accepted("report_failed", "resolved"), server)
     check_payload(resolved[0], "ops", "resolved", "report_failed")
     assert alerts_by_name(server)["report_failed"]["state"] == "inactive"
+    wait_until("report_late resolved", lambda: ops.accepted("report_late", "resolved"), server)
+    assert alerts_by_name(server)["report_late"]["state"] == "inactive"
+    assert second["run_id"] != first["run_id"]
     assert server.stop() == 0
 
 
