@@ -14,7 +14,8 @@ read with urllib:
   try, and the API says so;
 - every payload has Alertmanager's webhook shape; the Authorization header
   reaches the receiver but never the server's log;
-- a reload keeps the state of unchanged rules;
+- a reload keeps the state of unchanged rules, and one with a mistake in
+  alerts: is refused (400, file:line:column) while the rules run on;
 - bad parameters of the route are 400 naming them.
 
 The server is the ASan build; waits are on conditions with long deadlines.
@@ -298,6 +299,17 @@ def test_a_reload_keeps_unchanged_rules_and_restarts_changed_ones(alert_server, 
                lambda: alerts_by_name(server)["steady_down"]["annotations"]["summary"] == "steady has stopped",
                server)
     assert alerts_by_name(server)["steady_up"]["since"] == since, "an unchanged rule keeps its state"
+    # A file whose alerts have a mistake is refused; the running rules stay.
+    server.config.write_text(CONFIG.format(marker=marker, ops=ops.url, flaky=flaky.url, secret=SECRET,
+                                           extra_down=", window: 1m"))
+    request = urllib.request.Request(server.url + "/api/v1/reload", method="POST", data=b"")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=120)
+    assert refused.value.code == 400
+    errors = json.loads(refused.value.read())["errors"]
+    assert any("server.yaml:" in e and "window belongs to rate rules" in e for e in errors), errors
+    assert alerts_by_name(server)["steady_down"]["annotations"]["summary"] == "steady has stopped"
+    assert alerts_by_name(server)["steady_up"]["since"] == since
     assert server.stop() == 0
 
 
