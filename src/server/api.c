@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "runtime/control.h"
+#include "server/alerts_api.h"
 #include "server/api_dags.h"
 #include "server/api_metrics.h"
 #include "server/server.h"
@@ -112,5 +113,7 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/tasks/{task}/mark", sl_api_dags_mark_task,
       "mark a task's latest try success or failed ({state, downstream, upstream}); failed tasks after it run again" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/api/v1/alerts", sl_api_alerts_list,
+      "every alert rule's alert: state (inactive, pending, firing), value, labels, last notification (?state=)" },
     { NULL, NULL, NULL, NULL },
 };

@@ -29,7 +29,9 @@
 #include "log/log.h"
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
+#include "server/alerts.h"
 #include "server/api.h"
+#include "server/metrics.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
 #include "server/history.h"
@@ -68,6 +70,7 @@ struct sl_server {
     sl_supervisor *supervisor;
     sl_history *history;     /* samples the supervisor's pipelines every 5 s */
     sl_scheduler *scheduler;
+    sl_alerts *alerts;       /* the alert evaluator (alerts.h) */
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
     char *info_path;         /* DATA_DIR/server.json */
@@ -87,6 +90,11 @@ struct sl_supervisor *sl_server_supervisor(sl_server *server)
 struct sl_scheduler *sl_server_scheduler(sl_server *server)
 {
     return server->scheduler;
+}
+
+struct sl_alerts *sl_server_alerts(sl_server *server)
+{
+    return server->alerts;
 }
 
 struct sl_log *sl_server_log(sl_server *server)
@@ -167,6 +175,7 @@ static int reload(sl_server *server, sl_buffer *body)
         sl_buffer changes = { 0 };
         sl_error err;
         sl_error_clear(&err);
+        sl_alerts_apply(server->alerts, plan);   /* before the supervisor takes the plan */
         int scheduler_rc = sl_scheduler_apply(server->scheduler, plan, &err);
         if (scheduler_rc) sl_error_log("server", "reload: the scheduler keeps the old DAGs: %s", err.message);
         if (sl_supervisor_apply(server->supervisor, plan, &changes, &err)) {
@@ -280,6 +289,12 @@ static int control_for_task(void *context, const char *pipeline, const char *act
     return sl_server_control(context, pipeline, action, reason, detail, detail_size, err);
 }
 
+/* The alert evaluator's metric set: what /metrics shows. */
+static int gather_metrics(void *context, sl_metric_set **out, sl_error *err)
+{
+    return sl_metrics_gather(context, out, err);
+}
+
 /* ---- starting and stopping ---- */
 
 /* "http://HOST:PORT" of the bound port, a wildcard host read as loopback. */
@@ -379,6 +394,13 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         sl_plan_free(plan);
         goto done;
     }
+    sl_alerts_options alerts_options = { .gather = gather_metrics, .gather_context = &server,
+                                         .metadata = server.metadata };
+    rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
+    if (rc) {
+        sl_plan_free(plan);
+        goto done;
+    }
     rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
     if (rc == SL_OK) rc = sl_history_new(&server.history, err);
     if (rc == SL_OK) rc = sl_history_start(server.history, server.supervisor, err);
@@ -386,6 +408,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
     if (rc) goto done;
     char url[300];
     server_url(server.listen, sl_http_port(server.http), url, sizeof url);
+    sl_alerts_set_url(server.alerts, url);
     rc = write_info(&server, url, err);
     if (rc) goto done;
     sl_info("server", "serving %s on %s (data dir %s)", path, url, server.data_dir);
@@ -394,6 +417,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
+    sl_alerts_stop(server.alerts);   /* before the supervisor it reads goes */
     sl_history_free(server.history);
     sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
