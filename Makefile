@@ -60,6 +60,13 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Unit tests that start threads: the ones run under ThreadSanitizer.
 TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test
 
+# The web UI (ui/*) compiled into the binary: scripts/ui_embed.c turns the
+# files into a table in a generated C file, rebuilt when a file of ui/
+# changes (or one is added or removed: the folder itself is a prerequisite).
+UI_FILES := $(sort $(wildcard ui/*))
+UI_GEN   := build/gen/ui_assets.c
+SRC      += $(UI_GEN)
+
 OBJ       := $(SRC:%.c=build/obj/%.o)
 ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/test/%)
@@ -110,6 +117,16 @@ build/tsan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(SAY) CC-TSAN $<
 	$(Q)$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+
+build/ui_embed: scripts/ui_embed.c
+	@mkdir -p $(dir $@)
+	$(SAY) CCLD $@
+	$(Q)$(CC) -O2 $(WARN) -o $@ $<
+
+$(UI_GEN): build/ui_embed $(UI_FILES) ui
+	@mkdir -p $(dir $@)
+	$(SAY) GEN $@
+	$(Q)build/ui_embed $@ $(UI_FILES)
 
 build/libsluice.a: $(OBJ)
 	$(SAY) AR $@

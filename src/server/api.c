@@ -12,6 +12,7 @@
 #include "server/api_dags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
+#include "server/ui.h"
 
 static void healthz(void *context, const sl_http_request *request, sl_http_response *response)
 {
@@ -109,5 +110,7 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
       "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/", sl_ui_index, "the web UI (index.html, compiled into the binary)" },
+    { "GET", "/ui/{file}", sl_ui_file, "a file of the web UI (ETag, If-None-Match answered 304)" },
     { NULL, NULL, NULL, NULL },
 };

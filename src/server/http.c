@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,6 +93,19 @@ const char *sl_http_query(const sl_http_request *request, const char *name)
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *sl_http_header(const sl_http_request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+int sl_http_add_header(sl_http_response *response, const char *name, const char *value)
+{
+    if (response->n_headers == SL_HTTP_MAX_HEADERS) return SL_EINVAL;
+    response->header_names[response->n_headers] = name;
+    response->header_values[response->n_headers++] = value;
+    return SL_OK;
+}
+
 void sl_http_error(sl_http_response *response, int status, const char *format, ...)
 {
     char message[1024];
@@ -100,6 +114,8 @@ void sl_http_error(sl_http_response *response, int status, const char *format, .
     vsnprintf(message, sizeof message, format, args);
     va_end(args);
     response->status = status;
+    response->static_body = NULL;
+    response->static_body_len = 0;
     sl_buffer_clear(&response->body);
     if (sl_buffer_append_cstr(&response->body, "{\"error\":") ||
         sl_json_write_string(&response->body, message, strlen(message)) ||
@@ -112,13 +128,22 @@ void sl_http_error(sl_http_response *response, int status, const char *format, .
 static enum MHD_Result send_response(struct MHD_Connection *connection, sl_http_response *response,
                                      const char *allow)
 {
-    struct MHD_Response *reply = MHD_create_response_from_buffer(response->body.len, response->body.data,
-                                                                 MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *reply =
+        response->static_body
+            ? MHD_create_response_from_buffer(response->static_body_len, (void *)response->static_body,
+                                              MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer(response->body.len, response->body.data, MHD_RESPMEM_MUST_COPY);
     if (!reply) return MHD_NO;
     enum MHD_Result ok = MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE,
                                                  response->content_type ? response->content_type
                                                                         : "application/json");
-    if (ok == MHD_YES) ok = MHD_add_response_header(reply, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    bool has_cache_control = false;
+    for (size_t i = 0; i < response->n_headers && ok == MHD_YES; i++) {
+        if (strcasecmp(response->header_names[i], MHD_HTTP_HEADER_CACHE_CONTROL) == 0) has_cache_control = true;
+        ok = MHD_add_response_header(reply, response->header_names[i], response->header_values[i]);
+    }
+    if (ok == MHD_YES && !has_cache_control)
+        ok = MHD_add_response_header(reply, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (ok == MHD_YES && allow) ok = MHD_add_response_header(reply, MHD_HTTP_HEADER_ALLOW, allow);
     if (ok == MHD_YES) ok = MHD_queue_response(connection, (unsigned int)response->status, reply);
     MHD_destroy_response(reply);

@@ -19,6 +19,7 @@
 
 #define SL_HTTP_BODY_MAX (1024 * 1024)
 #define SL_HTTP_MAX_PARAMS 4
+#define SL_HTTP_MAX_HEADERS 6
 
 typedef struct sl_http_request {
     const char *method;
@@ -35,6 +36,16 @@ typedef struct sl_http_response {
     int status;
     const char *content_type;   /* default application/json */
     sl_buffer body;
+    /* Extra headers (sl_http_add_header); names and values are borrowed
+     * and must outlive the request (string literals, the embedded UI's
+     * table). Without a Cache-Control among them the answer says no-store. */
+    const char *header_names[SL_HTTP_MAX_HEADERS];
+    const char *header_values[SL_HTTP_MAX_HEADERS];
+    size_t n_headers;
+    /* When set, the answer's bytes instead of body: borrowed, never freed
+     * or copied (the embedded UI files, which live as long as the process). */
+    const void *static_body;
+    size_t static_body_len;
 } sl_http_response;
 
 typedef void (*sl_http_handler)(void *context, const sl_http_request *request, sl_http_response *response);
@@ -62,6 +73,13 @@ void sl_http_stop(sl_http_server *server);
 
 /* The value of a request's ?name=..., or NULL. */
 const char *sl_http_query(const sl_http_request *request, const char *name);
+
+/* The value of a request header (case-insensitive name), or NULL. */
+const char *sl_http_header(const sl_http_request *request, const char *name);
+
+/* Adds a header to the answer (both strings borrowed, see sl_http_response);
+ * SL_EINVAL when SL_HTTP_MAX_HEADERS are set already. */
+int sl_http_add_header(sl_http_response *response, const char *name, const char *value);
 
 /* The capture called name, or NULL. */
 const char *sl_http_param(const sl_http_request *request, const char *name);
