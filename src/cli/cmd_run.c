@@ -19,6 +19,7 @@
 #include "core/logger.h"
 #include "runtime/plan.h"
 #include "runtime/run.h"
+#include "server/metrics_run.h"
 
 #define SLUICE_VERSION "0.1.0"
 
@@ -46,6 +47,7 @@ static void run_usage(FILE *out)
 {
     fprintf(out,
             "usage: sluice run FILE [--pipeline NAME] [--for DURATION] [--follow]\n"
+            "                       [--metrics-listen HOST:PORT]\n"
             "\n"
             "Runs the file's pipelines together. Stops by itself when every bounded source\n"
             "is exhausted and every topic-fed pipeline has caught up with a topic no\n"
@@ -56,6 +58,9 @@ static void run_usage(FILE *out)
             "                    seconds)\n"
             "  --follow          keep consuming topics instead of stopping at their end\n"
             "  --quiet           no progress line and no summary\n"
+            "  --metrics-listen HOST:PORT\n"
+            "                    serve /metrics (Prometheus text format) and /healthz there\n"
+            "                    while the run runs (port 0: any free port, logged)\n"
             "stdout carries only the records of stdio sinks; the summary, the progress\n"
             "line (when stderr is a terminal) and the log go to stderr.\n"
             "SIGINT/SIGTERM drain in-flight batches and commit what is stored.\n"
@@ -106,11 +111,13 @@ int sl_cmd_run(int argc, char **argv)
         { "for", required_argument, NULL, 'f' },
         { "follow", no_argument, NULL, 'F' },
         { "quiet", no_argument, NULL, 'q' },
+        { "metrics-listen", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     sl_run_options options = { .show_summary = true };
     bool is_quiet = false;
+    const char *metrics_listen = NULL;
     int option;
     optind = 1;
     while ((option = getopt_long(argc, argv, "p:f:Fqh", long_options, NULL)) != -1) {
@@ -125,6 +132,7 @@ int sl_cmd_run(int argc, char **argv)
             break;
         case 'F': options.follow = true; break;
         case 'q': is_quiet = true; break;
+        case 'm': metrics_listen = optarg; break;
         case 'h': run_usage(stdout); return SL_EXIT_OK;
         default: run_usage(stderr); return SL_EXIT_USAGE;
         }
@@ -151,8 +159,16 @@ int sl_cmd_run(int argc, char **argv)
 
     sl_error err;
     sl_error_clear(&err);
-    int rc = sl_run_plan(plan, &options, &err);
+    sl_metrics_run *metrics = NULL;
+    int rc = SL_OK;
+    if (metrics_listen) {
+        rc = sl_metrics_run_start(metrics_listen, &metrics, &err);
+        options.on_pipelines = sl_metrics_run_watch;
+        options.pipelines_context = metrics;
+    }
+    if (rc == SL_OK) rc = sl_run_plan(plan, &options, &err);
     if (rc) fprintf(stderr, "sluice: %s\n", err.message);
+    sl_metrics_run_stop(metrics);
     sl_plan_free(plan);
     if (rc == SL_EINTERRUPTED) return 128 + sl_run_stop_signal();
     return sl_exit_code_for(rc);

@@ -107,6 +107,17 @@ typedef struct sl_source_progress {
     int64_t lag;     /* records of its topics past what it read, summed over partitions */
 } sl_source_progress;
 
+/* Where a source is in one partition it reads (topic and kafka sources),
+ * for the metrics: -1 where unknown. topic is the source's own string,
+ * valid during the call. */
+typedef struct sl_source_position {
+    const char *topic;
+    int32_t partition;
+    int64_t position;     /* the next offset to read */
+    int64_t committed;    /* the next offset committed; -1 none yet */
+    int64_t end_offset;   /* the partition's end (Kafka: the high watermark last seen) */
+} sl_source_position;
+
 typedef struct sl_source_ops {
     const char *name;
     const char *description;       /* one line for `sluice connectors` */
@@ -136,6 +147,10 @@ typedef struct sl_source_ops {
      * reads, a few times a second at most, so it must be cheap: what the
      * source knows already, or a local lookup (no request to a server). */
     void (*progress)(void *state, sl_source_progress *progress);
+    /* Optional: fills up to max positions (above) of the partitions read
+     * here and returns how many there are (which may be more than max).
+     * Called with progress(), so as cheap: no request to a server. */
+    size_t (*positions)(void *state, sl_source_position *out, size_t max);
     /* Optional: checks conf (applied from check->settings) before the run
      * and reports to check->diags: errors for what would fail the run,
      * warnings for what may still be fixed before it starts (an input file

@@ -119,6 +119,8 @@ int sl_topic_offset_for_time(sl_topic *topic, int32_t partition, int64_t from, i
  * as of the topic's open or the last read that reached the end). */
 int64_t sl_topic_start_offset(sl_topic *topic, int32_t partition);
 int64_t sl_topic_end_offset(sl_topic *topic, int32_t partition);
+/* Bytes a partition's segments hold on disk (-1 for no such partition). */
+int64_t sl_topic_bytes(sl_topic *topic, int32_t partition);
 
 /* fsyncs every partition of the topic now. */
 int sl_topic_flush(sl_topic *topic, sl_error *err);

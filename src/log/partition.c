@@ -209,6 +209,14 @@ int64_t sl_partition_end_offset(sl_partition *partition)
     return end;
 }
 
+int64_t sl_partition_bytes(sl_partition *partition)
+{
+    pthread_mutex_lock(&partition->mutex);
+    int64_t bytes = partition->total_bytes;
+    pthread_mutex_unlock(&partition->mutex);
+    return bytes;
+}
+
 static int retention_locked(sl_partition *partition, int64_t now_ms, sl_error *err);
 
 /* ---- append and roll (mutex held) ---- */

@@ -273,6 +273,12 @@ int64_t sl_topic_end_offset(sl_topic *topic, int32_t partition)
     return sl_partition_end_offset(topic->partitions[partition]);
 }
 
+int64_t sl_topic_bytes(sl_topic *topic, int32_t partition)
+{
+    if (check_partition(topic, partition, NULL)) return -1;
+    return sl_partition_bytes(topic->partitions[partition]);
+}
+
 int sl_topic_flush(sl_topic *topic, sl_error *err)
 {
     int first_rc = check_writable(topic, "flush", err);

@@ -36,11 +36,15 @@
 #define MAX_COMMITS_PER_ROUND 4096
 /* A sink with write_many gets up to this many waiting batches at once. */
 #define SINK_MAX_COALESCE 16
+/* Partitions whose positions a pipeline keeps for the metrics, at most. */
+#define MAX_POSITIONS 4096
 
 typedef struct inflight {
     sl_batch *batch;
     sl_ack_ticket ticket;
     atomic_int pending_sinks;
+    int64_t read_us;            /* monotonic, when its read returned (for the batch latency) */
+    uint64_t bytes_out;         /* raw bytes of the records left for the sinks */
 } inflight;
 
 typedef struct worker {
@@ -61,6 +65,8 @@ typedef struct sink_runner {
     pthread_t thread;
     bool has_thread;
     atomic_uint_fast64_t n_rejected;
+    char label[64];             /* its name in the metrics */
+    sl_histogram request;       /* each write until durable */
 } sink_runner;
 
 struct sl_pipeline {
@@ -86,6 +92,11 @@ struct sl_pipeline {
     atomic_bool is_failing;
     pthread_mutex_t error_mutex;
     sl_error error;
+    sl_histogram batch_latency;         /* read → every sink durable */
+    atomic_int_fast64_t n_in_flight;    /* batches read, not yet done */
+    pthread_mutex_t positions_mutex;    /* guards the three below (written by the source thread) */
+    sl_partition_position *positions;
+    size_t n_positions, positions_capacity;
 };
 
 /* Records the first fatal error and makes every thread wind down. */
@@ -134,6 +145,7 @@ static void sink_reject(void *context, const sl_record *record, const char *stag
 {
     sink_runner *runner = context;
     atomic_fetch_add(&runner->n_rejected, 1);
+    atomic_fetch_add(&runner->pipeline->stats.records_failed, 1);
     send_dead_letter(runner->pipeline, record, stage, reason);
 }
 
@@ -151,8 +163,10 @@ static int prepare_raw(worker *self, sl_batch *batch, sl_record *record)
     return SL_OK;
 }
 
-static void process_batch(worker *self, sl_batch *batch)
+static void process_batch(worker *self, inflight *slot)
 {
+    sl_batch *batch = slot->batch;
+    uint64_t bytes_out = 0;
     sl_pipeline *pipeline = self->pipeline;
     const sl_sql_program *program = pipeline->plan->program;
     const sl_json_projection *projection = program ? sl_sql_input_projection(program) : NULL;
@@ -177,6 +191,7 @@ static void process_batch(worker *self, sl_batch *batch)
             sl_value row;
             int rc = sl_sql_eval(program, &record->value, batch->arena, &row, &err);
             if (rc < 0) {
+                atomic_fetch_add(&pipeline->stats.records_failed, 1);
                 send_dead_letter(pipeline, record, "transform", err.message);
                 continue;
             }
@@ -197,15 +212,28 @@ static void process_batch(worker *self, sl_batch *batch)
             }
         }
         if (kept != i) batch->records[kept] = *record;
+        bytes_out += record->raw.len;
         kept++;
     }
     batch->n_records = kept;
+    slot->bytes_out = bytes_out;
     if (n_filtered) atomic_fetch_add(&pipeline->stats.records_filtered, n_filtered);
 }
 
+/* A batch every sink made durable (or that needed none). */
 static void inflight_release(sl_pipeline *pipeline, inflight *slot)
 {
+    int64_t elapsed_us = sl_clock_monotonic_us() - slot->read_us;
+    sl_histogram_observe_ns(&pipeline->batch_latency, elapsed_us > 0 ? (uint64_t)elapsed_us * 1000 : 0);
+    atomic_fetch_sub(&pipeline->n_in_flight, 1);
     sl_ack_done(pipeline->acks, slot->ticket);
+    sl_queue_push(pipeline->free_queue, slot);
+}
+
+/* A batch given back without being acknowledged (the pipeline fails). */
+static void inflight_drop(sl_pipeline *pipeline, inflight *slot)
+{
+    atomic_fetch_sub(&pipeline->n_in_flight, 1);
     sl_queue_push(pipeline->free_queue, slot);
 }
 
@@ -216,9 +244,9 @@ static void *worker_main(void *arg)
     void *item;
     while (sl_queue_pop(self->queue, &item, -1)) {
         inflight *slot = item;
-        if (!atomic_load(&pipeline->is_failing)) process_batch(self, slot->batch);
+        if (!atomic_load(&pipeline->is_failing)) process_batch(self, slot);
         if (atomic_load(&pipeline->is_failing)) {
-            sl_queue_push(pipeline->free_queue, slot);   /* never acknowledged */
+            inflight_drop(pipeline, slot);   /* never acknowledged */
             continue;
         }
         if (slot->batch->n_records == 0) {
@@ -288,10 +316,16 @@ static int sink_write_with_retry(sink_runner *runner, inflight *const *slots, si
     for (;;) {
         sl_error_clear(err);
         int rc = SL_OK;
+        int64_t started_us = sl_clock_monotonic_us();
         if (ops->write_many) rc = ops->write_many(runner->state, batches, n_slots, err);
         else
             for (size_t i = 0; i < n_slots && rc == SL_OK; i++) rc = ops->write(runner->state, batches[i], err);
-        if (rc == SL_OK) return SL_OK;
+        if (rc == SL_OK) {
+            /* One request: the whole write, durable on return. */
+            int64_t elapsed_us = sl_clock_monotonic_us() - started_us;
+            sl_histogram_observe_ns(&runner->request, elapsed_us > 0 ? (uint64_t)elapsed_us * 1000 : 0);
+            return SL_OK;
+        }
         if (err->code == SL_OK) sl_error_set(err, rc, "%s", sl_error_message(rc));
         if (!retry_again(runner->pipeline, &retry, what, err)) return rc;
     }
@@ -317,17 +351,21 @@ static void *sink_main(void *arg)
                 sl_error_prefix(&err, "sink %s: ", runner->plan->ops->name);
                 pipeline_fail(pipeline, &err);
             } else if (runner->index == 0) {
-                uint64_t written = 0;
-                for (size_t i = 0; i < n_slots; i++) written += slots[i]->batch->n_records;
+                uint64_t written = 0, bytes = 0;
+                for (size_t i = 0; i < n_slots; i++) {
+                    written += slots[i]->batch->n_records;
+                    bytes += slots[i]->bytes_out;
+                }
                 written -= atomic_load(&runner->n_rejected) - rejected_before;
                 atomic_fetch_add(&pipeline->stats.records_out, written);
+                atomic_fetch_add(&pipeline->stats.bytes_out, bytes);
             }
             is_written = rc == SL_OK;
         }
         for (size_t i = 0; i < n_slots; i++) {
             if (atomic_fetch_sub(&slots[i]->pending_sinks, 1) != 1) continue;
             if (is_written && !atomic_load(&pipeline->is_failing)) inflight_release(pipeline, slots[i]);
-            else sl_queue_push(pipeline->free_queue, slots[i]);
+            else inflight_drop(pipeline, slots[i]);
         }
     }
     return NULL;
@@ -386,13 +424,51 @@ static int note_position(sl_pipeline *pipeline, const sl_batch *batch, sl_error 
 
 /* Copies the source's progress into the stats when due (or when forced:
  * at the start and the end), for the run's progress line. */
+/* Copies the source's partition positions for the metrics (source thread). */
+static void sample_positions(sl_pipeline *pipeline)
+{
+    const sl_source_ops *ops = pipeline->plan->source_ops;
+    sl_source_position found[64];
+    size_t n = ops->positions(pipeline->source_state, found, 64);
+    sl_source_position *all = found;
+    if (n > 64) {
+        if (n > MAX_POSITIONS) n = MAX_POSITIONS;
+        all = malloc(n * sizeof *all);
+        if (!all) return;   /* the metrics keep the last positions */
+        n = ops->positions(pipeline->source_state, all, n);
+        if (n > MAX_POSITIONS) n = MAX_POSITIONS;
+    }
+    pthread_mutex_lock(&pipeline->positions_mutex);
+    if (n > pipeline->positions_capacity) {
+        sl_partition_position *grown = realloc(pipeline->positions, n * sizeof *grown);
+        if (grown) {
+            pipeline->positions = grown;
+            pipeline->positions_capacity = n;
+        }
+    }
+    if (n > pipeline->positions_capacity) n = pipeline->positions_capacity;
+    for (size_t i = 0; i < n; i++) {
+        sl_partition_position *to = &pipeline->positions[i];
+        snprintf(to->topic, sizeof to->topic, "%s", all[i].topic ? all[i].topic : "");
+        to->partition = all[i].partition;
+        to->position = all[i].position;
+        to->committed = all[i].committed;
+        to->end_offset = all[i].end_offset;
+    }
+    pipeline->n_positions = n;
+    pthread_mutex_unlock(&pipeline->positions_mutex);
+    if (all != found) free(all);
+}
+
 static void sample_progress(sl_pipeline *pipeline, bool is_forced, int64_t *last_ms)
 {
     const sl_source_ops *ops = pipeline->plan->source_ops;
-    if (!ops->progress) return;
+    if (!ops->progress && !ops->positions) return;
     int64_t now = sl_clock_monotonic_ms();
     if (!is_forced && now - *last_ms < SOURCE_PROGRESS_MS) return;
     *last_ms = now;
+    if (ops->positions) sample_positions(pipeline);
+    if (!ops->progress) return;
     sl_source_progress progress = { .done = -1, .total = -1, .lag = -1 };
     ops->progress(pipeline->source_state, &progress);
     atomic_store(&pipeline->stats.source_done, progress.done);
@@ -462,6 +538,8 @@ static void *source_main(void *arg)
             break;
         }
         sl_batch *batch = slot->batch;
+        slot->read_us = sl_clock_monotonic_us();
+        atomic_fetch_add(&pipeline->n_in_flight, 1);
         batch->sequence = sequence++;
         atomic_fetch_add(&pipeline->stats.records_in, batch->n_records);
         atomic_fetch_add(&pipeline->stats.batches, 1);
@@ -471,7 +549,7 @@ static void *source_main(void *arg)
         int ack_rc = sl_ack_begin(pipeline->acks, batch->partition, batch->end_offset, &slot->ticket);
         if (ack_rc) {
             sl_error_set(&err, ack_rc, "cannot track batch of partition %" PRId32, batch->partition);
-            sl_queue_push(pipeline->free_queue, slot);
+            inflight_drop(pipeline, slot);
             pipeline_fail(pipeline, &err);
             break;
         }
@@ -502,6 +580,9 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
     pipeline->plan = plan;
     pipeline->context = *context;
     pthread_mutex_init(&pipeline->error_mutex, NULL);
+    pthread_mutex_init(&pipeline->positions_mutex, NULL);
+    sl_histogram_init(&pipeline->batch_latency, &SL_HISTOGRAM_LATENCY);
+    atomic_init(&pipeline->n_in_flight, 0);
     atomic_init(&pipeline->is_failing, false);
     atomic_init(&pipeline->stats.state, SL_PIPELINE_CREATED);
     atomic_init(&pipeline->stats.is_short, false);
@@ -561,6 +642,12 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
         runner->env = pipeline->env;
         runner->env.reject = (sl_reject_handler){ sink_reject, runner, (size_t)plan->dlq_max_record_bytes };
         atomic_init(&runner->n_rejected, 0);
+        sl_histogram_init(&runner->request, &SL_HISTOGRAM_LATENCY);
+        size_t n_same = 1;
+        for (size_t before = 0; before < s; before++)
+            n_same += strcmp(plan->sinks[before].ops->name, runner->plan->ops->name) == 0;
+        if (n_same == 1) snprintf(runner->label, sizeof runner->label, "%s", runner->plan->ops->name);
+        else snprintf(runner->label, sizeof runner->label, "%s_%zu", runner->plan->ops->name, n_same);
         runner->queue = sl_queue_new(pipeline->n_inflights);
         if (!runner->queue) goto fail;
         if (runner->plan->ops->accepts_raw) pipeline->needs_raw = true;
@@ -597,7 +684,9 @@ void sl_pipeline_free(sl_pipeline *pipeline)
     sl_ack_free(pipeline->acks);
     sl_dlq_free(pipeline->dlq);
     free(pipeline->column_names);
+    free(pipeline->positions);
     pthread_mutex_destroy(&pipeline->error_mutex);
+    pthread_mutex_destroy(&pipeline->positions_mutex);
     free(pipeline);
 }
 
@@ -675,4 +764,47 @@ const sl_pipeline_plan *sl_pipeline_plan_of(const sl_pipeline *pipeline)
 sl_pipeline_stats *sl_pipeline_stats_of(sl_pipeline *pipeline)
 {
     return &pipeline->stats;
+}
+
+int sl_pipeline_read_metrics(sl_pipeline *pipeline, sl_pipeline_metrics *out)
+{
+    sl_pipeline_metrics_init(out);
+    sl_pipeline_stats *stats = &pipeline->stats;
+    out->records_in = atomic_load(&stats->records_in);
+    out->records_out = atomic_load(&stats->records_out);
+    out->records_filtered = atomic_load(&stats->records_filtered);
+    out->records_dead = atomic_load(&stats->records_dead);
+    out->records_failed = atomic_load(&stats->records_failed);
+    out->bytes_in = atomic_load(&stats->bytes_in);
+    out->bytes_out = atomic_load(&stats->bytes_out);
+    out->batches = atomic_load(&stats->batches);
+    out->lag = atomic_load(&stats->source_lag);
+    int64_t depth = atomic_load(&pipeline->n_in_flight);
+    out->queue_depth = depth > 0 ? depth : 0;
+    sl_histogram_read(&pipeline->batch_latency, &out->batch);
+    if (pipeline->n_sinks) {
+        out->sinks = calloc(pipeline->n_sinks, sizeof *out->sinks);
+        if (!out->sinks) return SL_ENOMEM;
+        out->n_sinks = pipeline->n_sinks;
+        for (size_t s = 0; s < pipeline->n_sinks; s++) {
+            const sink_runner *runner = &pipeline->sinks[s];
+            memcpy(out->sinks[s].name, runner->label, sizeof out->sinks[s].name);
+            out->sinks[s].records_rejected = atomic_load(&runner->n_rejected);
+            sl_histogram_read(&runner->request, &out->sinks[s].request);
+        }
+    }
+    int rc = SL_OK;
+    pthread_mutex_lock(&pipeline->positions_mutex);
+    if (pipeline->n_positions) {
+        out->partitions = malloc(pipeline->n_positions * sizeof *out->partitions);
+        if (out->partitions) {
+            memcpy(out->partitions, pipeline->positions, pipeline->n_positions * sizeof *out->partitions);
+            out->n_partitions = pipeline->n_positions;
+        } else {
+            rc = SL_ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&pipeline->positions_mutex);
+    if (rc) sl_pipeline_metrics_clear(out);
+    return rc;
 }

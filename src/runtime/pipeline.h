@@ -20,6 +20,7 @@
 #include "connectors/connector.h"
 #include "core/error.h"
 #include "log/log.h"
+#include "runtime/pipeline_metrics.h"
 #include "runtime/plan.h"
 
 typedef enum sl_pipeline_state {
@@ -35,6 +36,8 @@ typedef struct sl_pipeline_stats {
     atomic_uint_fast64_t records_filtered; /* dropped by WHERE */
     atomic_uint_fast64_t records_dead;     /* sent to the dead-letter topic */
     atomic_uint_fast64_t bytes_in;         /* raw bytes read */
+    atomic_uint_fast64_t bytes_out;        /* raw bytes of the records handed to the sinks, once stored */
+    atomic_uint_fast64_t records_failed;   /* failed in SQL or refused by a sink (dead letters too) */
     atomic_uint_fast64_t batches;
     /* The source's last sl_source_progress (-1 = unknown), sampled on the
      * source thread a few times a second. */
@@ -83,5 +86,10 @@ int sl_pipeline_join(sl_pipeline *pipeline, sl_error *err);
 const char *sl_pipeline_name(const sl_pipeline *pipeline);
 const sl_pipeline_plan *sl_pipeline_plan_of(const sl_pipeline *pipeline);
 sl_pipeline_stats *sl_pipeline_stats_of(sl_pipeline *pipeline);
+
+/* Copies what the pipeline counted (pipeline_metrics.h) into out, which
+ * the caller clears (sl_pipeline_metrics_clear). Any thread, while the
+ * pipeline exists. SL_ENOMEM (out left empty). */
+int sl_pipeline_read_metrics(sl_pipeline *pipeline, sl_pipeline_metrics *out);
 
 #endif

@@ -265,6 +265,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
         stop_signal = 0;
     }
     int rc = SL_OK;
+    bool is_watched = false;
     if (options->only_pipeline && !sl_plan_pipeline(plan, options->only_pipeline))
         return sl_error_set(err, SL_EUSAGE, "%s: no pipeline named '%s'", plan->path, options->only_pipeline);
     if (is_cli) {
@@ -307,6 +308,10 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     size_t n_started = 0;
     for (; n_started < run.n_pipelines && rc == SL_OK; n_started++)
         rc = sl_pipeline_start(run.pipelines[n_started], err);
+    if (options->on_pipelines) {
+        options->on_pipelines(options->pipelines_context, run.log, run.pipelines, n_started);
+        is_watched = true;
+    }
     int64_t last_progress = 0;
     for (;;) {
         size_t n_running = 0;
@@ -349,6 +354,7 @@ int sl_run_plan(const sl_plan *plan, const sl_run_options *options, sl_error *er
     if (options->show_summary && options->summary_file) print_summary(&run, options->summary_file, started_ms);
     else if (options->show_summary) show_summary(&run, started_ms);
 done:
+    if (is_watched) options->on_pipelines(options->pipelines_context, NULL, NULL, 0);
     run_state_clear(&run);
     return rc;
 }

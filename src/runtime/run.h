@@ -28,6 +28,7 @@
 
 #include "core/error.h"
 #include "log/log.h"
+#include "runtime/pipeline.h"
 #include "runtime/plan.h"
 
 typedef struct sl_run_options {
@@ -40,6 +41,11 @@ typedef struct sl_run_options {
     sl_log *log;                /* the server's open log (borrowed); NULL = open and lock the data dir */
     const atomic_bool *stop;    /* set to stop the run (a timeout, a cancel); NULL = signals only */
     FILE *summary_file;         /* with show_summary: the summary goes here instead of stderr */
+    /* Optional (`--metrics-listen`): called with the run's log and its
+     * pipelines once they are started, and with NULL, 0 before they are
+     * freed, from the run's thread. */
+    void (*on_pipelines)(void *context, sl_log *log, sl_pipeline *const *pipelines, size_t n);
+    void *pipelines_context;
 } sl_run_options;
 
 /* Whether a pipeline the run selects has a sink writing stdout (stdio). */

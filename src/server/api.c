@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "runtime/control.h"
 #include "server/api_dags.h"
+#include "server/api_metrics.h"
 #include "server/server.h"
 #include "server/supervisor.h"
 #include "server/ui.h"
@@ -30,15 +31,6 @@ static void readyz(void *context, const sl_http_request *request, sl_http_respon
     response->status = is_ready ? 200 : 503;
     if (sl_buffer_append_cstr(&response->body, is_ready ? "{\"ready\":true,\"pipelines\":" : "{\"ready\":false,\"pipelines\":") ||
         sl_supervisor_snapshot(supervisor, &response->body) || sl_buffer_append_cstr(&response->body, "}\n"))
-        sl_http_error(response, 500, "out of memory");
-}
-
-static void list_pipelines(void *context, const sl_http_request *request, sl_http_response *response)
-{
-    (void)request;
-    if (sl_buffer_append_cstr(&response->body, "{\"pipelines\":") ||
-        sl_supervisor_snapshot(sl_server_supervisor(context), &response->body) ||
-        sl_buffer_append_cstr(&response->body, "}\n"))
         sl_http_error(response, 500, "out of memory");
 }
 
@@ -90,7 +82,12 @@ static void restart_pipeline(void *context, const sl_http_request *request, sl_h
 const sl_http_route sl_api_routes[] = {
     { "GET", "/healthz", healthz, "200 while the process runs" },
     { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
-    { "GET", "/api/v1/pipelines", list_pipelines, "the continuous pipelines: state, counters, restarts" },
+    { "GET", "/api/v1/pipelines", sl_api_pipelines_list,
+      "the continuous pipelines: state, counters, rates, lag and partitions, restarts" },
+    { "GET", "/api/v1/pipelines/{name}", sl_api_pipelines_get, "one continuous pipeline's object (as in the list)" },
+    { "GET", "/api/v1/pipelines/{name}/history", sl_api_pipelines_history,
+      "a continuous pipeline's rates and lag every 5 s over the last 15 minutes, oldest first" },
+    { "GET", "/metrics", sl_api_metrics, "the metrics in the Prometheus text format (version 0.0.4)" },
     { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
     { "POST", "/api/v1/pipelines/{name}/start", start_pipeline,
       "start a stopped, failed or finished continuous pipeline" },

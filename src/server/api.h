@@ -1,4 +1,4 @@
-/* api.h — the HTTP routes of `sluice server`, one table: /healthz,
+/* api.h — the HTTP routes of `sluice server`, one table: /healthz, /metrics,
  * /readyz, GET /api/v1/pipelines, POST /api/v1/reload, POST
  * /api/v1/pipelines/{name}/start|stop|restart and the DAG routes of
  * api_dags.h (docs/api.md).

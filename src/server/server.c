@@ -32,6 +32,7 @@
 #include "server/api.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
+#include "server/history.h"
 #include "server/supervisor.h"
 
 #define LOOP_WAIT_MS 100
@@ -65,6 +66,7 @@ struct sl_server {
     char *listen;            /* what the HTTP port was opened on */
     sl_log *log;
     sl_supervisor *supervisor;
+    sl_history *history;     /* samples the supervisor's pipelines every 5 s */
     sl_scheduler *scheduler;
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
@@ -85,6 +87,16 @@ struct sl_supervisor *sl_server_supervisor(sl_server *server)
 struct sl_scheduler *sl_server_scheduler(sl_server *server)
 {
     return server->scheduler;
+}
+
+struct sl_log *sl_server_log(sl_server *server)
+{
+    return server->log;
+}
+
+struct sl_history *sl_server_history(sl_server *server)
+{
+    return server->history;
 }
 
 const char *sl_server_metadata(const sl_server *server)
@@ -368,6 +380,8 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         goto done;
     }
     rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
+    if (rc == SL_OK) rc = sl_history_new(&server.history, err);
+    if (rc == SL_OK) rc = sl_history_start(server.history, server.supervisor, err);
     if (rc == SL_OK) rc = sl_http_start(server.listen, sl_api_routes, &server, &server.http, err);
     if (rc) goto done;
     char url[300];
@@ -380,6 +394,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
+    sl_history_free(server.history);
     sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
         sl_error drain_err;

@@ -78,7 +78,9 @@ typedef struct keeper {
     keeper_state state;
     sl_pipeline *pipeline;          /* the running one, or NULL */
     totals before;                  /* counters of its earlier runs */
+    sl_pipeline_metrics carried;    /* metrics of its earlier runs */
     int n_restarts;
+    int n_failures;                 /* runs that failed (each a restart's cause) */
     restart_note notes[RESTART_NOTES];
     int n_notes;                    /* all ever written; the last RESTART_NOTES are kept */
     char last_error[512];
@@ -225,6 +227,12 @@ static int run_once(keeper *k, sl_error *err)
         rc = sl_pipeline_join(pipeline, err);
         pthread_mutex_lock(&k->mutex);
         add_totals(&k->before, pipeline);
+        sl_pipeline_metrics last;
+        if (sl_pipeline_read_metrics(pipeline, &last) == SL_OK) {
+            if (sl_pipeline_metrics_add(&k->carried, &last))
+                sl_warn("server", "pipeline %s: out of memory: its sinks' metrics restart from 0", k->name);
+            sl_pipeline_metrics_clear(&last);
+        }
         k->pipeline = NULL;
         if (rc && atomic_load(&k->stopping)) k->drain_error = *err;
         pthread_mutex_unlock(&k->mutex);
@@ -240,6 +248,7 @@ static void note_failure(keeper *k, const char *reason, int64_t backoff_ms)
     note->wall_ms = sl_clock_wall_ms();
     snprintf(note->reason, sizeof note->reason, "%s", reason);
     snprintf(k->last_error, sizeof k->last_error, "%s", reason);
+    k->n_failures++;
     if (backoff_ms >= 0) {
         k->n_restarts++;
         k->state = KEEPER_BACKOFF;
@@ -323,6 +332,7 @@ static keeper *keeper_new(sl_supervisor *supervisor, plan_ref *ref, const sl_pip
     pthread_mutex_init(&k->mutex, NULL);
     pthread_cond_init(&k->wake, NULL);
     k->state = KEEPER_WAITING;
+    sl_pipeline_metrics_init(&k->carried);
     return k;
 }
 
@@ -368,6 +378,7 @@ static void keeper_free(sl_supervisor *supervisor, keeper *k)
     ref_release(supervisor, k->ref);
     pthread_mutex_destroy(&k->mutex);
     pthread_cond_destroy(&k->wake);
+    sl_pipeline_metrics_clear(&k->carried);
     free(k->name);
     free(k);
 }
@@ -540,7 +551,11 @@ static void inherit_history(keeper *to, keeper *from)
 {
     pthread_mutex_lock(&from->mutex);
     to->before = from->before;
+    sl_pipeline_metrics_clear(&to->carried);
+    if (sl_pipeline_metrics_copy(&to->carried, &from->carried))
+        sl_warn("server", "pipeline %s: out of memory: its metrics restart from 0", to->name);
     to->n_restarts = from->n_restarts;
+    to->n_failures = from->n_failures;
     memcpy(to->notes, from->notes, sizeof to->notes);
     to->n_notes = from->n_notes;
     memcpy(to->last_error, from->last_error, sizeof to->last_error);
@@ -738,11 +753,73 @@ static int append_time(sl_buffer *out, int64_t wall_ms)
     return sl_json_write_string(out, text, strlen(text));
 }
 
-static int describe_keeper(keeper *k, sl_buffer *out)
+/* The metrics of k's runs so far, the running one's partitions and lag
+ * included; k's mutex held. */
+static int keeper_metrics(keeper *k, sl_pipeline_metrics *out)
 {
+    sl_pipeline_metrics_init(out);
+    int rc = k->pipeline ? sl_pipeline_read_metrics(k->pipeline, out) : SL_OK;
+    if (rc == SL_OK) rc = sl_pipeline_metrics_add(out, &k->carried);
+    if (rc) sl_pipeline_metrics_clear(out);
+    return rc;
+}
+
+static int append_rate(sl_buffer *out, const char *key, double value)
+{
+    return sl_buffer_printf(out, ",\"%s\":%.3f", key, value);
+}
+
+/* The members of the metrics (docs/api.md): rates, bytes out, errors, lag
+ * and the source's partitions. */
+static int describe_metrics(keeper *k, const sl_pipeline_metrics *metrics, const sl_pipeline_rates *rates,
+                            sl_buffer *out)
+{
+    sl_pipeline_rates zero = { 0 };
+    if (!rates) rates = &zero;
+    int rc = append_rate(out, "records_in_per_s", rates->records_in_per_s);
+    if (rc == SL_OK) rc = append_rate(out, "records_out_per_s", rates->records_out_per_s);
+    if (rc == SL_OK) rc = append_rate(out, "bytes_in_per_s", rates->bytes_in_per_s);
+    if (rc == SL_OK) rc = sl_buffer_printf(out, ",\"bytes_out\":%" PRIu64, metrics->bytes_out);
+    if (rc == SL_OK) rc = append_rate(out, "bytes_out_per_s", rates->bytes_out_per_s);
+    if (rc == SL_OK)
+        rc = sl_buffer_printf(out, ",\"errors\":%" PRIu64, metrics->records_failed + (uint64_t)k->n_failures);
+    if (rc == SL_OK) rc = append_rate(out, "dead_letters_per_s", rates->dead_letters_per_s);
+    if (rc == SL_OK)
+        rc = k->pipeline && metrics->lag >= 0 ? sl_buffer_printf(out, ",\"lag\":%" PRId64, metrics->lag)
+                                              : sl_buffer_append_cstr(out, ",\"lag\":null");
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"partitions\":[");
+    for (size_t i = 0; i < metrics->n_partitions && rc == SL_OK; i++) {
+        const sl_partition_position *at = &metrics->partitions[i];
+        if (i) rc = sl_buffer_append_byte(out, ',');
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, "{\"topic\":");
+        if (rc == SL_OK) rc = sl_json_write_string(out, at->topic, strlen(at->topic));
+        if (rc == SL_OK) rc = sl_buffer_printf(out, ",\"partition\":%" PRId32 ",\"position\":", at->partition);
+        if (rc == SL_OK)
+            rc = at->position >= 0 ? sl_buffer_printf(out, "%" PRId64, at->position) : sl_buffer_append_cstr(out, "null");
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"end_offset\":");
+        if (rc == SL_OK)
+            rc = at->end_offset >= 0 ? sl_buffer_printf(out, "%" PRId64, at->end_offset)
+                                     : sl_buffer_append_cstr(out, "null");
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"lag\":");
+        if (rc == SL_OK)
+            rc = at->end_offset >= 0 && at->position >= 0
+                     ? sl_buffer_printf(out, "%" PRId64, at->end_offset > at->position ? at->end_offset - at->position : 0)
+                     : sl_buffer_append_cstr(out, "null");
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '}');
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, ']');
+    return rc;
+}
+
+static int describe_keeper(keeper *k, sl_pipeline_rates_fn rates_fn, void *rates_context, sl_buffer *out)
+{
+    sl_pipeline_rates rates;
+    bool has_rates = rates_fn && rates_fn(rates_context, k->name, &rates);
     pthread_mutex_lock(&k->mutex);
     totals now = k->before;
     if (k->pipeline) add_totals(&now, k->pipeline);
+    sl_pipeline_metrics metrics;
+    int metrics_rc = keeper_metrics(k, &metrics);
     int rc = sl_buffer_append_cstr(out, "{\"name\":");
     if (rc == SL_OK) rc = sl_json_write_string(out, k->name, strlen(k->name));
     if (rc == SL_OK)
@@ -772,22 +849,77 @@ static int describe_keeper(keeper *k, sl_buffer *out)
     if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ",\"next_start_at\":");
     if (rc == SL_OK)
         rc = k->state == KEEPER_BACKOFF ? append_time(out, k->next_start_wall_ms) : sl_buffer_append_cstr(out, "null");
+    if (rc == SL_OK) rc = metrics_rc;
+    if (rc == SL_OK) rc = describe_metrics(k, &metrics, has_rates ? &rates : NULL, out);
     if (rc == SL_OK) rc = sl_buffer_append_byte(out, '}');
     pthread_mutex_unlock(&k->mutex);
+    sl_pipeline_metrics_clear(&metrics);
     return rc;
 }
 
 int sl_supervisor_snapshot(sl_supervisor *supervisor, sl_buffer *out)
 {
+    return sl_supervisor_describe(supervisor, NULL, NULL, NULL, out);
+}
+
+int sl_supervisor_describe(sl_supervisor *supervisor, const char *name, sl_pipeline_rates_fn rates,
+                           void *rates_context, sl_buffer *out)
+{
     pthread_mutex_lock(&supervisor->mutex);
-    int rc = sl_buffer_append_byte(out, '[');
+    int rc = SL_OK;
+    if (name) {
+        size_t index = 0;
+        keeper *k = find_active(supervisor, name, &index);
+        rc = k ? describe_keeper(k, rates, rates_context, out) : SL_ENOTFOUND;
+        pthread_mutex_unlock(&supervisor->mutex);
+        return rc;
+    }
+    rc = sl_buffer_append_byte(out, '[');
     for (size_t i = 0; i < supervisor->n_active && rc == SL_OK; i++) {
         if (i) rc = sl_buffer_append_byte(out, ',');
-        if (rc == SL_OK) rc = describe_keeper(supervisor->active[i], out);
+        if (rc == SL_OK) rc = describe_keeper(supervisor->active[i], rates, rates_context, out);
     }
     if (rc == SL_OK) rc = sl_buffer_append_byte(out, ']');
     pthread_mutex_unlock(&supervisor->mutex);
     return rc;
+}
+
+int sl_supervisor_read_metrics(sl_supervisor *supervisor, sl_supervised_pipeline **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    pthread_mutex_lock(&supervisor->mutex);
+    sl_supervised_pipeline *all = calloc(supervisor->n_active ? supervisor->n_active : 1, sizeof *all);
+    int rc = all ? SL_OK : SL_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < supervisor->n_active && rc == SL_OK; i++) {
+        keeper *k = supervisor->active[i];
+        sl_supervised_pipeline *to = &all[n];
+        pthread_mutex_lock(&k->mutex);
+        snprintf(to->name, sizeof to->name, "%s", k->name);
+        to->state = state_names[k->state];
+        to->is_up = k->state == KEEPER_RUNNING && k->pipeline != NULL;
+        to->n_restarts = k->n_restarts;
+        to->n_failures = k->n_failures;
+        rc = keeper_metrics(k, &to->metrics);
+        if (!k->pipeline) to->metrics.lag = -1;
+        pthread_mutex_unlock(&k->mutex);
+        if (rc == SL_OK) n++;
+    }
+    pthread_mutex_unlock(&supervisor->mutex);
+    if (rc) {
+        sl_supervised_pipelines_free(all, n);
+        return rc;
+    }
+    *out = all;
+    *n_out = n;
+    return SL_OK;
+}
+
+void sl_supervised_pipelines_free(sl_supervised_pipeline *pipelines, size_t n)
+{
+    for (size_t i = 0; pipelines && i < n; i++) sl_pipeline_metrics_clear(&pipelines[i].metrics);
+    free(pipelines);
 }
 
 int sl_supervisor_free(sl_supervisor *supervisor, sl_error *err)

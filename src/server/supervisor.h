@@ -40,6 +40,7 @@
 #include "core/buffer.h"
 #include "core/error.h"
 #include "log/log.h"
+#include "runtime/pipeline_metrics.h"
 #include "runtime/plan.h"
 #include "runtime/control.h"
 
@@ -81,8 +82,38 @@ bool sl_supervisor_is_ready(sl_supervisor *supervisor);
 
 /* Appends a JSON array describing each pipeline: name, state, records and
  * bytes in/out, dead letters, restarts with their times and reasons, the
- * last error, who stopped it. Safe from any thread. */
+ * last error, who stopped it, and its metrics (bytes out, errors, lag, the
+ * source's partitions; rates 0). Safe from any thread. */
 int sl_supervisor_snapshot(sl_supervisor *supervisor, sl_buffer *out);
+
+/* Rates of a pipeline per second, over the latest history interval. */
+typedef struct sl_pipeline_rates {
+    double records_in_per_s, records_out_per_s, bytes_in_per_s, bytes_out_per_s, dead_letters_per_s;
+} sl_pipeline_rates;
+
+/* Fills *rates for the pipeline called name; false when not known yet. */
+typedef bool (*sl_pipeline_rates_fn)(void *context, const char *name, sl_pipeline_rates *rates);
+
+/* As sl_supervisor_snapshot, with the rates rates gives (NULL: 0); name
+ * NULL: the array of every pipeline, else that one's object alone
+ * (SL_ENOTFOUND when it is no continuous pipeline). Safe from any thread. */
+int sl_supervisor_describe(sl_supervisor *supervisor, const char *name, sl_pipeline_rates_fn rates,
+                           void *rates_context, sl_buffer *out);
+
+/* One continuous pipeline's counters, as the metrics read them. */
+typedef struct sl_supervised_pipeline {
+    char name[SL_METRICS_NAME_MAX];
+    const char *state;               /* "running", "backoff"... (static text) */
+    bool is_up;                      /* running now */
+    int n_restarts;
+    int n_failures;                  /* runs that failed */
+    sl_pipeline_metrics metrics;     /* every run's counters; the running one's lag (-1 when none runs) and partitions */
+} sl_supervised_pipeline;
+
+/* Copies every continuous pipeline's metrics into *out (n_out of them;
+ * free with sl_supervised_pipelines_free). Safe from any thread. SL_ENOMEM. */
+int sl_supervisor_read_metrics(sl_supervisor *supervisor, sl_supervised_pipeline **out, size_t *n_out);
+void sl_supervised_pipelines_free(sl_supervised_pipeline *pipelines, size_t n);
 
 /* Drains every pipeline and frees everything. Returns SL_OK, or the
  * failure of a pipeline that did not drain cleanly (in err). */

@@ -841,6 +841,29 @@ static void kafka_source_progress(void *state, sl_source_progress *progress)
     if (is_known) progress->lag = lag;
 }
 
+/* The assigned partitions, their ends the high watermarks librdkafka last
+ * saw in a fetch (no request). */
+static size_t kafka_source_positions(void *state, sl_source_position *out, size_t max)
+{
+    kafka_source *source = state;
+    size_t n = 0;
+    for (size_t i = 0; i < source->n_lanes; i++) {
+        const kafka_lane *lane = &source->lanes[i];
+        if (!lane->is_assigned) continue;
+        if (n < max) {
+            int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+            if (rd_kafka_get_watermark_offsets(source->consumer, lane->topic, lane->partition, &low, &high) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
+                high = -1;
+            out[n] = (sl_source_position){ .topic = lane->topic, .partition = lane->partition,
+                                           .position = lane->next_offset >= 0 ? lane->next_offset : lane->commit_offset,
+                                           .committed = lane->commit_offset, .end_offset = high };
+        }
+        n++;
+    }
+    return n;
+}
+
 const sl_source_ops sl_kafka_source = {
     .name = "kafka",
     .description = "records of Kafka topics, read as a consumer group (librdkafka)",
@@ -853,6 +876,7 @@ const sl_source_ops sl_kafka_source = {
     .close = kafka_source_close,
     .ends_by_itself = kafka_source_ends_by_itself,
     .progress = kafka_source_progress,
+    .positions = kafka_source_positions,
     .check = kafka_source_check,
     .produces_raw = true,
 };

@@ -184,6 +184,16 @@ static void topic_source_progress(void *state, sl_source_progress *progress)
     progress->lag = lag;
 }
 
+static size_t topic_source_positions(void *state, sl_source_position *out, size_t max)
+{
+    const topic_source *source = state;
+    for (int32_t p = 0; p < source->n_partitions && (size_t)p < max; p++)
+        out[p] = (sl_source_position){ .topic = sl_topic_name(source->topic), .partition = p,
+                                       .position = source->next_offsets[p], .committed = source->commit_offsets[p],
+                                       .end_offset = sl_topic_end_offset(source->topic, p) };
+    return (size_t)source->n_partitions;
+}
+
 const sl_source_ops sl_topic_source = {
     .name = "topic",
     .description = "records of a topic on the embedded log, read as a consumer group",
@@ -196,6 +206,7 @@ const sl_source_ops sl_topic_source = {
     .close = topic_source_close,
     .ends_by_itself = topic_source_ends_by_itself,
     .progress = topic_source_progress,
+    .positions = topic_source_positions,
     .produces_raw = true,
 };
 

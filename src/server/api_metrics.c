@@ -1,0 +1,71 @@
+/* api_metrics.c — GET /metrics and the pipeline reads (see
+ * api_metrics.h). /metrics gathers a fresh set per request (metrics.c);
+ * the pipeline objects come from the supervisor, their rates from the
+ * history's latest sample. */
+#include "server/api_metrics.h"
+
+#include "server/history.h"
+#include "server/metrics.h"
+#include "server/server.h"
+#include "server/supervisor.h"
+
+void sl_api_metrics_answer(sl_metric_set *set, int rc, const sl_error *err, sl_http_response *response)
+{
+    if (rc == SL_OK && sl_metric_set_write_text(set, &response->body)) {
+        sl_buffer_clear(&response->body);
+        rc = SL_ENOMEM;
+    }
+    sl_metric_set_free(set);
+    if (rc) {
+        sl_http_error(response, 500, "gathering the metrics failed: %s",
+                      err && err->code != SL_OK ? err->message : sl_error_message(rc));
+        return;
+    }
+    response->content_type = SL_METRICS_CONTENT_TYPE;
+}
+
+void sl_api_metrics(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)request;
+    sl_metric_set *set = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_metrics_gather(context, &set, &err);
+    sl_api_metrics_answer(set, rc, &err, response);
+}
+
+void sl_api_pipelines_list(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    (void)request;
+    if (sl_buffer_append_cstr(&response->body, "{\"pipelines\":") ||
+        sl_supervisor_describe(sl_server_supervisor(context), NULL, sl_history_rates, sl_server_history(context),
+                               &response->body) ||
+        sl_buffer_append_cstr(&response->body, "}\n"))
+        sl_http_error(response, 500, "out of memory");
+}
+
+static void not_found(sl_http_response *response, const char *name)
+{
+    sl_http_error(response, 404, "no continuous pipeline %s in the server's config (a pipeline DAG tasks run has "
+                  "no object here)", name);
+}
+
+void sl_api_pipelines_get(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    const char *name = sl_http_param(request, "name");
+    int rc = sl_supervisor_describe(sl_server_supervisor(context), name, sl_history_rates,
+                                    sl_server_history(context), &response->body);
+    if (rc == SL_ENOTFOUND) not_found(response, name);
+    else if (rc || sl_buffer_append_byte(&response->body, '\n')) sl_http_error(response, 500, "out of memory");
+}
+
+void sl_api_pipelines_history(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    const char *name = sl_http_param(request, "name");
+    sl_buffer scratch = { 0 };
+    int rc = sl_supervisor_describe(sl_server_supervisor(context), name, NULL, NULL, &scratch);
+    sl_buffer_free(&scratch);
+    if (rc == SL_ENOTFOUND) not_found(response, name);
+    else if (rc || sl_history_write_json(sl_server_history(context), name, &response->body))
+        sl_http_error(response, 500, "out of memory");
+}
