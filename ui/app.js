@@ -75,7 +75,9 @@ function show() {
   } catch (error) {
     reportError(error);
   }
-  if (path !== shownPath) main.focus({ preventScroll: true });
+  // After a move to another page (not on the first load), focus goes to its content, as a
+  // page load would put a screen reader there.
+  if (shownPath !== null && path !== shownPath) main.focus({ preventScroll: true });
   shownPath = path;
 }
 

@@ -10,6 +10,8 @@ import { LineChart } from './chart.js';
 import { badge, bytes, count, enc, every, fill, h, notify, rate, reportError, time } from './dom.js';
 
 const REFRESH_MS = 3000;
+// The table's cells and their headings (a phone shows each row as a card, the heading beside each value).
+const LABELS = { state: 'State', in: 'In', out: 'Out', lag: 'Lag', dead_letters: 'Dead letters', restarts: 'Restarts', last_error: 'Last error' };
 
 // The rate the server gives, or one from the change since the last refresh.
 function rateOf(pipeline, field, total, previous, now) {
@@ -72,15 +74,15 @@ export function renderList(main) {
 
   const build = (name) => {
     const cells = {};
-    for (const key of ['state', 'in', 'out', 'lag', 'dead_letters', 'restarts', 'last_error'])
-      cells[key] = h('td', { 'data-field': key, class: ['in', 'out', 'lag', 'dead_letters', 'restarts'].includes(key) ? 'num' : null });
+    for (const [key, label] of Object.entries(LABELS))
+      cells[key] = h('td', { 'data-field': key, 'data-label': label, class: ['in', 'out', 'lag', 'dead_letters', 'restarts'].includes(key) ? 'num' : null });
     cells.records_in = h('span', { 'data-field': 'records_in' });
     cells.in.append(h('span', { 'data-field': 'records_in_per_s' }), h('br'), h('small', { class: 'muted' }, cells.records_in, ' total'));
     cells.records_out = h('span', { 'data-field': 'records_out' });
     cells.out.append(h('span', { 'data-field': 'records_out_per_s' }), h('br'), h('small', { class: 'muted' }, cells.records_out, ' total'));
     const row = h('tr', { 'data-pipeline': name },
       h('th', { scope: 'row' }, name), cells.state, cells.in, cells.out, cells.lag, cells.dead_letters,
-      cells.restarts, cells.last_error, h('td', {}, actionButtons(name, busy)));
+      cells.restarts, cells.last_error, h('td', { 'data-label': 'Actions' }, actionButtons(name, busy)));
     const throughput = new LineChart(`${name} records per second`, [
       { key: 'records_in_per_s', label: 'in/s' }, { key: 'records_out_per_s', label: 'out/s' },
       { key: 'dead_letters_per_s', label: 'dead letters/s' }]);
@@ -141,7 +143,8 @@ export function renderList(main) {
         const history = await get(`/api/v1/pipelines/${enc(p.name)}/history`);
         entry.throughput.update(history.samples);
         entry.lag.update(history.samples);
-        entry.historyNote.textContent = `${history.samples.length} samples, one every ${history.interval_s} s`;
+        const n = history.samples.length;
+        entry.historyNote.textContent = `${n} ${n === 1 ? 'sample' : 'samples'}, one every ${history.interval_s} s`;
       } catch (error) {
         entry.historyNote.textContent = `No history: ${error.message}`;
         if (error.status === 401) throw error;

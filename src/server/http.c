@@ -229,6 +229,38 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     *connection_cls = NULL;
 }
 
+/* ---- decoding ---- */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's %XX decoding of paths and query values, in place, except
+ * that %00 stays as it is: a decoded NUL would end the C string early, and
+ * "/ui/index.html%00.png" would be taken for "/ui/index.html". */
+static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void)cls;
+    (void)connection;
+    char *read = text, *write = text;
+    while (*read) {
+        int high = read[0] == '%' ? hex_digit(read[1]) : -1;
+        int low = high >= 0 ? hex_digit(read[2]) : -1;
+        if (low >= 0 && (high | low) != 0) {
+            *write++ = (char)(high * 16 + low);
+            read += 3;
+        } else {
+            *write++ = *read++;
+        }
+    }
+    *write = '\0';
+    return (size_t)(write - text);
+}
+
 /* ---- listening ---- */
 
 static int open_listener(const char *listen_text, int *out_socket, int *out_port, bool *is_ipv6, sl_error *err)
@@ -296,6 +328,7 @@ int sl_http_start(const char *listen_text, const sl_http_route *routes, void *co
                                       MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
                                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONNECTION_TIMEOUT_S,
                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                      MHD_OPTION_UNESCAPE_CALLBACK, unescape_keeping_nul, NULL,
                                       MHD_OPTION_END);
     if (!server->daemon) {
         close(server->socket);
