@@ -201,6 +201,14 @@ int64_t sl_partition_start_offset(sl_partition *partition)
     return start;
 }
 
+int64_t sl_partition_bytes(sl_partition *partition)
+{
+    pthread_mutex_lock(&partition->mutex);
+    int64_t bytes = partition->total_bytes;
+    pthread_mutex_unlock(&partition->mutex);
+    return bytes;
+}
+
 int64_t sl_partition_end_offset(sl_partition *partition)
 {
     pthread_mutex_lock(&partition->mutex);

@@ -75,5 +75,6 @@ int sl_partition_enforce_retention(sl_partition *partition, int64_t now_ms, sl_e
  * the last read that reached the end. */
 int64_t sl_partition_start_offset(sl_partition *partition);
 int64_t sl_partition_end_offset(sl_partition *partition);
+int64_t sl_partition_bytes(sl_partition *partition);
 
 #endif

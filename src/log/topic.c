@@ -228,6 +228,11 @@ sl_codec sl_topic_compression(const sl_topic *topic)
     return topic->config.compression;
 }
 
+const sl_topic_config *sl_topic_settings(const sl_topic *topic)
+{
+    return &topic->config;
+}
+
 /* The writing calls refuse a topic of a read-only log. */
 static int check_writable(const sl_topic *topic, const char *what, sl_error *err)
 {
@@ -271,6 +276,12 @@ int64_t sl_topic_end_offset(sl_topic *topic, int32_t partition)
 {
     if (check_partition(topic, partition, NULL)) return -1;
     return sl_partition_end_offset(topic->partitions[partition]);
+}
+
+int64_t sl_topic_bytes(sl_topic *topic, int32_t partition)
+{
+    if (check_partition(topic, partition, NULL)) return -1;
+    return sl_partition_bytes(topic->partitions[partition]);
 }
 
 int sl_topic_flush(sl_topic *topic, sl_error *err)
