@@ -5,6 +5,7 @@
  * reader in another process (a read-only log, without the lock) opens
  * either the old file or the new one, never one half written.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,5 +118,90 @@ int sl_log_group_list(sl_log *log, const char *topic, char ***names, size_t *n_n
     rc = sl__log_list_dir(log->groups_dir, inner, names, n_names, err);
     pthread_mutex_unlock(&log->groups_mutex);
     free(inner);
+    return rc;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of dir's entries of the given type (DT_DIR or DT_REG) that
+ * end in suffix ("" for any), suffix cut off, and pass the name check. */
+static int list_entries(const char *dir, unsigned char type, const char *suffix, char ***names, size_t *n_names,
+                        sl_error *err)
+{
+    int rc = SL_OK;
+    char **found = NULL;
+    size_t n = 0, capacity = 0, suffix_len = strlen(suffix);
+    *names = NULL;
+    *n_names = 0;
+    DIR *listing = opendir(dir);
+    if (!listing) {
+        if (errno == ENOENT) return SL_OK;
+        return sl_error_set(err, SL_EIO, "cannot list %s: %s", dir, strerror(errno));
+    }
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        size_t len = strlen(entry->d_name);
+        if (len <= suffix_len || strcmp(entry->d_name + len - suffix_len, suffix) != 0) continue;
+        unsigned char entry_type = entry->d_type;
+        if (entry_type == DT_UNKNOWN) {
+            /* Some file systems do not say: ask. */
+            char *path = sl__log_path(dir, entry->d_name, "");
+            struct stat st;
+            if (path && stat(path, &st) == 0) entry_type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : 0;
+            free(path);
+        }
+        if (entry_type != type) continue;
+        char *name = strndup(entry->d_name, len - suffix_len);
+        if (!name) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        if (sl__log_check_name("entry", name, NULL)) {
+            free(name);
+            continue;
+        }
+        if (n == capacity) {
+            capacity = capacity ? 2 * capacity : 64;
+            char **grown = realloc(found, capacity * sizeof *grown);
+            if (!grown) {
+                free(name);
+                rc = SL_ENOMEM;
+                break;
+            }
+            found = grown;
+        }
+        found[n++] = name;
+    }
+    closedir(listing);
+    if (rc) {
+        sl_log_names_free(found, n);
+        return sl_error_set(err, rc, "out of memory listing %s", dir);
+    }
+    if (n) qsort(found, n, sizeof *found, compare_names);
+    *names = found;
+    *n_names = n;
+    return SL_OK;
+}
+
+int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
+{
+    /* No lock: commits only create directories and rename whole files, so a
+     * listing sees a group or not, and never stalls a pipeline's commit. */
+    return list_entries(log->groups_dir, DT_DIR, "", names, n_names, err);
+}
+
+int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names, sl_error *err)
+{
+    *names = NULL;
+    *n_names = 0;
+    int rc = sl__log_check_name("group", group, err);
+    if (rc) return rc;
+    char *dir = sl__log_path(log->groups_dir, group, "");
+    if (!dir) return sl_error_set(err, SL_ENOMEM, "out of memory listing group '%s'", group);
+    rc = list_entries(dir, DT_REG, ".offsets", names, n_names, err);   /* no lock: as sl_log_groups */
+    free(dir);
     return rc;
 }

@@ -201,20 +201,20 @@ int64_t sl_partition_start_offset(sl_partition *partition)
     return start;
 }
 
-int64_t sl_partition_end_offset(sl_partition *partition)
-{
-    pthread_mutex_lock(&partition->mutex);
-    int64_t end = active_segment(partition)->next_offset;
-    pthread_mutex_unlock(&partition->mutex);
-    return end;
-}
-
 int64_t sl_partition_bytes(sl_partition *partition)
 {
     pthread_mutex_lock(&partition->mutex);
     int64_t bytes = partition->total_bytes;
     pthread_mutex_unlock(&partition->mutex);
     return bytes;
+}
+
+int64_t sl_partition_end_offset(sl_partition *partition)
+{
+    pthread_mutex_lock(&partition->mutex);
+    int64_t end = active_segment(partition)->next_offset;
+    pthread_mutex_unlock(&partition->mutex);
+    return end;
 }
 
 static int retention_locked(sl_partition *partition, int64_t now_ms, sl_error *err);

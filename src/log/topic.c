@@ -228,6 +228,11 @@ sl_codec sl_topic_compression(const sl_topic *topic)
     return topic->config.compression;
 }
 
+const sl_topic_config *sl_topic_settings(const sl_topic *topic)
+{
+    return &topic->config;
+}
+
 /* The writing calls refuse a topic of a read-only log. */
 static int check_writable(const sl_topic *topic, const char *what, sl_error *err)
 {

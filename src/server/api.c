@@ -11,6 +11,9 @@
 #include "runtime/control.h"
 #include "server/api_dags.h"
 #include "server/api_metrics.h"
+#include "server/api_dead_letters.h"
+#include "server/api_groups.h"
+#include "server/api_topics.h"
 #include "server/server.h"
 #include "server/supervisor.h"
 #include "server/ui.h"
@@ -107,6 +110,20 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
       "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/api/v1/topics", sl_api_topics_list, "the embedded topics with their sizes and settings (?prefix=, paged)" },
+    { "GET", "/api/v1/topics/{topic}", sl_api_topics_get, "one topic: its partitions' offsets and bytes, the groups reading it" },
+    { "GET", "/api/v1/topics/{topic}/messages", sl_api_topics_messages,
+      "a page of messages from an offset or a time (?partition=&offset=&timestamp=&limit=)" },
+    { "POST", "/api/v1/topics/{topic}/messages", sl_api_topics_produce,
+      "produce one message ({key, value, headers, partition}) into an embedded topic" },
+    { "GET", "/api/v1/groups", sl_api_groups_list,
+      "consumer groups, embedded and Kafka's, with their lag (?prefix=&topic=, paged)" },
+    { "GET", "/api/v1/groups/{group}", sl_api_groups_get,
+      "one group's committed offsets, partition ends and lag (?source=embedded|kafka)" },
+    { "GET", "/api/v1/dead-letters", sl_api_dead_letters_list,
+      "the dead-letter topics with their counts and latest reasons (paged)" },
+    { "GET", "/api/v1/dead-letters/{topic}/messages", sl_api_dead_letters_messages,
+      "a page of dead letters with their error, stage and origin (?partition=&offset=&limit=)" },
     { "GET", "/", sl_ui_index, "the web UI (index.html, compiled into the binary)" },
     { "GET", "/ui/{file}", sl_ui_file, "a file of the web UI (ETag, If-None-Match answered 304)" },
     { NULL, NULL, NULL, NULL },

@@ -84,14 +84,14 @@ struct sl_supervisor *sl_server_supervisor(sl_server *server)
     return server->supervisor;
 }
 
-struct sl_scheduler *sl_server_scheduler(sl_server *server)
-{
-    return server->scheduler;
-}
-
 struct sl_log *sl_server_log(sl_server *server)
 {
     return server->log;
+}
+
+struct sl_scheduler *sl_server_scheduler(sl_server *server)
+{
+    return server->scheduler;
 }
 
 struct sl_history *sl_server_history(sl_server *server)

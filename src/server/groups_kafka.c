@@ -1,0 +1,239 @@
+/* groups_kafka.c — Kafka's consumer groups through librdkafka's admin API
+ * (see groups_kafka.h). Librdkafka 2.0 answers admin requests on a queue:
+ * each request here gets its own queue, is sent with a request timeout, and
+ * the queue is polled until a little past it, so a cluster that does not
+ * answer costs one bounded wait. The watermarks of a group's partitions are
+ * asked one partition at a time within what is left of the same budget.
+ */
+#include "server/groups_kafka.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/kafka/kafka_common.h"
+#include "core/clock.h"
+#include "log/log.h"
+
+/* How much longer than the request timeout the answer is waited for. */
+#define POLL_GRACE_MS 1000
+
+struct sl_groups_kafka {
+    sl_kafka_identity who;   /* first: the opaque of librdkafka's log callbacks */
+    rd_kafka_t *client;
+    char *brokers;
+};
+
+int sl_groups_kafka_open(const sl_plan *plan, sl_groups_kafka **out, sl_error *err)
+{
+    *out = NULL;
+    const sl_node *kafka_node = plan ? sl_node_get(sl_node_get(sl_config_root(plan->doc), "topics"), "kafka") : NULL;
+    const sl_node *brokers = sl_node_get(kafka_node, "brokers");
+    if (!brokers || brokers->kind != SL_NODE_SCALAR) return SL_OK;
+    sl_groups_kafka *kafka = calloc(1, sizeof *kafka);
+    if (!kafka || !(kafka->brokers = strdup(brokers->scalar))) {
+        free(kafka);
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    sl_kafka_identity_init(&kafka->who, kafka->brokers, "groups API", "-");
+    char error[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = sl_kafka_conf_set(conf, "bootstrap.servers", kafka->brokers, err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "log.connection.close", "false", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_apply_properties(conf, sl_node_get(kafka_node, "properties"), NULL, NULL, err);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        sl_groups_kafka_close(kafka);
+        return rc;
+    }
+    rd_kafka_conf_set_opaque(conf, kafka);
+    sl_kafka_conf_set_logging(conf);
+    kafka->client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (!kafka->client) {
+        rd_kafka_conf_destroy(conf);
+        rc = sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': %s", kafka->brokers, error);
+        sl_groups_kafka_close(kafka);
+        return rc;
+    }
+    *out = kafka;
+    return SL_OK;
+}
+
+void sl_groups_kafka_close(sl_groups_kafka *kafka)
+{
+    if (!kafka) return;
+    if (kafka->client) rd_kafka_destroy(kafka->client);
+    free(kafka->brokers);
+    free(kafka);
+}
+
+const char *sl_groups_kafka_brokers(const sl_groups_kafka *kafka)
+{
+    return kafka->brokers;
+}
+
+/* Options for an admin request of kind with the request timeout set. */
+static rd_kafka_AdminOptions_t *admin_options(sl_groups_kafka *kafka, rd_kafka_admin_op_t kind, sl_error *err)
+{
+    char error[256];
+    rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(kafka->client, kind);
+    if (!options) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (rd_kafka_AdminOptions_set_request_timeout(options, SL_GROUPS_KAFKA_TIMEOUT_MS, error, sizeof error)) {
+        sl_error_set(err, SL_EINVAL, "kafka: %s", error);
+        rd_kafka_AdminOptions_destroy(options);
+        return NULL;
+    }
+    return options;
+}
+
+/* The answer of type on queue, or NULL with err set after the deadline. */
+static rd_kafka_event_t *wait_answer(sl_groups_kafka *kafka, rd_kafka_queue_t *queue, rd_kafka_event_type_t type,
+                                     const char *what, sl_error *err)
+{
+    int64_t deadline = sl_clock_monotonic_ms() + SL_GROUPS_KAFKA_TIMEOUT_MS + POLL_GRACE_MS;
+    for (;;) {
+        int64_t left = deadline - sl_clock_monotonic_ms();
+        if (left <= 0) break;
+        rd_kafka_event_t *event = rd_kafka_queue_poll(queue, (int)left);
+        if (!event) break;
+        if (rd_kafka_event_type(event) == type) {
+            if (rd_kafka_event_error(event)) {
+                sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: %s", kafka->brokers, what,
+                             rd_kafka_event_error_string(event));
+                rd_kafka_event_destroy(event);
+                return NULL;
+            }
+            return event;
+        }
+        rd_kafka_event_destroy(event);
+    }
+    sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: no answer within %d ms", kafka->brokers, what,
+                 SL_GROUPS_KAFKA_TIMEOUT_MS + POLL_GRACE_MS);
+    return NULL;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sl_groups_kafka_list(sl_groups_kafka *kafka, char ***names, size_t *n_names, sl_error *err)
+{
+    *names = NULL;
+    *n_names = 0;
+    rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, err);
+    if (!options) return err ? err->code : SL_ENOMEM;
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(kafka->client);
+    rd_kafka_ListConsumerGroups(kafka->client, options, queue);
+    rd_kafka_event_t *event = wait_answer(kafka, queue, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT,
+                                          "listing consumer groups", err);
+    int rc = event ? SL_OK : SL_ETIMEOUT;
+    if (event) {
+        const rd_kafka_ListConsumerGroups_result_t *result = rd_kafka_event_ListConsumerGroups_result(event);
+        size_t n_errors = 0, n_valid = 0;
+        const rd_kafka_error_t **errors = rd_kafka_ListConsumerGroups_result_errors(result, &n_errors);
+        const rd_kafka_ConsumerGroupListing_t **valid = rd_kafka_ListConsumerGroups_result_valid(result, &n_valid);
+        if (n_errors > 0) {
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': listing consumer groups: %s", kafka->brokers,
+                              rd_kafka_error_string(errors[0]));
+        } else if (n_valid > 0) {
+            char **found = calloc(n_valid, sizeof *found);
+            rc = found ? SL_OK : SL_ENOMEM;
+            size_t n = 0;
+            for (size_t i = 0; i < n_valid && rc == SL_OK; i++) {
+                found[n] = strdup(rd_kafka_ConsumerGroupListing_group_id(valid[i]));
+                if (!found[n]) rc = SL_ENOMEM;
+                else n++;
+            }
+            if (rc) {
+                sl_log_names_free(found, n);
+                sl_error_set(err, rc, "out of memory listing Kafka's groups");
+            } else {
+                qsort(found, n, sizeof *found, compare_names);
+                *names = found;
+                *n_names = n;
+            }
+        }
+        rd_kafka_event_destroy(event);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_AdminOptions_destroy(options);
+    return rc;
+}
+
+/* The committed offsets of group (a list the caller destroys), or NULL. */
+static rd_kafka_topic_partition_list_t *committed_offsets(sl_groups_kafka *kafka, const char *group, sl_error *err)
+{
+    rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, err);
+    if (!options) return NULL;
+    rd_kafka_ListConsumerGroupOffsets_t *request = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(kafka->client);
+    rd_kafka_ListConsumerGroupOffsets(kafka->client, &request, 1,
+                                      options, queue);
+    char what[300];
+    snprintf(what, sizeof what, "offsets of group '%s'", group);
+    rd_kafka_event_t *event = wait_answer(kafka, queue, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, what, err);
+    rd_kafka_topic_partition_list_t *copy = NULL;
+    if (event) {
+        const rd_kafka_ListConsumerGroupOffsets_result_t *result = rd_kafka_event_ListConsumerGroupOffsets_result(event);
+        size_t n_groups = 0;
+        const rd_kafka_group_result_t **groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n_groups);
+        const rd_kafka_error_t *group_error = n_groups ? rd_kafka_group_result_error(groups[0]) : NULL;
+        if (n_groups == 0) {
+            sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: no answer for the group", kafka->brokers, what);
+        } else if (group_error) {
+            sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: %s", kafka->brokers, what,
+                         rd_kafka_error_string(group_error));
+        } else {
+            const rd_kafka_topic_partition_list_t *partitions = rd_kafka_group_result_partitions(groups[0]);
+            copy = partitions ? rd_kafka_topic_partition_list_copy(partitions) : rd_kafka_topic_partition_list_new(0);
+        }
+        rd_kafka_event_destroy(event);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_ListConsumerGroupOffsets_destroy(request);
+    rd_kafka_AdminOptions_destroy(options);
+    return copy;
+}
+
+static int compare_partitions(const void *a, const void *b)
+{
+    const rd_kafka_topic_partition_t *x = a, *y = b;
+    int by_topic = strcmp(x->topic, y->topic);
+    return by_topic ? by_topic : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+int sl_groups_kafka_offsets(sl_groups_kafka *kafka, const char *group, sl_group_offsets *offsets, bool *is_found,
+                            sl_error *err)
+{
+    *is_found = false;
+    int64_t deadline = sl_clock_monotonic_ms() + SL_GROUPS_KAFKA_TIMEOUT_MS;
+    rd_kafka_topic_partition_list_t *committed = committed_offsets(kafka, group, err);
+    if (!committed) return SL_ETIMEOUT;
+    qsort(committed->elems, (size_t)committed->cnt, sizeof *committed->elems, compare_partitions);
+    int rc = SL_OK;
+    for (int i = 0; i < committed->cnt && rc == SL_OK; i++) {
+        const rd_kafka_topic_partition_t *p = &committed->elems[i];
+        if (p->err || p->offset < 0) continue;   /* no offset committed for it */
+        *is_found = true;
+        int64_t left = deadline - sl_clock_monotonic_ms();
+        int64_t low = -1, high = -1;
+        rd_kafka_resp_err_t code = left > 0 ? rd_kafka_query_watermark_offsets(kafka->client, p->topic, p->partition,
+                                                                              &low, &high, (int)left)
+                                            : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (code) {
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': watermarks of %s partition %" PRId32 ": %s",
+                              kafka->brokers, p->topic, p->partition, rd_kafka_err2str(code));
+            break;
+        }
+        if (sl_group_offsets_add(offsets, p->topic, p->partition, p->offset, low, high))
+            rc = sl_error_set(err, SL_ENOMEM, "out of memory reading group '%s'", group);
+    }
+    rd_kafka_topic_partition_list_destroy(committed);
+    return rc;
+}
