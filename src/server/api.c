@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "runtime/control.h"
+#include "server/api_auth.h"
 #include "server/api_dags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
@@ -87,10 +88,12 @@ static void restart_pipeline(void *context, const sl_http_request *request, sl_h
 }
 
 const sl_http_route sl_api_routes[] = {
-    { "GET", "/healthz", healthz, "200 while the process runs" },
-    { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
+    { "GET", "/healthz", healthz, "200 while the process runs", SL_ROLE_PUBLIC },
+    { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states",
+      SL_ROLE_PUBLIC },
     { "GET", "/api/v1/pipelines", list_pipelines, "the continuous pipelines: state, counters, restarts" },
-    { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
+    { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed",
+      SL_ROLE_ADMIN },
     { "POST", "/api/v1/pipelines/{name}/start", start_pipeline,
       "start a stopped, failed or finished continuous pipeline" },
     { "POST", "/api/v1/pipelines/{name}/stop", stop_pipeline,
@@ -109,5 +112,18 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/clear", sl_api_dags_clear,
       "clear tasks of a run so they run again ({tasks, only_failed, downstream})" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/api/v1/whoami", sl_api_whoami, "the token's name and role (auth: false without auth:)",
+      SL_ROLE_VIEWER },
+    { "POST", "/api/v1/login", sl_api_login,
+      "{token}: a session cookie for the UI, answering {name, role, csrf_token}", SL_ROLE_PUBLIC },
+    { "POST", "/api/v1/logout", sl_api_logout, "end the session of the cookie", SL_ROLE_VIEWER },
+    { "GET", "/api/v1/tokens", sl_api_tokens_list, "the tokens: name, role, source (config or api)",
+      SL_ROLE_ADMIN },
+    { "POST", "/api/v1/tokens", sl_api_tokens_create,
+      "{name, role}: make a token, answering it once; its salted hash goes to the metadata store", SL_ROLE_ADMIN },
+    { "DELETE", "/api/v1/tokens/{name}", sl_api_tokens_delete, "revoke a token made through the API",
+      SL_ROLE_ADMIN },
+    { "GET", "/api/v1/config", sl_api_config, "the loaded config file as JSON, secrets shown as ***",
+      SL_ROLE_ADMIN },
     { NULL, NULL, NULL, NULL },
 };
