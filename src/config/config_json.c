@@ -60,7 +60,8 @@ static int write_node(sl_buffer *out, const sl_node *node, bool is_secret)
             if (i) rc = sl_buffer_append_byte(out, ',');
             if (rc == SL_OK) rc = sl_json_write_string(out, key, strlen(key));
             if (rc == SL_OK) rc = sl_buffer_append_byte(out, ':');
-            if (rc == SL_OK) rc = write_node(out, node->pairs[i].value, is_secret || sl_redact_is_secret_key(key));
+            /* A map's keys decide for themselves (auth.tokens holds names and roles beside each token). */
+            if (rc == SL_OK) rc = write_node(out, node->pairs[i].value, sl_redact_is_secret_key(key));
         }
         return rc == SL_OK ? sl_buffer_append_byte(out, '}') : rc;
     case SL_NODE_LIST:

@@ -158,7 +158,8 @@ static int hex_digit(char c)
 /* libmicrohttpd's unescaping of the path and of each query parameter, in
  * place, with BAD_ESCAPE where a '%' is not followed by two hex digits or
  * decodes to NUL (libmicrohttpd's own would keep the first and cut the
- * string at the second). Query '+' is a space. */
+ * string at the second). '+' stays itself, as with libmicrohttpd's own
+ * (run ids hold "+00:00"). */
 static size_t unescape(void *cls, struct MHD_Connection *connection, char *text)
 {
     (void)cls;
@@ -166,7 +167,7 @@ static size_t unescape(void *cls, struct MHD_Connection *connection, char *text)
     char *out = text;
     for (const char *in = text; *in; in++) {
         if (*in != '%') {
-            *out++ = *in == '+' ? ' ' : *in;
+            *out++ = *in;
             continue;
         }
         int high = hex_digit(in[1]), low = high < 0 ? -1 : hex_digit(in[2]);
