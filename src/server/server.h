@@ -40,6 +40,13 @@ struct sl_scheduler *sl_server_scheduler(sl_server *server);
 /* The pipelines' 15-minute history. */
 struct sl_history *sl_server_history(sl_server *server);
 
+/* Who may use the HTTP API (server/auth.h). */
+struct sl_auth *sl_server_auth(sl_server *server);
+
+/* Appends the loaded config file as JSON, secrets shown as ***
+ * (config/config_json.h): the file as of the start or the last reload. */
+int sl_server_config_json(sl_server *server, sl_buffer *out);
+
 /* Where the scheduler's metadata store is (a path or a postgres:// URL):
  * handlers open their own connection to it. */
 const char *sl_server_metadata(const sl_server *server);

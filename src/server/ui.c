@@ -6,9 +6,9 @@
  * table's rows: there is no file system path here at all. Every answer
  * carries the file's ETag and Cache-Control: no-cache, so a browser keeps
  * the files and revalidates them; an If-None-Match that lists the current
- * ETag (or "*") is answered 304 without a body. nosniff keeps browsers to
- * the content type the table gives; the page's scripts come from this
- * origin only (Content-Security-Policy).
+ * ETag (or "*") is answered 304 without a body. The page's scripts and
+ * styles come from this origin only (Content-Security-Policy); http.c's
+ * nosniff on every answer keeps browsers to the table's content types.
  */
 #include "server/ui.h"
 
@@ -59,7 +59,6 @@ static void serve(const sl_ui_asset *asset, const char *name, const sl_http_requ
     }
     if (sl_http_add_header(response, "ETag", asset->etag) ||
         sl_http_add_header(response, "Cache-Control", UI_CACHE_CONTROL) ||
-        sl_http_add_header(response, "X-Content-Type-Options", "nosniff") ||
         sl_http_add_header(response, "Content-Security-Policy", UI_CONTENT_SECURITY_POLICY)) {
         sl_http_error(response, 500, "too many headers for %s", asset->name);
         return;

@@ -31,7 +31,7 @@ FLAGS = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-pa
          "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-Isrc"]
 PKGS = ["yaml-0.1", "sqlite3", "rdkafka", "liblz4", "libzstd", "zlib", "snappy", "openssl", "libpq"]
 T0 = 1704067200000000          # 2024-01-01T00:00:00Z in µs
-LATEST_VERSION = 3              # src/metadata/migrations.c
+LATEST_VERSION = 4              # src/metadata/migrations.c
 EX_TEMPFAIL = 75
 
 
@@ -160,7 +160,7 @@ def test_migration_from_the_first_version(check_bin, postgres_server, database):
     with connect(postgres_server, database) as conn:
         assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"schema_migrations", "dags", "dag_runs", "task_instances", "servers"} <= tables
+        assert {"schema_migrations", "dags", "dag_runs", "task_instances", "servers", "api_tokens"} <= tables
         assert "log_tail" not in _columns(conn, "task_instances")
         conn.execute("INSERT INTO dags (dag_id, file_hash, updated_at_us) VALUES ('old', 'h', 1)")
         run = conn.execute("INSERT INTO dag_runs (dag_id, run_id, run_type, state, data_interval_start_us, "
