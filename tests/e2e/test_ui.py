@@ -55,6 +55,10 @@ pipelines:
         FROM input
     sink:   { sqlite: { path: data/users.db, table: created_users, key: [id] } }
     commit_interval: 200ms
+  check_users:                       # every record fails its CAST: dead letters for the UI to show
+    source: { topic: { name: user_data, group: check_users } }
+    transform: { sql: "SELECT CAST(name.first AS BIGINT) AS n FROM input" }
+    sink:   { file: { path: checked.jsonl } }
 dags:
   ui_check:
     description: what the browser test triggers
@@ -331,6 +335,28 @@ def test_ten_thousand_consumer_groups_page_to_the_last_page(groups_server):
     for url in seen["requests"]:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
         assert query.get("limit") == ["1000"], f"a request not paged on the server: {url}"
+
+
+def test_every_section_opens_and_a_dead_letter_leads_to_its_origin(server):
+    data = server.workdir / "data"
+    sections = [["Pipelines", "Pipelines"], ["Topics", "Topics"], ["Consumer groups", "Consumer groups"],
+                ["Dead letters", "Dead letters"], ["DAGs", "DAGs"]]
+    wait_for("a dead letter on disk", lambda: (data / "topics" / "check_users.dlq").is_dir()
+             and any(kafka_batch.read_topic(data, "check_users.dlq").values()))
+    seen = browser("pages", server.url, sections=sections, dead_letter_topic="check_users.dlq",
+                   source_topic="user_data", group="store_users")
+    shown = seen["shown"]
+    record = next(r for r in kafka_batch.read_partition(data, "check_users.dlq", shown["partition"])
+                  if r.offset == shown["offset"])
+    assert shown["error"] == record.header("sluice.error")
+    origin = (record.header("sluice.source.topic"), int(record.header("sluice.source.partition")),
+              int(record.header("sluice.source.offset")))
+    assert shown["origin"] == f"{origin[0]} partition {origin[1]} offset {origin[2]}"
+    assert (seen["followed"]["partition"], seen["followed"]["offset"]) == origin[1:]
+    # Each reason is shown as "COUNT PREFIX", the prefix the start of the letters' error.
+    assert any(record.header("sluice.error").startswith(reason.split(" ", 1)[1]) for reason in seen["reasons"]), \
+        seen["reasons"]
+    assert seen["offsets"] == 4   # store_users's committed offsets, one per partition of user_data
 
 
 def test_a_phone_sized_screen_shows_every_page_without_sideways_scrolling(server):

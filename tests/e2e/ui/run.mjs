@@ -170,6 +170,38 @@ const scenarios = {
     return { pages, names, largest_page: largestPage, requests };
   },
 
+  // Every section from the menu; a dead letter with its error and origin, followed to the topic
+  // it came from; a consumer group's offsets.
+  async pages(page) {
+    await page.goto(`${baseUrl}/`);
+    for (const [link, heading] of options.sections) {
+      await page.locator('#nav').getByRole('link', { name: link, exact: true }).click();
+      await until(`the ${link} page`, async () => page.locator('main h1').first().textContent().catch(() => ''), (t) => t === heading);
+    }
+    await page.goto(`${baseUrl}/#/dead-letters`);
+    const row = page.locator(`tr[data-topic="${options.dead_letter_topic}"]`);
+    const reasons = await until('the reasons', async () => row.locator('ul.reasons li').allTextContents(), (list) => list.length > 0);
+    await row.locator('a').click();
+    const card = page.locator('#dead-letter-messages article.message').first();
+    await card.waitFor();
+    const shown = {
+      partition: Number(await card.getAttribute('data-partition')), offset: Number(await card.getAttribute('data-offset')),
+      error: await card.locator('dl.dead-letter dd.error-text').textContent(),
+      origin: await card.locator('dl.dead-letter a').textContent(),
+    };
+    await shot(page, 'dead-letters');
+    await card.locator('dl.dead-letter a').click();
+    await page.waitForURL((url) => url.hash.startsWith(`#/topics/${options.source_topic}`));
+    const first = page.locator('#topic-messages article.message').first();
+    await first.waitFor();
+    const followed = { partition: Number(await first.getAttribute('data-partition')), offset: Number(await first.getAttribute('data-offset')) };
+    await page.goto(`${baseUrl}/#/groups?prefix=${options.group}`);
+    await page.locator(`tr[data-group="${options.group}"] th a`).click();
+    const offsets = await until('the group offsets', async () => page.locator('#offsets tbody tr').count(), (n) => n > 0);
+    await shot(page, 'group');
+    return { reasons, shown, followed, offsets };
+  },
+
   // A server with auth: the first 401 shows the login form, a wrong token is refused there, the
   // operator's token logs in, and a trigger (a POST on the session) carries the CSRF token.
   async login(page) {
