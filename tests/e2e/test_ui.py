@@ -22,6 +22,7 @@ ASan.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -227,6 +228,43 @@ def test_unknown_files_are_404_and_no_path_reaches_the_disk(server):
         assert status == (400 if "%00" in path else 404), (path, status, body[:200])
         assert b"root:" not in body and makefile[:200] not in body and b"pipelines:" not in body, path
         assert json.loads(body)["error"], path
+
+
+def test_make_rebuilds_the_table_when_a_ui_file_changes_and_refuses_unknown_types(tmp_path):
+    tree = tmp_path / "tree"
+    for part in ("scripts", "ui"):
+        shutil.copytree(REPO / part, tree / part)
+    shutil.copy(REPO / "Makefile", tree / "Makefile")
+    (tree / "src").mkdir()
+    env = dict(os.environ, MAKEFLAGS="", MAKELEVEL="")
+
+    def make(*args):
+        return subprocess.run(["make", "--no-print-directory", *args], cwd=tree, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    table = tree / "build" / "gen" / "ui_assets.c"
+    assert make("build/gen/ui_assets.c").returncode == 0
+    before = table.read_text()
+    assert make("-q", "build/gen/ui_assets.c").returncode == 0, "a fresh table counts as out of date"
+    time.sleep(1.1)   # a later modification time than the table's, on any file system's granularity
+    with open(tree / "ui" / "app.js", "a") as app:
+        app.write("// changed by the test\n")
+    assert make("-q", "build/gen/ui_assets.c").returncode == 1, "a changed ui/ file does not remake the table"
+    done = make("build/gen/ui_assets.c")
+    assert done.returncode == 0, done.stderr
+    after = table.read_text()
+    embedded = bytes(int(token, 16) for token in re.findall(r"0x([0-9a-f]{2})", after))
+    assert after != before and b"// changed by the test\n" in embedded
+    time.sleep(1.1)
+    (tree / "ui" / "extra.txt").write_text("one more file\n")
+    done = make("build/gen/ui_assets.c")
+    assert done.returncode == 0, done.stderr
+    assert '"extra.txt", "text/plain; charset=utf-8"' in table.read_text()
+    time.sleep(1.1)
+    (tree / "ui" / "notes.md").write_text("# not a type the UI serves\n")
+    done = make("build/gen/ui_assets.c")
+    assert done.returncode != 0 and "ui/notes.md" in done.stderr and "extension" in done.stderr, done.stderr
+    assert '"extra.txt"' in table.read_text(), "a failed run replaced the table"
 
 
 def test_other_methods_on_ui_paths_are_405(server):
