@@ -74,7 +74,15 @@ const scenarios = {
     });
     check(inked > 20, `the throughput chart drew ${inked} coloured pixels`);
     await shot(page, 'pipelines');
-    return { first, later, rate, points, lag_points: lagPoints, state };
+    // Stop, then start, a pipeline with its buttons.
+    const other = page.locator(`tr[data-pipeline="${options.stop_pipeline}"]`);
+    await other.getByRole('button', { name: `stop ${options.stop_pipeline}`, exact: true }).click();
+    const stopped = await until('the stop notice', async () => page.locator('#notice').textContent(), (t) => t.includes(`${options.stop_pipeline}: stopped`));
+    await until('the stopped state', async () => other.locator('[data-field=state] .badge').textContent(), (t) => t === 'stopped');
+    await other.getByRole('button', { name: `start ${options.stop_pipeline}`, exact: true }).click();
+    const started = await until('the start notice', async () => page.locator('#notice').textContent(), (t) => t.includes(`${options.stop_pipeline}: started`));
+    await until('the running state', async () => other.locator('[data-field=state] .badge').textContent(), (t) => t === 'running');
+    return { first, later, rate, points, lag_points: lagPoints, state, stopped, started };
   },
 
   // Trigger a DAG with a conf from its page; its run's cells turn success; a try's log opens; pause and unpause.
@@ -102,11 +110,18 @@ const scenarios = {
     await page.locator('#dag-selection a', { hasText: 'log of try 1' }).click();
     const log = await until('the log text', async () => page.locator('#task-log').textContent(), (text) => text.includes(options.log_text));
     await shot(page, 'log');
+    // Clear one task of the run: it and its downstream run again, as second tries.
     await page.goto(`${baseUrl}/#/dags/${options.dag}`);
+    await page.locator(`button.cell[data-run="${runId}"][data-task="${options.clear_task}"]`).click();
+    await page.getByRole('button', { name: 'Clear this task and downstream' }).click();
+    await until('a second try of the cleared task', async () => page.locator('#dag-selection').textContent(),
+      (text) => text.includes('log of try 2'));
+    const afterClear = await until('every cell success again', async () => cellsOf.evaluateAll((cells) => cells.map((c) => c.dataset.state)),
+      (list) => list.length === options.tasks && list.every((s) => s === 'success'));
     await page.locator('#dag-pause', { hasText: 'Pause' }).click();
     await until('the pause button to say Unpause', async () => page.locator('#dag-pause').textContent(), (t) => t === 'Unpause');
     const pausedAfterClick = await page.locator('h1 .badge').textContent();
-    return { run_id: runId, states, colour, graph_states: graphStates, log, paused_badge: pausedAfterClick };
+    return { run_id: runId, states, colour, graph_states: graphStates, log, paused_badge: pausedAfterClick, after_clear: afterClear };
   },
 
   // The topics list filtered by prefix, a topic's partition read from offset 0, Next, and a produced message.
