@@ -31,6 +31,7 @@
 
 #include "config/options.h"
 #include "core/address.h"
+#include "runtime/plan_alerts.h"
 #include "runtime/plan_auth.h"
 #include "runtime/plan_dags.h"
 #include "runtime/plan_settings.h"
@@ -113,6 +114,7 @@ void sl_plan_free(sl_plan *plan)
     free(plan->http_listen);
     sl__plan_free_auth(plan);
     free(plan->metadata);
+    sl_alerts_conf_free(plan->alerts);
     sl_arena_free(plan->owned_arena);
     sl_plan_free(plan->base);
     free(plan->log_format);
@@ -554,6 +556,8 @@ static int load_document(loader *ld, const char *path)
     if (rc != SL_ENOMEM) rc = worse(rc, load_pipelines(ld, root, &top));
     if (rc != SL_ENOMEM && top.dags) rc = worse(rc, check_dags(ld, top.dags));
     if (rc != SL_ENOMEM) rc = worse(rc, sl__plan_check_macros(ld->plan, top.dags, ld->diags));
+    if (rc != SL_ENOMEM && top.alerts)
+        rc = worse(rc, sl__plan_check_alerts(ld->plan, top.alerts, top.dags, &ld->plan->alerts, ld->diags));
     sl_options_free(sl_top_options, &top);
     sl_options_free(sl_log_options, &log);
     sl_options_free(sl_http_options, &http);

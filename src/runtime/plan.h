@@ -69,6 +69,7 @@ typedef struct sl_plan {
     size_t n_pipelines;         /* 0 in a file of DAGs alone */
     size_t n_dags;
     char *metadata;             /* metadata: where the scheduler keeps run history (a path or postgres:// URL) */
+    struct sl_alerts_conf *alerts; /* alerts: compiled (runtime/plan_alerts.h); NULL without one, and in derived plans */
     atomic_int extra_refs;      /* owners besides the first (sl_plan_retain) */
     struct sl_plan *base;       /* a derived plan's (sl_plan_derive), shared; else NULL */
     sl_arena *owned_arena;      /* a derived plan's nodes; else NULL */

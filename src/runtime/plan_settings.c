@@ -25,7 +25,101 @@ const sl_option sl_top_options[] = {
     { "auth", SL_OPT_MAP, offsetof(sl_top_conf, auth),
       .help = "named tokens and their roles for the HTTP API of `sluice server` (see auth); without it every "
               "route is open and the server listens on a loopback address only" },
-    { "alerts", SL_OPT_UNSUPPORTED, .help = "alert rules, which are not built yet" },
+    { "alerts", SL_OPT_MAP, offsetof(sl_top_conf, alerts),
+      .help = "alert rules over the server's metrics and DAG runs, and the webhooks they notify (see alerts)" },
+    { 0 }
+};
+
+const sl_option sl_alerts_options[] = {
+    { "interval", SL_OPT_DURATION, offsetof(sl_alerts_top_conf, interval_ms), .default_value = "10s",
+      .min = "100ms", .max = "1h", .help = "how often `sluice server` evaluates every rule" },
+    { "webhooks", SL_OPT_MAP, offsetof(sl_alerts_top_conf, webhooks),
+      .help = "receivers of notifications, by name (see webhook): each gets a JSON POST in "
+              "Alertmanager's webhook format when an alert fires and when it resolves" },
+    { "rules", SL_OPT_LIST, offsetof(sl_alerts_top_conf, rules), .required = true,
+      .help = "the rules, each a mapping with a name and one condition (see alerts.rule)" },
+    { 0 }
+};
+
+const sl_option sl_alert_webhook_options[] = {
+    { "url", SL_OPT_STRING, offsetof(sl_alert_webhook_conf, url), .required = true,
+      .help = "the http:// or https:// URL notifications are POSTed to" },
+    { "headers", SL_OPT_MAP, offsetof(sl_alert_webhook_conf, headers),
+      .help = "extra request headers, name: value (values of Authorization, Cookie and names with token, key, "
+              "secret or password are logged as ***)" },
+    { "timeout", SL_OPT_DURATION, offsetof(sl_alert_webhook_conf, timeout_ms), .default_value = "5s",
+      .min = "100ms", .max = "5m", .help = "the longest one attempt may take" },
+    { "retries", SL_OPT_INT, offsetof(sl_alert_webhook_conf, retries), .default_value = "5", .min = "0",
+      .max = "100",
+      .help = "attempts after a failed one, for transient failures only (connection refused, timeout, 5xx, "
+              "429); any other 4xx is final" },
+    { "retry_delay", SL_OPT_DURATION, offsetof(sl_alert_webhook_conf, retry_delay_ms), .default_value = "1s",
+      .min = "10ms", .max = "1h", .help = "wait before the first retry, doubled before each next one" },
+    { "max_retry_delay", SL_OPT_DURATION, offsetof(sl_alert_webhook_conf, max_retry_delay_ms),
+      .default_value = "1m", .min = "10ms", .max = "1h", .help = "the longest wait between two attempts" },
+    { "send_resolved", SL_OPT_BOOL, offsetof(sl_alert_webhook_conf, send_resolved), .default_value = "true",
+      .help = "notify also when an alert resolves" },
+    { 0 }
+};
+
+const sl_option sl_alert_rule_options[] = {
+    { "name", SL_OPT_STRING, offsetof(sl_alert_rule_conf, name), .required = true,
+      .help = "the alert's name (its alertname label), unique among the rules" },
+    { "metric", SL_OPT_STRING, offsetof(sl_alert_rule_conf, metric),
+      .help = "condition: the sum of the samples of this metric (narrowed by labels and pipeline) is above or "
+              "below a threshold; a rule has one of metric, rate, lag, pipeline_down, restarting, dag_failed, "
+              "dag_late" },
+    { "rate", SL_OPT_STRING, offsetof(sl_alert_rule_conf, rate),
+      .help = "condition: the per-second rate of this counter over window (counter resets counted as "
+              "Prometheus counts them), summed over its samples, is above or below a threshold" },
+    { "lag", SL_OPT_MAP, offsetof(sl_alert_rule_conf, lag),
+      .help = "condition: the lag in records of a pipeline or a consumer group is above a threshold "
+              "(see alerts.lag)" },
+    { "pipeline_down", SL_OPT_STRING, offsetof(sl_alert_rule_conf, pipeline_down),
+      .help = "condition: this continuous pipeline is not running (stopped, failed, restarting)" },
+    { "restarting", SL_OPT_STRING, offsetof(sl_alert_rule_conf, restarting),
+      .help = "condition: this continuous pipeline restarted at least `restarts` times within `within`" },
+    { "dag_failed", SL_OPT_STRING, offsetof(sl_alert_rule_conf, dag_failed),
+      .help = "condition: the latest finished run of this DAG failed (resolved when a later run succeeds)" },
+    { "dag_late", SL_OPT_STRING, offsetof(sl_alert_rule_conf, dag_late),
+      .help = "condition: the latest run of this DAG whose data interval ended `after` ago or more has not "
+              "succeeded" },
+    { "pipeline", SL_OPT_STRING, offsetof(sl_alert_rule_conf, pipeline),
+      .help = "with metric or rate: only samples with this pipeline label" },
+    { "labels", SL_OPT_MAP, offsetof(sl_alert_rule_conf, labels),
+      .help = "with metric or rate: only samples with these label values, name: value" },
+    { "above", SL_OPT_DOUBLE, offsetof(sl_alert_rule_conf, above),
+      .help = "with metric, rate or lag: the condition holds when the value is greater than this" },
+    { "below", SL_OPT_DOUBLE, offsetof(sl_alert_rule_conf, below),
+      .help = "with metric or rate: the condition holds when the value is less than this" },
+    { "window", SL_OPT_DURATION, offsetof(sl_alert_rule_conf, window_ms), .default_value = "1m", .min = "1s",
+      .max = "24h", .help = "with rate: the span the rate is taken over" },
+    { "restarts", SL_OPT_INT, offsetof(sl_alert_rule_conf, restarts), .default_value = "3", .min = "1",
+      .max = "1000000", .help = "with restarting: how many restarts count as flapping" },
+    { "within", SL_OPT_DURATION, offsetof(sl_alert_rule_conf, within_ms), .default_value = "10m", .min = "1s",
+      .max = "24h", .help = "with restarting: the span the restarts are counted over" },
+    { "after", SL_OPT_DURATION, offsetof(sl_alert_rule_conf, after_ms), .default_value = "1h",
+      .max = "366d", .help = "with dag_late: how long after its data interval ended a run must have succeeded" },
+    { "for", SL_OPT_DURATION, offsetof(sl_alert_rule_conf, for_ms), .default_value = "0", .max = "7d",
+      .help = "how long the condition must hold before the alert fires (pending until then), as Prometheus's" },
+    { "webhook", SL_OPT_STRING, offsetof(sl_alert_rule_conf, webhook),
+      .help = "the webhook notified (a name under alerts.webhooks); without it every webhook is" },
+    { "severity", SL_OPT_STRING, offsetof(sl_alert_rule_conf, severity), .default_value = "warning",
+      .help = "the alert's severity label" },
+    { "summary", SL_OPT_STRING, offsetof(sl_alert_rule_conf, summary),
+      .help = "the summary annotation; without it one saying what the condition is" },
+    { "description", SL_OPT_STRING, offsetof(sl_alert_rule_conf, description),
+      .help = "the description annotation" },
+    { 0 }
+};
+
+const sl_option sl_alert_lag_options[] = {
+    { "pipeline", SL_OPT_STRING, offsetof(sl_alert_lag_conf, pipeline),
+      .help = "a pipeline of this file: its lag (sluice_pipeline_lag_records); give pipeline or group" },
+    { "group", SL_OPT_STRING, offsetof(sl_alert_lag_conf, group),
+      .help = "a consumer group: its lag summed over partitions (sluice_consumer_group_lag_records)" },
+    { "topic", SL_OPT_STRING, offsetof(sl_alert_lag_conf, topic),
+      .help = "with group: only this topic's partitions" },
     { 0 }
 };
 
@@ -259,5 +353,12 @@ const sl_plan_block sl_plan_blocks[] = {
     { "task.sensor", "dags.NAME.tasks.NAME.sensor", "a task that waits for a topic", sl_task_sensor_options },
     { "task.control", "dags.NAME.tasks.NAME.control", "a task that controls a continuous pipeline",
       sl_task_control_options },
+    { "alerts", "alerts", "alert rules and the webhooks they notify (evaluated by `sluice server`)",
+      sl_alerts_options },
+    { "webhook", "alerts.webhooks.NAME", "a webhook receiver of notifications", sl_alert_webhook_options },
+    { "alerts.rule", "alerts.rules[N]", "an alert rule: a name, one condition and its parameters",
+      sl_alert_rule_options },
+    { "alerts.lag", "alerts.rules[N].lag", "a lag condition: { pipeline } or { group, topic }",
+      sl_alert_lag_options },
     { NULL, NULL, NULL, NULL },
 };

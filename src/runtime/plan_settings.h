@@ -23,6 +23,7 @@ typedef struct sl_top_conf {
     const sl_node *http;
     char *metadata;
     const sl_node *auth;
+    const sl_node *alerts;
 } sl_top_conf;
 
 typedef struct sl_http_conf {
@@ -133,7 +134,61 @@ typedef struct sl_task_control_conf {
     char *pipeline;
 } sl_task_control_conf;
 
+/* alerts: webhook receivers and rules (plan_alerts.h compiles them). */
+typedef struct sl_alerts_top_conf {
+    int64_t interval_ms;
+    const sl_node *webhooks;
+    const sl_node *rules;
+} sl_alerts_top_conf;
+
+typedef struct sl_alert_webhook_conf {
+    char *url;
+    const sl_node *headers;
+    int64_t timeout_ms;
+    int64_t retries;
+    int64_t retry_delay_ms;
+    int64_t max_retry_delay_ms;
+    bool send_resolved;
+} sl_alert_webhook_conf;
+
+typedef struct sl_alert_rule_conf {
+    char *name;
+    /* the condition: exactly one of these */
+    char *metric;
+    char *rate;
+    const sl_node *lag;
+    char *pipeline_down;
+    char *restarting;
+    char *dag_failed;
+    char *dag_late;
+    /* its parameters */
+    char *pipeline;
+    const sl_node *labels;
+    double above;
+    double below;
+    int64_t window_ms;
+    int64_t restarts;
+    int64_t within_ms;
+    int64_t after_ms;
+    int64_t for_ms;
+    /* where it goes and what it says */
+    char *webhook;
+    char *severity;
+    char *summary;
+    char *description;
+} sl_alert_rule_conf;
+
+typedef struct sl_alert_lag_conf {
+    char *pipeline;
+    char *group;
+    char *topic;
+} sl_alert_lag_conf;
+
 extern const sl_option sl_top_options[];
+extern const sl_option sl_alerts_options[];
+extern const sl_option sl_alert_webhook_options[];
+extern const sl_option sl_alert_rule_options[];
+extern const sl_option sl_alert_lag_options[];
 extern const sl_option sl_topics_options[];
 extern const sl_option sl_topics_kafka_options[];
 extern const sl_option sl_log_options[];

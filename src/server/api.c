@@ -9,6 +9,7 @@
 
 #include "core/json.h"
 #include "runtime/control.h"
+#include "server/alerts_api.h"
 #include "server/api_auth.h"
 #include "server/api_dags.h"
 #include "server/api_metrics.h"
@@ -143,5 +144,7 @@ const sl_http_route sl_api_routes[] = {
       SL_ROLE_ADMIN },
     { "GET", "/api/v1/config", sl_api_config, "the loaded config file as JSON, secrets shown as ***",
       SL_ROLE_ADMIN },
+    { "GET", "/api/v1/alerts", sl_api_alerts_list,
+      "every alert rule's alert: state (inactive, pending, firing), value, labels, last notification (?state=)" },
     { NULL, NULL, NULL, NULL },
 };

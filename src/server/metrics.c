@@ -50,6 +50,14 @@ static const family_row families[] = {
       "Batches read and not yet durable in every sink (at most max_inflight)" },
     { PART_PIPELINE, "sluice_pipeline_batch_duration_seconds", SL_METRIC_HISTOGRAM, "pipeline",
       "A batch's time from the end of its read until every sink made it durable" },
+    { PART_PIPELINE, "sluice_source_partition_position", SL_METRIC_GAUGE, "pipeline, topic, partition",
+      "The next offset the running pipeline's source reads in the partition (topic and kafka sources)" },
+    { PART_PIPELINE, "sluice_source_partition_committed_offset", SL_METRIC_GAUGE, "pipeline, topic, partition",
+      "The next offset the source committed (every sink durable below it); no sample before its first commit" },
+    { PART_PIPELINE, "sluice_source_partition_end_offset", SL_METRIC_GAUGE, "pipeline, topic, partition",
+      "The partition's end as the source last saw it (Kafka: the high watermark of its latest fetch)" },
+    { PART_PIPELINE, "sluice_source_partition_lag_records", SL_METRIC_GAUGE, "pipeline, topic, partition",
+      "End offset minus position: records of the partition the source has not read yet" },
     { PART_PIPELINE, "sluice_sink_request_duration_seconds", SL_METRIC_HISTOGRAM, "pipeline, sink",
       "A sink's write until durable (SQLite commit, Kafka delivery, CQL batches, topic append), per write; "
       "sink is the connector's name (a second sink of one connector: NAME_2)" },
@@ -143,6 +151,20 @@ static int add_pipeline(sl_metric_set *set, const sl_supervised_pipeline *pipeli
     for (size_t s = 0; s < m->n_sinks && rc == SL_OK; s++) {
         labels[1] = (sl_metric_label){ "sink", m->sinks[s].name };
         rc = add_histogram(set, "sluice_sink_request_duration_seconds", labels, 2, &m->sinks[s].request, err);
+    }
+    for (size_t i = 0; i < m->n_partitions && rc == SL_OK; i++) {
+        const sl_partition_position *at = &m->partitions[i];
+        char partition[16];
+        snprintf(partition, sizeof partition, "%" PRId32, at->partition);
+        sl_metric_label where[] = { { "pipeline", pipeline->name }, { "topic", at->topic }, { "partition", partition } };
+        if (at->position >= 0) rc = add(set, "sluice_source_partition_position", where, 3, (double)at->position, err);
+        if (rc == SL_OK && at->committed >= 0)
+            rc = add(set, "sluice_source_partition_committed_offset", where, 3, (double)at->committed, err);
+        if (rc == SL_OK && at->end_offset >= 0)
+            rc = add(set, "sluice_source_partition_end_offset", where, 3, (double)at->end_offset, err);
+        if (rc == SL_OK && at->end_offset >= 0 && at->position >= 0)
+            rc = add(set, "sluice_source_partition_lag_records", where, 3,
+                     (double)(at->end_offset > at->position ? at->end_offset - at->position : 0), err);
     }
     return rc;
 }

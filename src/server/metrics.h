@@ -7,8 +7,9 @@
  *
  * - pipelines (from the supervisor, or the pipelines of a `sluice run`):
  *   up, restarts, records and bytes in and out, filtered, dead letters,
- *   errors, lag, batches in flight, the batch latency histogram and each
- *   sink's request latency histogram;
+ *   errors, lag, batches in flight, the batch latency histogram, each
+ *   source partition's position, committed offset, end and lag (topic and
+ *   kafka sources) and each sink's request latency histogram;
  * - the embedded log: each topic partition's start and end offsets and
  *   bytes, each consumer group's committed offset and lag per partition;
  * - DAGs (from the metadata store, a connection per gathering): runs in

@@ -32,8 +32,10 @@
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
 #include "runtime/plan_auth.h"
+#include "server/alerts.h"
 #include "server/api.h"
 #include "server/auth.h"
+#include "server/metrics.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
 #include "server/history.h"
@@ -72,6 +74,7 @@ struct sl_server {
     sl_supervisor *supervisor;
     sl_history *history;     /* samples the supervisor's pipelines every 5 s */
     sl_scheduler *scheduler;
+    sl_alerts *alerts;       /* the alert evaluator (alerts.h) */
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
     sl_auth *auth;
@@ -89,6 +92,11 @@ struct sl_server {
 struct sl_supervisor *sl_server_supervisor(sl_server *server)
 {
     return server->supervisor;
+}
+
+struct sl_alerts *sl_server_alerts(sl_server *server)
+{
+    return server->alerts;
 }
 
 struct sl_log *sl_server_log(sl_server *server)
@@ -222,6 +230,7 @@ static int reload(sl_server *server, sl_buffer *body)
         sl_buffer changes = { 0 };
         sl_error err;
         sl_error_clear(&err);
+        sl_alerts_apply(server->alerts, plan);   /* before the supervisor takes the plan */
         int scheduler_rc = sl_scheduler_apply(server->scheduler, plan, &err);
         if (scheduler_rc) sl_error_log("server", "reload: the scheduler keeps the old DAGs: %s", err.message);
         if (sl_supervisor_apply(server->supervisor, plan, &changes, &err)) {
@@ -333,6 +342,12 @@ static int control_for_task(void *context, const char *pipeline, const char *act
     if (sl_control_action_parse(action_name, &action) != SL_OK)
         return sl_error_set_permanent(err, SL_EINVAL, "unknown control action '%s'", action_name);
     return sl_server_control(context, pipeline, action, reason, detail, detail_size, err);
+}
+
+/* The alert evaluator's metric set: what /metrics shows. */
+static int gather_metrics(void *context, sl_metric_set **out, sl_error *err)
+{
+    return sl_metrics_gather(context, out, err);
 }
 
 /* ---- starting and stopping ---- */
@@ -462,6 +477,9 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
     bool has_auth = plan->has_auth;
     char *cert = NULL, *key = NULL;
     rc = start_guard(&server, plan, err);
+    sl_alerts_options alerts_options = { .gather = gather_metrics, .gather_context = &server,
+                                         .metadata = server.metadata };
+    if (rc == SL_OK) rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
     if (rc == SL_OK && plan->http_tls_cert)
         rc = sl_pem_pair_load(plan->http_tls_cert, plan->http_tls_key, &cert, &key, err);
     if (rc) {
@@ -477,6 +495,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
     if (rc) goto done;
     char url[300];
     server_url(server.listen, sl_http_port(server.http), server.is_tls, url, sizeof url);
+    sl_alerts_set_url(server.alerts, url);
     rc = write_info(&server, url, err);
     if (rc) goto done;
     sl_info("server", "serving %s on %s (data dir %s)", path, url, server.data_dir);
@@ -490,6 +509,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
+    sl_alerts_stop(server.alerts);   /* before the supervisor it reads goes */
     sl_history_free(server.history);
     sl_auth_free(server.auth);
     free(server.config_json);

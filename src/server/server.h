@@ -35,6 +35,7 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 /* For HTTP handlers. */
 struct sl_supervisor *sl_server_supervisor(sl_server *server);
 /* The server's open log: its topics take appends and reads from any thread. */
+struct sl_alerts *sl_server_alerts(sl_server *server);
 struct sl_log *sl_server_log(sl_server *server);
 struct sl_scheduler *sl_server_scheduler(sl_server *server);
 /* The pipelines' 15-minute history. */

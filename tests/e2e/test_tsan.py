@@ -67,8 +67,16 @@ def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_b
     """Keeper threads, libmicrohttpd's threads and the main loop share the
     supervisor: snapshots during a reload that restarts one pipeline, then a
     drain on SIGTERM (exit 66 on a TSan report), and a stop, start and
-    restart on demand answered while snapshots are read."""
+    restart on demand answered while snapshots are read, and /metrics and a
+    pipeline's history gathered all along."""
+    import urllib.request
+
     from test_server import FEED_AND_COPY, Server
+
+    def scrape():
+        with urllib.request.urlopen(server.url + "/metrics", timeout=60) as answer:
+            assert answer.status == 200 and b"sluice_pipeline_records_in_total" in answer.read()
+        assert server.request("GET", "/api/v1/pipelines/copy/history")[0] == 200
 
     sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
     server = Server(sluice, workdir, FEED_AND_COPY.format(out="out.jsonl")).wait_started(timeout=120)
@@ -80,11 +88,13 @@ def test_the_server_reloading_and_answering_http_has_no_data_races(sluice_tsan_b
         for _ in range(20):
             server.request("GET", "/readyz")
             server.pipelines()
+            scrape()
         server.wait_for("the new copy running", lambda p: p["copy"]["state"] == "running", timeout=120)
         for action, state in (("stop", "stopped"), ("start", "running"), ("restart", "running")):
             status, body = server.request("POST", f"/api/v1/pipelines/copy/{action}")
             assert status == 200, body
             server.pipelines()
+            scrape()
             server.wait_for(f"copy {state}", lambda p, s=state: p["copy"]["state"] == s, timeout=120)
     finally:
         code = server.stop(timeout=120)

@@ -68,6 +68,12 @@ dags:
       transform: { command: [echo, transform ran], depends_on: [extract] }
       check:     { command: [echo, check ran], depends_on: [extract] }
       load:      { command: [echo, load ran], depends_on: [transform, check] }
+alerts:
+  interval: 1s
+  rules:
+    - { name: users_flowing, rate: sluice_pipeline_records_in_total, pipeline: ingest_users, above: 1, window: 10s,
+        summary: users are being generated }
+    - { name: check_down, pipeline_down: check_users, for: 1h }
 http: { listen: "127.0.0.1:0" }
 """
 
@@ -404,6 +410,16 @@ def test_every_section_opens_and_a_dead_letter_leads_to_its_origin(server):
     assert any(record.header("sluice.error").startswith(reason.split(" ", 1)[1]) for reason in seen["reasons"]), \
         seen["reasons"]
     assert seen["offsets"] == 4   # store_users's committed offsets, one per partition of user_data
+
+
+def test_the_alerts_page_shows_each_rule_in_its_state(server):
+    seen = browser("alerts", server.url, firing="users_flowing", inactive="check_down")
+    status, body = server.api("/api/v1/alerts")
+    assert status == 200
+    states = {a["name"]: a for a in body["alerts"]}
+    assert states["users_flowing"]["state"] == "firing" and states["check_down"]["state"] == "inactive"
+    assert seen["summary"] == states["users_flowing"]["summary"] == "users are being generated"
+    assert seen["rows"] == sorted(states)
 
 
 def test_a_phone_sized_screen_shows_every_page_without_sideways_scrolling(server):

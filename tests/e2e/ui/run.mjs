@@ -217,6 +217,21 @@ const scenarios = {
     return { reasons, shown, followed, offsets };
   },
 
+  // The alert rules, one firing and one inactive, with their summary.
+  async alerts(page) {
+    await page.goto(`${baseUrl}/#/alerts`);
+    const firing = page.locator(`#alerts tr[data-alert="${options.firing}"]`);
+    await until('the firing alert', async () => firing.getAttribute('data-state').catch(() => null), (state) => state === 'firing');
+    const inactive = await page.locator(`#alerts tr[data-alert="${options.inactive}"]`).getAttribute('data-state');
+    check(inactive === 'inactive', `${options.inactive} is ${inactive}`);
+    const badge = await firing.locator('.badge').textContent();
+    check(badge === 'firing', `the badge says ${badge}`);
+    const summary = (await firing.locator('td').nth(4).textContent()).trim();
+    const rows = (await page.locator('#alerts tbody tr').evaluateAll((list) => list.map((r) => r.dataset.alert))).sort();
+    await shot(page, 'alerts');
+    return { summary, rows };
+  },
+
   // A server with auth: the first 401 shows the login form, a wrong token is refused there, the
   // operator's token logs in, and a trigger (a POST on the session) carries the CSRF token.
   async login(page) {
