@@ -1142,3 +1142,33 @@ Test(log, group_listings_see_groups_made_after_a_kept_listing)
     cr_assert_eq(sl_log_group_topics(log, "..", &names, &n, NULL), SL_EINVAL);
     sl_log_close(log);
 }
+
+/* A search by time skips sealed segments whose newest record is older, and
+ * finds what a scan of every record finds, timestamps going back included. */
+Test(log, offset_for_time_across_segments_matches_a_full_scan)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "timed", (sl_topic_config){ .partitions = 1, .segment_bytes = 2048 });
+    int64_t times[600];
+    uint64_t seed = 7;
+    for (int i = 0; i < 600; i++) {
+        times[i] = 1000 + i * 10 - (int64_t)(test_xorshift64(&seed) % 40);   /* mostly rising, sometimes back */
+        char value[32];
+        int len = snprintf(value, sizeof value, "{\"i\":%d}", i);
+        sl_record record = { .raw = { value, (size_t)len }, .timestamp_ms = times[i] };
+        cr_assert_eq(sl_topic_append(topic, 0, &record, 1, NULL, NULL), SL_OK);
+    }
+    sl_batch *batch = sl_batch_new(256);
+    for (int64_t ms = 900; ms <= 7100; ms += 97) {
+        int64_t expected = -1;
+        for (int i = 0; i < 600 && expected < 0; i++)
+            if (times[i] >= ms) expected = i;
+        int64_t found = -2, scanned = 0;
+        sl_error err;
+        cr_assert_eq(sl_topic_offset_for_time(topic, 0, 0, ms, batch, &found, &scanned, &err), SL_OK, "%s", err.message);
+        cr_assert_eq(found, expected, "ms %lld: found %lld, a scan finds %lld", (long long)ms, (long long)found,
+                     (long long)expected);
+    }
+    sl_batch_free(batch);
+    sl_log_close(log);
+}
