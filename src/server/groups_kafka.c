@@ -20,10 +20,21 @@
 /* How much longer than the request timeout the answer is waited for. */
 #define POLL_GRACE_MS 1000
 
+/* A partition's watermarks, asked once per client (one request) however
+ * many groups of the page read it. */
+typedef struct watermarks {
+    char *topic;
+    int32_t partition;
+    int64_t low, high;
+} watermarks;
+
 struct sl_groups_kafka {
     sl_kafka_identity who;   /* first: the opaque of librdkafka's log callbacks */
     rd_kafka_t *client;
     char *brokers;
+    watermarks *known;
+    size_t n_known;
+    size_t known_capacity;
 };
 
 int sl_groups_kafka_open(const sl_plan *plan, sl_groups_kafka **out, sl_error *err)
@@ -65,6 +76,8 @@ void sl_groups_kafka_close(sl_groups_kafka *kafka)
 {
     if (!kafka) return;
     if (kafka->client) rd_kafka_destroy(kafka->client);
+    for (size_t i = 0; i < kafka->n_known; i++) free(kafka->known[i].topic);
+    free(kafka->known);
     free(kafka->brokers);
     free(kafka);
 }
@@ -201,6 +214,33 @@ static rd_kafka_topic_partition_list_t *committed_offsets(sl_groups_kafka *kafka
     return copy;
 }
 
+/* The watermarks of topic/partition, asked within left_ms unless known. */
+static rd_kafka_resp_err_t query_watermarks(sl_groups_kafka *kafka, const char *topic, int32_t partition,
+                                            int64_t left_ms, int64_t *low, int64_t *high)
+{
+    for (size_t i = 0; i < kafka->n_known; i++) {
+        if (kafka->known[i].partition == partition && strcmp(kafka->known[i].topic, topic) == 0) {
+            *low = kafka->known[i].low;
+            *high = kafka->known[i].high;
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+    }
+    if (left_ms <= 0) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    rd_kafka_resp_err_t code = rd_kafka_query_watermark_offsets(kafka->client, topic, partition, low, high,
+                                                                (int)left_ms);
+    if (code) return code;
+    if (kafka->n_known == kafka->known_capacity) {
+        size_t capacity = kafka->known_capacity ? 2 * kafka->known_capacity : 16;
+        watermarks *grown = realloc(kafka->known, capacity * sizeof *grown);
+        if (!grown) return RD_KAFKA_RESP_ERR_NO_ERROR;   /* not kept: asked again if needed */
+        kafka->known = grown;
+        kafka->known_capacity = capacity;
+    }
+    char *copy = strdup(topic);
+    if (copy) kafka->known[kafka->n_known++] = (watermarks){ copy, partition, *low, *high };
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static int compare_partitions(const void *a, const void *b)
 {
     const rd_kafka_topic_partition_t *x = a, *y = b;
@@ -221,11 +261,9 @@ int sl_groups_kafka_offsets(sl_groups_kafka *kafka, const char *group, sl_group_
         const rd_kafka_topic_partition_t *p = &committed->elems[i];
         if (p->err || p->offset < 0) continue;   /* no offset committed for it */
         *is_found = true;
-        int64_t left = deadline - sl_clock_monotonic_ms();
         int64_t low = -1, high = -1;
-        rd_kafka_resp_err_t code = left > 0 ? rd_kafka_query_watermark_offsets(kafka->client, p->topic, p->partition,
-                                                                              &low, &high, (int)left)
-                                            : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        rd_kafka_resp_err_t code = query_watermarks(kafka, p->topic, p->partition,
+                                                    deadline - sl_clock_monotonic_ms(), &low, &high);
         if (code) {
             rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': watermarks of %s partition %" PRId32 ": %s",
                               kafka->brokers, p->topic, p->partition, rd_kafka_err2str(code));
