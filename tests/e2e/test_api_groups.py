@@ -6,7 +6,8 @@ format (groups/<group>/<topic>.offsets, "partition next-offset" lines)
 paged through to the end with every group seen once, filtered by prefix
 and by topic; Kafka's groups through librdkafka's admin API against the
 real broker of tests/servers/kafka.sh, with offsets committed by
-confluent-kafka (an independent client); brokers that do not answer are a
+confluent-kafka (an independent client), and Kafka's topics in the topic
+list with their watermarks and settings; brokers that do not answer are a
 503 naming them, after a bounded wait.
 """
 import time
@@ -150,7 +151,7 @@ http: {{ listen: "127.0.0.1:0" }}
 def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafka_broker):  # noqa: F811
     from confluent_kafka import Consumer, TopicPartition
     topic, group = f"api-groups-{time.time_ns()}", f"api-group-{time.time_ns()}"
-    kafka_server.create_topic(kafka_broker, topic, 2)
+    kafka_server.create_topic(kafka_broker, topic, 2, config={"retention.ms": "3600000", "compression.type": "zstd"})
     kafka_server.produce(kafka_broker, topic, [(f"k{i}".encode(), b"v", i % 2) for i in range(30)])
     consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": group,
                          "enable.auto.commit": False})
@@ -169,6 +170,21 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
     assert server.get("/api/v1/groups", topic=topic)["groups"] == listed
     got, body = server.request("GET", "/api/v1/groups/not-a-group-anywhere")
     assert got == 404 and "on Kafka" in body["error"]
+
+    # Kafka's topics are listed with the embedded ones, with their watermarks and settings.
+    topics, _ = page_through(server, "/api/v1/topics", "topics", 1, prefix=topic)
+    assert topics == [{"name": topic, "partitions": 2, "messages": 30, "bytes": None, "start_offset_sum": 0,
+                       "end_offset_sum": 30, "retention_ms": 3600000, "retention_bytes": None,
+                       "compression": "zstd", "is_dead_letter": False, "source": "kafka"}]
+    every, _ = page_through(server, "/api/v1/topics", "topics", 2)
+    assert [t["name"] for t in every] == sorted(t["name"] for t in every) and topic in [t["name"] for t in every]
+    assert all(not t["name"].startswith("__") for t in every)
+    detail = server.get(f"/api/v1/topics/{topic}")
+    assert detail["partitions"] == [{"partition": 0, "start_offset": 0, "end_offset": 15, "bytes": None},
+                                    {"partition": 1, "start_offset": 0, "end_offset": 15, "bytes": None}]
+    assert detail["source"] == "kafka" and detail["messages"] == 30
+    got, body = server.request("GET", "/api/v1/topics/no-such-topic-here")
+    assert got == 404, body
     server.stop()
 
 
@@ -179,6 +195,8 @@ def test_brokers_that_do_not_answer_are_a_503_naming_them(api_server):  # noqa: 
     assert got == 503 and "127.0.0.1:1" in body["error"], body
     print(f"503 after {time.monotonic() - started:.1f} s: {body['error']}")
     got, body = server.request("GET", "/api/v1/groups/someone?source=kafka")
+    assert got == 503 and "127.0.0.1:1" in body["error"], body
+    got, body = server.request("GET", "/api/v1/topics")
     assert got == 503 and "127.0.0.1:1" in body["error"], body
     assert server.request("GET", "/healthz") == (200, {"status": "ok"})
     server.stop()

@@ -1,11 +1,11 @@
-/* groups_kafka.c — Kafka's consumer groups through librdkafka's admin API
- * (see groups_kafka.h). Librdkafka 2.0 answers admin requests on a queue:
+/* kafka_admin.c — Kafka's consumer groups through librdkafka's admin API
+ * (see kafka_admin.h). Librdkafka 2.0 answers admin requests on a queue:
  * each request here gets its own queue, is sent with a request timeout, and
  * the queue is polled until a little past it, so a cluster that does not
  * answer costs one bounded wait. The watermarks of a group's partitions are
  * asked one partition at a time within what is left of the same budget.
  */
-#include "server/groups_kafka.h"
+#include "server/kafka_admin.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -28,7 +28,7 @@ typedef struct watermarks {
     int64_t low, high;
 } watermarks;
 
-struct sl_groups_kafka {
+struct sl_kafka_admin {
     sl_kafka_identity who;   /* first: the opaque of librdkafka's log callbacks */
     rd_kafka_t *client;
     char *brokers;
@@ -37,13 +37,13 @@ struct sl_groups_kafka {
     size_t known_capacity;
 };
 
-int sl_groups_kafka_open(const sl_plan *plan, sl_groups_kafka **out, sl_error *err)
+int sl_kafka_admin_open(const sl_plan *plan, sl_kafka_admin **out, sl_error *err)
 {
     *out = NULL;
     const sl_node *kafka_node = plan ? sl_node_get(sl_node_get(sl_config_root(plan->doc), "topics"), "kafka") : NULL;
     const sl_node *brokers = sl_node_get(kafka_node, "brokers");
     if (!brokers || brokers->kind != SL_NODE_SCALAR) return SL_OK;
-    sl_groups_kafka *kafka = calloc(1, sizeof *kafka);
+    sl_kafka_admin *kafka = calloc(1, sizeof *kafka);
     if (!kafka || !(kafka->brokers = strdup(brokers->scalar))) {
         free(kafka);
         return sl_error_set(err, SL_ENOMEM, "out of memory");
@@ -56,7 +56,7 @@ int sl_groups_kafka_open(const sl_plan *plan, sl_groups_kafka **out, sl_error *e
     if (rc == SL_OK) rc = sl_kafka_conf_apply_properties(conf, sl_node_get(kafka_node, "properties"), NULL, NULL, err);
     if (rc) {
         rd_kafka_conf_destroy(conf);
-        sl_groups_kafka_close(kafka);
+        sl_kafka_admin_close(kafka);
         return rc;
     }
     rd_kafka_conf_set_opaque(conf, kafka);
@@ -65,14 +65,14 @@ int sl_groups_kafka_open(const sl_plan *plan, sl_groups_kafka **out, sl_error *e
     if (!kafka->client) {
         rd_kafka_conf_destroy(conf);
         rc = sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': %s", kafka->brokers, error);
-        sl_groups_kafka_close(kafka);
+        sl_kafka_admin_close(kafka);
         return rc;
     }
     *out = kafka;
     return SL_OK;
 }
 
-void sl_groups_kafka_close(sl_groups_kafka *kafka)
+void sl_kafka_admin_close(sl_kafka_admin *kafka)
 {
     if (!kafka) return;
     if (kafka->client) rd_kafka_destroy(kafka->client);
@@ -82,13 +82,13 @@ void sl_groups_kafka_close(sl_groups_kafka *kafka)
     free(kafka);
 }
 
-const char *sl_groups_kafka_brokers(const sl_groups_kafka *kafka)
+const char *sl_kafka_admin_brokers(const sl_kafka_admin *kafka)
 {
     return kafka->brokers;
 }
 
 /* Options for an admin request of kind with the request timeout set. */
-static rd_kafka_AdminOptions_t *admin_options(sl_groups_kafka *kafka, rd_kafka_admin_op_t kind, sl_error *err)
+static rd_kafka_AdminOptions_t *admin_options(sl_kafka_admin *kafka, rd_kafka_admin_op_t kind, sl_error *err)
 {
     char error[256];
     rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(kafka->client, kind);
@@ -96,7 +96,7 @@ static rd_kafka_AdminOptions_t *admin_options(sl_groups_kafka *kafka, rd_kafka_a
         sl_error_set(err, SL_ENOMEM, "out of memory");
         return NULL;
     }
-    if (rd_kafka_AdminOptions_set_request_timeout(options, SL_GROUPS_KAFKA_TIMEOUT_MS, error, sizeof error)) {
+    if (rd_kafka_AdminOptions_set_request_timeout(options, SL_KAFKA_ADMIN_TIMEOUT_MS, error, sizeof error)) {
         sl_error_set(err, SL_EINVAL, "kafka: %s", error);
         rd_kafka_AdminOptions_destroy(options);
         return NULL;
@@ -105,10 +105,10 @@ static rd_kafka_AdminOptions_t *admin_options(sl_groups_kafka *kafka, rd_kafka_a
 }
 
 /* The answer of type on queue, or NULL with err set after the deadline. */
-static rd_kafka_event_t *wait_answer(sl_groups_kafka *kafka, rd_kafka_queue_t *queue, rd_kafka_event_type_t type,
+static rd_kafka_event_t *wait_answer(sl_kafka_admin *kafka, rd_kafka_queue_t *queue, rd_kafka_event_type_t type,
                                      const char *what, sl_error *err)
 {
-    int64_t deadline = sl_clock_monotonic_ms() + SL_GROUPS_KAFKA_TIMEOUT_MS + POLL_GRACE_MS;
+    int64_t deadline = sl_clock_monotonic_ms() + SL_KAFKA_ADMIN_TIMEOUT_MS + POLL_GRACE_MS;
     for (;;) {
         int64_t left = deadline - sl_clock_monotonic_ms();
         if (left <= 0) break;
@@ -126,7 +126,7 @@ static rd_kafka_event_t *wait_answer(sl_groups_kafka *kafka, rd_kafka_queue_t *q
         rd_kafka_event_destroy(event);
     }
     sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: no answer within %d ms", kafka->brokers, what,
-                 SL_GROUPS_KAFKA_TIMEOUT_MS + POLL_GRACE_MS);
+                 SL_KAFKA_ADMIN_TIMEOUT_MS + POLL_GRACE_MS);
     return NULL;
 }
 
@@ -135,7 +135,7 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int sl_groups_kafka_list(sl_groups_kafka *kafka, char ***names, size_t *n_names, sl_error *err)
+int sl_kafka_admin_groups(sl_kafka_admin *kafka, char ***names, size_t *n_names, sl_error *err)
 {
     *names = NULL;
     *n_names = 0;
@@ -180,7 +180,7 @@ int sl_groups_kafka_list(sl_groups_kafka *kafka, char ***names, size_t *n_names,
 }
 
 /* The committed offsets of group (a list the caller destroys), or NULL. */
-static rd_kafka_topic_partition_list_t *committed_offsets(sl_groups_kafka *kafka, const char *group, sl_error *err)
+static rd_kafka_topic_partition_list_t *committed_offsets(sl_kafka_admin *kafka, const char *group, sl_error *err)
 {
     rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, err);
     if (!options) return NULL;
@@ -215,7 +215,7 @@ static rd_kafka_topic_partition_list_t *committed_offsets(sl_groups_kafka *kafka
 }
 
 /* The watermarks of topic/partition, asked within left_ms unless known. */
-static rd_kafka_resp_err_t query_watermarks(sl_groups_kafka *kafka, const char *topic, int32_t partition,
+static rd_kafka_resp_err_t query_watermarks(sl_kafka_admin *kafka, const char *topic, int32_t partition,
                                             int64_t left_ms, int64_t *low, int64_t *high)
 {
     for (size_t i = 0; i < kafka->n_known; i++) {
@@ -248,11 +248,11 @@ static int compare_partitions(const void *a, const void *b)
     return by_topic ? by_topic : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-int sl_groups_kafka_offsets(sl_groups_kafka *kafka, const char *group, sl_group_offsets *offsets, bool *is_found,
+int sl_kafka_admin_group_offsets(sl_kafka_admin *kafka, const char *group, sl_group_offsets *offsets, bool *is_found,
                             sl_error *err)
 {
     *is_found = false;
-    int64_t deadline = sl_clock_monotonic_ms() + SL_GROUPS_KAFKA_TIMEOUT_MS;
+    int64_t deadline = sl_clock_monotonic_ms() + SL_KAFKA_ADMIN_TIMEOUT_MS;
     rd_kafka_topic_partition_list_t *committed = committed_offsets(kafka, group, err);
     if (!committed) return SL_ETIMEOUT;
     qsort(committed->elems, (size_t)committed->cnt, sizeof *committed->elems, compare_partitions);
@@ -274,4 +274,156 @@ int sl_groups_kafka_offsets(sl_groups_kafka *kafka, const char *group, sl_group_
     }
     rd_kafka_topic_partition_list_destroy(committed);
     return rc;
+}
+
+/* ---- topics ---- */
+
+/* The cluster's metadata (all topics, or one), destroyed by the caller. */
+static int metadata_of(sl_kafka_admin *kafka, const char *topic, const struct rd_kafka_metadata **out, sl_error *err)
+{
+    rd_kafka_topic_t *handle = topic ? rd_kafka_topic_new(kafka->client, topic, NULL) : NULL;
+    if (topic && !handle) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    rd_kafka_resp_err_t code = rd_kafka_metadata(kafka->client, topic ? 0 : 1, handle, out, SL_KAFKA_ADMIN_TIMEOUT_MS);
+    if (handle) rd_kafka_topic_destroy(handle);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return SL_OK;
+    return sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': metadata%s%s: %s", kafka->brokers,
+                        topic ? " of " : "", topic ? topic : "", rd_kafka_err2str(code));
+}
+
+typedef struct named_count {
+    char *name;
+    int32_t count;
+} named_count;
+
+static int compare_named(const void *a, const void *b)
+{
+    return strcmp(((const named_count *)a)->name, ((const named_count *)b)->name);
+}
+
+int sl_kafka_admin_topics(sl_kafka_admin *kafka, char ***names, int32_t **partitions, size_t *n_topics,
+                          sl_error *err)
+{
+    *names = NULL;
+    *partitions = NULL;
+    *n_topics = 0;
+    const struct rd_kafka_metadata *metadata = NULL;
+    int rc = metadata_of(kafka, NULL, &metadata, err);
+    if (rc) return rc;
+    size_t n = 0, total = (size_t)metadata->topic_cnt;
+    named_count *found = calloc(total ? total : 1, sizeof *found);
+    char **out_names = calloc(total ? total : 1, sizeof *out_names);
+    int32_t *out_counts = calloc(total ? total : 1, sizeof *out_counts);
+    rc = found && out_names && out_counts ? SL_OK : SL_ENOMEM;
+    for (size_t i = 0; i < total && rc == SL_OK; i++) {
+        const rd_kafka_metadata_topic_t *t = &metadata->topics[i];
+        if (t->err || strncmp(t->topic, "__", 2) == 0) continue;
+        found[n].name = strdup(t->topic);
+        if (!found[n].name) rc = SL_ENOMEM;
+        else found[n++].count = t->partition_cnt;
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (rc == SL_OK) {
+        qsort(found, n, sizeof *found, compare_named);
+        for (size_t i = 0; i < n; i++) {
+            out_names[i] = found[i].name;
+            out_counts[i] = found[i].count;
+        }
+        *names = out_names;
+        *partitions = out_counts;
+        *n_topics = n;
+    } else {
+        for (size_t i = 0; i < n; i++) free(found[i].name);
+        free(out_names);
+        free(out_counts);
+        sl_error_set(err, rc, "out of memory listing Kafka's topics");
+    }
+    free(found);
+    return rc;
+}
+
+static int64_t setting_number(const char *text)
+{
+    char *end = NULL;
+    long long value = text ? strtoll(text, &end, 10) : -1;
+    return text && end && *end == '\0' && value >= 0 ? (int64_t)value : -1;
+}
+
+/* retention.ms, retention.bytes and compression.type of topic into info. */
+static int describe_settings(sl_kafka_admin *kafka, const char *topic, sl_kafka_topic_info *info, sl_error *err)
+{
+    rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, err);
+    if (!options) return SL_ENOMEM;
+    rd_kafka_ConfigResource_t *resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(kafka->client);
+    rd_kafka_DescribeConfigs(kafka->client, &resource, 1, options, queue);
+    char what[300];
+    snprintf(what, sizeof what, "settings of topic %s", topic);
+    rd_kafka_event_t *event = wait_answer(kafka, queue, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, what, err);
+    int rc = event ? SL_OK : SL_ETIMEOUT;
+    if (event) {
+        size_t n_resources = 0;
+        const rd_kafka_ConfigResource_t **resources =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &n_resources);
+        for (size_t r = 0; r < n_resources; r++) {
+            size_t n_entries = 0;
+            const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(resources[r], &n_entries);
+            for (size_t e = 0; e < n_entries; e++) {
+                const char *name = rd_kafka_ConfigEntry_name(entries[e]);
+                const char *value = rd_kafka_ConfigEntry_value(entries[e]);
+                if (strcmp(name, "retention.ms") == 0) info->retention_ms = setting_number(value);
+                else if (strcmp(name, "retention.bytes") == 0) info->retention_bytes = setting_number(value);
+                else if (strcmp(name, "compression.type") == 0 && value)
+                    snprintf(info->compression, sizeof info->compression, "%s", value);
+            }
+        }
+        rd_kafka_event_destroy(event);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_ConfigResource_destroy(resource);
+    rd_kafka_AdminOptions_destroy(options);
+    return rc;
+}
+
+int sl_kafka_admin_topic(sl_kafka_admin *kafka, const char *topic, sl_kafka_topic_info *info, bool *is_found,
+                         sl_error *err)
+{
+    *info = (sl_kafka_topic_info){ .retention_ms = -1, .retention_bytes = -1 };
+    *is_found = false;
+    int64_t deadline = sl_clock_monotonic_ms() + SL_KAFKA_ADMIN_TIMEOUT_MS;
+    const struct rd_kafka_metadata *metadata = NULL;
+    int rc = metadata_of(kafka, topic, &metadata, err);
+    if (rc) return rc;
+    int32_t n = 0;
+    if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = metadata->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(metadata);
+    if (n <= 0) return SL_OK;
+    info->partitions = n;
+    info->low = calloc((size_t)n, sizeof *info->low);
+    info->high = calloc((size_t)n, sizeof *info->high);
+    if (!info->low || !info->high) {
+        sl_kafka_topic_info_free(info);
+        return sl_error_set(err, SL_ENOMEM, "out of memory describing topic %s", topic);
+    }
+    for (int32_t p = 0; p < n && rc == SL_OK; p++) {
+        rd_kafka_resp_err_t code = query_watermarks(kafka, topic, p, deadline - sl_clock_monotonic_ms(),
+                                                    &info->low[p], &info->high[p]);
+        if (code)
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': watermarks of %s partition %d: %s",
+                              kafka->brokers, topic, (int)p, rd_kafka_err2str(code));
+    }
+    if (rc == SL_OK) rc = describe_settings(kafka, topic, info, err);
+    if (rc) {
+        sl_kafka_topic_info_free(info);
+        return rc;
+    }
+    *is_found = true;
+    return SL_OK;
+}
+
+void sl_kafka_topic_info_free(sl_kafka_topic_info *info)
+{
+    free(info->low);
+    free(info->high);
+    info->low = info->high = NULL;
 }
