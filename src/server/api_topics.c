@@ -122,7 +122,7 @@ static void write_kafka_members(sl_json_out *out, const char *name, const sl_kaf
     if (info->retention_bytes > 0) sl_json_int(out, info->retention_bytes);
     else sl_json_null(out);
     sl_json_key(out, "compression");
-    sl_json_string(out, info->compression[0] ? info->compression : NULL);
+    sl_json_string(out, info->compression[0] ? info->compression : "producer");   /* Kafka's default */
     sl_json_key(out, "is_dead_letter");
     sl_json_bool(out, false);   /* dead letters are always embedded */
     sl_json_key(out, "source");

@@ -104,8 +104,7 @@ Test(api_topics, dead_letters_give_error_stage_and_origin)
     free(text);
     letter.n_headers = 0;
     text = message_text(&letter, true);
-    cr_assert(strstr(text, "\"error\":null,\"stage\":null,\"origin\":{\"topic\":null,\"partition\":null,\"offset\":null}"),
-              "%s", text);
+    cr_assert(strstr(text, "\"error\":null,\"stage\":null,\"origin\":{}"), "%s", text);
     free(text);
 }
 
