@@ -365,8 +365,8 @@ static void browse_topic(sl_topic *topic, const sl_http_request *request, bool i
     browse.is_dead_letter = is_dead_letter;
     sl_error err;
     sl_error_clear(&err);
-    if (sl_topic_browse(topic, &browse, &response->body, &err))
-        sl_http_error(response, 500, "%s", err.message);
+    int rc = sl_topic_browse(topic, &browse, &response->body, &err);
+    if (rc) sl_http_error(response, rc == SL_ETOOBIG ? 400 : 500, "%s", err.message);
 }
 
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)

@@ -193,3 +193,25 @@ Test(api_topics, a_merged_browse_takes_each_partition_in_offset_order_and_contin
     sl_log_close(log);
     test_remove_tree(data_dir);
 }
+
+Test(api_topics, a_merged_browse_of_too_many_partitions_asks_for_one)
+{
+    test_make_temp_dir(data_dir, sizeof data_dir, "api-topics-wide");
+    sl_log *log;
+    sl_topic *topic;
+    sl_error err;
+    cr_assert_eq(sl_log_open(data_dir, &log, &err), SL_OK, "%s", err.message);
+    cr_assert_eq(sl_log_topic_create(log, "wide", &(sl_topic_config){ .partitions = SL_BROWSE_MERGE_MAX + 1 }, &topic,
+                                     &err), SL_OK);
+    append(topic, SL_BROWSE_MERGE_MAX, 5, "1");
+    sl_buffer out = SL_BUFFER_INIT;
+    cr_assert_eq(sl_topic_browse(topic, &(sl_browse_request){ .partition = -1, .limit = 10 }, &out, &err), SL_ETOOBIG);
+    cr_assert(strstr(err.message, "needs ?partition="), "%s", err.message);
+    cr_assert_eq(out.len, 0);
+    sl_browse_request one = { .partition = SL_BROWSE_MERGE_MAX, .limit = 10 };
+    cr_assert_eq(sl_topic_browse(topic, &one, &out, &err), SL_OK, "%s", err.message);
+    cr_assert(out.len > 0 && memmem(out.data, out.len, "\"value\":1", 9), "%.*s", (int)out.len, out.data);
+    sl_buffer_free(&out);
+    sl_log_close(log);
+    test_remove_tree(data_dir);
+}
