@@ -148,7 +148,7 @@ http: {{ listen: "127.0.0.1:0" }}
 """
 
 
-def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafka_broker):  # noqa: F811
+def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafka_broker, workdir):  # noqa: F811
     from confluent_kafka import Consumer, TopicPartition
     topic, group = f"api-groups-{time.time_ns()}", f"api-group-{time.time_ns()}"
     kafka_server.create_topic(kafka_broker, topic, 2, config={"retention.ms": "3600000", "compression.type": "zstd"})
@@ -157,6 +157,17 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
                          "enable.auto.commit": False})
     consumer.commit(offsets=[TopicPartition(topic, 0, 4), TopicPartition(topic, 1, 15)], asynchronous=False)
     consumer.close()
+    # Twelve more groups on Kafka, six of their names also embedded groups (of a topic the data dir
+    # does not have), so a paged list interleaves the two sources.
+    paged = [f"{group}-p{i:02d}" for i in range(12)]
+    for i, name in enumerate(paged):
+        consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": name,
+                             "enable.auto.commit": False})
+        consumer.commit(offsets=[TopicPartition(topic, 0, i)], asynchronous=False)
+        consumer.close()
+        if i % 2 == 0:
+            (workdir / "data" / "groups" / name).mkdir(parents=True)
+            (workdir / "data" / "groups" / name / "gone.offsets").write_text("0 3\n")
 
     server = api_server(KAFKA.format(brokers=kafka_broker.bootstrap))
     listed = server.wait_for("the group on Kafka", lambda: [
@@ -167,7 +178,21 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
     assert [(o["topic"], o["partition"], o["committed"], o["end_offset"], o["lag"]) for o in one["offsets"]] == \
         [(topic, 0, 4, 15, 11), (topic, 1, 15, 15, 0)]
     assert one["lag"] == 11
-    assert server.get("/api/v1/groups", topic=topic)["groups"] == listed
+    assert server.get("/api/v1/groups", topic=topic, prefix=group)["groups"][0] == listed[0]
+    both, pages = page_through(server, "/api/v1/groups", "groups", 5, prefix=f"{group}-p")
+    expected = []
+    for i, name in enumerate(paged):
+        if i % 2 == 0:
+            expected.append((name, "embedded", ["gone"], None))
+        expected.append((name, "kafka", [topic], 15 - i))
+    assert [(g["group"], g["source"], g["topics"], g["lag"]) for g in both] == expected
+    assert pages == 4
+    kafka_one = server.get(f"/api/v1/groups/{paged[0]}", source="kafka")
+    assert kafka_one["source"] == "kafka" and kafka_one["offsets"][0]["committed"] == 0
+    embedded_one = server.get(f"/api/v1/groups/{paged[0]}")
+    assert embedded_one["source"] == "embedded"
+    assert embedded_one["offsets"] == [{"topic": "gone", "partition": 0, "committed": 3, "end_offset": None,
+                                        "lag": None}]
     got, body = server.request("GET", "/api/v1/groups/not-a-group-anywhere")
     assert got == 404 and "on Kafka" in body["error"]
 
