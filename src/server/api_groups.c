@@ -125,6 +125,29 @@ static void cursor_of(const candidate *c, char *cursor)
     sl_dag_cursor_encode('g', text, cursor);
 }
 
+/* Asks the offsets of the Kafka groups the page will likely show (the first
+ * limit + 1 after the cursor with the prefix) at once, rather than one
+ * round trip after another; false with err set when Kafka failed. */
+static bool prefetch_kafka_groups(sl_kafka_admin *kafka, char **remote, size_t n_remote, const candidate *after,
+                                  const char *prefix, int limit, sl_error *err)
+{
+    const char **wanted = malloc(((size_t)limit + 1) * sizeof *wanted);
+    if (!wanted) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return false;
+    }
+    size_t n = 0, prefix_len = prefix ? strlen(prefix) : 0;
+    for (size_t r = 0; r < n_remote && n < (size_t)limit + 1; r++) {
+        candidate c = { remote[r], SOURCE_KAFKA };
+        if (after->name && compare_candidates(&c, after) <= 0) continue;
+        if (prefix_len && strncmp(c.name, prefix, prefix_len) != 0) continue;
+        wanted[n++] = c.name;
+    }
+    int rc = sl_kafka_admin_prefetch_groups(kafka, wanted, n, err);
+    free(wanted);
+    return rc == SL_OK;
+}
+
 static bool kafka_failed(sl_http_response *response, sl_kafka_admin *kafka, const sl_error *err)
 {
     /* err names the brokers and what they were asked. */
@@ -174,6 +197,10 @@ void sl_api_groups_list(void *context, const sl_http_request *request, sl_http_r
         goto done;
     }
     if (kafka && sl_kafka_admin_groups(kafka, &remote, &n_remote, &err)) {
+        kafka_failed(response, kafka, &err);
+        goto done;
+    }
+    if (kafka && !prefetch_kafka_groups(kafka, remote, n_remote, &after, prefix, limit, &err)) {
         kafka_failed(response, kafka, &err);
         goto done;
     }

@@ -8,6 +8,7 @@
 #include "server/kafka_admin.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,12 @@ typedef struct watermarks {
     int64_t low, high;
 } watermarks;
 
+/* A group's committed offsets asked ahead (sl_kafka_admin_prefetch_groups). */
+typedef struct prefetched_group {
+    char *group;
+    rd_kafka_topic_partition_list_t *list;   /* NULL once taken, or when its answer failed */
+} prefetched_group;
+
 struct sl_kafka_admin {
     sl_kafka_identity who;   /* first: the opaque of librdkafka's log callbacks */
     rd_kafka_t *client;
@@ -35,6 +42,8 @@ struct sl_kafka_admin {
     watermarks *known;
     size_t n_known;
     size_t known_capacity;
+    prefetched_group *prefetched;
+    size_t n_prefetched;
 };
 
 int sl_kafka_admin_open(const sl_plan *plan, sl_kafka_admin **out, sl_error *err)
@@ -78,6 +87,11 @@ void sl_kafka_admin_close(sl_kafka_admin *kafka)
     if (kafka->client) rd_kafka_destroy(kafka->client);
     for (size_t i = 0; i < kafka->n_known; i++) free(kafka->known[i].topic);
     free(kafka->known);
+    for (size_t i = 0; i < kafka->n_prefetched; i++) {
+        free(kafka->prefetched[i].group);
+        if (kafka->prefetched[i].list) rd_kafka_topic_partition_list_destroy(kafka->prefetched[i].list);
+    }
+    free(kafka->prefetched);
     free(kafka->brokers);
     free(kafka);
 }
@@ -179,39 +193,107 @@ int sl_kafka_admin_groups(sl_kafka_admin *kafka, char ***names, size_t *n_names,
     return rc;
 }
 
-/* The committed offsets of group (a list the caller destroys), or NULL. */
-static rd_kafka_topic_partition_list_t *committed_offsets(sl_kafka_admin *kafka, const char *group, sl_error *err)
+/* The committed offsets of groups[0..n), asked all at once (librdkafka
+ * takes one group per ListConsumerGroupOffsets request, so n requests go
+ * out on one queue and their answers are gathered as they come, within one
+ * timeout): lists[i] gets a copy of group i's (the caller destroys them),
+ * or stays NULL when the answer failed, with err saying why. */
+static int committed_offsets_of(sl_kafka_admin *kafka, const char *const *groups, size_t n,
+                                rd_kafka_topic_partition_list_t **lists, sl_error *err)
 {
-    rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, err);
-    if (!options) return NULL;
-    rd_kafka_ListConsumerGroupOffsets_t *request = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    int rc = SL_OK;
     rd_kafka_queue_t *queue = rd_kafka_queue_new(kafka->client);
-    rd_kafka_ListConsumerGroupOffsets(kafka->client, &request, 1,
-                                      options, queue);
-    char what[300];
-    snprintf(what, sizeof what, "offsets of group '%s'", group);
-    rd_kafka_event_t *event = wait_answer(kafka, queue, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, what, err);
-    rd_kafka_topic_partition_list_t *copy = NULL;
-    if (event) {
+    size_t n_sent = 0, n_answered = 0;
+    for (size_t i = 0; i < n; i++) {
+        lists[i] = NULL;
+        rd_kafka_AdminOptions_t *options = admin_options(kafka, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, err);
+        if (!options) {
+            rc = err ? err->code : SL_ENOMEM;
+            break;
+        }
+        rd_kafka_AdminOptions_set_opaque(options, (void *)(uintptr_t)i);
+        rd_kafka_ListConsumerGroupOffsets_t *request = rd_kafka_ListConsumerGroupOffsets_new(groups[i], NULL);
+        rd_kafka_ListConsumerGroupOffsets(kafka->client, &request, 1, options, queue);
+        rd_kafka_ListConsumerGroupOffsets_destroy(request);
+        rd_kafka_AdminOptions_destroy(options);
+        n_sent++;
+    }
+    int64_t deadline = sl_clock_monotonic_ms() + SL_KAFKA_ADMIN_TIMEOUT_MS + POLL_GRACE_MS;
+    while (n_answered < n_sent) {
+        int64_t left = deadline - sl_clock_monotonic_ms();
+        rd_kafka_event_t *event = left > 0 ? rd_kafka_queue_poll(queue, (int)left) : NULL;
+        if (!event) {
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': offsets of %zu groups: no answer within %d ms",
+                              kafka->brokers, n_sent - n_answered, SL_KAFKA_ADMIN_TIMEOUT_MS + POLL_GRACE_MS);
+            break;
+        }
+        if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT) {
+            rd_kafka_event_destroy(event);
+            continue;
+        }
+        n_answered++;
+        size_t i = (size_t)(uintptr_t)rd_kafka_event_opaque(event);
         const rd_kafka_ListConsumerGroupOffsets_result_t *result = rd_kafka_event_ListConsumerGroupOffsets_result(event);
         size_t n_groups = 0;
-        const rd_kafka_group_result_t **groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n_groups);
-        const rd_kafka_error_t *group_error = n_groups ? rd_kafka_group_result_error(groups[0]) : NULL;
-        if (n_groups == 0) {
-            sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: no answer for the group", kafka->brokers, what);
+        const rd_kafka_group_result_t **answers =
+            result ? rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n_groups) : NULL;
+        const rd_kafka_error_t *group_error = n_groups ? rd_kafka_group_result_error(answers[0]) : NULL;
+        if (rd_kafka_event_error(event)) {
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': offsets of group '%s': %s", kafka->brokers,
+                              groups[i], rd_kafka_event_error_string(event));
+        } else if (n_groups == 0 || i >= n) {
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': offsets of group '%s': no answer for the group",
+                              kafka->brokers, i < n ? groups[i] : "?");
         } else if (group_error) {
-            sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': %s: %s", kafka->brokers, what,
-                         rd_kafka_error_string(group_error));
-        } else {
-            const rd_kafka_topic_partition_list_t *partitions = rd_kafka_group_result_partitions(groups[0]);
-            copy = partitions ? rd_kafka_topic_partition_list_copy(partitions) : rd_kafka_topic_partition_list_new(0);
+            rc = sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': offsets of group '%s': %s", kafka->brokers,
+                              groups[i], rd_kafka_error_string(group_error));
+        } else if (!lists[i]) {
+            const rd_kafka_topic_partition_list_t *partitions = rd_kafka_group_result_partitions(answers[0]);
+            lists[i] = partitions ? rd_kafka_topic_partition_list_copy(partitions) : rd_kafka_topic_partition_list_new(0);
         }
         rd_kafka_event_destroy(event);
     }
     rd_kafka_queue_destroy(queue);
-    rd_kafka_ListConsumerGroupOffsets_destroy(request);
-    rd_kafka_AdminOptions_destroy(options);
-    return copy;
+    return rc;
+}
+
+/* The committed offsets of group: prefetched (taken from the client), or
+ * asked now. A list the caller destroys, or NULL with err set. */
+static rd_kafka_topic_partition_list_t *committed_offsets(sl_kafka_admin *kafka, const char *group, sl_error *err)
+{
+    for (size_t i = 0; i < kafka->n_prefetched; i++) {
+        if (!kafka->prefetched[i].list || strcmp(kafka->prefetched[i].group, group) != 0) continue;
+        rd_kafka_topic_partition_list_t *list = kafka->prefetched[i].list;
+        kafka->prefetched[i].list = NULL;
+        return list;
+    }
+    rd_kafka_topic_partition_list_t *list = NULL;
+    committed_offsets_of(kafka, &group, 1, &list, err);
+    return list;
+}
+
+int sl_kafka_admin_prefetch_groups(sl_kafka_admin *kafka, const char *const *groups, size_t n, sl_error *err)
+{
+    if (n == 0) return SL_OK;
+    rd_kafka_topic_partition_list_t **lists = calloc(n, sizeof *lists);
+    prefetched_group *grown = realloc(kafka->prefetched, (kafka->n_prefetched + n) * sizeof *grown);
+    if (!lists || !grown) {
+        free(lists);
+        if (grown) kafka->prefetched = grown;
+        return sl_error_set(err, SL_ENOMEM, "out of memory asking Kafka for groups' offsets");
+    }
+    kafka->prefetched = grown;
+    int rc = committed_offsets_of(kafka, groups, n, lists, err);
+    for (size_t i = 0; i < n; i++) {
+        char *name = strdup(groups[i]);
+        if (!name) {
+            if (lists[i]) rd_kafka_topic_partition_list_destroy(lists[i]);
+            continue;
+        }
+        kafka->prefetched[kafka->n_prefetched++] = (prefetched_group){ name, lists[i] };
+    }
+    free(lists);
+    return rc;
 }
 
 /* The watermarks of topic/partition, asked within left_ms unless known. */

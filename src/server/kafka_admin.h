@@ -35,6 +35,13 @@ const char *sl_kafka_admin_brokers(const sl_kafka_admin *kafka);
 /* The cluster's consumer groups, sorted (free with sl_log_names_free). */
 int sl_kafka_admin_groups(sl_kafka_admin *kafka, char ***names, size_t *n_names, sl_error *err);
 
+/* Asks the committed offsets of groups[0..n) at once, for the
+ * sl_kafka_admin_group_offsets calls that follow on this client (each
+ * takes its group's answer; a group whose answer failed is asked again
+ * then). A failure is returned, naming the brokers, after the answers that
+ * came were kept. */
+int sl_kafka_admin_prefetch_groups(sl_kafka_admin *kafka, const char *const *groups, size_t n, sl_error *err);
+
 /* group's committed offsets with each partition's watermarks, appended to
  * offsets; *is_found false for a group with no committed offset. */
 int sl_kafka_admin_group_offsets(sl_kafka_admin *kafka, const char *group, sl_group_offsets *offsets, bool *is_found,
