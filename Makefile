@@ -229,12 +229,17 @@ tsan:
 
 bench:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench
+	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench build/api_bench
 	@bash bench/run.sh
 
 build/scheduler_bench: bench/scheduler_bench.c build/libsluice.a
 	$(SAY) LD $@
 	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< build/libsluice.a $(LIBS)
+
+build/api_bench: bench/api_bench.c
+	@mkdir -p build
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< $(LIBS)
 
 # The reference of every setting, from the tables the config is checked
 # against (tests/e2e/test_connectors.py fails when the file is stale).

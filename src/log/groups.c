@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/buffer.h"
 #include "core/decimal.h"
@@ -186,11 +187,68 @@ static int list_entries(const char *dir, unsigned char type, const char *suffix,
     return SL_OK;
 }
 
+/* A copy of names[0..n) (NULL when out of memory). */
+static char **copy_names(char *const *names, size_t n)
+{
+    char **copy = malloc((n ? n : 1) * sizeof *copy);
+    for (size_t i = 0; copy && i < n; i++) {
+        copy[i] = strdup(names[i]);
+        if (!copy[i]) {
+            sl_log_names_free(copy, i);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+/* Whether a listing of a directory whose mtime was `mtime`, taken at
+ * `listed_at` (both CLOCK_REALTIME), can be trusted while the mtime stays
+ * the same: a file system's mtime may be coarser than the time between a
+ * listing and an entry made just after it (the "racy git" problem), so only
+ * a listing made a clear second after the last change is kept. */
+static bool is_listing_settled(struct timespec mtime, struct timespec listed_at)
+{
+    return listed_at.tv_sec > mtime.tv_sec + 1;
+}
+
 int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
 {
-    /* No lock: commits only create directories and rename whole files, so a
-     * listing sees a group or not, and never stalls a pipeline's commit. */
-    return list_entries(log->groups_dir, DT_DIR, "", names, n_names, err);
+    /* Many thousands of groups cost a few milliseconds to list, and groups
+     * are created rarely: the listing is kept while groups/'s mtime (which
+     * changes when an entry is added or removed) stays the same. No lock on
+     * the directory: commits only create directories and rename whole
+     * files, so a listing sees a group or not, and never stalls a commit. */
+    struct stat st;
+    bool has_stat = stat(log->groups_dir, &st) == 0;
+    *names = NULL;
+    *n_names = 0;
+    pthread_mutex_lock(&log->group_names_mutex);
+    bool is_cached = has_stat && log->has_group_names && st.st_mtim.tv_sec == log->group_names_mtime.tv_sec &&
+                     st.st_mtim.tv_nsec == log->group_names_mtime.tv_nsec;
+    if (is_cached) {
+        char **copy = copy_names(log->group_names, log->n_group_names);
+        size_t n = log->n_group_names;
+        pthread_mutex_unlock(&log->group_names_mutex);
+        if (!copy) return sl_error_set(err, SL_ENOMEM, "out of memory listing groups");
+        *names = copy;
+        *n_names = n;
+        return SL_OK;
+    }
+    pthread_mutex_unlock(&log->group_names_mutex);
+    struct timespec listed_at;
+    clock_gettime(CLOCK_REALTIME, &listed_at);
+    int rc = list_entries(log->groups_dir, DT_DIR, "", names, n_names, err);
+    if (rc || !has_stat || !is_listing_settled(st.st_mtim, listed_at)) return rc;
+    char **kept = copy_names(*names, *n_names);
+    if (!kept) return SL_OK;   /* not kept: listed again next time */
+    pthread_mutex_lock(&log->group_names_mutex);
+    sl_log_names_free(log->group_names, log->n_group_names);
+    log->group_names = kept;
+    log->n_group_names = *n_names;
+    log->group_names_mtime = st.st_mtim;
+    log->has_group_names = true;
+    pthread_mutex_unlock(&log->group_names_mutex);
+    return SL_OK;
 }
 
 int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names, sl_error *err)

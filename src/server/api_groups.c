@@ -19,7 +19,7 @@
 #include "server/api_params.h"
 #include "server/dag_json.h"
 #include "server/group_offsets.h"
-#include "server/groups_kafka.h"
+#include "server/kafka_admin.h"
 #include "server/server.h"
 
 #define LIST_LIMIT_DEFAULT 100
@@ -69,12 +69,12 @@ static int embedded_offsets(sl_log *log, const char *group, const char *only_top
     return rc;
 }
 
-static int candidate_offsets(sl_log *log, sl_groups_kafka *kafka, const candidate *c, const char *only_topic,
+static int candidate_offsets(sl_log *log, sl_kafka_admin *kafka, const candidate *c, const char *only_topic,
                              sl_group_offsets *offsets, sl_error *err)
 {
     if (c->source == SOURCE_EMBEDDED) return embedded_offsets(log, c->name, only_topic, offsets, err);
     bool is_found;
-    int rc = sl_groups_kafka_offsets(kafka, c->name, offsets, &is_found, err);
+    int rc = sl_kafka_admin_group_offsets(kafka, c->name, offsets, &is_found, err);
     if (rc || !only_topic) return rc;
     /* Keep only the topic asked for. */
     size_t kept = 0;
@@ -125,20 +125,44 @@ static void cursor_of(const candidate *c, char *cursor)
     sl_dag_cursor_encode('g', text, cursor);
 }
 
-static bool kafka_failed(sl_http_response *response, sl_groups_kafka *kafka, const sl_error *err)
+/* Asks the offsets of the Kafka groups the page will likely show (the first
+ * limit + 1 after the cursor with the prefix) at once, rather than one
+ * round trip after another; false with err set when Kafka failed. */
+static bool prefetch_kafka_groups(sl_kafka_admin *kafka, char **remote, size_t n_remote, const candidate *after,
+                                  const char *prefix, int limit, sl_error *err)
 {
-    sl_http_error(response, 503, "kafka brokers '%s' did not answer: %s",
-                  kafka ? sl_groups_kafka_brokers(kafka) : "?", err->message);
+    const char **wanted = malloc(((size_t)limit + 1) * sizeof *wanted);
+    if (!wanted) {
+        sl_error_set(err, SL_ENOMEM, "out of memory");
+        return false;
+    }
+    size_t n = 0, prefix_len = prefix ? strlen(prefix) : 0;
+    for (size_t r = 0; r < n_remote && n < (size_t)limit + 1; r++) {
+        candidate c = { remote[r], SOURCE_KAFKA };
+        if (after->name && compare_candidates(&c, after) <= 0) continue;
+        if (prefix_len && strncmp(c.name, prefix, prefix_len) != 0) continue;
+        wanted[n++] = c.name;
+    }
+    int rc = sl_kafka_admin_prefetch_groups(kafka, wanted, n, err);
+    free(wanted);
+    return rc == SL_OK;
+}
+
+static bool kafka_failed(sl_http_response *response, sl_kafka_admin *kafka, const sl_error *err)
+{
+    /* err names the brokers and what they were asked. */
+    (void)kafka;
+    sl_http_error(response, 503, "%s", err->message);
     return false;
 }
 
 /* Opens the Kafka client when the file maps topics onto Kafka; false after a 5xx. */
-static bool open_kafka(void *context, sl_groups_kafka **kafka, sl_http_response *response)
+static bool open_kafka(void *context, sl_kafka_admin **kafka, sl_http_response *response)
 {
     sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
     sl_error err;
     sl_error_clear(&err);
-    int rc = sl_groups_kafka_open(sl_scheduler_dags_plan(dags), kafka, &err);
+    int rc = sl_kafka_admin_open(sl_scheduler_dags_plan(dags), kafka, &err);
     sl_scheduler_dags_release(dags);
     if (rc == SL_OK) return true;
     sl_http_error(response, rc == SL_ECONFIG ? 500 : 503, "kafka: %s", err.message);
@@ -162,7 +186,7 @@ void sl_api_groups_list(void *context, const sl_http_request *request, sl_http_r
     }
     size_t prefix_len = prefix ? strlen(prefix) : 0;
     sl_log *log = sl_server_log(context);
-    sl_groups_kafka *kafka = NULL;
+    sl_kafka_admin *kafka = NULL;
     char **embedded = NULL, **remote = NULL;
     size_t n_embedded = 0, n_remote = 0;
     sl_error err;
@@ -172,7 +196,11 @@ void sl_api_groups_list(void *context, const sl_http_request *request, sl_http_r
         sl_http_error(response, 500, "listing groups: %s", err.message);
         goto done;
     }
-    if (kafka && sl_groups_kafka_list(kafka, &remote, &n_remote, &err)) {
+    if (kafka && sl_kafka_admin_groups(kafka, &remote, &n_remote, &err)) {
+        kafka_failed(response, kafka, &err);
+        goto done;
+    }
+    if (kafka && !prefetch_kafka_groups(kafka, remote, n_remote, &after, prefix, limit, &err)) {
         kafka_failed(response, kafka, &err);
         goto done;
     }
@@ -228,7 +256,7 @@ void sl_api_groups_list(void *context, const sl_http_request *request, sl_http_r
 done:
     sl_log_names_free(embedded, n_embedded);
     sl_log_names_free(remote, n_remote);
-    sl_groups_kafka_close(kafka);
+    sl_kafka_admin_close(kafka);
 }
 
 void sl_api_groups_get(void *context, const sl_http_request *request, sl_http_response *response)
@@ -240,7 +268,7 @@ void sl_api_groups_get(void *context, const sl_http_request *request, sl_http_re
         return;
     }
     sl_log *log = sl_server_log(context);
-    sl_groups_kafka *kafka = NULL;
+    sl_kafka_admin *kafka = NULL;
     sl_group_offsets offsets = { 0 };
     sl_error err;
     sl_error_clear(&err);
@@ -254,7 +282,7 @@ void sl_api_groups_get(void *context, const sl_http_request *request, sl_http_re
     if (offsets.n_items == 0 && (!source || strcmp(source, "kafka") == 0)) {
         if (!open_kafka(context, &kafka, response)) goto done;
         bool is_found = false;
-        if (kafka && sl_groups_kafka_offsets(kafka, group, &offsets, &is_found, &err)) {
+        if (kafka && sl_kafka_admin_group_offsets(kafka, group, &offsets, &is_found, &err)) {
             kafka_failed(response, kafka, &err);
             goto done;
         }
@@ -299,5 +327,5 @@ void sl_api_groups_get(void *context, const sl_http_request *request, sl_http_re
     if (out.rc) sl_http_error(response, 500, "out of memory");
 done:
     sl_group_offsets_free(&offsets);
-    sl_groups_kafka_close(kafka);
+    sl_kafka_admin_close(kafka);
 }

@@ -1,6 +1,6 @@
 /* api_groups.h — the consumer-group routes of `sluice server` (docs/api.md,
  * "Consumer groups"): the embedded log's groups (groups/<group>/) and,
- * when the file maps its topics onto Kafka, Kafka's (groups_kafka.h), each
+ * when the file maps its topics onto Kafka, Kafka's (kafka_admin.h), each
  * with its committed offsets, the partitions' ends and the lag. The
  * context of every handler is the sl_server.
  */

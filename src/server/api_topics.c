@@ -25,6 +25,7 @@
 #include "server/api_dead_letters.h"
 #include "server/api_params.h"
 #include "server/dag_json.h"
+#include "server/kafka_admin.h"
 #include "server/server.h"
 #include "server/topic_browse.h"
 
@@ -71,6 +72,8 @@ static void write_topic_members(sl_json_out *out, sl_topic *topic, const sl_plan
     sl_json_string(out, sl_codec_name(settings->compression));
     sl_json_key(out, "is_dead_letter");
     sl_json_bool(out, sl_api_dead_letter_topic(plan, sl_topic_name(topic), NULL, 0));
+    sl_json_key(out, "source");
+    sl_json_string(out, "embedded");
 }
 
 static void answer(sl_http_response *response, sl_json_out *out)
@@ -79,73 +82,225 @@ static void answer(sl_http_response *response, sl_json_out *out)
     if (out->rc) sl_http_error(response, 500, "out of memory");
 }
 
+/* Opens the Kafka client when the file maps topics onto Kafka; false after a 5xx. */
+static bool open_kafka(const sl_plan *plan, sl_kafka_admin **kafka, sl_http_response *response)
+{
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_kafka_admin_open(plan, kafka, &err);
+    if (rc == SL_OK) return true;
+    sl_http_error(response, rc == SL_ECONFIG ? 500 : 503, "kafka: %s", err.message);
+    return false;
+}
+
+/* The members of a topic on Kafka, as write_topic_members writes an embedded one's. */
+static void write_kafka_members(sl_json_out *out, const char *name, const sl_kafka_topic_info *info, bool has_count)
+{
+    int64_t start_sum = 0, end_sum = 0;
+    for (int32_t p = 0; p < info->partitions; p++) {
+        start_sum += info->low[p];
+        end_sum += info->high[p];
+    }
+    sl_json_key(out, "name");
+    sl_json_string(out, name);
+    if (has_count) {
+        sl_json_key(out, "partitions");
+        sl_json_int(out, info->partitions);
+    }
+    sl_json_key(out, "messages");
+    sl_json_int(out, end_sum - start_sum);
+    sl_json_key(out, "bytes");
+    sl_json_null(out);   /* the brokers' disks are not ours to measure */
+    sl_json_key(out, "start_offset_sum");
+    sl_json_int(out, start_sum);
+    sl_json_key(out, "end_offset_sum");
+    sl_json_int(out, end_sum);
+    sl_json_key(out, "retention_ms");
+    if (info->retention_ms > 0) sl_json_int(out, info->retention_ms);
+    else sl_json_null(out);
+    sl_json_key(out, "retention_bytes");
+    if (info->retention_bytes > 0) sl_json_int(out, info->retention_bytes);
+    else sl_json_null(out);
+    sl_json_key(out, "compression");
+    sl_json_string(out, info->compression[0] ? info->compression : "producer");   /* Kafka's default */
+    sl_json_key(out, "is_dead_letter");
+    sl_json_bool(out, false);   /* dead letters are always embedded */
+    sl_json_key(out, "source");
+    sl_json_string(out, "kafka");
+}
+
+/* The cursor text of a listed topic: its source's digit ('0' embedded, '1'
+ * Kafka), then its name, so a page ends between the two of one name. */
+static void topic_cursor(const char *name, bool is_kafka, char *cursor)
+{
+    char text[SL_API_NAME_MAX + 2];
+    snprintf(text, sizeof text, "%c%s", is_kafka ? '1' : '0', name);
+    sl_dag_cursor_encode('t', text, cursor);
+}
+
 void sl_api_topics_list(void *context, const sl_http_request *request, sl_http_response *response)
 {
     int limit;
-    char after[SL_API_NAME_MAX + 1];
+    char after[SL_API_NAME_MAX + 2];
     const char *prefix = sl_http_query(request, "prefix");
     if (!sl_api_param_limit(sl_http_query(request, "limit"), LIST_LIMIT_DEFAULT, &limit, response) ||
         !sl_api_param_cursor('t', sl_http_query(request, "cursor"), after, sizeof after, response))
         return;
-    size_t prefix_len = prefix ? strlen(prefix) : 0;
-    sl_log *log = sl_server_log(context);
-    char **names = NULL;
-    size_t n_names = 0;
-    sl_error err;
-    sl_error_clear(&err);
-    if (sl_log_topic_list(log, &names, &n_names, &err)) {
-        sl_http_error(response, 500, "listing topics: %s", err.message);
+    if (after[0] && after[0] != '0' && after[0] != '1') {
+        sl_http_error(response, 400, "cursor was not given by this list");
         return;
     }
+    const char *after_name = after[0] ? after + 1 : NULL;
+    bool is_after_kafka = after[0] == '1';
+    size_t prefix_len = prefix ? strlen(prefix) : 0;
+    sl_log *log = sl_server_log(context);
+    char **names = NULL, **remote = NULL;
+    int32_t *remote_partitions = NULL;
+    size_t n_names = 0, n_remote = 0;
+    sl_kafka_admin *kafka = NULL;
+    sl_error err;
+    sl_error_clear(&err);
     sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
     const sl_plan *plan = sl_scheduler_dags_plan(dags);
+    if (!open_kafka(plan, &kafka, response)) goto done;
+    if (sl_log_topic_list(log, &names, &n_names, &err)) {
+        sl_http_error(response, 500, "listing topics: %s", err.message);
+        goto done;
+    }
+    if (kafka && sl_kafka_admin_topics(kafka, &remote, &remote_partitions, &n_remote, &err)) {
+        sl_http_error(response, 503, "%s", err.message);
+        goto done;
+    }
     sl_json_out out;
     sl_json_out_init(&out, &response->body);
     sl_json_begin_object(&out);
     sl_json_key(&out, "topics");
     sl_json_begin_array(&out);
-    int n_listed = 0;
+    int n_listed = 0, rc = SL_OK;
     const char *last = NULL;
-    bool has_more = false;
-    for (size_t i = 0; i < n_names && out.rc == SL_OK; i++) {
-        if (after[0] && strcmp(names[i], after) <= 0) continue;
-        if (prefix_len && strncmp(names[i], prefix, prefix_len) != 0) continue;
+    bool is_last_kafka = false, has_more = false;
+    size_t e = 0, r = 0;
+    while ((e < n_names || r < n_remote) && rc == SL_OK && out.rc == SL_OK) {
+        /* The next of the two sorted lists, an embedded topic first on a tie. */
+        bool is_kafka = e >= n_names || (r < n_remote && strcmp(remote[r], names[e]) < 0);
+        const char *name = is_kafka ? remote[r++] : names[e++];
+        if (after_name) {
+            int by_name = strcmp(name, after_name);
+            if (by_name < 0 || (by_name == 0 && (!is_kafka || is_after_kafka))) continue;
+        }
+        if (prefix_len && strncmp(name, prefix, prefix_len) != 0) continue;
         if (n_listed == limit) {
             has_more = true;
             break;
         }
-        sl_topic *topic = NULL;
-        if (sl_log_topic_open(log, names[i], &topic, &err) != SL_OK) continue;   /* deleted meanwhile */
-        sl_json_begin_object(&out);
-        write_topic_members(&out, topic, plan, true);
-        sl_json_end_object(&out);
-        last = names[i];
+        if (is_kafka) {
+            sl_kafka_topic_info info;
+            bool is_found;
+            rc = sl_kafka_admin_topic(kafka, name, &info, &is_found, &err);
+            if (rc || !is_found) continue;   /* deleted meanwhile, or a failure answered below */
+            sl_json_begin_object(&out);
+            write_kafka_members(&out, name, &info, true);
+            sl_json_end_object(&out);
+            sl_kafka_topic_info_free(&info);
+        } else {
+            sl_topic *topic = NULL;
+            if (sl_log_topic_open(log, name, &topic, NULL) != SL_OK) continue;   /* deleted meanwhile */
+            sl_json_begin_object(&out);
+            write_topic_members(&out, topic, plan, true);
+            sl_json_end_object(&out);
+        }
+        last = name;
+        is_last_kafka = is_kafka;
         n_listed++;
     }
     sl_json_end_array(&out);
     sl_json_key(&out, "next_cursor");
     if (has_more && last) {
         char cursor[SL_DAG_CURSOR_MAX];
-        sl_dag_cursor_encode('t', last, cursor);
+        topic_cursor(last, is_last_kafka, cursor);
         sl_json_string(&out, cursor);
     } else {
         sl_json_null(&out);
     }
     sl_json_end_object(&out);
-    answer(response, &out);
+    if (rc) sl_http_error(response, 503, "%s", err.message);
+    else answer(response, &out);
+done:
     sl_scheduler_dags_release(dags);
     sl_log_names_free(names, n_names);
+    sl_log_names_free(remote, n_remote);
+    free(remote_partitions);
+    sl_kafka_admin_close(kafka);
+}
+
+/* GET /api/v1/topics/{topic} of a topic on Kafka (the embedded log has none
+ * of that name); false when Kafka has none either. */
+static bool get_kafka_topic(const sl_plan *plan, const char *name, sl_http_response *response)
+{
+    sl_kafka_admin *kafka = NULL;
+    if (!open_kafka(plan, &kafka, response)) return true;
+    if (!kafka) return false;
+    sl_kafka_topic_info info;
+    bool is_found = false;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_kafka_admin_topic(kafka, name, &info, &is_found, &err)) {
+        sl_http_error(response, 503, "%s", err.message);
+        sl_kafka_admin_close(kafka);
+        return true;
+    }
+    sl_kafka_admin_close(kafka);
+    if (!is_found) return false;
+    sl_json_out out;
+    sl_json_out_init(&out, &response->body);
+    sl_json_begin_object(&out);
+    write_kafka_members(&out, name, &info, false);
+    sl_json_key(&out, "partitions");
+    sl_json_begin_array(&out);
+    for (int32_t p = 0; p < info.partitions; p++) {
+        sl_json_begin_object(&out);
+        sl_json_key(&out, "partition");
+        sl_json_int(&out, p);
+        sl_json_key(&out, "start_offset");
+        sl_json_int(&out, info.low[p]);
+        sl_json_key(&out, "end_offset");
+        sl_json_int(&out, info.high[p]);
+        sl_json_key(&out, "bytes");
+        sl_json_null(&out);
+        sl_json_end_object(&out);
+    }
+    sl_json_end_array(&out);
+    sl_json_key(&out, "groups");
+    sl_json_begin_array(&out);   /* Kafka's groups of a topic: GET /api/v1/groups?topic= */
+    sl_json_end_array(&out);
+    sl_json_end_object(&out);
+    answer(response, &out);
+    sl_kafka_topic_info_free(&info);
+    return true;
 }
 
 void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_response *response)
 {
     sl_log *log = sl_server_log(context);
-    sl_topic *topic;
-    if (!sl_api_topic_open(log, sl_http_param(request, "topic"), &topic, response)) return;
-    char **groups = NULL;
-    size_t n_groups = 0;
+    const char *name = sl_http_param(request, "topic");
+    if (!sl_api_param_name("topic", name, response)) return;
+    sl_topic *topic = NULL;
     sl_error err;
     sl_error_clear(&err);
+    int rc = sl_log_topic_open(log, name, &topic, &err);
+    if (rc == SL_ENOTFOUND) {
+        sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+        bool is_answered = get_kafka_topic(sl_scheduler_dags_plan(dags), name, response);
+        sl_scheduler_dags_release(dags);
+        if (!is_answered) sl_http_error(response, 404, "no topic called '%s'", name);
+        return;
+    }
+    if (rc) {
+        sl_http_error(response, 500, "topic '%s': %s", name, err.message);
+        return;
+    }
+    char **groups = NULL;
+    size_t n_groups = 0;
     if (sl_log_group_list(log, sl_topic_name(topic), &groups, &n_groups, &err)) {
         sl_http_error(response, 500, "listing the groups of topic '%s': %s", sl_topic_name(topic), err.message);
         return;
@@ -210,8 +365,8 @@ static void browse_topic(sl_topic *topic, const sl_http_request *request, bool i
     browse.is_dead_letter = is_dead_letter;
     sl_error err;
     sl_error_clear(&err);
-    if (sl_topic_browse(topic, &browse, &response->body, &err))
-        sl_http_error(response, 500, "%s", err.message);
+    int rc = sl_topic_browse(topic, &browse, &response->body, &err);
+    if (rc) sl_http_error(response, rc == SL_ETOOBIG ? 400 : 500, "%s", err.message);
 }
 
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)

@@ -2,7 +2,7 @@
  * them, whichever log holds the group: per topic and partition the offset
  * committed (the next to read), the partition's start and end, and from
  * them the lag. Filled by api_groups.c for embedded groups and by
- * groups_kafka.c for Kafka's.
+ * kafka_admin.c for Kafka's.
  *
  * Lag: end - committed; for a partition the group has not committed yet,
  * end - start (it would read the whole partition); unknown (null) when the

@@ -103,20 +103,24 @@ static void write_dead_letter_fields(sl_json_out *out, const sl_record *record)
     char stage[64], topic[256], partition[32], offset[32];
     sl_json_key(out, "stage");
     sl_json_string(out, header_text(record, "sluice.stage", stage, sizeof stage));
+    /* origin: each member only when its header is there (topic only for
+     * sources that read topics). */
     sl_json_key(out, "origin");
     sl_json_begin_object(out);
-    sl_json_key(out, "topic");
     const char *topic_text = header_text(record, "sluice.source.topic", topic, sizeof topic);
-    sl_json_string(out, topic_text && topic_text[0] ? topic_text : NULL);
+    if (topic_text && topic_text[0]) {
+        sl_json_key(out, "topic");
+        sl_json_string(out, topic_text);
+    }
     const char *numbers[2] = { header_text(record, "sluice.source.partition", partition, sizeof partition),
                                header_text(record, "sluice.source.offset", offset, sizeof offset) };
     const char *names[2] = { "partition", "offset" };
     for (int i = 0; i < 2; i++) {
-        sl_json_key(out, names[i]);
         char *end = NULL;
         long long value = numbers[i] ? strtoll(numbers[i], &end, 10) : 0;
-        if (numbers[i] && numbers[i][0] && end && *end == '\0') sl_json_int(out, value);
-        else sl_json_null(out);
+        if (!numbers[i] || !numbers[i][0] || !end || *end != '\0') continue;
+        sl_json_key(out, names[i]);
+        sl_json_int(out, value);
     }
     sl_json_end_object(out);
 }

@@ -6,7 +6,8 @@
  * ("value_encoding":"json"); other valid UTF-8 as a string ("utf8"); any
  * other bytes as base64 ("base64"). Keys and header values are text or
  * base64 the same way (never parsed as JSON). For a dead letter the
- * sluice.* headers are also given as "error", "stage" and "origin".
+ * sluice.* headers are also given as "error", "stage" and "origin" (with
+ * "topic", "partition" and "offset" where their headers are).
  */
 #ifndef SL_MESSAGE_JSON_H
 #define SL_MESSAGE_JSON_H

@@ -17,6 +17,7 @@ typedef struct partition_page {
     int32_t partition;
     int64_t from;          /* where reading started */
     int64_t read_next;     /* the read's next offset after its last record */
+    bool is_cut;           /* the read stopped at the page's bounds (records or bytes), not at the end */
     sl_batch *batch;
     size_t n_taken;        /* records of batch in the answer (its first ones) */
 } partition_page;
@@ -58,6 +59,8 @@ static int read_partition(sl_topic *topic, partition_page *page, size_t budget, 
         if (next <= at || page->batch->n_records == before) break;
         at = next;
     }
+    /* Cut by this page's bounds, not by the partition's end. */
+    page->is_cut = sl_batch_is_full(page->batch) || bytes >= budget;
     return SL_OK;
 }
 
@@ -72,6 +75,7 @@ static size_t merge(partition_page *pages, int32_t n_pages, size_t limit, const 
         partition_page *best = NULL;
         for (int32_t i = 0; i < n_pages; i++) {
             partition_page *page = &pages[i];
+            if (page->n_taken == page->batch->n_records && page->is_cut) return n;   /* its next is unknown */
             if (page->n_taken == page->batch->n_records) continue;
             const sl_record *head = &page->batch->records[page->n_taken];
             if (!best || head->timestamp_ms < best->batch->records[best->n_taken].timestamp_ms) best = page;
@@ -127,6 +131,13 @@ int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer
     int rc = SL_ENOMEM;
     int32_t first = request->partition >= 0 ? request->partition : 0;
     int32_t n_pages = request->partition >= 0 ? 1 : sl_topic_partitions(topic);
+    if (n_pages > SL_BROWSE_MERGE_MAX)
+        return sl_error_set(err, SL_ETOOBIG,
+                            "topic %s has %d partitions: a browse of more than %d at once needs ?partition=",
+                            sl_topic_name(topic), (int)n_pages, SL_BROWSE_MERGE_MAX);
+    size_t capacity = (size_t)request->limit;
+    if (capacity * (size_t)n_pages > SL_BROWSE_RECORDS_MAX) capacity = SL_BROWSE_RECORDS_MAX / (size_t)n_pages;
+    if (capacity < 1) capacity = 1;
     const sl_record **merged = NULL;
     size_t n_merged = 0;
     sl_batch *scratch = sl_batch_new(256);
@@ -137,7 +148,7 @@ int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer
     for (int32_t i = 0; i < n_pages; i++) {
         partition_page *page = &pages[i];
         page->partition = first + i;
-        page->batch = sl_batch_new((size_t)request->limit);
+        page->batch = sl_batch_new(capacity);
         if (!page->batch) {
             rc = SL_ENOMEM;
             goto done;

@@ -4,10 +4,14 @@
  *
  * Every partition chosen is read from its starting point (the offset, the
  * first record at or past the time, or the partition's start) up to limit
- * records or a byte budget (SL_BROWSE_BYTES over the partitions, at least
- * one record each); the records are merged by (timestamp, partition,
- * offset) and the first limit answered, with each partition's next offset
- * so the next page continues exactly where this one stopped. Reads go
+ * records (fewer when many partitions share SL_BROWSE_RECORDS_MAX) or a
+ * byte budget (SL_BROWSE_BYTES over the partitions, at least one record
+ * each); the records are merged by (timestamp, partition) and the first
+ * limit answered, with each partition's next offset so the next page
+ * continues exactly where this one stopped. The merge stops early when a
+ * partition whose read was cut short has given all it read (what it holds
+ * next may be older than the other partitions' heads), so a page keeps the
+ * time order and may hold fewer than limit. Reads go
  * through the server's sl_log, whose partitions take appends and reads
  * from any thread.
  */
@@ -22,6 +26,10 @@
 #include "log/log.h"
 
 #define SL_BROWSE_BYTES (16 * 1024 * 1024)
+/* The most partitions one merged browse reads (a batch each). */
+#define SL_BROWSE_MERGE_MAX 256
+/* The most records a merged browse holds before merging, over its partitions. */
+#define SL_BROWSE_RECORDS_MAX 20000
 
 typedef struct sl_browse_request {
     int32_t partition;       /* -1: every partition, merged */
@@ -34,7 +42,9 @@ typedef struct sl_browse_request {
 } sl_browse_request;
 
 /* Appends {"messages":[MESSAGE...],"next":{"partition":{"P":offset}}} to
- * out. Errors are the log's (a corrupt segment, out of memory). */
+ * out. SL_ETOOBIG for a merged browse of a topic of more than
+ * SL_BROWSE_MERGE_MAX partitions; else errors are the log's (a corrupt
+ * segment, out of memory). */
 int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer *out, sl_error *err);
 
 #endif

@@ -2,7 +2,10 @@
 (test_api_topics.py, test_api_groups.py): started on a config written to the
 test's working directory, with its output in files so a long log never
 blocks it, asked with urllib (an independent HTTP client), and stopped with
-SIGTERM, checking that it exits 0 with no sanitizer report.
+SIGTERM, checking that it exits 0 with no sanitizer report. Every answer
+is checked against docs/openapi.yaml with tests/e2e/openapi_check.py (its
+status declared for the route, its body of the route's schema) where that
+checker is in the tree.
 """
 import json
 import signal
@@ -15,6 +18,11 @@ import urllib.request
 import pytest
 
 from e2e_util import sanitizer_reports
+
+try:
+    from openapi_check import check as openapi_check
+except ImportError:   # the spec and its checker come with the API's other parts
+    openapi_check = None
 
 
 class Server:
@@ -51,9 +59,12 @@ class Server:
         request = urllib.request.Request(self.url + path, method=method, data=data)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read())
+                status, answer = response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+            status, answer = error.code, json.loads(error.read())
+        if openapi_check and status != 413:   # 413 is the HTTP layer's, for any route
+            openapi_check(method, path, status, answer)
+        return status, answer
 
     def get(self, path, **params):
         status, body = self.request("GET", path, params=params or None)
