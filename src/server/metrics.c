@@ -375,8 +375,8 @@ int sl_metrics_add_process(sl_metric_set *set, sl_error *err)
     long n_fds = count_open_fds();
     if (rc == SL_OK && n_fds >= 0) rc = add(set, "process_open_fds", NULL, 0, (double)n_fds, err);
     struct rlimit limit;
-    if (rc == SL_OK && getrlimit(RLIMIT_NOFILE, &limit) == 0)
-        rc = add(set, "process_max_fds", NULL, 0, limit.rlim_cur == RLIM_INFINITY ? -1 : (double)limit.rlim_cur, err);
+    if (rc == SL_OK && getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        rc = add(set, "process_max_fds", NULL, 0, (double)limit.rlim_cur, err);
     return rc;
 }
 

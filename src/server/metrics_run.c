@@ -37,20 +37,19 @@ static int gather_run(sl_metrics_run *listener, sl_metric_set *set, sl_error *er
     size_t n = listener->n_pipelines;
     sl_supervised_pipeline *pipelines = calloc(n ? n : 1, sizeof *pipelines);
     int rc = pipelines ? SL_OK : sl_error_set(err, SL_ENOMEM, "out of memory");
-    size_t n_read = 0;
-    for (; n_read < n && rc == SL_OK; n_read++) {
-        sl_pipeline *pipeline = listener->pipelines[n_read];
-        sl_supervised_pipeline *to = &pipelines[n_read];
+    size_t n_read = 0;   /* entries holding metrics to free */
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        sl_pipeline *pipeline = listener->pipelines[i];
+        sl_supervised_pipeline *to = &pipelines[i];
         int state = atomic_load(&sl_pipeline_stats_of(pipeline)->state);
         snprintf(to->name, sizeof to->name, "%s", sl_pipeline_name(pipeline));
         to->state = state_name(state);
         to->is_up = state == SL_PIPELINE_RUNNING;
         to->n_failures = state == SL_PIPELINE_FAILED;
-        rc = sl_pipeline_read_metrics(pipeline, &to->metrics);
+        rc = sl_pipeline_read_metrics(pipeline, &to->metrics);   /* left empty when it fails */
         if (rc) sl_error_set(err, rc, "out of memory");
+        else n_read++;
     }
-    if (rc == SL_OK) n_read = n;
-    else if (n_read) n_read--;
     if (rc == SL_OK) rc = sl_metrics_add_pipelines(set, pipelines, n, err);
     if (rc == SL_OK) rc = sl_metrics_add_log(set, listener->log, err);
     pthread_mutex_unlock(&listener->mutex);

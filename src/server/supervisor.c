@@ -901,8 +901,7 @@ int sl_supervisor_read_metrics(sl_supervisor *supervisor, sl_supervised_pipeline
         to->is_up = k->state == KEEPER_RUNNING && k->pipeline != NULL;
         to->n_restarts = k->n_restarts;
         to->n_failures = k->n_failures;
-        rc = keeper_metrics(k, &to->metrics);
-        if (!k->pipeline) to->metrics.lag = -1;
+        rc = keeper_metrics(k, &to->metrics);   /* lag -1 when no run is going */
         pthread_mutex_unlock(&k->mutex);
         if (rc == SL_OK) n++;
     }

@@ -25,6 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from e2e_util import sanitizer_reports
+from kafka_server import kafka_broker  # noqa: F401  (the session fixture)
 from test_server import Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,12 +205,14 @@ def test_pipeline_objects_one_pipeline_and_its_history(server):
     feed = server.wait_for("feed's rate", lambda p: p["feed"]["records_in_per_s"] > 0)["feed"]
     assert feed["records_out_per_s"] > 0 and feed["bytes_out"] > 0
 
-    try:
-        import openapi_check
-    except ImportError:
-        pytest.skip("tests/e2e/openapi_check.py is not in this tree yet: the shapes are checked above only")
+
+def test_pipeline_answers_match_the_openapi_spec(server):
+    openapi_check = pytest.importorskip("openapi_check", reason="tests/e2e/openapi_check.py is not in this tree")
+    server.wait_for("copy's partitions known", lambda p: len(p.get("copy", {}).get("partitions", [])) == 2)
+    wait_until("a history sample of feed",
+               lambda: server.request("GET", "/api/v1/pipelines/feed/history")[1]["samples"], timeout=90)
     for path in ("/api/v1/pipelines", "/api/v1/pipelines/copy", "/api/v1/pipelines/feed/history",
-                 "/api/v1/pipelines/nope"):
+                 "/api/v1/pipelines/nope", "/api/v1/pipelines/nope/history", "/readyz"):
         status, answer = server.request("GET", path)
         openapi_check.check("GET", path, status, answer)
 
@@ -326,3 +329,51 @@ def test_a_real_prometheus_scrapes_sluice_and_answers_promql(server, prometheus)
         return active if active and active[0]["health"] == "up" else None
     active = wait_until("the sluice target healthy in Prometheus", target_up)
     assert active[0]["lastError"] == ""
+
+
+def test_kafka_sink_latency_and_kafka_source_partitions(sluice_asan, workdir, kafka_broker):  # noqa: F811
+    """A generator into a Kafka topic of 3 partitions and a kafka source reading it back, under `sluice
+    server`: the kafka sink's writes timed (delivery reports), the source's partitions with positions and
+    high watermarks, checked against the broker's own end offsets (confluent_kafka)."""
+    from kafka_server import create_topic, end_offsets
+
+    create_topic(kafka_broker, "metrics_km", 3)
+    config = f"""\
+pipelines:
+  produce:
+    source: {{ generator: {{ kind: sequence, count: 0, rate: 300 }} }}
+    sink:   {{ kafka: {{ brokers: "{kafka_broker.bootstrap}", topic: metrics_km, key: id }} }}
+  consume:
+    source: {{ kafka: {{ brokers: "{kafka_broker.bootstrap}", topic: metrics_km, group: metrics_kg }} }}
+    sink:   {{ file: {{ path: {workdir / 'k.jsonl'} }} }}
+    commit_interval: 200ms
+http: {{ listen: "127.0.0.1:0" }}
+"""
+    server = Server(sluice_asan, workdir, config).wait_started()
+    try:
+        def three_partitions_read(pipelines):
+            parts = pipelines["consume"]["partitions"]
+            return len(parts) == 3 and all(p["end_offset"] and p["position"] for p in parts)
+        consume = server.wait_for("the kafka source's 3 partitions read", three_partitions_read, timeout=120)
+        parts = consume["consume"]["partitions"]
+        assert {p["topic"] for p in parts} == {"metrics_km"}
+        assert sorted(p["partition"] for p in parts) == [0, 1, 2]
+        broker_ends = end_offsets(kafka_broker, "metrics_km")
+        for p in parts:
+            assert p["position"] <= p["end_offset"] <= broker_ends[p["partition"]], (p, broker_ends)
+            assert p["lag"] == p["end_offset"] - p["position"]
+
+        def kafka_writes_timed():
+            found = samples(scrape(server))
+            count = value(found, "sluice_sink_request_duration_seconds_count", pipeline="produce", sink="kafka")
+            return found if count and value(found, "sluice_source_partition_committed_offset", pipeline="consume",
+                                            topic="metrics_km", partition="0") is not None else None
+        found = wait_until("the kafka sink's writes timed and the source's commits seen", kafka_writes_timed,
+                           timeout=120)
+        for partition in ("0", "1", "2"):
+            assert value(found, "sluice_source_partition_end_offset", pipeline="consume", topic="metrics_km",
+                         partition=partition) is not None
+        assert value(found, "sluice_pipeline_lag_records", pipeline="consume") is not None
+        promtool_check(scrape(server))
+    finally:
+        assert server.stop() == 0, server.stderr()
