@@ -58,7 +58,7 @@ MAIN_SRC := src/cli/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Unit tests that start threads: the ones run under ThreadSanitizer.
-TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test
+TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test auth_test
 
 OBJ       := $(SRC:%.c=build/obj/%.o)
 ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)

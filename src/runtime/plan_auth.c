@@ -56,6 +56,19 @@ static void wipe_scalar(const sl_node *node)
     if (node && node->kind == SL_NODE_SCALAR && node->scalar) memset((char *)node->scalar, 0, strlen(node->scalar));
 }
 
+/* Whether an item before index in tokens has the name of tokens[index]. */
+static bool is_second_name(const sl_node *tokens, size_t index)
+{
+    const sl_node *name = sl_node_get(tokens->items[index], "name");
+    if (!name || name->kind != SL_NODE_SCALAR || !name->scalar) return false;
+    for (size_t i = 0; i < index; i++) {
+        const sl_node *earlier = sl_node_get(tokens->items[i], "name");
+        if (earlier && earlier->kind == SL_NODE_SCALAR && earlier->scalar && strcmp(earlier->scalar, name->scalar) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int load_token(sl_plan *plan, const sl_node *item, size_t index, sl_diagnostics *diags)
 {
     char where[64];
@@ -66,10 +79,6 @@ static int load_token(sl_plan *plan, const sl_node *item, size_t index, sl_diagn
     if (conf.name && !is_token_name(conf.name))
         rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "%s.name '%.64s': use 1 to %d letters, digits, "
                               ". _ or -", where, conf.name, TOKEN_NAME_MAX);
-    for (size_t i = 0; conf.name && i < plan->n_tokens; i++)
-        if (strcmp(plan->tokens[i].name, conf.name) == 0)
-            rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "%s.name: a second token called %s", where,
-                                  conf.name);
     if ((conf.token != NULL) == (conf.token_hash != NULL)) {
         rc = sl_diag_error_at(diags, item, "%s: give either token or token_hash", where);
         goto done;
@@ -123,6 +132,9 @@ static int load_tokens(sl_plan *plan, const sl_node *auth, sl_diagnostics *diags
                            ? load_token(plan, item, i, diags)
                            : sl_diag_error_at(diags, item, "auth.tokens[%zu]: expected { name, token, role }", i);
         if (token_rc) rc = token_rc;
+        if (item->kind == SL_NODE_MAP && is_second_name(conf.tokens, i))
+            rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "auth.tokens[%zu].name: a second token called "
+                                  "%s", i, sl_node_get(item, "name")->scalar);
     }
 done:
     sl_options_free(sl_auth_options, &conf);
