@@ -329,3 +329,20 @@ def test_the_auth_example_runs_with_three_tokens(sluice_asan, workdir):
         assert server.call("GET", "/api/v1/pipelines").status_code == 401
     finally:
         assert server.stop() == 0
+
+
+def test_the_dag_cli_sends_the_token_of_sluice_token(start, sluice_asan, workdir):
+    server = start(FEED + "dags:\n  d:\n    tasks:\n      t: { command: [ \"true\" ] }\n" + LISTEN + AUTH_BLOCK)
+    env = dict(sluice_asan.env)
+    env.pop("SLUICE_TOKEN", None)
+    refused = subprocess.run([sluice_asan.binary, "dag", "list", "--server", server.url], capture_output=True,
+                             text=True, timeout=60, env=env, cwd=workdir)
+    assert refused.returncode == 1 and "set SLUICE_TOKEN" in refused.stderr, refused
+    listed = subprocess.run([sluice_asan.binary, "dag", "list", "--server", server.url, "--json"],
+                            capture_output=True, text=True, timeout=60, env=dict(env, SLUICE_TOKEN=VIEWER),
+                            cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    assert [d["dag_id"] for d in json.loads(listed.stdout)["dags"]] == ["d"]
+    paused = subprocess.run([sluice_asan.binary, "dag", "pause", "d", "--server", server.url], capture_output=True,
+                            text=True, timeout=60, env=dict(env, SLUICE_TOKEN=VIEWER), cwd=workdir)
+    assert paused.returncode == 1 and "needs the operator role" in paused.stderr, paused
