@@ -60,6 +60,13 @@ Test(auth, url_passwords_and_password_parameters_are_hidden_in_any_text)
     cr_assert_str_eq(small, "postgres://u:***@host");
 }
 
+Test(auth, error_messages_and_diagnostics_never_carry_a_url_password)
+{
+    sl_error err = { 0 };
+    sl_error_set(&err, SL_EIO, "sink: cannot reach https://bob:hunter22@api.example.com/x: refused");
+    cr_assert_str_eq(err.message, "sink: cannot reach https://bob:***@api.example.com/x: refused");
+}
+
 Test(auth, registered_secrets_are_cut_out_of_text)
 {
     sl_redact_register("s3cr3t-value-1");
