@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/logger.h"
+#include "core/timefmt.h"
 #include "core/token_hash.h"
 #include "metadata/metadata.h"
 
@@ -38,6 +39,7 @@ typedef struct known_token {
     int role;
     sl_token_hash hash;
     bool is_stored;      /* from the metadata store, else from the file */
+    int64_t created_at_us;   /* a stored one's; 0 for the file's */
 } known_token;
 
 typedef struct cache_slot {
@@ -102,7 +104,7 @@ bool sl_auth_is_on(sl_auth *auth)
 /* ---- the token list ---- */
 
 static int add_token(known_token **tokens, size_t *n, const char *name, int role, const sl_token_hash *hash,
-                     bool is_stored)
+                     bool is_stored, int64_t created_at_us)
 {
     known_token *grown = realloc(*tokens, (*n + 1) * sizeof *grown);
     if (!grown) return SL_ENOMEM;
@@ -113,6 +115,7 @@ static int add_token(known_token **tokens, size_t *n, const char *name, int role
     token->role = role;
     token->hash = *hash;
     token->is_stored = is_stored;
+    token->created_at_us = created_at_us;
     return SL_OK;
 }
 
@@ -137,7 +140,7 @@ static int take_stored(void *context, const sl_meta_token *stored)
                     stored->name);
             return SL_OK;
         }
-    return add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true) ? sl_error_set(read->err, SL_ENOMEM, "out of memory") : SL_OK;
+    return add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true, stored->created_at_us) ? sl_error_set(read->err, SL_ENOMEM, "out of memory") : SL_OK;
 }
 
 /* Replaces the stored tokens with what the store holds now. Called with
@@ -148,7 +151,7 @@ static int read_store(sl_auth *auth, sl_error *err)
     for (size_t i = 0; i < auth->n_tokens; i++)
         if (!auth->tokens[i].is_stored &&
             add_token(&read.tokens, &read.n_tokens, auth->tokens[i].name, auth->tokens[i].role,
-                      &auth->tokens[i].hash, false)) {
+                      &auth->tokens[i].hash, false, 0)) {
             free(read.tokens);
             return sl_error_set(err, SL_ENOMEM, "out of memory");
         }
@@ -174,7 +177,7 @@ int sl_auth_apply(sl_auth *auth, const sl_plan *plan, sl_error *err)
     size_t n = 0;
     for (size_t i = 0; i < plan->n_tokens; i++)
         if (add_token(&tokens, &n, plan->tokens[i].name, sl_role_parse(plan->tokens[i].role), &plan->tokens[i].hash,
-                      false)) {
+                      false, 0)) {
             free(tokens);
             return sl_error_set(err, SL_ENOMEM, "out of memory");
         }
@@ -443,8 +446,13 @@ int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
     for (size_t i = 0; i < auth->n_tokens && rc == SL_OK; i++) {
         if (i) rc = sl_buffer_append_byte(answer, ',');
         if (rc == SL_OK) rc = write_identity(answer, auth->tokens[i].name, auth->tokens[i].role);
-        if (rc == SL_OK)
-            rc = sl_buffer_printf(answer, ",\"source\":\"%s\"}", auth->tokens[i].is_stored ? "api" : "config");
+        if (rc == SL_OK && auth->tokens[i].is_stored) {
+            char when[SL_TIME_ISO_MAX];
+            sl_time_format_iso(auth->tokens[i].created_at_us, when);
+            rc = sl_buffer_printf(answer, ",\"source\":\"store\",\"created_at\":\"%s\"}", when);
+        } else if (rc == SL_OK) {
+            rc = sl_buffer_append_cstr(answer, ",\"source\":\"file\"}");
+        }
     }
     if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, "]}\n");
     pthread_mutex_unlock(&auth->mutex);

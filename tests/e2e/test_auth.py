@@ -126,8 +126,10 @@ def check_tokens_api(server, stored_hashes):
     assert server.call("POST", "/api/v1/tokens", token=ADMIN, json={"name": 5, "role": "viewer"}).status_code == 400
     assert server.call("GET", "/api/v1/whoami", token=token).json() == {"name": "bot", "role": "operator"}
     listed = server.call("GET", "/api/v1/tokens", token=ADMIN).json()["tokens"]
-    assert {"name": "bot", "role": "operator", "source": "api"} in listed
-    assert {"name": "root", "role": "admin", "source": "config"} in listed
+    bot = [t for t in listed if t["name"] == "bot"]
+    assert len(bot) == 1 and bot[0]["role"] == "operator" and bot[0]["source"] == "store"
+    assert bot[0]["created_at"].endswith("Z")
+    assert {"name": "root", "role": "admin", "source": "file"} in listed
     assert token not in json.dumps(listed)
     hashes = stored_hashes()
     assert list(hashes) == ["bot"] and token not in hashes["bot"][1] and "$" in hashes["bot"][1]
