@@ -22,7 +22,6 @@
 #include "runtime/plan_settings.h"
 
 #define TOKEN_MIN_CHARS 16
-#define TOKEN_NAME_MAX 64
 
 bool sl_plan_listen_is_loopback(const char *listen)
 {
@@ -35,19 +34,6 @@ bool sl_plan_listen_is_loopback(const char *listen)
     if (inet_pton(AF_INET, host, &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
     if (inet_pton(AF_INET6, host, &v6) == 1) return memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
     return false;
-}
-
-static bool is_token_name(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > TOKEN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
 }
 
 /* Wipes a scalar's text in the document (it lives in the document's arena). */
@@ -76,9 +62,9 @@ static int load_token(sl_plan *plan, const sl_node *item, size_t index, sl_diagn
     sl_auth_token_conf conf = { 0 };
     int rc = sl_options_apply_all(sl_auth_token_options, item, &conf, where, diags);
     if (rc == SL_ENOMEM) goto done;
-    if (conf.name && !is_token_name(conf.name))
+    if (conf.name && !sl_token_name_is_valid(conf.name))
         rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "%s.name '%.64s': use 1 to %d letters, digits, "
-                              ". _ or -", where, conf.name, TOKEN_NAME_MAX);
+                              ". _ or -", where, conf.name, SL_TOKEN_NAME_MAX);
     if ((conf.token != NULL) == (conf.token_hash != NULL)) {
         rc = sl_diag_error_at(diags, item, "%s: give either token or token_hash", where);
         goto done;

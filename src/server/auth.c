@@ -31,11 +31,10 @@
 #define CACHE_SLOTS 1024
 #define STORE_REFRESH_US (2 * 1000000LL)
 #define TOKEN_RANDOM_BYTES 32
-#define TOKEN_NAME_MAX 64
 #define SESSION_ID_BYTES 32
 
 typedef struct known_token {
-    char name[TOKEN_NAME_MAX + 1];
+    char name[SL_TOKEN_NAME_MAX + 1];
     int role;
     sl_token_hash hash;
     bool is_stored;      /* from the metadata store, else from the file */
@@ -51,7 +50,7 @@ typedef struct cache_slot {
 typedef struct session {
     char id[2 * SESSION_ID_BYTES + 1];   /* "" when free */
     char csrf[2 * SESSION_ID_BYTES + 1];
-    char name[TOKEN_NAME_MAX + 1];
+    char name[SL_TOKEN_NAME_MAX + 1];
     int64_t idle_until_us, ends_us;
 } session;
 
@@ -140,7 +139,9 @@ static int take_stored(void *context, const sl_meta_token *stored)
                     stored->name);
             return SL_OK;
         }
-    return add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true, stored->created_at_us) ? sl_error_set(read->err, SL_ENOMEM, "out of memory") : SL_OK;
+    if (add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true, stored->created_at_us))
+        return sl_error_set(read->err, SL_ENOMEM, "out of memory");
+    return SL_OK;
 }
 
 /* Replaces the stored tokens with what the store holds now. Called with
@@ -413,7 +414,7 @@ int sl_auth_login(sl_auth *auth, const char *token, bool is_tls, char **set_cook
         sl_buffer_append_cstr(answer, "{\"error\":\"no random bytes for a session\"}\n");
         goto done;
     }
-    memcpy(s->name, found->name, sizeof s->name);   /* both TOKEN_NAME_MAX + 1, NUL-ended */
+    memcpy(s->name, found->name, sizeof s->name);   /* both SL_TOKEN_NAME_MAX + 1, NUL-ended */
     s->idle_until_us = now + SL_AUTH_SESSION_IDLE_S * 1000000LL;
     s->ends_us = now + SL_AUTH_SESSION_MAX_S * 1000000LL;
     *set_cookie = session_cookie(s->id, SL_AUTH_SESSION_MAX_S, is_tls);
@@ -460,25 +461,12 @@ int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
     return rc;
 }
 
-static bool is_token_name(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > TOKEN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int sl_auth_create_token(sl_auth *auth, const char *name, const char *role_name, sl_buffer *answer, sl_error *err)
 {
     int role = sl_role_parse(role_name);
-    if (!is_token_name(name))
+    if (!sl_token_name_is_valid(name))
         return sl_error_set_permanent(err, SL_EINVAL, "name '%.64s': use 1 to %d letters, digits, . _ or -", name,
-                                      TOKEN_NAME_MAX);
+                                      SL_TOKEN_NAME_MAX);
     if (role < 0)
         return sl_error_set_permanent(err, SL_EINVAL, "role '%.32s': give viewer, operator or admin", role_name);
     char token[4 + 2 * TOKEN_RANDOM_BYTES + 1] = "slt_";
