@@ -58,7 +58,7 @@ MAIN_SRC := src/cli/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Unit tests that start threads: the ones run under ThreadSanitizer.
-TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test histogram_test pipeline_metrics_test alerts_sender_test
+TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test histogram_test pipeline_metrics_test alerts_sender_test auth_test
 
 # The web UI (ui/*) compiled into the binary: scripts/ui_embed.c turns the
 # files into a table in a generated C file, rebuilt when a file of ui/

@@ -35,7 +35,7 @@ step() {  # step TAG WHAT COMMAND... — one line for the step; COMMAND's output
 }
 
 build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev)
-test_packages=(libcriterion-dev python3-venv jq clang postgresql chromium prometheus)
+test_packages=(libcriterion-dev python3-venv jq clang postgresql chromium prometheus openssl)
 
 wanted=("${build_packages[@]}")
 [ "$what" = test ] && wanted+=("${test_packages[@]}")

@@ -2,6 +2,8 @@
  * helpers every module uses to report what went wrong and where. */
 #include "core/error.h"
 
+#include "core/redact.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@ static int error_set(sl_error *err, int code, sl_error_class error_class, const 
         err->code = code;
         err->error_class = error_class;
         vsnprintf(err->message, sizeof err->message, format, args);
+        sl_redact_text(err->message, sizeof err->message);   /* a message never carries a secret onward */
     }
     return code;
 }

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,7 @@
 static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *secrets[SL_REDACT_MAX_SECRETS];
 static size_t n_secrets, next_slot;
+static atomic_bool has_secrets;   /* read without the lock: most texts are redacted with none registered */
 
 bool sl_redact_is_secret_key(const char *key)
 {
@@ -40,6 +42,7 @@ void sl_redact_register(const char *secret)
             secrets[next_slot] = copy;
             next_slot = (next_slot + 1) % SL_REDACT_MAX_SECRETS;
             if (n_secrets < SL_REDACT_MAX_SECRETS) n_secrets++;
+            atomic_store(&has_secrets, true);
         }
     }
     pthread_mutex_unlock(&secrets_lock);
@@ -101,6 +104,7 @@ static void redact_password_parameters(char *text, size_t size)
 
 static void redact_registered(char *text, size_t size)
 {
+    if (!atomic_load(&has_secrets)) return;
     pthread_mutex_lock(&secrets_lock);
     for (size_t i = 0; i < n_secrets; i++) {
         size_t at = 0, len = strlen(secrets[i]);

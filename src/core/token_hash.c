@@ -93,3 +93,16 @@ int sl_token_random_hex(char *out, size_t n_bytes, sl_error *err)
     OPENSSL_cleanse(bytes, sizeof bytes);
     return SL_OK;
 }
+
+bool sl_token_name_is_valid(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > SL_TOKEN_NAME_MAX) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}

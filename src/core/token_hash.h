@@ -37,6 +37,11 @@ int sl_token_hash_parse(const char *text, sl_token_hash *out, sl_error *err);
 /* Whether token (len bytes) is the one hash was made of. */
 bool sl_token_hash_matches(const sl_token_hash *hash, const char *token, size_t len);
 
+/* What a token's name may be: 1 to SL_TOKEN_NAME_MAX letters, digits,
+ * '.', '_' or '-' (it shows in logs, 403 answers and URLs). */
+#define SL_TOKEN_NAME_MAX 64
+bool sl_token_name_is_valid(const char *name);
+
 /* n_bytes random bytes (at most 64) as lowercase hex into out (2 * n_bytes + 1 bytes). */
 int sl_token_random_hex(char *out, size_t n_bytes, sl_error *err);
 

@@ -22,7 +22,6 @@
 #include "runtime/plan_settings.h"
 
 #define TOKEN_MIN_CHARS 16
-#define TOKEN_NAME_MAX 64
 
 bool sl_plan_listen_is_loopback(const char *listen)
 {
@@ -37,23 +36,23 @@ bool sl_plan_listen_is_loopback(const char *listen)
     return false;
 }
 
-static bool is_token_name(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > TOKEN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* Wipes a scalar's text in the document (it lives in the document's arena). */
 static void wipe_scalar(const sl_node *node)
 {
     if (node && node->kind == SL_NODE_SCALAR && node->scalar) memset((char *)node->scalar, 0, strlen(node->scalar));
+}
+
+/* Whether an item before index in tokens has the name of tokens[index]. */
+static bool is_second_name(const sl_node *tokens, size_t index)
+{
+    const sl_node *name = sl_node_get(tokens->items[index], "name");
+    if (!name || name->kind != SL_NODE_SCALAR || !name->scalar) return false;
+    for (size_t i = 0; i < index; i++) {
+        const sl_node *earlier = sl_node_get(tokens->items[i], "name");
+        if (earlier && earlier->kind == SL_NODE_SCALAR && earlier->scalar && strcmp(earlier->scalar, name->scalar) == 0)
+            return true;
+    }
+    return false;
 }
 
 static int load_token(sl_plan *plan, const sl_node *item, size_t index, sl_diagnostics *diags)
@@ -63,13 +62,9 @@ static int load_token(sl_plan *plan, const sl_node *item, size_t index, sl_diagn
     sl_auth_token_conf conf = { 0 };
     int rc = sl_options_apply_all(sl_auth_token_options, item, &conf, where, diags);
     if (rc == SL_ENOMEM) goto done;
-    if (conf.name && !is_token_name(conf.name))
+    if (conf.name && !sl_token_name_is_valid(conf.name))
         rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "%s.name '%.64s': use 1 to %d letters, digits, "
-                              ". _ or -", where, conf.name, TOKEN_NAME_MAX);
-    for (size_t i = 0; conf.name && i < plan->n_tokens; i++)
-        if (strcmp(plan->tokens[i].name, conf.name) == 0)
-            rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "%s.name: a second token called %s", where,
-                                  conf.name);
+                              ". _ or -", where, conf.name, SL_TOKEN_NAME_MAX);
     if ((conf.token != NULL) == (conf.token_hash != NULL)) {
         rc = sl_diag_error_at(diags, item, "%s: give either token or token_hash", where);
         goto done;
@@ -123,6 +118,9 @@ static int load_tokens(sl_plan *plan, const sl_node *auth, sl_diagnostics *diags
                            ? load_token(plan, item, i, diags)
                            : sl_diag_error_at(diags, item, "auth.tokens[%zu]: expected { name, token, role }", i);
         if (token_rc) rc = token_rc;
+        if (item->kind == SL_NODE_MAP && is_second_name(conf.tokens, i))
+            rc = sl_diag_error_at(diags, sl_node_get(item, "name"), "auth.tokens[%zu].name: a second token called "
+                                  "%s", i, sl_node_get(item, "name")->scalar);
     }
 done:
     sl_options_free(sl_auth_options, &conf);

@@ -136,7 +136,7 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/login", sl_api_login,
       "{token}: a session cookie for the UI, answering {name, role, csrf_token}", SL_ROLE_PUBLIC },
     { "POST", "/api/v1/logout", sl_api_logout, "end the session of the cookie", SL_ROLE_VIEWER },
-    { "GET", "/api/v1/tokens", sl_api_tokens_list, "the tokens: name, role, source (config or api)",
+    { "GET", "/api/v1/tokens", sl_api_tokens_list, "the tokens: name, role, source (file or store)",
       SL_ROLE_ADMIN },
     { "POST", "/api/v1/tokens", sl_api_tokens_create,
       "{name, role}: make a token, answering it once; its salted hash goes to the metadata store", SL_ROLE_ADMIN },

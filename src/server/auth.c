@@ -24,20 +24,21 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/logger.h"
+#include "core/timefmt.h"
 #include "core/token_hash.h"
 #include "metadata/metadata.h"
 
 #define CACHE_SLOTS 1024
 #define STORE_REFRESH_US (2 * 1000000LL)
 #define TOKEN_RANDOM_BYTES 32
-#define TOKEN_NAME_MAX 64
 #define SESSION_ID_BYTES 32
 
 typedef struct known_token {
-    char name[TOKEN_NAME_MAX + 1];
+    char name[SL_TOKEN_NAME_MAX + 1];
     int role;
     sl_token_hash hash;
     bool is_stored;      /* from the metadata store, else from the file */
+    int64_t created_at_us;   /* a stored one's; 0 for the file's */
 } known_token;
 
 typedef struct cache_slot {
@@ -49,7 +50,7 @@ typedef struct cache_slot {
 typedef struct session {
     char id[2 * SESSION_ID_BYTES + 1];   /* "" when free */
     char csrf[2 * SESSION_ID_BYTES + 1];
-    char name[TOKEN_NAME_MAX + 1];
+    char name[SL_TOKEN_NAME_MAX + 1];
     int64_t idle_until_us, ends_us;
 } session;
 
@@ -102,7 +103,7 @@ bool sl_auth_is_on(sl_auth *auth)
 /* ---- the token list ---- */
 
 static int add_token(known_token **tokens, size_t *n, const char *name, int role, const sl_token_hash *hash,
-                     bool is_stored)
+                     bool is_stored, int64_t created_at_us)
 {
     known_token *grown = realloc(*tokens, (*n + 1) * sizeof *grown);
     if (!grown) return SL_ENOMEM;
@@ -113,6 +114,7 @@ static int add_token(known_token **tokens, size_t *n, const char *name, int role
     token->role = role;
     token->hash = *hash;
     token->is_stored = is_stored;
+    token->created_at_us = created_at_us;
     return SL_OK;
 }
 
@@ -137,7 +139,9 @@ static int take_stored(void *context, const sl_meta_token *stored)
                     stored->name);
             return SL_OK;
         }
-    return add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true) ? sl_error_set(read->err, SL_ENOMEM, "out of memory") : SL_OK;
+    if (add_token(&read->tokens, &read->n_tokens, stored->name, role, &hash, true, stored->created_at_us))
+        return sl_error_set(read->err, SL_ENOMEM, "out of memory");
+    return SL_OK;
 }
 
 /* Replaces the stored tokens with what the store holds now. Called with
@@ -148,7 +152,7 @@ static int read_store(sl_auth *auth, sl_error *err)
     for (size_t i = 0; i < auth->n_tokens; i++)
         if (!auth->tokens[i].is_stored &&
             add_token(&read.tokens, &read.n_tokens, auth->tokens[i].name, auth->tokens[i].role,
-                      &auth->tokens[i].hash, false)) {
+                      &auth->tokens[i].hash, false, 0)) {
             free(read.tokens);
             return sl_error_set(err, SL_ENOMEM, "out of memory");
         }
@@ -174,7 +178,7 @@ int sl_auth_apply(sl_auth *auth, const sl_plan *plan, sl_error *err)
     size_t n = 0;
     for (size_t i = 0; i < plan->n_tokens; i++)
         if (add_token(&tokens, &n, plan->tokens[i].name, sl_role_parse(plan->tokens[i].role), &plan->tokens[i].hash,
-                      false)) {
+                      false, 0)) {
             free(tokens);
             return sl_error_set(err, SL_ENOMEM, "out of memory");
         }
@@ -196,32 +200,81 @@ static const known_token *token_named(sl_auth *auth, const char *name)
     return NULL;
 }
 
-/* The token whose text is token (len bytes), or NULL. Mutex held. */
-static const known_token *find_token(sl_auth *auth, const char *token, size_t len)
+static cache_slot *slot_of(sl_auth *auth, const uint8_t *digest)
+{
+    return &auth->cache[((size_t)digest[0] << 8 | digest[1]) % CACHE_SLOTS];
+}
+
+/* The index in tokens[0, n) whose hash token (len bytes) is, or -1;
+ * only_stored skips the file's. Costs a PBKDF2 per token tried. */
+static int match(const known_token *tokens, size_t n, const char *token, size_t len, bool only_stored)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((!only_stored || tokens[i].is_stored) && sl_token_hash_matches(&tokens[i].hash, token, len)) return (int)i;
+    return -1;
+}
+
+/* Copies of tokens (for matching without the mutex); NULL without memory. */
+static known_token *copy_tokens(const sl_auth *auth)
+{
+    known_token *copy = malloc((auth->n_tokens ? auth->n_tokens : 1) * sizeof *copy);
+    if (copy && auth->n_tokens) memcpy(copy, auth->tokens, auth->n_tokens * sizeof *copy);
+    return copy;
+}
+
+/* Finds the token whose text is token (len bytes): true with a copy of it
+ * in *out. Called without the mutex, which it takes only to look at the
+ * cache and the list: the PBKDF2s of a token not seen before run outside
+ * it, so a flood of wrong tokens never holds up requests whose token is
+ * cached. */
+static bool find_token(sl_auth *auth, const char *token, size_t len, known_token *out)
 {
     uint8_t digest[32];
     unsigned int digest_len = sizeof digest;
     if (!HMAC(EVP_sha256(), auth->cache_key, sizeof auth->cache_key, (const unsigned char *)token, len, digest,
               &digest_len))
-        return NULL;
-    cache_slot *slot = &auth->cache[((size_t)digest[0] << 8 | digest[1]) % CACHE_SLOTS];
-    if (slot->generation == auth->generation && CRYPTO_memcmp(slot->digest, digest, sizeof digest) == 0)
-        return slot->token >= 0 ? &auth->tokens[slot->token] : NULL;
-    int found = -1;
-    for (size_t i = 0; i < auth->n_tokens && found < 0; i++)
-        if (sl_token_hash_matches(&auth->tokens[i].hash, token, len)) found = (int)i;
-    if (found < 0 && sl_clock_monotonic_us() - auth->store_read_us > STORE_REFRESH_US) {
+        return false;
+    pthread_mutex_lock(&auth->mutex);
+    cache_slot *slot = slot_of(auth, digest);
+    if (slot->generation == auth->generation && CRYPTO_memcmp(slot->digest, digest, sizeof digest) == 0) {
+        bool is_known = slot->token >= 0;
+        if (is_known) *out = auth->tokens[slot->token];
+        pthread_mutex_unlock(&auth->mutex);
+        return is_known;
+    }
+    uint64_t generation = auth->generation;
+    size_t n = auth->n_tokens;
+    known_token *tokens = copy_tokens(auth);
+    bool is_refresh_due = sl_clock_monotonic_us() - auth->store_read_us > STORE_REFRESH_US;
+    pthread_mutex_unlock(&auth->mutex);
+    if (!tokens) return false;
+    int found = match(tokens, n, token, len, false);
+    if (found < 0 && is_refresh_due) {
+        /* Perhaps made on another server sharing the store. */
+        free(tokens);
         sl_error err;
         sl_error_clear(&err);
+        pthread_mutex_lock(&auth->mutex);
         if (read_store(auth, &err) != SL_OK) sl_warn("auth", "reading the stored tokens: %s", err.message);
-        for (size_t i = 0; i < auth->n_tokens && found < 0; i++)
-            if (auth->tokens[i].is_stored && sl_token_hash_matches(&auth->tokens[i].hash, token, len)) found = (int)i;
-        slot = &auth->cache[((size_t)digest[0] << 8 | digest[1]) % CACHE_SLOTS];
+        generation = auth->generation;
+        n = auth->n_tokens;
+        tokens = copy_tokens(auth);
+        pthread_mutex_unlock(&auth->mutex);
+        if (!tokens) return false;
+        found = match(tokens, n, token, len, true);
     }
-    memcpy(slot->digest, digest, sizeof digest);
-    slot->generation = auth->generation;
-    slot->token = found;
-    return found >= 0 ? &auth->tokens[found] : NULL;
+    if (found >= 0) *out = tokens[found];
+    pthread_mutex_lock(&auth->mutex);
+    if (auth->generation == generation) {   /* else the list changed meanwhile: leave the cache to the next look */
+        slot = slot_of(auth, digest);
+        memcpy(slot->digest, digest, sizeof digest);
+        slot->generation = generation;
+        slot->token = found;
+    }
+    pthread_mutex_unlock(&auth->mutex);
+    OPENSSL_cleanse(tokens, n * sizeof *tokens);
+    free(tokens);
+    return found >= 0;
 }
 
 /* ---- sessions ---- */
@@ -275,67 +328,55 @@ bool sl_auth_authorize(void *context, sl_http_request *request, int role, sl_htt
     sl_auth *auth = context;
     const char *authorization = sl_http_header(request, "Authorization");
     const char *cookie = sl_http_cookie(request, SL_AUTH_COOKIE);
-    bool allowed = false;
-    pthread_mutex_lock(&auth->mutex);
-    if (!auth->is_on) {
+    if (!sl_auth_is_on(auth)) {
         request->who = (sl_http_identity){ .is_auth_on = false, .role = SL_ROLE_ADMIN };
-        allowed = true;
-        goto done;
+        return true;
     }
-    const known_token *token = NULL;
+    known_token token;
     bool is_session = false;
     if (authorization) {
-        if (strncasecmp(authorization, "Bearer ", 7) != 0) {
-            deny(response, 401, "the Authorization header must be: Bearer TOKEN", NULL);
-            goto done;
-        }
+        if (strncasecmp(authorization, "Bearer ", 7) != 0)
+            return deny(response, 401, "the Authorization header must be: Bearer TOKEN", NULL);
         const char *text = authorization + 7;
         while (*text == ' ') text++;
-        token = find_token(auth, text, strlen(text));
-        if (!token) {
-            deny(response, 401, "unknown token", NULL);
-            goto done;
-        }
+        if (!find_token(auth, text, strlen(text), &token)) return deny(response, 401, "unknown token", NULL);
     } else if (cookie) {
         int64_t now = sl_clock_monotonic_us();
+        pthread_mutex_lock(&auth->mutex);
         session *s = find_session(auth, cookie, now);
+        const char *refusal = NULL;
         if (!s) {
-            deny(response, 401, "the session has ended or is unknown: log in again (POST /api/v1/login)", NULL);
-            goto done;
-        }
-        if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0) {
+            refusal = "the session has ended or is unknown: log in again (POST /api/v1/login)";
+        } else if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0) {
             const char *csrf = sl_http_header(request, SL_AUTH_CSRF_HEADER);
-            if (!csrf || strlen(csrf) != strlen(s->csrf) || CRYPTO_memcmp(csrf, s->csrf, strlen(s->csrf)) != 0) {
-                deny(response, 403, csrf ? "the X-CSRF-Token header is not this session's"
-                                         : "a request authenticated by the session cookie must send the "
-                                           "X-CSRF-Token header that POST /api/v1/login answered with",
-                     NULL);
-                goto done;
-            }
+            if (!csrf)
+                refusal = "a request authenticated by the session cookie must send the X-CSRF-Token header that "
+                          "POST /api/v1/login answered with";
+            else if (strlen(csrf) != strlen(s->csrf) || CRYPTO_memcmp(csrf, s->csrf, strlen(s->csrf)) != 0)
+                refusal = "the X-CSRF-Token header is not this session's";
         }
-        s->idle_until_us = now + SL_AUTH_SESSION_IDLE_S * 1000000LL;
-        token = token_named(auth, s->name);
+        if (!refusal) {
+            s->idle_until_us = now + SL_AUTH_SESSION_IDLE_S * 1000000LL;
+            token = *token_named(auth, s->name);   /* find_session checked it exists */
+        }
+        pthread_mutex_unlock(&auth->mutex);
+        if (refusal) return deny(response, s ? 403 : 401, refusal, NULL);
         is_session = true;
     } else {
-        deny(response, 401, "this route needs a token: send Authorization: Bearer TOKEN, or log in "
-                            "(POST /api/v1/login)", NULL);
-        goto done;
+        return deny(response, 401, "this route needs a token: send Authorization: Bearer TOKEN, or log in "
+                                   "(POST /api/v1/login)", NULL);
     }
-    if (token->role < role) {
+    if (token.role < role) {
         char detail[256];
-        snprintf(detail, sizeof detail, " needs the %s role; token %s is %s", sl_role_name(role), token->name,
-                 sl_role_name(token->role));
+        snprintf(detail, sizeof detail, " needs the %s role; token %s is %s", sl_role_name(role), token.name,
+                 sl_role_name(token.role));
         char message[1400];
         snprintf(message, sizeof message, "%s %.1000s", request->method, request->path);
-        deny(response, 403, message, detail);
-        goto done;
+        return deny(response, 403, message, detail);
     }
-    request->who = (sl_http_identity){ .is_auth_on = true, .role = token->role, .is_session = is_session };
-    snprintf(request->who.name, sizeof request->who.name, "%s", token->name);
-    allowed = true;
-done:
-    pthread_mutex_unlock(&auth->mutex);
-    return allowed;
+    request->who = (sl_http_identity){ .is_auth_on = true, .role = token.role, .is_session = is_session };
+    snprintf(request->who.name, sizeof request->who.name, "%s", token.name);
+    return true;
 }
 
 /* ---- the routes' work ---- */
@@ -351,20 +392,19 @@ static int write_identity(sl_buffer *out, const char *name, int role)
 int sl_auth_login(sl_auth *auth, const char *token, bool is_tls, char **set_cookie, sl_buffer *answer)
 {
     *set_cookie = NULL;
-    pthread_mutex_lock(&auth->mutex);
-    int status = 200;
-    if (!auth->is_on) {
-        status = 409;
+    if (!sl_auth_is_on(auth)) {
         sl_buffer_append_cstr(answer, "{\"error\":\"no auth: configured: every route is open, there is nothing "
                                       "to log in to\"}\n");
-        goto done;
+        return 409;
     }
-    const known_token *found = find_token(auth, token, strlen(token));
-    if (!found) {
-        status = 401;
+    known_token copy;
+    if (!find_token(auth, token, strlen(token), &copy)) {
         sl_buffer_append_cstr(answer, "{\"error\":\"unknown token\"}\n");
-        goto done;
+        return 401;
     }
+    const known_token *found = &copy;
+    int status = 200;
+    pthread_mutex_lock(&auth->mutex);
     int64_t now = sl_clock_monotonic_us();
     session *s = new_session(auth, now);
     memset(s, 0, sizeof *s);
@@ -374,7 +414,7 @@ int sl_auth_login(sl_auth *auth, const char *token, bool is_tls, char **set_cook
         sl_buffer_append_cstr(answer, "{\"error\":\"no random bytes for a session\"}\n");
         goto done;
     }
-    snprintf(s->name, sizeof s->name, "%s", found->name);
+    memcpy(s->name, found->name, sizeof s->name);   /* both SL_TOKEN_NAME_MAX + 1, NUL-ended */
     s->idle_until_us = now + SL_AUTH_SESSION_IDLE_S * 1000000LL;
     s->ends_us = now + SL_AUTH_SESSION_MAX_S * 1000000LL;
     *set_cookie = session_cookie(s->id, SL_AUTH_SESSION_MAX_S, is_tls);
@@ -407,8 +447,13 @@ int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
     for (size_t i = 0; i < auth->n_tokens && rc == SL_OK; i++) {
         if (i) rc = sl_buffer_append_byte(answer, ',');
         if (rc == SL_OK) rc = write_identity(answer, auth->tokens[i].name, auth->tokens[i].role);
-        if (rc == SL_OK)
-            rc = sl_buffer_printf(answer, ",\"source\":\"%s\"}", auth->tokens[i].is_stored ? "api" : "config");
+        if (rc == SL_OK && auth->tokens[i].is_stored) {
+            char when[SL_TIME_ISO_MAX];
+            sl_time_format_iso(auth->tokens[i].created_at_us, when);
+            rc = sl_buffer_printf(answer, ",\"source\":\"store\",\"created_at\":\"%s\"}", when);
+        } else if (rc == SL_OK) {
+            rc = sl_buffer_append_cstr(answer, ",\"source\":\"file\"}");
+        }
     }
     if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, "]}\n");
     pthread_mutex_unlock(&auth->mutex);
@@ -416,25 +461,12 @@ int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
     return rc;
 }
 
-static bool is_token_name(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > TOKEN_NAME_MAX) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int sl_auth_create_token(sl_auth *auth, const char *name, const char *role_name, sl_buffer *answer, sl_error *err)
 {
     int role = sl_role_parse(role_name);
-    if (!is_token_name(name))
+    if (!sl_token_name_is_valid(name))
         return sl_error_set_permanent(err, SL_EINVAL, "name '%.64s': use 1 to %d letters, digits, . _ or -", name,
-                                      TOKEN_NAME_MAX);
+                                      SL_TOKEN_NAME_MAX);
     if (role < 0)
         return sl_error_set_permanent(err, SL_EINVAL, "role '%.32s': give viewer, operator or admin", role_name);
     char token[4 + 2 * TOKEN_RANDOM_BYTES + 1] = "slt_";

@@ -58,7 +58,7 @@ int sl_auth_login(sl_auth *auth, const char *token, bool is_tls, char **set_cook
 /* Ends the session of cookie (NULL: none); fills the cookie that clears it. */
 void sl_auth_logout(sl_auth *auth, const char *cookie, bool is_tls, char **set_cookie);
 
-/* {"tokens":[{"name","role","source"}]}. */
+/* {"tokens":[{"name","role","source","created_at"}]}. */
 int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err);
 
 /* Makes a token called name with role, stores its hash, and answers

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/address.h"
+#include "core/arena.h"
 #include "core/json.h"
 #include "core/logger.h"
 #include "core/redact.h"
@@ -263,6 +264,27 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, sl_http_
     return ok;
 }
 
+/* Whether a body (not empty) is JSON: every route that takes a body takes
+ * JSON, and a route that takes none must not act on a garbled request. */
+static bool body_is_json(const connection_state *state, sl_http_response *response)
+{
+    size_t start = 0;
+    while (start < state->body.len && strchr(" \t\r\n", state->body.data[start])) start++;
+    if (start == state->body.len) return true;
+    sl_arena *arena = sl_arena_new(4096);
+    if (!arena) {
+        sl_http_error(response, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return false;
+    }
+    sl_value ignored;
+    sl_error err;
+    sl_error_clear(&err);
+    bool is_json = sl_json_parse(arena, (const char *)state->body.data, state->body.len, &ignored, &err) == SL_OK;
+    if (!is_json) sl_http_error(response, MHD_HTTP_BAD_REQUEST, "the request body is not JSON: %s", err.message);
+    sl_arena_free(arena);
+    return is_json;
+}
+
 /* Whether request may use route; when not, response says why. */
 static bool authorize(sl_http_server *server, const sl_http_route *route, sl_http_request *request,
                       sl_http_response *response)
@@ -327,10 +349,10 @@ static enum MHD_Result dispatch(sl_http_server *server, struct MHD_Connection *c
                 snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", route->method);
             free_params(&request);
         }
-        if (found && authorize(server, found, &request, &response))
+        if (found && authorize(server, found, &request, &response) && body_is_json(state, &response))
             found->handler(server->context, &request, &response);
         else if (found)
-            ;   /* the authorizer answered */
+            ;   /* the authorizer or the body check answered */
         else if (allow[0]) sl_http_error(&response, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s",
                                          method, url, allow);
         else sl_http_error(&response, MHD_HTTP_NOT_FOUND, "no such path: %s", url);

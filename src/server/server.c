@@ -421,9 +421,16 @@ static int start_guard(sl_server *server, const sl_plan *plan, sl_error *err)
                                       "who reaches it, so it listens on a loopback address only (127.0.0.1, ::1, "
                                       "localhost); add auth: tokens to the file to listen there", server->listen);
     int rc = sl_auth_new(server->metadata, &server->auth, err);
-    if (rc == SL_OK) rc = sl_auth_apply(server->auth, plan, err);
-    if (rc == SL_OK && keep_config_json(server, plan)) rc = sl_error_set(err, SL_ENOMEM, "out of memory");
-    return rc;
+    if (rc) return rc;
+    sl_error store_err;
+    sl_error_clear(&store_err);
+    /* The file's tokens are in either way; the store's are read again on
+     * the first unknown token, so a store down at start is not fatal. */
+    rc = sl_auth_apply(server->auth, plan, &store_err);
+    if (rc == SL_ENOMEM) return sl_error_set(err, rc, "out of memory");
+    if (rc) sl_warn("server", "the API tokens of the metadata store are not read yet: %s", store_err.message);
+    if (keep_config_json(server, plan)) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    return SL_OK;
 }
 
 /* The HTTP port; HTTPS with the PEM texts of http.tls (read again at

@@ -126,8 +126,10 @@ def check_tokens_api(server, stored_hashes):
     assert server.call("POST", "/api/v1/tokens", token=ADMIN, json={"name": 5, "role": "viewer"}).status_code == 400
     assert server.call("GET", "/api/v1/whoami", token=token).json() == {"name": "bot", "role": "operator"}
     listed = server.call("GET", "/api/v1/tokens", token=ADMIN).json()["tokens"]
-    assert {"name": "bot", "role": "operator", "source": "api"} in listed
-    assert {"name": "root", "role": "admin", "source": "config"} in listed
+    bot = [t for t in listed if t["name"] == "bot"]
+    assert len(bot) == 1 and bot[0]["role"] == "operator" and bot[0]["source"] == "store"
+    assert bot[0]["created_at"].endswith("Z")
+    assert {"name": "root", "role": "admin", "source": "file"} in listed
     assert token not in json.dumps(listed)
     hashes = stored_hashes()
     assert list(hashes) == ["bot"] and token not in hashes["bot"][1] and "$" in hashes["bot"][1]
@@ -193,6 +195,13 @@ def test_without_auth_every_route_is_open_on_loopback_only(start, sluice_asan, w
     checked = subprocess.run([sluice_asan.binary, "validate", str(open_file)], capture_output=True, text=True,
                              timeout=60)
     assert checked.returncode == 2 and "http.listen 0.0.0.0:0" in checked.stderr and "loopback" in checked.stderr
+    wide = subprocess.run([sluice_asan.binary, "server", str(workdir / "open.yaml"), "--listen", "0.0.0.0:0"],
+                          capture_output=True, text=True, timeout=60, cwd=workdir)
+    assert wide.returncode == 2 and "http.listen 0.0.0.0:0" in wide.stderr, wide.stderr
+    (workdir / "open.yaml").write_text(FEED + LISTEN)
+    wide = subprocess.run([sluice_asan.binary, "server", str(workdir / "open.yaml"), "--listen", "0.0.0.0:0"],
+                          capture_output=True, text=True, timeout=60, cwd=workdir)
+    assert wide.returncode == 2 and "--listen 0.0.0.0:0: without auth:" in wide.stderr, wide.stderr
     server = start(FEED + LISTEN)
     assert "no auth: configured; serving on 127.0.0.1 only" in server.stderr()
     assert server.call("GET", "/api/v1/whoami").json() == {"name": None, "role": "admin", "auth": False}
@@ -329,3 +338,56 @@ def test_the_auth_example_runs_with_three_tokens(sluice_asan, workdir):
         assert server.call("GET", "/api/v1/pipelines").status_code == 401
     finally:
         assert server.stop() == 0
+
+
+def test_the_dag_cli_sends_the_token_of_sluice_token(start, sluice_asan, workdir):
+    server = start(FEED + "dags:\n  d:\n    tasks:\n      t: { command: [ \"true\" ] }\n" + LISTEN + AUTH_BLOCK)
+    env = dict(sluice_asan.env)
+    env.pop("SLUICE_TOKEN", None)
+    refused = subprocess.run([sluice_asan.binary, "dag", "list", "--server", server.url], capture_output=True,
+                             text=True, timeout=60, env=env, cwd=workdir)
+    assert refused.returncode == 1 and "set SLUICE_TOKEN" in refused.stderr, refused
+    listed = subprocess.run([sluice_asan.binary, "dag", "list", "--server", server.url, "--json"],
+                            capture_output=True, text=True, timeout=60, env=dict(env, SLUICE_TOKEN=VIEWER),
+                            cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    assert [d["dag_id"] for d in json.loads(listed.stdout)["dags"]] == ["d"]
+    paused = subprocess.run([sluice_asan.binary, "dag", "pause", "d", "--server", server.url], capture_output=True,
+                            text=True, timeout=60, env=dict(env, SLUICE_TOKEN=VIEWER), cwd=workdir)
+    assert paused.returncode == 1 and "needs the operator role" in paused.stderr, paused
+
+
+def test_a_reload_that_drops_auth_off_loopback_is_refused(start, workdir):
+    server = start(FEED + LISTEN + AUTH_BLOCK, args=("--listen", "0.0.0.0:0"))
+    assert server.call("GET", "/api/v1/pipelines").status_code == 401
+    server.config.write_text(FEED + LISTEN)
+    refused = server.call("POST", "/api/v1/reload", token=ADMIN)
+    assert refused.status_code == 400 and "no auth:" in refused.json()["error"], refused.text
+    assert server.call("GET", "/api/v1/pipelines").status_code == 401   # the old config runs on
+    assert server.stop() == 0
+
+
+def test_wrong_tokens_in_a_flood_do_not_stop_valid_ones(start):
+    import threading
+    server = start(FEED + LISTEN + AUTH_BLOCK)
+    stop = threading.Event()
+    refused = []
+
+    def flood():
+        n = 0
+        while not stop.is_set():
+            answer = server.call("GET", "/api/v1/pipelines", token=f"wrong-token-{n}-xxxxxxxxxxxx")
+            refused.append(answer.status_code)
+            n += 1
+
+    threads = [threading.Thread(target=flood) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(50):
+            assert server.call("GET", "/api/v1/whoami", token=VIEWER).json()["name"] == "watcher"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+    assert refused and set(refused) == {401}
