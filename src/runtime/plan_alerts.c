@@ -348,7 +348,18 @@ int sl__plan_check_alerts(const sl_plan *plan, const sl_node *alerts, const sl_n
         if (!conf->rules) goto out_of_memory;
         for (size_t i = 0; i < top.rules->n_items && rc != SL_ENOMEM; i++) {
             sl_alert_rule *rule = &conf->rules[conf->n_rules++];
-            rc = worse(rc, load_rule(diags, plan, dags, conf, top.rules->items[i], i, rule));
+            int rule_rc = load_rule(diags, plan, dags, conf, top.rules->items[i], i, rule);
+            rc = worse(rc, rule_rc);
+            bool has_window = rule->kind == SL_ALERT_RATE || rule->kind == SL_ALERT_RESTARTING;
+            if (rule_rc == SL_OK && has_window && rule->window_ms / conf->interval_ms > SL_ALERT_MAX_POINTS)
+                rc = worse(rc, sl_diag_error_at(diags, top.rules->items[i],
+                                                "alerts.rules[%zu] (%s): a %s of %lld ms spans %lld evaluations at "
+                                                "alerts.interval %lld ms; at most %d fit: lengthen the interval or "
+                                                "shorten the window", i, rule->name,
+                                                rule->kind == SL_ALERT_RATE ? "window" : "within",
+                                                (long long)rule->window_ms,
+                                                (long long)(rule->window_ms / conf->interval_ms),
+                                                (long long)conf->interval_ms, SL_ALERT_MAX_POINTS));
             for (size_t j = 0; j + 1 < conf->n_rules && rule->name; j++)
                 if (conf->rules[j].name && strcmp(conf->rules[j].name, rule->name) == 0) {
                     rc = worse(rc, sl_diag_error_at(diags, sl_node_get(top.rules->items[i], "name"),

@@ -26,6 +26,9 @@
 
 /* Most label matchers of one rule, and most webhook headers. */
 #define SL_ALERT_MAX_MATCHERS 6
+/* Most samples a rate (or restarting) rule keeps per series: its window
+ * may span at most this many evaluation intervals. */
+#define SL_ALERT_MAX_POINTS 4096
 #define SL_ALERT_MAX_HEADERS 16
 
 typedef enum sl_alert_kind {

@@ -7,7 +7,8 @@
  * released (the sender's result callback takes the lock). Only this
  * thread changes the rules (a reload's plan is picked up at the top of a
  * round), so reading them outside the lock is safe; HTTP handlers read
- * states under the lock.
+ * states under the lock. A reload resolves the firing alerts of the rules
+ * it changes or removes, so a receiver never waits for ever on them.
  */
 #include "server/alerts.h"
 
@@ -110,6 +111,77 @@ static void take_next_plan(sl_alerts *alerts)
                    (long long)conf->interval_ms, conf->n_webhooks);
 }
 
+/* The payloads of one event, one per webhook the rule notifies, into
+ * posts (room for conf->n_webhooks); how many. Called with the lock held:
+ * the alert's note says the notice is queued. */
+static size_t make_posts(sl_alerts *alerts, const sl_alerts_conf *conf, size_t rule_index, const sl_alert_status *status,
+                         bool is_firing, int64_t now_ms, outgoing *posts)
+{
+    const sl_alert_rule *rule = &conf->rules[rule_index];
+    size_t n = 0;
+    for (size_t w = 0; w < conf->n_webhooks; w++) {
+        const sl_alert_webhook *webhook = &conf->webhooks[w];
+        if (rule->webhook >= 0 && (size_t)rule->webhook != w) continue;
+        if (!is_firing && !webhook->send_resolved) continue;
+        outgoing *post = &posts[n];
+        *post = (outgoing){ webhook, rule->name, is_firing, { 0 } };
+        if (sl_alert_payload_write(&post->payload, webhook->name, rule, status, is_firing,
+                                   alerts->url ? alerts->url : "", now_ms) != SL_OK) {
+            sl_buffer_free(&post->payload);
+            sl_error_log("alerts", "out of memory: the notice of %s to %s is lost", rule->name, webhook->name);
+            continue;
+        }
+        n++;
+        sl_alert_note *note = &alerts->notes[rule_index];
+        *note = (sl_alert_note){ .is_set = true, .is_firing = is_firing, .at_ms = now_ms };
+        snprintf(note->status, sizeof note->status, "queued");
+    }
+    return n;
+}
+
+/* Hands the payloads to the sender (without the lock: its callback takes
+ * it) and frees them. A full queue or no memory is logged, counted and
+ * reported by the sender. */
+static void send_posts(sl_alerts *alerts, outgoing *posts, size_t n)
+{
+    for (size_t p = 0; p < n; p++) {
+        (void)sl_webhook_sender_post(alerts->sender, posts[p].webhook, posts[p].rule, posts[p].is_firing,
+                                     posts[p].payload.data, posts[p].payload.len);
+        sl_buffer_free(&posts[p].payload);
+    }
+}
+
+/* A reload: the firing alerts of rules that go away or change resolve
+ * (their receivers would otherwise wait for ever), then next_plan is
+ * taken. Called with the lock held; releases it while sending. */
+static void reload(sl_alerts *alerts)
+{
+    sl_plan *old_plan = alerts->plan ? sl_plan_retain(alerts->plan) : NULL;
+    const sl_alerts_conf *old = conf_of(old_plan), *conf = conf_of(alerts->next_plan);
+    size_t n_old = old ? old->n_rules : 0, n_posts = 0;
+    outgoing *posts = n_old && old->n_webhooks ? calloc(n_old * old->n_webhooks, sizeof *posts) : NULL;
+    int64_t now_ms = sl_clock_wall_ms();
+    for (size_t i = 0; i < n_old && posts; i++) {
+        const sl_alert_status *status = sl_alert_engine_status(alerts->engine, i);
+        if (status->state != SL_ALERT_FIRING) continue;
+        bool is_kept = false;
+        for (size_t j = 0; conf && j < conf->n_rules; j++)
+            is_kept |= strcmp(conf->rules[j].name, old->rules[i].name) == 0 &&
+                       conf->rules[j].fingerprint == old->rules[i].fingerprint;
+        if (is_kept) continue;
+        sl_info("alerts", "%s resolved: its rule was changed or removed by a reload", old->rules[i].name);
+        sl_alert_status resolved = *status;
+        resolved.resolved_at_ms = now_ms;
+        n_posts += make_posts(alerts, old, i, &resolved, false, now_ms, posts + n_posts);
+    }
+    take_next_plan(alerts);
+    pthread_mutex_unlock(&alerts->mutex);
+    send_posts(alerts, posts, n_posts);   /* the webhooks are the old plan's, still retained */
+    free(posts);
+    sl_plan_free(old_plan);
+    pthread_mutex_lock(&alerts->mutex);
+}
+
 /* ---- DAG facts ---- */
 
 typedef struct run_search {
@@ -192,31 +264,10 @@ static void evaluate(sl_alerts *alerts, const sl_alerts_conf *conf)
         char summary[600];
         sl_alert_summary(rule, status, summary, sizeof summary);
         sl_info("alerts", "%s %s: %s", rule->name, events[e].is_firing ? "fires" : "resolved", summary);
-        for (size_t w = 0; w < conf->n_webhooks; w++) {
-            const sl_alert_webhook *webhook = &conf->webhooks[w];
-            if (rule->webhook >= 0 && (size_t)rule->webhook != w) continue;
-            if (!events[e].is_firing && !webhook->send_resolved) continue;
-            outgoing *post = &posts[n_posts];
-            *post = (outgoing){ webhook, rule->name, events[e].is_firing, { 0 } };
-            if (sl_alert_payload_write(&post->payload, webhook->name, rule, status, events[e].is_firing,
-                                       alerts->url ? alerts->url : "", now_ms) != SL_OK) {
-                sl_buffer_free(&post->payload);
-                sl_error_log("alerts", "out of memory: the notice of %s to %s is lost", rule->name, webhook->name);
-                continue;
-            }
-            n_posts++;
-            sl_alert_note *note = &alerts->notes[events[e].rule];
-            *note = (sl_alert_note){ .is_set = true, .is_firing = events[e].is_firing, .at_ms = now_ms };
-            snprintf(note->status, sizeof note->status, "queued");
-        }
+        n_posts += make_posts(alerts, conf, events[e].rule, status, events[e].is_firing, now_ms, posts + n_posts);
     }
     pthread_mutex_unlock(&alerts->mutex);
-    for (size_t p = 0; p < n_posts; p++) {
-        /* A full queue or no memory is logged, counted and reported by the sender. */
-        (void)sl_webhook_sender_post(alerts->sender, posts[p].webhook, posts[p].rule, posts[p].is_firing,
-                                     posts[p].payload.data, posts[p].payload.len);
-        sl_buffer_free(&posts[p].payload);
-    }
+    send_posts(alerts, posts, n_posts);
 done:
     free(posts);
     free(events);
@@ -249,7 +300,7 @@ static void *evaluator_main(void *arg)
     int64_t next_round_ms = 0;
     pthread_mutex_lock(&alerts->mutex);
     while (!alerts->is_stopping) {
-        if (alerts->next_plan) take_next_plan(alerts);
+        if (alerts->next_plan) reload(alerts);
         const sl_alerts_conf *conf = conf_of(alerts->plan);
         if (!conf || conf->n_rules == 0) {
             wait_for(alerts, -1);

@@ -8,7 +8,7 @@
  * once, keeping the state of every rule whose block did not change. The
  * plan is retained (its document holds the rules' strings) and released
  * when replaced or at stop. A rule whose block changed or went away loses
- * its state without a resolved notice.
+ * its state; when its alert was firing, the reload resolves it (a notice).
  *
  * sl_alerts_apply and sl_alerts_stop are called from the server's main
  * thread; sl_alerts_write_json from any (HTTP handlers).

@@ -32,9 +32,9 @@
 #include "runtime/plan_alerts.h"
 #include "server/metric_set.h"
 
-/* Most series one rule follows, and most samples kept per series. */
+/* Most series one rule follows (samples per series: plan_alerts.h's
+ * SL_ALERT_MAX_POINTS, which the config check holds windows to). */
 #define SL_ALERT_MAX_SERIES 1000
-#define SL_ALERT_MAX_POINTS 4096
 #define SL_ALERT_RUN_ID_MAX 256
 
 typedef enum sl_alert_state {

@@ -14,7 +14,8 @@ read with urllib:
   try, and the API says so;
 - every payload has Alertmanager's webhook shape; the Authorization header
   reaches the receiver but never the server's log;
-- a reload keeps the state of unchanged rules, and one with a mistake in
+- a reload keeps the state of unchanged rules, resolves the firing alert of
+  a rule it changes, and one with a mistake in
   alerts: is refused (400, file:line:column) while the rules run on;
 - bad parameters of the route are 400 naming them.
 
@@ -299,6 +300,19 @@ def test_a_reload_keeps_unchanged_rules_and_restarts_changed_ones(alert_server, 
                lambda: alerts_by_name(server)["steady_down"]["annotations"]["summary"] == "steady has stopped",
                server)
     assert alerts_by_name(server)["steady_up"]["since"] == since, "an unchanged rule keeps its state"
+    # A firing alert whose rule a reload changes resolves, then its new rule judges afresh.
+    post(server, "/api/v1/pipelines/steady/stop")
+    wait_until("the changed steady_down firing", lambda: alerts_by_name(server)["steady_down"]["state"] == "firing",
+               server)
+    resolved_before = len(ops.accepted("steady_down", "resolved"))
+    fired_before = len(ops.accepted("steady_down", "firing"))
+    server.config.write_text(CONFIG.format(marker=marker, ops=ops.url, flaky=flaky.url, secret=SECRET,
+                                           extra_down=""))
+    assert post(server, "/api/v1/reload")["reloaded"] is True
+    resolved = wait_until("steady_down resolved by the reload",
+                          lambda: ops.accepted("steady_down", "resolved")[resolved_before:], server)
+    assert resolved[0]["body"]["alerts"][0]["annotations"]["summary"] == "steady has stopped", "the old rule's"
+    wait_until("the new steady_down firing", lambda: ops.accepted("steady_down", "firing")[fired_before:], server)
     # A file whose alerts have a mistake is refused; the running rules stay.
     server.config.write_text(CONFIG.format(marker=marker, ops=ops.url, flaky=flaky.url, secret=SECRET,
                                            extra_down=", window: 1m"))
@@ -308,8 +322,8 @@ def test_a_reload_keeps_unchanged_rules_and_restarts_changed_ones(alert_server, 
     assert refused.value.code == 400
     errors = json.loads(refused.value.read())["errors"]
     assert any("server.yaml:" in e and "window belongs to rate rules" in e for e in errors), errors
-    assert alerts_by_name(server)["steady_down"]["annotations"]["summary"] == "steady has stopped"
-    assert alerts_by_name(server)["steady_up"]["since"] == since
+    assert alerts_by_name(server)["steady_down"]["annotations"]["summary"] == "pipeline steady is not running"
+    assert alerts_by_name(server)["steady_down"]["state"] == "firing"
     assert server.stop() == 0
 
 
