@@ -58,7 +58,14 @@ MAIN_SRC := src/cli/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 # Unit tests that start threads: the ones run under ThreadSanitizer.
-TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test histogram_test pipeline_metrics_test alerts_sender_test
+TSAN_UNIT := runtime_test sql_test log_test plan_test generator_test scheduler_test supervisor_test histogram_test pipeline_metrics_test alerts_sender_test auth_test
+
+# The web UI (ui/*) compiled into the binary: scripts/ui_embed.c turns the
+# files into a table in a generated C file, rebuilt when a file of ui/
+# changes (or one is added or removed: the folder itself is a prerequisite).
+UI_FILES := $(sort $(wildcard ui/*))
+UI_GEN   := build/gen/ui_assets.c
+SRC      += $(UI_GEN)
 
 OBJ       := $(SRC:%.c=build/obj/%.o)
 ASAN_OBJ  := $(SRC:%.c=build/asan/%.o)
@@ -110,6 +117,16 @@ build/tsan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(SAY) CC-TSAN $<
 	$(Q)$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+
+build/ui_embed: scripts/ui_embed.c
+	@mkdir -p $(dir $@)
+	$(SAY) CCLD $@
+	$(Q)$(CC) -O2 $(WARN) -o $@ $<
+
+$(UI_GEN): build/ui_embed $(UI_FILES) ui
+	@mkdir -p $(dir $@)
+	$(SAY) GEN $@
+	$(Q)build/ui_embed $@ $(UI_FILES)
 
 build/libsluice.a: $(OBJ)
 	$(SAY) AR $@
@@ -212,12 +229,17 @@ tsan:
 
 bench:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench
+	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench build/api_bench
 	@bash bench/run.sh
 
 build/scheduler_bench: bench/scheduler_bench.c build/libsluice.a
 	$(SAY) LD $@
 	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< build/libsluice.a $(LIBS)
+
+build/api_bench: bench/api_bench.c
+	@mkdir -p build
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< $(LIBS)
 
 # The reference of every setting, from the tables the config is checked
 # against (tests/e2e/test_connectors.py fails when the file is stale).

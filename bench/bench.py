@@ -538,6 +538,20 @@ def main():
             if run.returncode != 0:
                 print(f"    scheduler bench FAILED (exit {run.returncode}): {run.stderr.strip()[-600:]}")
                 results["h"] = {"failed": True}
+    if os.environ.get("BENCH_API", "1") != "0":
+        print("\n(i) HTTP API: status, a topic browse and a groups page of sluice server beside a minimal "
+              "libmicrohttpd server (bench/api_bench.c)")
+        binary = REPO / "build" / "api_bench"
+        if not binary.exists():
+            print("    build/api_bench is missing: `make bench` builds it")
+            results["i"] = {"failed": True}
+        else:
+            run = subprocess.run([str(binary), str(REPO / "build" / "sluice")], capture_output=True, text=True,
+                                 timeout=600, cwd=REPO)
+            print("    " + run.stdout.strip().replace("\n", "\n    "))
+            if run.returncode != 0:
+                print(f"    api bench FAILED (exit {run.returncode}): {run.stderr.strip()[-600:]}")
+                results["i"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")

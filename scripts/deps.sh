@@ -3,7 +3,9 @@
 # without prompts. `scripts/deps.sh build` installs the build dependencies;
 # `scripts/deps.sh test` adds the test tools (Criterion, a Python venv with
 # pytest under .venv/, clang and its libFuzzer runtime for tests/fuzz/,
-# Debian's PostgreSQL server for tests/servers/postgres.sh).
+# Debian's PostgreSQL server for tests/servers/postgres.sh, Debian's chromium and
+# playwright-core from npm under tests/e2e/ui/node_modules for the UI's
+# browser tests).
 # Packages already present are left alone.
 # Each step prints one line ("  APT      install gcc make"); what apt-get
 # and pip print is kept aside and shown whole, on stderr, only when the step
@@ -33,7 +35,7 @@ step() {  # step TAG WHAT COMMAND... — one line for the step; COMMAND's output
 }
 
 build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev)
-test_packages=(libcriterion-dev python3-venv jq clang postgresql prometheus)
+test_packages=(libcriterion-dev python3-venv jq clang postgresql chromium prometheus openssl)
 
 wanted=("${build_packages[@]}")
 [ "$what" = test ] && wanted+=("${test_packages[@]}")
@@ -47,6 +49,9 @@ done
 if [ "$what" = test ]; then
     command -v java >/dev/null || missing+=(default-jdk-headless)
     command -v mvn >/dev/null || missing+=(maven)
+    # The UI's browser tests run Node (playwright-core from npm): Debian's
+    # nodejs and npm unless a Node with npm is installed already.
+    command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 install() {  # install PACKAGE... with apt-get
     local sudo_cmd=()
@@ -75,5 +80,15 @@ if [ "$what" = test ]; then
         step PIP "install -r tests/e2e/requirements.txt" \
             .venv/bin/pip install --disable-pip-version-check -r tests/e2e/requirements.txt
         cp tests/e2e/requirements.txt .venv/requirements.installed
+    fi
+fi
+
+# playwright-core for the UI's browser tests (tests/e2e/ui), as its
+# package-lock.json pins it; reinstalled when the lock file changes.
+if [ "$what" = test ]; then
+    ui_tests=tests/e2e/ui
+    if [ ! -d "$ui_tests/node_modules/playwright-core" ] || ! cmp -s "$ui_tests/package-lock.json" "$ui_tests/node_modules/.package-lock.installed"; then
+        step NPM "ci in $ui_tests" npm ci --prefix "$ui_tests" --no-audit --no-fund
+        cp "$ui_tests/package-lock.json" "$ui_tests/node_modules/.package-lock.installed"
     fi
 fi

@@ -307,6 +307,8 @@ static void dag_usage(FILE *out)
                  "running, list, show, runs, tasks and log read the file's metadata: (default\n"
                  "DATA_DIR/metadata.db) and say so on stderr; trigger, pause, unpause, clear, backfill and mark need\n"
                  "the server. test runs the DAG itself and needs the data dir free of any server.\n"
+                 "A server with auth: takes the token in SLUICE_TOKEN (viewer reads, operator changes); one\n"
+                 "with http.tls and a certificate of its own is trusted with SLUICE_CA_CERT=FILE.pem.\n"
                  "exit codes: 0 ok; 1 failure (no server for a change, a store or server error, a run\n"
                  "that failed in test); 2 usage: a bad option, an unknown DAG, run or task.\n");
 }
@@ -393,6 +395,8 @@ static void print_error(const dag_verb *verb, int status, const sl_buffer *body)
     else
         fprintf(stderr, "sluice dag %s: HTTP %d: %.*s\n", verb->name, status, (int)(body->len > 500 ? 500 : body->len),
                 body->data ? body->data : "");
+    if (status == 401)
+        fprintf(stderr, "sluice dag %s: the server has auth: set SLUICE_TOKEN to one of its tokens\n", verb->name);
     sl_arena_free(arena);
 }
 

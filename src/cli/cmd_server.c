@@ -20,9 +20,14 @@ static void server_usage(FILE *out)
             "\n"
             "  --listen HOST:PORT  serve HTTP here instead of http.listen (port 0: any free port)\n"
             "\n"
-            "endpoints (docs/api.md):\n");
+            "With auth: in FILE, each route needs a token of its role (viewer < operator < admin;\n"
+            "by method: GET viewer, others operator); without it every route is open and the server\n"
+            "listens on a loopback address only.\n"
+            "\n"
+            "endpoints (docs/api.md), with the role each needs:\n");
     for (const sl_http_route *route = sl_api_routes; route->method; route++)
-        fprintf(out, "  %-6s %-48s %s\n", route->method, route->pattern, route->help);
+        fprintf(out, "  %-6s %-48s %-8s %s\n", route->method, route->pattern,
+                sl_role_name(sl_role_for_route(route->role, route->method)), route->help);
     fprintf(out, "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 runtime failure, 2 usage or config error.\n");
 }
 

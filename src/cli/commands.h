@@ -16,6 +16,7 @@ int sl_cmd_cron(int argc, char **argv);
 int sl_cmd_server(int argc, char **argv);
 int sl_cmd_dag(int argc, char **argv);
 int sl_cmd_version(int argc, char **argv);
+int sl_cmd_auth(int argc, char **argv);
 
 /* The exit code for an sl_error code: 2 for usage/config, else 1. */
 int sl_exit_code_for(int rc);

@@ -1,12 +1,19 @@
 /* dag_client.c — one HTTP request of `sluice dag` with libcurl (see
  * dag_client.h). Each request has its own easy handle; the process-wide
- * init is curl's own, done once on first use (the CLI has one thread). */
+ * init is curl's own, done once on first use (the CLI has one thread).
+ * For a server with auth:, the token comes from SLUICE_TOKEN (sent as
+ * Authorization: Bearer, never on the command line where ps shows it); for
+ * one with a certificate of its own (http.tls), SLUICE_CA_CERT names the
+ * PEM file to trust. */
 #include "cli/dag_client.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/buffer.h"
 
 /* Seconds to connect, and for the whole request (a log can be large). */
 #define CONNECT_TIMEOUT_S 5L
@@ -41,6 +48,15 @@ int sl_dag_client_request(const char *base_url, const char *method, const char *
         goto done;
     }
     headers = curl_slist_append(headers, "Content-Type: application/json");
+    const char *token = getenv("SLUICE_TOKEN");
+    if (token && token[0]) {
+        sl_buffer bearer = { 0 };
+        if (sl_buffer_printf(&bearer, "Authorization: Bearer %s", token) == SL_OK)
+            headers = curl_slist_append(headers, (const char *)bearer.data);
+        sl_buffer_free(&bearer);
+    }
+    const char *ca = getenv("SLUICE_CA_CERT");
+    if (ca && ca[0]) curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
     curl_easy_setopt(curl, CURLOPT_URL, url.data);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

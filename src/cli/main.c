@@ -17,6 +17,7 @@ static const command commands[] = {
     { "validate", sl_cmd_validate, "check a config file and report every mistake" },
     { "connectors", sl_cmd_connectors, "list the connectors, or every setting of one (--format markdown)" },
     { "topic", sl_cmd_topic, "list, describe, create, delete, produce to and consume topics (embedded or --kafka)" },
+    { "auth", sl_cmd_auth, "make a token_hash for auth: from a token on stdin (hash-token)" },
     { "cron", sl_cmd_cron, "print the next fire times of a cron expression (--timezone, --after, --count)" },
     { "version", sl_cmd_version, "print the version" },
 };

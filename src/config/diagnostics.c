@@ -1,6 +1,8 @@
 /* diagnostics.c — the mistakes of a config file, collected (see diagnostics.h). */
 #include "config/diagnostics.h"
 
+#include "core/redact.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -165,6 +167,7 @@ void sl_diagnostic_format(const sl_diagnostic *diag, char *out, size_t size)
         snprintf(out, size, "%s:%d:%d: %s%s", diag->file, diag->line, diag->column, severity, diag->message);
     else
         snprintf(out, size, "%s%s", severity, diag->message);
+    sl_redact_text(out, size);   /* a value quoted in a message may be a secret of the file */
 }
 
 int sl_diag_first_error(sl_diagnostics *diags, sl_error *err)

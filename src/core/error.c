@@ -2,6 +2,8 @@
  * helpers every module uses to report what went wrong and where. */
 #include "core/error.h"
 
+#include "core/redact.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@ static int error_set(sl_error *err, int code, sl_error_class error_class, const 
          * stays valid UTF-8 wherever it goes (a dead letter's header). */
         if (n >= (int)sizeof err->message)
             err->message[sl_utf8_complete_len(err->message, sizeof err->message - 1)] = '\0';
+        sl_redact_text(err->message, sizeof err->message);   /* a message never carries a secret onward */
     }
     return code;
 }

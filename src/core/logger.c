@@ -1,6 +1,8 @@
 /* logger.c — diagnostic lines and the status line on stderr (see logger.h). */
 #include "core/logger.h"
 
+#include "core/redact.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -117,6 +119,7 @@ void sl_logger_write(sl_level level, const char *component, const char *format, 
     va_start(args, format);
     vsnprintf(message, sizeof message, format, args);
     va_end(args);
+    sl_redact_text(message, sizeof message);   /* no secret reaches a log line */
 
     /* [clear the status line] log line [the status line again] */
     char line[CLEAR_LINE_LEN + LINE_MAX_BYTES + STATUS_MAX_BYTES];

@@ -5,12 +5,14 @@
  * reader in another process (a read-only log, without the lock) opens
  * either the old file or the new one, never one half written.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/buffer.h"
 #include "core/decimal.h"
@@ -117,5 +119,147 @@ int sl_log_group_list(sl_log *log, const char *topic, char ***names, size_t *n_n
     rc = sl__log_list_dir(log->groups_dir, inner, names, n_names, err);
     pthread_mutex_unlock(&log->groups_mutex);
     free(inner);
+    return rc;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of dir's entries of the given type (DT_DIR or DT_REG) that
+ * end in suffix ("" for any), suffix cut off, and pass the name check. */
+static int list_entries(const char *dir, unsigned char type, const char *suffix, char ***names, size_t *n_names,
+                        sl_error *err)
+{
+    int rc = SL_OK;
+    char **found = NULL;
+    size_t n = 0, capacity = 0, suffix_len = strlen(suffix);
+    *names = NULL;
+    *n_names = 0;
+    DIR *listing = opendir(dir);
+    if (!listing) {
+        if (errno == ENOENT) return SL_OK;
+        return sl_error_set(err, SL_EIO, "cannot list %s: %s", dir, strerror(errno));
+    }
+    struct dirent *entry;
+    while ((entry = readdir(listing)) != NULL) {
+        size_t len = strlen(entry->d_name);
+        if (len <= suffix_len || strcmp(entry->d_name + len - suffix_len, suffix) != 0) continue;
+        unsigned char entry_type = entry->d_type;
+        if (entry_type == DT_UNKNOWN) {
+            /* Some file systems do not say: ask. */
+            char *path = sl__log_path(dir, entry->d_name, "");
+            struct stat st;
+            if (path && stat(path, &st) == 0) entry_type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : 0;
+            free(path);
+        }
+        if (entry_type != type) continue;
+        char *name = strndup(entry->d_name, len - suffix_len);
+        if (!name) {
+            rc = SL_ENOMEM;
+            break;
+        }
+        if (sl__log_check_name("entry", name, NULL)) {
+            free(name);
+            continue;
+        }
+        if (n == capacity) {
+            capacity = capacity ? 2 * capacity : 64;
+            char **grown = realloc(found, capacity * sizeof *grown);
+            if (!grown) {
+                free(name);
+                rc = SL_ENOMEM;
+                break;
+            }
+            found = grown;
+        }
+        found[n++] = name;
+    }
+    closedir(listing);
+    if (rc) {
+        sl_log_names_free(found, n);
+        return sl_error_set(err, rc, "out of memory listing %s", dir);
+    }
+    if (n) qsort(found, n, sizeof *found, compare_names);
+    *names = found;
+    *n_names = n;
+    return SL_OK;
+}
+
+/* A copy of names[0..n) (NULL when out of memory). */
+static char **copy_names(char *const *names, size_t n)
+{
+    char **copy = malloc((n ? n : 1) * sizeof *copy);
+    for (size_t i = 0; copy && i < n; i++) {
+        copy[i] = strdup(names[i]);
+        if (!copy[i]) {
+            sl_log_names_free(copy, i);
+            return NULL;
+        }
+    }
+    return copy;
+}
+
+/* Whether a listing of a directory whose mtime was `mtime`, taken at
+ * `listed_at` (both CLOCK_REALTIME), can be trusted while the mtime stays
+ * the same: a file system's mtime may be coarser than the time between a
+ * listing and an entry made just after it (the "racy git" problem), so only
+ * a listing made a clear second after the last change is kept. */
+static bool is_listing_settled(struct timespec mtime, struct timespec listed_at)
+{
+    return listed_at.tv_sec > mtime.tv_sec + 1;
+}
+
+int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
+{
+    /* Many thousands of groups cost a few milliseconds to list, and groups
+     * are created rarely: the listing is kept while groups/'s mtime (which
+     * changes when an entry is added or removed) stays the same. No lock on
+     * the directory: commits only create directories and rename whole
+     * files, so a listing sees a group or not, and never stalls a commit. */
+    struct stat st;
+    bool has_stat = stat(log->groups_dir, &st) == 0;
+    *names = NULL;
+    *n_names = 0;
+    pthread_mutex_lock(&log->group_names_mutex);
+    bool is_cached = has_stat && log->has_group_names && st.st_mtim.tv_sec == log->group_names_mtime.tv_sec &&
+                     st.st_mtim.tv_nsec == log->group_names_mtime.tv_nsec;
+    if (is_cached) {
+        char **copy = copy_names(log->group_names, log->n_group_names);
+        size_t n = log->n_group_names;
+        pthread_mutex_unlock(&log->group_names_mutex);
+        if (!copy) return sl_error_set(err, SL_ENOMEM, "out of memory listing groups");
+        *names = copy;
+        *n_names = n;
+        return SL_OK;
+    }
+    pthread_mutex_unlock(&log->group_names_mutex);
+    struct timespec listed_at;
+    clock_gettime(CLOCK_REALTIME, &listed_at);
+    int rc = list_entries(log->groups_dir, DT_DIR, "", names, n_names, err);
+    if (rc || !has_stat || !is_listing_settled(st.st_mtim, listed_at)) return rc;
+    char **kept = copy_names(*names, *n_names);
+    if (!kept) return SL_OK;   /* not kept: listed again next time */
+    pthread_mutex_lock(&log->group_names_mutex);
+    sl_log_names_free(log->group_names, log->n_group_names);
+    log->group_names = kept;
+    log->n_group_names = *n_names;
+    log->group_names_mtime = st.st_mtim;
+    log->has_group_names = true;
+    pthread_mutex_unlock(&log->group_names_mutex);
+    return SL_OK;
+}
+
+int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names, sl_error *err)
+{
+    *names = NULL;
+    *n_names = 0;
+    int rc = sl__log_check_name("group", group, err);
+    if (rc) return rc;
+    char *dir = sl__log_path(log->groups_dir, group, "");
+    if (!dir) return sl_error_set(err, SL_ENOMEM, "out of memory listing group '%s'", group);
+    rc = list_entries(dir, DT_REG, ".offsets", names, n_names, err);   /* no lock: as sl_log_groups */
+    free(dir);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "log/log.h"
 #include "log/partition.h"
@@ -34,6 +35,13 @@ struct sl_log {
     bool is_read_only;
     pthread_mutex_t mutex;        /* the topic registry */
     pthread_mutex_t groups_mutex; /* group offset files */
+    /* The last listing of groups/ (sl_log_groups), kept while the
+     * directory's mtime is unchanged; guarded by its own mutex. */
+    pthread_mutex_t group_names_mutex;
+    char **group_names;
+    size_t n_group_names;
+    struct timespec group_names_mtime;
+    bool has_group_names;
     sl_topic **topics;
     size_t n_topics;
     size_t topics_capacity;

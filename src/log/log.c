@@ -150,6 +150,7 @@ static int log_new(const char *data_dir, bool is_read_only, sl_log **out, sl_err
     log->is_read_only = is_read_only;
     pthread_mutex_init(&log->mutex, NULL);
     pthread_mutex_init(&log->groups_mutex, NULL);
+    pthread_mutex_init(&log->group_names_mutex, NULL);
     log->data_dir = strdup(data_dir);
     log->topics_dir = sl__log_path(data_dir, "topics", "");
     log->groups_dir = sl__log_path(data_dir, "groups", "");
@@ -210,6 +211,8 @@ void sl_log_close(sl_log *log)
     free(log->groups_dir);
     pthread_mutex_destroy(&log->mutex);
     pthread_mutex_destroy(&log->groups_mutex);
+    sl_log_names_free(log->group_names, log->n_group_names);
+    pthread_mutex_destroy(&log->group_names_mutex);
     free(log);
 }
 

@@ -92,6 +92,8 @@ const char *sl_topic_name(const sl_topic *topic);
 int32_t sl_topic_partitions(const sl_topic *topic);
 /* The codec appends use (reads take every codec). */
 sl_codec sl_topic_compression(const sl_topic *topic);
+/* The topic's settings as stored (defaults resolved); the topic owns them. */
+const sl_topic_config *sl_topic_settings(const sl_topic *topic);
 
 /* Appends records[0..n) to one partition as one RecordBatch; assigns offsets
  * (also written back into records[i].offset and .partition) and stores raw as
@@ -138,6 +140,16 @@ int sl_log_group_commit(sl_log *log, const char *group, const char *topic,
 /* Groups that have committed offsets for topic (sorted; free with sl_log_names_free). */
 int sl_log_group_list(sl_log *log, const char *topic, char ***names, size_t *n_names,
                       sl_error *err);
+
+/* Every group that has a directory of offsets (sorted; free with
+ * sl_log_names_free). Reads the groups directory once, without a stat per
+ * group, so it stays fast with many thousands of groups. */
+int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err);
+
+/* The topics group has committed offsets for (sorted; free with
+ * sl_log_names_free); none for a group that does not exist. */
+int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names,
+                        sl_error *err);
 
 /* Kafka's murmur2-based partitioner (positive hash % n), so keys land in the
  * partitions Java producers would choose. */

@@ -201,20 +201,39 @@ int64_t sl_partition_start_offset(sl_partition *partition)
     return start;
 }
 
-int64_t sl_partition_end_offset(sl_partition *partition)
-{
-    pthread_mutex_lock(&partition->mutex);
-    int64_t end = active_segment(partition)->next_offset;
-    pthread_mutex_unlock(&partition->mutex);
-    return end;
-}
-
 int64_t sl_partition_bytes(sl_partition *partition)
 {
     pthread_mutex_lock(&partition->mutex);
     int64_t bytes = partition->total_bytes;
     pthread_mutex_unlock(&partition->mutex);
     return bytes;
+}
+
+int sl_partition_time_floor(sl_partition *partition, int64_t ms, int64_t *offset, sl_error *err)
+{
+    int rc = SL_OK;
+    pthread_mutex_lock(&partition->mutex);
+    sl_segment *active = active_segment(partition);
+    *offset = active->base_offset;
+    for (size_t i = 0; i + 1 < partition->n_segments; i++) {
+        sl_segment *segment = partition->segments[i];
+        rc = sl_segment_ensure_max_timestamp(segment, err);
+        if (rc) break;
+        if (segment->max_timestamp >= ms) {
+            *offset = segment->base_offset;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&partition->mutex);
+    return rc;
+}
+
+int64_t sl_partition_end_offset(sl_partition *partition)
+{
+    pthread_mutex_lock(&partition->mutex);
+    int64_t end = active_segment(partition)->next_offset;
+    pthread_mutex_unlock(&partition->mutex);
+    return end;
 }
 
 static int retention_locked(sl_partition *partition, int64_t now_ms, sl_error *err);

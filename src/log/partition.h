@@ -78,4 +78,11 @@ int64_t sl_partition_end_offset(sl_partition *partition);
 /* Bytes of its segments' files, summed. */
 int64_t sl_partition_bytes(sl_partition *partition);
 
+/* Where a search for the first record with a timestamp >= ms may start:
+ * the base offset of the first segment whose newest record is at or past
+ * ms (the segments before it hold only older records), or the end when
+ * none is. A sealed segment's newest timestamp is scanned from its batch
+ * headers once, then kept. */
+int sl_partition_time_floor(sl_partition *partition, int64_t ms, int64_t *offset, sl_error *err);
+
 #endif

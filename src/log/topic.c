@@ -228,6 +228,11 @@ sl_codec sl_topic_compression(const sl_topic *topic)
     return topic->config.compression;
 }
 
+const sl_topic_config *sl_topic_settings(const sl_topic *topic)
+{
+    return &topic->config;
+}
+
 /* The writing calls refuse a topic of a read-only log. */
 static int check_writable(const sl_topic *topic, const char *what, sl_error *err)
 {
@@ -312,11 +317,18 @@ int sl_topic_offset_for_time(sl_topic *topic, int32_t partition, int64_t from, i
 {
     *found = -1;
     int64_t at = from > sl_topic_start_offset(topic, partition) ? from : sl_topic_start_offset(topic, partition);
+    int rc = check_partition(topic, partition, err);
+    if (rc) return rc;
+    /* Segments whose newest record is older than ms are skipped whole. That
+     * is a shortcut only: when it fails (a read-only log racing the
+     * writer's retention) the scan starts where it would have anyway. */
+    int64_t floor = 0;
+    if (sl_partition_time_floor(topic->partitions[partition], ms, &floor, NULL) == SL_OK && floor > at) at = floor;
     int64_t end = sl_topic_end_offset(topic, partition);
     while (at < end) {
         sl_batch_reset(batch);
         int64_t next = at;
-        int rc = sl_topic_read(topic, partition, at, 1 << 20, batch, &next, err);
+        rc = sl_topic_read(topic, partition, at, 1 << 20, batch, &next, err);
         if (rc) return rc;
         for (size_t i = 0; i < batch->n_records; i++) {
             if (batch->records[i].timestamp_ms < ms) continue;

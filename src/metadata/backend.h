@@ -61,6 +61,10 @@ typedef struct sl_metadata_ops {
     int (*server_register)(void *state, const char *server_id, const char *hostname, int64_t pid, sl_error *err);
     int (*server_heartbeat)(void *state, const char *server_id, sl_error *err);
     int (*server_list)(void *state, sl_meta_server_fn fn, void *context, sl_error *err);
+    int (*token_create)(void *state, const char *name, const char *role, const char *token_hash, bool *created,
+                        sl_error *err);
+    int (*token_delete)(void *state, const char *name, bool *found, sl_error *err);
+    int (*token_list)(void *state, sl_meta_token_fn fn, void *context, sl_error *err);
     int (*reap_stale)(void *state, int64_t timeout_us, int64_t *ids, size_t max, size_t *n, sl_error *err);
 } sl_metadata_ops;
 

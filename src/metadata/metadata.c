@@ -500,6 +500,43 @@ int sl_metadata_server_list(sl_metadata *store, sl_meta_server_fn fn, void *cont
     return rc ? rc : store->ops->server_list(store->state, fn, context, err);
 }
 
+/* ---- API tokens ---- */
+
+static int check_role(sl_metadata *store, const char *role, sl_error *err)
+{
+    if (role && (strcmp(role, "viewer") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "admin") == 0))
+        return SL_OK;
+    return sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: role '%s': give viewer, operator or admin",
+                                  store->where, role ? role : "(none)");
+}
+
+int sl_metadata_token_create(sl_metadata *store, const char *name, const char *role, const char *token_hash,
+                             bool *created, sl_error *err)
+{
+    *created = false;
+    int rc = check_version(store, err);
+    if (!rc) rc = check_name(store, "token name", name, err);
+    if (!rc) rc = check_role(store, role, err);
+    if (!rc && (!token_hash || !strchr(token_hash, '$')))
+        rc = sl_error_set_permanent(err, SL_EINVAL, "metadata store %s: token %s: the hash is not <salt>$<hash>",
+                                    store->where, name);
+    return rc ? rc : store->ops->token_create(store->state, name, role, token_hash, created, err);
+}
+
+int sl_metadata_token_delete(sl_metadata *store, const char *name, bool *found, sl_error *err)
+{
+    *found = false;
+    int rc = check_version(store, err);
+    if (!rc) rc = check_name(store, "token name", name, err);
+    return rc ? rc : store->ops->token_delete(store->state, name, found, err);
+}
+
+int sl_metadata_token_list(sl_metadata *store, sl_meta_token_fn fn, void *context, sl_error *err)
+{
+    int rc = check_version(store, err);
+    return rc ? rc : store->ops->token_list(store->state, fn, context, err);
+}
+
 int sl_metadata_reap_stale(sl_metadata *store, int64_t timeout_us, int64_t *ids, size_t max, size_t *n,
                            sl_error *err)
 {

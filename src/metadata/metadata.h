@@ -153,6 +153,17 @@ typedef int (*sl_meta_run_fn)(void *context, const sl_meta_run *run);
 typedef int (*sl_meta_ti_fn)(void *context, const sl_meta_ti *ti);
 typedef int (*sl_meta_server_fn)(void *context, const sl_meta_server *server);
 
+/* An API token as the store keeps it: never the token, only its salted
+ * hash ("<salt>$<hash>"). role is "viewer", "operator" or "admin". */
+typedef struct sl_meta_token {
+    const char *name;
+    const char *role;
+    const char *token_hash;
+    int64_t created_at_us;
+} sl_meta_token;
+
+typedef int (*sl_meta_token_fn)(void *context, const sl_meta_token *token);
+
 /* What a new run is. */
 typedef struct sl_meta_run_spec {
     const char *dag_id;
@@ -334,6 +345,19 @@ int sl_metadata_server_heartbeat(sl_metadata *store, const char *server_id, sl_e
 
 /* Every server, by id. */
 int sl_metadata_server_list(sl_metadata *store, sl_meta_server_fn fn, void *context, sl_error *err);
+
+/* ---- API tokens ---- */
+
+/* Stores a token's hash under name; *created false (and nothing changed)
+ * when a token of that name exists. */
+int sl_metadata_token_create(sl_metadata *store, const char *name, const char *role, const char *token_hash,
+                             bool *created, sl_error *err);
+
+/* Removes the token called name; *found false when there was none. */
+int sl_metadata_token_delete(sl_metadata *store, const char *name, bool *found, sl_error *err);
+
+/* Every token, by name. */
+int sl_metadata_token_list(sl_metadata *store, sl_meta_token_fn fn, void *context, sl_error *err);
 
 /* Finds the queued and running task instances whose server's heartbeat is
  * older than timeout_us (or whose server has no row) and moves each,

@@ -126,10 +126,27 @@ static const char v3_both[] =
     "CREATE INDEX dag_runs_active ON dag_runs (dag_id, data_interval_start_us, id)"
     " WHERE state IN ('queued', 'running')";
 
+/* Version 4: API tokens made through POST /api/v1/tokens, as salted hashes
+ * ("<salt>$<hash>", server/auth_hash.h): the token itself is never stored. */
+static const char v4_sqlite[] =
+    "CREATE TABLE api_tokens ("
+    " name TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+    " token_hash TEXT NOT NULL,"
+    " created_at_us INTEGER NOT NULL)";
+
+static const char v4_postgres[] =
+    "CREATE TABLE api_tokens ("
+    " name TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+    " token_hash TEXT NOT NULL,"
+    " created_at_us BIGINT NOT NULL)";
+
 const sl_meta_migration sl_meta_migrations[] = {
     { 1, "run history: dags, dag_runs, task_instances, servers", v1_sqlite, v1_postgres },
     { 2, "task logs: task_instances.log_path and log_tail", v2_sqlite, v2_postgres },
     { 3, "active runs: an index of the queued and running ones", v3_both, v3_both },
+    { 4, "API tokens: api_tokens, salted hashes by name", v4_sqlite, v4_postgres },
 };
 
 const size_t sl_meta_n_migrations = sizeof sl_meta_migrations / sizeof sl_meta_migrations[0];

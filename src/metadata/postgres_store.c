@@ -83,6 +83,9 @@ typedef enum statement_id {
     ST_SERVER_HEARTBEAT,
     ST_SERVER_LIST,
     ST_REAP,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_DELETE,
+    ST_TOKEN_LIST,
     ST_COUNT
 } statement_id;
 
@@ -170,6 +173,10 @@ static const char *const statement_sql[ST_COUNT] = {
         "UPDATE task_instances t SET state = CASE WHEN t.try_number < t.max_tries THEN $1::text ELSE $2::text END, "
         "end_us = " NOW_US ", duration_us = " NOW_US " - t.start_us "
         "FROM stale WHERE t.id = stale.id AND t.state IN ($3, $4) RETURNING t.id",
+    [ST_TOKEN_INSERT] = "INSERT INTO api_tokens (name, role, token_hash, created_at_us) VALUES ($1, $2, $3, " NOW_US ") "
+                        "ON CONFLICT (name) DO NOTHING",
+    [ST_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE name = $1",
+    [ST_TOKEN_LIST] = "SELECT name, role, token_hash, created_at_us FROM api_tokens ORDER BY name",
 };
 
 typedef struct pg_store {
@@ -1027,6 +1034,56 @@ static int pg_server_list(void *state, sl_meta_server_fn fn, void *context, sl_e
     return rc;
 }
 
+/* ---- API tokens ---- */
+
+static int pg_token_create(void *state, const char *name, const char *role, const char *token_hash, bool *created,
+                           sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    if (rc) return rc;
+    pg_params params = { 0 };
+    param_text(&params, name);
+    param_text(&params, role);
+    param_text(&params, token_hash);
+    int64_t n = 0;
+    rc = run_only(store, ST_TOKEN_INSERT, &params, "storing an API token", &n, err);
+    *created = rc == SL_OK && n == 1;
+    return rc;
+}
+
+static int pg_token_delete(void *state, const char *name, bool *found, sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    if (rc) return rc;
+    pg_params params = { 0 };
+    param_text(&params, name);
+    int64_t n = 0;
+    rc = run_only(store, ST_TOKEN_DELETE, &params, "removing an API token", &n, err);
+    *found = rc == SL_OK && n > 0;
+    return rc;
+}
+
+static int pg_token_list(void *state, sl_meta_token_fn fn, void *context, sl_error *err)
+{
+    pg_store *store = state;
+    int rc = ensure_connected(store, err);
+    PGresult *res = NULL;
+    if (!rc) rc = run_statement(store, ST_TOKEN_LIST, NULL, "listing API tokens", &res, err);
+    for (int row = 0; !rc && row < PQntuples(res); row++) {
+        sl_meta_token token = {
+            .name = value_text(res, row, 0),
+            .role = value_text(res, row, 1),
+            .token_hash = value_text(res, row, 2),
+            .created_at_us = value_int(res, row, 3),
+        };
+        rc = fn(context, &token);
+    }
+    PQclear(res);
+    return rc;
+}
+
 static int pg_reap_stale(void *state, int64_t timeout_us, int64_t *ids, size_t max, size_t *n, sl_error *err)
 {
     pg_store *store = state;
@@ -1071,5 +1128,8 @@ const sl_metadata_ops sl_metadata_postgres_ops = {
     .server_register = pg_server_register,
     .server_heartbeat = pg_server_heartbeat,
     .server_list = pg_server_list,
+    .token_create = pg_token_create,
+    .token_delete = pg_token_delete,
+    .token_list = pg_token_list,
     .reap_stale = pg_reap_stale,
 };

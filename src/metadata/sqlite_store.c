@@ -59,6 +59,9 @@ typedef enum statement_id {
     ST_SERVER_HEARTBEAT,
     ST_SERVER_LIST,
     ST_REAP,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_DELETE,
+    ST_TOKEN_LIST,
     ST_COUNT
 } statement_id;
 
@@ -143,6 +146,10 @@ static const char *const statement_sql[ST_COUNT] = {
         "SELECT id FROM task_instances WHERE state IN (?4, ?5) AND (server_id IS NULL OR server_id NOT IN "
         "(SELECT server_id FROM servers WHERE heartbeat_us >= ?6)) ORDER BY id LIMIT ?7) "
         "AND state IN (?4, ?5) RETURNING id",
+    [ST_TOKEN_INSERT] = "INSERT INTO api_tokens (name, role, token_hash, created_at_us) VALUES (?1, ?2, ?3, ?4) "
+                        "ON CONFLICT (name) DO NOTHING",
+    [ST_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE name = ?1",
+    [ST_TOKEN_LIST] = "SELECT name, role, token_hash, created_at_us FROM api_tokens ORDER BY name",
 };
 
 typedef struct sqlite_store {
@@ -885,6 +892,56 @@ static int sqlite_server_list(void *state, sl_meta_server_fn fn, void *context, 
     return rc;
 }
 
+/* ---- API tokens ---- */
+
+static int sqlite_token_create(void *state, const char *name, const char *role, const char *token_hash,
+                               bool *created, sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    int rc = statement(store, ST_TOKEN_INSERT, &stmt, err);
+    if (rc) return rc;
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, role);
+    bind_text(stmt, 3, token_hash);
+    sqlite3_bind_int64(stmt, 4, sl_clock_wall_us());
+    rc = step_done(store, stmt, "storing an API token", err);
+    *created = rc == SL_OK && sqlite3_changes(store->db) == 1;
+    return rc;
+}
+
+static int sqlite_token_delete(void *state, const char *name, bool *found, sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    int rc = statement(store, ST_TOKEN_DELETE, &stmt, err);
+    if (rc) return rc;
+    bind_text(stmt, 1, name);
+    rc = step_done(store, stmt, "removing an API token", err);
+    *found = rc == SL_OK && sqlite3_changes(store->db) > 0;
+    return rc;
+}
+
+static int sqlite_token_list(void *state, sl_meta_token_fn fn, void *context, sl_error *err)
+{
+    sqlite_store *store = state;
+    sqlite3_stmt *stmt = NULL;
+    int rc = statement(store, ST_TOKEN_LIST, &stmt, err), step;
+    if (rc) return rc;
+    while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        sl_meta_token token = {
+            .name = column_text(stmt, 0),
+            .role = column_text(stmt, 1),
+            .token_hash = column_text(stmt, 2),
+            .created_at_us = sqlite3_column_int64(stmt, 3),
+        };
+        rc = fn(context, &token);
+    }
+    if (!rc && step != SQLITE_DONE) rc = db_fail(store, "listing API tokens", err);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
 static int sqlite_reap_stale(void *state, int64_t timeout_us, int64_t *ids, size_t max, size_t *n, sl_error *err)
 {
     sqlite_store *store = state;
@@ -936,5 +993,8 @@ const sl_metadata_ops sl_metadata_sqlite_ops = {
     .server_register = sqlite_server_register,
     .server_heartbeat = sqlite_server_heartbeat,
     .server_list = sqlite_server_list,
+    .token_create = sqlite_token_create,
+    .token_delete = sqlite_token_delete,
+    .token_list = sqlite_token_list,
     .reap_stale = sqlite_reap_stale,
 };

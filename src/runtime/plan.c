@@ -32,6 +32,7 @@
 #include "config/options.h"
 #include "core/address.h"
 #include "runtime/plan_alerts.h"
+#include "runtime/plan_auth.h"
 #include "runtime/plan_dags.h"
 #include "runtime/plan_settings.h"
 
@@ -111,6 +112,7 @@ void sl_plan_free(sl_plan *plan)
     free(plan->data_dir);
     free(plan->log_level);
     free(plan->http_listen);
+    sl__plan_free_auth(plan);
     free(plan->metadata);
     sl_alerts_conf_free(plan->alerts);
     sl_arena_free(plan->owned_arena);
@@ -551,6 +553,8 @@ static int load_document(loader *ld, const char *path)
     }
     plan->http_listen = http.listen;
     http.listen = NULL;
+    if (rc != SL_ENOMEM)
+        rc = worse(rc, sl__plan_load_auth(plan, top.auth, http.tls, sl_node_get(top.http, "listen"), ld->diags));
     plan->data_dir = top.data_dir;
     rc = worse(rc, resolve_metadata(ld, &top));
     plan->log_level = log.level;

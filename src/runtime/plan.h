@@ -19,6 +19,7 @@
 #include "connectors/connector.h"
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/token_hash.h"
 #include "sql/sql.h"
 
 typedef struct sl_sink_plan {
@@ -44,6 +45,14 @@ typedef struct sl_pipeline_plan {
     int64_t dlq_max_record_bytes; /* largest dead letter stored whole */
 } sl_pipeline_plan;
 
+/* A token of auth:, hashed when the file is loaded: the plan never keeps
+ * the token itself. */
+typedef struct sl_plan_token {
+    char *name;
+    char *role;                 /* "viewer", "operator" or "admin" */
+    sl_token_hash hash;
+} sl_plan_token;
+
 typedef struct sl_plan {
     sl_config_doc *doc;
     const char *path;           /* the config file's path (borrowed) */
@@ -51,6 +60,11 @@ typedef struct sl_plan {
     char *log_level;
     char *log_format;
     char *http_listen;          /* http.listen: where `sluice server` serves HTTP */
+    char *http_tls_cert;        /* http.tls: PEM files (checked to match at load); NULL = plain HTTP */
+    char *http_tls_key;
+    bool has_auth;              /* auth: given; without it the API is open (loopback only) */
+    sl_plan_token *tokens;      /* auth.tokens */
+    size_t n_tokens;
     sl_pipeline_plan *pipelines;
     size_t n_pipelines;         /* 0 in a file of DAGs alone */
     size_t n_dags;

@@ -22,7 +22,9 @@ const sl_option sl_top_options[] = {
       .help = "where the scheduler keeps DAG runs and task history: sqlite (DATA_DIR/metadata.db), the path of "
               "an SQLite file, or a postgres://user:password@host:port/database URL that several servers share" },
     { "http", SL_OPT_MAP, offsetof(sl_top_conf, http), .help = "the HTTP port of `sluice server` (see http)" },
-    { "auth", SL_OPT_UNSUPPORTED, .help = "API tokens for the HTTP API, which is not built yet" },
+    { "auth", SL_OPT_MAP, offsetof(sl_top_conf, auth),
+      .help = "named tokens and their roles for the HTTP API of `sluice server` (see auth); without it every "
+              "route is open and the server listens on a loopback address only" },
     { "alerts", SL_OPT_MAP, offsetof(sl_top_conf, alerts),
       .help = "alert rules over the server's metrics and DAG runs, and the webhooks they notify (see alerts)" },
     { 0 }
@@ -150,7 +152,38 @@ const sl_option sl_http_options[] = {
     { "listen", SL_OPT_STRING, offsetof(sl_http_conf, listen), .default_value = "127.0.0.1:8080",
       .help = "HOST:PORT (or [IPv6]:PORT) `sluice server` serves /healthz, /readyz and /api/v1 on; "
               "port 0 picks a free one" },
-    { "tls", SL_OPT_UNSUPPORTED, .help = "a certificate and key for HTTPS, which is not built yet" },
+    { "tls", SL_OPT_MAP, offsetof(sl_http_conf, tls),
+      .help = "serve HTTPS instead of HTTP with { cert, key } (see http.tls)" },
+    { 0 }
+};
+
+const sl_option sl_http_tls_options[] = {
+    { "cert", SL_OPT_STRING, offsetof(sl_http_tls_conf, cert), .required = true,
+      .help = "the PEM file of the server's certificate (its chain after it)" },
+    { "key", SL_OPT_STRING, offsetof(sl_http_tls_conf, key), .required = true,
+      .help = "the PEM file of the certificate's private key (unencrypted)" },
+    { 0 }
+};
+
+const sl_option sl_auth_options[] = {
+    { "tokens", SL_OPT_LIST, offsetof(sl_auth_conf, tokens), .required = true,
+      .help = "the tokens, each { name, token or token_hash, role } (see auth.token)" },
+    { 0 }
+};
+
+static const char *const role_choices[] = { "viewer", "operator", "admin", NULL };
+
+const sl_option sl_auth_token_options[] = {
+    { "name", SL_OPT_STRING, offsetof(sl_auth_token_conf, name), .required = true,
+      .help = "what logs, 403 answers and GET /api/v1/whoami call the token's holder (letters, digits, . _ -)" },
+    { "token", SL_OPT_STRING, offsetof(sl_auth_token_conf, token),
+      .help = "the token, usually from the environment: \"${SLUICE_ADMIN_TOKEN}\" (at least 16 characters); "
+              "kept in memory only as a salted hash" },
+    { "token_hash", SL_OPT_STRING, offsetof(sl_auth_token_conf, token_hash),
+      .help = "instead of token, its \"<salt>$<hash>\" as `sluice auth hash-token` prints it" },
+    { "role", SL_OPT_STRING, offsetof(sl_auth_token_conf, role), .required = true, .choices = role_choices,
+      .help = "viewer reads (GET), operator also changes (start, stop, trigger...), admin also reloads, "
+              "manages tokens and reads the config" },
     { 0 }
 };
 
@@ -305,6 +338,9 @@ const sl_plan_block sl_plan_blocks[] = {
     { "transform", "pipelines.NAME.transform", "a pipeline's SQL", sl_transform_options },
     { "log", "log", "the diagnostic log", sl_log_options },
     { "http", "http", "the HTTP port of `sluice server`", sl_http_options },
+    { "http.tls", "http.tls", "HTTPS for `sluice server`", sl_http_tls_options },
+    { "auth", "auth", "who may use the HTTP API of `sluice server`", sl_auth_options },
+    { "auth.token", "auth.tokens[N]", "a named token with a role", sl_auth_token_options },
     { "topics", "topics", "where topic: blocks live", sl_topics_options },
     { "topics.kafka", "topics.kafka", "the Kafka cluster that topic: blocks are moved onto",
       sl_topics_kafka_options },

@@ -22,12 +22,31 @@ typedef struct sl_top_conf {
     const sl_node *log;
     const sl_node *http;
     char *metadata;
+    const sl_node *auth;
     const sl_node *alerts;
 } sl_top_conf;
 
 typedef struct sl_http_conf {
     char *listen;
+    const sl_node *tls;
 } sl_http_conf;
+
+typedef struct sl_http_tls_conf {
+    char *cert;
+    char *key;
+} sl_http_tls_conf;
+
+/* auth: the named tokens of the HTTP API. */
+typedef struct sl_auth_conf {
+    const sl_node *tokens;
+} sl_auth_conf;
+
+typedef struct sl_auth_token_conf {
+    char *name;
+    char *token;         /* the token itself (usually "${SLUICE_..._TOKEN}"), or */
+    char *token_hash;    /* its "<salt>$<hash>" (`sluice auth hash-token`) */
+    char *role;
+} sl_auth_token_conf;
 
 /* topics: where `topic:` blocks live. Only Kafka can replace the embedded
  * log for now; without the block they are embedded. */
@@ -174,6 +193,9 @@ extern const sl_option sl_topics_options[];
 extern const sl_option sl_topics_kafka_options[];
 extern const sl_option sl_log_options[];
 extern const sl_option sl_http_options[];
+extern const sl_option sl_http_tls_options[];
+extern const sl_option sl_auth_options[];
+extern const sl_option sl_auth_token_options[];
 extern const sl_option sl_pipeline_options[];
 extern const sl_option sl_transform_options[];
 extern const sl_option sl_dag_options[];

@@ -10,10 +10,15 @@
 #include "core/json.h"
 #include "runtime/control.h"
 #include "server/alerts_api.h"
+#include "server/api_auth.h"
 #include "server/api_dags.h"
 #include "server/api_metrics.h"
+#include "server/api_dead_letters.h"
+#include "server/api_groups.h"
+#include "server/api_topics.h"
 #include "server/server.h"
 #include "server/supervisor.h"
+#include "server/ui.h"
 
 static void healthz(void *context, const sl_http_request *request, sl_http_response *response)
 {
@@ -80,15 +85,17 @@ static void restart_pipeline(void *context, const sl_http_request *request, sl_h
 }
 
 const sl_http_route sl_api_routes[] = {
-    { "GET", "/healthz", healthz, "200 while the process runs" },
-    { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states" },
+    { "GET", "/healthz", healthz, "200 while the process runs", SL_ROLE_PUBLIC },
+    { "GET", "/readyz", readyz, "200 when every continuous pipeline runs, else 503; with their states",
+      SL_ROLE_PUBLIC },
     { "GET", "/api/v1/pipelines", sl_api_pipelines_list,
       "the continuous pipelines: state, counters, rates, lag and partitions, restarts" },
     { "GET", "/api/v1/pipelines/{name}", sl_api_pipelines_get, "one continuous pipeline's object (as in the list)" },
     { "GET", "/api/v1/pipelines/{name}/history", sl_api_pipelines_history,
       "a continuous pipeline's rates and lag every 5 s over the last 15 minutes, oldest first" },
     { "GET", "/metrics", sl_api_metrics, "the metrics in the Prometheus text format (version 0.0.4)" },
-    { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed" },
+    { "POST", "/api/v1/reload", reload, "reload the config file (as SIGHUP), answering with what changed",
+      SL_ROLE_ADMIN },
     { "POST", "/api/v1/pipelines/{name}/start", start_pipeline,
       "start a stopped, failed or finished continuous pipeline" },
     { "POST", "/api/v1/pipelines/{name}/stop", stop_pipeline,
@@ -113,6 +120,36 @@ const sl_http_route sl_api_routes[] = {
     { "POST", "/api/v1/dags/{dag}/runs/{run_id}/tasks/{task}/mark", sl_api_dags_mark_task,
       "mark a task's latest try success or failed ({state, downstream, upstream}); failed tasks after it run again" },
     { "POST", "/api/v1/dags/{dag}/backfill", sl_api_dags_backfill, "create backfill runs for logical dates in [from, to]" },
+    { "GET", "/api/v1/topics", sl_api_topics_list, "the embedded topics with their sizes and settings (?prefix=, paged)" },
+    { "GET", "/api/v1/topics/{topic}", sl_api_topics_get, "one topic: its partitions' offsets and bytes, the groups reading it" },
+    { "GET", "/api/v1/topics/{topic}/messages", sl_api_topics_messages,
+      "a page of messages from an offset or a time (?partition=&offset=&timestamp=&limit=)" },
+    { "POST", "/api/v1/topics/{topic}/messages", sl_api_topics_produce,
+      "produce one message ({key, value, headers, partition}) into an embedded topic" },
+    { "GET", "/api/v1/groups", sl_api_groups_list,
+      "consumer groups, embedded and Kafka's, with their lag (?prefix=&topic=, paged)" },
+    { "GET", "/api/v1/groups/{group}", sl_api_groups_get,
+      "one group's committed offsets, partition ends and lag (?source=embedded|kafka)" },
+    { "GET", "/api/v1/dead-letters", sl_api_dead_letters_list,
+      "the dead-letter topics with their counts and latest reasons (paged)" },
+    { "GET", "/api/v1/dead-letters/{topic}/messages", sl_api_dead_letters_messages,
+      "a page of dead letters with their error, stage and origin (?partition=&offset=&limit=)" },
+    { "GET", "/", sl_ui_index, "the web UI (index.html, compiled into the binary)", SL_ROLE_PUBLIC },
+    { "GET", "/ui/{file}", sl_ui_file, "a file of the web UI (ETag, If-None-Match answered 304)",
+      SL_ROLE_PUBLIC },
+    { "GET", "/api/v1/whoami", sl_api_whoami, "the token's name and role (auth: false without auth:)",
+      SL_ROLE_VIEWER },
+    { "POST", "/api/v1/login", sl_api_login,
+      "{token}: a session cookie for the UI, answering {name, role, csrf_token}", SL_ROLE_PUBLIC },
+    { "POST", "/api/v1/logout", sl_api_logout, "end the session of the cookie", SL_ROLE_VIEWER },
+    { "GET", "/api/v1/tokens", sl_api_tokens_list, "the tokens: name, role, source (file or store)",
+      SL_ROLE_ADMIN },
+    { "POST", "/api/v1/tokens", sl_api_tokens_create,
+      "{name, role}: make a token, answering it once; its salted hash goes to the metadata store", SL_ROLE_ADMIN },
+    { "DELETE", "/api/v1/tokens/{name}", sl_api_tokens_delete, "revoke a token made through the API",
+      SL_ROLE_ADMIN },
+    { "GET", "/api/v1/config", sl_api_config, "the loaded config file as JSON, secrets shown as ***",
+      SL_ROLE_ADMIN },
     { "GET", "/api/v1/alerts", sl_api_alerts_list,
       "every alert rule's alert: state (inactive, pending, firing), value, labels, last notification (?state=)" },
     { NULL, NULL, NULL, NULL },

@@ -21,16 +21,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/config_json.h"
 #include "config/diagnostics.h"
 #include "core/address.h"
 #include "core/json.h"
 #include "core/logger.h"
+#include "core/pem_pair.h"
 #include "log/fs.h"
 #include "log/log.h"
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
+#include "runtime/plan_auth.h"
 #include "server/alerts.h"
 #include "server/api.h"
+#include "server/auth.h"
 #include "server/metrics.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
@@ -73,9 +77,12 @@ struct sl_server {
     sl_alerts *alerts;       /* the alert evaluator (alerts.h) */
     char *metadata;          /* where the scheduler's store is (a reload cannot move it) */
     sl_http_server *http;
+    sl_auth *auth;
+    bool is_tls;             /* HTTPS (a reload cannot change it) */
+    char *config_json;       /* the file as redacted JSON; guarded by mutex */
     char *info_path;         /* DATA_DIR/server.json */
     pthread_t main_thread;
-    pthread_mutex_t mutex;   /* guards the queue below */
+    pthread_mutex_t mutex;   /* guards config_json and the queue below */
     pthread_cond_t answered;
     command *pending;        /* oldest first */
     command *last_pending;
@@ -85,11 +92,6 @@ struct sl_server {
 struct sl_supervisor *sl_server_supervisor(sl_server *server)
 {
     return server->supervisor;
-}
-
-struct sl_scheduler *sl_server_scheduler(sl_server *server)
-{
-    return server->scheduler;
 }
 
 struct sl_alerts *sl_server_alerts(sl_server *server)
@@ -102,6 +104,11 @@ struct sl_log *sl_server_log(sl_server *server)
     return server->log;
 }
 
+struct sl_scheduler *sl_server_scheduler(sl_server *server)
+{
+    return server->scheduler;
+}
+
 struct sl_history *sl_server_history(sl_server *server)
 {
     return server->history;
@@ -110,6 +117,36 @@ struct sl_history *sl_server_history(sl_server *server)
 const char *sl_server_metadata(const sl_server *server)
 {
     return server->metadata;
+}
+
+struct sl_auth *sl_server_auth(sl_server *server)
+{
+    return server->auth;
+}
+
+int sl_server_config_json(sl_server *server, sl_buffer *out)
+{
+    pthread_mutex_lock(&server->mutex);
+    int rc = sl_buffer_append_cstr(out, server->config_json ? server->config_json : "null");
+    pthread_mutex_unlock(&server->mutex);
+    return rc ? rc : sl_buffer_append_byte(out, '\n');
+}
+
+/* Keeps plan's file as redacted JSON for GET /api/v1/config. */
+static int keep_config_json(sl_server *server, const sl_plan *plan)
+{
+    sl_buffer json = { 0 };
+    int rc = sl_config_json_write(&json, sl_config_root(plan->doc));
+    if (rc == SL_OK) rc = sl_buffer_append_byte(&json, '\0');
+    if (rc) {
+        sl_buffer_free(&json);
+        return rc;
+    }
+    pthread_mutex_lock(&server->mutex);
+    free(server->config_json);
+    server->config_json = (char *)json.data;
+    pthread_mutex_unlock(&server->mutex);
+    return SL_OK;
 }
 
 /* ---- reloading ---- */
@@ -161,7 +198,25 @@ static int reload(sl_server *server, sl_buffer *body)
         if (sl_buffer_append_cstr(out, "{\"error\":") || sl_json_write_string(out, message, strlen(message)) ||
             sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
             status = 500;
+    } else if (!plan->has_auth && !sl_plan_listen_is_loopback(server->listen)) {
+        status = 400;
+        char message[700];
+        snprintf(message, sizeof message, "the file has no auth: but the server listens on %s, which is not a "
+                 "loopback address: the running config stays", server->listen);
+        sl_error_log("server", "reload refused: %s", message);
+        sl_plan_free(plan);
+        if (sl_buffer_append_cstr(out, "{\"error\":") || sl_json_write_string(out, message, strlen(message)) ||
+            sl_buffer_append_cstr(out, ",\"errors\":[]}\n"))
+            status = 500;
     } else {
+        if ((plan->http_tls_cert != NULL) != server->is_tls)
+            sl_warn("server", "http.tls changed: the port stays %s until the server restarts",
+                    server->is_tls ? "HTTPS" : "plain HTTP");
+        sl_error auth_err;
+        sl_error_clear(&auth_err);
+        if (sl_auth_apply(server->auth, plan, &auth_err))
+            sl_error_log("server", "reload: reading the stored API tokens: %s", auth_err.message);
+        if (keep_config_json(server, plan)) sl_error_log("server", "reload: out of memory keeping the config");
         if (strcmp(plan->metadata, server->metadata) != 0) {
             char *to = sl_pg_url_redact(plan->metadata), *from = sl_pg_url_redact(server->metadata);
             sl_warn("server", "metadata changed to %s: the scheduler keeps %s until the server restarts",
@@ -298,14 +353,14 @@ static int gather_metrics(void *context, sl_metric_set **out, sl_error *err)
 /* ---- starting and stopping ---- */
 
 /* "http://HOST:PORT" of the bound port, a wildcard host read as loopback. */
-static void server_url(const char *listen, int port, char *url, size_t size)
+static void server_url(const char *listen, int port, bool is_tls, char *url, size_t size)
 {
     char host[256] = "127.0.0.1";
     int ignored;
     if (sl_address_parse(listen, -1, true, host, sizeof host, &ignored, NULL) != SL_OK) snprintf(host, sizeof host, "127.0.0.1");
     if (strcmp(host, "0.0.0.0") == 0) snprintf(host, sizeof host, "127.0.0.1");
     if (strcmp(host, "::") == 0) snprintf(host, sizeof host, "::1");
-    snprintf(url, size, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
+    snprintf(url, size, strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", is_tls ? "https" : "http", host, port);
 }
 
 static int write_info(sl_server *server, const char *url, sl_error *err)
@@ -357,6 +412,38 @@ static void wait_for_signals(sl_server *server, const sigset_t *signals)
     }
 }
 
+/* The guard of the HTTP API, from plan's auth:; the redacted config. A
+ * --listen off loopback needs auth: as http.listen does (plan_auth.c). */
+static int start_guard(sl_server *server, const sl_plan *plan, sl_error *err)
+{
+    if (!plan->has_auth && !sl_plan_listen_is_loopback(server->listen))
+        return sl_error_set_permanent(err, SL_ECONFIG, "--listen %s: without auth: the HTTP API is open to anyone "
+                                      "who reaches it, so it listens on a loopback address only (127.0.0.1, ::1, "
+                                      "localhost); add auth: tokens to the file to listen there", server->listen);
+    int rc = sl_auth_new(server->metadata, &server->auth, err);
+    if (rc) return rc;
+    sl_error store_err;
+    sl_error_clear(&store_err);
+    /* The file's tokens are in either way; the store's are read again on
+     * the first unknown token, so a store down at start is not fatal. */
+    rc = sl_auth_apply(server->auth, plan, &store_err);
+    if (rc == SL_ENOMEM) return sl_error_set(err, rc, "out of memory");
+    if (rc) sl_warn("server", "the API tokens of the metadata store are not read yet: %s", store_err.message);
+    if (keep_config_json(server, plan)) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    return SL_OK;
+}
+
+/* The HTTP port; HTTPS with the PEM texts of http.tls (read again at
+ * start: they were checked when the file was loaded, but may have changed
+ * since), else both NULL. */
+static int start_http(sl_server *server, const char *cert, const char *key, sl_error *err)
+{
+    server->is_tls = cert != NULL;
+    sl_http_config config = { .listen = server->listen, .tls_cert_pem = cert, .tls_key_pem = key,
+                              .authorize = sl_auth_authorize, .authorize_context = server->auth };
+    return sl_http_start_config(&config, sl_api_routes, server, &server->http, err);
+}
+
 int sl_server_run(const char *path, const sl_server_options *options, sl_error *err)
 {
     sigset_t signals;
@@ -394,31 +481,45 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
         sl_plan_free(plan);
         goto done;
     }
+    bool has_auth = plan->has_auth;
+    char *cert = NULL, *key = NULL;
+    rc = start_guard(&server, plan, err);
     sl_alerts_options alerts_options = { .gather = gather_metrics, .gather_context = &server,
                                          .metadata = server.metadata };
-    rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
+    if (rc == SL_OK) rc = sl_alerts_start(plan, &alerts_options, &server.alerts, err);
+    if (rc == SL_OK && plan->http_tls_cert)
+        rc = sl_pem_pair_load(plan->http_tls_cert, plan->http_tls_key, &cert, &key, err);
     if (rc) {
         sl_plan_free(plan);
         goto done;
     }
-    rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);
+    rc = sl_supervisor_apply(server.supervisor, plan, NULL, err);   /* takes plan */
     if (rc == SL_OK) rc = sl_history_new(&server.history, err);
     if (rc == SL_OK) rc = sl_history_start(server.history, server.supervisor, err);
-    if (rc == SL_OK) rc = sl_http_start(server.listen, sl_api_routes, &server, &server.http, err);
+    if (rc == SL_OK) rc = start_http(&server, cert, key, err);
+    free(cert);
+    sl_pem_free_secret(key);
     if (rc) goto done;
     char url[300];
-    server_url(server.listen, sl_http_port(server.http), url, sizeof url);
+    server_url(server.listen, sl_http_port(server.http), server.is_tls, url, sizeof url);
     sl_alerts_set_url(server.alerts, url);
     rc = write_info(&server, url, err);
     if (rc) goto done;
     sl_info("server", "serving %s on %s (data dir %s)", path, url, server.data_dir);
     fprintf(stderr, "sluice server: %s on %s; SIGHUP reloads, SIGTERM stops\n", path, url);
+    if (!has_auth) {
+        sl_warn("server", "no auth: configured; serving on %s only (a loopback address), every route open",
+                server.listen);
+        fprintf(stderr, "sluice server: no auth: configured; serving on 127.0.0.1 only\n");
+    }
     wait_for_signals(&server, &signals);
 done:
     answer_pending(&server, true);
     sl_http_stop(server.http);
     sl_alerts_stop(server.alerts);   /* before the supervisor it reads goes */
     sl_history_free(server.history);
+    sl_auth_free(server.auth);
+    free(server.config_json);
     sl_scheduler_stop(server.scheduler);
     if (server.supervisor) {
         sl_error drain_err;

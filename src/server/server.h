@@ -34,11 +34,19 @@ int sl_server_run(const char *path, const sl_server_options *options, sl_error *
 
 /* For HTTP handlers. */
 struct sl_supervisor *sl_server_supervisor(sl_server *server);
-struct sl_scheduler *sl_server_scheduler(sl_server *server);
+/* The server's open log: its topics take appends and reads from any thread. */
 struct sl_alerts *sl_server_alerts(sl_server *server);
-/* The data dir's log (topics, groups) and the pipelines' 15-minute history. */
 struct sl_log *sl_server_log(sl_server *server);
+struct sl_scheduler *sl_server_scheduler(sl_server *server);
+/* The pipelines' 15-minute history. */
 struct sl_history *sl_server_history(sl_server *server);
+
+/* Who may use the HTTP API (server/auth.h). */
+struct sl_auth *sl_server_auth(sl_server *server);
+
+/* Appends the loaded config file as JSON, secrets shown as ***
+ * (config/config_json.h): the file as of the start or the last reload. */
+int sl_server_config_json(sl_server *server, sl_buffer *out);
 
 /* Where the scheduler's metadata store is (a path or a postgres:// URL):
  * handlers open their own connection to it. */

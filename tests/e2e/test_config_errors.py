@@ -93,7 +93,7 @@ def test_validate_reports_every_mistake_in_one_pass_sorted_by_position(sluice, w
         (12, 29, "warning: pipelines.second.source.file.path: 'absent.jsonl' does not exist yet"),
         (13, 31, "pipelines.second.transform.sql: expected expression, found 'FROM'"),
         (14, 47, "unknown setting 'colour' in pipelines.second.sink.sqlite"),
-        (15, 9, "unknown setting 'port' in http (known: listen)"),
+        (15, 9, "unknown setting 'port' in http (known: listen, tls)"),
     ]
     assert len(reports) == len(expected), result.describe()
     for text, (line, column, message) in zip(reports, expected):

@@ -19,7 +19,7 @@ import pytest
 
 from e2e_util import REPO, parse_summary
 
-SHORT_LINE = re.compile(r"^  (DEPS|APT|CC|CC-ASAN|AR|LD|CCLD|RUN) +\S")
+SHORT_LINE = re.compile(r"^  (DEPS|APT|CC|CC-ASAN|AR|LD|CCLD|GEN|RUN) +\S")
 
 
 def make_env(**extra):
@@ -40,7 +40,7 @@ def tree(tmp_path):
     """A copy of what make builds from, with no build/ of its own yet."""
     copy = tmp_path / "tree"
     copy.mkdir()
-    for part in ("src", "scripts", "examples"):
+    for part in ("src", "scripts", "examples", "ui"):
         shutil.copytree(REPO / part, copy / part)
     shutil.copy(REPO / "Makefile", copy / "Makefile")
     return copy
@@ -168,8 +168,9 @@ def test_make_demo_in_a_fresh_tree_ends_with_the_summary_and_the_readme_commands
     bad = [line for line in build_lines if not SHORT_LINE.match(line)]
     assert not bad, f"lines before the run that are not one short step line: {bad[:5]}\n{out[-3000:]}"
     assert build_lines[0] == "  DEPS     the build packages are installed"
-    n_sources = len(list((tree / "src").rglob("*.c")))
+    n_sources = len(list((tree / "src").rglob("*.c"))) + 1   # and the web UI's table, generated from ui/
     assert sum(line.startswith("  CC ") for line in build_lines) == n_sources, out[-3000:]
+    assert "  GEN      build/gen/ui_assets.c" in build_lines, out[-3000:]
     assert build_lines[-3:] == ["  AR       build/libsluice.a", "  LD       build/sluice",
                                 "  RUN      build/sluice run examples/users.yaml"], build_lines[-3:]
 

@@ -31,7 +31,7 @@ FLAGS = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-pa
          "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-Isrc"]
 PKGS = ["yaml-0.1", "sqlite3", "rdkafka", "liblz4", "libzstd", "zlib", "snappy", "openssl", "libpq"]
 T0 = 1704067200000000          # 2024-01-01T00:00:00Z in µs
-LATEST_VERSION = 3              # src/metadata/migrations.c
+LATEST_VERSION = 4              # src/metadata/migrations.c
 EX_TEMPFAIL = 75
 
 
@@ -161,6 +161,7 @@ def test_migration_from_the_first_version(check_bin, postgres_server, database):
         assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert {"schema_migrations", "dags", "dag_runs", "task_instances", "servers"} <= tables
+        assert "api_tokens" not in tables
         assert "log_tail" not in _columns(conn, "task_instances")
         conn.execute("INSERT INTO dags (dag_id, file_hash, updated_at_us) VALUES ('old', 'h', 1)")
         run = conn.execute("INSERT INTO dag_runs (dag_id, run_id, run_type, state, data_interval_start_us, "
@@ -172,8 +173,11 @@ def test_migration_from_the_first_version(check_bin, postgres_server, database):
     with connect(postgres_server, database) as conn:
         migrations = conn.execute("SELECT version, name, applied_at_us FROM schema_migrations "
                                   "ORDER BY version").fetchall()
-        assert [m[0] for m in migrations] == [1, 2, 3]
+        assert [m[0] for m in migrations] == [1, 2, 3, 4]
         assert "task logs" in migrations[1][1] and "active runs" in migrations[2][1]
+        assert "API tokens" in migrations[3][1]
+        assert _columns(conn, "api_tokens") == {"name": "text", "role": "text", "token_hash": "text",
+                                                "created_at_us": "bigint"}
         active = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'dag_runs_active'").fetchone()[0]
         assert "WHERE" in active and "queued" in active and "running" in active, active
         columns = _columns(conn, "task_instances")

@@ -145,3 +145,66 @@ http: { listen: "127.0.0.1:0" }""")
         code = server.stop(timeout=180)
     assert code == 0, server.stderr()
     assert query(meta, "SELECT count(*) FROM task_instances WHERE task_id = 'b' AND state = 'running'")[0][0] == 0
+
+
+def test_the_topic_group_and_dead_letter_routes_have_no_data_races(sluice_tsan_bin, workdir):
+    """libmicrohttpd's threads read and append to the server's log while the
+    pipelines write it: messages produced from several client threads at once
+    beside a generator writing the same topic, pages browsed, topics, groups
+    and dead letters listed, then a drain on SIGTERM (exit 66 on a TSan
+    report). Every produced message is read back at its offset."""
+    import threading
+
+    from api_server import Server as ApiServer
+
+    (workdir / "input.jsonl").write_text('{"age":"1"}\nnot json\n{"age":"x"}\n')
+    config = """\
+pipelines:
+  feed:
+    source: { generator: { kind: sequence, count: 0, rate: 1000 } }
+    sink:   { topic: { name: events, partitions: 2, key: id } }
+  copy:
+    source: { topic: { name: events, group: copier } }
+    sink:   { file: { path: copied.jsonl } }
+    commit_interval: 100ms
+  clean:
+    source:    { file: { path: input.jsonl } }
+    transform: { sql: "SELECT CAST(age AS INT) AS age FROM input" }
+    sink:      { file: { path: clean.jsonl } }
+http: { listen: "127.0.0.1:0" }
+"""
+    sluice = Sluice(sluice_tsan_bin, workdir, env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66 second_deadlock_stack=1"})
+    server = ApiServer(sluice, workdir, config).wait_started(timeout=120)
+    produced, failures = [], []
+    try:
+        server.wait_for("the events topic", lambda: server.request("GET", "/api/v1/topics/events")[0] == 200,
+                        timeout=120)
+
+        def produce(thread):
+            for i in range(25):
+                status, body = server.request("POST", "/api/v1/topics/events/messages",
+                                              {"value": {"thread": thread, "i": i}, "partition": i % 2})
+                (produced if status == 201 else failures).append((thread, i, body))
+
+        def browse():
+            for _ in range(20):
+                for path in ["/api/v1/topics/events/messages?limit=100", "/api/v1/topics", "/api/v1/groups",
+                             "/api/v1/groups/copier", "/api/v1/dead-letters", "/api/v1/topics/events"]:
+                    status, body = server.request("GET", path)
+                    if status not in (200, 404):
+                        failures.append((path, status, body))
+
+        threads = [threading.Thread(target=produce, args=(t,)) for t in range(3)] + \
+            [threading.Thread(target=browse) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failures, failures[:5]
+        assert len(produced) == 75
+        for thread, i, body in produced:
+            page = server.get("/api/v1/topics/events/messages", partition=body["partition"], offset=body["offset"],
+                              limit=1)
+            assert page["messages"][0]["value"] == {"thread": thread, "i": i}, (body, page)
+    finally:
+        server.stop(timeout=120)

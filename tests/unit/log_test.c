@@ -1002,3 +1002,173 @@ Test(log, appends_and_reads_1024_records_of_1kb)
     free(value);
     sl_log_close(log);
 }
+
+/* What `sluice server` does to its log from HTTP threads while pipelines
+ * write: a second appender to the same partition (a produce), a reader
+ * browsing it, and topic and group listings with group commits, all at once.
+ * Every append gets its own offsets (dense, none twice), every record is
+ * read back whole, and (under TSan, which runs this suite) nothing races. */
+typedef struct http_side {
+    sl_log *log;
+    sl_topic *topic;
+    int n_produced;
+    int64_t produced_offsets[200];
+    bool has_failed;
+} http_side;
+
+static void *produce_thread(void *arg)
+{
+    http_side *side = arg;
+    for (int i = 0; i < 200; i++) {
+        char value[32];
+        int len = snprintf(value, sizeof value, "{\"http\":%d}", i);
+        sl_record record = { .raw = { value, (size_t)len }, .key = SL_STR_LIT("k"), .timestamp_ms = 5 };
+        int64_t offset = -1;
+        if (sl_topic_append(side->topic, 0, &record, 1, &offset, NULL) != SL_OK) side->has_failed = true;
+        side->produced_offsets[side->n_produced++] = offset;
+    }
+    return NULL;
+}
+
+static void *list_thread(void *arg)
+{
+    http_side *side = arg;
+    for (int i = 0; i < 50 && !side->has_failed; i++) {
+        char **names = NULL;
+        size_t n = 0;
+        sl_topic *topic = NULL;
+        if (sl_log_topic_list(side->log, &names, &n, NULL) != SL_OK || n != 1 ||
+            sl_log_topic_open(side->log, "shared", &topic, NULL) != SL_OK || topic != side->topic)
+            side->has_failed = true;
+        sl_log_names_free(names, n);
+        char group[32];
+        snprintf(group, sizeof group, "g%d", i % 5);
+        int64_t offsets[1] = { i };
+        if (sl_log_group_commit(side->log, group, "shared", offsets, 1, NULL) != SL_OK) side->has_failed = true;
+        if (sl_log_groups(side->log, &names, &n, NULL) != SL_OK || n < 1) side->has_failed = true;
+        sl_log_names_free(names, n);
+        if (sl_log_group_topics(side->log, group, &names, &n, NULL) != SL_OK || n != 1) side->has_failed = true;
+        sl_log_names_free(names, n);
+        (void)sl_topic_bytes(side->topic, 0);
+    }
+    return NULL;
+}
+
+Test(log, http_threads_append_read_and_list_beside_a_writing_pipeline)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "shared", (sl_topic_config){ .partitions = 1, .segment_bytes = 8192,
+                                                                    .fsync = SL_FSYNC_NEVER });
+    http_side side = { .log = log, .topic = topic };
+    reader_args reader = { .topic = topic, .target = 200 * 10 + 200 };
+    pthread_t threads[3];
+    pthread_create(&threads[0], NULL, produce_thread, &side);
+    pthread_create(&threads[1], NULL, list_thread, &side);
+    pthread_create(&threads[2], NULL, reader_thread, &reader);
+    for (int i = 0; i < 200; i++) append_values(topic, 0, i * 10, 10);
+    for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
+    cr_assert(!side.has_failed);
+    cr_assert_eq(reader.n_read, 2200, "read %lld of 2200", (long long)reader.n_read);
+    cr_assert_eq(sl_topic_end_offset(topic, 0), 2200);
+    /* The produced records have offsets of their own, and hold what was produced. */
+    sl_batch *batch = sl_batch_new(1);
+    for (int i = 0; i < side.n_produced; i++) {
+        int64_t next;
+        sl_batch_reset(batch);
+        cr_assert_eq(sl_topic_read(topic, 0, side.produced_offsets[i], 1 << 16, batch, &next, NULL), SL_OK);
+        char value[32];
+        int len = snprintf(value, sizeof value, "{\"http\":%d}", i);
+        cr_assert_eq(batch->records[0].offset, side.produced_offsets[i]);
+        cr_assert(batch->records[0].raw.len == (size_t)len && memcmp(batch->records[0].raw.ptr, value, (size_t)len) == 0);
+        if (i > 0) cr_assert_gt(side.produced_offsets[i], side.produced_offsets[i - 1]);
+    }
+    sl_batch_free(batch);
+    char **names = NULL;
+    size_t n = 0;
+    cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 5);
+    cr_assert_str_eq(names[0], "g0");
+    cr_assert_str_eq(names[4], "g4");
+    sl_log_names_free(names, n);
+    sl_log_close(log);
+}
+
+Test(log, group_listings_see_groups_made_after_a_kept_listing)
+{
+    sl_log *log = open_log();
+    create_topic(log, "t", (sl_topic_config){ .partitions = 1 });
+    int64_t offsets[1] = { 3 };
+    char **names = NULL;
+    size_t n = 0;
+    char path[128];
+    for (int i = 0; i < 3; i++) {
+        char group[16];
+        snprintf(group, sizeof group, "grp-%d", i);
+        cr_assert_eq(sl_log_group_commit(log, group, "t", offsets, 1, NULL), SL_OK);
+        cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);
+        cr_assert_eq(n, (size_t)i + 1, "after %d commits: %zu groups", i + 1, n);
+        sl_log_names_free(names, n);
+    }
+    /* A listing kept (groups/ last changed long ago) is dropped when a group is made. */
+    snprintf(path, sizeof path, "%s/groups", data_dir);
+    struct timespec long_ago[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
+    cr_assert_eq(utimensat(AT_FDCWD, path, long_ago, 0), 0);
+    cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 3);
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);   /* from the kept listing */
+    cr_assert_eq(n, 3);
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_group_commit(log, "grp-new", "t", offsets, 1, NULL), SL_OK);
+    cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 4);
+    cr_assert_str_eq(names[3], "grp-new");
+    sl_log_names_free(names, n);
+    /* A directory that is not a group's, and a file, are not groups. */
+    snprintf(path, sizeof path, "%s/groups/bad name", data_dir);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/groups/stray-file", data_dir);
+    test_write_text(path, "x");
+    cr_assert_eq(sl_log_groups(log, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 4);
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_group_topics(log, "grp-1", &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(names[0], "t");
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_group_topics(log, "nobody", &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 0);
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_group_topics(log, "..", &names, &n, NULL), SL_EINVAL);
+    sl_log_close(log);
+}
+
+/* A search by time skips sealed segments whose newest record is older, and
+ * finds what a scan of every record finds, timestamps going back included. */
+Test(log, offset_for_time_across_segments_matches_a_full_scan)
+{
+    sl_log *log = open_log();
+    sl_topic *topic = create_topic(log, "timed", (sl_topic_config){ .partitions = 1, .segment_bytes = 2048 });
+    int64_t times[600];
+    uint64_t seed = 7;
+    for (int i = 0; i < 600; i++) {
+        times[i] = 1000 + i * 10 - (int64_t)(test_xorshift64(&seed) % 40);   /* mostly rising, sometimes back */
+        char value[32];
+        int len = snprintf(value, sizeof value, "{\"i\":%d}", i);
+        sl_record record = { .raw = { value, (size_t)len }, .timestamp_ms = times[i] };
+        cr_assert_eq(sl_topic_append(topic, 0, &record, 1, NULL, NULL), SL_OK);
+    }
+    sl_batch *batch = sl_batch_new(256);
+    for (int64_t ms = 900; ms <= 7100; ms += 97) {
+        int64_t expected = -1;
+        for (int i = 0; i < 600 && expected < 0; i++)
+            if (times[i] >= ms) expected = i;
+        int64_t found = -2, scanned = 0;
+        sl_error err;
+        cr_assert_eq(sl_topic_offset_for_time(topic, 0, 0, ms, batch, &found, &scanned, &err), SL_OK, "%s", err.message);
+        cr_assert_eq(found, expected, "ms %lld: found %lld, a scan finds %lld", (long long)ms, (long long)found,
+                     (long long)expected);
+    }
+    sl_batch_free(batch);
+    sl_log_close(log);
+}

@@ -924,6 +924,51 @@ static void check_servers(void)
     sl_metadata_close(store);
 }
 
+typedef struct tokens_seen {
+    char text[256];
+} tokens_seen;
+
+static int collect_token(void *context, const sl_meta_token *token)
+{
+    tokens_seen *seen = context;
+    size_t used = strlen(seen->text);
+    snprintf(seen->text + used, sizeof seen->text - used, "%s:%s:%.4s ", token->name, token->role,
+             token->token_hash);
+    cr_assert_gt(token->created_at_us, T0);
+    return SL_OK;
+}
+
+/* API tokens: created once by name, listed by name, deleted; the role is
+ * checked before the store is asked, and by the table's CHECK after. */
+static void check_tokens(void)
+{
+    sl_metadata *store = open_store();
+    sl_error err = { 0 };
+    bool created = false, found = false;
+    cr_assert_eq(sl_metadata_token_create(store, "ops", "operator", "aaaa$bbbb", &created, &err), SL_OK, "%s",
+                 err.message);
+    cr_assert(created);
+    cr_assert_eq(sl_metadata_token_create(store, "ops", "admin", "cccc$dddd", &created, &err), SL_OK, "%s",
+                 err.message);
+    cr_assert_not(created, "a second token of the same name was stored");
+    cr_assert_eq(sl_metadata_token_create(store, "bot", "viewer", "eeee$ffff", &created, &err), SL_OK, "%s",
+                 err.message);
+    cr_assert_eq(sl_metadata_token_create(store, "x", "king", "eeee$ffff", &created, &err), SL_EINVAL);
+    cr_assert_eq(sl_metadata_token_create(store, "x", "viewer", "nodollar", &created, &err), SL_EINVAL);
+    cr_assert_eq(raw_int("SELECT count(*) FROM api_tokens"), 2);
+    tokens_seen seen = { "" };
+    cr_assert_eq(sl_metadata_token_list(store, collect_token, &seen, &err), SL_OK, "%s", err.message);
+    cr_assert_str_eq(seen.text, "bot:viewer:eeee ops:operator:aaaa ");
+    cr_assert_eq(sl_metadata_token_delete(store, "ops", &found, &err), SL_OK, "%s", err.message);
+    cr_assert(found);
+    cr_assert_eq(sl_metadata_token_delete(store, "ops", &found, &err), SL_OK, "%s", err.message);
+    cr_assert_not(found);
+    seen.text[0] = '\0';
+    cr_assert_eq(sl_metadata_token_list(store, collect_token, &seen, &err), SL_OK, "%s", err.message);
+    cr_assert_str_eq(seen.text, "bot:viewer:eeee ");
+    sl_metadata_close(store);
+}
+
 /* 200 KiB of numbered lines; the stored tail is its last 64 KiB. */
 static void check_log_tail(void)
 {
@@ -1197,6 +1242,7 @@ Test(metadata_sqlite, active_runs_and_claims_of_one_run) { begin(SQLITE); check_
 Test(metadata_sqlite, run_find) { begin(SQLITE); check_run_find(); }
 Test(metadata_sqlite, state_paging) { begin(SQLITE); check_state_paging(); }
 Test(metadata_sqlite, clear) { begin(SQLITE); check_clear(); }
+Test(metadata_sqlite, tokens) { begin(SQLITE); check_tokens(); }
 
 Test(metadata_postgres, fresh_store) { begin(POSTGRES); check_fresh_store(); }
 Test(metadata_postgres, migrates_from_older) { begin(POSTGRES); check_migrates_from_older(); }
@@ -1218,6 +1264,7 @@ Test(metadata_postgres, active_runs_and_claims_of_one_run) { begin(POSTGRES); ch
 Test(metadata_postgres, run_find) { begin(POSTGRES); check_run_find(); }
 Test(metadata_postgres, state_paging) { begin(POSTGRES); check_state_paging(); }
 Test(metadata_postgres, clear) { begin(POSTGRES); check_clear(); }
+Test(metadata_postgres, tokens) { begin(POSTGRES); check_tokens(); }
 
 /* ---- PostgreSQL's connection errors ------------------------------------------------ */
 

@@ -188,7 +188,7 @@ Test(plan, checks_every_pipeline_and_part_past_the_first_mistake)
                                         ":5:17: pipelines.a.batch_size: must be between 1 and 1000000",
                                         ":7:15: pipelines.b.source: unknown source connector 'nope'",
                                         ":8:31: pipelines.b.transform.sql: expected expression",
-                                        ":10:1: auth: not supported yet", NULL });
+                                        ":10:7: auth: missing required setting 'tokens'", NULL });
 }
 
 Test(plan, a_dag_with_every_kind_of_schedule_and_task_is_valid)

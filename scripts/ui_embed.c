@@ -1,0 +1,190 @@
+/* ui_embed.c — the build step that compiles the web UI's files (those of
+ * ui/) into the binary. The Makefile builds this program with the host
+ * compiler and runs it as
+ *
+ *     build/ui_embed OUT.c ui/index.html ui/app.js ...
+ *
+ * It writes OUT.c: one byte array per file and the table sl_ui_assets
+ * (src/server/ui_assets.h) of { name, content type, bytes, length, ETag },
+ * ended by a row with a NULL name. The name is the file's base name (ui/
+ * is flat); the content type comes from the extension (an unknown one is
+ * an error, so no file is served under a guessed type); the ETag is a
+ * quoted FNV-1a 64-bit hash of the bytes with their length, so it changes
+ * whenever a file does. OUT.c is written to OUT.c.tmp and renamed, so a
+ * failed run never leaves half a table for make to trust.
+ *
+ * It runs at build time only and uses nothing but the C library: no
+ * network, no Python, no other tool.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILE_BYTES (8u * 1024u * 1024u)
+
+typedef struct content_type_row {
+    const char *extension;
+    const char *content_type;
+} content_type_row;
+
+static const content_type_row content_types[] = {
+    { ".html", "text/html; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".svg", "image/svg+xml" },
+    { ".json", "application/json" },
+    { ".png", "image/png" },
+    { ".txt", "text/plain; charset=utf-8" },
+    { NULL, NULL },
+};
+
+static const char *content_type_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) return NULL;
+    for (const content_type_row *row = content_types; row->extension; row++)
+        if (strcmp(dot, row->extension) == 0) return row->content_type;
+    return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* A name is served as /ui/NAME: keep it to characters that need no escaping. */
+static int is_plain_name(const char *name)
+{
+    if (!*name || name[0] == '.') return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+              *c == '_' || *c == '-'))
+            return 0;
+    return 1;
+}
+
+/* Reads a whole file into *out (malloc'ed, the caller frees). 0 or -1 with a message on stderr. */
+static int read_file(const char *path, unsigned char **out, size_t *out_len)
+{
+    int rc = -1;
+    unsigned char *bytes = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        fprintf(stderr, "ui_embed: %s: %s\n", path, strerror(errno));
+        goto done;
+    }
+    bytes = malloc(MAX_FILE_BYTES + 1);
+    if (!bytes) {
+        fprintf(stderr, "ui_embed: out of memory\n");
+        goto done;
+    }
+    size_t len = fread(bytes, 1, MAX_FILE_BYTES + 1, file);
+    if (ferror(file)) {
+        fprintf(stderr, "ui_embed: %s: read error\n", path);
+        goto done;
+    }
+    if (len > MAX_FILE_BYTES) {
+        fprintf(stderr, "ui_embed: %s is over %u bytes\n", path, MAX_FILE_BYTES);
+        goto done;
+    }
+    *out = bytes;
+    *out_len = len;
+    bytes = NULL;
+    rc = 0;
+done:
+    free(bytes);
+    if (file) fclose(file);
+    return rc;
+}
+
+static uint64_t fnv1a64(const unsigned char *bytes, size_t len)
+{
+    uint64_t hash = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++) {
+        hash ^= bytes[i];
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+
+/* Write errors are not checked here: they stick to the stream, and main
+ * checks ferror() once before the file is closed and renamed. */
+static void write_array(FILE *out, size_t index, const unsigned char *bytes, size_t len)
+{
+    fprintf(out, "static const unsigned char asset_%zu[] = {", index);
+    for (size_t i = 0; i < len; i++) fprintf(out, "%s0x%02x,", i % 16 == 0 ? "\n    " : " ", bytes[i]);
+    /* A NUL after the bytes (not counted in the length): never an empty array. */
+    fprintf(out, "%s0x00\n};\n\n", len % 16 == 0 ? "\n    " : " ");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: ui_embed OUT.c FILE...\n");
+        return 2;
+    }
+    const char *out_path = argv[1];
+    char tmp_path[4096];
+    if (snprintf(tmp_path, sizeof tmp_path, "%s.tmp", out_path) >= (int)sizeof tmp_path) {
+        fprintf(stderr, "ui_embed: %s: path too long\n", out_path);
+        return 1;
+    }
+    int n_files = argc - 2;
+    char (*etags)[40] = calloc((size_t)n_files, sizeof *etags);
+    size_t *lengths = calloc((size_t)n_files, sizeof *lengths);
+    FILE *out = fopen(tmp_path, "w");
+    int rc = 1;
+    if (!etags || !lengths || !out) {
+        fprintf(stderr, "ui_embed: %s: %s\n", tmp_path, out ? "out of memory" : strerror(errno));
+        goto done;
+    }
+    fprintf(out, "/* Generated by scripts/ui_embed.c from ui/: do not edit. */\n"
+                 "#include \"server/ui_assets.h\"\n\n");
+    for (int i = 0; i < n_files; i++) {
+        const char *path = argv[i + 2], *name = base_name(path);
+        if (!is_plain_name(name) || !content_type_of(name)) {
+            fprintf(stderr, "ui_embed: %s: a UI file needs a plain name (letters, digits, . _ -) and one of "
+                            "the extensions .html .css .js .svg .json .png .txt\n", path);
+            goto done;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(base_name(argv[j + 2]), name) == 0) {
+                fprintf(stderr, "ui_embed: %s: two files named %s\n", path, name);
+                goto done;
+            }
+        unsigned char *bytes = NULL;
+        if (read_file(path, &bytes, &lengths[i])) goto done;
+        snprintf(etags[i], sizeof etags[i], "\\\"%016llx-%zx\\\"", (unsigned long long)fnv1a64(bytes, lengths[i]),
+                 lengths[i]);
+        write_array(out, (size_t)i, bytes, lengths[i]);
+        free(bytes);
+    }
+    fprintf(out, "const sl_ui_asset sl_ui_assets[] = {\n");
+    for (int i = 0; i < n_files; i++) {
+        const char *name = base_name(argv[i + 2]);
+        fprintf(out, "    { \"%s\", \"%s\", asset_%d, %zu, \"%s\" },\n", name, content_type_of(name), i, lengths[i],
+                etags[i]);
+    }
+    fprintf(out, "    { NULL, NULL, NULL, 0, NULL },\n};\n");
+    int write_failed = ferror(out);
+    int close_failed = fclose(out);
+    out = NULL;
+    if (write_failed || close_failed) {
+        fprintf(stderr, "ui_embed: writing %s: %s\n", tmp_path, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp_path, out_path) != 0) {
+        fprintf(stderr, "ui_embed: rename %s to %s: %s\n", tmp_path, out_path, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (out) fclose(out);
+    if (rc) remove(tmp_path);
+    free(etags);
+    free(lengths);
+    return rc;
+}

@@ -1,0 +1,546 @@
+/* api_topics.c — the topic routes' handlers (see api_topics.h).
+ *
+ * Every read goes through the server's sl_log, the one its pipelines write
+ * to: each partition takes appends and reads from any thread (its mutex is
+ * held only to append or to find a segment, reads pread outside it), and
+ * the topic registry's mutex guards opening a topic, so an HTTP thread can
+ * read a topic a pipeline is writing, and produce into it, with no lock of
+ * its own. The server never deletes a topic, so a topic handle stays valid.
+ *
+ * Lists are by name, paged with an opaque cursor holding the last name of
+ * the page before.
+ */
+#include "server/api_topics.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "log/compression.h"
+#include "scheduler/scheduler.h"
+#include "server/api_dead_letters.h"
+#include "server/api_params.h"
+#include "server/dag_json.h"
+#include "server/kafka_admin.h"
+#include "server/server.h"
+#include "server/topic_browse.h"
+
+#define LIST_LIMIT_DEFAULT 100
+#define MESSAGES_LIMIT_DEFAULT 50
+#define PRODUCE_HEADERS_MAX 64
+
+/* Writes the members every topic object has (docs/api.md, TOPIC); in a
+ * list "partitions" is their count, for one topic (has_count false) the
+ * caller writes the list of them instead. */
+static void write_topic_members(sl_json_out *out, sl_topic *topic, const sl_plan *plan, bool has_count)
+{
+    int32_t n = sl_topic_partitions(topic);
+    int64_t messages = 0, bytes = 0, start_sum = 0, end_sum = 0;
+    for (int32_t p = 0; p < n; p++) {
+        int64_t start = sl_topic_start_offset(topic, p), end = sl_topic_end_offset(topic, p);
+        start_sum += start;
+        end_sum += end;
+        messages += end - start;
+        bytes += sl_topic_bytes(topic, p);
+    }
+    const sl_topic_config *settings = sl_topic_settings(topic);
+    sl_json_key(out, "name");
+    sl_json_string(out, sl_topic_name(topic));
+    if (has_count) {
+        sl_json_key(out, "partitions");
+        sl_json_int(out, n);
+    }
+    sl_json_key(out, "messages");
+    sl_json_int(out, messages);
+    sl_json_key(out, "bytes");
+    sl_json_int(out, bytes);
+    sl_json_key(out, "start_offset_sum");
+    sl_json_int(out, start_sum);
+    sl_json_key(out, "end_offset_sum");
+    sl_json_int(out, end_sum);
+    sl_json_key(out, "retention_ms");
+    if (settings->retention_ms > 0) sl_json_int(out, settings->retention_ms);
+    else sl_json_null(out);
+    sl_json_key(out, "retention_bytes");
+    if (settings->retention_bytes > 0) sl_json_int(out, settings->retention_bytes);
+    else sl_json_null(out);
+    sl_json_key(out, "compression");
+    sl_json_string(out, sl_codec_name(settings->compression));
+    sl_json_key(out, "is_dead_letter");
+    sl_json_bool(out, sl_api_dead_letter_topic(plan, sl_topic_name(topic), NULL, 0));
+    sl_json_key(out, "source");
+    sl_json_string(out, "embedded");
+}
+
+static void answer(sl_http_response *response, sl_json_out *out)
+{
+    if (out->rc == SL_OK) out->rc = sl_buffer_append_byte(&response->body, '\n');
+    if (out->rc) sl_http_error(response, 500, "out of memory");
+}
+
+/* Opens the Kafka client when the file maps topics onto Kafka; false after a 5xx. */
+static bool open_kafka(const sl_plan *plan, sl_kafka_admin **kafka, sl_http_response *response)
+{
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_kafka_admin_open(plan, kafka, &err);
+    if (rc == SL_OK) return true;
+    sl_http_error(response, rc == SL_ECONFIG ? 500 : 503, "kafka: %s", err.message);
+    return false;
+}
+
+/* The members of a topic on Kafka, as write_topic_members writes an embedded one's. */
+static void write_kafka_members(sl_json_out *out, const char *name, const sl_kafka_topic_info *info, bool has_count)
+{
+    int64_t start_sum = 0, end_sum = 0;
+    for (int32_t p = 0; p < info->partitions; p++) {
+        start_sum += info->low[p];
+        end_sum += info->high[p];
+    }
+    sl_json_key(out, "name");
+    sl_json_string(out, name);
+    if (has_count) {
+        sl_json_key(out, "partitions");
+        sl_json_int(out, info->partitions);
+    }
+    sl_json_key(out, "messages");
+    sl_json_int(out, end_sum - start_sum);
+    sl_json_key(out, "bytes");
+    sl_json_null(out);   /* the brokers' disks are not ours to measure */
+    sl_json_key(out, "start_offset_sum");
+    sl_json_int(out, start_sum);
+    sl_json_key(out, "end_offset_sum");
+    sl_json_int(out, end_sum);
+    sl_json_key(out, "retention_ms");
+    if (info->retention_ms > 0) sl_json_int(out, info->retention_ms);
+    else sl_json_null(out);
+    sl_json_key(out, "retention_bytes");
+    if (info->retention_bytes > 0) sl_json_int(out, info->retention_bytes);
+    else sl_json_null(out);
+    sl_json_key(out, "compression");
+    sl_json_string(out, info->compression[0] ? info->compression : "producer");   /* Kafka's default */
+    sl_json_key(out, "is_dead_letter");
+    sl_json_bool(out, false);   /* dead letters are always embedded */
+    sl_json_key(out, "source");
+    sl_json_string(out, "kafka");
+}
+
+/* The cursor text of a listed topic: its source's digit ('0' embedded, '1'
+ * Kafka), then its name, so a page ends between the two of one name. */
+static void topic_cursor(const char *name, bool is_kafka, char *cursor)
+{
+    char text[SL_API_NAME_MAX + 2];
+    snprintf(text, sizeof text, "%c%s", is_kafka ? '1' : '0', name);
+    sl_dag_cursor_encode('t', text, cursor);
+}
+
+void sl_api_topics_list(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    int limit;
+    char after[SL_API_NAME_MAX + 2];
+    const char *prefix = sl_http_query(request, "prefix");
+    if (!sl_api_param_limit(sl_http_query(request, "limit"), LIST_LIMIT_DEFAULT, &limit, response) ||
+        !sl_api_param_cursor('t', sl_http_query(request, "cursor"), after, sizeof after, response))
+        return;
+    if (after[0] && after[0] != '0' && after[0] != '1') {
+        sl_http_error(response, 400, "cursor was not given by this list");
+        return;
+    }
+    const char *after_name = after[0] ? after + 1 : NULL;
+    bool is_after_kafka = after[0] == '1';
+    size_t prefix_len = prefix ? strlen(prefix) : 0;
+    sl_log *log = sl_server_log(context);
+    char **names = NULL, **remote = NULL;
+    int32_t *remote_partitions = NULL;
+    size_t n_names = 0, n_remote = 0;
+    sl_kafka_admin *kafka = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+    const sl_plan *plan = sl_scheduler_dags_plan(dags);
+    if (!open_kafka(plan, &kafka, response)) goto done;
+    if (sl_log_topic_list(log, &names, &n_names, &err)) {
+        sl_http_error(response, 500, "listing topics: %s", err.message);
+        goto done;
+    }
+    if (kafka && sl_kafka_admin_topics(kafka, &remote, &remote_partitions, &n_remote, &err)) {
+        sl_http_error(response, 503, "%s", err.message);
+        goto done;
+    }
+    sl_json_out out;
+    sl_json_out_init(&out, &response->body);
+    sl_json_begin_object(&out);
+    sl_json_key(&out, "topics");
+    sl_json_begin_array(&out);
+    int n_listed = 0, rc = SL_OK;
+    const char *last = NULL;
+    bool is_last_kafka = false, has_more = false;
+    size_t e = 0, r = 0;
+    while ((e < n_names || r < n_remote) && rc == SL_OK && out.rc == SL_OK) {
+        /* The next of the two sorted lists, an embedded topic first on a tie. */
+        bool is_kafka = e >= n_names || (r < n_remote && strcmp(remote[r], names[e]) < 0);
+        const char *name = is_kafka ? remote[r++] : names[e++];
+        if (after_name) {
+            int by_name = strcmp(name, after_name);
+            if (by_name < 0 || (by_name == 0 && (!is_kafka || is_after_kafka))) continue;
+        }
+        if (prefix_len && strncmp(name, prefix, prefix_len) != 0) continue;
+        if (n_listed == limit) {
+            has_more = true;
+            break;
+        }
+        if (is_kafka) {
+            sl_kafka_topic_info info;
+            bool is_found;
+            rc = sl_kafka_admin_topic(kafka, name, &info, &is_found, &err);
+            if (rc || !is_found) continue;   /* deleted meanwhile, or a failure answered below */
+            sl_json_begin_object(&out);
+            write_kafka_members(&out, name, &info, true);
+            sl_json_end_object(&out);
+            sl_kafka_topic_info_free(&info);
+        } else {
+            sl_topic *topic = NULL;
+            if (sl_log_topic_open(log, name, &topic, NULL) != SL_OK) continue;   /* deleted meanwhile */
+            sl_json_begin_object(&out);
+            write_topic_members(&out, topic, plan, true);
+            sl_json_end_object(&out);
+        }
+        last = name;
+        is_last_kafka = is_kafka;
+        n_listed++;
+    }
+    sl_json_end_array(&out);
+    sl_json_key(&out, "next_cursor");
+    if (has_more && last) {
+        char cursor[SL_DAG_CURSOR_MAX];
+        topic_cursor(last, is_last_kafka, cursor);
+        sl_json_string(&out, cursor);
+    } else {
+        sl_json_null(&out);
+    }
+    sl_json_end_object(&out);
+    if (rc) sl_http_error(response, 503, "%s", err.message);
+    else answer(response, &out);
+done:
+    sl_scheduler_dags_release(dags);
+    sl_log_names_free(names, n_names);
+    sl_log_names_free(remote, n_remote);
+    free(remote_partitions);
+    sl_kafka_admin_close(kafka);
+}
+
+/* GET /api/v1/topics/{topic} of a topic on Kafka (the embedded log has none
+ * of that name); false when Kafka has none either. */
+static bool get_kafka_topic(const sl_plan *plan, const char *name, sl_http_response *response)
+{
+    sl_kafka_admin *kafka = NULL;
+    if (!open_kafka(plan, &kafka, response)) return true;
+    if (!kafka) return false;
+    sl_kafka_topic_info info;
+    bool is_found = false;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_kafka_admin_topic(kafka, name, &info, &is_found, &err)) {
+        sl_http_error(response, 503, "%s", err.message);
+        sl_kafka_admin_close(kafka);
+        return true;
+    }
+    sl_kafka_admin_close(kafka);
+    if (!is_found) return false;
+    sl_json_out out;
+    sl_json_out_init(&out, &response->body);
+    sl_json_begin_object(&out);
+    write_kafka_members(&out, name, &info, false);
+    sl_json_key(&out, "partitions");
+    sl_json_begin_array(&out);
+    for (int32_t p = 0; p < info.partitions; p++) {
+        sl_json_begin_object(&out);
+        sl_json_key(&out, "partition");
+        sl_json_int(&out, p);
+        sl_json_key(&out, "start_offset");
+        sl_json_int(&out, info.low[p]);
+        sl_json_key(&out, "end_offset");
+        sl_json_int(&out, info.high[p]);
+        sl_json_key(&out, "bytes");
+        sl_json_null(&out);
+        sl_json_end_object(&out);
+    }
+    sl_json_end_array(&out);
+    sl_json_key(&out, "groups");
+    sl_json_begin_array(&out);   /* Kafka's groups of a topic: GET /api/v1/groups?topic= */
+    sl_json_end_array(&out);
+    sl_json_end_object(&out);
+    answer(response, &out);
+    sl_kafka_topic_info_free(&info);
+    return true;
+}
+
+void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    sl_log *log = sl_server_log(context);
+    const char *name = sl_http_param(request, "topic");
+    if (!sl_api_param_name("topic", name, response)) return;
+    sl_topic *topic = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_log_topic_open(log, name, &topic, &err);
+    if (rc == SL_ENOTFOUND) {
+        sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+        bool is_answered = get_kafka_topic(sl_scheduler_dags_plan(dags), name, response);
+        sl_scheduler_dags_release(dags);
+        if (!is_answered) sl_http_error(response, 404, "no topic called '%s'", name);
+        return;
+    }
+    if (rc) {
+        sl_http_error(response, 500, "topic '%s': %s", name, err.message);
+        return;
+    }
+    char **groups = NULL;
+    size_t n_groups = 0;
+    if (sl_log_group_list(log, sl_topic_name(topic), &groups, &n_groups, &err)) {
+        sl_http_error(response, 500, "listing the groups of topic '%s': %s", sl_topic_name(topic), err.message);
+        return;
+    }
+    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+    sl_json_out out;
+    sl_json_out_init(&out, &response->body);
+    sl_json_begin_object(&out);
+    write_topic_members(&out, topic, sl_scheduler_dags_plan(dags), false);
+    sl_scheduler_dags_release(dags);
+    sl_json_key(&out, "partitions");
+    sl_json_begin_array(&out);
+    for (int32_t p = 0; p < sl_topic_partitions(topic); p++) {
+        sl_json_begin_object(&out);
+        sl_json_key(&out, "partition");
+        sl_json_int(&out, p);
+        sl_json_key(&out, "start_offset");
+        sl_json_int(&out, sl_topic_start_offset(topic, p));
+        sl_json_key(&out, "end_offset");
+        sl_json_int(&out, sl_topic_end_offset(topic, p));
+        sl_json_key(&out, "bytes");
+        sl_json_int(&out, sl_topic_bytes(topic, p));
+        sl_json_end_object(&out);
+    }
+    sl_json_end_array(&out);
+    sl_json_key(&out, "groups");
+    sl_json_begin_array(&out);
+    for (size_t g = 0; g < n_groups; g++) sl_json_string(&out, groups[g]);
+    sl_json_end_array(&out);
+    sl_json_end_object(&out);
+    answer(response, &out);
+    sl_log_names_free(groups, n_groups);
+}
+
+/* Reads ?partition=&offset=&timestamp=&limit= of a browse; false after a 4xx. */
+static bool parse_browse(const sl_http_request *request, sl_topic *topic, sl_browse_request *browse,
+                         sl_http_response *response)
+{
+    *browse = (sl_browse_request){ .partition = -1 };
+    const char *offset = sl_http_query(request, "offset"), *timestamp = sl_http_query(request, "timestamp");
+    if (offset && timestamp) {
+        sl_http_error(response, 400, "give offset or timestamp, not both");
+        return false;
+    }
+    if (!sl_api_param_partition(topic, sl_http_query(request, "partition"), &browse->partition, response) ||
+        !sl_api_param_limit(sl_http_query(request, "limit"), MESSAGES_LIMIT_DEFAULT, &browse->limit, response) ||
+        !sl_api_param_int("offset", offset, 0, INT64_MAX, &browse->offset, &browse->has_offset, response))
+        return false;
+    if (timestamp) {
+        if (!sl_api_param_time("timestamp", timestamp, &browse->time_ms, response)) return false;
+        browse->has_time = true;
+    }
+    return true;
+}
+
+/* Answers a browse of topic (also the dead-letter route's). */
+static void browse_topic(sl_topic *topic, const sl_http_request *request, bool is_dead_letter,
+                         sl_http_response *response)
+{
+    sl_browse_request browse;
+    if (!parse_browse(request, topic, &browse, response)) return;
+    browse.is_dead_letter = is_dead_letter;
+    sl_error err;
+    sl_error_clear(&err);
+    int rc = sl_topic_browse(topic, &browse, &response->body, &err);
+    if (rc) sl_http_error(response, rc == SL_ETOOBIG ? 400 : 500, "%s", err.message);
+}
+
+void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    sl_topic *topic;
+    if (!sl_api_topic_open(sl_server_log(context), sl_http_param(request, "topic"), &topic, response)) return;
+    browse_topic(topic, request, false, response);
+}
+
+void sl_api_topics_browse_dead_letters(sl_topic *topic, const sl_http_request *request, sl_http_response *response)
+{
+    browse_topic(topic, request, true, response);
+}
+
+/* ---- produce ---- */
+
+typedef struct produce_body {
+    sl_record record;
+    sl_header headers[PRODUCE_HEADERS_MAX];
+    bool has_partition;
+    int64_t partition;
+    sl_buffer value_text;   /* a value that is not a string, as JSON text */
+} produce_body;
+
+static bool string_or_null(const sl_value *value, const char *what, sl_str *out, sl_http_response *response)
+{
+    if (value->type == SL_TYPE_NULL) {
+        *out = (sl_str){ NULL, 0 };
+        return true;
+    }
+    if (value->type != SL_TYPE_STRING) {
+        sl_http_error(response, 400, "%s must be a string or null, not %s", what, sl_type_name(value->type));
+        return false;
+    }
+    *out = value->string;
+    return true;
+}
+
+static bool add_header(produce_body *body, const sl_value *key, const sl_value *value, sl_http_response *response)
+{
+    if (body->record.n_headers == PRODUCE_HEADERS_MAX) {
+        sl_http_error(response, 400, "headers: at most %d", PRODUCE_HEADERS_MAX);
+        return false;
+    }
+    sl_header *header = &body->headers[body->record.n_headers];
+    if (key->type != SL_TYPE_STRING || key->string.len == 0) {
+        sl_http_error(response, 400, "headers: a header's key must be a non-empty string");
+        return false;
+    }
+    header->key = key->string;
+    if (!string_or_null(value, "headers: a header's value", &header->value, response)) return false;
+    if (!header->value.ptr) header->value = (sl_str){ "", 0 };
+    body->record.n_headers++;
+    return true;
+}
+
+static bool read_headers(produce_body *body, const sl_value *headers, sl_http_response *response)
+{
+    if (headers->type == SL_TYPE_OBJECT) {
+        for (size_t i = 0; i < headers->object.n_members; i++) {
+            sl_value key = sl_value_string(headers->object.members[i].key);
+            if (!add_header(body, &key, &headers->object.members[i].value, response)) return false;
+        }
+        return true;
+    }
+    if (headers->type == SL_TYPE_ARRAY) {
+        for (size_t i = 0; i < headers->array.n_items; i++) {
+            const sl_value *item = &headers->array.items[i];
+            const sl_value *key = sl_value_get(item, SL_STR_LIT("key"));
+            const sl_value *value = sl_value_get(item, SL_STR_LIT("value"));
+            if (item->type != SL_TYPE_OBJECT || !key || !value || item->object.n_members != 2) {
+                sl_http_error(response, 400, "headers[%zu]: expected {\"key\": ..., \"value\": ...}", i);
+                return false;
+            }
+            if (!add_header(body, key, value, response)) return false;
+        }
+        return true;
+    }
+    sl_http_error(response, 400, "headers must be an object {name: value} or an array of {key, value}, not %s",
+                  sl_type_name(headers->type));
+    return false;
+}
+
+/* Fills body from the request's JSON object; false after a 400. */
+static bool read_produce_body(const sl_value *root, produce_body *body, sl_http_response *response)
+{
+    if (root->type != SL_TYPE_OBJECT) {
+        sl_http_error(response, 400, "the body must be a JSON object {\"key\", \"value\", \"headers\", \"partition\"}, "
+                                     "not %s", sl_type_name(root->type));
+        return false;
+    }
+    bool has_value = false;
+    body->record.headers = body->headers;
+    for (size_t i = 0; i < root->object.n_members; i++) {
+        const sl_member *member = &root->object.members[i];
+        if (sl_str_eq_cstr(member->key, "key")) {
+            if (!string_or_null(&member->value, "key", &body->record.key, response)) return false;
+        } else if (sl_str_eq_cstr(member->key, "value")) {
+            has_value = true;
+            if (member->value.type == SL_TYPE_STRING) {
+                body->record.raw = member->value.string;
+            } else {
+                if (sl_json_write(&body->value_text, &member->value)) {
+                    sl_http_error(response, 500, "out of memory");
+                    return false;
+                }
+                body->record.raw = (sl_str){ body->value_text.data, body->value_text.len };
+            }
+        } else if (sl_str_eq_cstr(member->key, "headers")) {
+            if (!read_headers(body, &member->value, response)) return false;
+        } else if (sl_str_eq_cstr(member->key, "partition")) {
+            if (member->value.type != SL_TYPE_INT || member->value.integer < 0) {
+                sl_http_error(response, 400, "partition must be an integer >= 0");
+                return false;
+            }
+            body->has_partition = true;
+            body->partition = member->value.integer;
+        } else {
+            sl_http_error(response, 400, "unknown field '%.*s' (known: key, value, headers, partition)",
+                          (int)(member->key.len > 100 ? 100 : member->key.len), member->key.ptr);
+            return false;
+        }
+    }
+    if (!has_value) {
+        sl_http_error(response, 400, "value is required (a string, or any JSON, stored as its JSON text)");
+        return false;
+    }
+    if (!body->record.raw.ptr) body->record.raw = (sl_str){ "", 0 };
+    return true;
+}
+
+void sl_api_topics_produce(void *context, const sl_http_request *request, sl_http_response *response)
+{
+    static atomic_uint round_robin;
+    sl_topic *topic;
+    if (!sl_api_topic_open(sl_server_log(context), sl_http_param(request, "topic"), &topic, response)) return;
+    sl_arena *arena = sl_arena_new(0);
+    produce_body body = { .value_text = SL_BUFFER_INIT };
+    if (!arena) {
+        sl_http_error(response, 500, "out of memory");
+        return;
+    }
+    sl_value root;
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_json_parse(arena, request->body, request->body_len, &root, &err)) {
+        sl_http_error(response, 400, "the body is not JSON: %s", err.message);
+        goto done;
+    }
+    if (!read_produce_body(&root, &body, response)) goto done;
+    int32_t n_partitions = sl_topic_partitions(topic);
+    int32_t partition;
+    if (body.has_partition) {
+        if (body.partition >= n_partitions) {
+            sl_http_error(response, 404, "topic '%s' has no partition %lld (it has %d: 0 to %d)", sl_topic_name(topic),
+                          (long long)body.partition, (int)n_partitions, (int)n_partitions - 1);
+            goto done;
+        }
+        partition = (int32_t)body.partition;
+    } else if (body.record.key.ptr) {
+        partition = sl_log_partition_for_key(body.record.key, n_partitions);
+    } else {
+        partition = (int32_t)(atomic_fetch_add(&round_robin, 1) % (unsigned)n_partitions);
+    }
+    body.record.timestamp_ms = sl_clock_wall_ms();
+    int64_t offset = -1;
+    if (sl_topic_append(topic, partition, &body.record, 1, &offset, &err)) {
+        sl_http_error(response, err.code == SL_ETOOBIG ? 413 : 500, "%s", err.message);
+        goto done;
+    }
+    response->status = 201;
+    if (sl_buffer_printf(&response->body, "{\"partition\":%d,\"offset\":%lld}\n", (int)partition, (long long)offset))
+        sl_http_error(response, 500, "out of memory");
+done:
+    sl_buffer_free(&body.value_text);
+    sl_arena_free(arena);
+}
