@@ -143,7 +143,7 @@ void sl_api_topics_produce(void *context, const sl_http_request *request, sl_htt
 {
     static atomic_uint round_robin;
     sl_topic *topic;
-    if (!sl_api_topic_open(sl_server_log(context), sl_http_param(request, "topic"), &topic, response)) return;
+    if (!sl_api_topics_open_embedded(context, sl_http_param(request, "topic"), &topic, response)) return;
     sl_arena *arena = sl_arena_new(0);
     produce_body body = { .value_text = SL_BUFFER_INIT };
     if (!arena) {

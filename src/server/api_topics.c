@@ -364,10 +364,33 @@ static void browse_topic(sl_topic *topic, const sl_http_request *request, bool i
     if (rc) sl_http_error(response, rc == SL_ETOOBIG ? 400 : 500, "%s", err.message);
 }
 
+bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response)
+{
+    if (sl_api_topic_open(sl_server_log(context), name, topic, response)) return true;
+    if (response->status != 404) return false;
+    /* Not embedded: say so when the file's topics are on Kafka and it has one of that name. */
+    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+    sl_kafka_admin *kafka = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    bool has_kafka = sl_kafka_admin_open(sl_scheduler_dags_plan(dags), &kafka, &err) == SL_OK && kafka;
+    sl_scheduler_dags_release(dags);
+    sl_kafka_topic_info info;
+    bool is_on_kafka = false;
+    if (has_kafka && sl_kafka_admin_topic(kafka, name, &info, &is_on_kafka, &err) == SL_OK && is_on_kafka) {
+        sl_kafka_topic_info_free(&info);
+        sl_http_error(response, 404, "topic '%s' is on Kafka (brokers '%s'): messages are browsed and produced here "
+                                     "for embedded topics only (sluice topic consume --kafka reads it)",
+                      name, sl_kafka_admin_brokers(kafka));
+    }
+    sl_kafka_admin_close(kafka);
+    return false;
+}
+
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)
 {
     sl_topic *topic;
-    if (!sl_api_topic_open(sl_server_log(context), sl_http_param(request, "topic"), &topic, response)) return;
+    if (!sl_api_topics_open_embedded(context, sl_http_param(request, "topic"), &topic, response)) return;
     browse_topic(topic, request, false, response);
 }
 

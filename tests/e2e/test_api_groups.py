@@ -210,6 +210,9 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
     assert detail["source"] == "kafka" and detail["messages"] == 30
     got, body = server.request("GET", "/api/v1/topics/no-such-topic-here")
     assert got == 404, body
+    for method, body in [("GET", None), ("POST", {"value": 1})]:
+        got, answer = server.request(method, f"/api/v1/topics/{topic}/messages", body)
+        assert got == 404 and "is on Kafka" in answer["error"] and kafka_broker.bootstrap in answer["error"], answer
     server.stop()
 
 
