@@ -22,6 +22,7 @@
 #include "server/api_params.h"
 #include "server/dag_json.h"
 #include "server/kafka_admin.h"
+#include "server/kafka_browse.h"
 #include "server/server.h"
 #include "server/topic_browse.h"
 
@@ -330,7 +331,8 @@ void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_re
     sl_log_names_free(groups, n_groups);
 }
 
-/* Reads ?partition=&offset=&timestamp=&limit= of a browse; false after a 4xx. */
+/* Reads ?partition=&offset=&timestamp=&limit= of a browse of topic (NULL:
+ * a topic on Kafka, whose browse checks the partition); false after a 4xx. */
 static bool parse_browse(const sl_http_request *request, sl_topic *topic, sl_browse_request *browse,
                          sl_http_response *response)
 {
@@ -340,7 +342,14 @@ static bool parse_browse(const sl_http_request *request, sl_topic *topic, sl_bro
         sl_http_error(response, 400, "give offset or timestamp, not both");
         return false;
     }
-    if (!sl_api_param_partition(topic, sl_http_query(request, "partition"), &browse->partition, response) ||
+    int64_t partition = -1;
+    bool has_partition = false;
+    bool is_good = topic ? sl_api_param_partition(topic, sl_http_query(request, "partition"), &browse->partition,
+                                                  response)
+                         : sl_api_param_int("partition", sl_http_query(request, "partition"), 0, INT32_MAX, &partition,
+                                            &has_partition, response);
+    if (!topic && has_partition) browse->partition = (int32_t)partition;
+    if (!is_good ||
         !sl_api_param_limit(sl_http_query(request, "limit"), MESSAGES_LIMIT_DEFAULT, &browse->limit, response) ||
         !sl_api_param_int("offset", offset, 0, INT64_MAX, &browse->offset, &browse->has_offset, response))
         return false;
@@ -364,6 +373,33 @@ static void browse_topic(sl_topic *topic, const sl_http_request *request, bool i
     if (rc) sl_http_error(response, rc == SL_ETOOBIG ? 400 : 500, "%s", err.message);
 }
 
+/* A browse of topic on Kafka when the embedded log has none of that name
+ * and the file's topics are on Kafka; false (nothing answered) when they
+ * are not, or Kafka has no such topic either. */
+static bool browse_kafka_topic(void *context, const char *name, const sl_http_request *request,
+                               sl_http_response *response)
+{
+    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+    sl_kafka_admin *kafka = NULL;
+    bool is_open = open_kafka(sl_scheduler_dags_plan(dags), &kafka, response);
+    sl_scheduler_dags_release(dags);
+    if (!is_open) return true;
+    if (!kafka) return false;
+    bool is_answered = true;
+    sl_browse_request browse;
+    if (parse_browse(request, NULL, &browse, response)) {
+        sl_error err;
+        sl_error_clear(&err);
+        sl_buffer_clear(&response->body);
+        int rc = sl_kafka_browse(kafka, name, &browse, &response->body, &err);
+        if (rc == SL_ENOTFOUND) is_answered = false;
+        else if (rc) sl_http_error(response, rc == SL_EINVAL ? 404 : rc == SL_ETOOBIG ? 400 : rc == SL_ENOMEM ? 500 : 503,
+                                   "%s", err.message);
+    }
+    sl_kafka_admin_close(kafka);
+    return is_answered;
+}
+
 bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response)
 {
     if (sl_api_topic_open(sl_server_log(context), name, topic, response)) return true;
@@ -375,23 +411,31 @@ bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **top
     sl_error_clear(&err);
     bool has_kafka = sl_kafka_admin_open(sl_scheduler_dags_plan(dags), &kafka, &err) == SL_OK && kafka;
     sl_scheduler_dags_release(dags);
-    sl_kafka_topic_info info;
-    bool is_on_kafka = false;
-    if (has_kafka && sl_kafka_admin_topic(kafka, name, &info, &is_on_kafka, &err) == SL_OK && is_on_kafka) {
-        sl_kafka_topic_info_free(&info);
-        sl_http_error(response, 404, "topic '%s' is on Kafka (brokers '%s'): messages are browsed and produced here "
-                                     "for embedded topics only (sluice topic consume --kafka reads it)",
+    int32_t n_partitions = 0;
+    if (has_kafka && sl_kafka_admin_partitions(kafka, name, &n_partitions, &err) == SL_OK && n_partitions > 0)
+        sl_http_error(response, 404, "topic '%s' is on Kafka (brokers '%s'): messages are produced here into "
+                                     "embedded topics only (sluice topic produce --kafka writes to it)",
                       name, sl_kafka_admin_brokers(kafka));
-    }
     sl_kafka_admin_close(kafka);
     return false;
 }
 
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)
 {
+    const char *name = sl_http_param(request, "topic");
     sl_topic *topic;
-    if (!sl_api_topics_open_embedded(context, sl_http_param(request, "topic"), &topic, response)) return;
-    browse_topic(topic, request, false, response);
+    if (sl_api_topic_open(sl_server_log(context), name, &topic, response)) {
+        browse_topic(topic, request, false, response);
+        return;
+    }
+    if (response->status != 404) return;
+    sl_http_response kafka_answer = { .status = 200 };
+    if (browse_kafka_topic(context, name, request, &kafka_answer)) {
+        sl_buffer_free(&response->body);
+        *response = kafka_answer;
+    } else {
+        sl_buffer_free(&kafka_answer.body);
+    }
 }
 
 void sl_api_topics_browse_dead_letters(sl_topic *topic, const sl_http_request *request, sl_http_response *response)

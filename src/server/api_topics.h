@@ -18,9 +18,9 @@ void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_re
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_topics_produce(void *context, const sl_http_request *request, sl_http_response *response);
 
-/* The embedded topic called name, as sl_api_topic_open opens it; when it
- * is not there but the file's topics are on Kafka and Kafka has it, the
- * 404 says so. The log owns *topic. */
+/* The embedded topic called name, as sl_api_topic_open opens it, for
+ * producing; when it is not there but the file's topics are on Kafka and
+ * Kafka has it, the 404 says so. The log owns *topic. */
 bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response);
 
 /* A page of topic's messages with the dead-letter fields (the dead-letter
