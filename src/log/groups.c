@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,18 +188,41 @@ static int list_entries(const char *dir, unsigned char type, const char *suffix,
     return SL_OK;
 }
 
-/* A copy of names[0..n) (NULL when out of memory). */
-static char **copy_names(char *const *names, size_t n)
+/* The first index of sorted names[0..n) whose name is after `after` (NULL:
+ * any) and not before prefix (NULL: any). */
+static size_t first_after(char *const *names, size_t n, const char *after, const char *prefix)
 {
-    char **copy = malloc((n ? n : 1) * sizeof *copy);
-    for (size_t i = 0; copy && i < n; i++) {
-        copy[i] = strdup(names[i]);
+    size_t low = 0, high = n;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        bool is_before = (after && strcmp(names[middle], after) <= 0) ||
+                         (prefix && strcmp(names[middle], prefix) < 0);
+        if (is_before) low = middle + 1;
+        else high = middle;
+    }
+    return low;
+}
+
+/* Copies of the names of sorted names[0..n) after `after` that start with
+ * prefix, at most max, into *out. */
+static int copy_page(char *const *names, size_t n, const char *after, const char *prefix, size_t max, char ***out,
+                     size_t *n_out)
+{
+    size_t from = first_after(names, n, after, prefix), prefix_len = prefix ? strlen(prefix) : 0, count = 0;
+    while (from + count < n && count < max && (!prefix_len || strncmp(names[from + count], prefix, prefix_len) == 0))
+        count++;
+    char **copy = malloc((count ? count : 1) * sizeof *copy);
+    if (!copy) return SL_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        copy[i] = strdup(names[from + i]);
         if (!copy[i]) {
             sl_log_names_free(copy, i);
-            return NULL;
+            return SL_ENOMEM;
         }
     }
-    return copy;
+    *out = copy;
+    *n_out = count;
+    return SL_OK;
 }
 
 /* Whether a listing of a directory whose mtime was `mtime`, taken at
@@ -211,13 +235,15 @@ static bool is_listing_settled(struct timespec mtime, struct timespec listed_at)
     return listed_at.tv_sec > mtime.tv_sec + 1;
 }
 
-int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
+int sl_log_groups_page(sl_log *log, const char *after, const char *prefix, size_t max, char ***names,
+                       size_t *n_names, sl_error *err)
 {
     /* Many thousands of groups cost a few milliseconds to list, and groups
      * are created rarely: the listing is kept while groups/'s mtime (which
-     * changes when an entry is added or removed) stays the same. No lock on
-     * the directory: commits only create directories and rename whole
-     * files, so a listing sees a group or not, and never stalls a commit. */
+     * changes when an entry is added or removed) stays the same, and a page
+     * copies only its own names out of it. No lock on the directory:
+     * commits only create directories and rename whole files, so a listing
+     * sees a group or not, and never stalls a commit. */
     struct stat st;
     bool has_stat = stat(log->groups_dir, &st) == 0;
     *names = NULL;
@@ -226,29 +252,39 @@ int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
     bool is_cached = has_stat && log->has_group_names && st.st_mtim.tv_sec == log->group_names_mtime.tv_sec &&
                      st.st_mtim.tv_nsec == log->group_names_mtime.tv_nsec;
     if (is_cached) {
-        char **copy = copy_names(log->group_names, log->n_group_names);
-        size_t n = log->n_group_names;
+        int rc = copy_page(log->group_names, log->n_group_names, after, prefix, max, names, n_names);
         pthread_mutex_unlock(&log->group_names_mutex);
-        if (!copy) return sl_error_set(err, SL_ENOMEM, "out of memory listing groups");
-        *names = copy;
-        *n_names = n;
-        return SL_OK;
+        return rc ? sl_error_set(err, rc, "out of memory listing groups") : SL_OK;
     }
     pthread_mutex_unlock(&log->group_names_mutex);
     struct timespec listed_at;
     clock_gettime(CLOCK_REALTIME, &listed_at);
-    int rc = list_entries(log->groups_dir, DT_DIR, "", names, n_names, err);
-    if (rc || !has_stat || !is_listing_settled(st.st_mtim, listed_at)) return rc;
-    char **kept = copy_names(*names, *n_names);
-    if (!kept) return SL_OK;   /* not kept: listed again next time */
+    char **all = NULL;
+    size_t n_all = 0;
+    int rc = list_entries(log->groups_dir, DT_DIR, "", &all, &n_all, err);
+    if (rc) return rc;
+    rc = copy_page(all, n_all, after, prefix, max, names, n_names);
+    if (rc) {
+        sl_log_names_free(all, n_all);
+        return sl_error_set(err, rc, "out of memory listing groups");
+    }
+    if (!has_stat || !is_listing_settled(st.st_mtim, listed_at)) {
+        sl_log_names_free(all, n_all);
+        return SL_OK;
+    }
     pthread_mutex_lock(&log->group_names_mutex);
     sl_log_names_free(log->group_names, log->n_group_names);
-    log->group_names = kept;
-    log->n_group_names = *n_names;
+    log->group_names = all;   /* kept: the listing is the cache's from here on */
+    log->n_group_names = n_all;
     log->group_names_mtime = st.st_mtim;
     log->has_group_names = true;
     pthread_mutex_unlock(&log->group_names_mutex);
     return SL_OK;
+}
+
+int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err)
+{
+    return sl_log_groups_page(log, NULL, NULL, SIZE_MAX, names, n_names, err);
 }
 
 int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names, sl_error *err)

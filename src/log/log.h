@@ -146,6 +146,12 @@ int sl_log_group_list(sl_log *log, const char *topic, char ***names, size_t *n_n
  * group, so it stays fast with many thousands of groups. */
 int sl_log_groups(sl_log *log, char ***names, size_t *n_names, sl_error *err);
 
+/* The groups after `after` (NULL: from the first) whose names start with
+ * prefix (NULL: any), at most max of them, sorted (free with
+ * sl_log_names_free): a page of sl_log_groups, copying only its names. */
+int sl_log_groups_page(sl_log *log, const char *after, const char *prefix, size_t max, char ***names,
+                       size_t *n_names, sl_error *err);
+
 /* The topics group has committed offsets for (sorted; free with
  * sl_log_names_free); none for a group that does not exist. */
 int sl_log_group_topics(sl_log *log, const char *group, char ***names, size_t *n_names,

@@ -10,6 +10,7 @@
  */
 #include "server/api_groups.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,11 @@ void sl_api_groups_list(void *context, const sl_http_request *request, sl_http_r
     sl_error err;
     sl_error_clear(&err);
     if (!open_kafka(context, &kafka, response)) return;
-    if (sl_log_groups(log, &embedded, &n_embedded, &err)) {
+    /* Embedded names after the cursor's: a page needs limit + 1 of them
+     * (the one past the page says whether there is more), all with a topic
+     * filter, which may pass over many. */
+    size_t wanted = topic ? SIZE_MAX : (size_t)limit + 1;
+    if (sl_log_groups_page(log, after.name, prefix, wanted, &embedded, &n_embedded, &err)) {
         sl_http_error(response, 500, "listing groups: %s", err.message);
         goto done;
     }

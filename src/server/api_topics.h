@@ -8,6 +8,8 @@
 #ifndef SL_API_TOPICS_H
 #define SL_API_TOPICS_H
 
+#include <stdbool.h>
+
 #include "log/log.h"
 #include "server/http.h"
 
@@ -15,6 +17,11 @@ void sl_api_topics_list(void *context, const sl_http_request *request, sl_http_r
 void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_topics_produce(void *context, const sl_http_request *request, sl_http_response *response);
+
+/* The embedded topic called name, as sl_api_topic_open opens it, for
+ * producing; when it is not there but the file's topics are on Kafka and
+ * Kafka has it, the 404 says so. The log owns *topic. */
+bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response);
 
 /* A page of topic's messages with the dead-letter fields (the dead-letter
  * route's browse, with the same parameters). */

@@ -44,6 +44,7 @@ struct sl_kafka_admin {
     size_t known_capacity;
     prefetched_group *prefetched;
     size_t n_prefetched;
+    rd_kafka_conf_t *consumer_conf;   /* the same settings, for browsing consumers */
 };
 
 int sl_kafka_admin_open(const sl_plan *plan, sl_kafka_admin **out, sl_error *err)
@@ -70,6 +71,7 @@ int sl_kafka_admin_open(const sl_plan *plan, sl_kafka_admin **out, sl_error *err
     }
     rd_kafka_conf_set_opaque(conf, kafka);
     sl_kafka_conf_set_logging(conf);
+    kafka->consumer_conf = rd_kafka_conf_dup(conf);
     kafka->client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (!kafka->client) {
         rd_kafka_conf_destroy(conf);
@@ -92,6 +94,7 @@ void sl_kafka_admin_close(sl_kafka_admin *kafka)
         if (kafka->prefetched[i].list) rd_kafka_topic_partition_list_destroy(kafka->prefetched[i].list);
     }
     free(kafka->prefetched);
+    if (kafka->consumer_conf) rd_kafka_conf_destroy(kafka->consumer_conf);
     free(kafka->brokers);
     free(kafka);
 }
@@ -508,4 +511,50 @@ void sl_kafka_topic_info_free(sl_kafka_topic_info *info)
     free(info->low);
     free(info->high);
     info->low = info->high = NULL;
+}
+
+/* ---- what browsing needs ---- */
+
+int sl_kafka_admin_partitions(sl_kafka_admin *kafka, const char *topic, int32_t *n, sl_error *err)
+{
+    *n = 0;
+    const struct rd_kafka_metadata *metadata = NULL;
+    int rc = metadata_of(kafka, topic, &metadata, err);
+    if (rc) return rc;
+    if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        *n = metadata->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(metadata);
+    return SL_OK;
+}
+
+int sl_kafka_admin_watermarks(sl_kafka_admin *kafka, const char *topic, int32_t partition, int64_t *low,
+                              int64_t *high, sl_error *err)
+{
+    rd_kafka_resp_err_t code = query_watermarks(kafka, topic, partition, SL_KAFKA_ADMIN_TIMEOUT_MS, low, high);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) return SL_OK;
+    return sl_error_set(err, SL_ETIMEOUT, "kafka brokers '%s': watermarks of %s partition %d: %s", kafka->brokers,
+                        topic, (int)partition, rd_kafka_err2str(code));
+}
+
+rd_kafka_t *sl_kafka_admin_consumer(sl_kafka_admin *kafka, sl_error *err)
+{
+    char error[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(kafka->consumer_conf);
+    /* Never subscribed and never committing: assign() alone, so the group
+     * is only a name and no offsets of anyone's are touched. */
+    int rc = sl_kafka_conf_set(conf, "group.id", "sluice-api-browse", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "enable.auto.commit", "false", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "enable.auto.offset.store", "false", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "enable.partition.eof", "true", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "queued.max.messages.kbytes", "16384", err);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    if (!consumer) {
+        rd_kafka_conf_destroy(conf);
+        sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': %s", kafka->brokers, error);
+    }
+    return consumer;
 }

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "core/error.h"
 #include "runtime/plan.h"
 #include "server/group_offsets.h"
@@ -68,5 +70,19 @@ typedef struct sl_kafka_topic_info {
 int sl_kafka_admin_topic(sl_kafka_admin *kafka, const char *topic, sl_kafka_topic_info *info, bool *is_found,
                          sl_error *err);
 void sl_kafka_topic_info_free(sl_kafka_topic_info *info);
+
+/* ---- for browsing (kafka_browse.c) ---- */
+
+/* topic's partition count, 0 when the cluster has no such topic. */
+int sl_kafka_admin_partitions(sl_kafka_admin *kafka, const char *topic, int32_t *n, sl_error *err);
+
+/* A partition's low and high watermarks (asked once per client). */
+int sl_kafka_admin_watermarks(sl_kafka_admin *kafka, const char *topic, int32_t partition, int64_t *low,
+                              int64_t *high, sl_error *err);
+
+/* A consumer with the client's settings that only ever assigns partitions
+ * and commits nothing; the caller closes and destroys it. NULL with err set
+ * when librdkafka refuses. */
+rd_kafka_t *sl_kafka_admin_consumer(sl_kafka_admin *kafka, sl_error *err);
 
 #endif

@@ -13,15 +13,6 @@
 
 #define READ_BYTES_MIN (256 * 1024)
 
-typedef struct partition_page {
-    int32_t partition;
-    int64_t from;          /* where reading started */
-    int64_t read_next;     /* the read's next offset after its last record */
-    bool is_cut;           /* the read stopped at the page's bounds (records or bytes), not at the end */
-    sl_batch *batch;
-    size_t n_taken;        /* records of batch in the answer (its first ones) */
-} partition_page;
-
 /* The offset reading starts at in partition p. */
 static int starting_offset(sl_topic *topic, int32_t p, const sl_browse_request *request, sl_batch *scratch,
                            int64_t *from, sl_error *err)
@@ -41,7 +32,7 @@ static int starting_offset(sl_topic *topic, int32_t p, const sl_browse_request *
     return rc;
 }
 
-static int read_partition(sl_topic *topic, partition_page *page, size_t budget, sl_error *err)
+static int read_partition(sl_topic *topic, sl_browse_page *page, size_t budget, sl_error *err)
 {
     int64_t at = page->from;
     size_t bytes = 0;
@@ -68,13 +59,13 @@ static int read_partition(sl_topic *topic, partition_page *page, size_t budget, 
  * partition's records in offset order (a k-way merge of their heads, so what
  * is taken of a partition is always its first records, even where its
  * timestamps go back in time), up to limit; sets each page's n_taken. */
-static size_t merge(partition_page *pages, int32_t n_pages, size_t limit, const sl_record **merged)
+static size_t merge(sl_browse_page *pages, int32_t n_pages, size_t limit, const sl_record **merged)
 {
     size_t n = 0;
     while (n < limit) {
-        partition_page *best = NULL;
+        sl_browse_page *best = NULL;
         for (int32_t i = 0; i < n_pages; i++) {
-            partition_page *page = &pages[i];
+            sl_browse_page *page = &pages[i];
             if (page->n_taken == page->batch->n_records && page->is_cut) return n;   /* its next is unknown */
             if (page->n_taken == page->batch->n_records) continue;
             const sl_record *head = &page->batch->records[page->n_taken];
@@ -86,7 +77,7 @@ static size_t merge(partition_page *pages, int32_t n_pages, size_t limit, const 
     return n;
 }
 
-static void write_answer(const sl_browse_request *request, partition_page *pages, int32_t n_pages,
+static void write_answer(bool is_dead_letter, sl_browse_page *pages, int32_t n_pages,
                          const sl_record **merged, size_t n_taken, sl_buffer *out, int *rc)
 {
     sl_arena *scratch = sl_arena_new(0);
@@ -100,7 +91,7 @@ static void write_answer(const sl_browse_request *request, partition_page *pages
     sl_json_key(&json, "messages");
     sl_json_begin_array(&json);
     for (size_t i = 0; i < n_taken; i++) {
-        sl_message_json_write(&json, merged[i], request->is_dead_letter, scratch);
+        sl_message_json_write(&json, merged[i], is_dead_letter, scratch);
         sl_arena_reset(scratch);
     }
     sl_json_end_array(&json);
@@ -109,7 +100,7 @@ static void write_answer(const sl_browse_request *request, partition_page *pages
     sl_json_key(&json, "partition");
     sl_json_begin_object(&json);
     for (int32_t i = 0; i < n_pages; i++) {
-        const partition_page *page = &pages[i];
+        const sl_browse_page *page = &pages[i];
         int64_t next = page->from;
         if (page->n_taken == page->batch->n_records) next = page->read_next;
         else if (page->n_taken > 0) next = page->batch->records[page->n_taken - 1].offset + 1;
@@ -126,6 +117,22 @@ static void write_answer(const sl_browse_request *request, partition_page *pages
     sl_arena_free(scratch);
 }
 
+int sl_browse_answer(sl_browse_page *pages, int32_t n_pages, int limit, bool is_dead_letter, sl_buffer *out)
+{
+    size_t n_read = 0;
+    for (int32_t i = 0; i < n_pages; i++) {
+        pages[i].n_taken = 0;
+        n_read += pages[i].batch->n_records;
+    }
+    const sl_record **merged = malloc((n_read ? n_read : 1) * sizeof *merged);
+    if (!merged) return SL_ENOMEM;
+    size_t n_taken = merge(pages, n_pages, (size_t)limit, merged);
+    int rc = SL_OK;
+    write_answer(is_dead_letter, pages, n_pages, merged, n_taken, out, &rc);
+    free(merged);
+    return rc;
+}
+
 int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer *out, sl_error *err)
 {
     int rc = SL_ENOMEM;
@@ -138,15 +145,13 @@ int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer
     size_t capacity = (size_t)request->limit;
     if (capacity * (size_t)n_pages > SL_BROWSE_RECORDS_MAX) capacity = SL_BROWSE_RECORDS_MAX / (size_t)n_pages;
     if (capacity < 1) capacity = 1;
-    const sl_record **merged = NULL;
-    size_t n_merged = 0;
     sl_batch *scratch = sl_batch_new(256);
-    partition_page *pages = calloc((size_t)n_pages, sizeof *pages);
+    sl_browse_page *pages = calloc((size_t)n_pages, sizeof *pages);
     if (!scratch || !pages) goto done;
     size_t budget = SL_BROWSE_BYTES / (size_t)n_pages;
     if (budget < READ_BYTES_MIN) budget = READ_BYTES_MIN;
     for (int32_t i = 0; i < n_pages; i++) {
-        partition_page *page = &pages[i];
+        sl_browse_page *page = &pages[i];
         page->partition = first + i;
         page->batch = sl_batch_new(capacity);
         if (!page->batch) {
@@ -156,15 +161,8 @@ int sl_topic_browse(sl_topic *topic, const sl_browse_request *request, sl_buffer
         rc = starting_offset(topic, page->partition, request, scratch, &page->from, err);
         if (rc == SL_OK) rc = read_partition(topic, page, budget, err);
         if (rc) goto done;
-        n_merged += page->batch->n_records;
     }
-    merged = malloc((n_merged ? n_merged : 1) * sizeof *merged);
-    if (!merged) {
-        rc = SL_ENOMEM;
-        goto done;
-    }
-    size_t n_taken = merge(pages, n_pages, (size_t)request->limit, merged);
-    write_answer(request, pages, n_pages, merged, n_taken, out, &rc);
+    rc = sl_browse_answer(pages, n_pages, request->limit, request->is_dead_letter, out);
     if (rc) sl_error_set(err, rc, "out of memory writing messages of topic %s", sl_topic_name(topic));
 done:
     if (rc == SL_ENOMEM && err && !err->message[0]) sl_error_set(err, rc, "out of memory browsing topic %s",
@@ -172,7 +170,6 @@ done:
     if (pages)
         for (int32_t i = 0; i < n_pages; i++) sl_batch_free(pages[i].batch);
     free(pages);
-    free(merged);
     sl_batch_free(scratch);
     return rc;
 }

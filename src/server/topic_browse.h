@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/batch.h"
 #include "core/buffer.h"
 #include "core/error.h"
 #include "log/log.h"
@@ -40,6 +41,20 @@ typedef struct sl_browse_request {
     int limit;               /* 1..1000 */
     bool is_dead_letter;     /* add error, stage, origin to each message */
 } sl_browse_request;
+
+/* What was read of one partition for a page. */
+typedef struct sl_browse_page {
+    int32_t partition;
+    int64_t from;          /* where reading started */
+    int64_t read_next;     /* the offset after the last record read (from when none was) */
+    bool is_cut;           /* the read stopped at the page's bounds (records or bytes), not at the end */
+    sl_batch *batch;       /* the records read, in offset order */
+    size_t n_taken;        /* set by sl_browse_answer: records of batch in the answer (its first ones) */
+} sl_browse_page;
+
+/* Merges pages[0..n_pages) as described above, at most limit records, and
+ * appends the answer to out. SL_ENOMEM when out of memory. */
+int sl_browse_answer(sl_browse_page *pages, int32_t n_pages, int limit, bool is_dead_letter, sl_buffer *out);
 
 /* Appends {"messages":[MESSAGE...],"next":{"partition":{"P":offset}}} to
  * out. SL_ETOOBIG for a merged browse of a topic of more than

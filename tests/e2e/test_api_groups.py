@@ -152,7 +152,9 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
     from confluent_kafka import Consumer, TopicPartition
     topic, group = f"api-groups-{time.time_ns()}", f"api-group-{time.time_ns()}"
     kafka_server.create_topic(kafka_broker, topic, 2, config={"retention.ms": "3600000", "compression.type": "zstd"})
-    kafka_server.produce(kafka_broker, topic, [(f"k{i}".encode(), b"v", i % 2) for i in range(30)])
+    before = int(time.time() * 1000)
+    kafka_server.produce(kafka_broker, topic, [(f"k{i}".encode(), f'{{"i":{i}}}'.encode() if i % 3 else b"\xff\x00",
+                                                i % 2) for i in range(30)])
     consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": group,
                          "enable.auto.commit": False})
     consumer.commit(offsets=[TopicPartition(topic, 0, 4), TopicPartition(topic, 1, 15)], asynchronous=False)
@@ -210,6 +212,26 @@ def test_kafka_groups_with_offsets_committed_by_confluent_kafka(api_server, kafk
     assert detail["source"] == "kafka" and detail["messages"] == 30
     got, body = server.request("GET", "/api/v1/topics/no-such-topic-here")
     assert got == 404, body
+    got, answer = server.request("POST", f"/api/v1/topics/{topic}/messages", {"value": 1})
+    assert got == 404 and "is on Kafka" in answer["error"] and kafka_broker.bootstrap in answer["error"], answer
+
+    # Kafka's messages browsed as embedded ones are: merged, from an offset, from a time.
+    every = server.get(f"/api/v1/topics/{topic}/messages", limit=100)
+    assert sorted((m["partition"], m["offset"]) for m in every["messages"]) == \
+        [(p, o) for p in range(2) for o in range(15)]
+    assert every["next"]["partition"] == {"0": 15, "1": 15}
+    by_key = {m["key"]: m for m in every["messages"]}
+    assert by_key["k4"]["value"] == {"i": 4} and by_key["k4"]["value_encoding"] == "json"
+    assert by_key["k3"]["value_encoding"] == "base64" and by_key["k3"]["value"] == "/wA="
+    page = server.get(f"/api/v1/topics/{topic}/messages", partition=1, offset=10, limit=3)
+    assert [m["offset"] for m in page["messages"]] == [10, 11, 12] and page["next"]["partition"] == {"1": 13}
+    assert [m["key"] for m in page["messages"]] == ["k21", "k23", "k25"]
+    late = server.get(f"/api/v1/topics/{topic}/messages", timestamp=str(before - 60_000), partition=0)
+    assert len(late["messages"]) == 15
+    none = server.get(f"/api/v1/topics/{topic}/messages", timestamp=str(int(time.time() * 1000) + 3_600_000))
+    assert none["messages"] == [] and none["next"]["partition"] == {"0": 15, "1": 15}
+    got, answer = server.request("GET", f"/api/v1/topics/{topic}/messages?partition=2")
+    assert got == 404 and "no partition 2 (it has 2: 0 to 1)" in answer["error"], answer
     server.stop()
 
 
@@ -222,6 +244,8 @@ def test_brokers_that_do_not_answer_are_a_503_naming_them(api_server):  # noqa: 
     got, body = server.request("GET", "/api/v1/groups/someone?source=kafka")
     assert got == 503 and "127.0.0.1:1" in body["error"], body
     got, body = server.request("GET", "/api/v1/topics")
+    assert got == 503 and "127.0.0.1:1" in body["error"], body
+    got, body = server.request("GET", "/api/v1/topics/somewhere/messages")
     assert got == 503 and "127.0.0.1:1" in body["error"], body
     assert server.request("GET", "/healthz") == (200, {"status": "ok"})
     server.stop()

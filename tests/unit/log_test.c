@@ -1124,6 +1124,22 @@ Test(log, group_listings_see_groups_made_after_a_kept_listing)
     cr_assert_eq(n, 4);
     cr_assert_str_eq(names[3], "grp-new");
     sl_log_names_free(names, n);
+    /* Pages of the kept listing: after a name, with a prefix, at most max. */
+    cr_assert_eq(sl_log_groups_page(log, "grp-0", "grp-", 2, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(names[0], "grp-1");
+    cr_assert_str_eq(names[1], "grp-2");
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_groups_page(log, NULL, "grp-n", 10, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(names[0], "grp-new");
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_groups_page(log, "grp-new", NULL, 10, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 0);
+    sl_log_names_free(names, n);
+    cr_assert_eq(sl_log_groups_page(log, "a", "zzz", 10, &names, &n, NULL), SL_OK);
+    cr_assert_eq(n, 0);
+    sl_log_names_free(names, n);
     /* A directory that is not a group's, and a file, are not groups. */
     snprintf(path, sizeof path, "%s/groups/bad name", data_dir);
     cr_assert_eq(mkdir(path, 0755), 0);
