@@ -102,6 +102,8 @@ def test_sessions_need_the_csrf_token_for_changes_and_end_at_logout(start):
     ok = server.call("POST", "/api/v1/pipelines/feed/restart", session=browser,
                      headers={"X-CSRF-Token": body["csrf_token"]})
     assert ok.status_code == 200, ok.text
+    feed = server.call("GET", "/api/v1/pipelines", session=browser).json()["pipelines"][0]
+    assert feed["restart_history"][-1]["reason"].endswith("by token ops"), feed
     admin_only = server.call("POST", "/api/v1/reload", session=browser, headers={"X-CSRF-Token": body["csrf_token"]})
     assert admin_only.status_code == 403 and "needs the admin role; token ops is operator" in admin_only.json()["error"]
     out = server.call("POST", "/api/v1/logout", session=browser, headers={"X-CSRF-Token": body["csrf_token"]})
