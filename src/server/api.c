@@ -53,7 +53,8 @@ static void control(void *context, const sl_http_request *request, sl_http_respo
     const char *name = sl_http_param(request, "name");
     const char *verb = sl_control_action_names[action];
     char reason[400], detail[600];
-    snprintf(reason, sizeof reason, "the HTTP API (POST /api/v1/pipelines/%s/%s)", name, verb);
+    snprintf(reason, sizeof reason, "the HTTP API (POST /api/v1/pipelines/%s/%s)%s%s", name, verb,
+             request->who.name[0] ? " by token " : "", request->who.name);
     sl_error err;
     sl_error_clear(&err);
     int rc = sl_server_control(context, name, action, reason, detail, sizeof detail, &err);

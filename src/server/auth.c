@@ -236,21 +236,34 @@ static bool find_token(sl_auth *auth, const char *token, size_t len, known_token
         return false;
     pthread_mutex_lock(&auth->mutex);
     cache_slot *slot = slot_of(auth, digest);
-    if (slot->generation == auth->generation && CRYPTO_memcmp(slot->digest, digest, sizeof digest) == 0) {
+    bool is_cached = slot->generation == auth->generation && CRYPTO_memcmp(slot->digest, digest, sizeof digest) == 0;
+    /* A file's token cached is the answer. A stored one, or one known to
+     * be wrong, holds only until the store may have changed (a token made
+     * or revoked on another server sharing it): then the store is read
+     * again first, which empties the cache. */
+    if (is_cached && (slot->token < 0 || auth->tokens[slot->token].is_stored) &&
+        sl_clock_monotonic_us() - auth->store_read_us > STORE_REFRESH_US) {
+        sl_error err;
+        sl_error_clear(&err);
+        if (read_store(auth, &err) != SL_OK) sl_warn("auth", "reading the stored tokens: %s", err.message);
+        is_cached = slot->generation == auth->generation;
+    }
+    if (is_cached) {
         bool is_known = slot->token >= 0;
         if (is_known) *out = auth->tokens[slot->token];
         pthread_mutex_unlock(&auth->mutex);
         return is_known;
     }
+    bool is_refresh_due = sl_clock_monotonic_us() - auth->store_read_us > STORE_REFRESH_US;
     uint64_t generation = auth->generation;
     size_t n = auth->n_tokens;
     known_token *tokens = copy_tokens(auth);
-    bool is_refresh_due = sl_clock_monotonic_us() - auth->store_read_us > STORE_REFRESH_US;
     pthread_mutex_unlock(&auth->mutex);
     if (!tokens) return false;
     int found = match(tokens, n, token, len, false);
     if (found < 0 && is_refresh_due) {
         /* Perhaps made on another server sharing the store. */
+        OPENSSL_cleanse(tokens, n * sizeof *tokens);
         free(tokens);
         sl_error err;
         sl_error_clear(&err);
@@ -343,6 +356,11 @@ bool sl_auth_authorize(void *context, sl_http_request *request, int role, sl_htt
     } else if (cookie) {
         int64_t now = sl_clock_monotonic_us();
         pthread_mutex_lock(&auth->mutex);
+        if (now - auth->store_read_us > STORE_REFRESH_US) {   /* its token may be revoked on another server */
+            sl_error err;
+            sl_error_clear(&err);
+            if (read_store(auth, &err) != SL_OK) sl_warn("auth", "reading the stored tokens: %s", err.message);
+        }
         session *s = find_session(auth, cookie, now);
         const char *refusal = NULL;
         if (!s) {

@@ -349,15 +349,19 @@ static enum MHD_Result dispatch(sl_http_server *server, struct MHD_Connection *c
                 snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", route->method);
             free_params(&request);
         }
-        if (found && authorize(server, found, &request, &response) && body_is_json(state, &response))
-            found->handler(server->context, &request, &response);
-        else if (found)
-            ;   /* the authorizer or the body check answered */
-        else if (allow[0]) sl_http_error(&response, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s",
-                                         method, url, allow);
-        else sl_http_error(&response, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+        if (found) {
+            /* Else the authorizer or the body check has answered. */
+            if (authorize(server, found, &request, &response) && body_is_json(state, &response))
+                found->handler(server->context, &request, &response);
+        } else if (allow[0]) {
+            sl_http_error(&response, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s; use %s", method, url,
+                          allow);
+        } else {
+            sl_http_error(&response, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+        }
     }
-    sl_debug("http", "%s %s -> %d", method, url, response.status);
+    sl_debug("http", "%s %s -> %d%s%s", method, url, response.status, request.who.name[0] ? " by token " : "",
+             request.who.name);
     enum MHD_Result result = send_response(connection, &response, found ? NULL : (allow[0] ? allow : NULL));
     free_params(&request);
     sl_buffer_free(&response.body);

@@ -102,6 +102,8 @@ def test_sessions_need_the_csrf_token_for_changes_and_end_at_logout(start):
     ok = server.call("POST", "/api/v1/pipelines/feed/restart", session=browser,
                      headers={"X-CSRF-Token": body["csrf_token"]})
     assert ok.status_code == 200, ok.text
+    feed = server.call("GET", "/api/v1/pipelines", session=browser).json()["pipelines"][0]
+    assert feed["restart_history"][-1]["reason"].endswith("by token ops"), feed
     admin_only = server.call("POST", "/api/v1/reload", session=browser, headers={"X-CSRF-Token": body["csrf_token"]})
     assert admin_only.status_code == 403 and "needs the admin role; token ops is operator" in admin_only.json()["error"]
     out = server.call("POST", "/api/v1/logout", session=browser, headers={"X-CSRF-Token": body["csrf_token"]})
@@ -391,3 +393,36 @@ def test_wrong_tokens_in_a_flood_do_not_stop_valid_ones(start):
         for t in threads:
             t.join(timeout=120)
     assert refused and set(refused) == {401}
+
+
+def test_servers_sharing_a_postgres_store_share_its_tokens(sluice_asan, workdir, postgres_server):  # noqa: F811
+    database = f"auth_{uuid.uuid4().hex[:12]}"
+    with connect(postgres_server) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    config = FEED + LISTEN + AUTH_BLOCK + f"metadata: {postgres_server.url(database)}\n"
+    servers = []
+    try:
+        for name in ("a", "b"):
+            (workdir / name).mkdir()
+            servers.append(AuthServer(sluice_asan, workdir / name, config).wait_started())
+        first, second = servers
+        made = first.call("POST", "/api/v1/tokens", token=ADMIN, json={"name": "shared", "role": "viewer"})
+        assert made.status_code == 201, made.text
+        token = made.json()["token"]
+        # The other server reads the store again on a token it does not know (at most every 2 s).
+        deadline = time.monotonic() + 60
+        while second.call("GET", "/api/v1/whoami", token=token).status_code != 200:
+            assert time.monotonic() < deadline, "the second server never saw the token"
+            time.sleep(0.5)
+        assert second.call("GET", "/api/v1/whoami", token=token).json() == {"name": "shared", "role": "viewer"}
+        assert first.call("GET", "/api/v1/whoami", token=token).status_code == 200
+        # Revoked on the second, the first stops taking it too (once it reads the store again).
+        assert second.call("DELETE", "/api/v1/tokens/shared", token=ADMIN).status_code == 200
+        assert second.call("GET", "/api/v1/whoami", token=token).status_code == 401
+        deadline = time.monotonic() + 60
+        while first.call("GET", "/api/v1/whoami", token=token).status_code != 401:
+            assert time.monotonic() < deadline, "the first server kept taking the revoked token"
+            time.sleep(0.5)
+    finally:
+        for server in servers:
+            assert server.stop() == 0
