@@ -38,7 +38,7 @@ CONFIG = """\
 pipelines:
   bad:
     source: {{ generator: {{ kind: sequence, count: 0, rate: 50 }} }}
-    transform: {{ sql: "SELECT CAST('x' AS INT) AS v FROM input" }}
+    transform: {{ sql: "SELECT CAST(concat('x', value) AS INT) AS v FROM input" }}
     sink: {{ file: {{ path: bad.jsonl }} }}
   steady:
     source: {{ generator: {{ kind: sequence, count: 0, rate: 50 }} }}

@@ -240,8 +240,10 @@ BAD_BODIES = [
     (b'{"value": 1, "headers": 5}', 400, "headers must be"),
     (b'{"value": 1, "headers": [{"key": "a"}]}', 400, "headers[0]"),
     (b'{"value": 1, "what": 1}', 400, "unknown field 'what'"),
-    (b"x" * (1024 * 1024 + 10), 413, "over"),
 ]
+# A body over 1 MiB is answered 413 from its Content-Length, before it is
+# read, and the connection closed: test_http_hardening.py reads that answer
+# on a raw socket, which a client still sending the body cannot.
 
 
 def test_hostile_parameters_and_bodies_are_refused_with_the_reason(api_server, workdir):  # noqa: F811

@@ -1,5 +1,6 @@
 """test_openapi.py — docs/openapi.yaml is valid OpenAPI 3.1, names every
-route of the server's route table (as `sluice server --help` prints it),
+route of the server's route table (as `sluice server --help` prints it) and
+nothing else,
 and the answers of a running server (ASan build) to each of those routes,
 successes and errors, match the shapes it gives."""
 import re
@@ -48,6 +49,14 @@ def test_every_route_of_the_table_is_in_the_spec(sluice):
         operations = openapi_check.spec()["paths"].get(pattern)
         assert operations is not None, f"{pattern} is served but missing from docs/openapi.yaml"
         assert method.lower() in operations, f"{method} {pattern} is served but missing from docs/openapi.yaml"
+
+
+def test_every_operation_of_the_spec_is_served(sluice):
+    served = {(method.lower(), pattern) for method, pattern in route_table(sluice)}
+    for pattern, operations in openapi_check.spec()["paths"].items():
+        for method in operations:
+            if method in ("get", "post", "put", "delete", "patch"):
+                assert (method, pattern) in served, f"docs/openapi.yaml has {method.upper()} {pattern}, not served"
 
 
 def test_answers_match_the_spec(sluice_asan, workdir):

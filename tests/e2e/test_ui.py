@@ -378,6 +378,11 @@ def groups_server(sluice_asan_bin, tmp_path_factory):
 
 
 def test_ten_thousand_consumer_groups_page_to_the_last_page(groups_server):
+    # The pipelines' own groups appear with their first commits: wait for
+    # them, so the listing and the folder are of the same groups.
+    groups = groups_server.workdir / "data" / "groups"
+    wait_for("the pipelines' groups committed",
+             lambda: (groups / "store_users").is_dir() and (groups / "check_users").is_dir())
     seen = browser("groups", groups_server.url)
     on_disk = sorted(p.name for p in (groups_server.workdir / "data" / "groups").iterdir())
     assert len(on_disk) >= N_GROUPS
