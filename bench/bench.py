@@ -552,6 +552,17 @@ def main():
             if run.returncode != 0:
                 print(f"    api bench FAILED (exit {run.returncode}): {run.stderr.strip()[-600:]}")
                 results["i"] = {"failed": True}
+    if os.environ.get("BENCH_UI", "1") != "0":
+        print("\n(j) web UI: the server's memory with the UI open in Chromium and metrics scraped, beside the same "
+              "server with nobody looking (bench/ui_bench.py)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import ui_bench
+        try:
+            if ui_bench.main() != 0:
+                results["j"] = {"failed": True}
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            print(f"    ui bench FAILED: {e}")
+            results["j"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")

@@ -51,6 +51,22 @@ async function noSidewaysScroll(page, what) {
 }
 
 const scenarios = {
+  // For bench/ui_bench.py: the UI left open for options.seconds, going
+  // round its sections the way a person watching it would (each page's own
+  // refreshes run meanwhile). Prints how many pages were shown.
+  async soak(page) {
+    const sections = ['#/', '#/topics', '#/groups', '#/dead-letters', '#/dags', '#/alerts'];
+    const end = Date.now() + (options.seconds || 30) * 1000;
+    let pages = 0;
+    await page.goto(`${baseUrl}/`);
+    while (Date.now() < end) {
+      await page.goto(`${baseUrl}/${sections[pages % sections.length]}`);
+      await page.waitForLoadState('networkidle').catch(() => {});
+      pages++;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    return { pages };
+  },
   // The overview shows the pipelines; the records-in total grows and the charts get points.
   async overview(page) {
     await page.goto(`${baseUrl}/`);
