@@ -104,7 +104,7 @@ export function renderList(main) {
   };
 
   const refresh = async () => {
-    const { pipelines } = await get('/api/v1/pipelines');
+    const { pipelines } = await get('/api/v1/pipelines?limit=1000');
     const now = Date.now();
     empty.hidden = pipelines.length > 0;
     const names = new Set(pipelines.map((p) => p.name));

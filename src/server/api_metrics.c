@@ -4,6 +4,8 @@
  * history's latest sample. */
 #include "server/api_metrics.h"
 
+#include "server/api_params.h"
+#include "server/dag_json.h"
 #include "server/history.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -34,14 +36,37 @@ void sl_api_metrics(void *context, const sl_http_request *request, sl_http_respo
     sl_api_metrics_answer(set, rc, &err, response);
 }
 
+/* Paged and filtered on the server, by name: ?prefix=, ?state=, ?limit=
+ * (default 100), ?cursor=. */
 void sl_api_pipelines_list(void *context, const sl_http_request *request, sl_http_response *response)
 {
-    (void)request;
-    if (sl_buffer_append_cstr(&response->body, "{\"pipelines\":") ||
-        sl_supervisor_describe(sl_server_supervisor(context), NULL, sl_history_rates, sl_server_history(context),
-                               &response->body) ||
-        sl_buffer_append_cstr(&response->body, "}\n"))
-        sl_http_error(response, 500, "out of memory");
+    int limit;
+    char after[256];
+    const char *state = sl_http_query(request, "state");
+    if (!sl_api_param_limit(sl_http_query(request, "limit"), 100, &limit, response) ||
+        !sl_api_param_cursor('p', sl_http_query(request, "cursor"), after, sizeof after, response))
+        return;
+    if (state && !sl_supervisor_is_state_name(state)) {
+        sl_http_error(response, 400, "state '%.40s' is not one of waiting, starting, running, backoff, failed, "
+                      "finished, stopping, stopped", state);
+        return;
+    }
+    sl_pipeline_page page = { .prefix = sl_http_query(request, "prefix"), .state = state, .after = after,
+                              .limit = (size_t)limit };
+    int rc = sl_buffer_append_cstr(&response->body, "{\"pipelines\":");
+    if (rc == SL_OK)
+        rc = sl_supervisor_describe_page(sl_server_supervisor(context), &page, sl_history_rates,
+                                         sl_server_history(context), &response->body);
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(&response->body, ",\"next_cursor\":");
+    if (rc == SL_OK && page.next_after[0]) {
+        char cursor[SL_DAG_CURSOR_MAX];
+        sl_dag_cursor_encode('p', page.next_after, cursor);
+        rc = sl_buffer_printf(&response->body, "\"%s\"", cursor);
+    } else if (rc == SL_OK) {
+        rc = sl_buffer_append_cstr(&response->body, "null");
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(&response->body, "}\n");
+    if (rc) sl_http_error(response, 500, "out of memory");
 }
 
 static void not_found(sl_http_response *response, const char *name)

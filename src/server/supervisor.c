@@ -884,6 +884,54 @@ int sl_supervisor_describe(sl_supervisor *supervisor, const char *name, sl_pipel
     return rc;
 }
 
+bool sl_supervisor_is_state_name(const char *state)
+{
+    for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+        if (strcmp(state_names[i], state) == 0) return true;
+    return false;
+}
+
+static int compare_keepers(const void *a, const void *b)
+{
+    return strcmp((*(keeper *const *)a)->name, (*(keeper *const *)b)->name);
+}
+
+int sl_supervisor_describe_page(sl_supervisor *supervisor, sl_pipeline_page *page, sl_pipeline_rates_fn rates,
+                                void *rates_context, sl_buffer *out)
+{
+    page->next_after[0] = '\0';
+    pthread_mutex_lock(&supervisor->mutex);
+    size_t n = supervisor->n_active;
+    keeper **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    int rc = sorted ? sl_buffer_append_byte(out, '[') : SL_ENOMEM;
+    if (rc == SL_OK) {
+        memcpy(sorted, supervisor->active, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, compare_keepers);
+    }
+    size_t n_written = 0;
+    const char *last = "";
+    for (size_t i = 0; i < n && rc == SL_OK; i++) {
+        keeper *k = sorted[i];
+        if (page->after && page->after[0] && strcmp(k->name, page->after) <= 0) continue;
+        if (page->prefix && strncmp(k->name, page->prefix, strlen(page->prefix)) != 0) continue;
+        pthread_mutex_lock(&k->mutex);
+        bool is_state = !page->state || strcmp(state_names[k->state], page->state) == 0;
+        pthread_mutex_unlock(&k->mutex);
+        if (!is_state) continue;
+        if (n_written == page->limit) {   /* one more matches: the page ends before it */
+            snprintf(page->next_after, sizeof page->next_after, "%s", last);
+            break;
+        }
+        if (n_written++) rc = sl_buffer_append_byte(out, ',');
+        if (rc == SL_OK) rc = describe_keeper(k, rates, rates_context, out);
+        last = k->name;
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, ']');
+    pthread_mutex_unlock(&supervisor->mutex);
+    free(sorted);
+    return rc;
+}
+
 int sl_supervisor_read_metrics(sl_supervisor *supervisor, sl_supervised_pipeline **out, size_t *n_out)
 {
     *out = NULL;

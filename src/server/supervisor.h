@@ -100,6 +100,26 @@ typedef bool (*sl_pipeline_rates_fn)(void *context, const char *name, sl_pipelin
 int sl_supervisor_describe(sl_supervisor *supervisor, const char *name, sl_pipeline_rates_fn rates,
                            void *rates_context, sl_buffer *out);
 
+/* Which pipelines a page of the list holds: by name, those whose name
+ * starts with prefix (NULL: any) and whose state is state (NULL: any),
+ * after the name after ("" for the first page), at most limit. */
+typedef struct sl_pipeline_page {
+    const char *prefix;
+    const char *state;
+    const char *after;
+    size_t limit;
+    /* Filled: the last name of the page when more follow, else "". */
+    char next_after[256];
+} sl_pipeline_page;
+
+/* Whether state is one a pipeline object may have ("running", ...). */
+bool sl_supervisor_is_state_name(const char *state);
+
+/* A page of the list (see sl_pipeline_page) as a JSON array of pipeline
+ * objects, with rates as sl_supervisor_describe. Safe from any thread. */
+int sl_supervisor_describe_page(sl_supervisor *supervisor, sl_pipeline_page *page, sl_pipeline_rates_fn rates,
+                                void *rates_context, sl_buffer *out);
+
 /* One continuous pipeline's counters, as the metrics read them. */
 typedef struct sl_supervised_pipeline {
     char name[SL_METRICS_NAME_MAX];

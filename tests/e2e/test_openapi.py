@@ -73,6 +73,17 @@ def test_answers_match_the_spec(sluice_asan, workdir):
             assert time.monotonic() < deadline, "the server never became ready"
             time.sleep(0.2)
         call("GET", "/api/v1/pipelines")
+        # Paged and filtered on the server, by name.
+        status, page = call("GET", "/api/v1/pipelines?limit=1")
+        assert status == 200 and [p["name"] for p in page["pipelines"]] == ["copy"] and page["next_cursor"]
+        status, page = call("GET", "/api/v1/pipelines?limit=1&cursor=" + page["next_cursor"])
+        assert [p["name"] for p in page["pipelines"]] == ["feed"] and page["next_cursor"] is None
+        assert [p["name"] for p in call("GET", "/api/v1/pipelines?prefix=fe")[1]["pipelines"]] == ["feed"]
+        assert len(call("GET", "/api/v1/pipelines?state=running")[1]["pipelines"]) == 2
+        assert call("GET", "/api/v1/pipelines?state=stopped")[1]["pipelines"] == []
+        assert call("GET", "/api/v1/pipelines?state=bogus")[0] == 400
+        assert call("GET", "/api/v1/pipelines?cursor=zz")[0] == 400
+        assert call("GET", "/api/v1/pipelines?limit=0")[0] == 400
         assert call("GET", "/api/v1/dags?limit=1")[0] == 200
         assert call("GET", "/api/v1/dags?limit=0")[0] == 400
         assert call("GET", "/api/v1/dags/etl")[0] == 200
