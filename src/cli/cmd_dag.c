@@ -33,8 +33,8 @@
 #include "core/json.h"
 #include "runtime/plan.h"
 #include "scheduler/dag.h"
-#include "server/dag_api.h"
-#include "server/dag_json.h"
+#include "server/dags/dag_api.h"
+#include "server/dags/dag_json.h"
 
 #define URL_MAX 1024
 /* Pages a list reads at most (1000 DAGs each). */

@@ -31,7 +31,7 @@
 #include "runtime/plan.h"
 #include "scheduler/dag.h"
 #include "scheduler/scheduler.h"
-#include "server/dag_api.h"
+#include "server/dags/dag_api.h"
 
 #define SIGNAL_WAIT_MS 100
 /* Lines of each task's log printed at the end. */

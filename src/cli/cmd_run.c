@@ -19,7 +19,7 @@
 #include "core/logger.h"
 #include "runtime/plan.h"
 #include "runtime/run.h"
-#include "server/metrics_run.h"
+#include "server/metrics/metrics_run.h"
 
 #define SLUICE_VERSION "0.1.0"
 

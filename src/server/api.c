@@ -9,16 +9,16 @@
 
 #include "core/json.h"
 #include "runtime/control.h"
-#include "server/alerts_api.h"
-#include "server/api_auth.h"
-#include "server/api_dags.h"
-#include "server/api_metrics.h"
-#include "server/api_dead_letters.h"
-#include "server/api_groups.h"
-#include "server/api_topics.h"
+#include "server/alerts/alerts_api.h"
+#include "server/auth/api_auth.h"
+#include "server/dags/api_dags.h"
+#include "server/metrics/api_metrics.h"
+#include "server/topics/api_dead_letters.h"
+#include "server/topics/api_groups.h"
+#include "server/topics/api_topics.h"
 #include "server/server.h"
 #include "server/supervisor.h"
-#include "server/ui.h"
+#include "server/ui/ui.h"
 
 static void healthz(void *context, const sl_http_request *request, sl_http_response *response)
 {

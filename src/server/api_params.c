@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
-#include "server/dag_json.h"
+#include "server/dags/dag_json.h"
 
 /* A decimal integer filling the whole of text, or false. */
 static bool read_integer(const char *text, int64_t *value)

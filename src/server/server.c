@@ -32,13 +32,13 @@
 #include "metadata/postgres_url.h"
 #include "runtime/plan.h"
 #include "runtime/plan_auth.h"
-#include "server/alerts.h"
+#include "server/alerts/alerts.h"
 #include "server/api.h"
-#include "server/auth.h"
-#include "server/metrics.h"
+#include "server/auth/auth.h"
+#include "server/metrics/metrics.h"
 #include "server/http.h"
 #include "scheduler/scheduler.h"
-#include "server/history.h"
+#include "server/metrics/history.h"
 #include "server/supervisor.h"
 
 #define LOOP_WAIT_MS 100

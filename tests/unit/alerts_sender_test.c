@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "server/alerts_webhook.h"
+#include "server/alerts/alerts_webhook.h"
 
 #define DEADLINE_MS (60 * 1000)
 

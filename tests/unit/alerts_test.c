@@ -12,8 +12,8 @@
 
 #include "runtime/plan.h"
 #include "runtime/plan_alerts.h"
-#include "server/alerts_rules.h"
-#include "server/metric_set.h"
+#include "server/alerts/alerts_rules.h"
+#include "server/metrics/metric_set.h"
 #include "test_util.h"
 
 static char dir[256];

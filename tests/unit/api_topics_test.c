@@ -13,8 +13,8 @@
 #include "core/buffer.h"
 #include "core/json.h"
 #include "log/log.h"
-#include "server/message_json.h"
-#include "server/topic_browse.h"
+#include "server/topics/message_json.h"
+#include "server/topics/topic_browse.h"
 #include "test_util.h"
 
 static char *message_text(const sl_record *record, bool is_dead_letter)

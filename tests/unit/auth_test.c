@@ -18,7 +18,7 @@
 #include "core/token_hash.h"
 #include "runtime/plan.h"
 #include "runtime/plan_auth.h"
-#include "server/auth.h"
+#include "server/auth/auth.h"
 #include "test_util.h"
 
 #define ADMIN_TOKEN "admin-token-0123456789abcdef"

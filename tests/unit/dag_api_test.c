@@ -1,4 +1,4 @@
-/* dag_api_test.c — the DAG endpoints' answers (src/server/dag_api.h) on an
+/* dag_api_test.c — the DAG endpoints' answers (src/server/dags/dag_api.h) on an
  * SQLite store, without HTTP: the JSON writer's commas, cursors, trigger's
  * checks and default run ids, clear's downstream selection, backfill's
  * existing runs, paging by state, a log outside DATA_DIR/logs refused in
@@ -14,8 +14,8 @@
 #include "metadata/metadata.h"
 #include "runtime/plan.h"
 #include "scheduler/dag.h"
-#include "server/dag_api.h"
-#include "server/dag_json.h"
+#include "server/dags/dag_api.h"
+#include "server/dags/dag_json.h"
 #include "test_util.h"
 
 #define T0 1704067200000000LL   /* 2024-01-01T00:00:00Z */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "server/metric_set.h"
+#include "server/metrics/metric_set.h"
 
 Test(metric_set, writes_families_in_order_with_escaped_labels)
 {

@@ -14,8 +14,8 @@
 #include "core/histogram.h"
 #include "log/log.h"
 #include "metadata/metadata.h"
-#include "server/history.h"
-#include "server/metrics.h"
+#include "server/metrics/history.h"
+#include "server/metrics/metrics.h"
 #include "test_util.h"
 
 /* The value of the sample called name whose labels include every pair of
@@ -233,7 +233,7 @@ Test(metrics, operations_md_holds_the_reference_table)
     cr_assert_eq(sl_buffer_append_byte(&table, '\0'), 0);
     char *doc = test_read_file("docs/operations.md", NULL);
     cr_assert(strstr(doc, table.data),
-              "docs/operations.md lacks the metrics table as src/server/metrics.c declares it; put this in its "
+              "docs/operations.md lacks the metrics table as src/server/metrics/metrics.c declares it; put this in its "
               "Metrics section:\n%s", table.data);
     free(doc);
     sl_buffer_free(&table);

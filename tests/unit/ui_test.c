@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/ui_assets.h"
+#include "server/ui/ui_assets.h"
 #include "test_util.h"
 
 Test(ui, finds_a_file_only_by_its_exact_name)
