@@ -14,7 +14,6 @@ its output in files so a long log never blocks it.
 import json
 import signal
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,7 @@ from datetime import datetime
 
 import pytest
 
-from e2e_util import sanitizer_reports
+from server_process import ServerProcess
 
 FEED_AND_COPY = """\
 pipelines:
@@ -37,32 +36,8 @@ http: {{ listen: "127.0.0.1:0" }}
 """
 
 
-class Server:
-    def __init__(self, sluice, workdir, config, *args):
-        self.workdir = workdir
-        self.config = workdir / "server.yaml"
-        self.config.write_text(config)
-        self.out = open(workdir / "server.out", "w")
-        self.err_path = workdir / "server.err"
-        self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen([sluice.binary, "server", str(self.config), *args], cwd=workdir,
-                                     env=sluice.env, stdout=self.out, stderr=self.err)
-        self.url = None
-
-    def wait_started(self, timeout=60):
-        info = self.workdir / "data" / "server.json"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the server exited {self.proc.returncode}:\n{self.stderr()}"
-            if info.exists():
-                try:
-                    self.url = json.loads(info.read_text())["url"]
-                    return self
-                except (ValueError, KeyError):
-                    pass
-            time.sleep(0.05)
-        raise AssertionError(f"no data/server.json within {timeout}s:\n{self.stderr()}")
-
+class Server(ServerProcess):
+    """A server asked with urllib, its answers parsed as JSON."""
     def request(self, method, path, body=None):
         request = urllib.request.Request(self.url + path, method=method, data=body)
         try:
@@ -85,24 +60,6 @@ class Server:
                 return last
             time.sleep(0.1)
         raise AssertionError(f"{what} not within {timeout}s: {json.dumps(last, indent=1)}\n{self.stderr()}")
-
-    def stderr(self):
-        self.err.flush()
-        return self.err_path.read_text()
-
-    def stop(self, signal_number=signal.SIGTERM, timeout=90):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal_number)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError(f"the server did not stop within {timeout}s:\n{self.stderr()}") from None
-        self.out.close()
-        self.err.close()
-        reports = sanitizer_reports(self.err_path.read_text())
-        assert not reports, reports
-        return code
 
 
 @pytest.fixture
