@@ -25,17 +25,27 @@
 #include "core/clock.h"
 #include "core/utf8.h"
 #include "sql/cast.h"
+#include "sql/functions_internal.h"
 
-static int type_error(sl_sql_call *call, const char *name, const char *expected,
-                      const sl_value *got)
+int sl__sql_type_error(sl_sql_call *call, const char *name, const char *expected, const sl_value *got)
 {
     return sl_error_set(call->err, SL_ESQL, "%s() expects %s, got %s", name, expected,
                         sl_type_name(got->type));
 }
 
-static int out_of_memory(sl_sql_call *call, const char *name)
+int sl__sql_out_of_memory(sl_sql_call *call, const char *name)
 {
     return sl_error_set(call->err, SL_ENOMEM, "out of memory in %s()", name);
+}
+
+static int type_error(sl_sql_call *call, const char *name, const char *expected, const sl_value *got)
+{
+    return sl__sql_type_error(call, name, expected, got);
+}
+
+static int out_of_memory(sl_sql_call *call, const char *name)
+{
+    return sl__sql_out_of_memory(call, name);
 }
 
 /* ---- uuid ---- */
@@ -75,7 +85,7 @@ static void random_seed(random_state *r)
     r->is_seeded = true;
 }
 
-static uint64_t random_next(void)
+uint64_t sl__sql_random_next(void)
 {
     random_state *r = &thread_random;
     if (!r->is_seeded) random_seed(r);
@@ -96,7 +106,7 @@ static const char hex_digits[] = "0123456789abcdef";
 static int fn_uuid_random(sl_sql_call *call, sl_value *out)
 {
     unsigned char bytes[16];
-    uint64_t high = random_next(), low = random_next();
+    uint64_t high = sl__sql_random_next(), low = sl__sql_random_next();
     memcpy(bytes, &high, 8);
     memcpy(bytes + 8, &low, 8);
     bytes[6] = (unsigned char)((bytes[6] & 0x0F) | 0x40); /* version 4 */
@@ -176,6 +186,12 @@ static void make_utf8_locale(void)
     utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
+locale_t sl__sql_utf8_locale(void)
+{
+    pthread_once(&utf8_locale_once, make_utf8_locale);
+    return utf8_locale;
+}
+
 /* lower/upper: every letter's simple Unicode case mapping; bytes that are
  * not valid UTF-8 are kept as they are. A result that changes nothing is
  * the argument itself. */
@@ -183,8 +199,7 @@ static int change_case(sl_sql_call *call, const char *name, const sl_value *arg,
                        sl_value *out)
 {
     if (arg->type != SL_TYPE_STRING) return type_error(call, name, "a string", arg);
-    pthread_once(&utf8_locale_once, make_utf8_locale);
-    if (utf8_locale == (locale_t)0)
+    if (sl__sql_utf8_locale() == (locale_t)0)
         return sl_error_set(call->err, SL_ESQL, "%s(): the C.UTF-8 locale is missing on this machine", name);
     sl_str s = arg->string;
     /* A mapped character takes at most one byte more than it had (ɐ, 2
@@ -409,6 +424,37 @@ static const sl_sql_function functions[] = {
     { "abs", 1, 1, 0, fn_abs },
     { "now", 0, 0, SL_SQL_FN_VOLATILE, fn_now },
     { "current_timestamp", 0, 0, SL_SQL_FN_VOLATILE, fn_now },
+    /* numbers: functions_math.c */
+    { "round", 1, 2, 0, sl__sql_fn_round },
+    { "floor", 1, 1, 0, sl__sql_fn_floor },
+    { "ceil", 1, 1, 0, sl__sql_fn_ceil },
+    { "ceiling", 1, 1, 0, sl__sql_fn_ceil },
+    { "trunc", 1, 2, 0, sl__sql_fn_trunc },
+    { "power", 2, 2, 0, sl__sql_fn_power },
+    { "pow", 2, 2, 0, sl__sql_fn_power },
+    { "sqrt", 1, 1, 0, sl__sql_fn_sqrt },
+    { "exp", 1, 1, 0, sl__sql_fn_exp },
+    { "ln", 1, 1, 0, sl__sql_fn_ln },
+    { "log", 1, 2, 0, sl__sql_fn_log },
+    { "mod", 2, 2, 0, sl__sql_fn_mod },
+    { "sign", 1, 1, 0, sl__sql_fn_sign },
+    { "greatest", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, sl__sql_fn_greatest },
+    { "least", 1, SL_SQL_VARIADIC, SL_SQL_FN_NULL_SAFE, sl__sql_fn_least },
+    { "random", 0, 0, SL_SQL_FN_VOLATILE, sl__sql_fn_random },
+    /* more strings: functions_text.c */
+    { "replace", 3, 3, 0, sl__sql_fn_replace },
+    { "split_part", 3, 3, 0, sl__sql_fn_split_part },
+    { "lpad", 2, 3, 0, sl__sql_fn_lpad },
+    { "rpad", 2, 3, 0, sl__sql_fn_rpad },
+    { "starts_with", 2, 2, 0, sl__sql_fn_starts_with },
+    { "ends_with", 2, 2, 0, sl__sql_fn_ends_with },
+    { "strpos", 2, 2, 0, sl__sql_fn_strpos },
+    { "reverse", 1, 1, 0, sl__sql_fn_reverse },
+    { "initcap", 1, 1, 0, sl__sql_fn_initcap },
+    /* digests: functions_hash.c */
+    { "md5", 1, 1, 0, sl__sql_fn_md5 },
+    { "sha1", 1, 1, 0, sl__sql_fn_sha1 },
+    { "sha256", 1, 1, 0, sl__sql_fn_sha256 },
 };
 
 const sl_sql_function *sl_sql_function_find(sl_str name)

@@ -107,7 +107,17 @@ class Generator:
 
     def node_int(self, depth):
         r = self.rng
-        choice = r.randrange(9)
+        choice = r.randrange(12)
+        if choice == 9:
+            (a, pa), (b, pb) = self.expr("int", depth), self.expr("int", depth)
+            return f"mod({a}, {b})", f"mod({pa}, {pb})"
+        if choice == 10:
+            f = r.choice(["greatest", "least"])
+            items = [self.expr("int", depth) for _ in range(r.randrange(2, 4))]
+            return f"{f}({', '.join(x for x, _ in items)})", f"{f}({', '.join(p for _, p in items)})"
+        if choice == 11:
+            (a, pa), (b, pb) = self.expr("text", depth), self.expr("text", depth)
+            return f"strpos({a}, {b})", f"strpos({pa}, {pb})::bigint"
         if choice == 7:
             a, pa = self.expr("double", depth)
             return f"CAST({a} AS INT)", f"CAST({pa} AS bigint)"
@@ -132,7 +142,21 @@ class Generator:
 
     def node_double(self, depth):
         r = self.rng
-        choice = r.randrange(5)
+        choice = r.randrange(8)
+        if choice == 5:
+            f = r.choice(["round", "floor", "ceil", "trunc", "sqrt", "exp", "ln", "log", "sign", "abs"])
+            a, pa = self.expr("double", depth)
+            return f"{f}({a})", f"{f}(({pa})::float8)"
+        if choice == 6:
+            (a, pa), (b, pb) = self.expr("double", depth), self.expr(r.choice(["double", "int"]), depth)
+            return f"power({a}, {b})", f"power(({pa})::float8, ({pb})::float8)"
+        if choice == 7:
+            f = r.choice(["greatest", "least"])
+            items = [self.expr(r.choice(["double", "int"]), depth) for _ in range(r.randrange(2, 4))]
+            # PostgreSQL types the result by its arguments' types, sluice by
+            # their values: both are given doubles, so both give a double.
+            return (f"{f}({', '.join(f'CAST({x} AS DOUBLE)' for x, _ in items)})",
+                    f"{f}({', '.join(f'({p})::float8' for _, p in items)})")
         if choice <= 2:
             (a, pa) = self.expr("double", depth)
             (b, pb) = self.expr(r.choice(["double", "int"]), depth)
@@ -148,8 +172,27 @@ class Generator:
 
     def node_text(self, depth):
         r = self.rng
-        choice = r.randrange(9)
+        choice = r.randrange(14)
         a, pa = self.expr("text", depth)
+        if choice == 9:
+            (b, pb), (c, pc) = self.expr("text", depth), self.expr("text", depth)
+            return f"replace({a}, {b}, {c})", f"replace({pa}, {pb}, {pc})"
+        if choice == 10:
+            b, pb = self.expr("text", depth)
+            n = r.choice([-3, -2, -1, 1, 2, 3, 5])
+            return f"split_part({a}, {b}, {n})", f"split_part({pa}, {pb}, {n})"
+        if choice == 11:
+            f = r.choice(["lpad", "rpad"])
+            n = r.randrange(-1, 9)
+            if r.random() < 0.5:
+                return f"{f}({a}, {n})", f"{f}({pa}, {n})"
+            b, pb = self.expr("text", depth)
+            return f"{f}({a}, {n}, {b})", f"{f}({pa}, {n}, {pb})"
+        if choice == 12:
+            f = r.choice(["reverse", "initcap", "md5"])
+            return f"{f}({a})", f"{f}({pa})"
+        if choice == 13:
+            return f"sha256({a})", f"encode(sha256(convert_to({pa}, 'UTF8')), 'hex')"
         if choice == 0:
             f = r.choice(["lower", "upper", "trim", "ltrim", "rtrim"])
             return f"{f}({a})", f"{f}({pa})"
@@ -193,6 +236,9 @@ class Generator:
             op = r.choice(["AND", "OR"])
             return f"({a} {op} {b})", f"({pa} {op} {pb})"
         if choice == 4:
+            if r.random() < 0.3:
+                (a, pa), (b, pb) = self.expr("text", depth), self.expr("text", depth)
+                return f"starts_with({a}, {b})", f"starts_with({pa}, {pb})"
             a, pa = self.expr("bool", depth)
             return f"(NOT {a})", f"(NOT {pa})"
         if choice == 5:

@@ -1,0 +1,40 @@
+/* functions_internal.h — what the files of SQL functions share: the error
+ * helpers every function words its failures with, the per-thread random
+ * numbers (uuid, random), and the C functions the table in functions.c
+ * names. functions.c holds the table, the string and uuid functions;
+ * functions_math.c the numbers; functions_text.c more of the strings;
+ * functions_hash.c the digests. Not for use outside src/sql.
+ */
+#ifndef SL_SQL_FUNCTIONS_INTERNAL_H
+#define SL_SQL_FUNCTIONS_INTERNAL_H
+
+#include <locale.h>
+#include <stdint.h>
+
+#include "sql/functions.h"
+
+/* "name() expects EXPECTED, got TYPE". */
+int sl__sql_type_error(sl_sql_call *call, const char *name, const char *expected, const sl_value *got);
+int sl__sql_out_of_memory(sl_sql_call *call, const char *name);
+
+/* The C.UTF-8 locale (made once, shared read-only by every thread), whose
+ * towlower/towupper/iswalnum know every Unicode letter; (locale_t)0 when
+ * the machine lacks it. */
+locale_t sl__sql_utf8_locale(void);
+
+/* 64 random bits from this thread's generator. */
+uint64_t sl__sql_random_next(void);
+
+/* ---- functions_math.c ---- */
+sl_sql_function_fn sl__sql_fn_round, sl__sql_fn_floor, sl__sql_fn_ceil, sl__sql_fn_trunc, sl__sql_fn_power,
+    sl__sql_fn_sqrt, sl__sql_fn_exp, sl__sql_fn_ln, sl__sql_fn_log, sl__sql_fn_mod, sl__sql_fn_sign,
+    sl__sql_fn_greatest, sl__sql_fn_least, sl__sql_fn_random;
+
+/* ---- functions_text.c ---- */
+sl_sql_function_fn sl__sql_fn_replace, sl__sql_fn_split_part, sl__sql_fn_lpad, sl__sql_fn_rpad,
+    sl__sql_fn_starts_with, sl__sql_fn_ends_with, sl__sql_fn_strpos, sl__sql_fn_reverse, sl__sql_fn_initcap;
+
+/* ---- functions_hash.c ---- */
+sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256;
+
+#endif
