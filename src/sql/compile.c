@@ -71,6 +71,8 @@ static sl_sql_expr *expr_new(compiler *c, sl_sql_expr_kind kind, const sl_sql_as
     expr->column = ast->column;
     expr->op = ast->op;
     expr->is_negated = ast->is_negated;
+    expr->is_ilike = ast->is_ilike;
+    expr->is_try = ast->is_try;
     if (n_args) {
         expr->args = sl_arena_calloc(c->arena, n_args * sizeof *expr->args);
         if (!expr->args) return fail_memory(c);

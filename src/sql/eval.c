@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "core/utf8.h"
 #include "sql/cast.h"
+#include "sql/functions_internal.h"
 
 static int fail(const sl_sql_expr *expr, sl_error *err, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -133,41 +135,54 @@ static size_t next_char(sl_str s, size_t pos)
     return pos;
 }
 
-bool sl_sql_like(sl_str text, sl_str pattern)
+/* Bytes of the character at s[pos] (1 for a byte that starts none). */
+static size_t char_bytes(sl_str s, size_t pos)
+{
+    return next_char(s, pos) - pos;
+}
+
+int sl_sql_like(sl_str text, sl_str pattern, sl_str escape)
 {
     size_t t = 0, p = 0, star_p = 0, star_t = 0;
     bool has_star = false;
     while (t < text.len) {
         if (p < pattern.len) {
+            bool is_escape = escape.len && p + escape.len <= pattern.len &&
+                             memcmp(pattern.ptr + p, escape.ptr, escape.len) == 0;
             char c = pattern.ptr[p];
-            if (c == '%') {
+            if (!is_escape && c == '%') {
                 has_star = true;
                 star_p = ++p;
                 star_t = t;
                 continue;
             }
-            if (c == '_') {
+            if (!is_escape && c == '_') {
                 p++;
                 t = next_char(text, t);
                 continue;
             }
-            size_t step = 1;
-            if (c == '\\' && p + 1 < pattern.len) {
-                c = pattern.ptr[p + 1];
-                step = 2;
+            size_t at = p;   /* the character to match literally */
+            if (is_escape) {
+                at = p + escape.len;
+                if (at >= pattern.len) return -1;
             }
-            if (text.ptr[t] == c) {
-                t++;
-                p += step;
+            size_t n = char_bytes(pattern, at);
+            if (t + n <= text.len && memcmp(text.ptr + t, pattern.ptr + at, n) == 0) {
+                t += n;
+                p = at + n;
                 continue;
             }
         }
-        if (!has_star) return false;
+        if (!has_star) return 0;
         p = star_p;
         star_t = next_char(text, star_t);
         t = star_t;
     }
-    while (p < pattern.len && pattern.ptr[p] == '%') p++;
+    /* The text is used up: only %s may be left (an escape there is no
+     * error, as in PostgreSQL, which checks it only where text is left). */
+    while (p < pattern.len && pattern.ptr[p] == '%' &&
+           !(escape.len && p + escape.len <= pattern.len && memcmp(pattern.ptr + p, escape.ptr, escape.len) == 0))
+        p++;
     return p == pattern.len;
 }
 
@@ -477,22 +492,38 @@ static int eval_case(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
     return rc ? rc : sl_sql_expr_eval(expr->args[expr->n_args - 1], input, arena, out, err);
 }
 
+/* [NOT] LIKE and ILIKE: % any run, _ one character, the escape (a
+ * backslash unless ESCAPE says; ESCAPE '' has none) before a character
+ * matches it literally. ILIKE lowers both sides first, with the Unicode
+ * case mapping of lower(). */
 static int eval_like(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                      sl_value *out, sl_error *err)
 {
-    sl_value text, pattern;
+    const char *name = expr->is_ilike ? "ILIKE" : "LIKE";
+    sl_value text, pattern, escape = sl_value_string(SL_STR_LIT("\\"));
     int rc = sl_sql_expr_eval(expr->args[0], input, arena, &text, err);
+    if (rc == SL_OK) rc = sl_sql_expr_eval(expr->args[1], input, arena, &pattern, err);
+    if (rc == SL_OK && expr->n_args > 2) rc = sl_sql_expr_eval(expr->args[2], input, arena, &escape, err);
     if (rc) return rc;
-    rc = sl_sql_expr_eval(expr->args[1], input, arena, &pattern, err);
-    if (rc) return rc;
-    if (text.type == SL_TYPE_NULL || pattern.type == SL_TYPE_NULL) {
+    if (text.type == SL_TYPE_NULL || pattern.type == SL_TYPE_NULL || escape.type == SL_TYPE_NULL) {
         *out = sl_value_null();
         return SL_OK;
     }
     if (text.type != SL_TYPE_STRING || pattern.type != SL_TYPE_STRING)
-        return fail(expr, err, "cannot apply 'LIKE' to %s and %s", sl_type_name(text.type),
+        return fail(expr, err, "cannot apply '%s' to %s and %s", name, sl_type_name(text.type),
                     sl_type_name(pattern.type));
-    *out = sl_value_bool(sl_sql_like(text.string, pattern.string) != expr->is_negated);
+    if (escape.type != SL_TYPE_STRING || sl_utf8_cut(escape.string.ptr, escape.string.len, 4) != escape.string.len ||
+        (escape.string.len && next_char(escape.string, 0) != escape.string.len))
+        return fail(expr, err, "%s ... ESCAPE must be one character or ''", name);
+    if (expr->is_ilike) {
+        sl_sql_call call = { arena, err };
+        rc = sl__sql_change_case(&call, "ILIKE", &text, false, &text);
+        if (rc == SL_OK) rc = sl__sql_change_case(&call, "ILIKE", &pattern, false, &pattern);
+        if (rc) return locate(expr, rc, err);
+    }
+    int match = sl_sql_like(text.string, pattern.string, escape.string);
+    if (match < 0) return fail(expr, err, "%s pattern must not end with the escape character", name);
+    *out = sl_value_bool((match == 1) != expr->is_negated);
     return SL_OK;
 }
 
@@ -589,6 +620,10 @@ int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
         int rc = sl_sql_expr_eval(expr->args[0], input, arena, &v, err);
         if (rc) return rc;
         rc = sl_sql_cast(&v, expr->cast_type, arena, out, err);
+        if (rc && rc != SL_ENOMEM && expr->is_try) {   /* TRY_CAST: NULL where it does not convert */
+            *out = sl_value_null();
+            return SL_OK;
+        }
         return rc ? locate(expr, rc, err) : SL_OK;
     }
     case SL_EXPR_CALL: return eval_call(expr, input, arena, out, err);

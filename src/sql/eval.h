@@ -28,7 +28,7 @@ typedef enum sl_sql_expr_kind {
     SL_EXPR_BINARY,    /* op on args[0], args[1] (AND/OR short-circuit) */
     SL_EXPR_IS_NULL,   /* args[0] IS [NOT] NULL */
     SL_EXPR_IN,        /* args[0] [NOT] IN (args[1..]) */
-    SL_EXPR_LIKE,      /* args[0] [NOT] LIKE args[1] */
+    SL_EXPR_LIKE,      /* args[0] [NOT] [I]LIKE args[1] [ESCAPE args[2]] */
     SL_EXPR_CAST,      /* args[0] to cast_type */
     SL_EXPR_CALL,      /* function(args) */
     SL_EXPR_CASE,      /* [operand] WHEN args[0] THEN args[1] ... ELSE args[n-1] */
@@ -39,6 +39,8 @@ struct sl_sql_expr {
     sl_sql_expr_kind kind;
     sl_sql_operator op;
     bool is_negated;
+    bool is_ilike;                     /* LIKE: ILIKE */
+    bool is_try;                       /* CAST: TRY_CAST */
     int line, column;
     sl_sql_expr **args;
     size_t n_args;
@@ -73,7 +75,9 @@ int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
  * <0, 0, >0. Returns -1 when the types do not compare. */
 int sl_sql_compare(const sl_value *a, const sl_value *b, int *order);
 
-/* SQL LIKE: % any run, _ one character, backslash escapes the next. */
-bool sl_sql_like(sl_str text, sl_str pattern);
+/* SQL LIKE: % any run, _ one character, escape (one character; empty:
+ * none) before a character matches it literally. 1 for a match, 0 for
+ * none, -1 for a pattern that ends with the escape. */
+int sl_sql_like(sl_str text, sl_str pattern, sl_str escape);
 
 #endif

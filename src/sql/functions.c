@@ -195,8 +195,7 @@ locale_t sl__sql_utf8_locale(void)
 /* lower/upper: every letter's simple Unicode case mapping; bytes that are
  * not valid UTF-8 are kept as they are. A result that changes nothing is
  * the argument itself. */
-static int change_case(sl_sql_call *call, const char *name, const sl_value *arg, bool is_upper,
-                       sl_value *out)
+int sl__sql_change_case(sl_sql_call *call, const char *name, const sl_value *arg, bool is_upper, sl_value *out)
 {
     if (arg->type != SL_TYPE_STRING) return type_error(call, name, "a string", arg);
     if (sl__sql_utf8_locale() == (locale_t)0)
@@ -232,12 +231,12 @@ static int change_case(sl_sql_call *call, const char *name, const sl_value *arg,
 
 static int fn_lower(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
 {
-    return change_case(call, "lower", &args[0], false, out);
+    return sl__sql_change_case(call, "lower", &args[0], false, out);
 }
 
 static int fn_upper(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
 {
-    return change_case(call, "upper", &args[0], true, out);
+    return sl__sql_change_case(call, "upper", &args[0], true, out);
 }
 
 /* concat(a, b, ...): the arguments as text, NULLs skipped (as PostgreSQL). */

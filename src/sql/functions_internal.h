@@ -22,6 +22,9 @@ int sl__sql_out_of_memory(sl_sql_call *call, const char *name);
  * the machine lacks it. */
 locale_t sl__sql_utf8_locale(void);
 
+/* lower() or upper() of arg (a string, else a type error naming name). */
+int sl__sql_change_case(sl_sql_call *call, const char *name, const sl_value *arg, bool is_upper, sl_value *out);
+
 /* 64 random bits from this thread's generator. */
 uint64_t sl__sql_random_next(void);
 

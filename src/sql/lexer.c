@@ -31,7 +31,7 @@ static const struct {
     { "group", SL_TOKEN_GROUP },     { "by", SL_TOKEN_BY },         { "having", SL_TOKEN_HAVING },
     { "order", SL_TOKEN_ORDER },     { "limit", SL_TOKEN_LIMIT },   { "case", SL_TOKEN_CASE },
     { "when", SL_TOKEN_WHEN },       { "then", SL_TOKEN_THEN },     { "else", SL_TOKEN_ELSE },
-    { "end", SL_TOKEN_END_KW },      { "distinct", SL_TOKEN_DISTINCT },
+    { "end", SL_TOKEN_END_KW },      { "distinct", SL_TOKEN_DISTINCT }, { "ilike", SL_TOKEN_ILIKE },
 };
 
 int sl_sql_token_is_keyword(sl_sql_token_kind kind)

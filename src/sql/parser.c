@@ -302,6 +302,20 @@ static sl_sql_ast *parse_case(parser *p)
     return node;
 }
 
+/* CAST(x AS type), or TRY_CAST(x AS type): NULL where x does not convert. */
+static sl_sql_ast *parse_cast(parser *p, bool is_try)
+{
+    const sl_sql_token *t = next(p);
+    if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
+    sl_sql_ast *node = node_new(p, SL_AST_CAST, t, 1);
+    if (!node) return NULL;
+    node->is_try = is_try;
+    node->args[0] = parse_expr(p);
+    if (!node->args[0] || !expect(p, SL_TOKEN_AS, "AS")) return NULL;
+    if (!parse_type_name(p, node) || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    return node;
+}
+
 static sl_sql_ast *parse_primary(parser *p)
 {
     const sl_sql_token *t = peek(p);
@@ -334,15 +348,10 @@ static sl_sql_ast *parse_primary(parser *p)
         if (!node || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
         return node;
     case SL_TOKEN_CAST:
-        next(p);
-        if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
-        node = node_new(p, SL_AST_CAST, t, 1);
-        if (!node) return NULL;
-        node->args[0] = parse_expr(p);
-        if (!node->args[0] || !expect(p, SL_TOKEN_AS, "AS")) return NULL;
-        if (!parse_type_name(p, node) || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
-        return node;
+        return parse_cast(p, false);
     case SL_TOKEN_IDENT:
+        if (t->len == 8 && strncasecmp(t->text, "try_cast", 8) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
+            return parse_cast(p, true);
         if (peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
         if (t->len == 9 && strncasecmp(t->text, "timestamp", 9) == 0 &&
             peek_at(p, 1)->kind == SL_TOKEN_STRING) {
@@ -482,10 +491,19 @@ static sl_sql_ast *parse_predicate(parser *p, sl_sql_ast *left, bool is_negated)
         node->args[2] = parse_concat(p);
         if (!node->args[2]) return NULL;
     } else {
-        node = node_new(p, SL_AST_LIKE, t, 2);
+        sl_sql_ast *pattern = parse_concat(p), *escape = NULL;
+        if (!pattern) return NULL;
+        const sl_sql_token *word = peek(p);
+        if (word->kind == SL_TOKEN_IDENT && word->len == 6 && strncasecmp(word->text, "escape", 6) == 0) {
+            next(p);
+            escape = parse_concat(p);
+            if (!escape) return NULL;
+        }
+        node = node_new(p, SL_AST_LIKE, t, escape ? 3 : 2);
         if (!node) return NULL;
-        node->args[1] = parse_concat(p);
-        if (!node->args[1]) return NULL;
+        node->is_ilike = t->kind == SL_TOKEN_ILIKE;
+        node->args[1] = pattern;
+        if (escape) node->args[2] = escape;
     }
     node->args[0] = left;
     node->is_negated = is_negated;
@@ -494,7 +512,7 @@ static sl_sql_ast *parse_predicate(parser *p, sl_sql_ast *left, bool is_negated)
 
 static bool is_predicate_keyword(sl_sql_token_kind kind)
 {
-    return kind == SL_TOKEN_IN || kind == SL_TOKEN_BETWEEN || kind == SL_TOKEN_LIKE;
+    return kind == SL_TOKEN_IN || kind == SL_TOKEN_BETWEEN || kind == SL_TOKEN_LIKE || kind == SL_TOKEN_ILIKE;
 }
 
 static sl_sql_ast *parse_comparison(parser *p)

@@ -38,7 +38,7 @@ typedef enum sl_sql_ast_kind {
     SL_AST_IS_NULL,   /* args[0]; is_negated for IS NOT NULL */
     SL_AST_IN,        /* args[0] IN (args[1..]) */
     SL_AST_BETWEEN,   /* args[0] BETWEEN args[1] AND args[2] */
-    SL_AST_LIKE,      /* args[0] LIKE args[1] */
+    SL_AST_LIKE,      /* args[0] [I]LIKE args[1] [ESCAPE args[2]] */
     SL_AST_CAST,      /* CAST(args[0] AS text) or args[0]::text */
     SL_AST_CALL,      /* text(args...) */
     SL_AST_CASE,      /* CASE [args[0]] WHEN args[1] THEN args[2] ... [ELSE args[n-1]] END; args[0],
@@ -69,6 +69,8 @@ struct sl_sql_ast {
     sl_sql_ast_kind kind;
     sl_sql_operator op;
     bool is_negated;           /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL */
+    bool is_ilike;             /* LIKE: ILIKE, case-insensitive */
+    bool is_try;               /* CAST: TRY_CAST, NULL where it does not convert */
     int line, column;
     sl_str text;               /* literal text, function or type name */
     sl_sql_ast **args;

@@ -260,9 +260,11 @@ class Generator:
             neg = r.choice(["", "NOT "])
             return f"({a} {neg}BETWEEN {lo} AND {hi})", f"({pa} {neg}BETWEEN {plo} AND {phi})"
         a, pa = self.expr("text", depth)
-        pattern = r.choice(["%", "a%", "%b%", "_", "__", "%é%", "x\\%y%", "É%", "%_"])
+        pattern = r.choice(["%", "a%", "%b%", "_", "__", "%é%", "x\\%y%", "É%", "%_", "%!%%", "a!_b", "%é", "!"])
         neg = r.choice(["", "NOT "])
-        return f"({a} {neg}LIKE '{pattern}')", f"({pa} {neg}LIKE '{pattern}')"
+        op = r.choice(["LIKE", "LIKE", "ILIKE"])
+        escape = r.choice(["", "", " ESCAPE '!'", " ESCAPE ''"])
+        return f"({a} {neg}{op} '{pattern}'{escape})", f"({pa} {neg}{op} '{pattern}'{escape})"
 
 
 @pytest.fixture(scope="module")
