@@ -28,6 +28,7 @@
 #include "sql/lexer.h"
 #include "sql/parser.h"
 #include "sql/projection.h"
+#include "sql/regex.h"
 #include "sql/sql.h"
 
 /* Deepest expression tree accepted: bounds the evaluator's recursion. */
@@ -335,8 +336,41 @@ static sl_sql_expr *fold_in(compiler *c, sl_sql_expr *expr)
     return NULL;
 }
 
+/* A constant pattern (and constant flags) of ~, ~*, !~, !~* or a
+ * regexp_ function is compiled now, so a pattern that cannot compile is a
+ * mistake of the statement, whatever the text is. */
+static sl_sql_expr *check_pattern(compiler *c, sl_sql_expr *expr)
+{
+    bool is_operator = expr->kind == SL_EXPR_BINARY && expr->op >= SL_OP_MATCH && expr->op <= SL_OP_NOT_IMATCH;
+    bool is_function = expr->kind == SL_EXPR_CALL && strncmp(expr->function->name, "regexp_", 7) == 0;
+    if ((!is_operator && !is_function) || expr->n_args < 2 || !is_constant(expr->args[1], SL_TYPE_STRING, false))
+        return expr;
+    char flags[16] = "";
+    size_t flags_at = is_function && strcmp(expr->function->name, "regexp_replace") == 0 ? 3 : 2;
+    if (is_operator && (expr->op == SL_OP_IMATCH || expr->op == SL_OP_NOT_IMATCH)) strcpy(flags, "i");
+    bool has_flags = is_function && strcmp(expr->function->name, "regexp_extract") != 0 && expr->n_args > flags_at;
+    if (has_flags) {
+        const sl_sql_expr *given = expr->args[flags_at];
+        if (!is_constant(given, SL_TYPE_STRING, false) || given->constant.string.len >= sizeof flags) return expr;
+        size_t n = 0;
+        for (size_t i = 0; i < given->constant.string.len; i++)   /* g is regexp_replace's, not the pattern's */
+            if (!(flags_at == 3 && given->constant.string.ptr[i] == 'g')) flags[n++] = given->constant.string.ptr[i];
+        flags[n] = '\0';
+    }
+    sl_error problem = { 0 };
+    bool matched;
+    if (sl_sql_regex_match(SL_STR_LIT(""), expr->args[1]->constant.string, flags, &matched, &problem) == SL_OK)
+        return expr;
+    if (problem.code == SL_ENOMEM) return fail_memory(c);
+    char message[600];
+    snprintf(message, sizeof message, "line %d column %d: %s", expr->line, expr->column, problem.message);
+    return fails(c, expr, message);
+}
+
 static sl_sql_expr *fold(compiler *c, sl_sql_expr *expr)
 {
+    if (!check_pattern(c, expr)) return NULL;
+    if (expr->fold_error) return expr;
     sl_sql_expr *decided = NULL;
     if (expr->kind == SL_EXPR_BINARY && (expr->op == SL_OP_AND || expr->op == SL_OP_OR))
         decided = fold_logic(c, expr);

@@ -19,6 +19,7 @@
 #include "core/utf8.h"
 #include "sql/cast.h"
 #include "sql/functions_internal.h"
+#include "sql/regex.h"
 
 static int fail(const sl_sql_expr *expr, sl_error *err, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -386,6 +387,23 @@ static int coerce_pair(const sl_sql_expr *left, sl_value *a, const sl_sql_expr *
     return rc ? rc : coerce_untyped(right, b, a, arena, err);
 }
 
+/* text ~ pattern (~* ignoring case; !~ and !~* negated): a match anywhere. */
+static int eval_regex(const sl_sql_expr *expr, const sl_value *a, const sl_value *b, sl_value *out, sl_error *err)
+{
+    if (a->type == SL_TYPE_NULL || b->type == SL_TYPE_NULL) {
+        *out = sl_value_null();
+        return SL_OK;
+    }
+    if (a->type != SL_TYPE_STRING || b->type != SL_TYPE_STRING) return type_mismatch(expr, a, b, err);
+    bool is_caseless = expr->op == SL_OP_IMATCH || expr->op == SL_OP_NOT_IMATCH;
+    bool is_negated = expr->op == SL_OP_NOT_MATCH || expr->op == SL_OP_NOT_IMATCH;
+    bool matched = false;
+    int rc = sl_sql_regex_match(a->string, b->string, is_caseless ? "i" : "", &matched, err);
+    if (rc) return locate(expr, rc, err);
+    *out = sl_value_bool(matched != is_negated);
+    return SL_OK;
+}
+
 static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena *arena,
                        sl_value *out, sl_error *err)
 {
@@ -405,6 +423,10 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     case SL_OP_MUL:
     case SL_OP_DIV:
     case SL_OP_MOD: return eval_arithmetic(expr, &a, &b, out, err);
+    case SL_OP_MATCH:
+    case SL_OP_IMATCH:
+    case SL_OP_NOT_MATCH:
+    case SL_OP_NOT_IMATCH: return eval_regex(expr, &a, &b, out, err);
     case SL_OP_CONCAT: return eval_concat(expr, &a, &b, arena, out, err);
     default: return eval_comparison(expr, &a, &b, out, err);
     }

@@ -450,6 +450,10 @@ static const sl_sql_function functions[] = {
     { "strpos", 2, 2, 0, sl__sql_fn_strpos },
     { "reverse", 1, 1, 0, sl__sql_fn_reverse },
     { "initcap", 1, 1, 0, sl__sql_fn_initcap },
+    /* regular expressions: functions_regex.c */
+    { "regexp_like", 2, 3, 0, sl__sql_fn_regexp_like },
+    { "regexp_extract", 2, 3, 0, sl__sql_fn_regexp_extract },
+    { "regexp_replace", 3, 4, 0, sl__sql_fn_regexp_replace },
     /* digests: functions_hash.c */
     { "md5", 1, 1, 0, sl__sql_fn_md5 },
     { "sha1", 1, 1, 0, sl__sql_fn_sha1 },

@@ -37,6 +37,9 @@ sl_sql_function_fn sl__sql_fn_round, sl__sql_fn_floor, sl__sql_fn_ceil, sl__sql_
 sl_sql_function_fn sl__sql_fn_replace, sl__sql_fn_split_part, sl__sql_fn_lpad, sl__sql_fn_rpad,
     sl__sql_fn_starts_with, sl__sql_fn_ends_with, sl__sql_fn_strpos, sl__sql_fn_reverse, sl__sql_fn_initcap;
 
+/* ---- functions_regex.c ---- */
+sl_sql_function_fn sl__sql_fn_regexp_like, sl__sql_fn_regexp_extract, sl__sql_fn_regexp_replace;
+
 /* ---- functions_hash.c ---- */
 sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256;
 

@@ -40,6 +40,10 @@ const char *sl_sql_operator_name(sl_sql_operator op)
     case SL_OP_LE: return "<=";
     case SL_OP_GT: return ">";
     case SL_OP_GE: return ">=";
+    case SL_OP_MATCH: return "~";
+    case SL_OP_IMATCH: return "~*";
+    case SL_OP_NOT_MATCH: return "!~";
+    case SL_OP_NOT_IMATCH: return "!~*";
     case SL_OP_AND: return "AND";
     case SL_OP_OR: return "OR";
     }
@@ -528,6 +532,10 @@ static sl_sql_ast *parse_comparison(parser *p)
         case SL_TOKEN_LE: op = SL_OP_LE; break;
         case SL_TOKEN_GT: op = SL_OP_GT; break;
         case SL_TOKEN_GE: op = SL_OP_GE; break;
+        case SL_TOKEN_MATCH: op = SL_OP_MATCH; break;
+        case SL_TOKEN_IMATCH: op = SL_OP_IMATCH; break;
+        case SL_TOKEN_NOT_MATCH: op = SL_OP_NOT_MATCH; break;
+        case SL_TOKEN_NOT_IMATCH: op = SL_OP_NOT_IMATCH; break;
         case SL_TOKEN_IS: {
             next(p);
             sl_sql_ast *node = node_new(p, SL_AST_IS_NULL, t, 1);

@@ -35,6 +35,9 @@ TEXTS = ["", "a", "abc", " a b ", "ÉCOLE", "école", "Åsa", "x%y_z", "42", " 7
 INTS = [0, 1, -1, 2, 3, 7, -7, 10, 100, 12345, -99999, 2**31, -(2**31) - 1, 2**62, 2**63 - 1, -(2**63)]
 DOUBLES = [0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 3.25, 1e-300, 1e300, -1e300, 123456.789, 1e15, 0.1]
 
+# Patterns that PCRE2 and PostgreSQL's regular expressions read alike.
+REGEXES = ["[0-9]+", "a.c", "^a", "b$", "é+", "(a)(b)?", "[[:alpha:]]+", "\\s", "A", ".", "^$", "(a|b)c?"]
+
 # Differences that are sluice's on purpose, each (a predicate over the
 # expression text, the reason). Listed in docs/sql.md.
 KNOWN = []
@@ -192,6 +195,11 @@ class Generator:
             f = r.choice(["reverse", "initcap", "md5"])
             return f"{f}({a})", f"{f}({pa})"
         if choice == 13:
+            if r.random() < 0.5:
+                pattern, flags = r.choice(REGEXES), r.choice(["", ", 'g'", ", 'gi'", ", 'i'"])
+                replacement = r.choice(["x", "<\\1>", "[\\&]", ""])
+                return (f"regexp_replace({a}, '{pattern}', '{replacement}'{flags})",
+                        f"regexp_replace({pa}, '{pattern}', '{replacement}'{flags})")
             return f"sha256({a})", f"encode(sha256(convert_to({pa}, 'UTF8')), 'hex')"
         if choice == 0:
             f = r.choice(["lower", "upper", "trim", "ltrim", "rtrim"])
@@ -235,6 +243,14 @@ class Generator:
             (a, pa), (b, pb) = self.expr("bool", depth), self.expr("bool", depth)
             op = r.choice(["AND", "OR"])
             return f"({a} {op} {b})", f"({pa} {op} {pb})"
+        if choice == 4 and r.random() < 0.3:
+            a, pa = self.expr("text", depth)
+            pattern = r.choice(REGEXES)
+            if r.random() < 0.5:
+                op = r.choice(["~", "~*", "!~", "!~*"])
+                return f"({a} {op} '{pattern}')", f"({pa} {op} '{pattern}')"
+            flags = r.choice(["", ", 'i'", ", 'c'"])
+            return f"regexp_like({a}, '{pattern}'{flags})", f"regexp_like({pa}, '{pattern}'{flags})"
         if choice == 4:
             if r.random() < 0.3:
                 (a, pa), (b, pb) = self.expr("text", depth), self.expr("text", depth)
