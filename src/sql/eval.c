@@ -413,7 +413,7 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     if (rc) return rc;
     rc = sl_sql_expr_eval(expr->args[1], input, arena, &b, err);
     if (rc) return rc;
-    if (expr->op != SL_OP_CONCAT) {
+    if (expr->op != SL_OP_CONCAT && expr->op != SL_OP_ARROW && expr->op != SL_OP_ARROW_TEXT) {
         rc = coerce_pair(expr->args[0], &a, expr->args[1], &b, arena, err);
         if (rc) return rc;
     }
@@ -427,6 +427,16 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     case SL_OP_IMATCH:
     case SL_OP_NOT_MATCH:
     case SL_OP_NOT_IMATCH: return eval_regex(expr, &a, &b, out, err);
+    case SL_OP_ARROW:
+    case SL_OP_ARROW_TEXT: {
+        if (a.type == SL_TYPE_NULL || b.type == SL_TYPE_NULL) {
+            *out = sl_value_null();
+            return SL_OK;
+        }
+        sl_sql_call call = { arena, err };
+        rc = sl__sql_json_arrow(&call, &a, &b, expr->op == SL_OP_ARROW_TEXT, out);
+        return rc ? locate(expr, rc, err) : SL_OK;
+    }
     case SL_OP_CONCAT: return eval_concat(expr, &a, &b, arena, out, err);
     default: return eval_comparison(expr, &a, &b, out, err);
     }

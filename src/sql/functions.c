@@ -454,6 +454,13 @@ static const sl_sql_function functions[] = {
     { "regexp_like", 2, 3, 0, sl__sql_fn_regexp_like },
     { "regexp_extract", 2, 3, 0, sl__sql_fn_regexp_extract },
     { "regexp_replace", 3, 4, 0, sl__sql_fn_regexp_replace },
+    /* JSON, arrays and objects: functions_json.c */
+    { "parse_json", 1, 1, 0, sl__sql_fn_parse_json },
+    { "to_json", 1, 1, 0, sl__sql_fn_to_json },
+    { "json_extract", 2, 2, 0, sl__sql_fn_json_extract },
+    { "json_array_length", 1, 1, 0, sl__sql_fn_json_array_length },
+    { "cardinality", 1, 1, 0, sl__sql_fn_cardinality },
+    { "element_at", 2, 2, 0, sl__sql_fn_element_at },
     /* digests: functions_hash.c */
     { "md5", 1, 1, 0, sl__sql_fn_md5 },
     { "sha1", 1, 1, 0, sl__sql_fn_sha1 },

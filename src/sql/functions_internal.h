@@ -9,6 +9,7 @@
 #define SL_SQL_FUNCTIONS_INTERNAL_H
 
 #include <locale.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sql/functions.h"
@@ -39,6 +40,12 @@ sl_sql_function_fn sl__sql_fn_replace, sl__sql_fn_split_part, sl__sql_fn_lpad, s
 
 /* ---- functions_regex.c ---- */
 sl_sql_function_fn sl__sql_fn_regexp_like, sl__sql_fn_regexp_extract, sl__sql_fn_regexp_replace;
+
+/* ---- functions_json.c ---- */
+sl_sql_function_fn sl__sql_fn_parse_json, sl__sql_fn_to_json, sl__sql_fn_json_extract, sl__sql_fn_json_array_length,
+    sl__sql_fn_cardinality, sl__sql_fn_element_at;
+/* left -> key (as_text: ->>), for eval.c. */
+int sl__sql_json_arrow(sl_sql_call *call, const sl_value *left, const sl_value *key, bool as_text, sl_value *out);
 
 /* ---- functions_hash.c ---- */
 sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256;

@@ -164,6 +164,7 @@ static const struct {
     const char *text;
     sl_sql_token_kind kind;
 } symbols[] = {
+    { "->>", SL_TOKEN_ARROW_TEXT }, { "->", SL_TOKEN_ARROW },
     { "!~*", SL_TOKEN_NOT_IMATCH }, { "!~", SL_TOKEN_NOT_MATCH }, { "~*", SL_TOKEN_IMATCH }, { "~", SL_TOKEN_MATCH },
     { "||", SL_TOKEN_CONCAT }, { "!=", SL_TOKEN_NE },  { "<>", SL_TOKEN_NE },
     { "<=", SL_TOKEN_LE },     { ">=", SL_TOKEN_GE },  { "::", SL_TOKEN_DOUBLE_COLON },

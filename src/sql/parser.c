@@ -44,6 +44,8 @@ const char *sl_sql_operator_name(sl_sql_operator op)
     case SL_OP_IMATCH: return "~*";
     case SL_OP_NOT_MATCH: return "!~";
     case SL_OP_NOT_IMATCH: return "!~*";
+    case SL_OP_ARROW: return "->";
+    case SL_OP_ARROW_TEXT: return "->>";
     case SL_OP_AND: return "AND";
     case SL_OP_OR: return "OR";
     }
@@ -385,17 +387,34 @@ static bool enter_nesting(parser *p, const sl_sql_token *t)
     return false;
 }
 
+static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token *at, sl_sql_ast *left,
+                              sl_sql_ast *right);
+static sl_sql_ast *parse_unary(parser *p);
+
+/* x::type, and JSON's x -> key and x ->> key (left to right, binding as
+ * tightly as ::, as in PostgreSQL). */
 static sl_sql_ast *parse_postfix(parser *p)
 {
     sl_sql_ast *node = parse_primary(p);
-    while (node && peek(p)->kind == SL_TOKEN_DOUBLE_COLON) {
-        sl_sql_ast *cast = node_new(p, SL_AST_CAST, next(p), 1);
-        if (!cast) return NULL;
-        cast->args[0] = node;
-        if (!parse_type_name(p, cast)) return NULL;
-        node = cast;
+    for (;;) {
+        const sl_sql_token *t = peek(p);
+        if (!node) return NULL;
+        if (t->kind == SL_TOKEN_DOUBLE_COLON) {
+            sl_sql_ast *cast = node_new(p, SL_AST_CAST, next(p), 1);
+            if (!cast) return NULL;
+            cast->args[0] = node;
+            if (!parse_type_name(p, cast)) return NULL;
+            node = cast;
+        } else if (t->kind == SL_TOKEN_ARROW || t->kind == SL_TOKEN_ARROW_TEXT) {
+            next(p);
+            /* The key: a primary, or a signed index (j -> -1). */
+            sl_sql_token_kind sign = peek(p)->kind;
+            sl_sql_ast *key = sign == SL_TOKEN_MINUS || sign == SL_TOKEN_PLUS ? parse_unary(p) : parse_primary(p);
+            node = binary_new(p, t->kind == SL_TOKEN_ARROW ? SL_OP_ARROW : SL_OP_ARROW_TEXT, t, node, key);
+        } else {
+            return node;
+        }
     }
-    return node;
 }
 
 static sl_sql_ast *parse_unary(parser *p)
