@@ -5,6 +5,7 @@
  * printed throughput figure for the seed's 11 text columns. */
 #include <criterion/criterion.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -620,4 +621,52 @@ Test(sqlite, measures_upsert_throughput_of_eleven_text_columns)
     sqlite3 *db = open_db();
     cr_assert_eq(query_int(db, "SELECT count(*) FROM created_users"), (int64_t)n_rows);
     sqlite3_close(db);
+}
+
+/* Sinks opening one new database at the same moment (the members of a
+ * consumer group starting together): each switches it to WAL, which needs
+ * the database to itself and answers "database is locked" at once,
+ * without the busy handler, when two try together. The switch is retried
+ * within busy_timeout, so every open succeeds. */
+#define RACERS 6
+
+typedef struct racer {
+    sl_sqlite_conf conf;
+    pthread_barrier_t *start;
+    int rc;
+    char message[512];
+} racer;
+
+static void *open_at_once(void *arg)
+{
+    racer *r = arg;
+    void *sink = NULL;
+    sl_error err = { 0 };
+    pthread_barrier_wait(r->start);
+    r->rc = sl_sqlite_sink.open(&r->conf, &env, &sink, &err);
+    snprintf(r->message, sizeof r->message, "%s", err.message);
+    if (sink) sl_sqlite_sink.close(sink);
+    return NULL;
+}
+
+Test(sqlite, sinks_opening_one_new_database_at_once_all_open)
+{
+    for (int round = 0; round < 20; round++) {
+        char path[160];
+        snprintf(path, sizeof path, "%s/race-%d.db", dir, round);
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, RACERS);
+        racer racers[RACERS];
+        pthread_t threads[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            racers[i] = (racer){ .conf = conf_for("people", NULL, 0), .start = &start };
+            racers[i].conf.path = path;
+            racers[i].conf.busy_timeout_ms = 30000;
+            cr_assert_eq(pthread_create(&threads[i], NULL, open_at_once, &racers[i]), 0);
+        }
+        for (int i = 0; i < RACERS; i++) pthread_join(threads[i], NULL);
+        pthread_barrier_destroy(&start);
+        for (int i = 0; i < RACERS; i++)
+            cr_assert_eq(racers[i].rc, SL_OK, "round %d, sink %d: %s", round, i, racers[i].message);
+    }
 }

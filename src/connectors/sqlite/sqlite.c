@@ -128,6 +128,25 @@ static int sink_exec(sqlite_sink *sink, const char *sql, sl_error *err)
     return rc;
 }
 
+/* sink_exec, retried with backoff for up to busy_timeout while the database
+ * is busy: switching to WAL, which needs the database to itself, answers
+ * "database is locked" at once, without the busy handler, while another
+ * process (a member of the same consumer group) opens it at the same time. */
+static int sink_exec_patiently(sqlite_sink *sink, const char *sql, sl_error *err)
+{
+    int64_t deadline = sl_clock_monotonic_ms() + sink->busy_timeout_ms;
+    int64_t backoff = SQLITE_BACKOFF_FIRST_MS;
+    for (;;) {
+        int rc = sink_exec(sink, sql, err);
+        int code = sqlite3_errcode(sink->db);
+        if (rc == SL_OK || (code != SQLITE_BUSY && code != SQLITE_LOCKED)) return rc;
+        int64_t now = sl_clock_monotonic_ms();
+        if (now >= deadline) return rc;
+        sl_sleep_ms(backoff < deadline - now ? backoff : deadline - now);
+        backoff = backoff * 2 < SQLITE_BACKOFF_MAX_MS ? backoff * 2 : SQLITE_BACKOFF_MAX_MS;
+    }
+}
+
 /* With the written columns known: checks the key against them and prepares
  * the insert. */
 static int sink_prepare(sqlite_sink *sink, sl_error *err)
@@ -278,8 +297,8 @@ static int sqlite_open(const void *conf_ptr, const sl_connector_env *env, void *
     sqlite3_extended_result_codes(sink->db, 1);
     int busy_ms = sink->busy_timeout_ms > INT_MAX ? INT_MAX : (int)sink->busy_timeout_ms;
     sqlite3_busy_timeout(sink->db, busy_ms);
-    rc = sink_exec(sink, "PRAGMA journal_mode = WAL", err);
-    if (!rc) rc = sink_exec(sink, pragma, err);
+    rc = sink_exec_patiently(sink, "PRAGMA journal_mode = WAL", err);
+    if (!rc) rc = sink_exec_patiently(sink, pragma, err);
     /* Random keys (uuids) dirty about one index page per row: a 64 MiB page
      * cache saves re-reading them, and checkpointing every 64 MiB of WAL
      * instead of every 4 MiB copies each hot page once per many commits. */
