@@ -461,6 +461,12 @@ static const sl_sql_function functions[] = {
     { "json_array_length", 1, 1, 0, sl__sql_fn_json_array_length },
     { "cardinality", 1, 1, 0, sl__sql_fn_cardinality },
     { "element_at", 2, 2, 0, sl__sql_fn_element_at },
+    /* dates and times: functions_time.c */
+    { "date_trunc", 2, 3, 0, sl__sql_fn_date_trunc },
+    { "date_part", 2, 2, 0, sl__sql_fn_date_part },
+    { "to_timestamp", 1, 2, 0, sl__sql_fn_to_timestamp },
+    { "from_unixtime", 1, 1, 0, sl__sql_fn_from_unixtime },
+    { "to_unixtime", 1, 1, 0, sl__sql_fn_to_unixtime },
     /* digests: functions_hash.c */
     { "md5", 1, 1, 0, sl__sql_fn_md5 },
     { "sha1", 1, 1, 0, sl__sql_fn_sha1 },

@@ -47,6 +47,10 @@ sl_sql_function_fn sl__sql_fn_parse_json, sl__sql_fn_to_json, sl__sql_fn_json_ex
 /* left -> key (as_text: ->>), for eval.c. */
 int sl__sql_json_arrow(sl_sql_call *call, const sl_value *left, const sl_value *key, bool as_text, sl_value *out);
 
+/* ---- functions_time.c ---- */
+sl_sql_function_fn sl__sql_fn_date_trunc, sl__sql_fn_date_part, sl__sql_fn_to_timestamp, sl__sql_fn_from_unixtime,
+    sl__sql_fn_to_unixtime;
+
 /* ---- functions_hash.c ---- */
 sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256;
 

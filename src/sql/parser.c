@@ -322,6 +322,25 @@ static sl_sql_ast *parse_cast(parser *p, bool is_try)
     return node;
 }
 
+/* EXTRACT(field FROM x) is date_part('field', x). */
+static sl_sql_ast *parse_extract(parser *p)
+{
+    const sl_sql_token *name = next(p);
+    next(p);   /* ( */
+    const sl_sql_token *field = next(p);
+    if (field->kind != SL_TOKEN_IDENT) return fail_expected(p, "a field name (year, month, day, hour, epoch...)");
+    next(p);   /* FROM */
+    sl_sql_ast *node = node_new(p, SL_AST_CALL, name, 2);
+    if (!node) return NULL;
+    node->text = SL_STR_LIT("date_part");
+    node->args[0] = node_new(p, SL_AST_STRING, field, 0);
+    if (!node->args[0]) return NULL;
+    node->args[0]->text = (sl_str){ field->text, field->len };
+    node->args[1] = parse_expr(p);
+    if (!node->args[1] || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    return node;
+}
+
 static sl_sql_ast *parse_primary(parser *p)
 {
     const sl_sql_token *t = peek(p);
@@ -358,6 +377,9 @@ static sl_sql_ast *parse_primary(parser *p)
     case SL_TOKEN_IDENT:
         if (t->len == 8 && strncasecmp(t->text, "try_cast", 8) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
             return parse_cast(p, true);
+        if (t->len == 7 && strncasecmp(t->text, "extract", 7) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN &&
+            peek_at(p, 3)->kind == SL_TOKEN_FROM)
+            return parse_extract(p);
         if (peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
         if (t->len == 9 && strncasecmp(t->text, "timestamp", 9) == 0 &&
             peek_at(p, 1)->kind == SL_TOKEN_STRING) {
