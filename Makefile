@@ -39,7 +39,7 @@ Q   := @
 SAY := @printf '  %-8s %s\n'
 endif
 
-PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 libzstd zlib snappy openssl libmicrohttpd libpq libcurl libpcre2-8
+PKGS    := yaml-0.1 sqlite3 rdkafka liblz4 libzstd zlib snappy openssl libmicrohttpd libpq libcurl libpcre2-8 libmurmurhash libxxhash
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS_RELEASE := -O2 -g $(WARN) $(DEFS) -Isrc -pthread
@@ -50,7 +50,7 @@ FUZZ_CC ?= clang
 CFLAGS_FUZZ := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined $(WARN) $(DEFS) -Isrc -pthread
 CFLAGS_TSAN := -O1 -g -fno-omit-frame-pointer -fsanitize=thread $(WARN) $(DEFS) -Isrc -pthread
 FUZZ_SECONDS ?= 60
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -llz4 -lzstd -lz -lsnappy -lssl -lcrypto -lmicrohttpd -lpq -lcurl -lpcre2-8) -lm -pthread
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -lsqlite3 -lrdkafka -llz4 -lzstd -lz -lsnappy -lssl -lcrypto -lmicrohttpd -lpq -lcurl -lpcre2-8 -lmurmurhash -lxxhash) -lm -pthread
 
 # EXCLUDE: sources to leave out of a build (e.g. a module being written).
 SRC      := $(filter-out $(EXCLUDE),$(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort))

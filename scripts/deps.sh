@@ -34,7 +34,7 @@ step() {  # step TAG WHAT COMMAND... — one line for the step; COMMAND's output
     fi
 }
 
-build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libpcre2-dev)
+build_packages=(gcc make pkg-config tzdata libyaml-dev libsqlite3-dev sqlite3 librdkafka-dev liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev libssl-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libpcre2-dev libmurmurhash-dev libxxhash-dev)
 test_packages=(libcriterion-dev python3-venv jq clang postgresql chromium prometheus openssl)
 
 wanted=("${build_packages[@]}")

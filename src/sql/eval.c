@@ -413,7 +413,8 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     if (rc) return rc;
     rc = sl_sql_expr_eval(expr->args[1], input, arena, &b, err);
     if (rc) return rc;
-    if (expr->op != SL_OP_CONCAT && expr->op != SL_OP_ARROW && expr->op != SL_OP_ARROW_TEXT) {
+    if (expr->op != SL_OP_CONCAT && expr->op != SL_OP_ARROW && expr->op != SL_OP_ARROW_TEXT &&
+        expr->op != SL_OP_AT_TIME_ZONE) {
         rc = coerce_pair(expr->args[0], &a, expr->args[1], &b, arena, err);
         if (rc) return rc;
     }
@@ -427,6 +428,15 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     case SL_OP_IMATCH:
     case SL_OP_NOT_MATCH:
     case SL_OP_NOT_IMATCH: return eval_regex(expr, &a, &b, out, err);
+    case SL_OP_AT_TIME_ZONE: {
+        if (a.type == SL_TYPE_NULL || b.type == SL_TYPE_NULL) {
+            *out = sl_value_null();
+            return SL_OK;
+        }
+        sl_sql_call call = { arena, err };
+        rc = sl__sql_at_time_zone(&call, &a, &b, out);
+        return rc ? locate(expr, rc, err) : SL_OK;
+    }
     case SL_OP_ARROW:
     case SL_OP_ARROW_TEXT: {
         if (a.type == SL_TYPE_NULL || b.type == SL_TYPE_NULL) {

@@ -467,10 +467,14 @@ static const sl_sql_function functions[] = {
     { "to_timestamp", 1, 2, 0, sl__sql_fn_to_timestamp },
     { "from_unixtime", 1, 1, 0, sl__sql_fn_from_unixtime },
     { "to_unixtime", 1, 1, 0, sl__sql_fn_to_unixtime },
+    { "date_add", 3, 3, 0, sl__sql_fn_date_add },
+    { "date_diff", 3, 3, 0, sl__sql_fn_date_diff },
     /* digests: functions_hash.c */
     { "md5", 1, 1, 0, sl__sql_fn_md5 },
     { "sha1", 1, 1, 0, sl__sql_fn_sha1 },
     { "sha256", 1, 1, 0, sl__sql_fn_sha256 },
+    { "murmur3", 1, 2, 0, sl__sql_fn_murmur3 },
+    { "hash64", 1, 1, 0, sl__sql_fn_hash64 },
 };
 
 const sl_sql_function *sl_sql_function_find(sl_str name)

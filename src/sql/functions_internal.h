@@ -49,9 +49,11 @@ int sl__sql_json_arrow(sl_sql_call *call, const sl_value *left, const sl_value *
 
 /* ---- functions_time.c ---- */
 sl_sql_function_fn sl__sql_fn_date_trunc, sl__sql_fn_date_part, sl__sql_fn_to_timestamp, sl__sql_fn_from_unixtime,
-    sl__sql_fn_to_unixtime;
+    sl__sql_fn_to_unixtime, sl__sql_fn_date_add, sl__sql_fn_date_diff;
+/* ts AT TIME ZONE zone, for eval.c. */
+int sl__sql_at_time_zone(sl_sql_call *call, const sl_value *ts, const sl_value *zone, sl_value *out);
 
 /* ---- functions_hash.c ---- */
-sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256;
+sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256, sl__sql_fn_murmur3, sl__sql_fn_hash64;
 
 #endif

@@ -334,3 +334,112 @@ int sl__sql_fn_to_unixtime(sl_sql_call *call, const sl_value *args, size_t n_arg
     if (rc == SL_OK) *out = sl_value_double((double)us / 1e6);
     return rc;
 }
+
+/* ts moved by n months on the calendar, the day kept or cut to the month's
+ * last (2024-01-31 and one month: 2024-02-29), as PostgreSQL's intervals. */
+static int add_months(sl_sql_call *call, const char *name, int64_t us, int64_t months, int64_t *out)
+{
+    int64_t days = floor_div(us, US_PER_DAY), in_day = us - days * US_PER_DAY, year;
+    int month, day;
+    civil_from_days(days, &year, &month, &day);
+    if (months > 120000 || months < -120000) return sl_error_set(call->err, SL_ESQL, "%s(): out of range", name);
+    int64_t index = year * 12 + (month - 1) + months;
+    year = floor_div(index, 12);
+    month = (int)(index - year * 12) + 1;
+    int last = sl_days_in_month(year, month);
+    *out = sl_days_from_civil(year, month, day > last ? last : day) * US_PER_DAY + in_day;
+    return SL_OK;
+}
+
+/* The µs of a fixed unit (0 for month, quarter, year: those move on the calendar), or -1. */
+static int64_t unit_us_of(int unit, int64_t *months)
+{
+    static const int64_t fixed[] = { 1, 1000, US_PER_SECOND, 60 * US_PER_SECOND, 3600 * US_PER_SECOND, US_PER_DAY,
+                                     7 * US_PER_DAY };
+    static const int64_t calendar[] = { 1, 3, 12, 120, 1200, 12000 };   /* month .. millennium */
+    *months = 0;
+    if (unit >= 0 && unit <= 6) return fixed[unit];
+    if (unit >= 7 && unit <= 12) {
+        *months = calendar[unit - 7];
+        return 0;
+    }
+    return -1;
+}
+
+/* date_add(unit, n, ts): ts moved by n units (Trino's and Spark's name for
+ * PostgreSQL's ts + interval). */
+int sl__sql_fn_date_add(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    (void)n_args;
+    if (args[0].type != SL_TYPE_STRING) return sl__sql_type_error(call, "date_add", "a unit name", &args[0]);
+    if (args[1].type != SL_TYPE_INT) return sl__sql_type_error(call, "date_add", "an int count", &args[1]);
+    int64_t months, us, result = 0;
+    int64_t step = unit_us_of(unit_index(args[0].string), &months);
+    if (step < 0) return sl_error_set(call->err, SL_ESQL, "date_add(): unit '%.40s' is not one of microseconds, "
+                                      "milliseconds, second, minute, hour, day, week, month, quarter, year, decade, "
+                                      "century, millennium", args[0].string.ptr);
+    int rc = timestamp_of(call, "date_add", &args[2], &us);
+    if (rc) return rc;
+    if (months) {
+        int64_t total;
+        if (__builtin_mul_overflow(months, args[1].integer, &total))
+            return sl_error_set(call->err, SL_ESQL, "date_add(): out of range");
+        rc = add_months(call, "date_add", us, total, &result);
+        if (rc) return rc;
+    } else {
+        int64_t moved;
+        if (__builtin_mul_overflow(step, args[1].integer, &moved) || __builtin_add_overflow(us, moved, &result))
+            return sl_error_set(call->err, SL_ESQL, "date_add(): out of range");
+    }
+    *out = sl_value_timestamp(result);
+    return SL_OK;
+}
+
+/* date_diff(unit, a, b): how many whole units from a to b (negative when
+ * b is before a); months, quarters and years on the calendar. */
+int sl__sql_fn_date_diff(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
+{
+    (void)n_args;
+    if (args[0].type != SL_TYPE_STRING) return sl__sql_type_error(call, "date_diff", "a unit name", &args[0]);
+    int64_t months, a, b;
+    int64_t step = unit_us_of(unit_index(args[0].string), &months);
+    if (step < 0) return sl_error_set(call->err, SL_ESQL, "date_diff(): unit '%.40s' is not one of microseconds, "
+                                      "milliseconds, second, minute, hour, day, week, month, quarter, year, decade, "
+                                      "century, millennium", args[0].string.ptr);
+    int rc = timestamp_of(call, "date_diff", &args[1], &a);
+    if (rc == SL_OK) rc = timestamp_of(call, "date_diff", &args[2], &b);
+    if (rc) return rc;
+    if (!months) {
+        *out = sl_value_int((b - a) / step);
+        return SL_OK;
+    }
+    int64_t days_a = floor_div(a, US_PER_DAY), days_b = floor_div(b, US_PER_DAY), ya, yb;
+    int ma, da, mb, db;
+    civil_from_days(days_a, &ya, &ma, &da);
+    civil_from_days(days_b, &yb, &mb, &db);
+    int64_t whole = (yb * 12 + mb) - (ya * 12 + ma);
+    /* A month not complete yet does not count: compare what is left of each. */
+    int64_t rest_a = a - sl_days_from_civil(ya, ma, 1) * US_PER_DAY, rest_b = b - sl_days_from_civil(yb, mb, 1) * US_PER_DAY;
+    if (whole > 0 && rest_b < rest_a) whole--;
+    if (whole < 0 && rest_b > rest_a) whole++;
+    *out = sl_value_int(whole / months);
+    return SL_OK;
+}
+
+/* ts AT TIME ZONE zone: ts as ISO 8601 text in the zone's local time with
+ * its offset then ("2024-03-31T03:30:00+02:00"). */
+int sl__sql_at_time_zone(sl_sql_call *call, const sl_value *ts, const sl_value *zone, sl_value *out)
+{
+    int64_t us;
+    sl_tz *tz;
+    int rc = timestamp_of(call, "AT TIME ZONE", ts, &us);
+    if (rc == SL_OK) rc = zone_of(call, "AT TIME ZONE", zone, 1, 0, &tz);
+    if (rc) return rc;
+    char text[SL_TIME_ISO_MAX];
+    size_t len = sl_time_format_offset(us, sl_tz_offset(tz, floor_div(us, US_PER_SECOND)), text);
+    char *copy = sl_arena_alloc(call->arena, len + 1);
+    if (!copy) return sl__sql_out_of_memory(call, "AT TIME ZONE");
+    memcpy(copy, text, len + 1);
+    *out = sl_value_string((sl_str){ copy, len });
+    return SL_OK;
+}

@@ -46,6 +46,7 @@ const char *sl_sql_operator_name(sl_sql_operator op)
     case SL_OP_NOT_IMATCH: return "!~*";
     case SL_OP_ARROW: return "->";
     case SL_OP_ARROW_TEXT: return "->>";
+    case SL_OP_AT_TIME_ZONE: return "AT TIME ZONE";
     case SL_OP_AND: return "AND";
     case SL_OP_OR: return "OR";
     }
@@ -322,6 +323,23 @@ static sl_sql_ast *parse_cast(parser *p, bool is_try)
     return node;
 }
 
+static sl_sql_ast *parse_concat(parser *p);
+
+/* POSITION(sub IN s) is strpos(s, sub). */
+static sl_sql_ast *parse_position(parser *p)
+{
+    const sl_sql_token *name = next(p);
+    next(p);   /* ( */
+    sl_sql_ast *node = node_new(p, SL_AST_CALL, name, 2);
+    if (!node) return NULL;
+    node->text = SL_STR_LIT("strpos");
+    node->args[1] = parse_concat(p);
+    if (!node->args[1] || !expect(p, SL_TOKEN_IN, "IN")) return NULL;
+    node->args[0] = parse_concat(p);
+    if (!node->args[0] || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    return node;
+}
+
 /* EXTRACT(field FROM x) is date_part('field', x). */
 static sl_sql_ast *parse_extract(parser *p)
 {
@@ -380,6 +398,8 @@ static sl_sql_ast *parse_primary(parser *p)
         if (t->len == 7 && strncasecmp(t->text, "extract", 7) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN &&
             peek_at(p, 3)->kind == SL_TOKEN_FROM)
             return parse_extract(p);
+        if (t->len == 8 && strncasecmp(t->text, "position", 8) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
+            return parse_position(p);
         if (peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
         if (t->len == 9 && strncasecmp(t->text, "timestamp", 9) == 0 &&
             peek_at(p, 1)->kind == SL_TOKEN_STRING) {
@@ -413,6 +433,13 @@ static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token 
                               sl_sql_ast *right);
 static sl_sql_ast *parse_unary(parser *p);
 
+/* Whether t is the bare word word (any case): AT, TIME, ZONE are names, not keywords. */
+static bool is_word(const sl_sql_token *t, const char *word)
+{
+    size_t len = strlen(word);
+    return t->kind == SL_TOKEN_IDENT && t->len == len && strncasecmp(t->text, word, len) == 0;
+}
+
 /* x::type, and JSON's x -> key and x ->> key (left to right, binding as
  * tightly as ::, as in PostgreSQL). */
 static sl_sql_ast *parse_postfix(parser *p)
@@ -427,6 +454,11 @@ static sl_sql_ast *parse_postfix(parser *p)
             cast->args[0] = node;
             if (!parse_type_name(p, cast)) return NULL;
             node = cast;
+        } else if (is_word(t, "at") && is_word(peek_at(p, 1), "time") && is_word(peek_at(p, 2), "zone")) {
+            next(p);
+            next(p);
+            next(p);
+            node = binary_new(p, SL_OP_AT_TIME_ZONE, t, node, parse_primary(p));
         } else if (t->kind == SL_TOKEN_ARROW || t->kind == SL_TOKEN_ARROW_TEXT) {
             next(p);
             /* The key: a primary, or a signed index (j -> -1). */

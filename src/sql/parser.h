@@ -52,6 +52,7 @@ typedef enum sl_sql_operator {
     SL_OP_EQ, SL_OP_NE, SL_OP_LT, SL_OP_LE, SL_OP_GT, SL_OP_GE,
     SL_OP_MATCH, SL_OP_IMATCH, SL_OP_NOT_MATCH, SL_OP_NOT_IMATCH,   /* regular expressions: ~ ~* !~ !~* */
     SL_OP_ARROW, SL_OP_ARROW_TEXT,                                  /* JSON: -> ->> */
+    SL_OP_AT_TIME_ZONE,                                             /* ts AT TIME ZONE zone */
     SL_OP_AND, SL_OP_OR,
 } sl_sql_operator;
 

@@ -29,7 +29,7 @@ from postgres_server import PostgresServer, connect, free_port, postgres_server 
 
 FLAGS = ["-O1", "-g", "-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",
          "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-Isrc"]
-PKGS = ["yaml-0.1", "sqlite3", "rdkafka", "liblz4", "libzstd", "zlib", "snappy", "openssl", "libpq", "libpcre2-8"]
+PKGS = ["yaml-0.1", "sqlite3", "rdkafka", "liblz4", "libzstd", "zlib", "snappy", "openssl", "libpq", "libpcre2-8", "libmurmurhash", "libxxhash"]
 T0 = 1704067200000000          # 2024-01-01T00:00:00Z in µs
 LATEST_VERSION = 4              # src/metadata/migrations.c
 EX_TEMPFAIL = 75
