@@ -13,6 +13,7 @@ int sl_cmd_validate(int argc, char **argv);
 int sl_cmd_topic(int argc, char **argv);
 int sl_cmd_connectors(int argc, char **argv);
 int sl_cmd_cron(int argc, char **argv);
+int sl_cmd_sql(int argc, char **argv);
 int sl_cmd_server(int argc, char **argv);
 int sl_cmd_dag(int argc, char **argv);
 int sl_cmd_version(int argc, char **argv);

@@ -15,6 +15,7 @@ static const command commands[] = {
     { "server", sl_cmd_server, "run the continuous pipelines and serve HTTP until SIGTERM (SIGHUP reloads)" },
     { "dag", sl_cmd_dag, "list, trigger, pause, clear and backfill the server's DAGs, see runs and logs; test one" },
     { "validate", sl_cmd_validate, "check a config file and report every mistake" },
+    { "sql", sl_cmd_sql, "explain: the plan of a file's SQL (columns after constant folding, what is read)" },
     { "connectors", sl_cmd_connectors, "list the connectors, or every setting of one (--format markdown)" },
     { "topic", sl_cmd_topic, "list, describe, create, delete, produce to and consume topics (embedded or --kafka)" },
     { "auth", sl_cmd_auth, "make a token_hash for auth: from a token on stdin (hash-token)" },

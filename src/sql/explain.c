@@ -1,0 +1,156 @@
+/* explain.c — a compiled statement as text (see explain.h): each
+ * expression node written back as SQL with every operator parenthesised,
+ * so the order of evaluation the plan holds is plain to see. */
+#include "sql/explain.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "sql/eval.h"
+
+static int write_expr(sl_buffer *out, const sl_sql_expr *expr);
+
+static int write_args(sl_buffer *out, const sl_sql_expr *expr, size_t from, const char *separator)
+{
+    int rc = SL_OK;
+    for (size_t i = from; i < expr->n_args && rc == SL_OK; i++) {
+        if (i > from) rc = sl_buffer_append_cstr(out, separator);
+        if (rc == SL_OK) rc = write_expr(out, expr->args[i]);
+    }
+    return rc;
+}
+
+static int write_path(sl_buffer *out, const sl_sql_expr *expr)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < expr->n_steps && rc == SL_OK; i++) {
+        const sl_sql_path_step *step = &expr->steps[i];
+        if (step->is_index) rc = sl_buffer_printf(out, "[%lld]", (long long)step->index);
+        else rc = sl_buffer_printf(out, "%s%.*s", i ? "." : "", (int)step->key.len, step->key.ptr);
+    }
+    return rc;
+}
+
+static int write_constant(sl_buffer *out, const sl_value *value)
+{
+    if (value->type == SL_TYPE_NULL) return sl_buffer_append_cstr(out, "NULL");
+    if (value->type == SL_TYPE_BOOL) return sl_buffer_append_cstr(out, value->boolean ? "TRUE" : "FALSE");
+    if (value->type == SL_TYPE_STRING) {
+        int rc = sl_buffer_append_byte(out, '\'');
+        for (size_t i = 0; i < value->string.len && rc == SL_OK; i++)
+            rc = value->string.ptr[i] == '\'' ? sl_buffer_append_cstr(out, "''")
+                                              : sl_buffer_append_byte(out, value->string.ptr[i]);
+        return rc ? rc : sl_buffer_append_byte(out, '\'');
+    }
+    if (value->type == SL_TYPE_TIMESTAMP) {
+        int rc = sl_buffer_append_cstr(out, "TIMESTAMP ");
+        return rc ? rc : sl_json_write(out, value);
+    }
+    return sl_json_write(out, value);
+}
+
+static int write_expr(sl_buffer *out, const sl_sql_expr *expr)
+{
+    int rc = SL_OK;
+    switch (expr->kind) {
+    case SL_EXPR_CONST: return write_constant(out, &expr->constant);
+    case SL_EXPR_PATH: return write_path(out, expr);
+    case SL_EXPR_UNARY:
+        rc = sl_buffer_printf(out, "(%s%s", sl_sql_operator_name(expr->op), expr->op == SL_OP_NOT ? " " : "");
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        return rc ? rc : sl_buffer_append_byte(out, ')');
+    case SL_EXPR_BINARY:
+        rc = sl_buffer_append_byte(out, '(');
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        if (rc == SL_OK) rc = sl_buffer_printf(out, " %s ", sl_sql_operator_name(expr->op));
+        if (rc == SL_OK) rc = write_expr(out, expr->args[1]);
+        return rc ? rc : sl_buffer_append_byte(out, ')');
+    case SL_EXPR_IS_NULL:
+        rc = sl_buffer_append_byte(out, '(');
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, expr->is_negated ? " IS NOT NULL)" : " IS NULL)");
+        return rc;
+    case SL_EXPR_IN:
+        rc = sl_buffer_append_byte(out, '(');
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, expr->is_negated ? " NOT IN (" : " IN (");
+        if (rc == SL_OK) rc = write_args(out, expr, 1, ", ");
+        return rc ? rc : sl_buffer_append_cstr(out, "))");
+    case SL_EXPR_LIKE:
+        rc = sl_buffer_append_byte(out, '(');
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        if (rc == SL_OK)
+            rc = sl_buffer_printf(out, " %s%s ", expr->is_negated ? "NOT " : "", expr->is_ilike ? "ILIKE" : "LIKE");
+        if (rc == SL_OK) rc = write_expr(out, expr->args[1]);
+        if (rc == SL_OK && expr->n_args > 2) rc = sl_buffer_append_cstr(out, " ESCAPE ");
+        if (rc == SL_OK && expr->n_args > 2) rc = write_expr(out, expr->args[2]);
+        return rc ? rc : sl_buffer_append_byte(out, ')');
+    case SL_EXPR_CAST:
+        rc = sl_buffer_append_cstr(out, expr->is_try ? "TRY_CAST(" : "CAST(");
+        if (rc == SL_OK) rc = write_expr(out, expr->args[0]);
+        return rc ? rc : sl_buffer_printf(out, " AS %s)", sl_type_name(expr->cast_type));
+    case SL_EXPR_CALL:
+        rc = sl_buffer_printf(out, "%s(", expr->function->name);
+        if (rc == SL_OK) rc = write_args(out, expr, 0, ", ");
+        return rc ? rc : sl_buffer_append_byte(out, ')');
+    case SL_EXPR_CASE:
+        rc = sl_buffer_append_cstr(out, "CASE ");
+        if (rc == SL_OK && expr->operand) rc = write_expr(out, expr->operand);
+        if (rc == SL_OK && expr->operand) rc = sl_buffer_append_byte(out, ' ');
+        for (size_t k = 0; rc == SL_OK && k + 1 < expr->n_args; k += 2) {
+            rc = sl_buffer_append_cstr(out, "WHEN ");
+            if (rc == SL_OK) rc = write_expr(out, expr->args[k]);
+            if (rc == SL_OK) rc = sl_buffer_append_cstr(out, " THEN ");
+            if (rc == SL_OK) rc = write_expr(out, expr->args[k + 1]);
+            if (rc == SL_OK) rc = sl_buffer_append_byte(out, ' ');
+        }
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, "ELSE ");
+        if (rc == SL_OK) rc = write_expr(out, expr->args[expr->n_args - 1]);
+        return rc ? rc : sl_buffer_append_cstr(out, " END");
+    }
+    return SL_OK;
+}
+
+/* The projection tree as "a, b.c, b.d". */
+static int write_projection(sl_buffer *out, const sl_json_projection *projection, const char *prefix, bool *first)
+{
+    int rc = SL_OK;
+    for (size_t i = 0; i < projection->n_keys && rc == SL_OK; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)projection->keys[i].len,
+                 projection->keys[i].ptr);
+        const sl_json_projection *child = projection->children ? projection->children[i] : NULL;
+        if (child) {
+            rc = write_projection(out, child, path, first);
+            continue;
+        }
+        rc = sl_buffer_printf(out, "%s%s", *first ? "" : ", ", path);
+        *first = false;
+    }
+    return rc;
+}
+
+int sl_sql_explain(const sl_sql_program *program, const char *indent, sl_buffer *out)
+{
+    int rc = sl_buffer_printf(out, "%sreads: ", indent);
+    const sl_json_projection *projection = sl_sql_input_projection(program);
+    bool first = true;
+    if (rc == SL_OK && !projection) rc = sl_buffer_append_cstr(out, "every field (SELECT * or a whole-record path)");
+    if (rc == SL_OK && projection) rc = write_projection(out, projection, "", &first);
+    if (rc == SL_OK && projection && first) rc = sl_buffer_append_cstr(out, "nothing");
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    if (rc == SL_OK && program->is_star) rc = sl_buffer_printf(out, "%scolumns: every field of the record\n", indent);
+    for (size_t i = 0; rc == SL_OK && i < program->n_columns; i++) {
+        rc = sl_buffer_printf(out, "%scolumn %s = ", indent, program->column_names[i]);
+        if (rc == SL_OK) rc = write_expr(out, program->columns[i]);
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    }
+    if (rc == SL_OK && program->where) {
+        rc = sl_buffer_printf(out, "%swhere: ", indent);
+        if (rc == SL_OK) rc = write_expr(out, program->where);
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    }
+    return rc;
+}
