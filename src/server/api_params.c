@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,4 +127,46 @@ bool sl_api_param_partition(sl_topic *topic, const char *text, int32_t *partitio
     }
     *partition = (int32_t)value;
     return true;
+}
+
+typedef struct named {
+    const char *name;
+    size_t index;
+} named;
+
+static int compare_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+int sl_api_page_by_name(const char *const *names, size_t n, const char *after, size_t limit, size_t **page,
+                        size_t *n_page, char *next_after, size_t next_size)
+{
+    next_after[0] = '\0';
+    *n_page = 0;
+    named *kept = malloc((n ? n : 1) * sizeof *kept);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!kept || !order) {
+        free(kept);
+        free(order);
+        return SL_ENOMEM;
+    }
+    size_t n_kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!after || !after[0] || strcmp(names[i], after) > 0) kept[n_kept++] = (named){ names[i], i };
+    qsort(kept, n_kept, sizeof *kept, compare_named);
+    *n_page = n_kept < limit ? n_kept : limit;
+    for (size_t i = 0; i < *n_page; i++) order[i] = kept[i].index;
+    if (n_kept > limit) snprintf(next_after, next_size, "%s", kept[limit - 1].name);
+    free(kept);
+    *page = order;
+    return SL_OK;
+}
+
+int sl_api_write_next_cursor(sl_buffer *out, char kind, const char *next_after)
+{
+    if (!next_after[0]) return sl_buffer_append_cstr(out, ",\"next_cursor\":null");
+    char cursor[SL_DAG_CURSOR_MAX];
+    sl_dag_cursor_encode(kind, next_after, cursor);
+    return sl_buffer_printf(out, ",\"next_cursor\":\"%s\"", cursor);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/buffer.h"
 #include "log/log.h"
 #include "server/http.h"
 
@@ -45,5 +46,15 @@ bool sl_api_topic_open(sl_log *log, const char *name, sl_topic **topic, sl_http_
 /* ?partition= of topic: *partition -1 when absent; 400 when not an
  * integer, 404 naming the partitions the topic has when out of range. */
 bool sl_api_param_partition(sl_topic *topic, const char *text, int32_t *partition, sl_http_response *response);
+
+/* A page of a list paged by name: the indices of names[0..n) sorted by
+ * name that come after `after` ("" for the first page), at most limit, in
+ * *page (the caller frees it) and *n_page; next_after the page's last name
+ * when more follow, else "". SL_ENOMEM only. */
+int sl_api_page_by_name(const char *const *names, size_t n, const char *after, size_t limit, size_t **page,
+                        size_t *n_page, char *next_after, size_t next_size);
+
+/* Appends ,"next_cursor": the cursor of kind for next_after, or null when it is "". */
+int sl_api_write_next_cursor(sl_buffer *out, char kind, const char *next_after);
 
 #endif

@@ -331,10 +331,25 @@ def test_bad_parameters_are_refused(alert_server):
     server, _, _, _ = alert_server
     status, body = get_json(server, "/api/v1/alerts?state=burning")
     assert status == 400 and "burning" in body["error"]
-    status, body = get_json(server, "/api/v1/alerts?limit=5")
+    status, body = get_json(server, "/api/v1/alerts?colour=red")
+    assert status == 400 and "colour" in body["error"]
+    status, body = get_json(server, "/api/v1/alerts?limit=0")
     assert status == 400 and "limit" in body["error"]
+    status, body = get_json(server, "/api/v1/alerts?cursor=zz")
+    assert status == 400 and "cursor" in body["error"]
     status, body = get_json(server, "/api/v1/alerts?state=inactive")
     assert status == 200 and all(a["state"] == "inactive" for a in body["alerts"])
+    # Paged on the server, by rule name: every rule once, in order.
+    status, everything = get_json(server, "/api/v1/alerts")
+    names, cursor = [], None
+    while True:
+        status, page = get_json(server, "/api/v1/alerts?limit=1" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200 and len(page["alerts"]) <= 1, page
+        names += [a["name"] for a in page["alerts"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert names == sorted(a["name"] for a in everything["alerts"]) and len(names) >= 2, names
     assert server.stop() == 0
 
 

@@ -132,6 +132,13 @@ def check_tokens_api(server, stored_hashes):
     assert len(bot) == 1 and bot[0]["role"] == "operator" and bot[0]["source"] == "store"
     assert bot[0]["created_at"].endswith("Z")
     assert {"name": "root", "role": "admin", "source": "file"} in listed
+    # Paged on the server, by name.
+    first = server.call("GET", "/api/v1/tokens?limit=1", token=ADMIN).json()
+    assert len(first["tokens"]) == 1 and first["next_cursor"]
+    rest = server.call("GET", "/api/v1/tokens?limit=1000&cursor=" + first["next_cursor"], token=ADMIN).json()
+    assert [t["name"] for t in first["tokens"] + rest["tokens"]] == sorted(t["name"] for t in listed)
+    assert rest["next_cursor"] is None
+    assert server.call("GET", "/api/v1/tokens?limit=0", token=ADMIN).status_code == 400
     assert token not in json.dumps(listed)
     hashes = stored_hashes()
     assert list(hashes) == ["bot"] and token not in hashes["bot"][1] and "$" in hashes["bot"][1]

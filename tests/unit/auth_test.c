@@ -253,7 +253,7 @@ Test(auth, tokens_made_through_the_guard_log_in_and_are_revoked)
     cr_assert_eq(sl_auth_login(auth, "not-a-token-xxxxxxxxxx", true, &cookie, &answer), 401);
     cr_assert_null(cookie);
     sl_buffer_clear(&answer);
-    cr_assert_eq(sl_auth_list_tokens(auth, &answer, &err), SL_OK);
+    cr_assert_eq(sl_auth_list_tokens(auth, "", 100, &answer, &err), SL_OK);
     sl_buffer_append_byte(&answer, '\0');
     cr_assert(strstr((const char *)answer.data, "{\"name\":\"bot\",\"role\":\"operator\",\"source\":\"store\",\"created_at\":\"20"), "%s",
               (const char *)answer.data);

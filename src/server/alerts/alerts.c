@@ -25,6 +25,7 @@
 #include "server/alerts/alerts_json.h"
 #include "server/alerts/alerts_rules.h"
 #include "server/alerts/alerts_webhook.h"
+#include "server/api_params.h"
 
 #define RUNS_LOOKED_AT 50
 
@@ -371,23 +372,39 @@ void sl_alerts_apply(sl_alerts *alerts, sl_plan *plan)
     sl_plan_free(replaced);
 }
 
-int sl_alerts_write_json(sl_alerts *alerts, int state, sl_buffer *out)
+int sl_alerts_write_json(sl_alerts *alerts, int state, const char *after, size_t limit, sl_buffer *out)
 {
     sl_webhook_counters counters;
     sl_webhook_sender_counters(alerts->sender, &counters);
     pthread_mutex_lock(&alerts->mutex);
     const sl_alerts_conf *conf = conf_of(alerts->plan);
-    int rc = sl_buffer_append_cstr(out, "{\"alerts\":[");
-    bool is_first = true;
-    for (size_t i = 0; conf && i < conf->n_rules && rc == SL_OK; i++) {
+    size_t n_rules = conf ? conf->n_rules : 0, n_chosen = 0, n_page = 0, *page = NULL;
+    const char **names = calloc(n_rules ? n_rules : 1, sizeof *names);
+    size_t *rule_of = calloc(n_rules ? n_rules : 1, sizeof *rule_of);
+    char next_after[256];
+    int rc = names && rule_of ? SL_OK : SL_ENOMEM;
+    for (size_t i = 0; i < n_rules && rc == SL_OK; i++) {
         const sl_alert_status *status = sl_alert_engine_status(alerts->engine, i);
         if (state >= 0 && (int)status->state != state) continue;
-        if (!is_first) rc = sl_buffer_append_byte(out, ',');
-        if (rc == SL_OK) rc = sl_alert_entry_write(out, &conf->rules[i], status, &alerts->notes[i], conf);
-        is_first = false;
+        names[n_chosen] = conf->rules[i].name;
+        rule_of[n_chosen++] = i;
     }
+    if (rc == SL_OK) rc = sl_api_page_by_name(names, n_chosen, after, limit, &page, &n_page, next_after, sizeof next_after);
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(out, "{\"alerts\":[");
+    for (size_t p = 0; p < n_page && rc == SL_OK; p++) {
+        size_t i = rule_of[page[p]];
+        if (p) rc = sl_buffer_append_byte(out, ',');
+        if (rc == SL_OK)
+            rc = sl_alert_entry_write(out, &conf->rules[i], sl_alert_engine_status(alerts->engine, i), &alerts->notes[i],
+                                      conf);
+    }
+    if (rc == SL_OK) rc = sl_buffer_append_byte(out, ']');
+    if (rc == SL_OK) rc = sl_api_write_next_cursor(out, 'a', next_after);
+    free(names);
+    free(rule_of);
+    free(page);
     if (rc == SL_OK)
-        rc = sl_buffer_printf(out, "],\"interval_s\":%g,\"notifications\":{\"sent\":%llu,\"failed\":%llu,"
+        rc = sl_buffer_printf(out, ",\"interval_s\":%g,\"notifications\":{\"sent\":%llu,\"failed\":%llu,"
                               "\"retried\":%llu,\"dropped\":%llu,\"queued\":%zu}}\n",
                               conf ? (double)conf->interval_ms / 1000.0 : 0.0, (unsigned long long)counters.sent,
                               (unsigned long long)counters.failed, (unsigned long long)counters.retried,

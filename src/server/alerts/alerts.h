@@ -42,9 +42,10 @@ void sl_alerts_set_url(sl_alerts *alerts, const char *url);
 /* Takes plan's alerts: from the next round on (which starts now). */
 void sl_alerts_apply(sl_alerts *alerts, sl_plan *plan);
 
-/* Appends {"alerts":[...],"interval_s","notifications":{sent,failed,retried,dropped,queued}}, the alerts
- * in state only (an sl_alert_state) unless state is -1. */
-int sl_alerts_write_json(sl_alerts *alerts, int state, sl_buffer *out);
+/* Appends {"alerts":[...],"next_cursor","interval_s","notifications":{sent,failed,retried,dropped,queued}},
+ * the alerts in state only (an sl_alert_state) unless state is -1, by rule
+ * name after `after` ("" or NULL: from the first), at most limit. */
+int sl_alerts_write_json(sl_alerts *alerts, int state, const char *after, size_t limit, sl_buffer *out);
 
 /* Stops both threads and frees. NULL is a no-op. */
 void sl_alerts_stop(sl_alerts *alerts);

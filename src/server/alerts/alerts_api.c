@@ -1,7 +1,8 @@
 /* alerts_api.c — GET /api/v1/alerts: the evaluator's states, read under
  * its lock (alerts.h), never waiting on a round, a store or a webhook.
- * ?state=inactive|pending|firing keeps the alerts in that state; any other
- * parameter is refused with 400 naming it, so a filter the server does not
+ * ?state=inactive|pending|firing keeps the alerts in that state, paged by
+ * rule name (?limit=, default 100, and ?cursor=); any other parameter is
+ * refused with 400 naming it, so a filter the server does not
  * apply is never mistaken for one it did. */
 #include "server/alerts/alerts_api.h"
 
@@ -11,13 +12,14 @@
 #include "server/alerts/alerts_rules.h"
 
 #include "server/alerts/alerts.h"
+#include "server/api_params.h"
 #include "server/server.h"
 
 static enum MHD_Result find_unknown(void *context, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     (void)value;
-    if (strcmp(key, "state") == 0) return MHD_YES;
+    if (strcmp(key, "state") == 0 || strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0) return MHD_YES;
     *(const char **)context = key;
     return MHD_NO;
 }
@@ -28,7 +30,8 @@ void sl_api_alerts_list(void *context, const sl_http_request *request, sl_http_r
     if (request->connection)
         MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, find_unknown, &unknown);
     if (unknown) {
-        sl_http_error(response, 400, "unknown parameter '%.100s': GET /api/v1/alerts takes state only", unknown);
+        sl_http_error(response, 400, "unknown parameter '%.100s': GET /api/v1/alerts takes state, limit and cursor",
+                      unknown);
         return;
     }
     const char *state_text = sl_http_query(request, "state");
@@ -39,6 +42,11 @@ void sl_api_alerts_list(void *context, const sl_http_request *request, sl_http_r
         sl_http_error(response, 400, "state: '%.100s' is not inactive, pending or firing", state_text);
         return;
     }
-    if (sl_alerts_write_json(sl_server_alerts(context), state, &response->body))
+    int limit;
+    char after[256];
+    if (!sl_api_param_limit(sl_http_query(request, "limit"), 100, &limit, response) ||
+        !sl_api_param_cursor('a', sl_http_query(request, "cursor"), after, sizeof after, response))
+        return;
+    if (sl_alerts_write_json(sl_server_alerts(context), state, after, (size_t)limit, &response->body))
         sl_http_error(response, 500, "out of memory");
 }

@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/value.h"
+#include "server/api_params.h"
 #include "server/auth/auth.h"
 #include "server/server.h"
 
@@ -108,10 +109,14 @@ void sl_api_logout(void *context, const sl_http_request *request, sl_http_respon
 
 void sl_api_tokens_list(void *context, const sl_http_request *request, sl_http_response *response)
 {
-    (void)request;
+    int limit;
+    char after[128];
+    if (!sl_api_param_limit(sl_http_query(request, "limit"), 100, &limit, response) ||
+        !sl_api_param_cursor('t', sl_http_query(request, "cursor"), after, sizeof after, response))
+        return;
     sl_error err;
     sl_error_clear(&err);
-    if (sl_auth_list_tokens(sl_server_auth(context), &response->body, &err))
+    if (sl_auth_list_tokens(sl_server_auth(context), after, (size_t)limit, &response->body, &err))
         sl_http_error(response, 500, "listing tokens: %s", err.message);
 }
 

@@ -27,6 +27,7 @@
 #include "core/timefmt.h"
 #include "core/token_hash.h"
 #include "metadata/metadata.h"
+#include "server/api_params.h"
 
 #define CACHE_SLOTS 1024
 #define STORE_REFRESH_US (2 * 1000000LL)
@@ -455,15 +456,23 @@ void sl_auth_logout(sl_auth *auth, const char *cookie, bool is_tls, char **set_c
     *set_cookie = session_cookie("", 0, is_tls);
 }
 
-int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
+int sl_auth_list_tokens(sl_auth *auth, const char *after, size_t limit, sl_buffer *answer, sl_error *err)
 {
     pthread_mutex_lock(&auth->mutex);
     int rc = auth->is_on ? read_store(auth, err) : SL_OK;
+    const char **names = calloc(auth->n_tokens ? auth->n_tokens : 1, sizeof *names);
+    size_t *page = NULL, n_page = 0;
+    char next_after[SL_TOKEN_NAME_MAX + 1];
+    if (rc == SL_OK && !names) rc = SL_ENOMEM;
+    for (size_t i = 0; rc == SL_OK && i < auth->n_tokens; i++) names[i] = auth->tokens[i].name;
+    if (rc == SL_OK) rc = sl_api_page_by_name(names, auth->n_tokens, after, limit, &page, &n_page, next_after,
+                                              sizeof next_after);
     if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, "{\"auth\":");
     if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, auth->is_on ? "true" : "false");
     if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, ",\"tokens\":[");
-    for (size_t i = 0; i < auth->n_tokens && rc == SL_OK; i++) {
-        if (i) rc = sl_buffer_append_byte(answer, ',');
+    for (size_t p = 0; p < n_page && rc == SL_OK; p++) {
+        size_t i = page[p];
+        if (p) rc = sl_buffer_append_byte(answer, ',');
         if (rc == SL_OK) rc = write_identity(answer, auth->tokens[i].name, auth->tokens[i].role);
         if (rc == SL_OK && auth->tokens[i].is_stored) {
             char when[SL_TIME_ISO_MAX];
@@ -473,8 +482,12 @@ int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err)
             rc = sl_buffer_append_cstr(answer, ",\"source\":\"file\"}");
         }
     }
-    if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, "]}\n");
+    if (rc == SL_OK) rc = sl_buffer_append_byte(answer, ']');
+    if (rc == SL_OK) rc = sl_api_write_next_cursor(answer, 't', next_after);
+    if (rc == SL_OK) rc = sl_buffer_append_cstr(answer, "}\n");
     pthread_mutex_unlock(&auth->mutex);
+    free(names);
+    free(page);
     if (rc == SL_ENOMEM) sl_error_set(err, rc, "out of memory");
     return rc;
 }

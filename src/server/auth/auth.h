@@ -58,8 +58,9 @@ int sl_auth_login(sl_auth *auth, const char *token, bool is_tls, char **set_cook
 /* Ends the session of cookie (NULL: none); fills the cookie that clears it. */
 void sl_auth_logout(sl_auth *auth, const char *cookie, bool is_tls, char **set_cookie);
 
-/* {"tokens":[{"name","role","source","created_at"}]}. */
-int sl_auth_list_tokens(sl_auth *auth, sl_buffer *answer, sl_error *err);
+/* {"auth","tokens":[{"name","role","source","created_at"}],"next_cursor"}:
+ * a page by name, after `after` ("" for the first page), at most limit. */
+int sl_auth_list_tokens(sl_auth *auth, const char *after, size_t limit, sl_buffer *answer, sl_error *err);
 
 /* Makes a token called name with role, stores its hash, and answers
  * {"name","role","token"} (the only time the token is shown). SL_EEXIST
