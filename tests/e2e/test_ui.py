@@ -461,3 +461,62 @@ def test_with_auth_the_ui_logs_in_and_posts_with_the_csrf_token(auth_server):
     status, _, body = auth_server.raw("GET", path, {"Authorization": f"Bearer {VIEWER_TOKEN}"})
     assert status == 200, body
     assert json.loads(body)["run_type"] == "manual"
+
+
+SCALE_CONFIG = """\
+pipelines:
+  feed:
+    source: { generator: { kind: sequence, count: 0, rate: 5 } }
+    sink:   { topic: { name: events } }
+dags:
+  many:
+    schedule: { every: 1m }
+    start_date: 2020-01-01
+    paused: true
+    tasks:
+      one: { command: ["true"] }
+http: { listen: "127.0.0.1:0" }
+"""
+N_TOPICS = 1000
+N_RUNS = 10_000
+
+
+@pytest.fixture(scope="module")
+def scale_server(sluice_bin, sluice_asan_bin, tmp_path_factory):
+    """A server with 1,000 topics in its data dir and a DAG with 10,000 runs (made by the API's backfill)."""
+    workdir = tmp_path_factory.mktemp("ui-scale")
+    for i in range(N_TOPICS):
+        made = subprocess.run([str(sluice_bin), "topic", "create", f"topic-{i:04d}"], cwd=workdir,
+                              capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+    started = UiServer(sluice_asan_bin, asan_env(), workdir, SCALE_CONFIG)
+    start = 1577836800  # 2020-01-01T00:00:00Z
+    for chunk in range(N_RUNS // 1000):
+        first = start + chunk * 1000 * 60
+        body = {"from": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first)),
+                "to": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first + 999 * 60))}
+        status, made = started.api("/api/v1/dags/many/backfill", method="POST", body=body)
+        assert status == 201 and len(made["run_ids"]) == 1000, made
+    yield started
+    started.stop()
+
+
+def test_a_thousand_topics_page_to_the_last_page(scale_server):
+    seen = browser("topic_pages", scale_server.url)
+    on_disk = sorted(p.name for p in (scale_server.workdir / "data" / "topics").iterdir())
+    assert len(on_disk) >= N_TOPICS
+    assert sorted(seen["names"]) == on_disk, "the pages did not hold every topic once"
+    assert seen["largest_page"] <= 1000 and seen["pages"] == -(-len(on_disk) // 1000)
+    for url in seen["requests"]:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        assert query.get("limit") == ["1000"], f"a request not paged on the server: {url}"
+
+
+def test_a_dag_with_ten_thousand_runs_draws_its_latest_runs(scale_server):
+    status, dag = scale_server.api("/api/v1/dags/many")
+    assert status == 200, dag
+    newest = [run["run_id"] for run in dag["recent_runs"]]
+    seen = browser("dag_runs", scale_server.url, dag="many", runs=len(newest))
+    assert sorted(seen["shown"]) == sorted(newest), seen["shown"][:5]
+    # Bounded requests: the DAG, its page of runs and one per run shown, never all 10,000.
+    assert len(seen["requests"]) <= 2 * len(newest) + 10, len(seen["requests"])
