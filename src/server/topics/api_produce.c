@@ -1,7 +1,8 @@
 /* api_produce.c — POST /api/v1/topics/{topic}/messages (see api_topics.h):
  * one message appended to an embedded topic through the server's own log,
  * as a pipeline's sink appends a batch (the partition's mutex orders the
- * two; each gets offsets of its own).
+ * two; each gets offsets of its own), or, for a topic of the file's Kafka
+ * (topics: { kafka: ... }), produced there and acknowledged by the broker.
  *
  * The body is checked whole before anything is written: a JSON object of
  * key, value, headers and partition, each of its type, nothing else. A
@@ -19,7 +20,9 @@
 #include "core/json.h"
 #include "log/log.h"
 #include "server/api_params.h"
+#include "scheduler/scheduler.h"
 #include "server/topics/api_topics.h"
+#include "server/topics/kafka_admin.h"
 #include "server/server.h"
 
 #define PRODUCE_HEADERS_MAX 64
@@ -139,49 +142,80 @@ static bool read_produce_body(const sl_value *root, produce_body *body, sl_http_
     return true;
 }
 
+/* The Kafka client of the file's topics: block when its topics are on
+ * Kafka and name has partitions there; NULL otherwise. The caller closes it. */
+static sl_kafka_admin *kafka_topic(void *context, const char *name, int32_t *n_partitions)
+{
+    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
+    sl_kafka_admin *kafka = NULL;
+    sl_error err;
+    sl_error_clear(&err);
+    bool has_kafka = sl_kafka_admin_open(sl_scheduler_dags_plan(dags), &kafka, &err) == SL_OK && kafka;
+    sl_scheduler_dags_release(dags);
+    *n_partitions = 0;
+    if (has_kafka && sl_kafka_admin_partitions(kafka, name, n_partitions, &err) == SL_OK && *n_partitions > 0)
+        return kafka;
+    sl_kafka_admin_close(kafka);
+    return NULL;
+}
+
 void sl_api_topics_produce(void *context, const sl_http_request *request, sl_http_response *response)
 {
     static atomic_uint round_robin;
-    sl_topic *topic;
-    if (!sl_api_topics_open_embedded(context, sl_http_param(request, "topic"), &topic, response)) return;
+    const char *name = sl_http_param(request, "topic");
+    sl_topic *topic = NULL;
+    sl_kafka_admin *kafka = NULL;
+    int32_t n_partitions = 0;
+    if (!sl_api_topic_open(sl_server_log(context), name, &topic, response)) {
+        /* Not embedded: a topic of the file's Kafka, produced there. */
+        if (response->status != 404 || !(kafka = kafka_topic(context, name, &n_partitions))) return;
+        response->status = 200;
+        sl_buffer_clear(&response->body);
+    } else {
+        n_partitions = sl_topic_partitions(topic);
+    }
     sl_arena *arena = sl_arena_new(0);
     produce_body body = { .value_text = SL_BUFFER_INIT };
-    if (!arena) {
-        sl_http_error(response, 500, "out of memory");
-        return;
-    }
-    sl_value root;
     sl_error err;
     sl_error_clear(&err);
+    if (!arena) {
+        sl_http_error(response, 500, "out of memory");
+        goto done;
+    }
+    sl_value root;
     if (sl_json_parse(arena, request->body, request->body_len, &root, &err)) {
         sl_http_error(response, 400, "the body is not JSON: %s", err.message);
         goto done;
     }
     if (!read_produce_body(&root, &body, response)) goto done;
-    int32_t n_partitions = sl_topic_partitions(topic);
     int32_t partition;
-    if (body.has_partition) {
-        if (body.partition >= n_partitions) {
-            sl_http_error(response, 404, "topic '%s' has no partition %lld (it has %d: 0 to %d)", sl_topic_name(topic),
-                          (long long)body.partition, (int)n_partitions, (int)n_partitions - 1);
+    if (body.has_partition && body.partition >= n_partitions) {
+        sl_http_error(response, 404, "topic '%s' has no partition %lld (it has %d: 0 to %d)", name,
+                      (long long)body.partition, (int)n_partitions, (int)n_partitions - 1);
+        goto done;
+    }
+    int64_t offset = -1;
+    if (kafka) {
+        partition = body.has_partition ? (int32_t)body.partition : -1;
+        if (sl_kafka_admin_produce(kafka, name, partition, &body.record, &partition, &offset, &err)) {
+            sl_http_error(response, sl_error_is_transient(&err) ? 503 : 502, "%s", err.message);
             goto done;
         }
-        partition = (int32_t)body.partition;
-    } else if (body.record.key.ptr) {
-        partition = sl_log_partition_for_key(body.record.key, n_partitions);
     } else {
-        partition = (int32_t)(atomic_fetch_add(&round_robin, 1) % (unsigned)n_partitions);
-    }
-    body.record.timestamp_ms = sl_clock_wall_ms();
-    int64_t offset = -1;
-    if (sl_topic_append(topic, partition, &body.record, 1, &offset, &err)) {
-        sl_http_error(response, err.code == SL_ETOOBIG ? 413 : 500, "%s", err.message);
-        goto done;
+        if (body.has_partition) partition = (int32_t)body.partition;
+        else if (body.record.key.ptr) partition = sl_log_partition_for_key(body.record.key, n_partitions);
+        else partition = (int32_t)(atomic_fetch_add(&round_robin, 1) % (unsigned)n_partitions);
+        body.record.timestamp_ms = sl_clock_wall_ms();
+        if (sl_topic_append(topic, partition, &body.record, 1, &offset, &err)) {
+            sl_http_error(response, err.code == SL_ETOOBIG ? 413 : 500, "%s", err.message);
+            goto done;
+        }
     }
     response->status = 201;
     if (sl_buffer_printf(&response->body, "{\"partition\":%d,\"offset\":%lld}\n", (int)partition, (long long)offset))
         sl_http_error(response, 500, "out of memory");
 done:
+    sl_kafka_admin_close(kafka);
     sl_buffer_free(&body.value_text);
     sl_arena_free(arena);
 }

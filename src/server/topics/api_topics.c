@@ -400,26 +400,6 @@ static bool browse_kafka_topic(void *context, const char *name, const sl_http_re
     return is_answered;
 }
 
-bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response)
-{
-    if (sl_api_topic_open(sl_server_log(context), name, topic, response)) return true;
-    if (response->status != 404) return false;
-    /* Not embedded: say so when the file's topics are on Kafka and it has one of that name. */
-    sl_scheduler_dags *dags = sl_scheduler_dags_acquire(sl_server_scheduler(context));
-    sl_kafka_admin *kafka = NULL;
-    sl_error err;
-    sl_error_clear(&err);
-    bool has_kafka = sl_kafka_admin_open(sl_scheduler_dags_plan(dags), &kafka, &err) == SL_OK && kafka;
-    sl_scheduler_dags_release(dags);
-    int32_t n_partitions = 0;
-    if (has_kafka && sl_kafka_admin_partitions(kafka, name, &n_partitions, &err) == SL_OK && n_partitions > 0)
-        sl_http_error(response, 404, "topic '%s' is on Kafka (brokers '%s'): messages are produced here into "
-                                     "embedded topics only (sluice topic produce --kafka writes to it)",
-                      name, sl_kafka_admin_brokers(kafka));
-    sl_kafka_admin_close(kafka);
-    return false;
-}
-
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response)
 {
     const char *name = sl_http_param(request, "topic");

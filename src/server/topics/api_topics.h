@@ -2,7 +2,8 @@
  * "Topics"): the embedded log's topics listed and paged by name, one topic
  * with its partitions and the groups reading it, a page of its messages
  * (api: topic_browse.h), and a message produced into it through the
- * server's own sl_log (the data dir's single writer). The context of every
+ * server's own sl_log (the data dir's single writer), or, for a topic of
+ * the file's Kafka, to the brokers (api_produce.c, kafka_admin.h). The context of every
  * handler is the sl_server.
  */
 #ifndef SL_API_TOPICS_H
@@ -17,11 +18,6 @@ void sl_api_topics_list(void *context, const sl_http_request *request, sl_http_r
 void sl_api_topics_get(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_topics_messages(void *context, const sl_http_request *request, sl_http_response *response);
 void sl_api_topics_produce(void *context, const sl_http_request *request, sl_http_response *response);
-
-/* The embedded topic called name, as sl_api_topic_open opens it, for
- * producing; when it is not there but the file's topics are on Kafka and
- * Kafka has it, the 404 says so. The log owns *topic. */
-bool sl_api_topics_open_embedded(void *context, const char *name, sl_topic **topic, sl_http_response *response);
 
 /* A page of topic's messages with the dead-letter fields (the dead-letter
  * route's browse, with the same parameters). */

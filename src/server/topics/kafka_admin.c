@@ -558,3 +558,75 @@ rd_kafka_t *sl_kafka_admin_consumer(sl_kafka_admin *kafka, sl_error *err)
     }
     return consumer;
 }
+
+/* ---- producing one message ---- */
+
+typedef struct delivery {
+    bool is_done;
+    rd_kafka_resp_err_t error;
+    int32_t partition;
+    int64_t offset;
+} delivery;
+
+static void on_delivery(rd_kafka_t *client, const rd_kafka_message_t *message, void *opaque)
+{
+    (void)client;
+    (void)opaque;
+    delivery *d = message->_private;
+    d->is_done = true;
+    d->error = message->err;
+    d->partition = message->partition;
+    d->offset = message->offset;
+}
+
+int sl_kafka_admin_produce(sl_kafka_admin *kafka, const char *topic, int32_t partition, const sl_record *record,
+                           int32_t *stored_partition, int64_t *stored_offset, sl_error *err)
+{
+    /* A producer of its own for the call: the admin client's has no
+     * delivery callback, and one message a request costs little beside
+     * the broker's round trip. */
+    char error[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(kafka->consumer_conf);
+    if (!conf) return sl_error_set(err, SL_ENOMEM, "out of memory");
+    int rc = sl_kafka_conf_set(conf, "partitioner", "murmur2_random", err);
+    if (rc == SL_OK) rc = sl_kafka_conf_set(conf, "enable.idempotence", "true", err);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (!producer) {
+        rd_kafka_conf_destroy(conf);
+        return sl_error_set(err, SL_ECONFIG, "kafka brokers '%s': %s", kafka->brokers, error);
+    }
+    rd_kafka_headers_t *headers = record->n_headers ? rd_kafka_headers_new(record->n_headers) : NULL;
+    for (size_t i = 0; headers && i < record->n_headers; i++)
+        rd_kafka_header_add(headers, record->headers[i].key.ptr, (ssize_t)record->headers[i].key.len,
+                            record->headers[i].value.ptr, (ssize_t)record->headers[i].value.len);
+    delivery d = { 0 };
+    rd_kafka_resp_err_t sent = rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(record->key.ptr, record->key.len),
+        RD_KAFKA_V_VALUE((void *)record->raw.ptr, record->raw.len), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
+    if (sent != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (headers) rd_kafka_headers_destroy(headers);   /* not taken by a failed produce */
+        rc = sl_error_set_transient(err, SL_ESINK, "kafka brokers '%s': topic %s: %s", kafka->brokers, topic,
+                                    rd_kafka_err2str(sent));
+    } else {
+        rd_kafka_flush(producer, 30000);
+        if (!d.is_done)
+            rc = sl_error_set_transient(err, SL_ETIMEOUT, "kafka brokers '%s': topic %s: no acknowledgement within "
+                                        "30 s", kafka->brokers, topic);
+        else if (d.error)
+            rc = sl_error_set(err, SL_ESINK, "kafka brokers '%s': topic %s: %s", kafka->brokers, topic,
+                              rd_kafka_err2str(d.error));
+    }
+    if (rc == SL_OK) {
+        *stored_partition = d.partition;
+        *stored_offset = d.offset;
+    }
+    rd_kafka_destroy(producer);
+    return rc;
+}

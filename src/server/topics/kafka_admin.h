@@ -76,6 +76,14 @@ void sl_kafka_topic_info_free(sl_kafka_topic_info *info);
 /* topic's partition count, 0 when the cluster has no such topic. */
 int sl_kafka_admin_partitions(sl_kafka_admin *kafka, const char *topic, int32_t *n, sl_error *err);
 
+/* Produces record (its key, raw value and headers) to topic's partition
+ * (-1: the partition its key picks by murmur2, as Java producers and
+ * sluice's log do, or any without a key) and waits up to 30 s for the
+ * broker to acknowledge it: where it was stored in *partition and *offset.
+ * A failure names the brokers and what they said. */
+int sl_kafka_admin_produce(sl_kafka_admin *kafka, const char *topic, int32_t partition, const sl_record *record,
+                           int32_t *stored_partition, int64_t *stored_offset, sl_error *err);
+
 /* A partition's low and high watermarks (asked once per client). */
 int sl_kafka_admin_watermarks(sl_kafka_admin *kafka, const char *topic, int32_t partition, int64_t *low,
                               int64_t *high, sl_error *err);
