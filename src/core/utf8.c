@@ -83,3 +83,20 @@ size_t sl_utf8_complete_len(const char *text, size_t len)
     size_t need = sequence_len((unsigned char)text[lead]);
     return need > back + 1 ? lead : len;
 }
+
+int64_t sl_utf8_count(const char *text, size_t len)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < len; i++) n += ((unsigned char)text[i] & 0xC0) != 0x80;
+    return n;
+}
+
+size_t sl_utf8_offset(const char *text, size_t len, int64_t index)
+{
+    int64_t n = 0;
+    for (size_t pos = 0; pos < len; pos++) {
+        if (((unsigned char)text[pos] & 0xC0) == 0x80) continue;
+        if (n++ == index) return pos;
+    }
+    return len;
+}

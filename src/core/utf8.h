@@ -22,6 +22,12 @@ size_t sl_utf8_encode(int32_t code, char *out);
  * end inside a character. */
 size_t sl_utf8_cut(const char *text, size_t len, size_t max);
 
+/* Characters in text (bytes that are not continuation bytes). */
+int64_t sl_utf8_count(const char *text, size_t len);
+
+/* The byte offset of character index (from 0), or len past the end. */
+size_t sl_utf8_offset(const char *text, size_t len, int64_t index);
+
 /* len without a character cut short at its end (what a fixed-size buffer
  * leaves of a longer text). */
 size_t sl_utf8_complete_len(const char *text, size_t len);

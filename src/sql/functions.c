@@ -275,9 +275,7 @@ static bool is_continuation(char c)
 static int fn_length(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
 {
     if (args[0].type != SL_TYPE_STRING) return type_error(call, "length", "a string", &args[0]);
-    int64_t n = 0;
-    for (size_t i = 0; i < args[0].string.len; i++) n += !is_continuation(args[0].string.ptr[i]);
-    *out = sl_value_int(n);
+    *out = sl_value_int(sl_utf8_count(args[0].string.ptr, args[0].string.len));
     return SL_OK;
 }
 
@@ -351,17 +349,6 @@ static int fn_rtrim(sl_sql_call *call, const sl_value *args, size_t n_args, sl_v
     return trim_ends(call, "rtrim", args, n_args, false, true, out);
 }
 
-/* Byte offset of the character at index (from 0), or s.len past the end. */
-static size_t char_offset(sl_str s, int64_t index)
-{
-    size_t pos = 0;
-    for (int64_t n = 0; pos < s.len; pos++) {
-        if (is_continuation(s.ptr[pos])) continue;
-        if (n++ == index) return pos;
-    }
-    return s.len;
-}
-
 /* substr(s, start [, count]): characters from position start (from 1), as
  * PostgreSQL: a start before 1 eats into count. */
 static int fn_substr(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
@@ -378,8 +365,8 @@ static int fn_substr(sl_sql_call *call, const sl_value *args, size_t n_args, sl_
     }
     if (start < 1) start = 1;
     sl_str s = args[0].string;
-    size_t from = end <= start ? s.len : char_offset(s, start - 1);
-    size_t to = end == INT64_MAX || end <= start ? s.len : char_offset(s, end - 1);
+    size_t from = end <= start ? s.len : sl_utf8_offset(s.ptr, s.len, start - 1);
+    size_t to = end == INT64_MAX || end <= start ? s.len : sl_utf8_offset(s.ptr, s.len, end - 1);
     if (to < from) to = from;
     *out = sl_value_string((sl_str){ s.ptr + from, to - from });
     return SL_OK;

@@ -20,30 +20,6 @@ static int need_string(sl_sql_call *call, const char *name, const sl_value *v)
     return v->type == SL_TYPE_STRING ? SL_OK : sl__sql_type_error(call, name, "a string", v);
 }
 
-static bool is_continuation(char c)
-{
-    return ((unsigned char)c & 0xC0) == 0x80;
-}
-
-/* Characters in s. */
-static int64_t char_count(sl_str s)
-{
-    int64_t n = 0;
-    for (size_t i = 0; i < s.len; i++) n += !is_continuation(s.ptr[i]);
-    return n;
-}
-
-/* Byte offset of character index (from 0), or s.len past the end. */
-static size_t offset_of(sl_str s, int64_t index)
-{
-    int64_t n = 0;
-    for (size_t pos = 0; pos < s.len; pos++) {
-        if (is_continuation(s.ptr[pos])) continue;
-        if (n++ == index) return pos;
-    }
-    return s.len;
-}
-
 /* replace(s, from, to): every occurrence of from, left to right. */
 int sl__sql_fn_replace(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
 {
@@ -146,21 +122,21 @@ static int pad(sl_sql_call *call, const char *name, const sl_value *args, size_t
     if (rc) return rc;
     if (args[1].type != SL_TYPE_INT) return sl__sql_type_error(call, name, "an int length", &args[1]);
     sl_str s = args[0].string, fill = n_args > 2 ? args[2].string : (sl_str){ " ", 1 };
-    int64_t length = args[1].integer < 0 ? 0 : args[1].integer, have = char_count(s);
+    int64_t length = args[1].integer < 0 ? 0 : args[1].integer, have = sl_utf8_count(s.ptr, s.len);
     if (length > 10 * 1000 * 1000) return sl_error_set(call->err, SL_ESQL, "%s(): length over 10,000,000", name);
     if (have >= length || fill.len == 0) {
-        size_t cut = offset_of(s, have >= length ? length : have);
+        size_t cut = sl_utf8_offset(s.ptr, s.len, have >= length ? length : have);
         *out = sl_value_string((sl_str){ s.ptr, cut });
         return SL_OK;
     }
-    int64_t missing = length - have, fill_chars = char_count(fill);
-    size_t fill_bytes = (size_t)(missing / fill_chars) * fill.len + offset_of(fill, missing % fill_chars);
+    int64_t missing = length - have, fill_chars = sl_utf8_count(fill.ptr, fill.len);
+    size_t fill_bytes = (size_t)(missing / fill_chars) * fill.len + sl_utf8_offset(fill.ptr, fill.len, missing % fill_chars);
     char *text = sl_arena_alloc(call->arena, s.len + fill_bytes + 1);
     if (!text) return sl__sql_out_of_memory(call, name);
     size_t n = is_left ? 0 : s.len;
     if (!is_left) memcpy(text, s.ptr, s.len);
     for (int64_t i = 0; i < missing / fill_chars; i++, n += fill.len) memcpy(text + n, fill.ptr, fill.len);
-    size_t rest = offset_of(fill, missing % fill_chars);
+    size_t rest = sl_utf8_offset(fill.ptr, fill.len, missing % fill_chars);
     memcpy(text + n, fill.ptr, rest);
     n += rest;
     if (is_left) {
@@ -214,7 +190,7 @@ int sl__sql_fn_strpos(sl_sql_call *call, const sl_value *args, size_t n_args, sl
     sl_str s = args[0].string, sub = args[1].string;
     for (size_t i = 0; i + sub.len <= s.len; i++) {
         if (memcmp(s.ptr + i, sub.ptr, sub.len) != 0) continue;
-        *out = sl_value_int(char_count((sl_str){ s.ptr, i }) + 1);
+        *out = sl_value_int(sl_utf8_count(s.ptr, i) + 1);
         return SL_OK;
     }
     *out = sl_value_int(0);
