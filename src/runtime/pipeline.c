@@ -7,6 +7,8 @@
  * so memory is bounded by max_inflight × batch size.
  */
 #include "runtime/pipeline.h"
+#include "runtime/pipeline_internal.h"
+#include "runtime/pipeline_aggregate.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 #include "core/queue.h"
 #include "runtime/ack.h"
 #include "runtime/dlq.h"
+#include "sql/windows.h"
 
 /* A transient failure (sl_error_is_transient) of a sink write or source
  * read is retried with exponential backoff from RETRY_BACKOFF_FIRST_MS up
@@ -39,68 +42,8 @@
 /* Partitions whose positions a pipeline keeps for the metrics, at most. */
 #define MAX_POSITIONS 4096
 
-typedef struct inflight {
-    sl_batch *batch;
-    sl_ack_ticket ticket;
-    atomic_int pending_sinks;
-    int64_t read_us;            /* monotonic, when its read returned (for the batch latency) */
-    uint64_t bytes_out;         /* raw bytes of the records left for the sinks */
-} inflight;
-
-typedef struct worker {
-    sl_pipeline *pipeline;
-    sl_queue *queue;
-    pthread_t thread;
-    bool has_thread;
-    sl_buffer json;
-} worker;
-
-typedef struct sink_runner {
-    sl_pipeline *pipeline;
-    const sl_sink_plan *plan;
-    size_t index;
-    sl_connector_env env;       /* the pipeline's, with rejects counted here */
-    void *state;
-    sl_queue *queue;
-    pthread_t thread;
-    bool has_thread;
-    atomic_uint_fast64_t n_rejected;
-    char label[64];             /* its name in the metrics */
-    sl_histogram request;       /* each write until durable */
-} sink_runner;
-
-struct sl_pipeline {
-    const sl_pipeline_plan *plan;
-    sl_pipeline_context context;
-    sl_connector_env env;
-    sl_pipeline_stats stats;
-    void *source_state;
-    sl_dlq *dlq;
-    sl_ack_tracker *acks;
-    inflight *inflights;
-    size_t n_inflights;
-    sl_queue *free_queue;
-    worker *workers;
-    size_t n_workers;
-    sink_runner *sinks;
-    size_t n_sinks;
-    const char **column_names;
-    pthread_t source_thread;
-    bool has_source_thread;
-    bool needs_parse;           /* records arrive as raw JSON and someone needs values */
-    bool needs_raw;             /* some sink stores JSON text */
-    atomic_bool is_failing;
-    pthread_mutex_t error_mutex;
-    sl_error error;
-    sl_histogram batch_latency;         /* read → every sink durable */
-    atomic_int_fast64_t n_in_flight;    /* batches read, not yet done */
-    pthread_mutex_t positions_mutex;    /* guards the three below (written by the source thread) */
-    sl_partition_position *positions;
-    size_t n_positions, positions_capacity;
-};
-
 /* Records the first fatal error and makes every thread wind down. */
-static void pipeline_fail(sl_pipeline *pipeline, const sl_error *err)
+void sl_pipeline_fail(sl_pipeline *pipeline, const sl_error *err)
 {
     pthread_mutex_lock(&pipeline->error_mutex);
     if (pipeline->error.code == SL_OK) {
@@ -117,14 +60,13 @@ static bool should_stop(sl_pipeline *pipeline)
     return atomic_load(&pipeline->is_failing) || atomic_load(pipeline->context.stopping);
 }
 
-static void send_dead_letter(sl_pipeline *pipeline, const sl_record *record, const char *stage,
-                             const char *reason)
+void sl_pipeline_dead_letter(sl_pipeline *pipeline, const sl_record *record, const char *stage, const char *reason)
 {
     sl_error err;
     sl_error_clear(&err);
     if (sl_dlq_send(pipeline->dlq, record, stage, reason, &err) != SL_OK) {
         /* The record must not be acknowledged unless it is stored somewhere. */
-        pipeline_fail(pipeline, &err);
+        sl_pipeline_fail(pipeline, &err);
         return;
     }
     atomic_fetch_add(&pipeline->stats.records_dead, 1);
@@ -138,7 +80,7 @@ static void source_reject(void *context, const sl_record *record, const char *st
     sl_pipeline *pipeline = context;
     atomic_fetch_add(&pipeline->stats.records_in, 1);
     atomic_fetch_add(&pipeline->stats.bytes_in, record->raw.len);
-    send_dead_letter(pipeline, record, stage, reason);
+    sl_pipeline_dead_letter(pipeline, record, stage, reason);
 }
 
 static void sink_reject(void *context, const sl_record *record, const char *stage, const char *reason)
@@ -146,25 +88,29 @@ static void sink_reject(void *context, const sl_record *record, const char *stag
     sink_runner *runner = context;
     atomic_fetch_add(&runner->n_rejected, 1);
     atomic_fetch_add(&runner->pipeline->stats.records_failed, 1);
-    send_dead_letter(runner->pipeline, record, stage, reason);
+    sl_pipeline_dead_letter(runner->pipeline, record, stage, reason);
 }
 
 /* ---- workers: parse, transform, prepare JSON text ---- */
 
-static int prepare_raw(worker *self, sl_batch *batch, sl_record *record)
+int sl_pipeline_prepare_raw(sl_buffer *json, sl_batch *batch, sl_record *record)
 {
-    sl_buffer_clear(&self->json);
-    int rc = sl_json_write(&self->json, &record->value);
+    sl_buffer_clear(json);
+    int rc = sl_json_write(json, &record->value);
     if (rc) return rc;
-    char *copy = sl_arena_alloc(batch->arena, self->json.len);
+    char *copy = sl_arena_alloc(batch->arena, json->len ? json->len : 1);
     if (!copy) return SL_ENOMEM;
-    memcpy(copy, self->json.data, self->json.len);
-    record->raw = (sl_str){ copy, self->json.len };
+    memcpy(copy, json->data, json->len);
+    record->raw = (sl_str){ copy, json->len };
     return SL_OK;
 }
 
 static void process_batch(worker *self, inflight *slot)
 {
+    if (self->pipeline->aggregate) {
+        sl_pipeline_aggregate_prepare(self->pipeline, slot);
+        return;
+    }
     sl_batch *batch = slot->batch;
     uint64_t bytes_out = 0;
     sl_pipeline *pipeline = self->pipeline;
@@ -182,7 +128,7 @@ static void process_batch(worker *self, inflight *slot)
                                         &record->value, &err)) {
                 char reason[600];
                 snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
-                send_dead_letter(pipeline, record, "parse", reason);
+                sl_pipeline_dead_letter(pipeline, record, "parse", reason);
                 continue;
             }
             record->has_value = true;
@@ -192,7 +138,7 @@ static void process_batch(worker *self, inflight *slot)
             int rc = sl_sql_eval(program, &record->value, batch->arena, &row, &err);
             if (rc < 0) {
                 atomic_fetch_add(&pipeline->stats.records_failed, 1);
-                send_dead_letter(pipeline, record, "transform", err.message);
+                sl_pipeline_dead_letter(pipeline, record, "transform", err.message);
                 continue;
             }
             if (rc == 0) {
@@ -203,11 +149,11 @@ static void process_batch(worker *self, inflight *slot)
             record->raw = (sl_str){ NULL, 0 };
         }
         if (pipeline->needs_raw && !record->raw.ptr && record->has_value) {
-            int rc = prepare_raw(self, batch, record);
+            int rc = sl_pipeline_prepare_raw(&self->json, batch, record);
             if (rc) {
                 sl_error_set(&err, rc, "cannot write record at partition %" PRId32 " offset %" PRId64 " as JSON",
                              record->partition, record->offset);
-                pipeline_fail(pipeline, &err);
+                sl_pipeline_fail(pipeline, &err);
                 return;
             }
         }
@@ -223,6 +169,10 @@ static void process_batch(worker *self, inflight *slot)
 /* A batch every sink made durable (or that needed none). */
 static void inflight_release(sl_pipeline *pipeline, inflight *slot)
 {
+    if (slot->is_output) {
+        sl_pipeline_aggregate_output_done(pipeline, slot);
+        return;
+    }
     int64_t elapsed_us = sl_clock_monotonic_us() - slot->read_us;
     sl_histogram_observe_ns(&pipeline->batch_latency, elapsed_us > 0 ? (uint64_t)elapsed_us * 1000 : 0);
     atomic_fetch_sub(&pipeline->n_in_flight, 1);
@@ -233,6 +183,10 @@ static void inflight_release(sl_pipeline *pipeline, inflight *slot)
 /* A batch given back without being acknowledged (the pipeline fails). */
 static void inflight_drop(sl_pipeline *pipeline, inflight *slot)
 {
+    if (slot->is_output) {
+        sl_pipeline_aggregate_output_done(pipeline, slot);
+        return;
+    }
     atomic_fetch_sub(&pipeline->n_in_flight, 1);
     sl_queue_push(pipeline->free_queue, slot);
 }
@@ -249,14 +203,31 @@ static void *worker_main(void *arg)
             inflight_drop(pipeline, slot);   /* never acknowledged */
             continue;
         }
+        if (pipeline->aggregate) {
+            sl_pipeline_aggregate_push(pipeline, slot);   /* folded into windows there */
+            continue;
+        }
         if (slot->batch->n_records == 0) {
             inflight_release(pipeline, slot);   /* all filtered or dead-lettered */
             continue;
         }
-        atomic_store(&slot->pending_sinks, (int)pipeline->n_sinks);
-        for (size_t s = 0; s < pipeline->n_sinks; s++) sl_queue_push(pipeline->sinks[s].queue, slot);
+        sl_pipeline_send_to_sinks(pipeline, slot);
     }
     return NULL;
+}
+
+void sl_pipeline_send_to_sinks(sl_pipeline *pipeline, inflight *slot)
+{
+    atomic_store(&slot->pending_sinks, (int)pipeline->n_sinks);
+    for (size_t s = 0; s < pipeline->n_sinks; s++) sl_queue_push(pipeline->sinks[s].queue, slot);
+}
+
+/* An input batch of a grouped pipeline, folded: its memory goes back to
+ * the pool, its acknowledgement waits for its windows (aggregator.h). */
+void sl_pipeline_recycle_input(sl_pipeline *pipeline, inflight *slot)
+{
+    atomic_fetch_sub(&pipeline->n_in_flight, 1);
+    sl_queue_push(pipeline->free_queue, slot);
 }
 
 /* ---- retrying transient failures ---- */
@@ -349,7 +320,7 @@ static void *sink_main(void *arg)
             int rc = sink_write_with_retry(runner, slots, n_slots, &err);
             if (rc) {
                 sl_error_prefix(&err, "sink %s: ", runner->plan->ops->name);
-                pipeline_fail(pipeline, &err);
+                sl_pipeline_fail(pipeline, &err);
             } else if (runner->index == 0) {
                 uint64_t written = 0, bytes = 0;
                 for (size_t i = 0; i < n_slots; i++) {
@@ -380,6 +351,12 @@ static int commit_round(sl_pipeline *pipeline, bool is_forced, int64_t *last_per
     int64_t offsets[MAX_COMMITS_PER_ROUND];
     const sl_source_ops *ops = pipeline->plan->source_ops;
     size_t n = sl_ack_take(pipeline->acks, partitions, offsets, MAX_COMMITS_PER_ROUND);
+    /* What these positions were held back for is final: say so in the
+     * state file before they are committed. */
+    if (n && pipeline->aggregate) {
+        int rc = sl_pipeline_aggregate_checkpoint(pipeline, err);
+        if (rc) return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         int rc = ops->commit(pipeline->source_state, partitions[i], offsets[i], err);
         if (rc) return rc;
@@ -404,6 +381,7 @@ static void drain_and_join(sl_pipeline *pipeline)
     for (size_t w = 0; w < pipeline->n_workers; w++) sl_queue_close(pipeline->workers[w].queue);
     for (size_t w = 0; w < pipeline->n_workers; w++)
         if (pipeline->workers[w].has_thread) pthread_join(pipeline->workers[w].thread, NULL);
+    if (pipeline->aggregate) sl_pipeline_aggregate_join(pipeline);
     for (size_t s = 0; s < pipeline->n_sinks; s++) sl_queue_close(pipeline->sinks[s].queue);
     for (size_t s = 0; s < pipeline->n_sinks; s++)
         if (pipeline->sinks[s].has_thread) pthread_join(pipeline->sinks[s].thread, NULL);
@@ -490,7 +468,7 @@ static void *source_main(void *arg)
     sl_error_clear(&err);
     while (!should_stop(pipeline)) {
         if (commit_round(pipeline, false, &last_persist_ms, &err)) {
-            pipeline_fail(pipeline, &err);
+            sl_pipeline_fail(pipeline, &err);
             break;
         }
         /* Each round, reading or waiting for a free batch (backpressure). */
@@ -512,14 +490,14 @@ static void *source_main(void *arg)
             snprintf(what, sizeof what, "source %s read", ops->name);
             if (retry_again(pipeline, &read_retry, what, &err)) continue;
             sl_error_prefix(&err, "source %s: ", ops->name);
-            pipeline_fail(pipeline, &err);
+            sl_pipeline_fail(pipeline, &err);
             break;
         }
         if (rc != SL_EAGAIN) read_retry.n_attempts = 0;
         if ((rc == SL_OK || rc == SL_EOF || rc == SL_EAGAIN) && slot->batch->n_records == 0 &&
             slot->batch->end_offset >= 0 && note_position(pipeline, slot->batch, &err)) {
             sl_queue_push(pipeline->free_queue, slot);
-            pipeline_fail(pipeline, &err);
+            sl_pipeline_fail(pipeline, &err);
             break;
         }
         if (rc == SL_EAGAIN || (rc == SL_OK && slot->batch->n_records == 0)) {
@@ -534,7 +512,7 @@ static void *source_main(void *arg)
         if (rc != SL_OK && rc != SL_EOF) {
             sl_queue_push(pipeline->free_queue, slot);
             sl_error_prefix(&err, "source %s: ", ops->name);
-            pipeline_fail(pipeline, &err);
+            sl_pipeline_fail(pipeline, &err);
             break;
         }
         sl_batch *batch = slot->batch;
@@ -550,15 +528,16 @@ static void *source_main(void *arg)
         if (ack_rc) {
             sl_error_set(&err, ack_rc, "cannot track batch of partition %" PRId32, batch->partition);
             inflight_drop(pipeline, slot);
-            pipeline_fail(pipeline, &err);
+            sl_pipeline_fail(pipeline, &err);
             break;
         }
         sl_queue_push(worker_for(pipeline, batch, &round_robin)->queue, slot);
         if (rc == SL_EOF) break;
     }
+    atomic_store(&pipeline->has_reached_end, has_reached_end);
     drain_and_join(pipeline);
     if (!atomic_load(&pipeline->is_failing) && commit_round(pipeline, true, &last_persist_ms, &err))
-        pipeline_fail(pipeline, &err);
+        sl_pipeline_fail(pipeline, &err);
     sample_progress(pipeline, true, &last_progress_ms);
     pipeline->stats.finished_ms = sl_clock_monotonic_ms();
     bool is_bounded = !pipeline->context.follow && ops->ends_by_itself && ops->ends_by_itself(pipeline->source_state);
@@ -655,6 +634,10 @@ int sl_pipeline_new(const sl_pipeline_plan *plan, const sl_pipeline_context *con
     /* Raw input is always parsed, even when a pass-through pipeline could
      * copy it: bad input must reach the dead-letter topic, not the sink. */
     pipeline->needs_parse = plan->source_ops->produces_raw;
+    if (sl_sql_is_grouped(plan->program)) {
+        rc = sl_pipeline_aggregate_new(pipeline, err);
+        if (rc) goto fail;
+    }
     *out = pipeline;
     return SL_OK;
 fail:
@@ -666,6 +649,7 @@ fail:
 void sl_pipeline_free(sl_pipeline *pipeline)
 {
     if (!pipeline) return;
+    sl_pipeline_aggregate_free(pipeline);
     for (size_t s = 0; s < pipeline->n_sinks; s++) {
         sink_runner *runner = &pipeline->sinks[s];
         if (runner->state) runner->plan->ops->close(runner->state);
@@ -725,6 +709,7 @@ int sl_pipeline_start(sl_pipeline *pipeline, sl_error *err)
             goto fail;
         pipeline->sinks[s].has_thread = true;
     }
+    if (pipeline->aggregate && sl_pipeline_aggregate_start(pipeline)) goto fail;
     for (size_t w = 0; w < pipeline->n_workers; w++) {
         if (pthread_create(&pipeline->workers[w].thread, NULL, worker_main, &pipeline->workers[w]))
             goto fail;

@@ -35,6 +35,7 @@
 #include "runtime/plan_auth.h"
 #include "runtime/plan_dags.h"
 #include "runtime/plan_settings.h"
+#include "sql/windows.h"
 
 /* The checked topics.kafka block: its nodes, borrowed from the document,
  * become settings of each mapped kafka block. kafka is NULL when topics
@@ -367,6 +368,41 @@ static int load_sinks(loader *ld, sl_pipeline_plan *pipeline, const sl_pipeline_
     return rc;
 }
 
+/* transform.watermark and transform.state, checked against the statement:
+ * they mean something for a grouped one only, and watermark.column must
+ * be what DESCRIPTOR(...) names. */
+static int load_event_time(loader *ld, sl_pipeline_plan *pipeline, const sl_transform_conf *transform,
+                           const sl_node *node, const char *where)
+{
+    sl_watermark_conf watermark = { 0 };
+    sl_state_conf state = { 0 };
+    char block[340];
+    snprintf(block, sizeof block, "%s.watermark", where);
+    int rc = sl_options_apply_all(sl_watermark_options, transform->watermark, &watermark, block, ld->diags);
+    snprintf(block, sizeof block, "%s.state", where);
+    if (rc == SL_OK) rc = sl_options_apply_all(sl_state_options, transform->state, &state, block, ld->diags);
+    if (rc == SL_OK) {
+        pipeline->watermark_delay_ms = watermark.delay_ms;
+        pipeline->allowed_lateness_ms = watermark.allowed_lateness_ms;
+        pipeline->idle_timeout_ms = watermark.idle_timeout_ms;
+        pipeline->state_max_bytes = state.max_bytes;
+        const char *column = sl_sql_event_time_column(pipeline->program);
+        if (transform->watermark && !column)
+            rc = sl_diag_error_at(ld->diags, transform->watermark, "%s.watermark: the statement has no event-time "
+                                  "window (FROM TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), ...)) and the like)", where);
+        else if (transform->state && !sl_sql_is_grouped(pipeline->program))
+            rc = sl_diag_error_at(ld->diags, transform->state, "%s.state: the statement keeps no state (no GROUP BY "
+                                  "or aggregate)", where);
+        else if (watermark.column && column && strcmp(watermark.column, column) != 0)
+            rc = sl_diag_error_at(ld->diags, sl_node_get(transform->watermark, "column"), "%s.watermark.column is "
+                                  "'%s' but the SQL's DESCRIPTOR names '%s': they must be the same column", where,
+                                  watermark.column, column);
+    }
+    sl_options_free(sl_watermark_options, &watermark);
+    sl_options_free(sl_state_options, &state);
+    return rc;
+}
+
 static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node *node)
 {
     sl_transform_conf conf = { 0 };
@@ -392,6 +428,7 @@ static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node 
                 rc = sl_diag_error_at(ld->diags, sql_node ? sql_node : node, "%s.sql: %s", where, err.message);
         }
     }
+    if (rc == SL_OK) rc = load_event_time(ld, pipeline, &conf, node, where);
     sl_options_free(sl_transform_options, &conf);
     return rc;
 }

@@ -43,6 +43,10 @@ typedef struct sl_pipeline_plan {
     int64_t retry_limit_ms;     /* how long a transient error is retried before the pipeline fails */
     char *dlq_topic;            /* dead-letter topic name */
     int64_t dlq_max_record_bytes; /* largest dead letter stored whole */
+    int64_t watermark_delay_ms;   /* transform.watermark: a grouped statement's event time */
+    int64_t allowed_lateness_ms;
+    int64_t idle_timeout_ms;
+    int64_t state_max_bytes;      /* transform.state.max_bytes */
 } sl_pipeline_plan;
 
 /* A token of auth:, hashed when the file is loaded: the plan never keeps

@@ -222,7 +222,38 @@ const sl_option sl_pipeline_options[] = {
 const sl_option sl_transform_options[] = {
     { "sql", SL_OPT_STRING, offsetof(sl_transform_conf, sql), .required = true,
       .help = "SELECT <expressions> FROM input [WHERE <condition>]: each output column becomes a field of "
-              "the record; rows the WHERE refuses are filtered out" },
+              "the record; rows the WHERE refuses are filtered out. With GROUP BY (over a window table function "
+              "such as TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), INTERVAL '1' MINUTE))), one row per group "
+              "when the watermark passes its window's end (docs/sql.md)" },
+    { "watermark", SL_OPT_MAP, offsetof(sl_transform_conf, watermark),
+      .help = "event time of a windowed statement (see transform.watermark)" },
+    { "state", SL_OPT_MAP, offsetof(sl_transform_conf, state),
+      .help = "the memory a grouped statement's windows may hold (see transform.state)" },
+    { 0 }
+};
+
+const sl_option sl_watermark_options[] = {
+    { "column", SL_OPT_STRING, offsetof(sl_watermark_conf, column),
+      .help = "the source's event-time column (a timestamp, an ISO 8601 string or epoch milliseconds); the SQL's "
+              "DESCRIPTOR(...) must name it. Without it, DESCRIPTOR's column is the event time" },
+    { "delay", SL_OPT_DURATION, offsetof(sl_watermark_conf, delay_ms), .default_value = "0s", .min = "0ms",
+      .max = "365d", .help = "how far behind the greatest event time seen in a partition its watermark stays: "
+              "how much out of order the records may come" },
+    { "allowed_lateness", SL_OPT_DURATION, offsetof(sl_watermark_conf, allowed_lateness_ms),
+      .default_value = "0s", .min = "0ms", .max = "365d",
+      .help = "how long a fired window still takes late records (each re-fires its group's row); later ones go to "
+              "the dead-letter topic with the reason" },
+    { "idle_timeout", SL_OPT_DURATION, offsetof(sl_watermark_conf, idle_timeout_ms), .default_value = "30s",
+      .min = "0ms", .max = "365d",
+      .help = "a partition that gave no record for this long stops holding the watermark back (0 = never: a quiet "
+              "partition then stalls every window)" },
+    { 0 }
+};
+
+const sl_option sl_state_options[] = {
+    { "max_bytes", SL_OPT_SIZE, offsetof(sl_state_conf, max_bytes), .default_value = "512MiB", .min = "64KiB",
+      .max = "1TiB", .help = "the most memory the open windows, groups and aggregates may hold; past it the pipeline "
+              "fails, saying so, instead of growing without bound" },
     { 0 }
 };
 
@@ -336,6 +367,10 @@ const sl_plan_block sl_plan_blocks[] = {
     { "pipeline", "pipelines.NAME", "a pipeline: a source, an optional transform, one or more sinks",
       sl_pipeline_options },
     { "transform", "pipelines.NAME.transform", "a pipeline's SQL", sl_transform_options },
+    { "transform.watermark", "pipelines.NAME.transform.watermark", "event time and watermarks of a windowed "
+      "statement", sl_watermark_options },
+    { "transform.state", "pipelines.NAME.transform.state", "the memory bound of a grouped statement",
+      sl_state_options },
     { "log", "log", "the diagnostic log", sl_log_options },
     { "http", "http", "the HTTP port of `sluice server`", sl_http_options },
     { "http.tls", "http.tls", "HTTPS for `sluice server`", sl_http_tls_options },

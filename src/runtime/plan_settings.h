@@ -81,7 +81,20 @@ typedef struct sl_pipeline_conf {
 
 typedef struct sl_transform_conf {
     char *sql;
+    const sl_node *watermark;
+    const sl_node *state;
 } sl_transform_conf;
+
+typedef struct sl_watermark_conf {
+    char *column;
+    int64_t delay_ms;
+    int64_t allowed_lateness_ms;
+    int64_t idle_timeout_ms;
+} sl_watermark_conf;
+
+typedef struct sl_state_conf {
+    int64_t max_bytes;
+} sl_state_conf;
 
 typedef struct sl_dag_conf {
     const sl_node *schedule;    /* a cron string or alias, { every: DURATION }, or absent/null (manual) */
@@ -198,6 +211,8 @@ extern const sl_option sl_auth_options[];
 extern const sl_option sl_auth_token_options[];
 extern const sl_option sl_pipeline_options[];
 extern const sl_option sl_transform_options[];
+extern const sl_option sl_watermark_options[];
+extern const sl_option sl_state_options[];
 extern const sl_option sl_dag_options[];
 extern const sl_option sl_task_options[];
 extern const sl_option sl_every_options[];

@@ -25,6 +25,7 @@
 
 #include "core/timefmt.h"
 #include "sql/cast.h"
+#include "sql/compile_internal.h"
 #include "sql/lexer.h"
 #include "sql/parser.h"
 #include "sql/projection.h"
@@ -34,10 +35,7 @@
 /* Deepest expression tree accepted: bounds the evaluator's recursion. */
 #define MAX_TREE_DEPTH 256
 
-typedef struct compiler {
-    sl_arena *arena; /* the program's */
-    sl_error *err;
-} compiler;
+typedef sl_sql_compiler compiler;
 
 static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth);
 
@@ -189,12 +187,11 @@ static size_t name_distance(sl_str a, const char *b, size_t cap)
  * within a small edit distance, or that start with what was written. */
 static void *unknown_function(compiler *c, const sl_sql_ast *ast)
 {
-    static const char *const aggregates[] = { "count", "sum", "avg", "min", "max", NULL };
-    for (size_t i = 0; aggregates[i]; i++) {
-        if (ast->text.len != strlen(aggregates[i]) || strncasecmp(ast->text.ptr, aggregates[i], ast->text.len)) continue;
-        sl_error_set(c->err, SL_ESQL, "line %d column %d: %s() is an aggregate: aggregates (count, sum, avg, min, max "
-                     "with GROUP BY) are not supported yet; a statement maps each record to one row",
-                     ast->line, ast->column, aggregates[i]);
+    if (sl_sql_is_aggregate_name(ast->text)) {
+        sl_error_set(c->err, SL_ESQL, "line %d column %d: %.*s() is an aggregate: it may be used in the SELECT "
+                     "list and HAVING of a grouped statement, not in WHERE, GROUP BY or another aggregate's "
+                     "arguments", ast->line, ast->column, (int)(ast->text.len > 60 ? 60 : ast->text.len),
+                     ast->text.ptr);
         return NULL;
     }
     char names[600] = "";
@@ -498,6 +495,18 @@ static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
                      ast->line, ast->column);
         return NULL;
     }
+    if (c->group) {
+        bool is_handled = false;
+        sl_sql_expr *slot = sl_sql_resolve_grouped(c, ast, depth, &is_handled);
+        if (is_handled) return slot;
+    }
+    if (ast->kind == SL_AST_CALL && (ast->is_star || ast->is_distinct)) {
+        if (sl_sql_is_aggregate_name(ast->text)) return unknown_function(c, ast);
+        sl_error_set(c->err, SL_ESQL, "line %d column %d: %s is only for aggregates such as count(%s)",
+                     ast->line, ast->column, ast->is_star ? "*" : "DISTINCT",
+                     ast->is_star ? "*" : "DISTINCT x");
+        return NULL;
+    }
     switch (ast->kind) {
     case SL_AST_INTEGER:
     case SL_AST_DECIMAL:
@@ -528,6 +537,11 @@ static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
     return fold(c, expr);
 }
 
+sl_sql_expr *sl_sql_resolve(sl_sql_compiler *c, const sl_sql_ast *ast, int depth)
+{
+    return resolve(c, ast, depth);
+}
+
 /* The name of a column without AS: the last member of a path, else _colN. */
 static bool column_name(compiler *c, const sl_sql_select_item *item, size_t index, sl_str *out)
 {
@@ -540,7 +554,7 @@ static bool column_name(compiler *c, const sl_sql_select_item *item, size_t inde
     return copy_str(c, (sl_str){ generated, (size_t)n }, out);
 }
 
-static int build_columns(compiler *c, sl_sql_program *program, const sl_sql_select *select)
+int sl_sql_build_columns(compiler *c, sl_sql_program *program, const sl_sql_select *select)
 {
     size_t n = select->n_items;
     program->columns = sl_arena_calloc(c->arena, n * sizeof *program->columns);
@@ -572,21 +586,31 @@ static int build_columns(compiler *c, sl_sql_program *program, const sl_sql_sele
     return SL_OK;
 }
 
-/* The input the columns and WHERE read, so the JSON reader skips the rest. */
+/* The input the statement reads (columns and WHERE; for a grouped one, the
+ * event time, keys and aggregates' arguments), so the JSON reader skips
+ * the rest. */
 static int build_projection(sl_sql_program *program)
 {
+    const sl_sql_grouping *grouping = program->grouping;
     size_t n = program->n_columns + 1;
+    if (grouping) n += 1 + grouping->n_keys + grouping->n_calls;
     sl_sql_expr **exprs = sl_arena_alloc(program->arena, n * sizeof *exprs);
     if (!exprs) return SL_ENOMEM;
-    if (program->n_columns) memcpy(exprs, program->columns, program->n_columns * sizeof *exprs);
-    exprs[program->n_columns] = program->where;
-    return sl_sql_build_projection(program->arena, exprs, n, &program->projection);
+    size_t used = 0;
+    for (size_t i = 0; i < program->n_columns; i++) exprs[used++] = program->columns[i];
+    exprs[used++] = program->where;
+    if (grouping) {
+        exprs[used++] = grouping->window.time;
+        for (size_t i = 0; i < grouping->n_keys; i++) exprs[used++] = grouping->keys[i];
+        for (size_t i = 0; i < grouping->n_calls; i++) exprs[used++] = grouping->calls[i].arg;
+    }
+    return sl_sql_build_projection(program->arena, exprs, used, &program->projection);
 }
 
 int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
 {
     sl_error local = { 0 };
-    compiler c = { NULL, err ? err : &local };
+    compiler c = { NULL, err ? err : &local, NULL };
     sl_sql_tokens tokens = { 0 };
     sl_arena *scratch = NULL;
     sl_sql_program *program = NULL;
@@ -616,10 +640,9 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
         goto fail;
     }
     program->is_star = select.is_star;
-    if (!select.is_star) {
-        rc = build_columns(&c, program, &select);
-        if (rc) goto fail;
-    }
+    bool is_grouped = select.window.function.len || select.has_group_by || select.having;
+    for (size_t i = 0; i < select.n_items && !is_grouped; i++)
+        is_grouped = sl_sql_ast_has_aggregate(select.items[i].expr);
     if (select.where) {
         program->where = resolve(&c, select.where, 0);
         if (!program->where) {
@@ -631,7 +654,14 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
             goto fail;
         }
     }
-    if (!program->is_star) {
+    if (is_grouped) {
+        rc = sl_sql_compile_grouped(&c, program, &select);
+        if (rc) goto fail;
+    } else if (!select.is_star) {
+        rc = sl_sql_build_columns(&c, program, &select);
+        if (rc) goto fail;
+    }
+    if (!program->is_star || program->grouping) {
         rc = build_projection(program);
         if (rc) {
             sl_error_set(c.err, rc, "out of memory compiling SQL");

@@ -670,6 +670,11 @@ int sl_sql_expr_eval(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
     }
     case SL_EXPR_CALL: return eval_call(expr, input, arena, out, err);
     case SL_EXPR_CASE: return eval_case(expr, input, arena, out, err);
+    case SL_EXPR_SLOT:
+        if (input->type != SL_TYPE_ARRAY || expr->slot >= input->array.n_items)
+            return fail(expr, err, "group row has no slot %zu", expr->slot);
+        *out = input->array.items[expr->slot];
+        return SL_OK;
     }
     return fail(expr, err, "unknown expression kind %d", (int)expr->kind);
 }

@@ -32,6 +32,7 @@ typedef enum sl_sql_expr_kind {
     SL_EXPR_CAST,      /* args[0] to cast_type */
     SL_EXPR_CALL,      /* function(args) */
     SL_EXPR_CASE,      /* [operand] WHEN args[0] THEN args[1] ... ELSE args[n-1] */
+    SL_EXPR_SLOT,      /* item slot of the input, an array: a grouped statement's group row */
 } sl_sql_expr_kind;
 
 typedef struct sl_sql_expr sl_sql_expr;
@@ -52,7 +53,50 @@ struct sl_sql_expr {
     const sl_sql_function *function;   /* CALL */
     sl_type cast_type;                 /* CAST */
     sl_sql_expr *operand;              /* CASE x WHEN ...: x; NULL for CASE WHEN cond ... */
+    size_t slot;                       /* SLOT */
 };
+
+typedef enum sl_sql_window_kind {
+    SL_SQL_WINDOW_NONE = 0,   /* GROUP BY without a window: one group set, emitted at the end of input */
+    SL_SQL_WINDOW_TUMBLE,     /* size */
+    SL_SQL_WINDOW_HOP,        /* slide, size */
+    SL_SQL_WINDOW_CUMULATE,   /* step (in slide_us), max size */
+    SL_SQL_WINDOW_SESSION,    /* gap, per group key */
+} sl_sql_window_kind;
+
+typedef struct sl_sql_window_spec {
+    sl_sql_window_kind kind;
+    sl_sql_expr *time;        /* DESCRIPTOR(path): the event time, a PATH */
+    const char *time_name;    /* that path as written, for messages */
+    int64_t size_us;          /* TUMBLE, HOP: size; CUMULATE: max size */
+    int64_t slide_us;         /* HOP: slide; CUMULATE: step */
+    int64_t gap_us;           /* SESSION */
+} sl_sql_window_spec;
+
+typedef struct sl_sql_aggregate_call {
+    const struct sl_sql_aggregate *aggregate;
+    sl_sql_expr *arg;         /* over the input; NULL for count(*) */
+    sl_value *constants;      /* the arguments after the first (approx_percentile's fraction) */
+    size_t n_constants;
+    size_t n_args;            /* every argument: 0 for count(*) */
+    bool is_distinct;
+    const char *text;         /* the call as written, lower case name: "count(DISTINCT ...)" for messages */
+} sl_sql_aggregate_call;
+
+/* A grouped statement. Per record, the prepared row is an array
+ * [event time, keys..., each call's argument...]; per group, the group row
+ * is an array [window_start, window_end, keys..., each call's result...],
+ * which the columns and HAVING read through SLOT nodes. */
+typedef struct sl_sql_grouping {
+    sl_sql_window_spec window;
+    sl_sql_expr **keys;        /* GROUP BY's expressions (without window_start/window_end), over the input */
+    size_t n_keys;
+    sl_sql_aggregate_call *calls;
+    size_t n_calls;
+    sl_sql_expr *having;       /* over the group row; NULL without HAVING */
+} sl_sql_grouping;
+
+enum { SL_SQL_SLOT_WINDOW_START = 0, SL_SQL_SLOT_WINDOW_END = 1, SL_SQL_SLOT_FIRST_KEY = 2 };
 
 struct sl_sql_program {
     sl_arena *arena;          /* owns the tree, names and folded constants */
@@ -62,6 +106,7 @@ struct sl_sql_program {
     sl_str *column_keys;       /* the same names as sl_str, for output rows */
     size_t n_columns;
     sl_sql_expr *where;        /* NULL without WHERE */
+    sl_sql_grouping *grouping; /* NULL for a per-record statement */
     const sl_json_projection *projection; /* input the statement reads; NULL = all */
 };
 

@@ -109,8 +109,55 @@ static int write_expr(sl_buffer *out, const sl_sql_expr *expr)
         if (rc == SL_OK) rc = sl_buffer_append_cstr(out, "ELSE ");
         if (rc == SL_OK) rc = write_expr(out, expr->args[expr->n_args - 1]);
         return rc ? rc : sl_buffer_append_cstr(out, " END");
+    case SL_EXPR_SLOT: return sl_buffer_printf(out, "group[%zu]", expr->slot);
     }
     return SL_OK;
+}
+
+static const char *window_name(sl_sql_window_kind kind)
+{
+    switch (kind) {
+    case SL_SQL_WINDOW_TUMBLE: return "TUMBLE";
+    case SL_SQL_WINDOW_HOP: return "HOP";
+    case SL_SQL_WINDOW_CUMULATE: return "CUMULATE";
+    case SL_SQL_WINDOW_SESSION: return "SESSION";
+    case SL_SQL_WINDOW_NONE: break;
+    }
+    return "none";
+}
+
+/* The window, the keys and aggregates per record, and the group row the
+ * columns read. */
+static int write_grouping(sl_buffer *out, const sl_sql_grouping *grouping, const char *indent)
+{
+    const sl_sql_window_spec *window = &grouping->window;
+    int rc = SL_OK;
+    if (window->kind == SL_SQL_WINDOW_NONE)
+        rc = sl_buffer_printf(out, "%swindow: none (groups are emitted when the input ends)\n", indent);
+    else
+        rc = sl_buffer_printf(out, "%swindow: %s over event time %s, size %lld us, slide/step %lld us, gap %lld us\n",
+                              indent, window_name(window->kind), window->time_name, (long long)window->size_us,
+                              (long long)window->slide_us, (long long)window->gap_us);
+    if (rc == SL_OK && window->kind != SL_SQL_WINDOW_NONE)
+        rc = sl_buffer_printf(out, "%sgroup[0] = window_start\n%sgroup[1] = window_end\n", indent, indent);
+    for (size_t i = 0; rc == SL_OK && i < grouping->n_keys; i++) {
+        rc = sl_buffer_printf(out, "%sgroup[%zu] = key ", indent, SL_SQL_SLOT_FIRST_KEY + i);
+        if (rc == SL_OK) rc = write_expr(out, grouping->keys[i]);
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    }
+    for (size_t i = 0; rc == SL_OK && i < grouping->n_calls; i++) {
+        const sl_sql_aggregate_call *call = &grouping->calls[i];
+        rc = sl_buffer_printf(out, "%sgroup[%zu] = %s over ", indent, SL_SQL_SLOT_FIRST_KEY + grouping->n_keys + i,
+                              call->text);
+        if (rc == SL_OK) rc = call->arg ? write_expr(out, call->arg) : sl_buffer_append_cstr(out, "every row");
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    }
+    if (rc == SL_OK && grouping->having) {
+        rc = sl_buffer_printf(out, "%shaving: ", indent);
+        if (rc == SL_OK) rc = write_expr(out, grouping->having);
+        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+    }
+    return rc;
 }
 
 /* The projection tree as "a, b.c, b.d". */
@@ -152,5 +199,6 @@ int sl_sql_explain(const sl_sql_program *program, const char *indent, sl_buffer 
         if (rc == SL_OK) rc = write_expr(out, program->where);
         if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
     }
+    if (rc == SL_OK && program->grouping) rc = write_grouping(out, program->grouping, indent);
     return rc;
 }

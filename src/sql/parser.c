@@ -244,14 +244,17 @@ static sl_sql_ast *parse_call(parser *p)
     next(p); /* '(' */
     sl_sql_ast *args[64];
     size_t n_args = 0;
+    bool is_star = false, is_distinct = false;
     if (peek(p)->kind == SL_TOKEN_STAR) {
-        /* count(*): an aggregate, which needs GROUP BY (not built yet). */
-        sl_error_set(p->err, SL_ESQL, "line %d column %d: %.*s(*) is an aggregate: aggregates (count, sum, avg, min, "
-                     "max with GROUP BY) are not supported yet; a statement maps each record to one row",
-                     name->line, name->column, (int)name->len, name->text);
-        return NULL;
+        /* count(*): the compiler says which functions may take it. */
+        next(p);
+        if (!expect(p, SL_TOKEN_RPAREN, "')' after *")) return NULL;
+        is_star = true;
+    } else if (accept(p, SL_TOKEN_DISTINCT)) {
+        is_distinct = true;
+        if (peek(p)->kind == SL_TOKEN_RPAREN) return fail_expected(p, "an expression after DISTINCT");
     }
-    if (!accept(p, SL_TOKEN_RPAREN)) {
+    if (!is_star && !accept(p, SL_TOKEN_RPAREN)) {
         do {
             if (n_args == sizeof args / sizeof args[0]) {
                 sl_error_set(p->err, SL_ESQL, "line %d column %d: too many arguments to %.*s()",
@@ -267,6 +270,8 @@ static sl_sql_ast *parse_call(parser *p)
     sl_sql_ast *node = node_new(p, SL_AST_CALL, name, n_args);
     if (!node) return NULL;
     node->text = (sl_str){ name->text, name->len };
+    node->is_star = is_star;
+    node->is_distinct = is_distinct;
     if (n_args) memcpy(node->args, args, n_args * sizeof *args);
     return node;
 }
@@ -696,6 +701,79 @@ static bool parse_select_item(parser *p, sl_sql_select_item *item)
     return true;
 }
 
+/* expr (',' expr)*, into an array in the arena. */
+static bool parse_expr_list(parser *p, sl_sql_ast ***out, size_t *n_out)
+{
+    size_t capacity = 0, n = 0;
+    sl_sql_ast **items = NULL;
+    do {
+        if (n == capacity) {
+            size_t grown_capacity = capacity ? capacity * 2 : 8;
+            sl_sql_ast **grown = sl_arena_realloc(p->arena, items, capacity * sizeof *grown,
+                                                  grown_capacity * sizeof *grown);
+            if (!grown) return fail_memory(p), false;
+            items = grown;
+            capacity = grown_capacity;
+        }
+        items[n] = parse_expr(p);
+        if (!items[n]) return false;
+        n++;
+    } while (accept(p, SL_TOKEN_COMMA));
+    *out = items;
+    *n_out = n;
+    return true;
+}
+
+/* The table name: input, as a bare or quoted name. */
+static bool parse_table_name(parser *p, sl_sql_select *out)
+{
+    const sl_sql_token *from = peek(p);
+    if (!is_name_token(from)) return fail_expected(p, "a table name"), false;
+    next(p);
+    out->from = (sl_str){ from->text, from->len };
+    if (from->kind == SL_TOKEN_QUOTED_IDENT) out->from = (sl_str){ from->text + 1, from->len - 2 };
+    out->from_line = from->line;
+    out->from_column = from->column;
+    return true;
+}
+
+/* FROM input, or FROM TABLE(F(TABLE input, DESCRIPTOR(path), interval [, interval])). */
+static bool parse_from(parser *p, sl_sql_select *out)
+{
+    if (!(is_word(peek(p), "table") && peek_at(p, 1)->kind == SL_TOKEN_LPAREN))
+        return parse_table_name(p, out);
+    next(p);
+    next(p);
+    const sl_sql_token *function = peek(p);
+    if (function->kind != SL_TOKEN_IDENT || peek_at(p, 1)->kind != SL_TOKEN_LPAREN)
+        return fail_expected(p, "a window function (TUMBLE, HOP, CUMULATE or SESSION) and '('"), false;
+    next(p);
+    next(p);
+    sl_sql_window_call *window = &out->window;
+    window->function = (sl_str){ function->text, function->len };
+    window->line = function->line;
+    window->column = function->column;
+    if (!is_word(peek(p), "table")) return fail_expected(p, "TABLE input"), false;
+    next(p);
+    if (!parse_table_name(p, out)) return false;
+    if (!expect(p, SL_TOKEN_COMMA, "','")) return false;
+    if (!is_word(peek(p), "descriptor") || peek_at(p, 1)->kind != SL_TOKEN_LPAREN)
+        return fail_expected(p, "DESCRIPTOR(time column)"), false;
+    next(p);
+    next(p);
+    if (!is_name_token(peek(p))) return fail_expected(p, "the event-time column"), false;
+    window->descriptor = parse_path(p);
+    if (!window->descriptor || !expect(p, SL_TOKEN_RPAREN, "')'")) return false;
+    while (accept(p, SL_TOKEN_COMMA)) {
+        if (window->n_args == 2) return fail_expected(p, "')': a window function takes at most two intervals"), false;
+        window->args[window->n_args] = parse_expr(p);
+        if (!window->args[window->n_args]) return false;
+        window->n_args++;
+    }
+    if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return false;
+    return expect(p, SL_TOKEN_RPAREN, "')' closing TABLE(");
+}
+
 int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err)
 {
     sl_error local = { 0 };
@@ -724,16 +802,22 @@ int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *ou
         } while (accept(&p, SL_TOKEN_COMMA));
     }
     if (!expect(&p, SL_TOKEN_FROM, out->is_star ? "FROM" : "',' or FROM")) return p.err->code;
-    const sl_sql_token *from = peek(&p);
-    if (!is_name_token(from)) return fail_expected(&p, "a table name"), p.err->code;
-    next(&p);
-    out->from = (sl_str){ from->text, from->len };
-    if (from->kind == SL_TOKEN_QUOTED_IDENT) out->from = (sl_str){ from->text + 1, from->len - 2 };
-    out->from_line = from->line;
-    out->from_column = from->column;
+    if (!parse_from(&p, out)) return p.err->code;
     if (accept(&p, SL_TOKEN_WHERE)) {
         out->where = parse_expr(&p);
         if (!out->where) return p.err->code;
+    }
+    if (peek(&p)->kind == SL_TOKEN_GROUP) {
+        const sl_sql_token *group = next(&p);
+        if (!expect(&p, SL_TOKEN_BY, "BY after GROUP")) return p.err->code;
+        out->has_group_by = true;
+        out->group_by_line = group->line;
+        out->group_by_column = group->column;
+        if (!parse_expr_list(&p, &out->group_by, &out->n_group_by)) return p.err->code;
+    }
+    if (accept(&p, SL_TOKEN_HAVING)) {
+        out->having = parse_expr(&p);
+        if (!out->having) return p.err->code;
     }
     accept(&p, SL_TOKEN_SEMICOLON);
     if (peek(&p)->kind != SL_TOKEN_END) return fail_expected(&p, "end of statement"), p.err->code;

@@ -74,6 +74,8 @@ struct sl_sql_ast {
     bool is_negated;           /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL */
     bool is_ilike;             /* LIKE: ILIKE, case-insensitive */
     bool is_try;               /* CAST: TRY_CAST, NULL where it does not convert */
+    bool is_star;              /* CALL: count(*), no args */
+    bool is_distinct;          /* CALL: count(DISTINCT x) */
     int line, column;
     sl_str text;               /* literal text, function or type name */
     sl_sql_ast **args;
@@ -90,16 +92,33 @@ typedef struct sl_sql_select_item {
     int alias_line, alias_column;
 } sl_sql_select_item;
 
+/* FROM TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), size)): a window table
+ * function (TUMBLE, HOP, CUMULATE, SESSION) over the input. */
+typedef struct sl_sql_window_call {
+    sl_str function;           /* as written; empty when FROM names the input directly */
+    int line, column;
+    sl_sql_ast *descriptor;    /* DESCRIPTOR(path): the PATH */
+    sl_sql_ast *args[2];       /* the intervals after the descriptor */
+    size_t n_args;
+} sl_sql_window_call;
+
 typedef struct sl_sql_select {
     bool is_star;              /* SELECT * */
     sl_sql_select_item *items;
     size_t n_items;
     sl_str from;
     int from_line, from_column;
+    sl_sql_window_call window; /* window.function.len == 0 without one */
     sl_sql_ast *where;         /* NULL without WHERE */
+    sl_sql_ast **group_by;     /* GROUP BY's expressions */
+    size_t n_group_by;
+    bool has_group_by;
+    int group_by_line, group_by_column;
+    sl_sql_ast *having;        /* NULL without HAVING */
 } sl_sql_select;
 
-/* Parses one SELECT statement (an optional trailing ';') from tokens,
+/* Parses one statement — SELECT items FROM (input | TABLE(window call))
+ * [WHERE expr] [GROUP BY exprs] [HAVING expr] [;] — from tokens,
  * allocating nodes in arena. Errors: SL_ESQL with
  * "line L column C: expected X, found 'T'"; SL_ENOMEM. */
 int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err);

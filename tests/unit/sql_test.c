@@ -463,6 +463,8 @@ Test(sql, evaluates_one_program_from_two_threads)
 #include "core/buffer.h"
 #include "core/json.h"
 #include "sql/functions.h"
+#include "sql/aggregate.h"
+#include "sql/windows.h"
 
 typedef struct case_runner {
     const char *path;
@@ -480,6 +482,12 @@ typedef struct case_runner {
     sl_buffer examples;       /* docs/sql.md: the text of its test blocks */
     int n_checks;
     int n_failures;
+    /* A grouped statement: its inputs and expected rows, run when it ends. */
+    sl_value group_in[256];
+    size_t n_group_in;
+    sl_buffer group_out;      /* expected rows and dead letters, one per line */
+    int group_line;
+    int64_t delay_ms, lateness_ms;
 } case_runner;
 
 static void case_fail(case_runner *r, const char *format, ...)
@@ -503,6 +511,82 @@ static bool parse_json(case_runner *r, const char *text, sl_value *out)
     if (sl_json_parse(arena, copy, strlen(copy), out, &err) == SL_OK) return true;
     case_fail(r, "bad JSON in test file: %s", err.message);
     return false;
+}
+
+/* ---- grouped statements: in: lines are fed in order, out: and dead:
+ * lines are what must come out, in order, once the input ends ---- */
+
+typedef struct group_run {
+    sl_buffer got;
+    sl_arena *arena;
+} group_run;
+
+static void group_retain(void *context, void *hold) { (void)context; (void)hold; }
+static void group_release(void *context, void *hold) { (void)context; (void)hold; }
+
+static int group_emit(void *context, const sl_value *row, sl_error *err)
+{
+    (void)err;
+    group_run *run = context;
+    sl_buffer_append_cstr(&run->got, "out: ");
+    sl_json_write(&run->got, row);
+    return sl_buffer_append_byte(&run->got, '\n');
+}
+
+static int group_reject(void *context, const sl_value *group_row, const char *reason, sl_error *err)
+{
+    (void)err;
+    (void)group_row;
+    return sl_buffer_printf(&((group_run *)context)->got, "dead: %s\n", reason);
+}
+
+static void finish_group(case_runner *r)
+{
+    if (!r->program || !sl_sql_is_grouped(r->program) || (!r->n_group_in && !r->group_out.len)) return;
+    group_run run = { SL_BUFFER_INIT, sl_arena_new(4096) };
+    sl_sql_window_hooks hooks = { &run, group_retain, group_release, group_emit, group_reject };
+    sl_sql_windows_conf conf = { .allowed_lateness_us = r->lateness_ms * 1000 };
+    sl_sql_windows *windows = NULL;
+    sl_error err = { 0 };
+    r->n_checks++;
+    int rc = sl_sql_windows_new(r->program, &conf, &hooks, &windows, &err);
+    int64_t max_time = INT64_MIN, watermark = INT64_MIN;
+    int hold = 0;
+    for (size_t i = 0; rc == SL_OK && i < r->n_group_in; i++) {
+        sl_value prepared;
+        int is_kept = sl_sql_group_prepare(r->program, &r->group_in[i], run.arena, &prepared, &err);
+        if (is_kept < 0) {
+            sl_buffer_printf(&run.got, "dead: %s\n", err.message);
+            continue;
+        }
+        if (is_kept == 0) continue;
+        int outcome = sl_sql_windows_add(windows, &prepared, &hold, watermark, INT64_MIN, &err);
+        if (outcome == SL_SQL_LATE || outcome == SL_ESQL) sl_buffer_printf(&run.got, "dead: %s\n", err.message);
+        else if (outcome < 0) rc = outcome;
+        int64_t t = sl_sql_prepared_time(&prepared);
+        if (outcome == SL_SQL_ADDED && t > max_time) max_time = t;
+        if (max_time != INT64_MIN && max_time - r->delay_ms * 1000 > watermark) watermark = max_time - r->delay_ms * 1000;
+        if (rc == SL_OK) rc = sl_sql_windows_advance(windows, watermark, run.arena, &err);
+    }
+    if (rc == SL_OK) rc = sl_sql_windows_advance(windows, INT64_MAX, run.arena, &err);
+    int line = r->line;
+    r->line = r->group_line;
+    if (rc) case_fail(r, "grouped statement failed: %s", err.message);
+    else if (run.got.len != r->group_out.len || memcmp(run.got.data, r->group_out.data, run.got.len) != 0)
+        case_fail(r, "grouped rows\n  expected:\n%.*s  got:\n%.*s", (int)r->group_out.len, r->group_out.data,
+                  (int)run.got.len, run.got.data);
+    r->line = line;
+    sl_sql_windows_free(windows);
+    sl_buffer_free(&run.got);
+    sl_arena_free(run.arena);
+}
+
+static void reset_group(case_runner *r)
+{
+    finish_group(r);
+    r->n_group_in = 0;
+    sl_buffer_clear(&r->group_out);
+    r->delay_ms = r->lateness_ms = 0;
 }
 
 /* Ends a `sql:` block: compiles it (a later compile-error line checks the
@@ -628,10 +712,34 @@ static void run_line(case_runner *r, char *line)
     close_sql(r, false, NULL);
     if (len == 0 || line[0] == '#') return;
     if (strncmp(line, "sql:", 4) == 0) {
+        reset_group(r);
         sl_buffer_clear(&r->sql);
         sl_buffer_append_cstr(&r->sql, value);
         r->sql_line = r->line;
         r->is_sql_open = true;
+    } else if (r->program && sl_sql_is_grouped(r->program) && strncmp(line, "in:", 3) == 0) {
+        if (r->n_group_in == sizeof r->group_in / sizeof r->group_in[0]) {
+            case_fail(r, "too many in: lines for one grouped statement");
+            return;
+        }
+        if (!r->n_group_in && !r->group_out.len) r->group_line = r->line;
+        if (parse_json(r, value, &r->group_in[r->n_group_in])) r->n_group_in++;
+    } else if (r->program && sl_sql_is_grouped(r->program) &&
+               (strncmp(line, "out:", 4) == 0 || strncmp(line, "dead:", 5) == 0)) {
+        if (!r->n_group_in && !r->group_out.len) r->group_line = r->line;
+        if (line[0] == 'o') {
+            sl_value row;
+            if (!parse_json(r, value, &row)) return;
+            sl_buffer_append_cstr(&r->group_out, "out: ");
+            sl_json_write(&r->group_out, &row);
+            sl_buffer_append_byte(&r->group_out, '\n');
+        } else {
+            sl_buffer_printf(&r->group_out, "dead: %s\n", value);
+        }
+    } else if (strncmp(line, "delay:", 6) == 0) {
+        r->delay_ms = strtoll(value, NULL, 10);
+    } else if (strncmp(line, "lateness:", 9) == 0) {
+        r->lateness_ms = strtoll(value, NULL, 10);
     } else if (strncmp(line, "in:", 3) == 0) {
         r->has_input = false;
         if (!r->program) {
@@ -679,6 +787,7 @@ static void run_test_file(case_runner *r)
         if (is_markdown && strncmp(line, "```", 3) == 0) {
             if (!in_block && strncmp(line, "```test", 7) != 0) continue;
             close_sql(r, false, NULL);
+            reset_group(r);
             in_block = !in_block;
             continue;
         }
@@ -688,6 +797,7 @@ static void run_test_file(case_runner *r)
     }
     r->line++;
     close_sql(r, false, NULL);
+    reset_group(r);
     if (is_markdown && in_block) case_fail(r, "```test block not closed");
     fclose(file);
     sl_sql_free(r->program);
@@ -719,6 +829,7 @@ Test(sql, passes_every_case_in_the_test_files)
     int n_failures = run_files(&r, "tests/sql/*.test", &n_checks);
     sl_buffer_free(&r.sql);
     sl_buffer_free(&r.examples);
+    sl_buffer_free(&r.group_out);
     cr_assert_eq(n_failures, 0, "%d of %d checks failed (see above)", n_failures, n_checks);
     cr_assert_gt(n_checks, 300, "only %d checks found", n_checks);
 }
@@ -749,8 +860,13 @@ Test(sql, every_example_in_the_reference_runs_and_every_function_has_one)
         const char *name = sl_sql_function_at(i)->name;
         cr_expect(uses_function(&r.examples, name), "docs/sql.md has no example of %s()", name);
     }
+    for (size_t i = 0; sl_sql_aggregate_at(i); i++) {
+        const char *name = sl_sql_aggregate_at(i)->name;
+        cr_expect(uses_function(&r.examples, name), "docs/sql.md has no example of the aggregate %s()", name);
+    }
     sl_buffer_free(&r.sql);
     sl_buffer_free(&r.examples);
+    sl_buffer_free(&r.group_out);
 }
 
 /* ---- input projection ---- */

@@ -1,0 +1,43 @@
+/* compile_internal.h — what compile.c shares with compile_group.c: the
+ * compiler's state and the resolver of one AST node. */
+#ifndef SL_SQL_COMPILE_INTERNAL_H
+#define SL_SQL_COMPILE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "sql/eval.h"
+#include "sql/parser.h"
+
+typedef struct sl_sql_group_context sl_sql_group_context;
+
+typedef struct sl_sql_compiler {
+    sl_arena *arena;               /* the program's */
+    sl_error *err;
+    sl_sql_group_context *group;   /* set while resolving what is computed per group */
+} sl_sql_compiler;
+
+/* Resolves ast into an expression tree in the program's arena; NULL with
+ * err set on a mistake. */
+sl_sql_expr *sl_sql_resolve(sl_sql_compiler *c, const sl_sql_ast *ast, int depth);
+
+/* While c->group is set, sl_sql_resolve asks this first: an aggregate call,
+ * a GROUP BY expression or window_start/window_end becomes a slot of the
+ * group row, any other column is a mistake. *is_handled false: resolve ast
+ * as usual. */
+sl_sql_expr *sl_sql_resolve_grouped(sl_sql_compiler *c, const sl_sql_ast *ast, int depth, bool *is_handled);
+
+/* The SELECT list of a per-record statement, or (with c->group set) of a
+ * grouped one, into program's columns. */
+int sl_sql_build_columns(sl_sql_compiler *c, sl_sql_program *program, const sl_sql_select *select);
+
+/* Is name (any case) an aggregate function? */
+bool sl_sql_is_aggregate_name(sl_str name);
+
+/* Compiles the grouped parts of select (window, GROUP BY, aggregates,
+ * HAVING, and the columns over the group row) into program. */
+int sl_sql_compile_grouped(sl_sql_compiler *c, sl_sql_program *program, const sl_sql_select *select);
+
+/* Does ast call an aggregate anywhere? */
+bool sl_sql_ast_has_aggregate(const sl_sql_ast *ast);
+
+#endif
