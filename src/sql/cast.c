@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/interval.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
 
@@ -71,6 +72,12 @@ void sl_sql_value_describe(const sl_value *value, char *buf, size_t size)
         char text[SL_TIME_ISO_MAX];
         sl_time_format_iso(value->timestamp, text);
         snprintf(buf, size, "TIMESTAMP '%s'", text);
+        break;
+    }
+    case SL_TYPE_INTERVAL: {
+        char text[SL_INTERVAL_TEXT_MAX];
+        sl_interval_format(value->interval, text);
+        snprintf(buf, size, "INTERVAL '%s'", text);
         break;
     }
     case SL_TYPE_ARRAY: snprintf(buf, size, "an array"); break;
