@@ -20,6 +20,7 @@
 
 #include "core/base64.h"
 #include "core/json_scan.h"
+#include "core/interval.h"
 #include "core/timefmt.h"
 
 /* ---- writer ---- */
@@ -257,6 +258,16 @@ static int write_timestamp(sl_buffer *out, int64_t us)
     return put_bytes(out, text, n + 2);
 }
 
+/* An interval as PostgreSQL's text, a JSON string ("1 day 02:03:04"). */
+static int write_interval(sl_buffer *out, sl_interval_value interval)
+{
+    char text[SL_INTERVAL_TEXT_MAX + 2];
+    text[0] = '"';
+    size_t n = sl_interval_format(interval, text + 1);
+    text[n + 1] = '"';
+    return put_bytes(out, text, n + 2);
+}
+
 static int write_value(sl_buffer *out, const sl_value *value)
 {
     int rc = SL_OK;
@@ -268,6 +279,7 @@ static int write_value(sl_buffer *out, const sl_value *value)
     case SL_TYPE_STRING: return write_string(out, value->string.ptr, value->string.len);
     case SL_TYPE_BYTES: return write_bytes(out, value->string);
     case SL_TYPE_TIMESTAMP: return write_timestamp(out, value->timestamp);
+    case SL_TYPE_INTERVAL: return write_interval(out, value->interval);
     case SL_TYPE_ARRAY:
         rc = put_byte(out, '[');
         for (size_t i = 0; !rc && i < value->array.n_items; i++) {

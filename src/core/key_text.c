@@ -22,7 +22,7 @@ int sl_key_text(const sl_value *value, sl_buffer *scratch, sl_str *key)
     if (rc) return rc;
     const char *text = scratch->data;
     size_t len = scratch->len;
-    if (value->type == SL_TYPE_TIMESTAMP && len >= 2 && text[0] == '"') {
+    if ((value->type == SL_TYPE_TIMESTAMP || value->type == SL_TYPE_INTERVAL) && len >= 2 && text[0] == '"') {
         text++; /* the ISO text has nothing to escape: drop the quotes only */
         len -= 2;
     }

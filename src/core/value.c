@@ -33,6 +33,7 @@ const char *sl_type_name(sl_type type)
     case SL_TYPE_TIMESTAMP: return "timestamp";
     case SL_TYPE_ARRAY: return "array";
     case SL_TYPE_OBJECT: return "object";
+    case SL_TYPE_INTERVAL: return "interval";
     }
     return "unknown";
 }
@@ -133,6 +134,9 @@ bool sl_value_equal(const sl_value *a, const sl_value *b)
     case SL_TYPE_STRING:
     case SL_TYPE_BYTES: return sl_str_eq(a->string, b->string);
     case SL_TYPE_TIMESTAMP: return a->timestamp == b->timestamp;
+    case SL_TYPE_INTERVAL:   /* field by field: '1 mon' and '30 days' are equal in SQL, not here */
+        return a->interval.months == b->interval.months && a->interval.days == b->interval.days &&
+               a->interval.micros == b->interval.micros;
     case SL_TYPE_ARRAY:
         if (a->array.n_items != b->array.n_items) return false;
         for (size_t i = 0; i < a->array.n_items; i++)

@@ -37,10 +37,20 @@ typedef enum sl_type {
     SL_TYPE_TIMESTAMP, /* microseconds since the Unix epoch, UTC */
     SL_TYPE_ARRAY,
     SL_TYPE_OBJECT,
+    SL_TYPE_INTERVAL,  /* months, days and µs, PostgreSQL's three fields (core/interval.h) */
 } sl_type;
 
 typedef struct sl_value sl_value;
 typedef struct sl_member sl_member;
+
+/* A span of time as PostgreSQL keeps it: months and days move on the
+ * calendar (a month is not always 30 days, a day not always 24 hours across
+ * DST), micros is exact. The fields are independent, each with its own sign. */
+typedef struct sl_interval_value {
+    int32_t months;
+    int32_t days;
+    int64_t micros;
+} sl_interval_value;
 
 struct sl_value {
     sl_type type;
@@ -50,6 +60,7 @@ struct sl_value {
         double number;
         sl_str string;      /* STRING and BYTES */
         int64_t timestamp;  /* µs since epoch */
+        sl_interval_value interval;
         struct {
             sl_value *items;
             size_t n_items;
@@ -60,6 +71,8 @@ struct sl_value {
         } object;
     };
 };
+
+_Static_assert(sizeof(sl_value) == 24, "a value is 24 bytes");
 
 struct sl_member {
     sl_str key;
@@ -74,6 +87,11 @@ static inline sl_value sl_value_int(int64_t i) { sl_value v = { .type = SL_TYPE_
 static inline sl_value sl_value_double(double d) { sl_value v = { .type = SL_TYPE_DOUBLE, .number = d }; return v; }
 static inline sl_value sl_value_string(sl_str s) { sl_value v = { .type = SL_TYPE_STRING, .string = s }; return v; }
 static inline sl_value sl_value_timestamp(int64_t us) { sl_value v = { .type = SL_TYPE_TIMESTAMP, .timestamp = us }; return v; }
+static inline sl_value sl_value_interval(int32_t months, int32_t days, int64_t micros)
+{
+    sl_value v = { .type = SL_TYPE_INTERVAL, .interval = { months, days, micros } };
+    return v;
+}
 
 /* A string value holding a copy of text in arena; NULL-string on no memory. */
 int sl_value_string_copy(sl_arena *arena, const char *text, size_t len, sl_value *out);

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/interval.h"
 #include "core/timefmt.h"
 #include "cql/codec_internal.h"
 
@@ -356,6 +357,11 @@ static int encode_text(const sl_cql_type *type, const sl_value *value, sl_buffer
     case SL_TYPE_TIMESTAMP: {
         char text[SL_TIME_ISO_MAX];
         size_t n = sl_time_format_iso(value->timestamp, text);
+        return sl_buffer_append(out, text, n);
+    }
+    case SL_TYPE_INTERVAL: {   /* PostgreSQL's text, as the JSON writer gives it */
+        char text[SL_INTERVAL_TEXT_MAX];
+        size_t n = sl_interval_format(value->interval, text);
         return sl_buffer_append(out, text, n);
     }
     default: return reject(err, value, type);

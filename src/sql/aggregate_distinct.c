@@ -25,6 +25,7 @@ enum {
     SEED_STRING,
     SEED_BYTES,
     SEED_TIMESTAMP,
+    SEED_INTERVAL,
     SEED_ARRAY,
     SEED_OBJECT,
 };
@@ -62,6 +63,14 @@ uint64_t sl__distinct_hash(const sl_value *value)
         return XXH3_64bits_withSeed(value->string.ptr, value->string.len, SEED_BYTES);
     case SL_TYPE_TIMESTAMP:
         return hash_word((uint64_t)value->timestamp, SEED_TIMESTAMP);
+    case SL_TYPE_INTERVAL: {
+        /* Equal intervals hash alike: PostgreSQL compares them with a month
+         * as 30 days and a day as 24 hours. */
+        const sl_interval_value *i = &value->interval;
+        uint64_t micros = (uint64_t)i->micros + (uint64_t)(int64_t)i->days * 86400000000u +
+                          (uint64_t)(int64_t)i->months * 30u * 86400000000u;
+        return hash_word(micros, SEED_INTERVAL);
+    }
     case SL_TYPE_ARRAY:
         hash = hash_word(value->array.n_items, SEED_ARRAY);
         for (size_t i = 0; i < value->array.n_items; i++)

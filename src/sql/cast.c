@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/interval.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
 
@@ -25,7 +26,7 @@ static const struct {
     { "float", SL_TYPE_DOUBLE },      { "real", SL_TYPE_DOUBLE },     { "float8", SL_TYPE_DOUBLE },
     { "string", SL_TYPE_STRING },     { "text", SL_TYPE_STRING },     { "varchar", SL_TYPE_STRING },
     { "char", SL_TYPE_STRING },       { "boolean", SL_TYPE_BOOL },    { "bool", SL_TYPE_BOOL },
-    { "timestamp", SL_TYPE_TIMESTAMP }, { "timestamptz", SL_TYPE_TIMESTAMP },
+    { "timestamp", SL_TYPE_TIMESTAMP }, { "timestamptz", SL_TYPE_TIMESTAMP }, { "interval", SL_TYPE_INTERVAL },
 };
 
 int sl_sql_type_from_name(sl_str name, sl_type *out)
@@ -48,6 +49,7 @@ const char *sl_sql_type_sql_name(sl_type type)
     case SL_TYPE_STRING: return "STRING";
     case SL_TYPE_BOOL: return "BOOLEAN";
     case SL_TYPE_TIMESTAMP: return "TIMESTAMP";
+    case SL_TYPE_INTERVAL: return "INTERVAL";
     default: return sl_type_name(type);
     }
 }
@@ -71,6 +73,12 @@ void sl_sql_value_describe(const sl_value *value, char *buf, size_t size)
         char text[SL_TIME_ISO_MAX];
         sl_time_format_iso(value->timestamp, text);
         snprintf(buf, size, "TIMESTAMP '%s'", text);
+        break;
+    }
+    case SL_TYPE_INTERVAL: {
+        char text[SL_INTERVAL_TEXT_MAX];
+        sl_interval_format(value->interval, text);
+        snprintf(buf, size, "INTERVAL '%s'", text);
         break;
     }
     case SL_TYPE_ARRAY: snprintf(buf, size, "an array"); break;
@@ -212,6 +220,11 @@ int sl_sql_cast(const sl_value *in, sl_type target, sl_arena *arena, sl_value *o
             size_t n = sl_time_format_iso(in->timestamp, text);
             return text_value(arena, text, n, out, err);
         }
+        case SL_TYPE_INTERVAL: {
+            char interval_text[SL_INTERVAL_TEXT_MAX];
+            size_t n = sl_interval_format(in->interval, interval_text);
+            return text_value(arena, interval_text, n, out, err);
+        }
         default: return cast_error(in, target, "", err);
         }
     case SL_TYPE_BOOL:
@@ -244,6 +257,15 @@ int sl_sql_cast(const sl_value *in, sl_type target, sl_arena *arena, sl_value *o
             return cast_error(in, target, "", err);
         }
         return SL_OK;
+    case SL_TYPE_INTERVAL: {
+        sl_interval_value interval;
+        sl_error problem = { 0 };
+        if (in->type != SL_TYPE_STRING ||
+            sl_interval_parse(in->string.ptr, in->string.len, SL_INTERVAL_ALL_FIELDS, &interval, &problem))
+            return cast_error(in, target, "", err);
+        *out = sl_value_interval(interval.months, interval.days, interval.micros);
+        return SL_OK;
+    }
     default:
         return cast_error(in, target, "", err);
     }

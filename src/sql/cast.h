@@ -1,7 +1,7 @@
 /* cast.h — SQL CAST and the value conversions operators need.
  *
  * CAST(x AS type) for INT/INTEGER/BIGINT, DOUBLE/FLOAT/REAL, STRING/TEXT/
- * VARCHAR, BOOLEAN/BOOL and TIMESTAMP. NULL casts to NULL. Conversions:
+ * VARCHAR, BOOLEAN/BOOL, TIMESTAMP and INTERVAL. NULL casts to NULL. Conversions:
  *   double → int truncates toward zero (out of range is an error);
  *   string → int/double must be a whole number literal (spaces around ok);
  *   string → boolean accepts true/false/t/f/yes/no/on/off/1/0 (any case);
@@ -10,7 +10,9 @@
  *     (no zone means UTC);
  *   timestamp ↔ int is microseconds since the Unix epoch;
  *   timestamp → string is timefmt's ISO-8601 UTC: 2024-01-01T10:00:00.123000Z,
- *     the same text the JSON writer gives.
+ *     the same text the JSON writer gives;
+ *   string ↔ interval is PostgreSQL's text (core/interval.h): '1 day 02:00:00'
+ *     out, its free form and ISO 8601 in.
  * Arrays and objects cast only to themselves' types (no JSON text yet).
  */
 #ifndef SL_SQL_CAST_H

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/interval.h"
 #include "core/timefmt.h"
 #include "sql/cast.h"
 #include "sql/compile_internal.h"
@@ -127,6 +128,18 @@ static sl_sql_expr *resolve_literal(compiler *c, const sl_sql_ast *ast)
             return fail_at(c, SL_ESQL, ast->line, ast->column, "invalid TIMESTAMP literal",
                            ast->text);
         expr->constant = sl_value_timestamp(us);
+        break;
+    }
+    case SL_AST_INTERVAL: {
+        sl_interval_value interval;
+        sl_error problem = { 0 };
+        if (sl_interval_parse(ast->text.ptr, ast->text.len, ast->interval_fields, &interval, &problem)) {
+            sl_error_set(c->err, SL_ESQL, "line %d column %d: %s; expected a number and a unit ('5 minutes', "
+                         "'1 day 02:00:00'), a qualified literal ('90' SECOND, '1-2' YEAR TO MONTH) or ISO 8601 "
+                         "('P1DT2H')", ast->line, ast->column, problem.message);
+            return NULL;
+        }
+        expr->constant = sl_value_interval(interval.months, interval.days, interval.micros);
         break;
     }
     case SL_AST_TRUE: expr->constant = sl_value_bool(true); break;
@@ -514,7 +527,8 @@ static sl_sql_expr *resolve(compiler *c, const sl_sql_ast *ast, int depth)
     case SL_AST_TRUE:
     case SL_AST_FALSE:
     case SL_AST_NULL:
-    case SL_AST_TIMESTAMP: return resolve_literal(c, ast);
+    case SL_AST_TIMESTAMP:
+    case SL_AST_INTERVAL: return resolve_literal(c, ast);
     case SL_AST_PATH: return resolve_path(c, ast);
     default: break;
     }

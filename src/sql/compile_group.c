@@ -17,10 +17,7 @@
 
 #include "sql/aggregate.h"
 #include "sql/compile_internal.h"
-
-/* PENDING: replaced by the INTERVAL type when it lands (integers as seconds until then). */
-#define PENDING_IS_INTERVAL(v) ((v).type == SL_TYPE_INT)
-static bool PENDING_FIXED_MICROS(const sl_value *v, int64_t *us) { *us = v->integer * 1000000; return true; }
+#include "sql/interval.h"
 
 struct sl_sql_group_context {
     const sl_sql_select *select;
@@ -240,10 +237,10 @@ static int interval_argument(sl_sql_compiler *c, const sl_sql_ast *ast, const ch
     sl_sql_expr *expr = sl_sql_resolve(c, ast, 1);
     if (!expr) return c->err->code ? c->err->code : SL_ESQL;
     int64_t us = 0;
-    if (expr->kind != SL_EXPR_CONST || expr->fold_error || !PENDING_IS_INTERVAL(expr->constant))
+    if (expr->kind != SL_EXPR_CONST || expr->fold_error || expr->constant.type != SL_TYPE_INTERVAL)
         return sl_error_set(c->err, SL_ESQL, "line %d column %d: the %s must be an INTERVAL constant such as "
                             "INTERVAL '10' SECOND", ast->line, ast->column, what);
-    if (!PENDING_FIXED_MICROS(&expr->constant, &us))
+    if (!sl_sql_interval_fixed_micros(&expr->constant, &us))
         return sl_error_set(c->err, SL_ESQL, "line %d column %d: the %s must have a fixed length: months and "
                             "years do not (write days)", ast->line, ast->column, what);
     if (us <= 0)

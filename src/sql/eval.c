@@ -19,6 +19,7 @@
 #include "core/utf8.h"
 #include "sql/cast.h"
 #include "sql/functions_internal.h"
+#include "sql/interval.h"
 #include "sql/regex.h"
 
 static int fail(const sl_sql_expr *expr, sl_error *err, const char *format, ...)
@@ -106,6 +107,8 @@ int sl_sql_compare(const sl_value *a, const sl_value *b, int *order)
         *order = compare_bytes(a->string, b->string);
     } else if (a->type == SL_TYPE_BOOL && b->type == SL_TYPE_BOOL) {
         *order = (int)a->boolean - (int)b->boolean;
+    } else if (a->type == SL_TYPE_INTERVAL && b->type == SL_TYPE_INTERVAL) {
+        *order = sl_sql_interval_compare(a->interval, b->interval);
     } else if (a->type == SL_TYPE_TIMESTAMP || b->type == SL_TYPE_TIMESTAMP) {
         int64_t ta, tb;
         if (a->type == SL_TYPE_TIMESTAMP) ta = a->timestamp;
@@ -189,6 +192,41 @@ int sl_sql_like(sl_str text, sl_str pattern, sl_str escape)
 
 /* ---- operators ---- */
 
+/* Arithmetic with a timestamp or an interval, as PostgreSQL: ts ± interval
+ * and interval + ts are timestamps, ts - ts, interval ± interval, interval
+ * times or divided by a number, and a number times an interval are
+ * intervals. Anything else is a type mismatch. */
+static int eval_time_arithmetic(const sl_sql_expr *expr, const sl_value *a, const sl_value *b, sl_value *out,
+                                sl_error *err)
+{
+    const char *problem = NULL;
+    sl_interval_value interval;
+    int64_t ts;
+    bool is_add = expr->op == SL_OP_ADD, is_sub = expr->op == SL_OP_SUB;
+    if (a->type == SL_TYPE_TIMESTAMP && b->type == SL_TYPE_INTERVAL && (is_add || is_sub)) {
+        problem = sl_sql_timestamp_add_interval(a->timestamp, b->interval, is_sub, &ts);
+        if (!problem) *out = sl_value_timestamp(ts);
+    } else if (a->type == SL_TYPE_INTERVAL && b->type == SL_TYPE_TIMESTAMP && is_add) {
+        problem = sl_sql_timestamp_add_interval(b->timestamp, a->interval, false, &ts);
+        if (!problem) *out = sl_value_timestamp(ts);
+    } else if (a->type == SL_TYPE_TIMESTAMP && b->type == SL_TYPE_TIMESTAMP && is_sub) {
+        problem = sl_sql_timestamp_diff(a->timestamp, b->timestamp, &interval);
+        if (!problem) *out = sl_value_interval(interval.months, interval.days, interval.micros);
+    } else if (a->type == SL_TYPE_INTERVAL && b->type == SL_TYPE_INTERVAL && (is_add || is_sub)) {
+        problem = sl_sql_interval_add(a->interval, b->interval, is_sub, &interval);
+        if (!problem) *out = sl_value_interval(interval.months, interval.days, interval.micros);
+    } else if (a->type == SL_TYPE_INTERVAL && is_number(b) && (expr->op == SL_OP_MUL || expr->op == SL_OP_DIV)) {
+        problem = sl_sql_interval_scale(a->interval, as_double(b), expr->op == SL_OP_DIV, &interval);
+        if (!problem) *out = sl_value_interval(interval.months, interval.days, interval.micros);
+    } else if (is_number(a) && b->type == SL_TYPE_INTERVAL && expr->op == SL_OP_MUL) {
+        problem = sl_sql_interval_scale(b->interval, as_double(a), false, &interval);
+        if (!problem) *out = sl_value_interval(interval.months, interval.days, interval.micros);
+    } else {
+        return type_mismatch(expr, a, b, err);
+    }
+    return problem ? fail(expr, err, "%s", problem) : SL_OK;
+}
+
 static int eval_arithmetic(const sl_sql_expr *expr, const sl_value *a, const sl_value *b,
                            sl_value *out, sl_error *err)
 {
@@ -196,6 +234,9 @@ static int eval_arithmetic(const sl_sql_expr *expr, const sl_value *a, const sl_
         *out = sl_value_null();
         return SL_OK;
     }
+    if (a->type == SL_TYPE_TIMESTAMP || a->type == SL_TYPE_INTERVAL || b->type == SL_TYPE_TIMESTAMP ||
+        b->type == SL_TYPE_INTERVAL)
+        return eval_time_arithmetic(expr, a, b, out, err);
     if (!is_number(a) || !is_number(b)) return type_mismatch(expr, a, b, err);
     if (a->type == SL_TYPE_INT && b->type == SL_TYPE_INT) {
         int64_t x = a->integer, y = b->integer, result = 0;
@@ -339,6 +380,11 @@ static int eval_unary(const sl_sql_expr *expr, const sl_value *input, sl_arena *
     }
     if (expr->op == SL_OP_NOT) {
         *out = sl_value_bool(!v.boolean);
+    } else if (v.type == SL_TYPE_INTERVAL) {
+        sl_interval_value negated = v.interval;
+        const char *problem = expr->op == SL_OP_NEG ? sl_sql_interval_negate(v.interval, &negated) : NULL;
+        if (problem) return fail(expr, err, "%s", problem);
+        *out = sl_value_interval(negated.months, negated.days, negated.micros);
     } else if (!is_number(&v)) {
         return fail(expr, err, "cannot apply unary '%s' to %s", sl_sql_operator_name(expr->op),
                     sl_type_name(v.type));
@@ -354,18 +400,30 @@ static int eval_unary(const sl_sql_expr *expr, const sl_value *input, sl_arena *
     return SL_OK;
 }
 
-/* A string literal that meets a number, a boolean or a timestamp takes that
- * type, as PostgreSQL types an unknown literal by what it meets: 1 = '1' is
- * TRUE and '2' * 3 is 6. A literal that does not read as that type is an
- * error at the literal. Strings from the record are never converted. */
-static int coerce_untyped(const sl_sql_expr *literal, sl_value *value, const sl_value *other, sl_arena *arena,
-                          sl_error *err)
+/* The type an untyped literal takes beside other under op, as PostgreSQL
+ * resolves its operators: other's type, except that a timestamp + '...'
+ * is an interval (there is no timestamp + timestamp) and an interval
+ * times or divided by '...' a number. */
+static sl_type untyped_target(sl_sql_operator op, sl_type other)
+{
+    if (other == SL_TYPE_TIMESTAMP && op == SL_OP_ADD) return SL_TYPE_INTERVAL;
+    if (other == SL_TYPE_INTERVAL && (op == SL_OP_MUL || op == SL_OP_DIV)) return SL_TYPE_DOUBLE;
+    return other;
+}
+
+/* A string literal that meets a number, a boolean, a timestamp or an
+ * interval takes a type by it, as PostgreSQL types an unknown literal by
+ * what it meets: 1 = '1' is TRUE and '2' * 3 is 6. A literal that does not
+ * read as that type is an error at the literal. Strings from the record are
+ * never converted. */
+static int coerce_untyped(const sl_sql_expr *literal, sl_value *value, sl_sql_operator op, const sl_value *other,
+                          sl_arena *arena, sl_error *err)
 {
     if (!literal->is_untyped || value->type != SL_TYPE_STRING) return SL_OK;
     if (other->type != SL_TYPE_INT && other->type != SL_TYPE_DOUBLE && other->type != SL_TYPE_BOOL &&
-        other->type != SL_TYPE_TIMESTAMP)
+        other->type != SL_TYPE_TIMESTAMP && other->type != SL_TYPE_INTERVAL)
         return SL_OK;
-    sl_type target = other->type;
+    sl_type target = untyped_target(op, other->type);
     sl_value converted;
     sl_error ignored = { 0 };
     int rc = sl_sql_cast(value, target, arena, &converted, &ignored);
@@ -379,12 +437,12 @@ static int coerce_untyped(const sl_sql_expr *literal, sl_value *value, const sl_
     return SL_OK;
 }
 
-/* Both sides of an operator, each typed by the other when it is a literal. */
-static int coerce_pair(const sl_sql_expr *left, sl_value *a, const sl_sql_expr *right, sl_value *b,
-                       sl_arena *arena, sl_error *err)
+/* Both sides of operator op, each typed by the other when it is a literal. */
+static int coerce_pair(sl_sql_operator op, const sl_sql_expr *left, sl_value *a, const sl_sql_expr *right,
+                       sl_value *b, sl_arena *arena, sl_error *err)
 {
-    int rc = coerce_untyped(left, a, b, arena, err);
-    return rc ? rc : coerce_untyped(right, b, a, arena, err);
+    int rc = coerce_untyped(left, a, op, b, arena, err);
+    return rc ? rc : coerce_untyped(right, b, op, a, arena, err);
 }
 
 /* text ~ pattern (~* ignoring case; !~ and !~* negated): a match anywhere. */
@@ -415,7 +473,7 @@ static int eval_binary(const sl_sql_expr *expr, const sl_value *input, sl_arena 
     if (rc) return rc;
     if (expr->op != SL_OP_CONCAT && expr->op != SL_OP_ARROW && expr->op != SL_OP_ARROW_TEXT &&
         expr->op != SL_OP_AT_TIME_ZONE) {
-        rc = coerce_pair(expr->args[0], &a, expr->args[1], &b, arena, err);
+        rc = coerce_pair(expr->op, expr->args[0], &a, expr->args[1], &b, arena, err);
         if (rc) return rc;
     }
     switch (expr->op) {
@@ -462,7 +520,7 @@ static int in_compare(const sl_sql_expr *expr, size_t i, const sl_value *x, sl_v
         return SL_OK;
     }
     sl_value left = *x;
-    int rc = coerce_pair(expr->args[0], &left, expr->args[i], item, arena, err);
+    int rc = coerce_pair(SL_OP_EQ, expr->args[0], &left, expr->args[i], item, arena, err);
     if (rc) return rc;
     int order;
     rc = compare_or_fail(expr, "IN", &left, item, &order, err);
@@ -524,7 +582,7 @@ static int eval_case(const sl_sql_expr *expr, const sl_value *input, sl_arena *a
             is_taken = value.type == SL_TYPE_BOOL && value.boolean;
         } else if (operand.type != SL_TYPE_NULL && value.type != SL_TYPE_NULL) {
             sl_value left = operand;
-            rc = coerce_pair(expr->operand, &left, when, &value, arena, err);
+            rc = coerce_pair(SL_OP_EQ, expr->operand, &left, when, &value, arena, err);
             int order = 0;
             if (rc == SL_OK) rc = compare_or_fail(when, "CASE", &left, &value, &order, err);
             is_taken = rc == SL_OK && order == 0;

@@ -454,7 +454,11 @@ static const sl_sql_function functions[] = {
     { "to_timestamp", 1, 2, 0, sl__sql_fn_to_timestamp },
     { "from_unixtime", 1, 1, 0, sl__sql_fn_from_unixtime },
     { "to_unixtime", 1, 1, 0, sl__sql_fn_to_unixtime },
-    { "date_add", 3, 3, 0, sl__sql_fn_date_add },
+    { "date_add", 2, 3, 0, sl__sql_fn_date_add },
+    { "justify_hours", 1, 1, 0, sl__sql_fn_justify_hours },
+    { "justify_days", 1, 1, 0, sl__sql_fn_justify_days },
+    { "justify_interval", 1, 1, 0, sl__sql_fn_justify_interval },
+    { "make_interval", 0, 7, 0, sl__sql_fn_make_interval },
     { "date_diff", 3, 3, 0, sl__sql_fn_date_diff },
     /* digests: functions_hash.c */
     { "md5", 1, 1, 0, sl__sql_fn_md5 },

@@ -53,6 +53,14 @@ sl_sql_function_fn sl__sql_fn_date_trunc, sl__sql_fn_date_part, sl__sql_fn_to_ti
 /* ts AT TIME ZONE zone, for eval.c. */
 int sl__sql_at_time_zone(sl_sql_call *call, const sl_value *ts, const sl_value *zone, sl_value *out);
 
+/* ---- functions_interval.c ---- */
+sl_sql_function_fn sl__sql_fn_justify_hours, sl__sql_fn_justify_days, sl__sql_fn_justify_interval,
+    sl__sql_fn_make_interval;
+/* date_part(field, interval), for date_part. */
+int sl__sql_interval_part(sl_sql_call *call, sl_str field, sl_interval_value interval, sl_value *out);
+/* date_add(ts, interval), for date_add. */
+int sl__sql_date_add_interval(sl_sql_call *call, int64_t ts, const sl_value *interval, sl_value *out);
+
 /* ---- functions_hash.c ---- */
 sl_sql_function_fn sl__sql_fn_md5, sl__sql_fn_sha1, sl__sql_fn_sha256, sl__sql_fn_murmur3, sl__sql_fn_hash64;
 

@@ -195,6 +195,7 @@ int sl__sql_fn_date_part(sl_sql_call *call, const sl_value *args, size_t n_args,
 {
     (void)n_args;
     if (args[0].type != SL_TYPE_STRING) return sl__sql_type_error(call, "date_part", "a field name", &args[0]);
+    if (args[1].type == SL_TYPE_INTERVAL) return sl__sql_interval_part(call, args[0].string, args[1].interval, out);
     int64_t us;
     int rc = timestamp_of(call, "date_part", &args[1], &us);
     if (rc) return rc;
@@ -370,7 +371,11 @@ static int64_t unit_us_of(int unit, int64_t *months)
  * PostgreSQL's ts + interval). */
 int sl__sql_fn_date_add(sl_sql_call *call, const sl_value *args, size_t n_args, sl_value *out)
 {
-    (void)n_args;
+    if (n_args == 2) {   /* date_add(ts, interval) */
+        int64_t ts;
+        int rc = timestamp_of(call, "date_add", &args[0], &ts);
+        return rc ? rc : sl__sql_date_add_interval(call, ts, &args[1], out);
+    }
     if (args[0].type != SL_TYPE_STRING) return sl__sql_type_error(call, "date_add", "a unit name", &args[0]);
     if (args[1].type != SL_TYPE_INT) return sl__sql_type_error(call, "date_add", "an int count", &args[1]);
     int64_t months, us, result = 0;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/interval.h"
+
 #define MAX_DEPTH 200
 
 typedef struct parser {
@@ -364,6 +366,61 @@ static sl_sql_ast *parse_extract(parser *p)
     return node;
 }
 
+/* Whether t is the bare word word (any case): AT, TIME, ZONE are names, not keywords. */
+static bool is_word(const sl_sql_token *t, const char *word)
+{
+    size_t len = strlen(word);
+    return t->kind == SL_TOKEN_IDENT && t->len == len && strncasecmp(t->text, word, len) == 0;
+}
+
+/* The field a word of an interval qualifier names (YEAR ... SECOND), or 0. */
+static unsigned interval_field_of(const sl_sql_token *t)
+{
+    static const struct {
+        const char *word;
+        unsigned field;
+    } words[] = { { "year", SL_INTERVAL_YEAR }, { "month", SL_INTERVAL_MONTH }, { "day", SL_INTERVAL_DAY },
+                  { "hour", SL_INTERVAL_HOUR }, { "minute", SL_INTERVAL_MINUTE }, { "second", SL_INTERVAL_SECOND } };
+    if (t->kind != SL_TOKEN_IDENT) return 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (t->len == strlen(words[i].word) && strncasecmp(t->text, words[i].word, t->len) == 0) return words[i].field;
+    return 0;
+}
+
+/* INTERVAL 'text' [field [TO field]]: the SQL standard's qualifier names
+ * the fields the text gives (INTERVAL '02:30' HOUR TO MINUTE); without one,
+ * the text says (INTERVAL '1 day 2 hours', PostgreSQL's free form). The
+ * text is read by the compiler, which knows the fields. */
+static sl_sql_ast *parse_interval_literal(parser *p)
+{
+    const sl_sql_token *start = next(p);
+    sl_sql_ast *node = node_new(p, SL_AST_INTERVAL, start, 0);
+    if (!node || !unquote(p, peek(p), &node->text)) return NULL;
+    next(p);
+    node->interval_fields = SL_INTERVAL_ALL_FIELDS;
+    const sl_sql_token *first = peek(p);
+    unsigned from = interval_field_of(first);
+    if (!from) return node;
+    next(p);
+    unsigned to = from;
+    if (is_word(peek(p), "to")) {
+        next(p);
+        to = interval_field_of(peek(p));
+        if (to <= from) return fail_expected(p, "a smaller field after TO (MONTH, HOUR, MINUTE or SECOND)");
+        next(p);
+    }
+    unsigned fields = (to << 1) - from;   /* every field from `from` down to `to` */
+    if (!sl_interval_fields_valid(fields)) {
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: expected an interval qualifier (YEAR, MONTH, DAY, HOUR, "
+                     "MINUTE, SECOND, YEAR TO MONTH, DAY TO HOUR/MINUTE/SECOND, HOUR TO MINUTE/SECOND or MINUTE TO "
+                     "SECOND), found '%.*s TO %.*s'", first->line, first->column, (int)first->len, first->text,
+                     (int)p->tokens[p->pos - 1].len, p->tokens[p->pos - 1].text);
+        return NULL;
+    }
+    node->interval_fields = fields;
+    return node;
+}
+
 static sl_sql_ast *parse_primary(parser *p)
 {
     const sl_sql_token *t = peek(p);
@@ -414,6 +471,7 @@ static sl_sql_ast *parse_primary(parser *p)
             next(p);
             return node;
         }
+        if (is_word(t, "interval") && peek_at(p, 1)->kind == SL_TOKEN_STRING) return parse_interval_literal(p);
         return parse_path(p);
     case SL_TOKEN_QUOTED_IDENT:
         return parse_path(p);
@@ -438,12 +496,6 @@ static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token 
                               sl_sql_ast *right);
 static sl_sql_ast *parse_unary(parser *p);
 
-/* Whether t is the bare word word (any case): AT, TIME, ZONE are names, not keywords. */
-static bool is_word(const sl_sql_token *t, const char *word)
-{
-    size_t len = strlen(word);
-    return t->kind == SL_TOKEN_IDENT && t->len == len && strncasecmp(t->text, word, len) == 0;
-}
 
 /* x::type, and JSON's x -> key and x ->> key (left to right, binding as
  * tightly as ::, as in PostgreSQL). */

@@ -32,6 +32,7 @@ typedef enum sl_sql_ast_kind {
     SL_AST_FALSE,
     SL_AST_NULL,
     SL_AST_TIMESTAMP, /* TIMESTAMP 'text': text unescaped */
+    SL_AST_INTERVAL,  /* INTERVAL 'text' [qualifier]: text unescaped, interval_fields the qualifier's */
     SL_AST_PATH,      /* steps */
     SL_AST_UNARY,     /* op, args[0] */
     SL_AST_BINARY,    /* op, args[0], args[1] */
@@ -76,6 +77,7 @@ struct sl_sql_ast {
     bool is_try;               /* CAST: TRY_CAST, NULL where it does not convert */
     bool is_star;              /* CALL: count(*), no args */
     bool is_distinct;          /* CALL: count(DISTINCT x) */
+    unsigned interval_fields;  /* INTERVAL: SL_INTERVAL_* of core/interval.h (ALL_FIELDS without a qualifier) */
     int line, column;
     sl_str text;               /* literal text, function or type name */
     sl_sql_ast **args;

@@ -131,6 +131,13 @@ static int encode_value(sl_buffer *out, const sl_value *v)
         int rc = sl_buffer_append_byte(out, tag);
         return rc ? rc : sl_buffer_append(out, &v->timestamp, sizeof v->timestamp);
     }
+    case SL_TYPE_INTERVAL: {
+        /* As PostgreSQL groups them: a month is 30 days, a day 24 hours. */
+        __int128 micros = (__int128)v->interval.micros + (__int128)v->interval.days * 86400000000 +
+                          (__int128)v->interval.months * 30 * 86400000000;
+        int rc = sl_buffer_append_byte(out, tag);
+        return rc ? rc : sl_buffer_append(out, &micros, sizeof micros);
+    }
     case SL_TYPE_STRING:
     case SL_TYPE_BYTES: {
         uint64_t len = v->string.len;

@@ -68,7 +68,8 @@ typedef enum seen_type {
 static seen_type seen_of(const sl_value *value)
 {
     switch (value->type) {
-    case SL_TYPE_STRING: return SEEN_STRING;
+    case SL_TYPE_STRING:
+    case SL_TYPE_INTERVAL: return SEEN_STRING;   /* written as PostgreSQL's text */
     case SL_TYPE_INT: return SEEN_INT;
     case SL_TYPE_DOUBLE: return SEEN_DOUBLE;
     case SL_TYPE_BOOL: return SEEN_BOOL;

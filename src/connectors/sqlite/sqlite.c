@@ -48,6 +48,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/interval.h"
 #include "core/timefmt.h"
 
 #define SQLITE_BACKOFF_FIRST_MS 10
@@ -410,6 +411,11 @@ static int bind_field(sqlite_sink *sink, int parameter, const sl_value *field)
     case SL_TYPE_TIMESTAMP: {
         char text[SL_TIME_ISO_MAX];
         size_t len = sl_time_format_iso(field->timestamp, text);
+        return sqlite3_bind_text(stmt, parameter, text, (int)len, SQLITE_TRANSIENT);
+    }
+    case SL_TYPE_INTERVAL: {   /* PostgreSQL's text: SQLite has no interval type */
+        char text[SL_INTERVAL_TEXT_MAX];
+        size_t len = sl_interval_format(field->interval, text);
         return sqlite3_bind_text(stmt, parameter, text, (int)len, SQLITE_TRANSIENT);
     }
     case SL_TYPE_ARRAY:

@@ -23,6 +23,7 @@ const char *sl_sqlite_type_of(const sl_value *value)
     case SL_TYPE_NULL:
     case SL_TYPE_STRING:
     case SL_TYPE_TIMESTAMP:
+    case SL_TYPE_INTERVAL:
     case SL_TYPE_ARRAY:
     case SL_TYPE_OBJECT: return "TEXT";
     }
