@@ -25,6 +25,9 @@
 #include "log/fs.h"
 #include "sql/windows.h"
 
+/* Up to this many partitions the watermark moves after every record;
+ * past it, after every batch. */
+#define PER_RECORD_WATERMARK_PARTITIONS 64
 /* The state file's largest size read back (partitions × a few bytes). */
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 
@@ -276,6 +279,8 @@ void sl_aggregator_free(sl_aggregator *a)
 
 /* ---- folding ---- */
 
+static int64_t compute_watermark(sl_aggregator *a, int64_t now_ms);
+
 static partition_mark *mark_of(sl_aggregator *a, int32_t partition, int64_t now_ms)
 {
     for (size_t i = 0; i < a->n_marks; i++)
@@ -325,7 +330,14 @@ int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *
         if (record->offset > mark->max_offset) mark->max_offset = record->offset;
         if (outcome == SL_SQL_ADDED || outcome == SL_SQL_REPLAYED) {
             int64_t t = sl_sql_prepared_time(&prepared[i]);
-            if (t != INT64_MIN && t > mark->max_time_us) mark->max_time_us = t;
+            if (t != INT64_MIN && t > mark->max_time_us) {
+                mark->max_time_us = t;
+                /* The next record is judged by the watermark this one
+                 * moved, whatever the batch boundaries (with many
+                 * partitions, once per batch: advance does it). */
+                if (a->n_marks <= PER_RECORD_WATERMARK_PARTITIONS)
+                    atomic_store(&a->watermark_us, compute_watermark(a, now_ms));
+            }
             continue;
         }
         if (outcome == SL_SQL_LATE && is_replay) continue;   /* judged before the restart */

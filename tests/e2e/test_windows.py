@@ -25,7 +25,7 @@ BASE_US = 1_714_564_800_000_000  # 2024-05-01T12:00:00Z
 def iso(us):
     seconds, micros = divmod(us, 1_000_000)
     text = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return text + (f".{micros:06d}".rstrip("0") if micros else "") + "Z"
+    return text + (f".{micros:06d}" if micros else "") + "Z"   # as sluice writes them
 
 
 def write_lines(path, records):
