@@ -278,8 +278,8 @@ static int build_window(sl_sql_compiler *c, sl_sql_grouping *grouping, const sl_
                             "CUMULATE or SESSION)", call->line, call->column,
                             (int)(call->function.len > 40 ? 40 : call->function.len), call->function.ptr);
     if (call->n_args != function->n_args)
-        return sl_error_set(c->err, SL_ESQL, "line %d column %d: %s takes %zu interval%s after the descriptor: %s",
-                            call->line, call->column, function->usage + 0, function->n_args,
+        return sl_error_set(c->err, SL_ESQL, "line %d column %d: %.*s takes %zu interval%s after the descriptor: %s",
+                            call->line, call->column, (int)call->function.len, call->function.ptr, function->n_args,
                             function->n_args == 1 ? "" : "s", function->usage);
     sl_sql_window_spec *window = &grouping->window;
     window->kind = function->kind;

@@ -267,7 +267,7 @@ static group *find_group(sl_sql_windows *w, window *win, uint64_t hash, const sl
 {
     size_t b = hash & (win->n_buckets - 1);
     for (group *g = win->buckets[b]; g; g = g->next_in_bucket)
-        if (g->hash == hash && g->key_len == w->key.len && memcmp(g->key_bytes, w->key.data, g->key_len) == 0)
+        if (g->hash == hash && g->key_len == w->key.len && (g->key_len == 0 || memcmp(g->key_bytes, w->key.data, g->key_len) == 0))
             return g;
     size_t used_before = sl_arena_bytes_used(win->arena);
     group *g = sl_arena_calloc(win->arena, sizeof *g);
@@ -302,20 +302,50 @@ static group *find_group(sl_sql_windows *w, window *win, uint64_t hash, const sl
     return g;
 }
 
+/* Does aggregate take any value (so a row can never fail in it)? */
+static bool takes_anything(const struct sl_sql_aggregate *aggregate)
+{
+    static const char *const names[] = { "count", "approx_count_distinct", "first_value", "last_value" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(aggregate->name, names[i]) == 0) return true;
+    return false;
+}
+
+/* Whether the row's value of call is refused whatever the state (a type
+ * error): tried on a fresh state, so that a row that fails in a later call
+ * has not already been counted by an earlier one. What only a state can
+ * refuse (sum past int64) may still fail after earlier calls took the row. */
+static int probe(const sl_sql_aggregate_call *call, const sl_value *arg, sl_error *err)
+{
+    const struct sl_sql_aggregate *aggregate = call->aggregate;
+    unsigned char local[256] __attribute__((aligned(STATE_ALIGN)));
+    void *state = aggregate->state_size <= sizeof local ? (void *)local : aligned_alloc(STATE_ALIGN,
+        (aggregate->state_size + STATE_ALIGN - 1) / STATE_ALIGN * STATE_ALIGN);
+    if (!state) return sl_error_set(err, SL_ENOMEM, "out of memory in window state");
+    aggregate->init(state, call->constants, call->n_args, call->is_distinct);
+    int rc = aggregate->add(state, call->arg ? arg : NULL, err);
+    aggregate->release(state);
+    if (state != (void *)local) free(state);
+    return rc;
+}
+
 /* Folds the row's arguments into g. */
 static int fold_row(sl_sql_windows *w, group *g, const sl_value *prepared, sl_error *err)
 {
-    for (size_t i = 0; i < w->grouping->n_calls; i++) {
+    size_t n_calls = w->grouping->n_calls;
+    const sl_value *args = &prepared->array.items[1 + w->grouping->n_keys];
+    for (size_t i = 1; i < n_calls; i++) {   /* the first one fails before anything changed */
+        if (takes_anything(w->grouping->calls[i].aggregate)) continue;
+        int rc = probe(&w->grouping->calls[i], &args[i], err);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; i < n_calls; i++) {
         const sl_sql_aggregate_call *call = &w->grouping->calls[i];
         void *state = g->states + w->state_offsets[i];
         size_t heap_before = call->aggregate->heap_bytes(state);
-        const sl_value *arg = &prepared->array.items[1 + w->grouping->n_keys + i];
-        int rc = call->aggregate->add(state, call->arg ? arg : NULL, err);
+        int rc = call->aggregate->add(state, call->arg ? &args[i] : NULL, err);
         w->bytes += call->aggregate->heap_bytes(state) - heap_before;
-        if (rc) {
-            sl_error_prefix(err, "%s: ", call->text);
-            return rc;
-        }
+        if (rc) return rc;   /* the aggregate's message names it */
     }
     g->n_rows++;
     g->is_dirty = true;
