@@ -262,13 +262,19 @@ static int grow_buckets(sl_sql_windows *w, window *win)
     return SL_OK;
 }
 
+/* Is g's key the one in w->key? */
+static bool is_key(const sl_sql_windows *w, const group *g, uint64_t hash)
+{
+    return g->hash == hash && g->key_len == w->key.len &&
+           (g->key_len == 0 || memcmp(g->key_bytes, w->key.data, g->key_len) == 0);
+}
+
 /* The group of the key in w->key (hash), created with the row's keys. */
 static group *find_group(sl_sql_windows *w, window *win, uint64_t hash, const sl_value *prepared)
 {
     size_t b = hash & (win->n_buckets - 1);
     for (group *g = win->buckets[b]; g; g = g->next_in_bucket)
-        if (g->hash == hash && g->key_len == w->key.len && (g->key_len == 0 || memcmp(g->key_bytes, w->key.data, g->key_len) == 0))
-            return g;
+        if (is_key(w, g, hash)) return g;
     size_t used_before = sl_arena_bytes_used(win->arena);
     group *g = sl_arena_calloc(win->arena, sizeof *g);
     unsigned char *key_bytes = sl_arena_alloc(win->arena, w->key.len ? w->key.len : 1);
@@ -458,8 +464,7 @@ static int add_session(sl_sql_windows *w, const sl_value *prepared, void *hold, 
     for (window **link = &w->session_buckets[b]; *link;) {
         window *win = *link;
         group *g = win->first;
-        bool is_same_key = g && g->hash == hash && g->key_len == w->key.len &&
-                           memcmp(g->key_bytes, w->key.data, g->key_len) == 0;
+        bool is_same_key = g && is_key(w, g, hash);
         if (!is_same_key || !(win->start < end && t < win->end)) {
             link = &win->next_in_session_bucket;
             continue;
