@@ -102,14 +102,6 @@ static void *fail(sl_sql_compiler *c, const sl_sql_ast *ast, const char *format,
     return NULL;
 }
 
-/* "count(DISTINCT ...)": the call's name and shape, for messages. */
-static const char *call_text(sl_sql_compiler *c, const sl_sql_ast *ast, const char *name)
-{
-    char text[96];
-    snprintf(text, sizeof text, "%s(%s)", name, ast->is_star ? "*" : ast->is_distinct ? "DISTINCT ..." : "...");
-    return sl_arena_strndup(c->arena, text, strlen(text));
-}
-
 static sl_sql_expr *resolve_aggregate(sl_sql_compiler *c, const sl_sql_ast *ast, int depth)
 {
     sl_sql_group_context *group = c->group;
@@ -149,7 +141,6 @@ static sl_sql_expr *resolve_aggregate(sl_sql_compiler *c, const sl_sql_ast *ast,
     memset(call, 0, sizeof *call);
     call->aggregate = aggregate;
     call->is_distinct = ast->is_distinct;
-    call->text = call_text(c, ast, name);
     /* Arguments are over the input: an aggregate inside one is a mistake
      * (unknown_function says so), as is a column of the group row. */
     c->group = NULL;

@@ -80,7 +80,6 @@ typedef struct sl_sql_aggregate_call {
     size_t n_constants;
     size_t n_args;            /* every argument: 0 for count(*) */
     bool is_distinct;
-    const char *text;         /* the call as written, lower case name: "count(DISTINCT ...)" for messages */
 } sl_sql_aggregate_call;
 
 /* A grouped statement. Per record, the prepared row is an array

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "sql/aggregate.h"
 #include "sql/eval.h"
 
 static int write_expr(sl_buffer *out, const sl_sql_expr *expr);
@@ -134,10 +135,17 @@ static int write_grouping(sl_buffer *out, const sl_sql_grouping *grouping, const
     int rc = SL_OK;
     if (window->kind == SL_SQL_WINDOW_NONE)
         rc = sl_buffer_printf(out, "%swindow: none (groups are emitted when the input ends)\n", indent);
+    else if (window->kind == SL_SQL_WINDOW_TUMBLE)
+        rc = sl_buffer_printf(out, "%swindow: TUMBLE over event time %s, size %g s\n", indent, window->time_name,
+                              (double)window->size_us / 1e6);
+    else if (window->kind == SL_SQL_WINDOW_SESSION)
+        rc = sl_buffer_printf(out, "%swindow: SESSION over event time %s, gap %g s, per group key\n", indent,
+                              window->time_name, (double)window->gap_us / 1e6);
     else
-        rc = sl_buffer_printf(out, "%swindow: %s over event time %s, size %lld us, slide/step %lld us, gap %lld us\n",
-                              indent, window_name(window->kind), window->time_name, (long long)window->size_us,
-                              (long long)window->slide_us, (long long)window->gap_us);
+        rc = sl_buffer_printf(out, "%swindow: %s over event time %s, %s %g s, %s %g s\n", indent,
+                              window_name(window->kind), window->time_name,
+                              window->kind == SL_SQL_WINDOW_HOP ? "slide" : "step", (double)window->slide_us / 1e6,
+                              window->kind == SL_SQL_WINDOW_HOP ? "size" : "max size", (double)window->size_us / 1e6);
     if (rc == SL_OK && window->kind != SL_SQL_WINDOW_NONE)
         rc = sl_buffer_printf(out, "%sgroup[0] = window_start\n%sgroup[1] = window_end\n", indent, indent);
     for (size_t i = 0; rc == SL_OK && i < grouping->n_keys; i++) {
@@ -147,10 +155,14 @@ static int write_grouping(sl_buffer *out, const sl_sql_grouping *grouping, const
     }
     for (size_t i = 0; rc == SL_OK && i < grouping->n_calls; i++) {
         const sl_sql_aggregate_call *call = &grouping->calls[i];
-        rc = sl_buffer_printf(out, "%sgroup[%zu] = %s over ", indent, SL_SQL_SLOT_FIRST_KEY + grouping->n_keys + i,
-                              call->text);
-        if (rc == SL_OK) rc = call->arg ? write_expr(out, call->arg) : sl_buffer_append_cstr(out, "every row");
-        if (rc == SL_OK) rc = sl_buffer_append_byte(out, '\n');
+        rc = sl_buffer_printf(out, "%sgroup[%zu] = %s(%s", indent, SL_SQL_SLOT_FIRST_KEY + grouping->n_keys + i,
+                              call->aggregate->name, call->is_distinct ? "DISTINCT " : call->arg ? "" : "*");
+        if (rc == SL_OK && call->arg) rc = write_expr(out, call->arg);
+        for (size_t k = 0; rc == SL_OK && k < call->n_constants; k++) {
+            rc = sl_buffer_append_cstr(out, ", ");
+            if (rc == SL_OK) rc = write_constant(out, &call->constants[k]);
+        }
+        if (rc == SL_OK) rc = sl_buffer_append_cstr(out, ")\n");
     }
     if (rc == SL_OK && grouping->having) {
         rc = sl_buffer_printf(out, "%shaving: ", indent);

@@ -5,6 +5,7 @@
 #include <limits.h>
 
 #include "core/timefmt.h"
+#include "sql/aggregate.h"
 #include "sql/eval.h"
 #include "sql/windows.h"
 
@@ -75,7 +76,7 @@ int sl_sql_group_prepare(const sl_sql_program *program, const sl_value *input, s
         *arg = sl_value_null();
         if (!grouping->calls[i].arg) continue;
         int rc = sl_sql_expr_eval(grouping->calls[i].arg, input, arena, arg, err);
-        if (rc) return sl_error_prefix(err, "%s: ", grouping->calls[i].text), rc;
+        if (rc) return sl_error_prefix(err, "%s(): ", grouping->calls[i].aggregate->name), rc;
     }
     out->type = SL_TYPE_ARRAY;
     out->array.items = items;

@@ -546,7 +546,7 @@ static int emit_group(sl_sql_windows *w, const window *win, const group *g, sl_a
         int rc = call->aggregate->result(g->states + w->state_offsets[i], arena, result, err);
         if (rc == SL_ENOMEM) return rc;
         if (rc) {
-            snprintf(reason, sizeof reason, "%s: %s", call->text, err->message);
+            snprintf(reason, sizeof reason, "%s", err->message);   /* it names the aggregate */
             for (size_t k = i; k < grouping->n_calls; k++) items[SL_SQL_SLOT_FIRST_KEY + grouping->n_keys + k] = sl_value_null();
             return w->hooks.reject(w->hooks.context, &group_row, reason, err);
         }

@@ -40,6 +40,43 @@ def test_explain_prints_the_compiled_plan(sluice, workdir):
     assert only.returncode == 0 and only.stdout.splitlines() == ["pipeline q:", "  no SQL: records pass as they are"]
 
 
+WINDOWED = """pipelines:
+  w:
+    source: { generator: { kind: nexmark, count: 10 } }
+    transform:
+      sql: |
+        SELECT window_start, window_end, bid.auction AS auction, count(*) AS bids,
+               approx_percentile(bid.price, 0.9) AS p90
+        FROM TABLE(HOP(TABLE input, DESCRIPTOR(bid.dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+        WHERE event_type = 2
+        GROUP BY window_start, window_end, auction
+        HAVING count(*) > 1
+    sink: { stdio: {} }
+"""
+
+
+def test_explain_prints_a_grouped_plan(sluice, workdir):
+    (workdir / "w.yaml").write_text(WINDOWED)
+    done = sluice.run("sql", "explain", "w.yaml", timeout=60)
+    assert done.returncode == 0, done.describe()
+    assert done.stdout.splitlines()[2:] == [
+        "  column window_start = group[0]",
+        "  column window_end = group[1]",
+        "  column auction = group[2]",
+        "  column bids = group[3]",
+        "  column p90 = group[4]",
+        "  where: (event_type = 2)",
+        "  window: HOP over event time bid.dateTime, slide 2 s, size 10 s",
+        "  group[0] = window_start",
+        "  group[1] = window_end",
+        "  group[2] = key bid.auction",
+        "  group[3] = count(*)",
+        "  group[4] = approx_percentile(bid.price, 0.9)",
+        "  having: (group[3] > 1)",
+    ], done.stdout
+    assert done.stdout.splitlines()[1].startswith("  reads: ")
+
+
 def test_explain_refuses_an_unknown_pipeline_and_a_broken_file(sluice, workdir):
     (workdir / "p.yaml").write_text(CONFIG)
     done = sluice.run("sql", "explain", "p.yaml", "--pipeline", "nope", timeout=60)
