@@ -313,6 +313,37 @@ Test(aggregate, sum_types_ints_doubles_and_mixes_and_rejects_the_rest)
     agg_close(&doubles);
 }
 
+Test(aggregate, every_typed_aggregate_rejects_a_wrong_type_and_keeps_its_state)
+{
+    struct {
+        const char *name;
+        sl_value good, wrong;
+        const char *type_named;
+    } cases[] = {
+        { "avg", sl_value_int(4), str("4"), "string" },
+        { "var_pop", sl_value_int(4), sl_value_bool(true), "bool" },
+        { "stddev", sl_value_int(4), sl_value_timestamp(4), "timestamp" },
+        { "bool_and", sl_value_bool(true), sl_value_int(0), "int" },
+        { "bool_or", sl_value_bool(false), str("true"), "string" },
+        { "count_if", sl_value_bool(true), sl_value_int(1), "int" },
+        { "max", sl_value_int(4), str("4"), "string" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sl_error err = { 0 };
+        agg tried = agg_open(cases[i].name), clean = agg_open(cases[i].name);
+        add_ok(&tried, cases[i].good);
+        add_ok(&clean, cases[i].good);
+        cr_assert_eq(tried.fn->add(tried.state, &cases[i].wrong, &err), SL_ESQL, "%s", cases[i].name);
+        cr_assert_not_null(strstr(err.message, cases[i].type_named), "%s: %s", cases[i].name, err.message);
+        cr_assert_not_null(strstr(err.message, cases[i].name), "%s: %s", cases[i].name, err.message);
+        add_ok(&tried, cases[i].good);
+        add_ok(&clean, cases[i].good);
+        assert_same(cases[i].name, result_of(&tried), result_of(&clean), 0);
+        agg_close(&tried);
+        agg_close(&clean);
+    }
+}
+
 /* ---- min, max ---- */
 
 Test(aggregate, min_and_max_order_strings_by_bytes_and_every_comparable_type)
