@@ -3,7 +3,8 @@
  * aggregate_count.c has count and approx_count_distinct, aggregate_bool.c
  * bool_and, bool_or and count_if, aggregate_sum.c sum and avg,
  * aggregate_order.c min, max, first_value and last_value, aggregate_stats.c
- * the variances, aggregate_percentile.c approx_percentile. Not for use
+ * the variances, aggregate_percentile.c approx_percentile; aggregate.c
+ * the table and the helpers below, aggregate_value.c the held copies. Not for use
  * outside src/sql.
  */
 #ifndef SL_SQL_AGGREGATE_INTERNAL_H

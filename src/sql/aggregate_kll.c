@@ -80,30 +80,55 @@ static void compact(sl__kll *kll, uint32_t h)
     level->n_items %= 2;
 }
 
-static void compress(sl__kll *kll)
+/* The values level h is given room for: its capacity and half as many
+ * again, for what the level below moves up before this one compacts. */
+static uint32_t level_room(uint32_t h, uint32_t n_levels)
 {
-    for (uint32_t h = 0; h < kll->n_levels; h++) {
-        if (kll->levels[h].n_items <= level_capacity(h, kll->n_levels) || h + 1 == SL__KLL_MAX_LEVELS) continue;
-        if (h + 1 == kll->n_levels) kll->n_levels++;
-        compact(kll, h);
-    }
+    uint32_t capacity = level_capacity(h, n_levels);
+    return capacity + capacity / 2 + 2;
 }
 
-/* Grows the levels to hold peaks[h] values each; a failure leaves every
+/* Grows the levels to hold peaks[h] values each (and at least their room,
+ * so a level grows once rather than value by value); a failure leaves every
  * level's values as they were. */
 static int reserve(sl__kll *kll, const uint32_t *peaks, uint32_t n_levels)
 {
     for (uint32_t h = 0; h < n_levels; h++) {
         sl__kll_level *level = &kll->levels[h];
         if (peaks[h] <= level->capacity) continue;
-        uint32_t capacity = level->capacity ? level->capacity : KLL_MIN_CAPACITY;
-        while (capacity < peaks[h]) capacity *= 2;
+        uint32_t capacity = level_room(h, n_levels);
+        if (capacity < peaks[h]) capacity = peaks[h];
         double *items = realloc(level->items, capacity * sizeof(double));
         if (!items) return SL_ENOMEM;
         level->items = items;
         level->capacity = capacity;
     }
     return SL_OK;
+}
+
+/* A level's array shrinks once its capacity has fallen well below what it
+ * was given room for (a level is given less as levels are added above it),
+ * so the sketch keeps memory for about 1.5 · 3 · K values. A failed shrink keeps
+ * the larger array, which is still correct. */
+static void shrink(sl__kll *kll, uint32_t h)
+{
+    sl__kll_level *level = &kll->levels[h];
+    uint32_t room = level_room(h, kll->n_levels);
+    if (level->capacity <= 2 * room || level->n_items > room) return;
+    double *items = realloc(level->items, room * sizeof(double));
+    if (!items) return;
+    level->items = items;
+    level->capacity = room;
+}
+
+static void compress(sl__kll *kll)
+{
+    for (uint32_t h = 0; h < kll->n_levels; h++) {
+        if (kll->levels[h].n_items <= level_capacity(h, kll->n_levels) || h + 1 == SL__KLL_MAX_LEVELS) continue;
+        if (h + 1 == kll->n_levels) kll->n_levels++;
+        compact(kll, h);
+        shrink(kll, h);
+    }
 }
 
 /* Reserves room for the levels to take extra[h] more values each (over

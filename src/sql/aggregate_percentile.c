@@ -6,6 +6,8 @@
  * doubles. fraction is a constant in [0, 1], checked before any row.
  */
 
+#include <stdlib.h>
+
 #include "sql/aggregate_internal.h"
 #include "sql/aggregate_kll.h"
 
@@ -32,7 +34,7 @@ static void percentile_init(void *state, const sl_value *constant_args, size_t n
     (void)n_args;
     (void)is_distinct;
     sl__kll_init(&percentile->kll);
-    if (!sl__agg_number(&constant_args[0], &percentile->fraction)) percentile->fraction = 0.5;
+    if (!sl__agg_number(&constant_args[0], &percentile->fraction)) abort();   /* check accepts numbers only */
 }
 
 static int percentile_add(void *state, const sl_value *value, sl_error *err)
