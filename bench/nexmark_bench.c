@@ -6,7 +6,8 @@
  * For each query of bench/nexmark/ (q0 q1 q2 q3 q4 q5 q7 q8 q11): a
  * pipeline generator (kind nexmark, BENCH_NEXMARK_EVENTS events, default
  * 1,000,000, seed 42) -> the query -> a file sink to /dev/null without
- * fsync, checked by `sluice validate` first: a query the engine does not
+ * fsync (configs and data dirs in bench/out/nexmark/), checked by
+ * `sluice validate` first: a query the engine does not
  * run yet is reported "not yet runnable" with validate's reason. A runnable
  * one is timed by `sluice run --quiet`, its CPU time (user + sys) read by
  * wait4, so events / CPU-second counts every thread of the process.
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,7 +111,7 @@ static int write_config(const char *path, const char *data_dir, const char *sql,
     if (!f) return -1;
     fprintf(f, "data_dir: \"%s\"\npipelines:\n  nexmark:\n"
                "    source: { generator: { kind: nexmark, count: %ld, seed: %d, "
-               "base_time: \"%s\" } }\n    transform: { sql: \"",
+               "base_time: \"%s\", start: beginning } }\n    transform: { sql: \"",
             data_dir, events, SEED, BASE_TIME);
     for (const char *c = sql; *c; c++) {
         if (*c == '"' || *c == '\\') fputc('\\', f);
@@ -368,9 +370,12 @@ int main(int argc, char **argv)
                 sluice);
         return 2;
     }
-    char dir[] = "/tmp/nexmark_bench.XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("nexmark_bench: mkdtemp");
+    /* Outputs stay in bench/out/ (ignored by git) until the next run; the
+     * generator starts at event 0 every run (start: beginning). */
+    const char *dir = "bench/out/nexmark";
+    if ((mkdir("bench/out", 0777) != 0 && errno != EEXIST) ||
+        (mkdir(dir, 0777) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "nexmark_bench: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
     printf("nexmark: %ld events (seed %d, first_event_rate 10000, the reference's defaults), "

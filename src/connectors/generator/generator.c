@@ -63,33 +63,35 @@ static const sl_option generator_options[] = {
      * there the wall clock at start, here a fixed instant so that a seed
      * always gives the same events. */
     { "first_event_rate", SL_OPT_INT, offsetof(sl_generator_conf, first_event_rate),
-      .default_value = "10000", .min = "1",
+      .default_value = "10000", .min = "1", .max = "2147483647",
       .help = "nexmark: events per second of event time (the spacing of dateTime, whatever "
               "rate the generator runs at)" },
     { "base_time", SL_OPT_STRING, offsetof(sl_generator_conf, base_time),
       .default_value = "2026-01-01T00:00:00Z",
       .help = "nexmark: the dateTime of the first event (ISO 8601)" },
     { "person_proportion", SL_OPT_INT, offsetof(sl_generator_conf, person_proportion),
-      .default_value = "1", .min = "1", .help = "nexmark: people among every person + auction + "
-                                                  "bid proportion events" },
+      .default_value = "1", .min = "1", .max = "2147483647",
+      .help = "nexmark: people among every person + auction + bid proportion events" },
     { "auction_proportion", SL_OPT_INT, offsetof(sl_generator_conf, auction_proportion),
-      .default_value = "3", .min = "1", .help = "nexmark: auctions among them" },
+      .default_value = "3", .min = "1", .max = "2147483647",
+      .help = "nexmark: auctions among them" },
     { "bid_proportion", SL_OPT_INT, offsetof(sl_generator_conf, bid_proportion),
-      .default_value = "46", .min = "1", .help = "nexmark: bids among them" },
+      .default_value = "46", .min = "1", .max = "2147483647",
+      .help = "nexmark: bids among them" },
     { "hot_auction_ratio", SL_OPT_INT, offsetof(sl_generator_conf, hot_auction_ratio),
-      .default_value = "2", .min = "1",
+      .default_value = "2", .min = "1", .max = "2147483647",
       .help = "nexmark: 1 bid in this many is on any auction in flight, the others on a hot one" },
     { "hot_sellers_ratio", SL_OPT_INT, offsetof(sl_generator_conf, hot_sellers_ratio),
-      .default_value = "4", .min = "1",
+      .default_value = "4", .min = "1", .max = "2147483647",
       .help = "nexmark: 1 auction in this many has any active seller, the others a hot one" },
     { "hot_bidders_ratio", SL_OPT_INT, offsetof(sl_generator_conf, hot_bidders_ratio),
-      .default_value = "4", .min = "1",
+      .default_value = "4", .min = "1", .max = "2147483647",
       .help = "nexmark: 1 bid in this many has any active bidder, the others a hot one" },
     { "num_active_people", SL_OPT_INT, offsetof(sl_generator_conf, num_active_people),
-      .default_value = "1000", .min = "1",
+      .default_value = "1000", .min = "1", .max = "2147483647",
       .help = "nexmark: sellers and bidders are among the latest this many people" },
     { "num_in_flight_auctions", SL_OPT_INT, offsetof(sl_generator_conf, num_in_flight_auctions),
-      .default_value = "100", .min = "1",
+      .default_value = "100", .min = "1", .max = "2147483647",
       .help = "nexmark: bids are on the latest this many auctions" },
     { "avg_person_size", SL_OPT_INT, offsetof(sl_generator_conf, avg_person_size),
       .default_value = "200", .min = "1", .max = "1000000",
@@ -101,7 +103,7 @@ static const sl_option generator_options[] = {
       .default_value = "100", .min = "1", .max = "1000000",
       .help = "nexmark: bytes a bid is padded to on average" },
     { "out_of_order_group_size", SL_OPT_INT, offsetof(sl_generator_conf, out_of_order_group_size),
-      .default_value = "1", .min = "1",
+      .default_value = "1", .min = "1", .max = "2147483647",
       .help = "nexmark: events are shuffled within groups of this many (1 = in order of dateTime)" },
     { 0 }
 };
@@ -203,20 +205,17 @@ static int nexmark_config_from(const sl_generator_conf *conf, const sl_connector
     if (sl_time_parse_iso(base_time, strlen(base_time), &c.base_time_us) != 0)
         return sl_error_set(err, SL_ECONFIG, "pipeline %s: generator: base_time \"%s\" is not "
                             "an ISO 8601 date and time", pipeline_name(env), base_time);
-    const int64_t *counts[] = { &c.first_event_rate, &c.person_proportion, &c.auction_proportion,
-                                &c.bid_proportion, &c.hot_auction_ratio, &c.hot_sellers_ratio,
-                                &c.hot_bidders_ratio, &c.num_active_people,
-                                &c.num_in_flight_auctions, &c.avg_person_size,
-                                &c.avg_auction_size, &c.avg_bid_size,
-                                &c.out_of_order_group_size };
-    const sl_option *option = nexmark_options_begin();
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++, option++) {
-        if (option->type == SL_OPT_STRING) option++;   /* base_time, checked above */
-        int64_t most = option->max ? strtoll(option->max, NULL, 10) : INT32_MAX;
-        if (*counts[i] < 1 || *counts[i] > most)
+    /* Every count and ratio from 1 to its max (at most 2^31 - 1, so that
+     * the model's products stay within 64 bits). */
+    for (const sl_option *option = nexmark_options_begin(); option->name; option++) {
+        if (option->type != SL_OPT_INT) continue;   /* base_time, checked above */
+        int64_t value;
+        memcpy(&value, (const char *)conf + option->offset, sizeof value);
+        int64_t most = strtoll(option->max, NULL, 10);
+        if (value < 1 || value > most)
             return sl_error_set(err, SL_ECONFIG, "pipeline %s: generator: %s must be from 1 to "
                                 "%" PRId64 ", not %" PRId64, pipeline_name(env), option->name,
-                                most, *counts[i]);
+                                most, value);
     }
     *out = c;
     return SL_OK;
