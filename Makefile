@@ -229,10 +229,14 @@ tsan:
 
 bench:
 	@bash scripts/deps.sh test
-	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench build/api_bench
+	@$(MAKE) --no-print-directory build/sluice build/scheduler_bench build/api_bench build/nexmark_bench
 	@bash bench/run.sh
 
 build/scheduler_bench: bench/scheduler_bench.c build/libsluice.a
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< build/libsluice.a $(LIBS)
+
+build/nexmark_bench: bench/nexmark_bench.c build/libsluice.a
 	$(SAY) LD $@
 	$(Q)$(CC) $(CFLAGS_RELEASE) -o $@ $< build/libsluice.a $(LIBS)
 

@@ -12,6 +12,9 @@ bench/run.sh.
   (d) JSON parse MB/s          bench/json_bench.c vs Python's json (and jq)
   (e) file -> SQL -> SQLite    JSON lines into SQLite
                                ref: Python sqlite3 upserting the same rows
+  (f)-(j) Kafka, Cassandra, the scheduler, the HTTP API, the web UI (their own files)
+  (k) Nexmark queries          bench/nexmark_bench.c: events per CPU-second of sluice per query
+                               ref: C loops doing q1's and q5's work on the same events
 
 Each sluice run is timed around the process (wall clock), with its CPU
 time and max RSS from wait4(). The runs print their summary (for its
@@ -563,6 +566,19 @@ def main():
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             print(f"    ui bench FAILED: {e}")
             results["j"] = {"failed": True}
+    if os.environ.get("BENCH_NEXMARK", "1") != "0":
+        print("\n(k) Nexmark: q0-q11 through sluice (generator -> query -> /dev/null) beside C loops doing q1's and "
+              "q5's work on the same events, and Flink's published per-core figures (bench/nexmark_bench.c)")
+        binary = REPO / "build" / "nexmark_bench"
+        if not binary.exists():
+            print("    build/nexmark_bench is missing: `make bench` builds it")
+            results["k"] = {"failed": True}
+        else:
+            run = subprocess.run([str(binary), str(SLUICE)], capture_output=True, text=True, timeout=1800, cwd=REPO)
+            print("    " + run.stdout.strip().replace("\n", "\n    "))
+            if run.returncode != 0:
+                print(f"    nexmark bench FAILED (exit {run.returncode}): {run.stderr.strip()[-600:]}")
+                results["k"] = {"failed": True}
     load = os.getloadavg()
     print(f"\nbench: done in {time.monotonic() - started:.0f} s, load average {load[0]:.2f} at the end "
           f"(outputs in {OUT.relative_to(REPO)}/)")

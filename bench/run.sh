@@ -3,10 +3,13 @@
 # topic -> SQL -> topic, topic -> SQL -> SQLite, file -> SQL -> SQLite and
 # JSON parsing, each beside a reference measured in the same run on the same
 # data (Python json / sqlite3 doing the same work on one core, jq), with
-# records per CPU-second and max RSS. Prints figures and ratios; asserts
-# nothing; exits 1 only when a sluice run fails.
+# records per CPU-second and max RSS; then Kafka, Cassandra, the scheduler,
+# the HTTP API, the web UI and (k) the Nexmark queries (events per
+# CPU-second beside C loops doing q1's and q5's work). Prints figures and
+# ratios; asserts nothing; exits 1 only when a sluice run fails.
 #   bash bench/run.sh            (from the repo root; `make bench` builds first)
-# BENCH_USERS (default 200000) and BENCH_JSON_USERS (default 100000) size it.
+# BENCH_USERS (default 200000), BENCH_JSON_USERS (default 100000) and
+# BENCH_NEXMARK_EVENTS (default 1000000) size it.
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -x build/sluice ]; then

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "connectors/generator/generator.h"
+#include "connectors/generator/nexmark.h"
 #include "connectors/generator/users.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -704,6 +705,15 @@ Test(generator, declares_its_settings_in_its_ops_table)
         { "kind", SL_OPT_STRING, NULL }, { "count", SL_OPT_INT, "0" },
         { "rate", SL_OPT_DOUBLE, "0" }, { "seed", SL_OPT_INT, "42" },
         { "first_id", SL_OPT_INT, "0" }, { "start", SL_OPT_STRING, "resume" },
+        { "first_event_rate", SL_OPT_INT, "10000" },
+        { "base_time", SL_OPT_STRING, "2026-01-01T00:00:00Z" },
+        { "person_proportion", SL_OPT_INT, "1" }, { "auction_proportion", SL_OPT_INT, "3" },
+        { "bid_proportion", SL_OPT_INT, "46" }, { "hot_auction_ratio", SL_OPT_INT, "2" },
+        { "hot_sellers_ratio", SL_OPT_INT, "4" }, { "hot_bidders_ratio", SL_OPT_INT, "4" },
+        { "num_active_people", SL_OPT_INT, "1000" },
+        { "num_in_flight_auctions", SL_OPT_INT, "100" },
+        { "avg_person_size", SL_OPT_INT, "200" }, { "avg_auction_size", SL_OPT_INT, "500" },
+        { "avg_bid_size", SL_OPT_INT, "100" }, { "out_of_order_group_size", SL_OPT_INT, "1" },
     };
     const sl_option *options = sl_generator_source.options;
     size_t n = 0;
@@ -719,7 +729,8 @@ Test(generator, declares_its_settings_in_its_ops_table)
     cr_assert(options[0].required);
     cr_assert_str_eq(options[0].choices[0], "users");
     cr_assert_str_eq(options[0].choices[1], "sequence");
-    cr_assert_null(options[0].choices[2]);
+    cr_assert_str_eq(options[0].choices[2], "nexmark");
+    cr_assert_null(options[0].choices[3]);
 }
 
 Test(generator, measures_speed_and_record_size)
@@ -741,6 +752,376 @@ Test(generator, measures_speed_and_record_size)
             "on one core; about %.0f bytes of JSON per record\n", N, cpu, elapsed, N / cpu,
             average);
     cr_assert(average > 800 && average < 1400, "a record is %.0f bytes of JSON", average);
+    sl_batch_free(batch);
+    sl_generator_source.close(source);
+}
+
+/* ---- kind nexmark -------------------------------------------------------- */
+
+/* A nexmark conf with the option table's defaults, then the changes given. */
+static sl_generator_conf nexmark_conf(int64_t count, int64_t seed)
+{
+    static char kind[] = "nexmark";
+    sl_generator_conf conf = { .kind = kind, .count = count, .seed = seed };
+    conf.first_event_rate = 10000;
+    conf.person_proportion = 1;
+    conf.auction_proportion = 3;
+    conf.bid_proportion = 46;
+    conf.hot_auction_ratio = 2;
+    conf.hot_sellers_ratio = 4;
+    conf.hot_bidders_ratio = 4;
+    conf.num_active_people = 1000;
+    conf.num_in_flight_auctions = 100;
+    conf.avg_person_size = 200;
+    conf.avg_auction_size = 500;
+    conf.avg_bid_size = 100;
+    conf.out_of_order_group_size = 1;
+    return conf;
+}
+
+static void *open_conf(const sl_generator_conf *conf)
+{
+    void *state = NULL;
+    sl_error err = { 0 };
+    cr_assert_eq(sl_generator_source.open(conf, &env, &state, &err), SL_OK, "open failed: %s",
+                 err.message);
+    return state;
+}
+
+/* Reads every record of a bounded source into one batch of `capacity`. */
+static sl_batch *read_all(void *source, size_t capacity)
+{
+    sl_batch *all = sl_batch_new(capacity);
+    sl_error err = { 0 };
+    int rc;
+    while ((rc = sl_generator_source.read(source, all, &err)) == SL_OK)
+        if (all->n_records == all->capacity) break;
+    cr_assert(rc == SL_OK || rc == SL_EOF, "read failed: %s", err.message);
+    return all;
+}
+
+static const shape person_shape[] = {
+    FIELD("id", SL_TYPE_INT), FIELD("name", SL_TYPE_STRING),
+    FIELD("emailAddress", SL_TYPE_STRING), FIELD("creditCard", SL_TYPE_STRING),
+    FIELD("city", SL_TYPE_STRING), FIELD("state", SL_TYPE_STRING),
+    FIELD("dateTime", SL_TYPE_TIMESTAMP), FIELD("extra", SL_TYPE_STRING),
+};
+static const shape auction_shape[] = {
+    FIELD("id", SL_TYPE_INT), FIELD("itemName", SL_TYPE_STRING),
+    FIELD("description", SL_TYPE_STRING), FIELD("initialBid", SL_TYPE_INT),
+    FIELD("reserve", SL_TYPE_INT), FIELD("dateTime", SL_TYPE_TIMESTAMP),
+    FIELD("expires", SL_TYPE_TIMESTAMP), FIELD("seller", SL_TYPE_INT),
+    FIELD("category", SL_TYPE_INT), FIELD("extra", SL_TYPE_STRING),
+};
+static const shape bid_shape[] = {
+    FIELD("auction", SL_TYPE_INT), FIELD("bidder", SL_TYPE_INT), FIELD("price", SL_TYPE_INT),
+    FIELD("channel", SL_TYPE_STRING), FIELD("url", SL_TYPE_STRING),
+    FIELD("dateTime", SL_TYPE_TIMESTAMP), FIELD("extra", SL_TYPE_STRING),
+};
+
+static const char *const event_keys[] = { "person", "auction", "bid" };
+
+/* The event object of a record, after checking the record's four members. */
+static const sl_value *event_of(const sl_value *record, int64_t *type)
+{
+    cr_assert_eq(record->type, SL_TYPE_OBJECT);
+    cr_assert_eq(record->object.n_members, 4);
+    const sl_member *m = record->object.members;
+    cr_assert(sl_str_eq_cstr(m[0].key, "event_type"));
+    cr_assert_eq(m[0].value.type, SL_TYPE_INT);
+    *type = m[0].value.integer;
+    cr_assert(*type >= 0 && *type <= 2, "event_type %lld", (long long)*type);
+    for (int i = 0; i < 3; i++) {
+        cr_assert(sl_str_eq_cstr(m[1 + i].key, event_keys[i]));
+        if (i == *type)
+            cr_assert_eq(m[1 + i].value.type, SL_TYPE_OBJECT);
+        else
+            cr_assert_eq(m[1 + i].value.type, SL_TYPE_NULL, "%s of a type %lld event",
+                         event_keys[i], (long long)*type);
+    }
+    return &m[1 + *type].value;
+}
+
+static int64_t int_member(const sl_value *object, const char *key)
+{
+    const sl_value *found = sl_value_get(object, sl_str_from(key));
+    cr_assert_not_null(found, "missing %s", key);
+    cr_assert(found->type == SL_TYPE_INT || found->type == SL_TYPE_TIMESTAMP);
+    return found->type == SL_TYPE_INT ? found->integer : found->timestamp;
+}
+
+Test(generator, nexmark_has_1_person_3_auctions_46_bids_in_every_50_events)
+{
+    enum { N = 5000 };
+    sl_generator_conf conf = nexmark_conf(N, 42);
+    void *source = open_conf(&conf);
+    sl_batch *all = read_all(source, N);
+    cr_assert_eq(all->n_records, N);
+    for (size_t block = 0; block < N / 50; block++) {
+        int n_of[3] = { 0 };
+        for (size_t i = 0; i < 50; i++) {
+            int64_t type;
+            event_of(&all->records[block * 50 + i].value, &type);
+            n_of[type]++;
+            /* in the reference's order: the person, then the auctions */
+            int64_t want = i < 1 ? 0 : i < 4 ? 1 : 2;
+            cr_assert_eq(type, want, "event %zu is of type %lld", block * 50 + i, (long long)type);
+        }
+        cr_assert(n_of[0] == 1 && n_of[1] == 3 && n_of[2] == 46);
+    }
+    sl_batch_free(all);
+    sl_generator_source.close(source);
+}
+
+Test(generator, nexmark_record_i_is_the_same_whatever_the_batch_size)
+{
+    enum { N = 2000, SMALL = 7 };
+    sl_generator_conf conf = nexmark_conf(N, 9);
+    void *big_source = open_conf(&conf);
+    void *small_source = open_conf(&conf);
+    sl_batch *big = read_all(big_source, N);
+    cr_assert_eq(big->n_records, N);
+    sl_batch *small = sl_batch_new(SMALL);
+    sl_arena *arena = sl_arena_new(0);
+    sl_nexmark_config model = { .first_event_rate = 10000, .person_proportion = 1,
+                                .auction_proportion = 3, .bid_proportion = 46,
+                                .hot_auction_ratio = 2, .hot_sellers_ratio = 4,
+                                .hot_bidders_ratio = 4, .num_active_people = 1000,
+                                .num_in_flight_auctions = 100, .avg_person_size = 200,
+                                .avg_auction_size = 500, .avg_bid_size = 100,
+                                .out_of_order_group_size = 1,
+                                .base_time_us = INT64_C(1767225600000000) };
+    size_t index = 0;
+    while (read_batch(small_source, small) == SL_OK) {
+        for (size_t i = 0; i < small->n_records; i++, index++) {
+            cr_assert(sl_value_equal(&small->records[i].value, &big->records[index].value),
+                      "record %zu differs between batch sizes 7 and 2000", index);
+            sl_value alone;
+            cr_assert_eq(sl_nexmark_build_record(arena, &model, 9, index, &alone), SL_OK);
+            cr_assert(sl_value_equal(&alone, &small->records[i].value),
+                      "record %zu is not what (seed, %zu) alone gives", index, index);
+        }
+    }
+    cr_assert_eq(index, N);
+    /* another seed gives other events */
+    sl_generator_conf other = nexmark_conf(N, 10);
+    void *other_source = open_conf(&other);
+    sl_batch *others = read_all(other_source, N);
+    size_t n_same = 0;
+    for (size_t i = 0; i < N; i++)
+        n_same += sl_value_equal(&others->records[i].value, &big->records[i].value);
+    cr_assert_eq(n_same, 0);
+    sl_batch_free(others);
+    sl_generator_source.close(other_source);
+    sl_arena_free(arena);
+    sl_batch_free(small);
+    sl_batch_free(big);
+    sl_generator_source.close(big_source);
+    sl_generator_source.close(small_source);
+}
+
+Test(generator, nexmark_ids_are_those_of_the_reference_model)
+{
+    enum { N = 100000 };
+    sl_generator_conf conf = nexmark_conf(N, 5);
+    void *source = open_conf(&conf);
+    sl_batch *all = read_all(source, N);
+    cr_assert_eq(all->n_records, N);
+    int64_t people = 0, auctions = 0;   /* created so far */
+    int64_t n_hot_auction_bids = 0, n_bids = 0, n_hot_sellers = 0;
+    bool is_category_seen[5] = { false };
+    for (size_t i = 0; i < N; i++) {
+        int64_t type;
+        const sl_value *event = event_of(&all->records[i].value, &type);
+        if (type == 0) {
+            cr_assert_eq(int_member(event, "id"), 1000 + people, "person %zu", i);
+            people++;
+        } else if (type == 1) {
+            cr_assert_eq(int_member(event, "id"), 1000 + auctions, "auction %zu", i);
+            auctions++;
+            int64_t seller = int_member(event, "seller") - 1000;
+            /* a hot seller is the latest person rounded down to 100s; others
+             * are among the 1000 latest, or up to 10 not created yet */
+            cr_assert(seller >= 0 && seller <= people - 1 + 10, "seller %lld", (long long)seller);
+            cr_assert(seller >= people - 1000 || seller == (people - 1) / 100 * 100);
+            n_hot_sellers += seller == (people - 1) / 100 * 100;
+            int64_t category = int_member(event, "category");
+            cr_assert(category >= 10 && category <= 14);
+            is_category_seen[category - 10] = true;
+            int64_t initial = int_member(event, "initialBid"), reserve = int_member(event, "reserve");
+            cr_assert(initial >= 100 && initial <= 100000000 && reserve >= initial + 100);
+            cr_assert_gt(int_member(event, "expires"), int_member(event, "dateTime"));
+        } else {
+            n_bids++;
+            int64_t auction = int_member(event, "auction") - 1000;
+            int64_t latest = auctions - 1;
+            cr_assert(auction >= 0 && auction <= latest + 10, "bid %zu on auction %lld", i,
+                      (long long)auction);
+            cr_assert(auction >= latest - 100 || auction == latest / 100 * 100);
+            n_hot_auction_bids += auction == latest / 100 * 100;
+            int64_t bidder = int_member(event, "bidder") - 1000;
+            cr_assert(bidder >= 0 && bidder <= people - 1 + 10, "bidder %lld", (long long)bidder);
+            cr_assert(bidder >= people - 1000 || bidder == (people - 1) / 100 * 100 + 1);
+            int64_t price = int_member(event, "price");
+            cr_assert(price >= 100 && price <= 100000000, "price %lld", (long long)price);
+        }
+    }
+    cr_assert_eq(people, N / 50);
+    cr_assert_eq(auctions, N / 50 * 3);
+    for (int c = 0; c < 5; c++) cr_assert(is_category_seen[c]);
+    /* hot_auction_ratio 2: about half the bids on the hot auction; hot
+     * sellers 3 in 4 (each a little more, as random picks may hit it) */
+    double hot_bids = (double)n_hot_auction_bids / (double)n_bids;
+    double hot_sellers = (double)n_hot_sellers / (double)auctions;
+    cr_assert(hot_bids > 0.48 && hot_bids < 0.53, "hot auction bids %.3f", hot_bids);
+    cr_assert(hot_sellers > 0.73 && hot_sellers < 0.78, "hot sellers %.3f", hot_sellers);
+    sl_batch_free(all);
+    sl_generator_source.close(source);
+}
+
+Test(generator, nexmark_event_times_follow_the_first_event_rate)
+{
+    enum { N = 20000 };
+    sl_generator_conf conf = nexmark_conf(N, 1);
+    conf.first_event_rate = 3000;
+    char base[] = "2024-05-01T12:00:00Z";
+    conf.base_time = base;
+    void *source = open_conf(&conf);
+    sl_batch *all = read_all(source, N);
+    cr_assert_eq(all->n_records, N);
+    const int64_t base_us = INT64_C(1714564800000000);
+    int64_t previous = base_us;
+    for (size_t i = 0; i < N; i++) {
+        int64_t type;
+        const sl_value *event = event_of(&all->records[i].value, &type);
+        int64_t at = int_member(event, "dateTime");
+        /* event i at floor(i / 3000 s) in whole ms */
+        int64_t want = base_us + (int64_t)((double)i * (1e6 / 3000.0)) / 1000 * 1000;
+        cr_assert_eq(at, want, "event %zu at %lld, not %lld", i, (long long)at, (long long)want);
+        cr_assert_geq(at, previous);
+        previous = at;
+    }
+    /* 20,000 events at 3,000/s of event time span 6.666 s */
+    cr_assert_eq(previous - base_us, 6666000);
+    sl_batch_free(all);
+    sl_generator_source.close(source);
+}
+
+Test(generator, nexmark_out_of_order_groups_shuffle_events_within_each_group)
+{
+    enum { N = 1000, GROUP = 10 };
+    sl_generator_conf in_order_conf = nexmark_conf(N, 3);
+    sl_generator_conf shuffled_conf = nexmark_conf(N, 3);
+    shuffled_conf.out_of_order_group_size = GROUP;
+    void *in_order = open_conf(&in_order_conf), *shuffled = open_conf(&shuffled_conf);
+    sl_batch *a = read_all(in_order, N), *b = read_all(shuffled, N);
+    size_t n_moved = 0;
+    for (size_t g = 0; g < N; g += GROUP) {
+        for (size_t i = g; i < g + GROUP; i++) {
+            size_t n_matches = 0;
+            for (size_t j = g; j < g + GROUP; j++)
+                n_matches += sl_value_equal(&b->records[i].value, &a->records[j].value);
+            cr_assert_eq(n_matches, 1, "shuffled event %zu is not one of its group", i);
+            n_moved += !sl_value_equal(&b->records[i].value, &a->records[i].value);
+        }
+    }
+    cr_assert_gt(n_moved, N / 2);
+    sl_batch_free(a);
+    sl_batch_free(b);
+    sl_generator_source.close(in_order);
+    sl_generator_source.close(shuffled);
+}
+
+/* The reference counts 8 bytes per number and a string's characters. */
+static int64_t reference_size(const sl_value *event)
+{
+    int64_t size = 0;
+    for (size_t i = 0; i < event->object.n_members; i++) {
+        const sl_value *v = &event->object.members[i].value;
+        if (v->type == SL_TYPE_STRING) size += (int64_t)v->string.len;
+        else if (v->type == SL_TYPE_INT) size += 8;
+    }
+    return size;
+}
+
+Test(generator, nexmark_events_have_every_field_typed_and_extra_pads_to_the_averages)
+{
+    enum { N = 50000 };
+    sl_generator_conf conf = nexmark_conf(N, 77);
+    void *source = open_conf(&conf);
+    sl_batch *all = read_all(source, N);
+    int64_t size_of[3] = { 0 }, n_of[3] = { 0 };
+    for (size_t i = 0; i < N; i++) {
+        int64_t type;
+        const sl_value *event = event_of(&all->records[i].value, &type);
+        if (type == 0) {
+            check_shape(event, person_shape, sizeof person_shape / sizeof person_shape[0], "person");
+            sl_str card = string_field(event, "creditCard");
+            cr_assert_eq(card.len, 19);
+            sl_str email = string_field(event, "emailAddress");
+            cr_assert(email.len > 5 && memchr(email.ptr, '@', email.len));
+            /* 8 (the id) + the strings, as the reference counts a person */
+            size_of[0] += reference_size(event);
+        } else if (type == 1) {
+            check_shape(event, auction_shape, sizeof auction_shape / sizeof auction_shape[0],
+                        "auction");
+            /* the reference counts 8 + the strings + 5 eights: one more 8 than
+             * the 5 ints here */
+            size_of[1] += reference_size(event) + 8;
+        } else {
+            check_shape(event, bid_shape, sizeof bid_shape / sizeof bid_shape[0], "bid");
+            sl_str url = string_field(event, "url");
+            cr_assert(url.len > 40 && memcmp(url.ptr, "https://www.nexmark.com/", 24) == 0);
+            sl_str channel = string_field(event, "channel");
+            cr_assert(channel.len > 0);
+            /* the reference pads a bid of 4 eights, not its strings */
+            size_of[2] += string_field(event, "extra").len + 32;
+        }
+        n_of[type]++;
+    }
+    static const double want[3] = { 200, 500, 100 };
+    for (int t = 0; t < 3; t++) {
+        double average = (double)size_of[t] / (double)n_of[t];
+        cr_assert(fabs(average - want[t]) < want[t] * 0.03, "%s: %.1f bytes on average, not %.0f",
+                  event_keys[t], average, want[t]);
+    }
+    sl_batch_free(all);
+    sl_generator_source.close(source);
+}
+
+Test(generator, nexmark_settings_are_refused_with_other_kinds_and_checked)
+{
+    sl_generator_conf users = { .kind = "users", .seed = 1, .first_event_rate = 500 };
+    void *state = NULL;
+    sl_error err = { 0 };
+    cr_assert_eq(sl_generator_source.open(&users, &env, &state, &err), SL_ECONFIG);
+    cr_assert(strstr(err.message, "first_event_rate is a setting of kind nexmark"), "%s",
+              err.message);
+    sl_generator_conf bad = nexmark_conf(10, 1);
+    bad.hot_auction_ratio = 0;
+    cr_assert_eq(sl_generator_source.open(&bad, &env, &state, &err), SL_ECONFIG);
+    cr_assert(strstr(err.message, "hot_auction_ratio must be from 1"), "%s", err.message);
+    bad = nexmark_conf(10, 1);
+    char not_a_time[] = "yesterday";
+    bad.base_time = not_a_time;
+    cr_assert_eq(sl_generator_source.open(&bad, &env, &state, &err), SL_ECONFIG);
+    cr_assert(strstr(err.message, "base_time \"yesterday\""), "%s", err.message);
+    cr_assert_null(state);
+}
+
+Test(generator, nexmark_measures_speed)
+{
+    enum { N = 500000 };
+    sl_generator_conf conf = nexmark_conf(N, 42);
+    void *source = open_conf(&conf);
+    sl_batch *batch = sl_batch_new(1024);
+    size_t n = 0;
+    double cpu_began = cpu_seconds_now();
+    while (read_batch(source, batch) == SL_OK) n += batch->n_records;
+    double cpu = cpu_seconds_now() - cpu_began;
+    cr_assert_eq(n, N);
+    fprintf(stderr, "[info] nexmark: %d events in %.3f s of CPU = %.0f events/s on one core\n", N,
+            cpu, N / cpu);
     sl_batch_free(batch);
     sl_generator_source.close(source);
 }
