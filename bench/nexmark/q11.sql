@@ -1,14 +1,11 @@
 -- Nexmark q11, user sessions: how many bids each bidder made in each of its
--- sessions (bids less than 10 s apart). Flink SQL as the Nexmark repo's
--- (its group-window SESSION form); not yet runnable by sluice.
+-- sessions (bids less than 10 s apart). The Nexmark repo writes it with
+-- Flink's legacy group window (GROUP BY SESSION(...), SESSION_START); this
+-- is the same query in the window table function form Flink recommends.
 WITH bid AS (
-    SELECT bid.auction AS auction, bid.bidder AS bidder, bid.price AS price,
-           bid.channel AS channel, bid.url AS url, bid.`dateTime` AS `dateTime`,
-           bid.extra AS extra
+    SELECT bid.bidder AS bidder, bid.`dateTime` AS `dateTime`
     FROM input WHERE event_type = 2
 )
-SELECT B.bidder, count(*) AS bid_count,
-       SESSION_START(B.`dateTime`, INTERVAL '10' SECOND) AS starttime,
-       SESSION_END(B.`dateTime`, INTERVAL '10' SECOND) AS endtime
-FROM bid B
-GROUP BY B.bidder, SESSION(B.`dateTime`, INTERVAL '10' SECOND)
+SELECT bidder, count(*) AS bid_count, window_start AS starttime, window_end AS endtime
+FROM TABLE(SESSION(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+GROUP BY bidder, window_start, window_end

@@ -35,6 +35,8 @@ typedef struct sl_pipeline_aggregate {
     inflight *free_outputs[OUTPUT_BATCHES];
     size_t n_free;
     inflight *current;                  /* being filled */
+    inflight **arrived;                 /* input slots by sequence % n_inflights, waiting for their turn */
+    uint64_t next_sequence;             /* the source's order: the next batch to fold */
     sl_buffer json;
     pthread_t thread;
     bool has_thread;
@@ -205,10 +207,21 @@ static void *aggregator_main(void *arg)
         bool has_item = sl_queue_pop(agg->input, &item, IDLE_TICK_MS);
         drain_returned(agg, 0);
         if (has_item) {
+            /* Workers finish batches out of order; windows and watermarks
+             * see them in the source's order, so results do not depend on
+             * which worker was faster. */
             inflight *slot = item;
-            if (!is_failing(pipeline) && rc == SL_OK)
-                rc = sl_aggregator_fold(agg->aggregator, slot->batch, slot->prepared, slot->ticket, &err);
-            sl_pipeline_recycle_input(pipeline, slot);
+            agg->arrived[slot->batch->sequence % pipeline->n_inflights] = slot;
+            for (;;) {
+                inflight **turn = &agg->arrived[agg->next_sequence % pipeline->n_inflights];
+                if (!*turn || (*turn)->batch->sequence != agg->next_sequence) break;
+                slot = *turn;
+                *turn = NULL;
+                agg->next_sequence++;
+                if (!is_failing(pipeline) && rc == SL_OK)
+                    rc = sl_aggregator_fold(agg->aggregator, slot->batch, slot->prepared, slot->ticket, &err);
+                sl_pipeline_recycle_input(pipeline, slot);
+            }
         } else if (sl_queue_is_closed(agg->input)) {
             break;
         }
@@ -221,6 +234,11 @@ static void *aggregator_main(void *arg)
         rc = sl_aggregator_advance(agg->aggregator, sl_clock_monotonic_ms(), true, &err);
         if (rc) sl_pipeline_fail(pipeline, &err);
     }
+    for (size_t i = 0; i < pipeline->n_inflights; i++)   /* a failing pipeline's leftovers */
+        if (agg->arrived[i]) {
+            sl_pipeline_recycle_input(pipeline, agg->arrived[i]);
+            agg->arrived[i] = NULL;
+        }
     while (sl_aggregator_rounds_pending(agg->aggregator) && !is_failing(pipeline)) drain_returned(agg, IDLE_TICK_MS);
     return NULL;
 }
@@ -262,7 +280,8 @@ int sl_pipeline_aggregate_new(sl_pipeline *pipeline, sl_error *err)
     agg->pipeline = pipeline;
     agg->input = sl_queue_new(pipeline->n_inflights);
     agg->returned = sl_queue_new(OUTPUT_BATCHES);
-    if (!agg->input || !agg->returned) return sl_error_set(err, SL_ENOMEM, "pipeline %s: out of memory", plan->name);
+    agg->arrived = calloc(pipeline->n_inflights, sizeof *agg->arrived);
+    if (!agg->input || !agg->returned || !agg->arrived) return sl_error_set(err, SL_ENOMEM, "pipeline %s: out of memory", plan->name);
     for (size_t i = 0; i < OUTPUT_BATCHES; i++) {
         agg->outputs[i].is_output = true;
         agg->outputs[i].batch = sl_batch_new((size_t)plan->batch_size);
@@ -290,6 +309,7 @@ void sl_pipeline_aggregate_free(sl_pipeline *pipeline)
     sl_aggregator_free(agg->aggregator);
     sl_queue_free(agg->input);
     sl_queue_free(agg->returned);
+    free(agg->arrived);
     for (size_t i = 0; i < OUTPUT_BATCHES; i++) sl_batch_free(agg->outputs[i].batch);
     sl_buffer_free(&agg->json);
     free(agg);

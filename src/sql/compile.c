@@ -32,6 +32,7 @@
 #include "sql/projection.h"
 #include "sql/regex.h"
 #include "sql/sql.h"
+#include "sql/views.h"
 
 /* Deepest expression tree accepted: bounds the evaluator's recursion. */
 #define MAX_TREE_DEPTH 256
@@ -646,6 +647,7 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
     }
     c.arena = program->arena;
     rc = sl_sql_parse(&tokens, scratch, &select, c.err);
+    if (rc == SL_OK) rc = sl_sql_inline_views(&select, scratch, c.err);
     if (rc) goto fail;
     if (!(select.from.len == 5 && strncasecmp(select.from.ptr, "input", 5) == 0)) {
         fail_at(&c, SL_ESQL, select.from_line, select.from_column,

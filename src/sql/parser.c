@@ -23,6 +23,7 @@ typedef struct parser {
 } parser;
 
 static sl_sql_ast *parse_expr(parser *p);
+static bool parse_select(parser *p, sl_sql_select *out);
 
 const char *sl_sql_operator_name(sl_sql_operator op)
 {
@@ -776,10 +777,20 @@ static bool parse_expr_list(parser *p, sl_sql_ast ***out, size_t *n_out)
     return true;
 }
 
-/* The table name: input, as a bare or quoted name. */
+/* The table name: input, a view, as a bare or quoted name. */
 static bool parse_table_name(parser *p, sl_sql_select *out)
 {
     const sl_sql_token *from = peek(p);
+    if (from->kind == SL_TOKEN_LPAREN && peek_at(p, 1)->kind == SL_TOKEN_SELECT) {
+        /* (SELECT ...): an unnamed view */
+        next(p);
+        out->from_line = from->line;
+        out->from_column = from->column;
+        out->from_subquery = sl_arena_calloc(p->arena, sizeof *out->from_subquery);
+        if (!out->from_subquery) return fail_memory(p), false;
+        if (!parse_select(p, out->from_subquery)) return false;
+        return expect(p, SL_TOKEN_RPAREN, "')' closing the subquery");
+    }
     if (!is_name_token(from)) return fail_expected(p, "a table name"), false;
     next(p);
     out->from = (sl_str){ from->text, from->len };
@@ -789,11 +800,25 @@ static bool parse_table_name(parser *p, sl_sql_select *out)
     return true;
 }
 
+/* [AS] alias after a table. */
+static bool parse_table_alias(parser *p, sl_sql_select *out)
+{
+    bool has_as = accept(p, SL_TOKEN_AS);
+    const sl_sql_token *alias = peek(p);
+    if (!is_name_token(alias) || (!has_as && is_word(alias, "window"))) {
+        if (has_as) return fail_expected(p, "a table alias after AS"), false;
+        return true;
+    }
+    next(p);
+    out->from_alias = (sl_str){ alias->text, alias->len };
+    return alias->kind != SL_TOKEN_QUOTED_IDENT || unquote(p, alias, &out->from_alias);
+}
+
 /* FROM input, or FROM TABLE(F(TABLE input, DESCRIPTOR(path), interval [, interval])). */
 static bool parse_from(parser *p, sl_sql_select *out)
 {
     if (!(is_word(peek(p), "table") && peek_at(p, 1)->kind == SL_TOKEN_LPAREN))
-        return parse_table_name(p, out);
+        return parse_table_name(p, out) && parse_table_alias(p, out);
     next(p);
     next(p);
     const sl_sql_token *function = peek(p);
@@ -823,7 +848,83 @@ static bool parse_from(parser *p, sl_sql_select *out)
         window->n_args++;
     }
     if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return false;
-    return expect(p, SL_TOKEN_RPAREN, "')' closing TABLE(");
+    return expect(p, SL_TOKEN_RPAREN, "')' closing TABLE(") && parse_table_alias(p, out);
+}
+
+/* WITH name AS (SELECT ...) [, ...]: the statement's views. */
+static bool parse_with(parser *p, sl_sql_select *out)
+{
+    size_t capacity = 0;
+    do {
+        const sl_sql_token *name = peek(p);
+        if (!is_name_token(name)) return fail_expected(p, "a view name after WITH"), false;
+        next(p);
+        if (!expect(p, SL_TOKEN_AS, "AS") || !expect(p, SL_TOKEN_LPAREN, "'('")) return false;
+        if (out->n_views == capacity) {
+            size_t grown_capacity = capacity ? capacity * 2 : 4;
+            sl_sql_view *grown = sl_arena_realloc(p->arena, out->views, capacity * sizeof *grown,
+                                                  grown_capacity * sizeof *grown);
+            if (!grown) return fail_memory(p), false;
+            out->views = grown;
+            capacity = grown_capacity;
+        }
+        sl_sql_view *view = &out->views[out->n_views];
+        memset(view, 0, sizeof *view);
+        view->line = name->line;
+        view->column = name->column;
+        view->name = (sl_str){ name->text, name->len };
+        if (name->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, name, &view->name)) return false;
+        view->select = sl_arena_calloc(p->arena, sizeof *view->select);
+        if (!view->select) return fail_memory(p), false;
+        if (!parse_select(p, view->select) || !expect(p, SL_TOKEN_RPAREN, "')' closing the view")) return false;
+        out->n_views++;
+    } while (accept(p, SL_TOKEN_COMMA));
+    return true;
+}
+
+static bool parse_select(parser *p, sl_sql_select *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!expect(p, SL_TOKEN_SELECT, "SELECT")) return false;
+    if (accept(p, SL_TOKEN_STAR)) {
+        out->is_star = true;
+    } else {
+        size_t capacity = 0;
+        do {
+            if (out->n_items == capacity) {
+                size_t grown_capacity = capacity ? capacity * 2 : 16;
+                sl_sql_select_item *grown =
+                    sl_arena_realloc(p->arena, out->items, capacity * sizeof *grown,
+                                     grown_capacity * sizeof *grown);
+                if (!grown) return fail_memory(p), false;
+                out->items = grown;
+                capacity = grown_capacity;
+            }
+            sl_sql_select_item *item = &out->items[out->n_items];
+            memset(item, 0, sizeof *item);
+            if (!parse_select_item(p, item)) return false;
+            out->n_items++;
+        } while (accept(p, SL_TOKEN_COMMA));
+    }
+    if (!expect(p, SL_TOKEN_FROM, out->is_star ? "FROM" : "',' or FROM")) return false;
+    if (!parse_from(p, out)) return false;
+    if (accept(p, SL_TOKEN_WHERE)) {
+        out->where = parse_expr(p);
+        if (!out->where) return false;
+    }
+    if (peek(p)->kind == SL_TOKEN_GROUP) {
+        const sl_sql_token *group = next(p);
+        if (!expect(p, SL_TOKEN_BY, "BY after GROUP")) return false;
+        out->has_group_by = true;
+        out->group_by_line = group->line;
+        out->group_by_column = group->column;
+        if (!parse_expr_list(p, &out->group_by, &out->n_group_by)) return false;
+    }
+    if (accept(p, SL_TOKEN_HAVING)) {
+        out->having = parse_expr(p);
+        if (!out->having) return false;
+    }
+    return true;
 }
 
 int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err)
@@ -832,45 +933,18 @@ int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *ou
     parser p = { tokens->items, 0, arena, err ? err : &local, 0 };
     p.err->code = SL_OK;
     memset(out, 0, sizeof *out);
-    if (!expect(&p, SL_TOKEN_SELECT, "SELECT")) return p.err->code;
-    if (accept(&p, SL_TOKEN_STAR)) {
-        out->is_star = true;
-    } else {
-        size_t capacity = 0;
-        do {
-            if (out->n_items == capacity) {
-                size_t grown_capacity = capacity ? capacity * 2 : 16;
-                sl_sql_select_item *grown =
-                    sl_arena_realloc(arena, out->items, capacity * sizeof *grown,
-                                     grown_capacity * sizeof *grown);
-                if (!grown) return fail_memory(&p), p.err->code;
-                out->items = grown;
-                capacity = grown_capacity;
-            }
-            sl_sql_select_item *item = &out->items[out->n_items];
-            memset(item, 0, sizeof *item);
-            if (!parse_select_item(&p, item)) return p.err->code;
-            out->n_items++;
-        } while (accept(&p, SL_TOKEN_COMMA));
+    sl_sql_view *views = NULL;
+    size_t n_views = 0;
+    if (is_word(peek(&p), "with")) {
+        next(&p);
+        sl_sql_select with = { 0 };
+        if (!parse_with(&p, &with)) return p.err->code;
+        views = with.views;
+        n_views = with.n_views;
     }
-    if (!expect(&p, SL_TOKEN_FROM, out->is_star ? "FROM" : "',' or FROM")) return p.err->code;
-    if (!parse_from(&p, out)) return p.err->code;
-    if (accept(&p, SL_TOKEN_WHERE)) {
-        out->where = parse_expr(&p);
-        if (!out->where) return p.err->code;
-    }
-    if (peek(&p)->kind == SL_TOKEN_GROUP) {
-        const sl_sql_token *group = next(&p);
-        if (!expect(&p, SL_TOKEN_BY, "BY after GROUP")) return p.err->code;
-        out->has_group_by = true;
-        out->group_by_line = group->line;
-        out->group_by_column = group->column;
-        if (!parse_expr_list(&p, &out->group_by, &out->n_group_by)) return p.err->code;
-    }
-    if (accept(&p, SL_TOKEN_HAVING)) {
-        out->having = parse_expr(&p);
-        if (!out->having) return p.err->code;
-    }
+    if (!parse_select(&p, out)) return p.err->code ? p.err->code : SL_ESQL;
+    out->views = views;
+    out->n_views = n_views;
     accept(&p, SL_TOKEN_SEMICOLON);
     if (peek(&p)->kind != SL_TOKEN_END) return fail_expected(&p, "end of statement"), p.err->code;
     return SL_OK;

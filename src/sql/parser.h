@@ -104,12 +104,25 @@ typedef struct sl_sql_window_call {
     size_t n_args;
 } sl_sql_window_call;
 
-typedef struct sl_sql_select {
+typedef struct sl_sql_select sl_sql_select;
+
+/* WITH name AS (SELECT ...): a view the statement reads FROM. */
+typedef struct sl_sql_view {
+    sl_str name;
+    int line, column;
+    sl_sql_select *select;
+} sl_sql_view;
+
+struct sl_sql_select {
     bool is_star;              /* SELECT * */
     sl_sql_select_item *items;
     size_t n_items;
-    sl_str from;
+    sl_str from;               /* input or a view's name; empty with from_subquery */
     int from_line, from_column;
+    sl_sql_select *from_subquery; /* FROM (SELECT ...) */
+    sl_str from_alias;         /* FROM x [AS] alias */
+    sl_sql_view *views;        /* WITH's, on the outermost statement */
+    size_t n_views;
     sl_sql_window_call window; /* window.function.len == 0 without one */
     sl_sql_ast *where;         /* NULL without WHERE */
     sl_sql_ast **group_by;     /* GROUP BY's expressions */
@@ -117,7 +130,7 @@ typedef struct sl_sql_select {
     bool has_group_by;
     int group_by_line, group_by_column;
     sl_sql_ast *having;        /* NULL without HAVING */
-} sl_sql_select;
+};
 
 /* Parses one statement — SELECT items FROM (input | TABLE(window call))
  * [WHERE expr] [GROUP BY exprs] [HAVING expr] [;] — from tokens,
