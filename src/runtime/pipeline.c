@@ -23,6 +23,8 @@
 #include "core/queue.h"
 #include "runtime/ack.h"
 #include "runtime/dlq.h"
+#include "runtime/lookup.h"
+#include "sql/lookup.h"
 #include "sql/windows.h"
 
 /* A transient failure (sl_error_is_transient) of a sink write or source
@@ -105,6 +107,23 @@ int sl_pipeline_prepare_raw(sl_buffer *json, sl_batch *batch, sl_record *record)
     return SL_OK;
 }
 
+/* A statement with a lookup join on one record: 1 a row, 0 filtered (by
+ * WHERE, or an inner join without a match), <0 an error. */
+static int eval_joined(worker *self, const sl_record *record, sl_arena *arena, sl_value *out, sl_error *err)
+{
+    const sl_sql_program *program = self->pipeline->plan->program;
+    sl_sql_lookup_info info;
+    sl_sql_lookup_info_of(program, &info);
+    sl_value keys[SL_SQL_LOOKUP_MAX_KEYS];
+    int rc = sl_sql_lookup_keys(program, &record->value, arena, keys, err);
+    if (rc) return rc;
+    sl_value row;
+    int found = sl_lookup_find(self->lookup, keys, arena, &row, err);
+    if (found < 0) return found;
+    if (!found && !info.is_left) return 0;
+    return sl_sql_eval_joined(program, &record->value, found ? &row : NULL, arena, out, err);
+}
+
 static void process_batch(worker *self, inflight *slot)
 {
     if (self->pipeline->aggregate) {
@@ -135,7 +154,14 @@ static void process_batch(worker *self, inflight *slot)
         }
         if (program) {
             sl_value row;
-            int rc = sl_sql_eval(program, &record->value, batch->arena, &row, &err);
+            int rc = self->lookup ? eval_joined(self, record, batch->arena, &row, &err)
+                                  : sl_sql_eval(program, &record->value, batch->arena, &row, &err);
+            if (rc < 0 && err.code != SL_ESQL) {
+                /* The table cannot be read: not this record's fault. */
+                sl_error_prefix(&err, "lookup join: ");
+                sl_pipeline_fail(pipeline, &err);
+                return;
+            }
             if (rc < 0) {
                 atomic_fetch_add(&pipeline->stats.records_failed, 1);
                 sl_pipeline_dead_letter(pipeline, record, "transform", err.message);
@@ -660,6 +686,7 @@ void sl_pipeline_free(sl_pipeline *pipeline)
     for (size_t w = 0; w < pipeline->n_workers; w++) {
         sl_queue_free(pipeline->workers[w].queue);
         sl_buffer_free(&pipeline->workers[w].json);
+        sl_lookup_close(pipeline->workers[w].lookup);
     }
     free(pipeline->workers);
     for (size_t i = 0; i < pipeline->n_inflights; i++) sl_batch_free(pipeline->inflights[i].batch);
@@ -690,6 +717,13 @@ int sl_pipeline_open_sinks(sl_pipeline *pipeline, sl_error *err)
 int sl_pipeline_open_source(sl_pipeline *pipeline, sl_error *err)
 {
     const sl_source_ops *ops = pipeline->plan->source_ops;
+    for (size_t w = 0; pipeline->plan->lookup_path && w < pipeline->n_workers; w++) {
+        int rc = sl_lookup_open(pipeline->plan, &pipeline->workers[w].lookup, err);
+        if (rc) {
+            sl_error_prefix(err, "pipeline %s: ", pipeline->plan->name);
+            return rc;
+        }
+    }
     int rc = ops->open(pipeline->plan->source_conf, &pipeline->env, &pipeline->source_state, err);
     if (rc) {
         sl_error_prefix(err, "pipeline %s: source %s: ", pipeline->plan->name, ops->name);

@@ -32,6 +32,7 @@ typedef struct worker {
     pthread_t thread;
     bool has_thread;
     sl_buffer json;
+    struct sl_lookup *lookup;   /* its own connection and cache for a lookup join (runtime/lookup.h) */
 } worker;
 
 typedef struct sink_runner {

@@ -35,6 +35,7 @@
 #include "runtime/plan_auth.h"
 #include "runtime/plan_dags.h"
 #include "runtime/plan_settings.h"
+#include "sql/lookup.h"
 #include "sql/windows.h"
 
 /* The checked topics.kafka block: its nodes, borrowed from the document,
@@ -93,6 +94,8 @@ static void pipeline_plan_clear(sl_pipeline_plan *pipeline)
         free(pipeline->source_conf);
     }
     sl_sql_free(pipeline->program);
+    free(pipeline->lookup_path);
+    free(pipeline->lookup_table);
     for (size_t i = 0; i < pipeline->n_sinks; i++) sink_plan_clear(&pipeline->sinks[i]);
     free(pipeline->sinks);
     free(pipeline->dlq_topic);
@@ -403,6 +406,41 @@ static int load_event_time(loader *ld, sl_pipeline_plan *pipeline, const sl_tran
     return rc;
 }
 
+/* transform.tables: exactly the table the SQL's lookup join reads. */
+static int load_lookup_table(loader *ld, sl_pipeline_plan *pipeline, const sl_transform_conf *transform,
+                             const sl_node *node, const char *where)
+{
+    sl_sql_lookup_info lookup;
+    bool has_lookup = sl_sql_lookup_info_of(pipeline->program, &lookup);
+    const sl_node *tables = transform->tables;
+    for (size_t i = 0; tables && i < tables->n_pairs; i++)
+        if (!has_lookup || strcmp(tables->pairs[i].key, lookup.table) != 0)
+            return sl_diag_error_at(ld->diags, tables->pairs[i].value, "%s.tables.%s: the SQL joins no table of "
+                                    "that name", where, tables->pairs[i].key);
+    if (!has_lookup) return SL_OK;
+    const sl_node *table = tables ? sl_node_get(tables, lookup.table) : NULL;
+    if (!table) {
+        const sl_node *sql_node = sl_node_get(node, "sql");
+        return sl_diag_error_at(ld->diags, sql_node ? sql_node : node, "%s.sql: line %d column %d: JOIN %s: "
+                                "transform.tables has no table %s (give tables: { %s: { sqlite: PATH } })", where,
+                                lookup.line, lookup.column, lookup.table, lookup.table, lookup.table);
+    }
+    sl_lookup_table_conf conf = { 0 };
+    char block[400];
+    snprintf(block, sizeof block, "%s.tables.%s", where, lookup.table);
+    int rc = sl_options_apply_all(sl_lookup_table_options, table, &conf, block, ld->diags);
+    if (rc == SL_OK) {
+        pipeline->lookup_path = conf.sqlite;
+        pipeline->lookup_table = conf.table ? conf.table : strdup(lookup.table);
+        conf.sqlite = conf.table = NULL;
+        pipeline->lookup_cache_rows = conf.cache_rows;
+        pipeline->lookup_cache_ttl_ms = conf.cache_ttl_ms;
+        if (!pipeline->lookup_table) rc = out_of_memory(ld);
+    }
+    sl_options_free(sl_lookup_table_options, &conf);
+    return rc;
+}
+
 static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node *node)
 {
     sl_transform_conf conf = { 0 };
@@ -429,6 +467,7 @@ static int load_transform(loader *ld, sl_pipeline_plan *pipeline, const sl_node 
         }
     }
     if (rc == SL_OK) rc = load_event_time(ld, pipeline, &conf, node, where);
+    if (rc == SL_OK) rc = load_lookup_table(ld, pipeline, &conf, node, where);
     sl_options_free(sl_transform_options, &conf);
     return rc;
 }

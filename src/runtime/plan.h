@@ -47,6 +47,10 @@ typedef struct sl_pipeline_plan {
     int64_t allowed_lateness_ms;
     int64_t idle_timeout_ms;
     int64_t state_max_bytes;      /* transform.state.max_bytes */
+    char *lookup_path;            /* the lookup join's table (transform.tables.NAME); NULL without one */
+    char *lookup_table;
+    int64_t lookup_cache_rows;
+    int64_t lookup_cache_ttl_ms;
 } sl_pipeline_plan;
 
 /* A token of auth:, hashed when the file is loaded: the plan never keeps

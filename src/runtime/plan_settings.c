@@ -229,6 +229,23 @@ const sl_option sl_transform_options[] = {
       .help = "event time of a windowed statement (see transform.watermark)" },
     { "state", SL_OPT_MAP, offsetof(sl_transform_conf, state),
       .help = "the memory a grouped statement's windows may hold (see transform.state)" },
+    { "tables", SL_OPT_MAP, offsetof(sl_transform_conf, tables),
+      .help = "the tables the SQL's lookup joins read (JOIN name FOR SYSTEM_TIME AS OF ...), by name (see "
+              "transform.tables.NAME)" },
+    { 0 }
+};
+
+const sl_option sl_lookup_table_options[] = {
+    { "sqlite", SL_OPT_STRING, offsetof(sl_lookup_table_conf, sqlite), .required = true,
+      .help = "the SQLite database file the table is in (opened read-only by each worker)" },
+    { "table", SL_OPT_STRING, offsetof(sl_lookup_table_conf, table),
+      .help = "the table's name in the database (default: the name the SQL joins)" },
+    { "cache_rows", SL_OPT_INT, offsetof(sl_lookup_table_conf, cache_rows), .default_value = "10000", .min = "1",
+      .max = "10000000", .help = "rows (and misses) each worker keeps, the least recently used dropped first" },
+    { "cache_ttl", SL_OPT_DURATION, offsetof(sl_lookup_table_conf, cache_ttl_ms), .default_value = "60s",
+      .min = "0ms", .max = "30d",
+      .help = "how long a cached row is used before it is read again: changes to the table are seen within it "
+              "(0 = read the table for every record)" },
     { 0 }
 };
 
@@ -371,6 +388,8 @@ const sl_plan_block sl_plan_blocks[] = {
       "statement", sl_watermark_options },
     { "transform.state", "pipelines.NAME.transform.state", "the memory bound of a grouped statement",
       sl_state_options },
+    { "transform.tables.NAME", "pipelines.NAME.transform.tables.NAME", "a table a lookup join reads",
+      sl_lookup_table_options },
     { "log", "log", "the diagnostic log", sl_log_options },
     { "http", "http", "the HTTP port of `sluice server`", sl_http_options },
     { "http.tls", "http.tls", "HTTPS for `sluice server`", sl_http_tls_options },

@@ -83,7 +83,15 @@ typedef struct sl_transform_conf {
     char *sql;
     const sl_node *watermark;
     const sl_node *state;
+    const sl_node *tables;
 } sl_transform_conf;
+
+typedef struct sl_lookup_table_conf {
+    char *sqlite;
+    char *table;
+    int64_t cache_rows;
+    int64_t cache_ttl_ms;
+} sl_lookup_table_conf;
 
 typedef struct sl_watermark_conf {
     char *column;
@@ -213,6 +221,7 @@ extern const sl_option sl_pipeline_options[];
 extern const sl_option sl_transform_options[];
 extern const sl_option sl_watermark_options[];
 extern const sl_option sl_state_options[];
+extern const sl_option sl_lookup_table_options[];
 extern const sl_option sl_dag_options[];
 extern const sl_option sl_task_options[];
 extern const sl_option sl_every_options[];

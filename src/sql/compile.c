@@ -161,6 +161,15 @@ static sl_sql_expr *resolve_path(compiler *c, const sl_sql_ast *ast)
         strncasecmp(first->key.ptr, "input", 5) == 0 && !steps[1].is_index) {
         steps++; /* `input.` names the table, not a member */
         n_steps--;
+    } else if (c->lookup_alias.len && n_steps > 1 && !steps[1].is_index && sl_str_eq(first->key, c->lookup_alias)) {
+        steps++; /* a column of the looked-up row */
+        n_steps--;
+        expr->has_base = true;
+        expr->base_slot = 1;
+    }
+    if (c->lookup_alias.len && !expr->has_base && !c->is_over_record) {
+        expr->has_base = true;   /* the record, beside the looked-up row */
+        expr->base_slot = 0;
     }
     sl_sql_path_step *copy = sl_arena_alloc(c->arena, n_steps * sizeof *copy);
     if (!copy) return fail_memory(c);
@@ -603,12 +612,13 @@ int sl_sql_build_columns(compiler *c, sl_sql_program *program, const sl_sql_sele
 
 /* The input the statement reads (columns and WHERE; for a grouped one, the
  * event time, keys and aggregates' arguments), so the JSON reader skips
- * the rest. */
+ * the rest; a lookup join's keys too. */
 static int build_projection(sl_sql_program *program)
 {
     const sl_sql_grouping *grouping = program->grouping;
     size_t n = program->n_columns + 1;
     if (grouping) n += 1 + grouping->n_keys + grouping->n_calls;
+    if (program->lookup) n += program->lookup->n_keys;
     sl_sql_expr **exprs = sl_arena_alloc(program->arena, n * sizeof *exprs);
     if (!exprs) return SL_ENOMEM;
     size_t used = 0;
@@ -619,6 +629,7 @@ static int build_projection(sl_sql_program *program)
         for (size_t i = 0; i < grouping->n_keys; i++) exprs[used++] = grouping->keys[i];
         for (size_t i = 0; i < grouping->n_calls; i++) exprs[used++] = grouping->calls[i].arg;
     }
+    for (size_t i = 0; program->lookup && i < program->lookup->n_keys; i++) exprs[used++] = program->lookup->keys[i];
     return sl_sql_build_projection(program->arena, exprs, used, &program->projection);
 }
 
@@ -659,6 +670,16 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
     bool is_grouped = select.window.function.len || select.has_group_by || select.having;
     for (size_t i = 0; i < select.n_items && !is_grouped; i++)
         is_grouped = sl_sql_ast_has_aggregate(select.items[i].expr);
+    if (select.join) {
+        if (is_grouped) {
+            rc = sl_error_set(c.err, SL_ESQL, "line %d column %d: a lookup join with GROUP BY or windows is not "
+                              "supported yet: join in one pipeline into a topic, group in the next",
+                              select.join->line, select.join->column);
+            goto fail;
+        }
+        rc = sl_sql_compile_lookup(&c, program, &select);
+        if (rc) goto fail;
+    }
     if (select.where) {
         program->where = resolve(&c, select.where, 0);
         if (!program->where) {

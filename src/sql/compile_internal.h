@@ -14,6 +14,8 @@ typedef struct sl_sql_compiler {
     sl_arena *arena;               /* the program's */
     sl_error *err;
     sl_sql_group_context *group;   /* set while resolving what is computed per group */
+    sl_str lookup_alias;           /* a lookup join's table alias: paths under it read the looked-up row */
+    bool is_over_record;           /* resolving the join's keys: paths read the record itself */
 } sl_sql_compiler;
 
 /* Resolves ast into an expression tree in the program's arena; NULL with
@@ -36,6 +38,10 @@ bool sl_sql_is_aggregate_name(sl_str name);
 /* Compiles the grouped parts of select (window, GROUP BY, aggregates,
  * HAVING, and the columns over the group row) into program. */
 int sl_sql_compile_grouped(sl_sql_compiler *c, sl_sql_program *program, const sl_sql_select *select);
+
+/* A lookup join (select->join): its keys into program->lookup, and from
+ * then on paths read [record, looked-up row] (c->lookup_alias set). */
+int sl_sql_compile_lookup(sl_sql_compiler *c, sl_sql_program *program, const sl_sql_select *select);
 
 /* Does ast call an aggregate anywhere? */
 bool sl_sql_ast_has_aggregate(const sl_sql_ast *ast);

@@ -685,6 +685,9 @@ static const sl_value *member_get(const sl_value *object, sl_str key)
 static int eval_path(const sl_sql_expr *expr, const sl_value *input, sl_value *out)
 {
     const sl_value *v = input;
+    if (expr->has_base)
+        v = input->type == SL_TYPE_ARRAY && expr->base_slot < input->array.n_items ? &input->array.items[expr->base_slot]
+                                                                                   : NULL;
     for (size_t i = 0; i < expr->n_steps && v; i++) {
         const sl_sql_path_step *step = &expr->steps[i];
         if (!step->is_index)

@@ -54,7 +54,22 @@ struct sl_sql_expr {
     sl_type cast_type;                 /* CAST */
     sl_sql_expr *operand;              /* CASE x WHEN ...: x; NULL for CASE WHEN cond ... */
     size_t slot;                       /* SLOT */
+    bool has_base;                     /* PATH: from input's item base_slot (a lookup join's [record, row]) */
+    size_t base_slot;
 };
+
+/* A lookup join: per record, the key expressions (over the record) are
+ * looked up in the table's key columns; the statement then reads the
+ * array [record, row] (row NULL when nothing matched, for LEFT JOIN). */
+typedef struct sl_sql_lookup {
+    const char *table;         /* as written in the SQL: a table of transform.tables */
+    const char *alias;
+    bool is_left;
+    const char **key_columns;
+    sl_sql_expr **keys;
+    size_t n_keys;
+    int line, column;
+} sl_sql_lookup;
 
 typedef enum sl_sql_window_kind {
     SL_SQL_WINDOW_NONE = 0,   /* GROUP BY without a window: one group set, emitted at the end of input */
@@ -106,6 +121,7 @@ struct sl_sql_program {
     size_t n_columns;
     sl_sql_expr *where;        /* NULL without WHERE */
     sl_sql_grouping *grouping; /* NULL for a per-record statement */
+    sl_sql_lookup *lookup;     /* NULL without a lookup join */
     const sl_json_projection *projection; /* input the statement reads; NULL = all */
 };
 

@@ -805,7 +805,11 @@ static bool parse_table_alias(parser *p, sl_sql_select *out)
 {
     bool has_as = accept(p, SL_TOKEN_AS);
     const sl_sql_token *alias = peek(p);
-    if (!is_name_token(alias) || (!has_as && is_word(alias, "window"))) {
+    static const char *const not_aliases[] = { "window", "join", "left", "inner", "right", "full", "cross",
+                                               "on", "for", NULL };
+    bool is_clause_word = false;
+    for (size_t i = 0; not_aliases[i] && !has_as; i++) is_clause_word |= is_word(alias, not_aliases[i]);
+    if (!is_name_token(alias) || is_clause_word) {
         if (has_as) return fail_expected(p, "a table alias after AS"), false;
         return true;
     }
@@ -814,11 +818,62 @@ static bool parse_table_alias(parser *p, sl_sql_select *out)
     return alias->kind != SL_TOKEN_QUOTED_IDENT || unquote(p, alias, &out->from_alias);
 }
 
+/* [INNER | LEFT [OUTER]] JOIN table FOR SYSTEM_TIME AS OF expr [AS] alias ON condition:
+ * a lookup join, Flink's syntax. */
+static bool parse_lookup_join(parser *p, sl_sql_select *out)
+{
+    const sl_sql_token *start = peek(p);
+    bool is_left = false;
+    if (is_word(start, "left")) {
+        next(p);
+        is_left = true;
+        if (is_word(peek(p), "outer")) next(p);
+    } else if (is_word(start, "inner")) {
+        next(p);
+    }
+    if (!is_word(peek(p), "join")) {
+        if (start != peek(p)) return fail_expected(p, "JOIN"), false;
+        return true;
+    }
+    next(p);
+    sl_sql_join *join = sl_arena_calloc(p->arena, sizeof *join);
+    if (!join) return fail_memory(p), false;
+    join->is_left = is_left;
+    join->line = start->line;
+    join->column = start->column;
+    const sl_sql_token *table = peek(p);
+    if (!is_name_token(table)) return fail_expected(p, "the name of the table to look up"), false;
+    next(p);
+    join->table = (sl_str){ table->text, table->len };
+    if (table->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, table, &join->table)) return false;
+    if (!(is_word(peek(p), "for") && is_word(peek_at(p, 1), "system_time") && peek_at(p, 2)->kind == SL_TOKEN_AS &&
+          is_word(peek_at(p, 3), "of")))
+        return fail_expected(p, "FOR SYSTEM_TIME AS OF (a lookup join reads the table as it is when each record "
+                                "passes)"), false;
+    for (int i = 0; i < 4; i++) next(p);
+    if (!parse_expr(p)) return false;   /* the processing time: when the lookup happens, whatever is written */
+    accept(p, SL_TOKEN_AS);
+    const sl_sql_token *alias = peek(p);
+    if (is_name_token(alias) && !is_word(alias, "on")) {
+        next(p);
+        join->alias = (sl_str){ alias->text, alias->len };
+        if (alias->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, alias, &join->alias)) return false;
+    } else {
+        join->alias = join->table;
+    }
+    if (!is_word(peek(p), "on")) return fail_expected(p, "ON"), false;
+    next(p);
+    join->on = parse_expr(p);
+    if (!join->on) return false;
+    out->join = join;
+    return true;
+}
+
 /* FROM input, or FROM TABLE(F(TABLE input, DESCRIPTOR(path), interval [, interval])). */
 static bool parse_from(parser *p, sl_sql_select *out)
 {
     if (!(is_word(peek(p), "table") && peek_at(p, 1)->kind == SL_TOKEN_LPAREN))
-        return parse_table_name(p, out) && parse_table_alias(p, out);
+        return parse_table_name(p, out) && parse_table_alias(p, out) && parse_lookup_join(p, out);
     next(p);
     next(p);
     const sl_sql_token *function = peek(p);

@@ -106,6 +106,15 @@ typedef struct sl_sql_window_call {
 
 typedef struct sl_sql_select sl_sql_select;
 
+/* [LEFT] JOIN table FOR SYSTEM_TIME AS OF ... AS alias ON condition. */
+typedef struct sl_sql_join {
+    sl_str table;
+    sl_str alias;              /* the table's name without one */
+    bool is_left;
+    sl_sql_ast *on;
+    int line, column;
+} sl_sql_join;
+
 /* WITH name AS (SELECT ...): a view the statement reads FROM. */
 typedef struct sl_sql_view {
     sl_str name;
@@ -121,6 +130,7 @@ struct sl_sql_select {
     int from_line, from_column;
     sl_sql_select *from_subquery; /* FROM (SELECT ...) */
     sl_str from_alias;         /* FROM x [AS] alias */
+    sl_sql_join *join;         /* a lookup join, or NULL */
     sl_sql_view *views;        /* WITH's, on the outermost statement */
     size_t n_views;
     sl_sql_window_call window; /* window.function.len == 0 without one */

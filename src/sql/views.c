@@ -24,6 +24,7 @@ typedef struct inliner {
     sl_str view_name;
     sl_str alias;
     bool has_window;               /* window_start and window_end are the outer statement's own */
+    sl_str join_alias;             /* a lookup join's table: its columns are not the view's */
 } inliner;
 
 static bool name_eq(sl_str a, sl_str b)
@@ -56,6 +57,8 @@ static sl_sql_ast *rewrite(inliner *in, sl_sql_ast *ast, int depth);
 static sl_sql_ast *rewrite_path(inliner *in, sl_sql_ast *ast)
 {
     if (in->has_window && (is_bare(ast, "window_start") || is_bare(ast, "window_end"))) return ast;
+    if (in->join_alias.len && ast->n_steps > 1 && sl_str_eq(ast->steps[0].key, in->join_alias))
+        return ast;   /* a column of the looked-up table */
     const sl_sql_path_step *steps = ast->steps;
     size_t n = ast->n_steps;
     if (n > 1 && !steps[0].is_index && (name_eq(steps[0].key, in->alias) || name_eq(steps[0].key, in->view_name))) {
@@ -181,6 +184,7 @@ static int rewrite_all(inliner *in, sl_sql_select *select, bool rewrites_items)
     if (select->having && !(select->having = rewrite(in, select->having, 0))) return fail_memory(in->err);
     if (select->window.descriptor && !(select->window.descriptor = rewrite(in, select->window.descriptor, 0)))
         return fail_memory(in->err);
+    if (select->join && !(select->join->on = rewrite(in, select->join->on, 0))) return fail_memory(in->err);
     return SL_OK;
 }
 
@@ -196,12 +200,14 @@ static int inline_into(sl_sql_select *select, const sl_sql_view *views, size_t n
         /* The input itself: an alias only qualifies its names. */
         if (!select->from_alias.len) return SL_OK;
         sl_sql_select as_is = { .is_star = true };
-        inliner in = { arena, err, &as_is, select->from, select->from_alias, has_window };
+        inliner in = { arena, err, &as_is, select->from, select->from_alias, has_window,
+                       select->join ? select->join->alias : (sl_str){ 0 } };
         rc = rewrite_all(&in, select, true);
         select->from_alias = (sl_str){ 0 };
         return rc;
     }
-    inliner in = { arena, err, view, view_name, select->from_alias, has_window };
+    inliner in = { arena, err, view, view_name, select->from_alias, has_window,
+                   select->join ? select->join->alias : (sl_str){ 0 } };
     if (select->is_star && !view->is_star) {
         /* SELECT * FROM view: the view's items, already over the input. */
         select->is_star = false;

@@ -71,7 +71,7 @@ Test(settings, every_block_of_the_config_file_is_complete)
         cr_assert(block->path && block->description && block->options, "block %s", block->name);
         check_table(block->name, block->options);
     }
-    cr_assert_eq(n, 22);
+    cr_assert_eq(n, 23);
 }
 
 Test(settings, a_bound_that_does_not_parse_is_reported)
