@@ -135,6 +135,7 @@ static void process_batch(worker *self, inflight *slot)
     sl_pipeline *pipeline = self->pipeline;
     const sl_sql_program *program = pipeline->plan->program;
     const sl_json_projection *projection = program ? sl_sql_input_projection(program) : NULL;
+    int64_t limit = sl_sql_limit(program);
     size_t kept = 0;
     uint64_t n_filtered = 0;
     sl_error err;
@@ -169,6 +170,10 @@ static void process_batch(worker *self, inflight *slot)
             }
             if (rc == 0) {
                 n_filtered++;
+                continue;
+            }
+            if (limit >= 0 && atomic_fetch_add(&pipeline->n_limited, 1) >= (uint_fast64_t)limit) {
+                n_filtered++;   /* past LIMIT: read and acknowledged, not passed on */
                 continue;
             }
             record->value = row;

@@ -79,6 +79,7 @@ struct sl_pipeline {
     size_t n_positions, positions_capacity;
     struct sl_pipeline_aggregate *aggregate;   /* grouped SQL only (pipeline_aggregate.c) */
     atomic_bool has_reached_end;        /* the source ended by itself (set before the drain) */
+    atomic_uint_fast64_t n_limited;     /* rows counted against the SQL's LIMIT */
 };
 
 /* Records the first fatal error and makes every thread wind down. */

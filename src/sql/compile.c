@@ -633,6 +633,47 @@ static int build_projection(sl_sql_program *program)
     return sl_sql_build_projection(program->arena, exprs, used, &program->projection);
 }
 
+/* SELECT DISTINCT items = GROUP BY items (with window_start and
+ * window_end over a window), which is what it means in SQL: one row per
+ * distinct combination, emitted as GROUP BY emits. */
+static int distinct_as_group_by(compiler *c, sl_sql_select *select, sl_arena *scratch)
+{
+    bool has_aggregate = false;
+    for (size_t i = 0; i < select->n_items; i++) has_aggregate |= sl_sql_ast_has_aggregate(select->items[i].expr);
+    if (select->is_star)
+        return sl_error_set(c->err, SL_ESQL, "line %d column %d: SELECT DISTINCT * is not supported: name the columns",
+                            select->distinct_line, select->distinct_column);
+    if (select->has_group_by || has_aggregate)
+        return sl_error_set(c->err, SL_ESQL, "line %d column %d: DISTINCT with GROUP BY or aggregates is not "
+                            "supported: GROUP BY already gives one row per group", select->distinct_line,
+                            select->distinct_column);
+    bool has_window = select->window.function.len > 0;
+    size_t n = select->n_items + (has_window ? 2 : 0);
+    sl_sql_ast **keys = sl_arena_calloc(scratch, n * sizeof *keys);
+    if (!keys) return fail_memory(c), SL_ENOMEM;
+    size_t used = 0;
+    for (size_t i = 0; i < select->n_items; i++) keys[used++] = select->items[i].expr;
+    for (int k = 0; has_window && k < 2; k++) {
+        /* GROUP BY over a window needs both; naming them twice is harmless. */
+        sl_sql_ast *name = sl_arena_calloc(scratch, sizeof *name);
+        sl_sql_path_step *step = sl_arena_calloc(scratch, sizeof *step);
+        if (!name || !step) return fail_memory(c), SL_ENOMEM;
+        step->key = k ? SL_STR_LIT("window_end") : SL_STR_LIT("window_start");
+        name->kind = SL_AST_PATH;
+        name->steps = step;
+        name->n_steps = 1;
+        name->line = select->distinct_line;
+        name->column = select->distinct_column;
+        keys[used++] = name;
+    }
+    select->group_by = keys;
+    select->n_group_by = used;
+    select->has_group_by = true;
+    select->group_by_line = select->distinct_line;
+    select->group_by_column = select->distinct_column;
+    return SL_OK;
+}
+
 int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
 {
     sl_error local = { 0 };
@@ -667,6 +708,10 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
         goto fail;
     }
     program->is_star = select.is_star;
+    if (select.is_distinct) {
+        rc = distinct_as_group_by(&c, &select, scratch);
+        if (rc) goto fail;
+    }
     bool is_grouped = select.window.function.len || select.has_group_by || select.having;
     for (size_t i = 0; i < select.n_items && !is_grouped; i++)
         is_grouped = sl_sql_ast_has_aggregate(select.items[i].expr);
@@ -690,6 +735,12 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
             rc = sl_error_set(c.err, SL_ESQL, "%s", program->where->fold_error);
             goto fail;
         }
+    }
+    program->limit = select.limit;
+    if (select.limit >= 0 && is_grouped) {
+        rc = sl_error_set(c.err, SL_ESQL, "line %d column %d: LIMIT on a grouped statement is not supported: its rows "
+                          "come out window by window", select.limit_line, select.limit_column);
+        goto fail;
     }
     if (is_grouped) {
         rc = sl_sql_compile_grouped(&c, program, &select);
@@ -736,4 +787,9 @@ size_t sl_sql_n_columns(const sl_sql_program *program)
 const char *sl_sql_column_name(const sl_sql_program *program, size_t index)
 {
     return index < program->n_columns ? program->column_names[index] : NULL;
+}
+
+int64_t sl_sql_limit(const sl_sql_program *program)
+{
+    return program ? program->limit : -1;
 }

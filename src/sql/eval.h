@@ -122,6 +122,7 @@ struct sl_sql_program {
     sl_sql_expr *where;        /* NULL without WHERE */
     sl_sql_grouping *grouping; /* NULL for a per-record statement */
     sl_sql_lookup *lookup;     /* NULL without a lookup join */
+    int64_t limit;             /* LIMIT: rows the statement gives at most; -1 without */
     const sl_json_projection *projection; /* input the statement reads; NULL = all */
 };
 

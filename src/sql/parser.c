@@ -940,7 +940,14 @@ static bool parse_with(parser *p, sl_sql_select *out)
 static bool parse_select(parser *p, sl_sql_select *out)
 {
     memset(out, 0, sizeof *out);
+    out->limit = -1;
     if (!expect(p, SL_TOKEN_SELECT, "SELECT")) return false;
+    if (peek(p)->kind == SL_TOKEN_DISTINCT) {
+        const sl_sql_token *distinct = next(p);
+        out->is_distinct = true;
+        out->distinct_line = distinct->line;
+        out->distinct_column = distinct->column;
+    }
     if (accept(p, SL_TOKEN_STAR)) {
         out->is_star = true;
     } else {
@@ -978,6 +985,23 @@ static bool parse_select(parser *p, sl_sql_select *out)
     if (accept(p, SL_TOKEN_HAVING)) {
         out->having = parse_expr(p);
         if (!out->having) return false;
+    }
+    if (peek(p)->kind == SL_TOKEN_ORDER) {
+        const sl_sql_token *order = peek(p);
+        sl_error_set(p->err, SL_ESQL, "line %d column %d: ORDER BY is not supported on a stream (it has no end to "
+                     "sort up to): sort where the rows are stored, or in a window's sink query", order->line,
+                     order->column);
+        return false;
+    }
+    if (peek(p)->kind == SL_TOKEN_LIMIT) {
+        const sl_sql_token *limit = next(p);
+        out->limit_line = limit->line;
+        out->limit_column = limit->column;
+        const sl_sql_token *count = peek(p);
+        if (count->kind != SL_TOKEN_INTEGER || count->len > 18) return fail_expected(p, "a row count after LIMIT"), false;
+        next(p);
+        out->limit = 0;
+        for (size_t i = 0; i < count->len; i++) out->limit = out->limit * 10 + (count->text[i] - '0');
     }
     return true;
 }

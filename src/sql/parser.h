@@ -124,6 +124,10 @@ typedef struct sl_sql_view {
 
 struct sl_sql_select {
     bool is_star;              /* SELECT * */
+    bool is_distinct;          /* SELECT DISTINCT */
+    int distinct_line, distinct_column;
+    int64_t limit;             /* LIMIT n; -1 without */
+    int limit_line, limit_column;
     sl_sql_select_item *items;
     size_t n_items;
     sl_str from;               /* input or a view's name; empty with from_subquery */

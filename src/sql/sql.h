@@ -44,6 +44,11 @@ const sl_json_projection *sl_sql_input_projection(const sl_sql_program *program)
  * row may point into input) when the row passes WHERE, 0 when WHERE filters
  * it out, or a negative SL_E* with err naming the column/expression and the
  * reason. Safe to call from many threads on the same program at once. */
+/* LIMIT n: the most rows the statement gives over the whole run (the
+ * runtime counts them across its workers; any n rows, as SQL says without
+ * ORDER BY); -1 without LIMIT. */
+int64_t sl_sql_limit(const sl_sql_program *program);
+
 int sl_sql_eval(const sl_sql_program *program, const sl_value *input, sl_arena *arena,
                 sl_value *out_row, sl_error *err);
 

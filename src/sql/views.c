@@ -155,9 +155,9 @@ static int view_of(sl_sql_select *select, const sl_sql_view *views, size_t n_vie
         return sl_error_set(err, SL_ESQL, "line %d column %d: views nested more than %d deep (or reading "
                             "themselves)", select->from_line, select->from_column, MAX_VIEW_DEPTH);
     sl_sql_select *view = *out;
-    if (view->window.function.len || view->has_group_by || view->having)
+    if (view->window.function.len || view->has_group_by || view->having || view->is_distinct || view->limit >= 0)
         return sl_error_set(err, SL_ESQL, "line %d column %d: a view read FROM must be a plain SELECT ... FROM input "
-                            "[WHERE ...]: windows, GROUP BY and HAVING belong to the outer statement",
+                            "[WHERE ...]: windows, GROUP BY, HAVING, DISTINCT and LIMIT belong to the outer statement",
                             select->from_line, select->from_column);
     return inline_into(view, views, n_views, arena, err, depth + 1);
 }

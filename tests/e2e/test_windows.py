@@ -301,3 +301,19 @@ GROUP BY window_start, window_end"""
     result = sluice.run("validate", "w.yaml")
     assert result.returncode != 0
     assert "watermark.column is 'time' but the SQL's DESCRIPTOR names 'ts'" in result.stderr, result.stderr
+
+
+def test_limit_passes_the_first_rows_and_acknowledges_the_rest(sluice, workdir):
+    write_lines(workdir / "in.jsonl", [{"n": i} for i in range(100)])
+    (workdir / "w.yaml").write_text("""pipelines:
+  w:
+    source: { file: { path: in.jsonl } }
+    workers: 1
+    batch_size: 8
+    transform: { sql: "SELECT n FROM input WHERE n % 2 = 1 LIMIT 7" }
+    sink: { file: { path: out.jsonl } }
+""")
+    result = run_ok(sluice, "run", "w.yaml")
+    assert [r["n"] for r in rows_of(workdir / "out.jsonl")] == [1, 3, 5, 7, 9, 11, 13]
+    summary = parse_summary(result.stderr)["w"]
+    assert summary["in"] == 100 and summary["out"] == 7 and summary["filtered"] == 93
