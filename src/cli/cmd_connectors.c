@@ -15,7 +15,7 @@
 #include "connectors/connector.h"
 #include "runtime/plan_settings.h"
 
-#define CONNECTORS_NAME_COLUMN 16
+#define CONNECTORS_NAME_COLUMN 25
 
 static void connectors_usage(FILE *out)
 {

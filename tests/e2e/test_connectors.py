@@ -12,7 +12,7 @@ from e2e_util import REPO
 DOCS = REPO / "docs" / "connectors.md"
 SOURCES = ["generator", "topic", "file", "stdio", "kafka"]
 SINKS = ["topic", "sqlite", "file", "stdio", "kafka", "cassandra"]
-BLOCKS = ["top", "pipeline", "transform", "log", "http", "http.tls", "auth", "auth.token", "topics", "topics.kafka",
+BLOCKS = ["top", "pipeline", "transform", "transform.watermark", "transform.state", "transform.tables.NAME", "log", "http", "http.tls", "auth", "auth.token", "topics", "topics.kafka",
           "dag", "dag.every", "task", "task.sql", "task.sensor", "task.control",
           "alerts", "webhook", "alerts.rule", "alerts.lag"]
 

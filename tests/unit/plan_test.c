@@ -134,9 +134,9 @@ Test(plan, reports_sql_errors_at_their_place_in_the_file)
     expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform:\n      sql: |\n        SELECT a,\n"
                  "          b c d\n        FROM input\n    sink: { stdio: {} }\n",
                  ":7:15: pipelines.p.transform.sql: expected ',' or FROM, found 'd'");
-    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform: { sql: \"SELECT \\u0041 FROM input x\" }\n"
+    expect_error("pipelines:\n  p:\n    source: { stdio: {} }\n    transform: { sql: \"SELECT \\u0041 FROM input x y\" }\n"
                  "    sink: { stdio: {} }\n",
-                 ":4:23: pipelines.p.transform.sql: line 1 column 21: expected end of statement, found 'x'");
+                 ":4:23: pipelines.p.transform.sql: line 1 column 23: expected end of statement, found 'y'");
 }
 
 Test(plan, requires_a_sink)
