@@ -82,6 +82,12 @@ static void describe(const sl_value *value, char *buf, size_t size)
         sl_time_format_iso(value->timestamp, text);
         snprintf(buf, size, "timestamp %s", text);
         return;
+    case SL_TYPE_INTERVAL: {
+        char interval_text[SL_INTERVAL_TEXT_MAX];
+        sl_interval_format(value->interval, interval_text);
+        snprintf(buf, size, "interval '%s'", interval_text);
+        return;
+    }
     default: snprintf(buf, size, "%s", sl_type_name(value->type)); return;
     }
 }

@@ -731,9 +731,11 @@ Test(cql_codec, duration_is_three_zigzag_vints_from_an_interval_or_its_text)
                      "cannot convert interval with fields of both signs to duration (Cassandra's months, days and "
                      "nanoseconds must share one sign)");
     expect_rejection(&duration, sl_value_interval(0, 0, INT64_MIN), SL_ETYPE,
-                     "interval out of range for duration");
+                     "interval '-2562047788:00:54.775808' out of range for duration");
     expect_rejection(&duration, STR("soon"), SL_ETYPE, "\"soon\" is not an interval ('1 day 02:00:00', 'P1DT2H')");
     expect_rejection(&duration, sl_value_int(5), SL_ETYPE, "cannot convert int 5 to duration");
+    sl_cql_type i32 = scalar(SL_CQL_INT);
+    expect_rejection(&i32, sl_value_interval(0, 1, 0), SL_ETYPE, "cannot convert interval '1 day' to int");
     /* A text column gets PostgreSQL's text. */
     expect_encoding(&text, sl_value_interval(0, 1, 7200000000), "0000000e" "31206461792030323a30303a3030");
 }
