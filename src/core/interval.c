@@ -117,7 +117,7 @@ typedef enum field_kind { FIELD_NUMBER, FIELD_TIME, FIELD_YEAR_MONTH, FIELD_WORD
 
 typedef struct field {
     field_kind kind;
-    const char *text; /* into the NUL-terminated copy; the sign included */
+    char *text;       /* into the NUL-terminated copy, which reading cuts there; the sign included */
     size_t len;
 } field;
 
@@ -352,7 +352,7 @@ static int read_free_form(const reader *r, char *copy, unsigned fields, parts *s
     unsigned seen = 0;
     bool is_ago = false;
     for (size_t k = n_fields; k-- > 0;) {
-        const field *f = &list[k];
+        field *f = &list[k];
         unsigned bits = 0;
         if (f->kind == FIELD_WORD) {
             unit u = unit_of(f);
@@ -376,7 +376,7 @@ static int read_free_form(const reader *r, char *copy, unsigned fields, parts *s
             double fraction = 0;
             const char *end = f->text;
             char saved = f->text[f->len];
-            ((char *)f->text)[f->len] = '\0';
+            f->text[f->len] = '\0';
             rc = read_number(r, f->text, &value, &fraction, &end);
             if (rc == SL_OK && f->kind == FIELD_YEAR_MONTH) {
                 /* The SQL standard's years-months: "1-2" is 1 year 2 months. */
@@ -392,7 +392,7 @@ static int read_free_form(const reader *r, char *copy, unsigned fields, parts *s
             } else if (rc == SL_OK && *end != '\0') {
                 rc = bad(r, "expected a number");
             }
-            ((char *)f->text)[f->len] = saved;
+            f->text[f->len] = saved;
             if (rc) return rc;
             if (!add_unit(sum, u, value, fraction)) return out_of_range(r);
             bits = u == UNIT_SECOND && fraction != 0 ? ALL_SECONDS_BITS : unit_bit(u);

@@ -82,6 +82,12 @@ static void describe(const sl_value *value, char *buf, size_t size)
         sl_time_format_iso(value->timestamp, text);
         snprintf(buf, size, "timestamp %s", text);
         return;
+    case SL_TYPE_INTERVAL: {
+        char interval_text[SL_INTERVAL_TEXT_MAX];
+        sl_interval_format(value->interval, interval_text);
+        snprintf(buf, size, "interval '%s'", interval_text);
+        return;
+    }
     default: snprintf(buf, size, "%s", sl_type_name(value->type)); return;
     }
 }
@@ -637,6 +643,47 @@ static int encode_collection(const sl_cql_type *type, const sl_value *value, sl_
     return rc;
 }
 
+/* A signed vint as Cassandra's VIntCoding writes it: zigzag, then big-endian
+ * bytes whose count is told by the first byte's leading 1 bits (one byte for
+ * 0..127, nine with a first byte of 0xff). */
+static int put_signed_vint(sl_buffer *out, int64_t value)
+{
+    uint64_t zigzag = ((uint64_t)value << 1) ^ (uint64_t)(value >> 63);
+    int significant_bits = 64 - __builtin_clzll(zigzag | 1);
+    int size = significant_bits <= 7 ? 1 : significant_bits >= 57 ? 9 : (significant_bits - 1) / 7 + 1;
+    uint8_t bytes[9];
+    for (int i = size - 1; i >= 0; i--, zigzag >>= 8) bytes[i] = (uint8_t)zigzag;
+    bytes[0] |= (uint8_t)~(0xffu >> (size - 1));
+    return sl_buffer_append(out, bytes, (size_t)size);
+}
+
+/* duration: months, days and nanoseconds as three signed vints; an
+ * interval maps field for field (µs × 1000), and text is read as an
+ * interval. Cassandra wants the three of one sign: '1 mon -1 day' is
+ * refused here, before the server would. */
+static int encode_duration(const sl_cql_type *type, const sl_value *value, sl_buffer *out, sl_error *err)
+{
+    sl_interval_value interval;
+    sl_error problem = { 0 };
+    if (value->type == SL_TYPE_INTERVAL) {
+        interval = value->interval;
+    } else if (value->type != SL_TYPE_STRING) {
+        return reject(err, value, type);
+    } else if (sl_interval_parse(value->string.ptr, value->string.len, SL_INTERVAL_ALL_FIELDS, &interval, &problem)) {
+        return not_a(err, value->string, "an interval ('1 day 02:00:00', 'P1DT2H')");
+    }
+    int64_t nanoseconds;
+    bool has_positive = interval.months > 0 || interval.days > 0 || interval.micros > 0;
+    bool has_negative = interval.months < 0 || interval.days < 0 || interval.micros < 0;
+    if (has_positive && has_negative)
+        return sl_error_set(err, SL_ETYPE, "cannot convert interval with fields of both signs to duration "
+                            "(Cassandra's months, days and nanoseconds must share one sign)");
+    if (__builtin_mul_overflow(interval.micros, 1000, &nanoseconds)) return out_of_range(err, value, type);
+    int rc = put_signed_vint(out, interval.months);
+    if (!rc) rc = put_signed_vint(out, interval.days);
+    return rc ? rc : put_signed_vint(out, nanoseconds);
+}
+
 static int encode_content(const sl_cql_type *type, const sl_value *value, sl_buffer *out,
                           sl_error *err)
 {
@@ -678,6 +725,7 @@ static int encode_content(const sl_cql_type *type, const sl_value *value, sl_buf
     case SL_CQL_LIST:
     case SL_CQL_SET:
     case SL_CQL_MAP: return encode_collection(type, value, out, err);
+    case SL_CQL_DURATION: return encode_duration(type, value, out, err);
     default:
         return sl_error_set(err, SL_ETYPE, "cql type %s is not supported", sl_cql_type_code_name(type->code));
     }

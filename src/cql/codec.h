@@ -23,7 +23,9 @@
  * content; a null value appends length -1. Returns 0; SL_ETYPE when the value
  * cannot be converted to the type (err says why, quoting the value, e.g.
  * `cannot convert string "abc" to int`; callers prefix the column name), or
- * for types not supported (duration, udt, tuple, custom); SL_ENOMEM. On any
+ * for types not supported (udt, tuple, custom); SL_ENOMEM. An interval goes
+ * into a duration field for field (text is read as an interval), and into
+ * text as PostgreSQL's text. On any
  * error out is left as it was. */
 int sl_cql_encode_value(const sl_cql_type *type, const sl_value *value, sl_buffer *out,
                         sl_error *err);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/interval.h"
 #include "core/json.h"
 #include "sql/aggregate.h"
 #include "sql/eval.h"
@@ -48,6 +49,11 @@ static int write_constant(sl_buffer *out, const sl_value *value)
     if (value->type == SL_TYPE_TIMESTAMP) {
         int rc = sl_buffer_append_cstr(out, "TIMESTAMP ");
         return rc ? rc : sl_json_write(out, value);
+    }
+    if (value->type == SL_TYPE_INTERVAL) {   /* INTERVAL '1 day 02:00:00', which reads back as the same */
+        char text[SL_INTERVAL_TEXT_MAX];
+        sl_interval_format(value->interval, text);
+        return sl_buffer_printf(out, "INTERVAL '%s'", text);
     }
     return sl_json_write(out, value);
 }

@@ -3,7 +3,8 @@
  * numbers (uuid, random), and the C functions the table in functions.c
  * names. functions.c holds the table, the string and uuid functions;
  * functions_math.c the numbers; functions_text.c more of the strings;
- * functions_hash.c the digests. Not for use outside src/sql.
+ * functions_time.c the dates; functions_interval.c the intervals' fields,
+ * justify_* and make_interval; functions_hash.c the digests. Not for use outside src/sql.
  */
 #ifndef SL_SQL_FUNCTIONS_INTERNAL_H
 #define SL_SQL_FUNCTIONS_INTERNAL_H

@@ -85,3 +85,22 @@ def test_explain_refuses_an_unknown_pipeline_and_a_broken_file(sluice, workdir):
     done = sluice.run("sql", "explain", "bad.yaml", timeout=60)
     assert done.returncode == 2 and "division by zero" in done.stderr, done.describe()
     assert sluice.run("sql", timeout=60).returncode == 2
+
+
+def test_explain_prints_interval_constants_as_literals_that_read_back(sluice, workdir):
+    (workdir / "i.yaml").write_text("""\
+pipelines:
+  i:
+    source: { generator: { kind: users, count: 5, seed: 1 } }
+    transform:
+      sql: |
+        SELECT INTERVAL '1' DAY + INTERVAL '90' SECOND AS grace,
+               CAST(registered.date AS TIMESTAMP) + INTERVAL '-1-2' YEAR TO MONTH AS earlier
+        FROM input
+    sink: { stdio: {} }
+""")
+    done = sluice.run("sql", "explain", "i.yaml", timeout=60)
+    assert done.returncode == 0, done.describe()
+    lines = done.stdout.splitlines()
+    assert "  column grace = INTERVAL '1 day 00:01:30'" in lines, done.stdout
+    assert "  column earlier = (CAST(registered.date AS timestamp) + INTERVAL '-1 years -2 mons')" in lines, done.stdout

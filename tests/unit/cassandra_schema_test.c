@@ -53,6 +53,17 @@ Test(cassandra_schema, infers_types_over_the_whole_batch_and_writes_mixed_values
     sl_batch_free(batch);
 }
 
+Test(cassandra_schema, infers_text_for_intervals_as_for_strings)
+{
+    const char *lines[] = { "{\"iv\":0,\"mix\":\"a\"}", "{\"iv\":0,\"mix\":0}" };
+    sl_batch *batch = batch_of(lines, 2);
+    for (size_t i = 0; i < 2; i++) batch->records[i].value.object.members[0].value = sl_value_interval(1, 2, 3);
+    batch->records[1].value.object.members[1].value = sl_value_interval(0, 1, 0);
+    cr_assert_str_eq(sl_cassandra_infer_type(batch, "iv"), "text", "written as PostgreSQL's text");
+    cr_assert_str_eq(sl_cassandra_infer_type(batch, "mix"), "text");
+    sl_batch_free(batch);
+}
+
 Test(cassandra_schema, declared_types_win_and_the_rest_follow_the_sql_columns)
 {
     const char *lines[] = { "{\"id\":\"6a0b4c1e-7b0e-4a53-9f0e-1a2b3c4d5e6f\",\"age\":30,\"city\":\"Oslo\"}" };

@@ -545,6 +545,24 @@ Test(json, writer_prints_timestamps_bytes_and_ints_as_json)
                      "-9223372036854775808,9223372036854775807,0,true,null]");
 }
 
+Test(json, writer_prints_intervals_as_postgresql_text)
+{
+    sl_value items[] = {
+        sl_value_interval(0, 1, 2 * 3600000000LL + 3 * 60000000 + 4000000),
+        sl_value_interval(1, 0, 0),
+        sl_value_interval(0, 0, -1000000),
+        sl_value_interval(0, 0, 300000000),
+        sl_value_interval(0, 0, 0),
+        sl_value_interval(-14, 3, INT64_MIN),
+        sl_value_interval(INT32_MIN, INT32_MIN, 1500000),
+    };
+    sl_value array = { .type = SL_TYPE_ARRAY, .array = { items, sizeof items / sizeof items[0] } };
+    cr_assert_str_eq(write_text(&array),
+                     "[\"1 day 02:03:04\",\"1 mon\",\"-00:00:01\",\"00:05:00\",\"00:00:00\","
+                     "\"-1 years -2 mons +3 days -2562047788:00:54.775808\","
+                     "\"-178956970 years -8 mons -2147483648 days +00:00:01.5\"]");
+}
+
 Test(json, writer_appends_to_what_the_buffer_holds)
 {
     sl_buffer out = SL_BUFFER_INIT;
@@ -663,5 +681,8 @@ Test(json, key_text_is_kafka_like_for_every_kind_of_value)
     sl_str key;
     cr_assert_eq(sl_key_text(&stamp, &scratch, &key), SL_OK);
     cr_assert(sl_str_eq_cstr(key, "2023-11-14T22:13:20.123456Z"), "%.*s", (int)key.len, key.ptr);
+    sl_value span = sl_value_interval(0, 1, -1);
+    cr_assert_eq(sl_key_text(&span, &scratch, &key), SL_OK);
+    cr_assert(sl_str_eq_cstr(key, "1 day -00:00:00.000001"), "%.*s", (int)key.len, key.ptr);
     sl_buffer_free(&scratch);
 }

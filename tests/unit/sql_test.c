@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/value.h"
+#include "sql/interval.h"
 #include "sql/sql.h"
 
 static sl_arena *arena;
@@ -229,6 +230,36 @@ Test(sql, reads_literals)
     sl_value t = eval_expr("TIMESTAMP '2024-01-01 00:00:00'");
     cr_assert_eq(t.type, SL_TYPE_TIMESTAMP);
     cr_assert_eq(t.timestamp, 1704067200000000LL);
+}
+
+Test(sql, interval_literals_are_folded_to_their_three_fields)
+{
+    sl_value v = eval_expr("INTERVAL '1-2' YEAR TO MONTH + INTERVAL '3 days 00:00:01.5'");
+    cr_assert_eq(v.type, SL_TYPE_INTERVAL);
+    cr_assert_eq(v.interval.months, 14);
+    cr_assert_eq(v.interval.days, 3);
+    cr_assert_eq(v.interval.micros, 1500000);
+}
+
+/* What window functions read a constant interval with. */
+Test(sql, a_fixed_interval_has_a_length_in_micros_and_one_with_months_has_none)
+{
+    int64_t micros = 0;
+    sl_value ten_seconds = eval_expr("INTERVAL '10' SECOND");
+    cr_assert(sl_sql_interval_fixed_micros(&ten_seconds, &micros));
+    cr_assert_eq(micros, 10000000);
+    sl_value day_and_minute = eval_expr("INTERVAL '1 day 1 minute'");
+    cr_assert(sl_sql_interval_fixed_micros(&day_and_minute, &micros));
+    cr_assert_eq(micros, 86400000000LL + 60000000);
+    sl_value negative = eval_expr("-INTERVAL '1' HOUR");
+    cr_assert(sl_sql_interval_fixed_micros(&negative, &micros));
+    cr_assert_eq(micros, -3600000000LL);
+    sl_value month = eval_expr("INTERVAL '1' MONTH");
+    cr_assert_not(sl_sql_interval_fixed_micros(&month, &micros), "a month has no fixed length");
+    sl_value too_long = sl_value_interval(0, INT32_MAX, INT64_MAX);
+    cr_assert_not(sl_sql_interval_fixed_micros(&too_long, &micros), "past 64 bits of µs");
+    sl_value not_interval = sl_value_int(10);
+    cr_assert_not(sl_sql_interval_fixed_micros(&not_interval, &micros));
 }
 
 /* The one input type JSON cannot carry, so these stay out of tests/sql/. */

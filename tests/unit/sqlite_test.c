@@ -473,6 +473,7 @@ Test(sqlite, binds_values_of_every_type)
     add_field(&builder, "nil", sl_value_null());
     add_field(&builder, "when", sl_value_timestamp(1700000000123456));
     add_field(&builder, "ms", sl_value_timestamp(-1000));
+    add_field(&builder, "span", sl_value_interval(14, -3, 7200000000));
     add_field(&builder, "blob", (sl_value){ .type = SL_TYPE_BYTES, .string = { "\x01\x02", 2 } });
     sl_object_builder inner;
     sl_object_begin(&inner, batch->arena, 2);
@@ -498,6 +499,8 @@ Test(sqlite, binds_values_of_every_type)
     cr_assert_str_eq(query_text(db, "SELECT typeof(nil) FROM types"), "null");
     cr_assert_str_eq(query_text(db, "SELECT \"when\" FROM types"), "2023-11-14T22:13:20.123456Z");
     cr_assert_str_eq(query_text(db, "SELECT ms FROM types"), "1969-12-31T23:59:59.999000Z");
+    cr_assert_str_eq(query_text(db, "SELECT span FROM types"), "1 year 2 mons -3 days +02:00:00");
+    cr_assert_str_eq(query_text(db, "SELECT type FROM pragma_table_info('types') WHERE name = 'span'"), "TEXT");
     cr_assert_eq(query_int(db, "SELECT blob = x'0102' AND typeof(blob) = 'blob' FROM types"), 1);
     cr_assert_str_eq(query_text(db, "SELECT \"where\" FROM types"),
                      "{\"city\":\"Paris \\\"IX\\\"\",\"zip\":75009}");

@@ -11,6 +11,10 @@
  *   int and double mixed    double
  *   bool                    boolean
  *   timestamp               timestamp
+ *   interval                text, PostgreSQL's ("1 day 02:00:00"); a column
+ *                           declared (or existing as) duration gets a CQL
+ *                           duration, field for field (months, days, µs as
+ *                           ns), refused when the fields' signs differ
  *   bytes                   blob
  *   array                   list<text>
  *   object                  map<text, text>

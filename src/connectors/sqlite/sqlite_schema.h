@@ -3,7 +3,8 @@
  *
  * Type mapping (value → column type when the sink creates a table):
  *   int → INTEGER, double → REAL, bool → INTEGER (0/1), string → TEXT,
- *   timestamp → TEXT (ISO-8601 UTC), object/array → TEXT (JSON),
+ *   timestamp → TEXT (ISO-8601 UTC), interval → TEXT (PostgreSQL's, "1 day
+ *   02:00:00"), object/array → TEXT (JSON),
  *   bytes → BLOB, null or missing → TEXT.
  * Identifiers are always double-quoted with "" escaping, so any column name
  * a record can carry is safe in SQL text.
