@@ -127,8 +127,10 @@ static int read_option(sl_cql_reader *reader, sl_arena *arena, int depth, sl_cql
         sl_str name = { NULL, 0 };
         rc = sl_cql_get_string(reader, &name, "custom type class name", err);
         if (rc) return rc;
-        type = new_type(arena, SL_CQL_CUSTOM, 0);
-        if (type) {
+        /* Protocol v4 has no duration code: Cassandra sends it as this custom class. */
+        bool is_duration = sl_str_eq_cstr(name, "org.apache.cassandra.db.marshal.DurationType");
+        type = new_type(arena, is_duration ? SL_CQL_DURATION : SL_CQL_CUSTOM, 0);
+        if (type && !is_duration) {
             rc = copy_str(arena, name, &type->custom_class, err);
             if (rc) return rc;
         }

@@ -402,3 +402,43 @@ def test_the_seed_dag_under_sluice_server_ingests_a_day_into_cassandra(sluice, w
     finally:
         code = server.stop(timeout=120)
     assert code == 0, server.stderr()
+
+
+# ---- intervals: duration columns get CQL durations, text columns PostgreSQL's text ------------
+
+def test_intervals_go_into_duration_and_text_columns(sluice, workdir, cassandra_node):  # noqa: F811
+    from cassandra.util import Duration
+    keyspace = unique("spans")
+    lines = [{"id": "a", "took": "1 day 02:00:00.5"}, {"id": "b", "took": "-1 mon -3 days"},
+             {"id": "c", "took": "P1Y2M3W4DT5H6M7.000001S"}, {"id": "d", "took": "1 mon -1 day"}]
+    (workdir / "spans.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    node = cassandra_node
+    (workdir / "spans.yaml").write_text(f"""\
+pipelines:
+  spans:
+    source: {{ file: {{ path: spans.jsonl }} }}
+    transform:
+      sql: SELECT id, CAST(took AS INTERVAL) AS d, CAST(took AS INTERVAL) AS t FROM input
+    sink:
+      cassandra: {{ hosts: ['{node.contact_point}'], username: {node.username}, password: {node.password},
+                   keyspace: {keyspace}, create: true, table: spans, key: [id],
+                   columns: {{ id: text, d: duration, t: text }} }}
+""")
+    result = sluice.run("run", "spans.yaml", timeout=180)
+    assert result.returncode == 0, result.describe()
+    summary = parse_summary(result.stderr)
+    letters = [r for records in kafka_batch.read_topic(str(workdir / "data"), "spans.dlq").values() for r in records]
+    assert summary["spans"]["out"] == 3 and summary["spans"]["dlq"] == 1, \
+        [letter.header("sluice.error") for letter in letters]
+    s = session(node)
+    try:
+        rows = {r.id: (r.d, r.t) for r in s.execute(f"SELECT id, d, t FROM {keyspace}.spans")}
+    finally:
+        s.cluster.shutdown()
+    assert rows == {
+        "a": (Duration(0, 1, 7_200_500_000_000), "1 day 02:00:00.5"),
+        "b": (Duration(-1, -3, 0), "-1 mons -3 days"),
+        "c": (Duration(14, 25, 18_367_000_001_000), "1 year 2 mons 25 days 05:06:07.000001"),
+    }, rows
+    assert len(letters) == 1 and json.loads(letters[0].value)["id"] == "d"
+    assert "both signs" in (letters[0].header("sluice.error") or ""), letters[0].header("sluice.error")

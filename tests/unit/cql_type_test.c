@@ -60,6 +60,14 @@ Test(cql_type, reads_custom_list_set_and_map_options)
     cr_assert(sl_str_eq_cstr(type->custom_class, "a.B"));
     cr_assert_str_eq(format(type), "'a.B'");
 
+    /* Protocol v4 names a duration column by its class: it is a duration. */
+    const char duration_class[] = "org.apache.cassandra.db.marshal.DurationType";
+    uint8_t duration[4 + sizeof duration_class] = { 0x00, 0x00, 0x00, (uint8_t)(sizeof duration_class - 1) };
+    memcpy(duration + 4, duration_class, sizeof duration_class - 1);
+    type = read_ok(duration, sizeof duration - 1);
+    cr_assert_eq(type->code, SL_CQL_DURATION);
+    cr_assert_str_eq(format(type), "duration");
+
     const uint8_t list[] = { 0x00, 0x20, 0x00, 0x0D };
     type = read_ok(list, sizeof list);
     cr_assert_eq(type->code, SL_CQL_LIST);

@@ -32,11 +32,10 @@ int sl_cassandra_columns_from_node(const sl_node *node, sl_columns *out, sl_erro
             rc = sl_node_error(err, value, "cassandra sink: column '%s': %s", pair->key, type_err.message);
             break;
         }
-        if (type->code == SL_CQL_UDT || type->code == SL_CQL_TUPLE || type->code == SL_CQL_CUSTOM ||
-            type->code == SL_CQL_DURATION) {
+        if (type->code == SL_CQL_UDT || type->code == SL_CQL_TUPLE || type->code == SL_CQL_CUSTOM) {
             rc = sl_node_error(err, value, "cassandra sink: column '%s': '%s' is not a CQL type the sink writes "
                                "(text, ascii, int, bigint, smallint, tinyint, varint, decimal, float, double, "
-                               "boolean, timestamp, date, time, uuid, timeuuid, inet, blob, list, set, map)",
+                               "boolean, timestamp, date, time, duration, uuid, timeuuid, inet, blob, list, set, map)",
                                pair->key, value->scalar);
             break;
         }
