@@ -65,6 +65,8 @@ struct sl_aggregator {
     round *pending_head, *pending_tail;
     size_t n_pending;
     bool is_closing;             /* freeing: releases drop holds without acknowledging */
+    bool has_new_rows;           /* rows folded since the last advance */
+    int64_t advanced_us;         /* the watermark of the last advance (INT64_MIN: none) */
     char *state_path;
     int64_t loaded_final_us;     /* from the state file (INT64_MIN: none) */
     pthread_mutex_t checkpoint_mutex;   /* guards the three below (aggregator thread ↔ source thread) */
@@ -221,6 +223,7 @@ int sl_aggregator_new(const sl_sql_program *program, const sl_aggregator_conf *c
     a->loaded_final_us = INT64_MIN;
     a->final_us = INT64_MIN;
     a->written_final_us = INT64_MIN;
+    a->advanced_us = INT64_MIN;
     atomic_init(&a->watermark_us, INT64_MIN);
     atomic_init(&a->state_bytes, 0);
     pthread_mutex_init(&a->checkpoint_mutex, NULL);
@@ -352,6 +355,7 @@ int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *
         rc = outcome;
     }
     atomic_store(&a->state_bytes, sl_sql_windows_bytes(a->windows));
+    a->has_new_rows = true;
     drop(a, h);   /* the fold's own reference */
     return rc;
 }
@@ -385,7 +389,11 @@ int sl_aggregator_advance(sl_aggregator *a, int64_t now_ms, bool is_end, sl_erro
     int64_t watermark = compute_watermark(a, now_ms);
     atomic_store(&a->watermark_us, watermark);
     int64_t firing = is_end ? INT64_MAX : watermark;
-    if (firing == INT64_MIN) return SL_OK;
+    /* Nothing fires that did not before unless the watermark moved or rows
+     * came (a late one re-fires its window): idle ticks cost nothing. */
+    if (firing == INT64_MIN || (firing == a->advanced_us && !a->has_new_rows)) return SL_OK;
+    a->advanced_us = firing;
+    a->has_new_rows = false;
     round *r = calloc(1, sizeof *r);
     if (!r) return sl_error_set(err, SL_ENOMEM, "out of memory");
     r->watermark_us = watermark;

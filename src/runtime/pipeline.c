@@ -124,6 +124,24 @@ static int eval_joined(worker *self, const sl_record *record, sl_arena *arena, s
     return sl_sql_eval_joined(program, &record->value, found ? &row : NULL, arena, out, err);
 }
 
+bool sl_pipeline_parse_record(sl_pipeline *pipeline, sl_batch *batch, sl_record *record,
+                              const sl_json_projection *projection)
+{
+    if (!pipeline->needs_parse || record->has_value) return true;
+    /* With SQL, only what the statement reads is built (the rest is still
+     * checked); sinks then see the SQL's rows, not the input. */
+    sl_error err;
+    sl_error_clear(&err);
+    if (sl_json_parse_projected(batch->arena, record->raw.ptr, record->raw.len, projection, &record->value, &err)) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
+        sl_pipeline_dead_letter(pipeline, record, "parse", reason);
+        return false;
+    }
+    record->has_value = true;
+    return true;
+}
+
 static void process_batch(worker *self, inflight *slot)
 {
     if (self->pipeline->aggregate) {
@@ -141,18 +159,7 @@ static void process_batch(worker *self, inflight *slot)
     sl_error err;
     for (size_t i = 0; i < batch->n_records; i++) {
         sl_record *record = &batch->records[i];
-        if (pipeline->needs_parse && !record->has_value) {
-            /* With SQL, only what the statement reads is built (the rest is
-             * still checked); sinks then see the SQL's rows, not the input. */
-            if (sl_json_parse_projected(batch->arena, record->raw.ptr, record->raw.len, projection,
-                                        &record->value, &err)) {
-                char reason[600];
-                snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
-                sl_pipeline_dead_letter(pipeline, record, "parse", reason);
-                continue;
-            }
-            record->has_value = true;
-        }
+        if (!sl_pipeline_parse_record(pipeline, batch, record, projection)) continue;
         if (program) {
             sl_value row;
             int rc = self->lookup ? eval_joined(self, record, batch->arena, &row, &err)

@@ -165,16 +165,7 @@ void sl_pipeline_aggregate_prepare(sl_pipeline *pipeline, inflight *slot)
     uint64_t n_filtered = 0;
     for (size_t i = 0; i < batch->n_records; i++) {
         sl_record *record = &batch->records[i];
-        if (pipeline->needs_parse && !record->has_value) {
-            if (sl_json_parse_projected(batch->arena, record->raw.ptr, record->raw.len, projection, &record->value,
-                                        &err)) {
-                char reason[600];
-                snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
-                sl_pipeline_dead_letter(pipeline, record, "parse", reason);
-                continue;
-            }
-            record->has_value = true;
-        }
+        if (!sl_pipeline_parse_record(pipeline, batch, record, projection)) continue;
         int rc = sl_sql_group_prepare(program, &record->value, batch->arena, &slot->prepared[i], &err);
         if (rc < 0) {
             slot->prepared[i] = sl_value_null();

@@ -10,6 +10,7 @@
 
 #include "core/buffer.h"
 #include "core/histogram.h"
+#include "core/json.h"
 #include "core/queue.h"
 #include "runtime/ack.h"
 #include "runtime/dlq.h"
@@ -88,6 +89,12 @@ void sl_pipeline_fail(sl_pipeline *pipeline, const sl_error *err);
 /* Sends record to the dead-letter topic (fails the pipeline when it
  * cannot be stored). */
 void sl_pipeline_dead_letter(sl_pipeline *pipeline, const sl_record *record, const char *stage, const char *reason);
+
+/* Builds record's value from its raw JSON when the pipeline needs values
+ * (only what projection keeps); false when it is not JSON, sent to the
+ * dead letters. */
+bool sl_pipeline_parse_record(sl_pipeline *pipeline, sl_batch *batch, sl_record *record,
+                              const sl_json_projection *projection);
 
 /* Sets record->raw to its value's JSON text, in batch's arena. */
 int sl_pipeline_prepare_raw(sl_buffer *json, sl_batch *batch, sl_record *record);

@@ -80,6 +80,20 @@ static bool is_bare_name(const sl_sql_ast *ast, const char *word)
            strncasecmp(ast->steps[0].key.ptr, word, ast->steps[0].key.len) == 0;
 }
 
+/* A path as written ("bid.dateTime", "tags[0]"), for messages; its length. */
+static size_t path_text(const sl_sql_ast *path, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < path->n_steps && used + 24 < size; i++) {
+        const sl_sql_path_step *step = &path->steps[i];
+        if (step->is_index) used += (size_t)snprintf(out + used, size - used, "[%lld]", (long long)step->index);
+        else used += (size_t)snprintf(out + used, size - used, "%s%.*s", i ? "." : "",
+                                      (int)(step->key.len > 60 ? 60 : step->key.len), step->key.ptr);
+    }
+    return used < size ? used : size - 1;
+}
+
 static sl_sql_expr *slot_new(sl_sql_compiler *c, const sl_sql_ast *ast, size_t slot)
 {
     sl_sql_expr *expr = sl_arena_calloc(c->arena, sizeof *expr);
@@ -195,13 +209,7 @@ sl_sql_expr *sl_sql_resolve_grouped(sl_sql_compiler *c, const sl_sql_ast *ast, i
         return slot_new(c, ast, SL_SQL_SLOT_WINDOW_END);
     if (ast->kind == SL_AST_PATH) {
         char name[128];
-        size_t used = 0;
-        for (size_t i = 0; i < ast->n_steps && used < sizeof name - 24; i++) {
-            const sl_sql_path_step *step = &ast->steps[i];
-            if (step->is_index) used += (size_t)snprintf(name + used, sizeof name - used, "[%lld]", (long long)step->index);
-            else used += (size_t)snprintf(name + used, sizeof name - used, "%s%.*s", i ? "." : "",
-                                          (int)(step->key.len > 60 ? 60 : step->key.len), step->key.ptr);
-        }
+        path_text(ast, name, sizeof name);
         return fail(c, ast, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function",
                     name);
     }
@@ -277,13 +285,7 @@ static int build_window(sl_sql_compiler *c, sl_sql_grouping *grouping, const sl_
     window->time = sl_sql_resolve(c, call->descriptor, 0);
     if (!window->time) return c->err->code;
     char name[128];
-    size_t used = 0;
-    for (size_t i = 0; i < call->descriptor->n_steps && used < sizeof name - 24; i++) {
-        const sl_sql_path_step *step = &call->descriptor->steps[i];
-        if (step->is_index) used += (size_t)snprintf(name + used, sizeof name - used, "[%lld]", (long long)step->index);
-        else used += (size_t)snprintf(name + used, sizeof name - used, "%s%.*s", i ? "." : "",
-                                      (int)(step->key.len > 60 ? 60 : step->key.len), step->key.ptr);
-    }
+    size_t used = path_text(call->descriptor, name, sizeof name);
     window->time_name = sl_arena_strndup(c->arena, name, used);
     if (!window->time_name) return sl_error_set(c->err, SL_ENOMEM, "out of memory compiling SQL");
     int64_t values[2] = { 0, 0 };
