@@ -1,7 +1,7 @@
 -- Nexmark q3, local item suggestion: who sells in category 10 in Oregon,
--- Idaho or California (a join of auctions with their sellers). Written as
--- the Nexmark repo's Flink SQL, over the views person, auction and bid of
--- the input's events (as its ddl_views.sql); not yet runnable by sluice.
+-- Idaho or California (a regular join of auctions with their sellers).
+-- Written as the Nexmark repo's Flink SQL, over the views person and
+-- auction of the input's events (as its ddl_views.sql).
 WITH person AS (
     SELECT person.id AS id, person.name AS name, person.emailAddress AS emailAddress,
            person.creditCard AS creditCard, person.city AS city, person.state AS state,

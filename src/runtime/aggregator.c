@@ -39,6 +39,8 @@ typedef struct hold {
 typedef struct round {
     struct round *next;
     int64_t watermark_us;        /* what is final once the round is durable */
+    struct partition_mark *marks; /* what was read when it began: what it makes durable */
+    size_t n_marks;
     hold **released;
     size_t n_released, capacity;
     bool is_done;
@@ -62,6 +64,9 @@ struct sl_aggregator {
     atomic_int_fast64_t watermark_us;
     atomic_uint_fast64_t state_bytes;
     round *current;              /* collecting releases while windows fire */
+    hold **carried;              /* folds whose rows came out at once (a join's pairs): dropped by the next round */
+    size_t n_carried, carried_capacity;
+    bool has_emitted;            /* a row came out during this fold */
     round *pending_head, *pending_tail;
     size_t n_pending;
     bool is_closing;             /* freeing: releases drop holds without acknowledging */
@@ -119,6 +124,7 @@ static void release(void *context, void *h)
 static int emit(void *context, const sl_value *row, sl_error *err)
 {
     sl_aggregator *a = context;
+    a->has_emitted = true;
     return a->env.emit(a->env.context, row, err);
 }
 
@@ -257,6 +263,7 @@ int sl_aggregator_new(const sl_sql_program *program, const sl_aggregator_conf *c
 
 static void round_free(round *r)
 {
+    free(r->marks);
     free(r->released);
     free(r);
 }
@@ -272,6 +279,8 @@ void sl_aggregator_free(sl_aggregator *a)
         round_free(r);
         r = next;
     }
+    for (size_t i = 0; i < a->n_carried; i++) drop(a, a->carried[i]);
+    free(a->carried);
     pthread_mutex_destroy(&a->checkpoint_mutex);
     sl_arena_free(a->output_arena);
     free(a->marks);
@@ -308,6 +317,21 @@ static int64_t judging_watermark(const sl_aggregator *a)
     return w > a->loaded_final_us ? w : a->loaded_final_us;
 }
 
+/* Rows that came out while folding h are not durable yet: h's own
+ * reference goes to the next round, which drops it once they are. */
+static bool carry(sl_aggregator *a, hold *h)
+{
+    if (a->n_carried == a->carried_capacity) {
+        size_t capacity = a->carried_capacity ? a->carried_capacity * 2 : 16;
+        hold **grown = realloc(a->carried, capacity * sizeof *grown);
+        if (!grown) return true;   /* kept held: a commit delayed, nothing lost */
+        a->carried = grown;
+        a->carried_capacity = capacity;
+    }
+    a->carried[a->n_carried++] = h;
+    return true;
+}
+
 int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *prepared, sl_ack_ticket ticket,
                        sl_error *err)
 {
@@ -321,6 +345,7 @@ int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *
         return sl_error_set(err, SL_ENOMEM, "out of memory");
     }
     mark->last_seen_ms = now_ms;
+    a->has_emitted = false;
     int rc = SL_OK;
     for (size_t i = 0; i < batch->n_records && rc == SL_OK; i++) {
         if (prepared[i].type == SL_TYPE_NULL) continue;
@@ -356,6 +381,7 @@ int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *
     }
     atomic_store(&a->state_bytes, sl_sql_windows_bytes(a->windows));
     a->has_new_rows = true;
+    if (a->has_emitted && carry(a, h)) return rc;
     drop(a, h);   /* the fold's own reference */
     return rc;
 }
@@ -390,16 +416,31 @@ int sl_aggregator_advance(sl_aggregator *a, int64_t now_ms, bool is_end, sl_erro
     atomic_store(&a->watermark_us, watermark);
     int64_t firing = is_end ? INT64_MAX : watermark;
     /* Nothing fires that did not before unless the watermark moved or rows
-     * came (a late one re-fires its window): idle ticks cost nothing. */
-    if (firing == INT64_MIN || (firing == a->advanced_us && !a->has_new_rows)) return SL_OK;
+     * came (a late one re-fires its window): idle ticks cost nothing. Rows
+     * that came out while folding need a round to be durable in. */
+    bool is_idle = firing == INT64_MIN || (firing == a->advanced_us && !a->has_new_rows);
+    if (is_idle && !a->n_carried) return SL_OK;
     a->advanced_us = firing;
     a->has_new_rows = false;
     round *r = calloc(1, sizeof *r);
     if (!r) return sl_error_set(err, SL_ENOMEM, "out of memory");
     r->watermark_us = watermark;
+    r->marks = malloc((a->n_marks ? a->n_marks : 1) * sizeof *r->marks);
+    r->released = malloc((a->n_carried ? a->n_carried : 1) * sizeof *r->released);
+    if (!r->marks || !r->released) {
+        free(r->marks);
+        free(r->released);
+        free(r);
+        return sl_error_set(err, SL_ENOMEM, "out of memory");
+    }
+    if (a->n_marks) memcpy(r->marks, a->marks, a->n_marks * sizeof *r->marks);
+    r->n_marks = a->n_marks;
+    if (a->n_carried) memcpy(r->released, a->carried, a->n_carried * sizeof *r->released);
+    r->n_released = r->capacity = a->n_carried;
+    a->n_carried = 0;
     a->current = r;
     sl_arena_reset(a->output_arena);
-    int rc = sl_sql_windows_advance(a->windows, firing, a->output_arena, err);
+    int rc = is_idle ? SL_OK : sl_sql_windows_advance(a->windows, firing, a->output_arena, err);
     a->current = NULL;
     atomic_store(&a->state_bytes, sl_sql_windows_bytes(a->windows));
     if (rc) {
@@ -426,19 +467,12 @@ static void complete_rounds(sl_aggregator *a)
             /* Published before the holds are dropped, so a commit of what
              * they acknowledge finds the watermark that makes it safe. */
             pthread_mutex_lock(&a->checkpoint_mutex);
-            partition_mark *copy = realloc(a->final_marks, (a->n_marks ? a->n_marks : 1) * sizeof *copy);
-            if (copy) {
-                if (a->n_marks) memcpy(copy, a->marks, a->n_marks * sizeof *copy);
-                a->final_marks = copy;
-                a->n_final_marks = a->n_marks;
-                a->final_us = r->watermark_us;
-            }
+            free(a->final_marks);
+            a->final_marks = r->marks;   /* what was read before the round began is durable */
+            a->n_final_marks = r->n_marks;
+            r->marks = NULL;
+            a->final_us = r->watermark_us;
             pthread_mutex_unlock(&a->checkpoint_mutex);
-            if (!copy) {
-                /* Without the file's update the holds must stay. */
-                round_free(r);
-                continue;
-            }
         }
         for (size_t i = 0; i < r->n_released; i++) drop(a, r->released[i]);
         round_free(r);

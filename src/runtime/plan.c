@@ -392,13 +392,14 @@ static int load_event_time(loader *ld, sl_pipeline_plan *pipeline, const sl_tran
         const char *column = sl_sql_event_time_column(pipeline->program);
         if (transform->watermark && !column)
             rc = sl_diag_error_at(ld->diags, transform->watermark, "%s.watermark: the statement has no event-time "
-                                  "window (FROM TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), ...)) and the like)", where);
+                                  "window (FROM TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), ...)) and the like) nor "
+                                  "a join with time bounds", where);
         else if (transform->state && !sl_sql_is_grouped(pipeline->program))
             rc = sl_diag_error_at(ld->diags, transform->state, "%s.state: the statement keeps no state (no GROUP BY "
                                   "or aggregate)", where);
-        else if (watermark.column && column && strcmp(watermark.column, column) != 0)
+        else if (watermark.column && column && !sl_sql_is_event_time_column(pipeline->program, watermark.column))
             rc = sl_diag_error_at(ld->diags, sl_node_get(transform->watermark, "column"), "%s.watermark.column is "
-                                  "'%s' but the SQL's DESCRIPTOR names '%s': they must be the same column", where,
+                                  "'%s' but the SQL's event time is '%s': they must be the same column", where,
                                   watermark.column, column);
     }
     sl_options_free(sl_watermark_options, &watermark);

@@ -27,6 +27,7 @@
 #include "core/timefmt.h"
 #include "sql/cast.h"
 #include "sql/compile_internal.h"
+#include "sql/join_sides.h"
 #include "sql/lexer.h"
 #include "sql/parser.h"
 #include "sql/projection.h"
@@ -166,6 +167,16 @@ static sl_sql_expr *resolve_path(compiler *c, const sl_sql_ast *ast)
         n_steps--;
         expr->has_base = true;
         expr->base_slot = 1;
+    }
+    if (ast->join_side >= SL_SQL_JOIN_SIDE_WINDOW_START && !c->is_over_record) {
+        expr->kind = SL_EXPR_SLOT;   /* the pair's window_start or window_end */
+        expr->slot = (size_t)ast->join_side - 1;
+        return expr;
+    }
+    if (ast->join_side && !c->is_over_record) {
+        expr->has_base = true;   /* a stream join's left or right record */
+        expr->base_slot = (size_t)ast->join_side - 1;
+        expr->is_base_record = true;
     }
     if (c->lookup_alias.len && !expr->has_base && !c->is_over_record) {
         expr->has_base = true;   /* the record, beside the looked-up row */
@@ -699,7 +710,13 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
     }
     c.arena = program->arena;
     rc = sl_sql_parse(&tokens, scratch, &select, c.err);
-    if (rc == SL_OK) rc = sl_sql_inline_views(&select, scratch, c.err);
+    if (rc) goto fail;
+    if (select.join && select.join->is_stream) {
+        rc = sl_sql_compile_stream_join(&c, program, &select, scratch);
+        if (rc) goto fail;
+        goto done;
+    }
+    rc = sl_sql_inline_views(&select, scratch, c.err);
     if (rc) goto fail;
     if (!(select.from.len == 5 && strncasecmp(select.from.ptr, "input", 5) == 0)) {
         fail_at(&c, SL_ESQL, select.from_line, select.from_column,
@@ -756,6 +773,7 @@ int sl_sql_compile(const char *text, sl_sql_program **out, sl_error *err)
             goto fail;
         }
     }
+done:
     sl_arena_free(scratch);
     sl_sql_tokens_free(&tokens);
     *out = program;

@@ -17,6 +17,7 @@
 
 #include "sql/aggregate.h"
 #include "sql/compile_internal.h"
+#include "sql/windows.h"
 #include "sql/interval.h"
 
 struct sl_sql_group_context {
@@ -80,8 +81,7 @@ static bool is_bare_name(const sl_sql_ast *ast, const char *word)
            strncasecmp(ast->steps[0].key.ptr, word, ast->steps[0].key.len) == 0;
 }
 
-/* A path as written ("bid.dateTime", "tags[0]"), for messages; its length. */
-static size_t path_text(const sl_sql_ast *path, char *out, size_t size)
+size_t sl_sql_path_text(const sl_sql_ast *path, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
@@ -209,7 +209,7 @@ sl_sql_expr *sl_sql_resolve_grouped(sl_sql_compiler *c, const sl_sql_ast *ast, i
         return slot_new(c, ast, SL_SQL_SLOT_WINDOW_END);
     if (ast->kind == SL_AST_PATH) {
         char name[128];
-        path_text(ast, name, sizeof name);
+        sl_sql_path_text(ast, name, sizeof name);
         return fail(c, ast, "column '%s' must appear in the GROUP BY clause or be used in an aggregate function",
                     name);
     }
@@ -265,9 +265,9 @@ static const window_function window_functions[] = {
     { "session", SL_SQL_WINDOW_SESSION, 1, { "gap", NULL }, "SESSION(TABLE input, DESCRIPTOR(ts), gap)" },
 };
 
-static int build_window(sl_sql_compiler *c, sl_sql_grouping *grouping, const sl_sql_select *select)
+int sl_sql_build_window(sl_sql_compiler *c, const sl_sql_window_call *call, const sl_sql_ast *time,
+                        sl_sql_window_spec *window)
 {
-    const sl_sql_window_call *call = &select->window;
     const window_function *function = NULL;
     for (size_t i = 0; i < sizeof window_functions / sizeof window_functions[0]; i++)
         if (str_eq_nocase(call->function, (sl_str){ window_functions[i].name, strlen(window_functions[i].name) }))
@@ -280,12 +280,11 @@ static int build_window(sl_sql_compiler *c, sl_sql_grouping *grouping, const sl_
         return sl_error_set(c->err, SL_ESQL, "line %d column %d: %.*s takes %zu interval%s after the descriptor: %s",
                             call->line, call->column, (int)call->function.len, call->function.ptr, function->n_args,
                             function->n_args == 1 ? "" : "s", function->usage);
-    sl_sql_window_spec *window = &grouping->window;
     window->kind = function->kind;
-    window->time = sl_sql_resolve(c, call->descriptor, 0);
+    window->time = sl_sql_resolve(c, time, 0);
     if (!window->time) return c->err->code;
     char name[128];
-    size_t used = path_text(call->descriptor, name, sizeof name);
+    size_t used = sl_sql_path_text(time, name, sizeof name);
     window->time_name = sl_arena_strndup(c->arena, name, used);
     if (!window->time_name) return sl_error_set(c->err, SL_ENOMEM, "out of memory compiling SQL");
     int64_t values[2] = { 0, 0 };
@@ -303,10 +302,10 @@ static int build_window(sl_sql_compiler *c, sl_sql_grouping *grouping, const sl_
             return sl_error_set(c->err, SL_ESQL, "line %d column %d: the %s must be a whole multiple of the %s",
                                 call->args[1]->line, call->args[1]->column, function->arguments[1],
                                 function->arguments[0]);
-        if (window->size_us / window->slide_us > 1000)
-            return sl_error_set(c->err, SL_ESQL, "line %d column %d: %s puts each record in more than 1000 "
+        if (window->size_us / window->slide_us > SL_SQL_MAX_WINDOWS_PER_ROW)
+            return sl_error_set(c->err, SL_ESQL, "line %d column %d: %s puts each record in more than %d "
                                 "windows: make the %s larger", call->line, call->column, function->name,
-                                function->arguments[0]);
+                                SL_SQL_MAX_WINDOWS_PER_ROW, function->arguments[0]);
         break;
     case SL_SQL_WINDOW_SESSION: window->gap_us = values[0]; break;
     case SL_SQL_WINDOW_NONE: break;
@@ -363,7 +362,9 @@ int sl_sql_compile_grouped(sl_sql_compiler *c, sl_sql_program *program, const sl
     sl_sql_grouping *grouping = sl_arena_calloc(c->arena, sizeof *grouping);
     if (!grouping) return sl_error_set(c->err, SL_ENOMEM, "out of memory compiling SQL");
     sl_sql_group_context group = { .select = select, .grouping = grouping };
-    int rc = select->window.function.len ? build_window(c, grouping, select) : SL_OK;
+    int rc = SL_OK;
+    if (select->window.function.len)
+        rc = sl_sql_build_window(c, &select->window, select->window.descriptor, &grouping->window);
     if (rc == SL_OK) rc = build_keys(c, &group, select);
     if (rc) return rc;
     c->group = &group;

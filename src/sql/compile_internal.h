@@ -1,5 +1,6 @@
-/* compile_internal.h — what compile.c shares with compile_group.c: the
- * compiler's state and the resolver of one AST node. */
+/* compile_internal.h — what compile.c shares with compile_group.c,
+ * compile_lookup.c and compile_join.c: the compiler's state and the
+ * resolver of one AST node. */
 #ifndef SL_SQL_COMPILE_INTERNAL_H
 #define SL_SQL_COMPILE_INTERNAL_H
 
@@ -42,6 +43,20 @@ int sl_sql_compile_grouped(sl_sql_compiler *c, sl_sql_program *program, const sl
 /* A lookup join (select->join): its keys into program->lookup, and from
  * then on paths read [record, looked-up row] (c->lookup_alias set). */
 int sl_sql_compile_lookup(sl_sql_compiler *c, sl_sql_program *program, const sl_sql_select *select);
+
+/* call's window (TUMBLE, HOP, CUMULATE, SESSION) into window, its event
+ * time being time (the DESCRIPTOR's path, perhaps rewritten). */
+int sl_sql_build_window(sl_sql_compiler *c, const sl_sql_window_call *call, const sl_sql_ast *time,
+                        sl_sql_window_spec *window);
+
+/* A path as written ("bid.dateTime", "tags[0]"), for messages, into out;
+ * its length. */
+size_t sl_sql_path_text(const sl_sql_ast *path, char *out, size_t size);
+
+/* A join of two streams (select->join->is_stream): its sides, keys, time
+ * bounds or window, and the statement over the pair, into program. */
+int sl_sql_compile_stream_join(sl_sql_compiler *c, sl_sql_program *program, sl_sql_select *select,
+                               sl_arena *scratch);
 
 /* Does ast call an aggregate anywhere? */
 bool sl_sql_ast_has_aggregate(const sl_sql_ast *ast);

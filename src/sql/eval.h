@@ -56,6 +56,7 @@ struct sl_sql_expr {
     size_t slot;                       /* SLOT */
     bool has_base;                     /* PATH: from input's item base_slot (a lookup join's [record, row]) */
     size_t base_slot;
+    bool is_base_record;               /* has_base: that item is an input record (a stream join's side) */
 };
 
 /* A lookup join: per record, the key expressions (over the record) are
@@ -87,6 +88,41 @@ typedef struct sl_sql_window_spec {
     int64_t slide_us;         /* HOP: slide; CUMULATE: step */
     int64_t gap_us;           /* SESSION */
 } sl_sql_window_spec;
+
+/* A join of two streams. Per record, each side's filter says whether the
+ * record is one of its rows (a record may be a row of both); the prepared
+ * row is [row time, sides bitmask (1 left, 2 right), left time, right
+ * time, left keys..., right keys..., record], the row time being the
+ * earliest of its sides' (INT64_MIN in a regular join). The statement's
+ * columns, WHERE and the rest of ON read the pair [left record, right
+ * record, window_start, window_end, and each side's] (join_sides.h), a
+ * side NULL when an outer join keeps a row that matched nothing. */
+typedef enum sl_sql_join_kind {
+    SL_SQL_JOIN_REGULAR,      /* no time bound: rows are kept until the input ends */
+    SL_SQL_JOIN_INTERVAL,     /* right's time - left's time within [lower_us, upper_us] */
+    SL_SQL_JOIN_WINDOW,       /* both sides in the same window: pairs come out when it closes */
+} sl_sql_join_kind;
+
+typedef struct sl_sql_join_side {
+    const char *alias;
+    sl_sql_expr *filter;      /* the side's view's WHERE over the record; NULL: every record */
+    sl_sql_expr *time;        /* its event time over the record; NULL in a regular join */
+    const char *time_name;    /* as written, for messages */
+    sl_sql_expr **keys;       /* the join's n_keys equalities, this side's half, over the record */
+    bool is_kept;             /* an outer side: a row that matches nothing comes out with NULLs */
+} sl_sql_join_side;
+
+typedef struct sl_sql_stream_join {
+    sl_sql_join_kind kind;
+    sl_sql_join_side sides[2];
+    size_t n_keys;
+    int64_t lower_us, upper_us;   /* INTERVAL */
+    sl_sql_window_spec window;    /* WINDOW: both sides' (its time is the left's) */
+    sl_sql_expr *condition;   /* the rest of ON over the pair; NULL: none */
+    int line, column;
+} sl_sql_stream_join;
+
+enum { SL_SQL_JOINED_TIME = 0, SL_SQL_JOINED_SIDES = 1, SL_SQL_JOINED_LEFT_TIME = 2, SL_SQL_JOINED_FIRST_KEY = 4 };
 
 typedef struct sl_sql_aggregate_call {
     const struct sl_sql_aggregate *aggregate;
@@ -122,6 +158,7 @@ struct sl_sql_program {
     sl_sql_expr *where;        /* NULL without WHERE */
     sl_sql_grouping *grouping; /* NULL for a per-record statement */
     sl_sql_lookup *lookup;     /* NULL without a lookup join */
+    sl_sql_stream_join *stream_join; /* NULL without a join of two streams */
     int64_t limit;             /* LIMIT: rows the statement gives at most; -1 without */
     const sl_json_projection *projection; /* input the statement reads; NULL = all */
 };

@@ -5,25 +5,12 @@
  * what was expected and what token was found, at that token's position.
  * Nesting is bounded (MAX_DEPTH) so hostile input cannot exhaust the stack.
  */
-#include "sql/parser.h"
+#include "sql/parser_internal.h"
 
 #include <string.h>
 #include <strings.h>
 
 #include "core/interval.h"
-
-#define MAX_DEPTH 200
-
-typedef struct parser {
-    const sl_sql_token *tokens;
-    size_t pos;
-    sl_arena *arena;
-    sl_error *err;
-    int depth;
-} parser;
-
-static sl_sql_ast *parse_expr(parser *p);
-static bool parse_select(parser *p, sl_sql_select *out);
 
 const char *sl_sql_operator_name(sl_sql_operator op)
 {
@@ -56,37 +43,37 @@ const char *sl_sql_operator_name(sl_sql_operator op)
     return "?";
 }
 
-static const sl_sql_token *peek(const parser *p)
+const sl_sql_token *sl_sql_parser_peek(const sl_sql_parser *p)
 {
     return &p->tokens[p->pos];
 }
 
-static const sl_sql_token *peek_at(const parser *p, size_t ahead)
+const sl_sql_token *sl_sql_parser_peek_at(const sl_sql_parser *p, size_t ahead)
 {
     size_t i = p->pos;
     for (size_t k = 0; k < ahead && p->tokens[i].kind != SL_TOKEN_END; k++) i++;
     return &p->tokens[i];
 }
 
-static const sl_sql_token *next(parser *p)
+const sl_sql_token *sl_sql_parser_next(sl_sql_parser *p)
 {
     const sl_sql_token *token = &p->tokens[p->pos];
     if (token->kind != SL_TOKEN_END) p->pos++;
     return token;
 }
 
-static bool accept(parser *p, sl_sql_token_kind kind)
+bool sl_sql_parser_accept(sl_sql_parser *p, sl_sql_token_kind kind)
 {
-    if (peek(p)->kind != kind) return false;
-    next(p);
+    if (sl_sql_parser_peek(p)->kind != kind) return false;
+    sl_sql_parser_next(p);
     return true;
 }
 
 /* Reports "expected <what>, found '<token>'" at the current token. The
  * parser stops at the first error, so err is set only once. */
-static void *fail_expected(parser *p, const char *what)
+void *sl_sql_parser_fail_expected(sl_sql_parser *p, const char *what)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     if (p->err && p->err->code) return NULL;
     if (t->kind == SL_TOKEN_END)
         sl_error_set(p->err, SL_ESQL, "line %d column %d: expected %s, found end of input",
@@ -97,29 +84,29 @@ static void *fail_expected(parser *p, const char *what)
     return NULL;
 }
 
-static void *fail_memory(parser *p)
+void *sl_sql_parser_fail_memory(sl_sql_parser *p)
 {
     if (!(p->err && p->err->code)) sl_error_set(p->err, SL_ENOMEM, "out of memory parsing SQL");
     return NULL;
 }
 
-static bool expect(parser *p, sl_sql_token_kind kind, const char *what)
+bool sl_sql_parser_expect(sl_sql_parser *p, sl_sql_token_kind kind, const char *what)
 {
-    if (accept(p, kind)) return true;
-    fail_expected(p, what);
+    if (sl_sql_parser_accept(p, kind)) return true;
+    sl_sql_parser_fail_expected(p, what);
     return false;
 }
 
-static sl_sql_ast *node_new(parser *p, sl_sql_ast_kind kind, const sl_sql_token *at, size_t n_args)
+static sl_sql_ast *node_new(sl_sql_parser *p, sl_sql_ast_kind kind, const sl_sql_token *at, size_t n_args)
 {
     sl_sql_ast *node = sl_arena_calloc(p->arena, sizeof *node);
-    if (!node) return fail_memory(p);
+    if (!node) return sl_sql_parser_fail_memory(p);
     node->kind = kind;
     node->line = at->line;
     node->column = at->column;
     if (n_args) {
         node->args = sl_arena_calloc(p->arena, n_args * sizeof *node->args);
-        if (!node->args) return fail_memory(p);
+        if (!node->args) return sl_sql_parser_fail_memory(p);
         node->n_args = n_args;
     }
     return node;
@@ -127,7 +114,7 @@ static sl_sql_ast *node_new(parser *p, sl_sql_ast_kind kind, const sl_sql_token 
 
 /* The contents of a quoted token with its doubled quotes undone. Points into
  * the text when there is nothing to undo. */
-static bool unquote(parser *p, const sl_sql_token *t, sl_str *out)
+bool sl_sql_parser_unquote(sl_sql_parser *p, const sl_sql_token *t, sl_str *out)
 {
     char quote = t->text[0];
     const char *body = t->text + 1;
@@ -138,7 +125,7 @@ static bool unquote(parser *p, const sl_sql_token *t, sl_str *out)
     }
     char *copy = sl_arena_alloc(p->arena, body_len + 1);
     if (!copy) {
-        fail_memory(p);
+        sl_sql_parser_fail_memory(p);
         return false;
     }
     size_t n = 0;
@@ -151,7 +138,7 @@ static bool unquote(parser *p, const sl_sql_token *t, sl_str *out)
     return true;
 }
 
-static bool is_name_token(const sl_sql_token *t)
+bool sl_sql_parser_is_name_token(const sl_sql_token *t)
 {
     return t->kind == SL_TOKEN_IDENT || t->kind == SL_TOKEN_QUOTED_IDENT;
 }
@@ -159,35 +146,35 @@ static bool is_name_token(const sl_sql_token *t)
 /* A path: name ( '.' name | '[' integer ']' )*. A keyword written right
  * after a dot is a member name too (`a.end`); with space between (`a. FROM`)
  * it stays a keyword, so a dangling dot is reported where it is. */
-static sl_sql_ast *parse_path(parser *p)
+sl_sql_ast *sl_sql_parser_parse_path(sl_sql_parser *p)
 {
-    const sl_sql_token *first = peek(p);
+    const sl_sql_token *first = sl_sql_parser_peek(p);
     sl_sql_ast *node = node_new(p, SL_AST_PATH, first, 0);
     if (!node) return NULL;
     size_t capacity = 0;
     bool is_first = true;
     for (;;) {
         sl_sql_path_step step = { 0 };
-        const sl_sql_token *t = peek(p);
+        const sl_sql_token *t = sl_sql_parser_peek(p);
         if (is_first || t->kind == SL_TOKEN_DOT) {
-            if (!is_first) next(p);
+            if (!is_first) sl_sql_parser_next(p);
             const sl_sql_token *dot = t;
-            t = peek(p);
+            t = sl_sql_parser_peek(p);
             bool is_keyword_name = !is_first && sl_sql_token_is_keyword(t->kind) &&
                                    t->text == dot->text + 1;
-            if (!is_name_token(t) && !is_keyword_name) return fail_expected(p, "a name");
-            next(p);
+            if (!sl_sql_parser_is_name_token(t) && !is_keyword_name) return sl_sql_parser_fail_expected(p, "a name");
+            sl_sql_parser_next(p);
             step.is_quoted = t->kind == SL_TOKEN_QUOTED_IDENT;
             if (step.is_quoted) {
-                if (!unquote(p, t, &step.key)) return NULL;
+                if (!sl_sql_parser_unquote(p, t, &step.key)) return NULL;
             } else {
                 step.key = (sl_str){ t->text, t->len };
             }
         } else if (t->kind == SL_TOKEN_LBRACKET) {
-            next(p);
-            const sl_sql_token *index = peek(p);
-            if (index->kind != SL_TOKEN_INTEGER) return fail_expected(p, "an array index");
-            next(p);
+            sl_sql_parser_next(p);
+            const sl_sql_token *index = sl_sql_parser_peek(p);
+            if (index->kind != SL_TOKEN_INTEGER) return sl_sql_parser_fail_expected(p, "an array index");
+            sl_sql_parser_next(p);
             step.is_index = true;
             step.index = 0;
             for (size_t i = 0; i < index->len; i++) {
@@ -198,7 +185,7 @@ static sl_sql_ast *parse_path(parser *p)
                 }
                 step.index = step.index * 10 + (index->text[i] - '0');
             }
-            if (!expect(p, SL_TOKEN_RBRACKET, "']'")) return NULL;
+            if (!sl_sql_parser_expect(p, SL_TOKEN_RBRACKET, "']'")) return NULL;
         } else {
             break;
         }
@@ -208,7 +195,7 @@ static sl_sql_ast *parse_path(parser *p)
             sl_sql_path_step *grown =
                 sl_arena_realloc(p->arena, node->steps, capacity * sizeof *grown,
                                  grown_capacity * sizeof *grown);
-            if (!grown) return fail_memory(p);
+            if (!grown) return sl_sql_parser_fail_memory(p);
             node->steps = grown;
             capacity = grown_capacity;
         }
@@ -218,57 +205,57 @@ static sl_sql_ast *parse_path(parser *p)
 }
 
 /* A type name after AS or ::, e.g. INT, DOUBLE PRECISION, VARCHAR(255). */
-static bool parse_type_name(parser *p, sl_sql_ast *cast)
+static bool parse_type_name(sl_sql_parser *p, sl_sql_ast *cast)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     if (t->kind != SL_TOKEN_IDENT) {
-        fail_expected(p, "a type name");
+        sl_sql_parser_fail_expected(p, "a type name");
         return false;
     }
-    next(p);
+    sl_sql_parser_next(p);
     cast->text = (sl_str){ t->text, t->len };
     if (t->len == 6 && strncasecmp(t->text, "double", 6) == 0) {
-        const sl_sql_token *precision = peek(p);
+        const sl_sql_token *precision = sl_sql_parser_peek(p);
         if (precision->kind == SL_TOKEN_IDENT && precision->len == 9 &&
             strncasecmp(precision->text, "precision", 9) == 0)
-            next(p);
+            sl_sql_parser_next(p);
     }
-    if (accept(p, SL_TOKEN_LPAREN)) { /* a length or precision, not enforced */
-        if (!expect(p, SL_TOKEN_INTEGER, "a length")) return false;
-        if (accept(p, SL_TOKEN_COMMA) && !expect(p, SL_TOKEN_INTEGER, "a scale")) return false;
-        if (!expect(p, SL_TOKEN_RPAREN, "')'")) return false;
+    if (sl_sql_parser_accept(p, SL_TOKEN_LPAREN)) { /* a length or precision, not enforced */
+        if (!sl_sql_parser_expect(p, SL_TOKEN_INTEGER, "a length")) return false;
+        if (sl_sql_parser_accept(p, SL_TOKEN_COMMA) && !sl_sql_parser_expect(p, SL_TOKEN_INTEGER, "a scale")) return false;
+        if (!sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')'")) return false;
     }
     return true;
 }
 
-static sl_sql_ast *parse_call(parser *p)
+static sl_sql_ast *parse_call(sl_sql_parser *p)
 {
-    const sl_sql_token *name = next(p);
-    next(p); /* '(' */
+    const sl_sql_token *name = sl_sql_parser_next(p);
+    sl_sql_parser_next(p); /* '(' */
     sl_sql_ast *args[64];
     size_t n_args = 0;
     bool is_star = false, is_distinct = false;
-    if (peek(p)->kind == SL_TOKEN_STAR) {
+    if (sl_sql_parser_peek(p)->kind == SL_TOKEN_STAR) {
         /* count(*): the compiler says which functions may take it. */
-        next(p);
-        if (!expect(p, SL_TOKEN_RPAREN, "')' after *")) return NULL;
+        sl_sql_parser_next(p);
+        if (!sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')' after *")) return NULL;
         is_star = true;
-    } else if (accept(p, SL_TOKEN_DISTINCT)) {
+    } else if (sl_sql_parser_accept(p, SL_TOKEN_DISTINCT)) {
         is_distinct = true;
-        if (peek(p)->kind == SL_TOKEN_RPAREN) return fail_expected(p, "an expression after DISTINCT");
+        if (sl_sql_parser_peek(p)->kind == SL_TOKEN_RPAREN) return sl_sql_parser_fail_expected(p, "an expression after DISTINCT");
     }
-    if (!is_star && !accept(p, SL_TOKEN_RPAREN)) {
+    if (!is_star && !sl_sql_parser_accept(p, SL_TOKEN_RPAREN)) {
         do {
             if (n_args == sizeof args / sizeof args[0]) {
                 sl_error_set(p->err, SL_ESQL, "line %d column %d: too many arguments to %.*s()",
                              name->line, name->column, (int)name->len, name->text);
                 return NULL;
             }
-            args[n_args] = parse_expr(p);
+            args[n_args] = sl_sql_parser_parse_expr(p);
             if (!args[n_args]) return NULL;
             n_args++;
-        } while (accept(p, SL_TOKEN_COMMA));
-        if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
+        } while (sl_sql_parser_accept(p, SL_TOKEN_COMMA));
+        if (!sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
     }
     sl_sql_ast *node = node_new(p, SL_AST_CALL, name, n_args);
     if (!node) return NULL;
@@ -280,35 +267,35 @@ static sl_sql_ast *parse_call(parser *p)
 }
 
 /* CASE [operand] WHEN w THEN r ... [ELSE e] END. */
-static sl_sql_ast *parse_case(parser *p)
+static sl_sql_ast *parse_case(sl_sql_parser *p)
 {
-    const sl_sql_token *start = next(p);
+    const sl_sql_token *start = sl_sql_parser_next(p);
     sl_sql_ast *operand = NULL, *parts[256];
     size_t n_parts = 0;
-    if (peek(p)->kind == SL_TOKEN_END_KW) return fail_expected(p, "WHEN");
-    if (peek(p)->kind != SL_TOKEN_WHEN) {
-        operand = parse_expr(p);
+    if (sl_sql_parser_peek(p)->kind == SL_TOKEN_END_KW) return sl_sql_parser_fail_expected(p, "WHEN");
+    if (sl_sql_parser_peek(p)->kind != SL_TOKEN_WHEN) {
+        operand = sl_sql_parser_parse_expr(p);
         if (!operand) return NULL;
     }
-    while (accept(p, SL_TOKEN_WHEN)) {
+    while (sl_sql_parser_accept(p, SL_TOKEN_WHEN)) {
         if (n_parts + 2 > sizeof parts / sizeof parts[0]) {
             sl_error_set(p->err, SL_ESQL, "line %d column %d: more than %zu WHEN branches in one CASE", start->line,
                          start->column, sizeof parts / sizeof parts[0] / 2);
             return NULL;
         }
-        parts[n_parts] = parse_expr(p);
-        if (!parts[n_parts] || !expect(p, SL_TOKEN_THEN, "THEN")) return NULL;
-        parts[n_parts + 1] = parse_expr(p);
+        parts[n_parts] = sl_sql_parser_parse_expr(p);
+        if (!parts[n_parts] || !sl_sql_parser_expect(p, SL_TOKEN_THEN, "THEN")) return NULL;
+        parts[n_parts + 1] = sl_sql_parser_parse_expr(p);
         if (!parts[n_parts + 1]) return NULL;
         n_parts += 2;
     }
-    if (n_parts == 0) return fail_expected(p, "WHEN");
+    if (n_parts == 0) return sl_sql_parser_fail_expected(p, "WHEN");
     sl_sql_ast *otherwise = NULL;
-    if (accept(p, SL_TOKEN_ELSE)) {
-        otherwise = parse_expr(p);
+    if (sl_sql_parser_accept(p, SL_TOKEN_ELSE)) {
+        otherwise = sl_sql_parser_parse_expr(p);
         if (!otherwise) return NULL;
     }
-    if (!expect(p, SL_TOKEN_END_KW, "WHEN, ELSE or END")) return NULL;
+    if (!sl_sql_parser_expect(p, SL_TOKEN_END_KW, "WHEN, ELSE or END")) return NULL;
     sl_sql_ast *node = node_new(p, SL_AST_CASE, start, n_parts + 2);
     if (!node) return NULL;
     node->args[0] = operand;
@@ -318,57 +305,57 @@ static sl_sql_ast *parse_case(parser *p)
 }
 
 /* CAST(x AS type), or TRY_CAST(x AS type): NULL where x does not convert. */
-static sl_sql_ast *parse_cast(parser *p, bool is_try)
+static sl_sql_ast *parse_cast(sl_sql_parser *p, bool is_try)
 {
-    const sl_sql_token *t = next(p);
-    if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
+    const sl_sql_token *t = sl_sql_parser_next(p);
+    if (!sl_sql_parser_expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
     sl_sql_ast *node = node_new(p, SL_AST_CAST, t, 1);
     if (!node) return NULL;
     node->is_try = is_try;
-    node->args[0] = parse_expr(p);
-    if (!node->args[0] || !expect(p, SL_TOKEN_AS, "AS")) return NULL;
-    if (!parse_type_name(p, node) || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    node->args[0] = sl_sql_parser_parse_expr(p);
+    if (!node->args[0] || !sl_sql_parser_expect(p, SL_TOKEN_AS, "AS")) return NULL;
+    if (!parse_type_name(p, node) || !sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
     return node;
 }
 
-static sl_sql_ast *parse_concat(parser *p);
+static sl_sql_ast *parse_concat(sl_sql_parser *p);
 
 /* POSITION(sub IN s) is strpos(s, sub). */
-static sl_sql_ast *parse_position(parser *p)
+static sl_sql_ast *parse_position(sl_sql_parser *p)
 {
-    const sl_sql_token *name = next(p);
-    next(p);   /* ( */
+    const sl_sql_token *name = sl_sql_parser_next(p);
+    sl_sql_parser_next(p);   /* ( */
     sl_sql_ast *node = node_new(p, SL_AST_CALL, name, 2);
     if (!node) return NULL;
     node->text = SL_STR_LIT("strpos");
     node->args[1] = parse_concat(p);
-    if (!node->args[1] || !expect(p, SL_TOKEN_IN, "IN")) return NULL;
+    if (!node->args[1] || !sl_sql_parser_expect(p, SL_TOKEN_IN, "IN")) return NULL;
     node->args[0] = parse_concat(p);
-    if (!node->args[0] || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    if (!node->args[0] || !sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
     return node;
 }
 
 /* EXTRACT(field FROM x) is date_part('field', x). */
-static sl_sql_ast *parse_extract(parser *p)
+static sl_sql_ast *parse_extract(sl_sql_parser *p)
 {
-    const sl_sql_token *name = next(p);
-    next(p);   /* ( */
-    const sl_sql_token *field = next(p);
-    if (field->kind != SL_TOKEN_IDENT) return fail_expected(p, "a field name (year, month, day, hour, epoch...)");
-    next(p);   /* FROM */
+    const sl_sql_token *name = sl_sql_parser_next(p);
+    sl_sql_parser_next(p);   /* ( */
+    const sl_sql_token *field = sl_sql_parser_next(p);
+    if (field->kind != SL_TOKEN_IDENT) return sl_sql_parser_fail_expected(p, "a field name (year, month, day, hour, epoch...)");
+    sl_sql_parser_next(p);   /* FROM */
     sl_sql_ast *node = node_new(p, SL_AST_CALL, name, 2);
     if (!node) return NULL;
     node->text = SL_STR_LIT("date_part");
     node->args[0] = node_new(p, SL_AST_STRING, field, 0);
     if (!node->args[0]) return NULL;
     node->args[0]->text = (sl_str){ field->text, field->len };
-    node->args[1] = parse_expr(p);
-    if (!node->args[1] || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+    node->args[1] = sl_sql_parser_parse_expr(p);
+    if (!node->args[1] || !sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
     return node;
 }
 
 /* Whether t is the bare word word (any case): AT, TIME, ZONE are names, not keywords. */
-static bool is_word(const sl_sql_token *t, const char *word)
+bool sl_sql_parser_is_word(const sl_sql_token *t, const char *word)
 {
     size_t len = strlen(word);
     return t->kind == SL_TOKEN_IDENT && t->len == len && strncasecmp(t->text, word, len) == 0;
@@ -392,23 +379,23 @@ static unsigned interval_field_of(const sl_sql_token *t)
  * the fields the text gives (INTERVAL '02:30' HOUR TO MINUTE); without one,
  * the text says (INTERVAL '1 day 2 hours', PostgreSQL's free form). The
  * text is read by the compiler, which knows the fields. */
-static sl_sql_ast *parse_interval_literal(parser *p)
+static sl_sql_ast *parse_interval_literal(sl_sql_parser *p)
 {
-    const sl_sql_token *start = next(p);
+    const sl_sql_token *start = sl_sql_parser_next(p);
     sl_sql_ast *node = node_new(p, SL_AST_INTERVAL, start, 0);
-    if (!node || !unquote(p, peek(p), &node->text)) return NULL;
-    next(p);
+    if (!node || !sl_sql_parser_unquote(p, sl_sql_parser_peek(p), &node->text)) return NULL;
+    sl_sql_parser_next(p);
     node->interval_fields = SL_INTERVAL_ALL_FIELDS;
-    const sl_sql_token *first = peek(p);
+    const sl_sql_token *first = sl_sql_parser_peek(p);
     unsigned from = interval_field_of(first);
     if (!from) return node;
-    next(p);
+    sl_sql_parser_next(p);
     unsigned to = from;
-    if (is_word(peek(p), "to")) {
-        next(p);
-        to = interval_field_of(peek(p));
-        if (to <= from) return fail_expected(p, "a smaller field after TO (MONTH, HOUR, MINUTE or SECOND)");
-        next(p);
+    if (sl_sql_parser_is_word(sl_sql_parser_peek(p), "to")) {
+        sl_sql_parser_next(p);
+        to = interval_field_of(sl_sql_parser_peek(p));
+        if (to <= from) return sl_sql_parser_fail_expected(p, "a smaller field after TO (MONTH, HOUR, MINUTE or SECOND)");
+        sl_sql_parser_next(p);
     }
     unsigned fields = (to << 1) - from;   /* every field from `from` down to `to` */
     if (!sl_interval_fields_valid(fields)) {
@@ -422,9 +409,9 @@ static sl_sql_ast *parse_interval_literal(parser *p)
     return node;
 }
 
-static sl_sql_ast *parse_primary(parser *p)
+static sl_sql_ast *parse_primary(sl_sql_parser *p)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     sl_sql_ast *node;
     switch (t->kind) {
     case SL_TOKEN_INTEGER:
@@ -432,12 +419,12 @@ static sl_sql_ast *parse_primary(parser *p)
         node = node_new(p, t->kind == SL_TOKEN_INTEGER ? SL_AST_INTEGER : SL_AST_DECIMAL, t, 0);
         if (!node) return NULL;
         node->text = (sl_str){ t->text, t->len };
-        next(p);
+        sl_sql_parser_next(p);
         return node;
     case SL_TOKEN_STRING:
         node = node_new(p, SL_AST_STRING, t, 0);
-        if (!node || !unquote(p, t, &node->text)) return NULL;
-        next(p);
+        if (!node || !sl_sql_parser_unquote(p, t, &node->text)) return NULL;
+        sl_sql_parser_next(p);
         return node;
     case SL_TOKEN_TRUE:
     case SL_TOKEN_FALSE:
@@ -446,81 +433,81 @@ static sl_sql_ast *parse_primary(parser *p)
                            : t->kind == SL_TOKEN_FALSE ? SL_AST_FALSE
                                                        : SL_AST_NULL,
                         t, 0);
-        next(p);
+        sl_sql_parser_next(p);
         return node;
     case SL_TOKEN_LPAREN:
-        next(p);
-        node = parse_expr(p);
-        if (!node || !expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
+        sl_sql_parser_next(p);
+        node = sl_sql_parser_parse_expr(p);
+        if (!node || !sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "')'")) return NULL;
         return node;
     case SL_TOKEN_CAST:
         return parse_cast(p, false);
     case SL_TOKEN_IDENT:
-        if (t->len == 8 && strncasecmp(t->text, "try_cast", 8) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
+        if (t->len == 8 && strncasecmp(t->text, "try_cast", 8) == 0 && sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
             return parse_cast(p, true);
-        if (t->len == 7 && strncasecmp(t->text, "extract", 7) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN &&
-            peek_at(p, 3)->kind == SL_TOKEN_FROM)
+        if (t->len == 7 && strncasecmp(t->text, "extract", 7) == 0 && sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_LPAREN &&
+            sl_sql_parser_peek_at(p, 3)->kind == SL_TOKEN_FROM)
             return parse_extract(p);
-        if (t->len == 8 && strncasecmp(t->text, "position", 8) == 0 && peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
+        if (t->len == 8 && strncasecmp(t->text, "position", 8) == 0 && sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_LPAREN)
             return parse_position(p);
-        if (peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
+        if (sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_LPAREN) return parse_call(p);
         if (t->len == 9 && strncasecmp(t->text, "timestamp", 9) == 0 &&
-            peek_at(p, 1)->kind == SL_TOKEN_STRING) {
-            next(p);
+            sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_STRING) {
+            sl_sql_parser_next(p);
             node = node_new(p, SL_AST_TIMESTAMP, t, 0);
-            if (!node || !unquote(p, peek(p), &node->text)) return NULL;
-            next(p);
+            if (!node || !sl_sql_parser_unquote(p, sl_sql_parser_peek(p), &node->text)) return NULL;
+            sl_sql_parser_next(p);
             return node;
         }
-        if (is_word(t, "interval") && peek_at(p, 1)->kind == SL_TOKEN_STRING) return parse_interval_literal(p);
-        return parse_path(p);
+        if (sl_sql_parser_is_word(t, "interval") && sl_sql_parser_peek_at(p, 1)->kind == SL_TOKEN_STRING) return parse_interval_literal(p);
+        return sl_sql_parser_parse_path(p);
     case SL_TOKEN_QUOTED_IDENT:
-        return parse_path(p);
+        return sl_sql_parser_parse_path(p);
     case SL_TOKEN_CASE:
         return parse_case(p);
     default:
-        return fail_expected(p, "expression");
+        return sl_sql_parser_fail_expected(p, "expression");
     }
 }
 
 /* primary ( '::' type )* */
 /* Counts one more level of nesting at t; false (with the error set) past
  * MAX_DEPTH, so hostile input cannot exhaust the stack. */
-static bool enter_nesting(parser *p, const sl_sql_token *t)
+static bool enter_nesting(sl_sql_parser *p, const sl_sql_token *t)
 {
     if (++p->depth <= MAX_DEPTH) return true;
     sl_error_set(p->err, SL_ESQL, "line %d column %d: expression nested too deeply", t->line, t->column);
     return false;
 }
 
-static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token *at, sl_sql_ast *left,
+static sl_sql_ast *binary_new(sl_sql_parser *p, sl_sql_operator op, const sl_sql_token *at, sl_sql_ast *left,
                               sl_sql_ast *right);
-static sl_sql_ast *parse_unary(parser *p);
+static sl_sql_ast *parse_unary(sl_sql_parser *p);
 
 
 /* x::type, and JSON's x -> key and x ->> key (left to right, binding as
  * tightly as ::, as in PostgreSQL). */
-static sl_sql_ast *parse_postfix(parser *p)
+static sl_sql_ast *parse_postfix(sl_sql_parser *p)
 {
     sl_sql_ast *node = parse_primary(p);
     for (;;) {
-        const sl_sql_token *t = peek(p);
+        const sl_sql_token *t = sl_sql_parser_peek(p);
         if (!node) return NULL;
         if (t->kind == SL_TOKEN_DOUBLE_COLON) {
-            sl_sql_ast *cast = node_new(p, SL_AST_CAST, next(p), 1);
+            sl_sql_ast *cast = node_new(p, SL_AST_CAST, sl_sql_parser_next(p), 1);
             if (!cast) return NULL;
             cast->args[0] = node;
             if (!parse_type_name(p, cast)) return NULL;
             node = cast;
-        } else if (is_word(t, "at") && is_word(peek_at(p, 1), "time") && is_word(peek_at(p, 2), "zone")) {
-            next(p);
-            next(p);
-            next(p);
+        } else if (sl_sql_parser_is_word(t, "at") && sl_sql_parser_is_word(sl_sql_parser_peek_at(p, 1), "time") && sl_sql_parser_is_word(sl_sql_parser_peek_at(p, 2), "zone")) {
+            sl_sql_parser_next(p);
+            sl_sql_parser_next(p);
+            sl_sql_parser_next(p);
             node = binary_new(p, SL_OP_AT_TIME_ZONE, t, node, parse_primary(p));
         } else if (t->kind == SL_TOKEN_ARROW || t->kind == SL_TOKEN_ARROW_TEXT) {
-            next(p);
+            sl_sql_parser_next(p);
             /* The key: a primary, or a signed index (j -> -1). */
-            sl_sql_token_kind sign = peek(p)->kind;
+            sl_sql_token_kind sign = sl_sql_parser_peek(p)->kind;
             sl_sql_ast *key = sign == SL_TOKEN_MINUS || sign == SL_TOKEN_PLUS ? parse_unary(p) : parse_primary(p);
             node = binary_new(p, t->kind == SL_TOKEN_ARROW ? SL_OP_ARROW : SL_OP_ARROW_TEXT, t, node, key);
         } else {
@@ -529,12 +516,12 @@ static sl_sql_ast *parse_postfix(parser *p)
     }
 }
 
-static sl_sql_ast *parse_unary(parser *p)
+static sl_sql_ast *parse_unary(sl_sql_parser *p)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     if (t->kind != SL_TOKEN_MINUS && t->kind != SL_TOKEN_PLUS) return parse_postfix(p);
     if (!enter_nesting(p, t)) return NULL;
-    next(p);
+    sl_sql_parser_next(p);
     sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
     if (!node) return NULL;
     node->op = t->kind == SL_TOKEN_MINUS ? SL_OP_NEG : SL_OP_PLUS;
@@ -543,7 +530,7 @@ static sl_sql_ast *parse_unary(parser *p)
     return node->args[0] ? node : NULL;
 }
 
-static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token *at,
+static sl_sql_ast *binary_new(sl_sql_parser *p, sl_sql_operator op, const sl_sql_token *at,
                               sl_sql_ast *left, sl_sql_ast *right)
 {
     if (!right) return NULL;
@@ -555,40 +542,40 @@ static sl_sql_ast *binary_new(parser *p, sl_sql_operator op, const sl_sql_token 
     return node;
 }
 
-static sl_sql_ast *parse_multiplicative(parser *p)
+static sl_sql_ast *parse_multiplicative(sl_sql_parser *p)
 {
     sl_sql_ast *left = parse_unary(p);
     while (left) {
-        const sl_sql_token *t = peek(p);
+        const sl_sql_token *t = sl_sql_parser_peek(p);
         sl_sql_operator op;
         if (t->kind == SL_TOKEN_STAR) op = SL_OP_MUL;
         else if (t->kind == SL_TOKEN_SLASH) op = SL_OP_DIV;
         else if (t->kind == SL_TOKEN_PERCENT) op = SL_OP_MOD;
         else break;
-        next(p);
+        sl_sql_parser_next(p);
         left = binary_new(p, op, t, left, parse_unary(p));
     }
     return left;
 }
 
-static sl_sql_ast *parse_additive(parser *p)
+static sl_sql_ast *parse_additive(sl_sql_parser *p)
 {
     sl_sql_ast *left = parse_multiplicative(p);
     while (left) {
-        const sl_sql_token *t = peek(p);
+        const sl_sql_token *t = sl_sql_parser_peek(p);
         if (t->kind != SL_TOKEN_PLUS && t->kind != SL_TOKEN_MINUS) break;
-        next(p);
+        sl_sql_parser_next(p);
         left = binary_new(p, t->kind == SL_TOKEN_PLUS ? SL_OP_ADD : SL_OP_SUB, t, left,
                           parse_multiplicative(p));
     }
     return left;
 }
 
-static sl_sql_ast *parse_concat(parser *p)
+static sl_sql_ast *parse_concat(sl_sql_parser *p)
 {
     sl_sql_ast *left = parse_additive(p);
-    while (left && peek(p)->kind == SL_TOKEN_CONCAT) {
-        const sl_sql_token *t = next(p);
+    while (left && sl_sql_parser_peek(p)->kind == SL_TOKEN_CONCAT) {
+        const sl_sql_token *t = sl_sql_parser_next(p);
         left = binary_new(p, SL_OP_CONCAT, t, left, parse_additive(p));
     }
     return left;
@@ -596,25 +583,25 @@ static sl_sql_ast *parse_concat(parser *p)
 
 /* [NOT] IN (list), [NOT] BETWEEN a AND b, [NOT] LIKE pattern; the NOT (if
  * any) has been consumed and `at` is the keyword that names the test. */
-static sl_sql_ast *parse_predicate(parser *p, sl_sql_ast *left, bool is_negated)
+static sl_sql_ast *parse_predicate(sl_sql_parser *p, sl_sql_ast *left, bool is_negated)
 {
-    const sl_sql_token *t = next(p);
+    const sl_sql_token *t = sl_sql_parser_next(p);
     sl_sql_ast *node;
     if (t->kind == SL_TOKEN_IN) {
         sl_sql_ast *items[256];
         size_t n_items = 0;
-        if (!expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
+        if (!sl_sql_parser_expect(p, SL_TOKEN_LPAREN, "'('")) return NULL;
         do {
             if (n_items == sizeof items / sizeof items[0]) {
                 sl_error_set(p->err, SL_ESQL, "line %d column %d: IN list longer than %zu items",
                              t->line, t->column, sizeof items / sizeof items[0]);
                 return NULL;
             }
-            items[n_items] = parse_expr(p);
+            items[n_items] = sl_sql_parser_parse_expr(p);
             if (!items[n_items]) return NULL;
             n_items++;
-        } while (accept(p, SL_TOKEN_COMMA));
-        if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
+        } while (sl_sql_parser_accept(p, SL_TOKEN_COMMA));
+        if (!sl_sql_parser_expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return NULL;
         node = node_new(p, SL_AST_IN, t, n_items + 1);
         if (!node) return NULL;
         memcpy(node->args + 1, items, n_items * sizeof *items);
@@ -622,15 +609,15 @@ static sl_sql_ast *parse_predicate(parser *p, sl_sql_ast *left, bool is_negated)
         node = node_new(p, SL_AST_BETWEEN, t, 3);
         if (!node) return NULL;
         node->args[1] = parse_concat(p);
-        if (!node->args[1] || !expect(p, SL_TOKEN_AND, "AND")) return NULL;
+        if (!node->args[1] || !sl_sql_parser_expect(p, SL_TOKEN_AND, "AND")) return NULL;
         node->args[2] = parse_concat(p);
         if (!node->args[2]) return NULL;
     } else {
         sl_sql_ast *pattern = parse_concat(p), *escape = NULL;
         if (!pattern) return NULL;
-        const sl_sql_token *word = peek(p);
+        const sl_sql_token *word = sl_sql_parser_peek(p);
         if (word->kind == SL_TOKEN_IDENT && word->len == 6 && strncasecmp(word->text, "escape", 6) == 0) {
-            next(p);
+            sl_sql_parser_next(p);
             escape = parse_concat(p);
             if (!escape) return NULL;
         }
@@ -650,11 +637,11 @@ static bool is_predicate_keyword(sl_sql_token_kind kind)
     return kind == SL_TOKEN_IN || kind == SL_TOKEN_BETWEEN || kind == SL_TOKEN_LIKE || kind == SL_TOKEN_ILIKE;
 }
 
-static sl_sql_ast *parse_comparison(parser *p)
+static sl_sql_ast *parse_comparison(sl_sql_parser *p)
 {
     sl_sql_ast *left = parse_concat(p);
     while (left) {
-        const sl_sql_token *t = peek(p);
+        const sl_sql_token *t = sl_sql_parser_peek(p);
         sl_sql_operator op;
         switch (t->kind) {
         case SL_TOKEN_EQ: op = SL_OP_EQ; break;
@@ -668,19 +655,19 @@ static sl_sql_ast *parse_comparison(parser *p)
         case SL_TOKEN_NOT_MATCH: op = SL_OP_NOT_MATCH; break;
         case SL_TOKEN_NOT_IMATCH: op = SL_OP_NOT_IMATCH; break;
         case SL_TOKEN_IS: {
-            next(p);
+            sl_sql_parser_next(p);
             sl_sql_ast *node = node_new(p, SL_AST_IS_NULL, t, 1);
             if (!node) return NULL;
-            node->is_negated = accept(p, SL_TOKEN_NOT);
-            if (!expect(p, SL_TOKEN_NULL, node->is_negated ? "NULL" : "NULL or NOT NULL"))
+            node->is_negated = sl_sql_parser_accept(p, SL_TOKEN_NOT);
+            if (!sl_sql_parser_expect(p, SL_TOKEN_NULL, node->is_negated ? "NULL" : "NULL or NOT NULL"))
                 return NULL;
             node->args[0] = left;
             left = node;
             continue;
         }
         case SL_TOKEN_NOT:
-            if (!is_predicate_keyword(peek_at(p, 1)->kind)) return left;
-            next(p);
+            if (!is_predicate_keyword(sl_sql_parser_peek_at(p, 1)->kind)) return left;
+            sl_sql_parser_next(p);
             left = parse_predicate(p, left, true);
             continue;
         default:
@@ -688,18 +675,18 @@ static sl_sql_ast *parse_comparison(parser *p)
             left = parse_predicate(p, left, false);
             continue;
         }
-        next(p);
+        sl_sql_parser_next(p);
         left = binary_new(p, op, t, left, parse_concat(p));
     }
     return left;
 }
 
-static sl_sql_ast *parse_not(parser *p)
+static sl_sql_ast *parse_not(sl_sql_parser *p)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     if (t->kind != SL_TOKEN_NOT) return parse_comparison(p);
     if (!enter_nesting(p, t)) return NULL;
-    next(p);
+    sl_sql_parser_next(p);
     sl_sql_ast *node = node_new(p, SL_AST_UNARY, t, 1);
     if (!node) return NULL;
     node->op = SL_OP_NOT;
@@ -708,323 +695,25 @@ static sl_sql_ast *parse_not(parser *p)
     return node->args[0] ? node : NULL;
 }
 
-static sl_sql_ast *parse_and(parser *p)
+static sl_sql_ast *parse_and(sl_sql_parser *p)
 {
     sl_sql_ast *left = parse_not(p);
-    while (left && peek(p)->kind == SL_TOKEN_AND) {
-        const sl_sql_token *t = next(p);
+    while (left && sl_sql_parser_peek(p)->kind == SL_TOKEN_AND) {
+        const sl_sql_token *t = sl_sql_parser_next(p);
         left = binary_new(p, SL_OP_AND, t, left, parse_not(p));
     }
     return left;
 }
 
-static sl_sql_ast *parse_expr(parser *p)
+sl_sql_ast *sl_sql_parser_parse_expr(sl_sql_parser *p)
 {
-    const sl_sql_token *t = peek(p);
+    const sl_sql_token *t = sl_sql_parser_peek(p);
     if (!enter_nesting(p, t)) return NULL;
     sl_sql_ast *left = parse_and(p);
-    while (left && peek(p)->kind == SL_TOKEN_OR) {
-        const sl_sql_token *op = next(p);
+    while (left && sl_sql_parser_peek(p)->kind == SL_TOKEN_OR) {
+        const sl_sql_token *op = sl_sql_parser_next(p);
         left = binary_new(p, SL_OP_OR, op, left, parse_and(p));
     }
     p->depth--;
     return left;
-}
-
-static bool parse_select_item(parser *p, sl_sql_select_item *item)
-{
-    const sl_sql_token *start = peek(p);
-    item->line = start->line;
-    item->column = start->column;
-    item->expr = parse_expr(p);
-    if (!item->expr) return false;
-    bool has_as = accept(p, SL_TOKEN_AS);
-    const sl_sql_token *alias = peek(p);
-    if (is_name_token(alias)) {
-        next(p);
-        item->has_alias = true;
-        item->alias_line = alias->line;
-        item->alias_column = alias->column;
-        if (alias->kind == SL_TOKEN_QUOTED_IDENT) return unquote(p, alias, &item->alias);
-        item->alias = (sl_str){ alias->text, alias->len };
-    } else if (has_as) {
-        fail_expected(p, "a column name after AS");
-        return false;
-    }
-    return true;
-}
-
-/* expr (',' expr)*, into an array in the arena. */
-static bool parse_expr_list(parser *p, sl_sql_ast ***out, size_t *n_out)
-{
-    size_t capacity = 0, n = 0;
-    sl_sql_ast **items = NULL;
-    do {
-        if (n == capacity) {
-            size_t grown_capacity = capacity ? capacity * 2 : 8;
-            sl_sql_ast **grown = sl_arena_realloc(p->arena, items, capacity * sizeof *grown,
-                                                  grown_capacity * sizeof *grown);
-            if (!grown) return fail_memory(p), false;
-            items = grown;
-            capacity = grown_capacity;
-        }
-        items[n] = parse_expr(p);
-        if (!items[n]) return false;
-        n++;
-    } while (accept(p, SL_TOKEN_COMMA));
-    *out = items;
-    *n_out = n;
-    return true;
-}
-
-/* The table name: input, a view, as a bare or quoted name. */
-static bool parse_table_name(parser *p, sl_sql_select *out)
-{
-    const sl_sql_token *from = peek(p);
-    if (from->kind == SL_TOKEN_LPAREN && peek_at(p, 1)->kind == SL_TOKEN_SELECT) {
-        /* (SELECT ...): an unnamed view */
-        next(p);
-        out->from_line = from->line;
-        out->from_column = from->column;
-        out->from_subquery = sl_arena_calloc(p->arena, sizeof *out->from_subquery);
-        if (!out->from_subquery) return fail_memory(p), false;
-        if (!parse_select(p, out->from_subquery)) return false;
-        return expect(p, SL_TOKEN_RPAREN, "')' closing the subquery");
-    }
-    if (!is_name_token(from)) return fail_expected(p, "a table name"), false;
-    next(p);
-    out->from = (sl_str){ from->text, from->len };
-    if (from->kind == SL_TOKEN_QUOTED_IDENT) out->from = (sl_str){ from->text + 1, from->len - 2 };
-    out->from_line = from->line;
-    out->from_column = from->column;
-    return true;
-}
-
-/* [AS] alias after a table. */
-static bool parse_table_alias(parser *p, sl_sql_select *out)
-{
-    bool has_as = accept(p, SL_TOKEN_AS);
-    const sl_sql_token *alias = peek(p);
-    static const char *const not_aliases[] = { "window", "join", "left", "inner", "right", "full", "cross",
-                                               "on", "for", NULL };
-    bool is_clause_word = false;
-    for (size_t i = 0; not_aliases[i] && !has_as; i++) is_clause_word |= is_word(alias, not_aliases[i]);
-    if (!is_name_token(alias) || is_clause_word) {
-        if (has_as) return fail_expected(p, "a table alias after AS"), false;
-        return true;
-    }
-    next(p);
-    out->from_alias = (sl_str){ alias->text, alias->len };
-    return alias->kind != SL_TOKEN_QUOTED_IDENT || unquote(p, alias, &out->from_alias);
-}
-
-/* [INNER | LEFT [OUTER]] JOIN table FOR SYSTEM_TIME AS OF expr [AS] alias ON condition:
- * a lookup join, Flink's syntax. */
-static bool parse_lookup_join(parser *p, sl_sql_select *out)
-{
-    const sl_sql_token *start = peek(p);
-    bool is_left = false;
-    if (is_word(start, "left")) {
-        next(p);
-        is_left = true;
-        if (is_word(peek(p), "outer")) next(p);
-    } else if (is_word(start, "inner")) {
-        next(p);
-    }
-    if (!is_word(peek(p), "join")) {
-        if (start != peek(p)) return fail_expected(p, "JOIN"), false;
-        return true;
-    }
-    next(p);
-    sl_sql_join *join = sl_arena_calloc(p->arena, sizeof *join);
-    if (!join) return fail_memory(p), false;
-    join->is_left = is_left;
-    join->line = start->line;
-    join->column = start->column;
-    const sl_sql_token *table = peek(p);
-    if (!is_name_token(table)) return fail_expected(p, "the name of the table to look up"), false;
-    next(p);
-    join->table = (sl_str){ table->text, table->len };
-    if (table->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, table, &join->table)) return false;
-    if (!(is_word(peek(p), "for") && is_word(peek_at(p, 1), "system_time") && peek_at(p, 2)->kind == SL_TOKEN_AS &&
-          is_word(peek_at(p, 3), "of")))
-        return fail_expected(p, "FOR SYSTEM_TIME AS OF (a lookup join reads the table as it is when each record "
-                                "passes)"), false;
-    for (int i = 0; i < 4; i++) next(p);
-    if (!parse_expr(p)) return false;   /* the processing time: when the lookup happens, whatever is written */
-    accept(p, SL_TOKEN_AS);
-    const sl_sql_token *alias = peek(p);
-    if (is_name_token(alias) && !is_word(alias, "on")) {
-        next(p);
-        join->alias = (sl_str){ alias->text, alias->len };
-        if (alias->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, alias, &join->alias)) return false;
-    } else {
-        join->alias = join->table;
-    }
-    if (!is_word(peek(p), "on")) return fail_expected(p, "ON"), false;
-    next(p);
-    join->on = parse_expr(p);
-    if (!join->on) return false;
-    out->join = join;
-    return true;
-}
-
-/* FROM input, or FROM TABLE(F(TABLE input, DESCRIPTOR(path), interval [, interval])). */
-static bool parse_from(parser *p, sl_sql_select *out)
-{
-    if (!(is_word(peek(p), "table") && peek_at(p, 1)->kind == SL_TOKEN_LPAREN))
-        return parse_table_name(p, out) && parse_table_alias(p, out) && parse_lookup_join(p, out);
-    next(p);
-    next(p);
-    const sl_sql_token *function = peek(p);
-    if (function->kind != SL_TOKEN_IDENT || peek_at(p, 1)->kind != SL_TOKEN_LPAREN)
-        return fail_expected(p, "a window function (TUMBLE, HOP, CUMULATE or SESSION) and '('"), false;
-    next(p);
-    next(p);
-    sl_sql_window_call *window = &out->window;
-    window->function = (sl_str){ function->text, function->len };
-    window->line = function->line;
-    window->column = function->column;
-    if (!is_word(peek(p), "table")) return fail_expected(p, "TABLE input"), false;
-    next(p);
-    if (!parse_table_name(p, out)) return false;
-    if (!expect(p, SL_TOKEN_COMMA, "','")) return false;
-    if (!is_word(peek(p), "descriptor") || peek_at(p, 1)->kind != SL_TOKEN_LPAREN)
-        return fail_expected(p, "DESCRIPTOR(time column)"), false;
-    next(p);
-    next(p);
-    if (!is_name_token(peek(p))) return fail_expected(p, "the event-time column"), false;
-    window->descriptor = parse_path(p);
-    if (!window->descriptor || !expect(p, SL_TOKEN_RPAREN, "')'")) return false;
-    while (accept(p, SL_TOKEN_COMMA)) {
-        if (window->n_args == 2) return fail_expected(p, "')': a window function takes at most two intervals"), false;
-        window->args[window->n_args] = parse_expr(p);
-        if (!window->args[window->n_args]) return false;
-        window->n_args++;
-    }
-    if (!expect(p, SL_TOKEN_RPAREN, "',' or ')'")) return false;
-    return expect(p, SL_TOKEN_RPAREN, "')' closing TABLE(") && parse_table_alias(p, out);
-}
-
-/* WITH name AS (SELECT ...) [, ...]: the statement's views. */
-static bool parse_with(parser *p, sl_sql_select *out)
-{
-    size_t capacity = 0;
-    do {
-        const sl_sql_token *name = peek(p);
-        if (!is_name_token(name)) return fail_expected(p, "a view name after WITH"), false;
-        next(p);
-        if (!expect(p, SL_TOKEN_AS, "AS") || !expect(p, SL_TOKEN_LPAREN, "'('")) return false;
-        if (out->n_views == capacity) {
-            size_t grown_capacity = capacity ? capacity * 2 : 4;
-            sl_sql_view *grown = sl_arena_realloc(p->arena, out->views, capacity * sizeof *grown,
-                                                  grown_capacity * sizeof *grown);
-            if (!grown) return fail_memory(p), false;
-            out->views = grown;
-            capacity = grown_capacity;
-        }
-        sl_sql_view *view = &out->views[out->n_views];
-        memset(view, 0, sizeof *view);
-        view->line = name->line;
-        view->column = name->column;
-        view->name = (sl_str){ name->text, name->len };
-        if (name->kind == SL_TOKEN_QUOTED_IDENT && !unquote(p, name, &view->name)) return false;
-        view->select = sl_arena_calloc(p->arena, sizeof *view->select);
-        if (!view->select) return fail_memory(p), false;
-        if (!parse_select(p, view->select) || !expect(p, SL_TOKEN_RPAREN, "')' closing the view")) return false;
-        out->n_views++;
-    } while (accept(p, SL_TOKEN_COMMA));
-    return true;
-}
-
-static bool parse_select(parser *p, sl_sql_select *out)
-{
-    memset(out, 0, sizeof *out);
-    out->limit = -1;
-    if (!expect(p, SL_TOKEN_SELECT, "SELECT")) return false;
-    if (peek(p)->kind == SL_TOKEN_DISTINCT) {
-        const sl_sql_token *distinct = next(p);
-        out->is_distinct = true;
-        out->distinct_line = distinct->line;
-        out->distinct_column = distinct->column;
-    }
-    if (accept(p, SL_TOKEN_STAR)) {
-        out->is_star = true;
-    } else {
-        size_t capacity = 0;
-        do {
-            if (out->n_items == capacity) {
-                size_t grown_capacity = capacity ? capacity * 2 : 16;
-                sl_sql_select_item *grown =
-                    sl_arena_realloc(p->arena, out->items, capacity * sizeof *grown,
-                                     grown_capacity * sizeof *grown);
-                if (!grown) return fail_memory(p), false;
-                out->items = grown;
-                capacity = grown_capacity;
-            }
-            sl_sql_select_item *item = &out->items[out->n_items];
-            memset(item, 0, sizeof *item);
-            if (!parse_select_item(p, item)) return false;
-            out->n_items++;
-        } while (accept(p, SL_TOKEN_COMMA));
-    }
-    if (!expect(p, SL_TOKEN_FROM, out->is_star ? "FROM" : "',' or FROM")) return false;
-    if (!parse_from(p, out)) return false;
-    if (accept(p, SL_TOKEN_WHERE)) {
-        out->where = parse_expr(p);
-        if (!out->where) return false;
-    }
-    if (peek(p)->kind == SL_TOKEN_GROUP) {
-        const sl_sql_token *group = next(p);
-        if (!expect(p, SL_TOKEN_BY, "BY after GROUP")) return false;
-        out->has_group_by = true;
-        out->group_by_line = group->line;
-        out->group_by_column = group->column;
-        if (!parse_expr_list(p, &out->group_by, &out->n_group_by)) return false;
-    }
-    if (accept(p, SL_TOKEN_HAVING)) {
-        out->having = parse_expr(p);
-        if (!out->having) return false;
-    }
-    if (peek(p)->kind == SL_TOKEN_ORDER) {
-        const sl_sql_token *order = peek(p);
-        sl_error_set(p->err, SL_ESQL, "line %d column %d: ORDER BY is not supported on a stream (it has no end to "
-                     "sort up to): sort where the rows are stored, or in a window's sink query", order->line,
-                     order->column);
-        return false;
-    }
-    if (peek(p)->kind == SL_TOKEN_LIMIT) {
-        const sl_sql_token *limit = next(p);
-        out->limit_line = limit->line;
-        out->limit_column = limit->column;
-        const sl_sql_token *count = peek(p);
-        if (count->kind != SL_TOKEN_INTEGER || count->len > 18) return fail_expected(p, "a row count after LIMIT"), false;
-        next(p);
-        out->limit = 0;
-        for (size_t i = 0; i < count->len; i++) out->limit = out->limit * 10 + (count->text[i] - '0');
-    }
-    return true;
-}
-
-int sl_sql_parse(const sl_sql_tokens *tokens, sl_arena *arena, sl_sql_select *out, sl_error *err)
-{
-    sl_error local = { 0 };
-    parser p = { tokens->items, 0, arena, err ? err : &local, 0 };
-    p.err->code = SL_OK;
-    memset(out, 0, sizeof *out);
-    sl_sql_view *views = NULL;
-    size_t n_views = 0;
-    if (is_word(peek(&p), "with")) {
-        next(&p);
-        sl_sql_select with = { 0 };
-        if (!parse_with(&p, &with)) return p.err->code;
-        views = with.views;
-        n_views = with.n_views;
-    }
-    if (!parse_select(&p, out)) return p.err->code ? p.err->code : SL_ESQL;
-    out->views = views;
-    out->n_views = n_views;
-    accept(&p, SL_TOKEN_SEMICOLON);
-    if (peek(&p)->kind != SL_TOKEN_END) return fail_expected(&p, "end of statement"), p.err->code;
-    return SL_OK;
 }

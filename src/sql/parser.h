@@ -78,6 +78,7 @@ struct sl_sql_ast {
     bool is_star;              /* CALL: count(*), no args */
     bool is_distinct;          /* CALL: count(DISTINCT x) */
     unsigned interval_fields;  /* INTERVAL: SL_INTERVAL_* of core/interval.h (ALL_FIELDS without a qualifier) */
+    int join_side;             /* PATH: read from a stream join's left (1) or right (2) record; 0: the input */
     int line, column;
     sl_str text;               /* literal text, function or type name */
     sl_sql_ast **args;
@@ -106,11 +107,17 @@ typedef struct sl_sql_window_call {
 
 typedef struct sl_sql_select sl_sql_select;
 
-/* [LEFT] JOIN table FOR SYSTEM_TIME AS OF ... AS alias ON condition. */
+/* [LEFT] JOIN table FOR SYSTEM_TIME AS OF ... AS alias ON condition (a
+ * lookup join), or [INNER | LEFT | RIGHT | FULL] JOIN item ON condition (a
+ * join of two streams: the FROM item is its left side, right its right). */
 typedef struct sl_sql_join {
-    sl_str table;
-    sl_str alias;              /* the table's name without one */
-    bool is_left;
+    sl_str table;              /* lookup: the table */
+    sl_str alias;              /* the table's or right side's alias, else its name */
+    bool is_left;              /* the left side's rows are kept without a match (LEFT, FULL) */
+    bool is_right;             /* the right side's too (RIGHT, FULL; stream joins only) */
+    bool is_stream;
+    sl_sql_select *right;      /* stream: SELECT * FROM item [AS alias], of which from, from_subquery,
+                                  window and from_alias say what the right side is */
     sl_sql_ast *on;
     int line, column;
 } sl_sql_join;

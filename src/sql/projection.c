@@ -62,7 +62,7 @@ static int collect(builder *b, const sl_sql_expr *expr)
 {
     if (!expr) return SL_OK;
     if (expr->kind == SL_EXPR_PATH)   /* a looked-up row's columns are not the record's */
-        return expr->has_base && expr->base_slot != 0 ? SL_OK : add_path(b, expr);
+        return expr->has_base && expr->base_slot != 0 && !expr->is_base_record ? SL_OK : add_path(b, expr);
     int rc = collect(b, expr->operand);   /* CASE x WHEN ...: x */
     if (rc) return rc;
     for (size_t i = 0; i < expr->n_args && rc == SL_OK; i++) rc = collect(b, expr->args[i]);

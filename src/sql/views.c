@@ -34,7 +34,7 @@ static bool name_eq(sl_str a, sl_str b)
 
 /* The name a view's item is known by: its alias, else its path's last
  * member (as compile.c names columns). */
-static bool item_name(const sl_sql_select_item *item, sl_str *out)
+bool sl_sql_view_item_name(const sl_sql_select_item *item, sl_str *out)
 {
     if (item->has_alias) {
         *out = item->alias;
@@ -78,7 +78,7 @@ static sl_sql_ast *rewrite_path(inliner *in, sl_sql_ast *ast)
     for (size_t i = 0; i < in->view->n_items; i++) {
         const sl_sql_select_item *item = &in->view->items[i];
         sl_str name;
-        if (!item_name(item, &name) || !sl_str_eq(name, steps[0].key)) continue;
+        if (!sl_sql_view_item_name(item, &name) || !sl_str_eq(name, steps[0].key)) continue;
         if (n == 1) return item->expr;
         if (item->expr->kind != SL_AST_PATH) {
             sl_error_set(in->err, SL_ESQL, "line %d column %d: column '%.*s' of view '%.*s' is computed: it has no "
@@ -169,7 +169,7 @@ static int rewrite_all(inliner *in, sl_sql_select *select, bool rewrites_items)
     for (size_t i = 0; rewrites_items && i < select->n_items; i++) {
         sl_sql_select_item *item = &select->items[i];
         sl_str name;
-        if (!item->has_alias && item_name(item, &name)) {
+        if (!item->has_alias && sl_sql_view_item_name(item, &name)) {
             /* Named as written, whatever it becomes. */
             item->alias = name;
             item->has_alias = true;
@@ -242,6 +242,12 @@ static int inline_into(sl_sql_select *select, const sl_sql_view *views, size_t n
     select->from_subquery = NULL;
     select->from_alias = (sl_str){ 0 };
     return SL_OK;
+}
+
+int sl_sql_view_of(sl_sql_select *item, const sl_sql_view *views, size_t n_views, sl_arena *arena, sl_error *err,
+                   sl_sql_select **out, sl_str *name)
+{
+    return view_of(item, views, n_views, arena, err, 0, out, name);
 }
 
 int sl_sql_inline_views(sl_sql_select *select, sl_arena *arena, sl_error *err)

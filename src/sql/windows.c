@@ -26,6 +26,7 @@
 #include "core/timefmt.h"
 #include "sql/aggregate.h"
 #include "sql/eval.h"
+#include "sql/joins.h"
 
 #define STATE_ALIGN 16
 #define FIRST_BUCKETS 16
@@ -59,6 +60,7 @@ struct window {
 };
 
 struct sl_sql_windows {
+    sl_sql_joins *joins;         /* a join of two streams: all its state is there */
     const sl_sql_program *program;
     const sl_sql_grouping *grouping;
     sl_sql_windows_conf conf;
@@ -333,14 +335,8 @@ static int late(const sl_sql_windows *w, int64_t t, int64_t end, int64_t waterma
     return SL_SQL_LATE;
 }
 
-/* TUMBLE, HOP, CUMULATE and no window: the row's windows are known from
- * its time alone. */
-static int add_fixed(sl_sql_windows *w, const sl_value *prepared, void *hold, int64_t watermark, int64_t final_through,
-                     sl_error *err)
+size_t sl_sql_window_assign(const sl_sql_window_spec *spec, int64_t t, int64_t *starts, int64_t *ends)
 {
-    const sl_sql_window_spec *spec = &w->grouping->window;
-    int64_t t = sl_sql_prepared_time(prepared);
-    int64_t starts[1000], ends[1000];
     size_t n = 0;
     switch (spec->kind) {
     case SL_SQL_WINDOW_NONE:
@@ -353,15 +349,16 @@ static int add_fixed(sl_sql_windows *w, const sl_value *prepared, void *hold, in
         n++;
         break;
     case SL_SQL_WINDOW_HOP:
-        for (int64_t start = floor_to(t, spec->slide_us); start > t - spec->size_us && n < 1000;
-             start -= spec->slide_us) {
+        for (int64_t start = floor_to(t, spec->slide_us);
+             start > t - spec->size_us && n < SL_SQL_MAX_WINDOWS_PER_ROW; start -= spec->slide_us) {
             starts[n] = start;
             ends[n++] = add_saturated(start, spec->size_us);
         }
         break;
     case SL_SQL_WINDOW_CUMULATE: {
         int64_t start = floor_to(t, spec->size_us);
-        for (int64_t end = start + spec->slide_us; end <= start + spec->size_us && n < 1000; end += spec->slide_us) {
+        for (int64_t end = start + spec->slide_us;
+             end <= start + spec->size_us && n < SL_SQL_MAX_WINDOWS_PER_ROW; end += spec->slide_us) {
             if (t >= end) continue;
             starts[n] = start;
             ends[n++] = end;
@@ -370,6 +367,17 @@ static int add_fixed(sl_sql_windows *w, const sl_value *prepared, void *hold, in
     }
     case SL_SQL_WINDOW_SESSION: break;
     }
+    return n;
+}
+
+/* TUMBLE, HOP, CUMULATE and no window: the row's windows are known from
+ * its time alone. */
+static int add_fixed(sl_sql_windows *w, const sl_value *prepared, void *hold, int64_t watermark, int64_t final_through,
+                     sl_error *err)
+{
+    int64_t t = sl_sql_prepared_time(prepared);
+    int64_t starts[SL_SQL_MAX_WINDOWS_PER_ROW], ends[SL_SQL_MAX_WINDOWS_PER_ROW];
+    size_t n = sl_sql_window_assign(&w->grouping->window, t, starts, ends);
     int rc = encode_key(w, prepared);
     if (rc) return sl_error_set(err, rc, "out of memory in window state");
     uint64_t hash = XXH3_64bits(w->key.data, w->key.len);
@@ -465,6 +473,7 @@ static int add_session(sl_sql_windows *w, const sl_value *prepared, void *hold, 
 int sl_sql_windows_add(sl_sql_windows *w, const sl_value *prepared, void *hold, int64_t watermark_us,
                        int64_t final_through_us, sl_error *err)
 {
+    if (w->joins) return sl_sql_joins_add(w->joins, prepared, hold, watermark_us, final_through_us, err);
     if (w->grouping->window.kind == SL_SQL_WINDOW_SESSION)
         return add_session(w, prepared, hold, watermark_us, final_through_us, err);
     return add_fixed(w, prepared, hold, watermark_us, final_through_us, err);
@@ -556,6 +565,7 @@ static void unlink_session(sl_sql_windows *w, window *win)
 
 int sl_sql_windows_advance(sl_sql_windows *w, int64_t watermark_us, sl_arena *arena, sl_error *err)
 {
+    if (w->joins) return sl_sql_joins_advance(w->joins, watermark_us, arena, err);
     size_t n_due = 0;
     for (window *win = w->windows; win; win = win->next)
         if (fire_time(win->end) <= watermark_us) n_due++;
@@ -593,6 +603,12 @@ int sl_sql_windows_new(const sl_sql_program *program, const sl_sql_windows_conf 
     *out = NULL;
     sl_sql_windows *w = calloc(1, sizeof *w);
     if (!w) return sl_error_set(err, SL_ENOMEM, "out of memory for window state");
+    if (program->stream_join) {
+        int rc = sl_sql_joins_new(program, conf, hooks, &w->joins, err);
+        if (rc) free(w);
+        else *out = w;
+        return rc;
+    }
     w->program = program;
     w->grouping = program->grouping;
     w->conf = *conf;
@@ -624,6 +640,7 @@ int sl_sql_windows_new(const sl_sql_program *program, const sl_sql_windows_conf 
 void sl_sql_windows_free(sl_sql_windows *w)
 {
     if (!w) return;
+    sl_sql_joins_free(w->joins);
     while (w->windows) {
         window *win = w->windows;
         w->windows = win->next;
@@ -637,15 +654,15 @@ void sl_sql_windows_free(sl_sql_windows *w)
 
 uint64_t sl_sql_windows_bytes(const sl_sql_windows *w)
 {
-    return w->bytes;
+    return w->joins ? sl_sql_joins_bytes(w->joins) : w->bytes;
 }
 
 size_t sl_sql_windows_open(const sl_sql_windows *w)
 {
-    return w->n_windows;
+    return w->joins ? sl_sql_joins_windows(w->joins) : w->n_windows;
 }
 
 size_t sl_sql_windows_groups(const sl_sql_windows *w)
 {
-    return w->n_groups;
+    return w->joins ? sl_sql_joins_rows(w->joins) : w->n_groups;
 }

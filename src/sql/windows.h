@@ -31,13 +31,23 @@
 #include "core/value.h"
 #include "sql/sql.h"
 
-/* Is program grouped (GROUP BY, aggregates or a window)? Such a program
- * is run with the functions here, not sl_sql_eval. */
+/* Is program grouped (GROUP BY, aggregates or a window) or a join of two
+ * streams? Such a program keeps state and is run with the functions here
+ * (which hand a join to joins.h), not sl_sql_eval. */
 bool sl_sql_is_grouped(const sl_sql_program *program);
 
-/* Has it an event-time window (not only GROUP BY)? Its event-time column
- * as written ("bid.dateTime"), or NULL. */
+/* Has it an event-time window (not only GROUP BY), or a join with times?
+ * Its event-time column as written ("bid.dateTime"; a join's left side's),
+ * or NULL. */
 const char *sl_sql_event_time_column(const sl_sql_program *program);
+
+/* Is column (as written) an event time of program (either side's, for a
+ * join)? */
+bool sl_sql_is_event_time_column(const sl_sql_program *program, const char *column);
+
+/* value as an event time in µs: a timestamp, an ISO 8601 string, or an
+ * integer of milliseconds since the epoch. SL_ESQL naming time_name. */
+int sl_sql_event_time(const char *time_name, const sl_value *value, int64_t *out, sl_error *err);
 
 /* One input record → *out (in arena): 1 kept, 0 dropped by WHERE, or a
  * negative SL_E* (SL_ESQL: this record's own mistake, for the dead letters).
@@ -47,6 +57,13 @@ int sl_sql_group_prepare(const sl_sql_program *program, const sl_value *input, s
 
 /* The event time of a prepared row, µs (INT64_MIN without a window). */
 int64_t sl_sql_prepared_time(const sl_value *prepared);
+
+/* The windows [starts[i], ends[i]) that a row of time t belongs to under
+ * spec (TUMBLE, HOP, CUMULATE; one unbounded window without a window), at
+ * most SL_SQL_MAX_WINDOWS_PER_ROW; their number. */
+#define SL_SQL_MAX_WINDOWS_PER_ROW 1000
+struct sl_sql_window_spec;
+size_t sl_sql_window_assign(const struct sl_sql_window_spec *spec, int64_t t, int64_t *starts, int64_t *ends);
 
 typedef struct sl_sql_window_hooks {
     void *context;

@@ -22,7 +22,7 @@ import pytest
 
 from e2e_util import REPO, load_jsonl
 
-RUNNABLE = ["q0", "q1", "q2", "q11"]
+RUNNABLE = ["q0", "q1", "q2", "q3", "q11"]
 N_EVENTS = 50000
 SEED = 11
 BASE_TIME = "2026-01-01T00:00:00Z"

@@ -300,7 +300,7 @@ GROUP BY window_start, window_end"""
                                                   "{ file: { path: out.jsonl } }", "{ column: time, delay: 1s }"))
     result = sluice.run("validate", "w.yaml")
     assert result.returncode != 0
-    assert "watermark.column is 'time' but the SQL's DESCRIPTOR names 'ts'" in result.stderr, result.stderr
+    assert "watermark.column is 'time' but the SQL's event time is 'ts'" in result.stderr, result.stderr
 
 
 def test_limit_passes_the_first_rows_and_acknowledges_the_rest(sluice, workdir):
