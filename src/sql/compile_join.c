@@ -7,7 +7,10 @@
  *   L.window_start = R.window_start  (and window_end) a window join
  *   R.ts BETWEEN L.ts AND L.ts + INTERVAL '1' HOUR, or <, <=, >, >= of a
  *   time of each side (± a constant interval)
- *                                    the bounds of an interval join
+ *                                    the bounds of an interval join: the
+ *                                    first comparison with an interval
+ *                                    names the two time columns, and every
+ *                                    comparison of those two is a bound
  *   one side's alone                 pushed into that side's filter (if
  *                                    the side keeps no unmatched rows)
  *   anything else                    a condition over the pair
@@ -37,6 +40,9 @@ typedef struct join_parts {
     int64_t lower_us, upper_us;       /* on right's time - left's */
     const sl_sql_ast *bounds[MAX_CONJUNCTS];   /* the conjuncts that gave them */
     size_t n_bounds;
+    const sl_sql_ast *candidates[MAX_CONJUNCTS];   /* comparisons of a term of each side */
+    size_t n_candidates;
+    const sl_sql_ast *anchor;         /* the first of them with an interval: it names the times */
     bool has_start_equality, has_end_equality;
     const sl_sql_ast *rest[MAX_CONJUNCTS];     /* conditions over the pair */
     size_t n_rest;
@@ -83,7 +89,8 @@ static bool constant_interval(sl_sql_compiler *c, const sl_sql_ast *ast, int64_t
 }
 
 /* side's time path ± a constant interval: *side 0 or 1. */
-static bool time_term(sl_sql_compiler *c, const sl_sql_ast *ast, int *side, const sl_sql_ast **path, int64_t *offset)
+static bool time_term(sl_sql_compiler *c, const sl_sql_ast *ast, int *side, const sl_sql_ast **path, int64_t *offset,
+                      bool *has_interval)
 {
     if (ast->kind == SL_AST_PATH && (ast->join_side == 1 || ast->join_side == 2)) {
         *side = ast->join_side - 1;
@@ -93,7 +100,9 @@ static bool time_term(sl_sql_compiler *c, const sl_sql_ast *ast, int *side, cons
     }
     if (ast->kind != SL_AST_BINARY || (ast->op != SL_OP_ADD && ast->op != SL_OP_SUB)) return false;
     int64_t us;
-    if (!time_term(c, ast->args[0], side, path, offset) || !constant_interval(c, ast->args[1], &us)) return false;
+    if (!time_term(c, ast->args[0], side, path, offset, has_interval) || !constant_interval(c, ast->args[1], &us))
+        return false;
+    *has_interval = true;
     if (ast->op == SL_OP_SUB) us = -us;
     if ((us > 0 && *offset > INT64_MAX - us) || (us < 0 && *offset < INT64_MIN - us)) return false;
     *offset += us;
@@ -130,16 +139,14 @@ static int take_bound(sl_sql_compiler *c, join_parts *parts, const sl_sql_ast *a
     int side_a, side_b;
     const sl_sql_ast *path_a, *path_b;
     int64_t offset_a, offset_b;
-    if (!time_term(c, a, &side_a, &path_a, &offset_a) || !time_term(c, b, &side_b, &path_b, &offset_b) ||
-        side_a == side_b)
+    bool has_interval = false;
+    if (!time_term(c, a, &side_a, &path_a, &offset_a, &has_interval) ||
+        !time_term(c, b, &side_b, &path_b, &offset_b, &has_interval) || side_a == side_b)
         return 0;
     const sl_sql_ast *paths[2] = { side_a ? path_b : path_a, side_a ? path_a : path_b };
-    for (int k = 0; k < 2; k++) {
-        if (parts->times[k] && !same_path(parts->times[k], paths[k]))
-            return sl_error_set(c->err, SL_ESQL, "line %d column %d: an interval join's bounds must compare one "
-                                "time column of each side (this one names another)", at->line, at->column);
-        parts->times[k] = paths[k];
-    }
+    for (int k = 0; k < 2; k++)
+        if (parts->times[k] && !same_path(parts->times[k], paths[k])) return 0;   /* other columns: a condition */
+    for (int k = 0; k < 2; k++) parts->times[k] = paths[k];
     /* a + oa op b + ob. With d = right - left: left on the left of op
      * means d (mirrored op) oa - ob; right on the left, d op ob - oa. */
     int64_t limit;
@@ -178,6 +185,42 @@ static bool is_comparison(sl_sql_operator op)
     return op == SL_OP_LT || op == SL_OP_LE || op == SL_OP_GT || op == SL_OP_GE;
 }
 
+/* A conjunct of ON that is neither a key nor a bound: one side's alone is
+ * pushed into that side's filter (a row of a kept side still comes out
+ * unmatched, so only a side that keeps nothing is filtered); the rest is a
+ * condition over the pair. */
+static int keep_condition(sl_sql_compiler *c, const sl_sql_join *join, join_parts *parts, const sl_sql_ast *ast)
+{
+    int found = mentions(ast);
+    for (int k = 0; k < 2; k++) {
+        int only = k ? MENTIONS_RIGHT : MENTIONS_LEFT;
+        bool is_kept = k ? join->is_right : join->is_left;
+        if (found != only || is_kept) continue;
+        if (parts->n_pushed[k] == MAX_CONJUNCTS) return too_many(c, ast);
+        parts->pushed[k][parts->n_pushed[k]++] = ast;
+        return SL_OK;
+    }
+    if (parts->n_rest == MAX_CONJUNCTS) return too_many(c, ast);
+    parts->rest[parts->n_rest++] = ast;
+    return SL_OK;
+}
+
+/* A comparison (or BETWEEN) of a side's path ± intervals with the other
+ * side's: a bound if it compares the times. */
+static bool is_bound_shape(sl_sql_compiler *c, const sl_sql_ast *ast, bool *has_interval)
+{
+    int sides[3];
+    const sl_sql_ast *path;
+    int64_t offset;
+    if (ast->kind == SL_AST_BINARY && is_comparison(ast->op))
+        return time_term(c, ast->args[0], &sides[0], &path, &offset, has_interval) &&
+               time_term(c, ast->args[1], &sides[1], &path, &offset, has_interval) && sides[0] != sides[1];
+    if (ast->kind != SL_AST_BETWEEN || ast->is_negated) return false;
+    for (int k = 0; k < 3; k++)
+        if (!time_term(c, ast->args[k], &sides[k], &path, &offset, has_interval)) return false;
+    return sides[0] != sides[1] && sides[1] == sides[2];
+}
+
 /* One conjunct of ON. */
 static int read_on(sl_sql_compiler *c, const sl_sql_join *join, join_parts *parts, const sl_sql_ast *ast)
 {
@@ -185,7 +228,6 @@ static int read_on(sl_sql_compiler *c, const sl_sql_join *join, join_parts *part
         int rc = read_on(c, join, parts, ast->args[0]);
         return rc ? rc : read_on(c, join, parts, ast->args[1]);
     }
-    int found = mentions(ast);
     if (ast->kind == SL_AST_BINARY && ast->op == SL_OP_EQ) {
         int a = mentions(ast->args[0]), b = mentions(ast->args[1]);
         if ((a == MENTIONS_LEFT && b == MENTIONS_RIGHT) || (a == MENTIONS_RIGHT && b == MENTIONS_LEFT)) {
@@ -206,33 +248,45 @@ static int read_on(sl_sql_compiler *c, const sl_sql_join *join, join_parts *part
             return SL_OK;
         }
     }
-    if (ast->kind == SL_AST_BINARY && is_comparison(ast->op)) {
-        int rc = take_bound(c, parts, ast, ast->op, ast->args[0], ast->args[1]);
-        if (rc) return rc < 0 ? rc : SL_OK;
-    }
-    if (ast->kind == SL_AST_BETWEEN && !ast->is_negated) {
-        join_parts tried = *parts;
-        int rc = take_bound(c, &tried, ast, SL_OP_GE, ast->args[0], ast->args[1]);
-        if (rc == 1) rc = take_bound(c, &tried, ast, SL_OP_LE, ast->args[0], ast->args[2]);
-        if (rc < 0) return rc;
-        if (rc == 1) {
-            tried.n_bounds--;   /* one conjunct, counted once */
-            *parts = tried;
-            return SL_OK;
-        }
-    }
-    /* One side's alone: a row of the other side still comes out unmatched
-     * when it is kept, so only a side that keeps nothing is filtered. */
-    for (int k = 0; k < 2; k++) {
-        int only = k ? MENTIONS_RIGHT : MENTIONS_LEFT;
-        bool is_kept = k ? join->is_right : join->is_left;
-        if (found != only || is_kept) continue;
-        if (parts->n_pushed[k] == MAX_CONJUNCTS) return too_many(c, ast);
-        parts->pushed[k][parts->n_pushed[k]++] = ast;
+    bool has_interval = false;
+    if (is_bound_shape(c, ast, &has_interval)) {
+        if (parts->n_candidates == MAX_CONJUNCTS) return too_many(c, ast);
+        parts->candidates[parts->n_candidates++] = ast;
+        if (has_interval && !parts->anchor) parts->anchor = ast;
         return SL_OK;
     }
-    if (parts->n_rest == MAX_CONJUNCTS) return too_many(c, ast);
-    parts->rest[parts->n_rest++] = ast;
+    return keep_condition(c, join, parts, ast);
+}
+
+/* The anchor's two columns are the times; each comparison of those two
+ * is a bound (a BETWEEN two), any other a condition over the pair. Without
+ * an anchor there are no bounds: a regular join. */
+static int settle_bounds(sl_sql_compiler *c, const sl_sql_join *join, join_parts *parts)
+{
+    if (parts->anchor) {
+        const sl_sql_ast *a = parts->anchor;
+        int rc = take_bound(c, parts, a, a->kind == SL_AST_BETWEEN ? SL_OP_GE : a->op, a->args[0], a->args[1]);
+        if (rc < 0) return rc;
+        parts->n_bounds = 0;
+        parts->has_lower = parts->has_upper = false;   /* it only named the times: counted below, in order */
+    }
+    for (size_t i = 0; i < parts->n_candidates; i++) {
+        const sl_sql_ast *ast = parts->candidates[i];
+        int rc = 0;
+        if (parts->anchor && ast->kind == SL_AST_BETWEEN) {
+            join_parts tried = *parts;
+            rc = take_bound(c, &tried, ast, SL_OP_GE, ast->args[0], ast->args[1]);
+            if (rc == 1) rc = take_bound(c, &tried, ast, SL_OP_LE, ast->args[0], ast->args[2]);
+            if (rc == 1) {
+                tried.n_bounds--;   /* one conjunct, counted once */
+                *parts = tried;
+            }
+        } else if (parts->anchor) {
+            rc = take_bound(c, parts, ast, ast->op, ast->args[0], ast->args[1]);
+        }
+        if (rc < 0) return rc;
+        if (rc == 0 && (rc = keep_condition(c, join, parts, ast))) return rc;
+    }
     return SL_OK;
 }
 
@@ -410,14 +464,16 @@ int sl_sql_compile_stream_join(sl_sql_compiler *c, sl_sql_program *program, sl_s
     sj->sides[0].is_kept = join->is_left;
     sj->sides[1].is_kept = join->is_right;
     rc = read_on(c, join, parts, join->on);
+    if (rc == SL_OK) rc = settle_bounds(c, join, parts);
     const sl_sql_ast *kept[MAX_CONJUNCTS];
     size_t n_kept = 0;
     if (rc == SL_OK && select->where) rc = read_where(c, join, parts, select->where, kept, &n_kept);
     if (rc) return rc;
     bool has_windows[2] = { asts[0].window != NULL, asts[1].window != NULL };
     if (has_windows[0] != has_windows[1])
-        return sl_error_set(c->err, SL_ESQL, "line %d column %d: a window join needs a window on both sides (%s has "
-                            "none)", join->line, join->column, has_windows[0] ? sj->sides[1].alias : "the left");
+        return sl_error_set(c->err, SL_ESQL, "line %d column %d: a window join needs a window on both sides (%.*s has "
+                            "none)", join->line, join->column, (int)asts[has_windows[0] ? 1 : 0].alias.len,
+                            asts[has_windows[0] ? 1 : 0].alias.ptr);
     if (has_windows[0]) {
         if (!parts->has_start_equality || !parts->has_end_equality)
             return sl_error_set(c->err, SL_ESQL, "line %d column %d: a window join's ON must say L.window_start = "

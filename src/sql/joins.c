@@ -253,7 +253,7 @@ static cell *find_cell(sl_sql_joins *j, bool is_null_key, join_window *window)
     if (j->n_buckets)
         for (cell *c = j->buckets[hash & (j->n_buckets - 1)]; c; c = c->next_in_bucket)
             if (c->hash == hash && c->is_null_key == is_null_key && c->window == window &&
-                c->key_len == j->key.len && memcmp(c->key, j->key.data, j->key.len) == 0)
+                c->key_len == j->key.len && (!j->key.len || memcmp(c->key, j->key.data, j->key.len) == 0))
                 return c;
     if (j->n_cells >= j->n_buckets && grow_buckets(j)) return NULL;
     cell *c;
@@ -269,7 +269,7 @@ static cell *find_cell(sl_sql_joins *j, bool is_null_key, join_window *window)
         if (c) j->bytes += sizeof *c + j->key.len;
     }
     if (!c) return NULL;
-    memcpy(c->key, j->key.data, j->key.len);
+    if (j->key.len) memcpy(c->key, j->key.data, j->key.len);   /* a join without keys: one empty key */
     c->key_len = j->key.len;
     c->hash = hash;
     c->is_null_key = is_null_key;

@@ -104,3 +104,70 @@ pipelines:
     lines = done.stdout.splitlines()
     assert "  column grace = INTERVAL '1 day 00:01:30'" in lines, done.stdout
     assert "  column earlier = (CAST(registered.date AS timestamp) + INTERVAL '-1 years -2 mons')" in lines, done.stdout
+
+
+JOINS = """pipelines:
+  j:
+    source: { generator: { kind: nexmark, count: 10 } }
+    transform:
+      sql: |
+        WITH orders AS (SELECT id, region, ts FROM input WHERE kind = 'order'),
+             shipments AS (SELECT id, order_id, ts FROM input WHERE kind = 'shipment')
+        SELECT o.id AS order_id, s.id AS shipment_id, upper(o.region) AS region, s.ts AS shipped
+        FROM orders o LEFT JOIN shipments s
+        ON o.id = s.order_id AND s.ts BETWEEN o.ts - INTERVAL '1' MINUTE AND o.ts + INTERVAL '10' MINUTE
+           AND s.id > 3 AND o.id + s.id > 2
+      watermark: { delay: 5s }
+    sink: { stdio: {} }
+  w:
+    source: { generator: { kind: nexmark, count: 10 } }
+    transform:
+      sql: |
+        WITH clicks AS (SELECT id, user, ts FROM input WHERE kind = 'click'),
+             views AS (SELECT id, user, ts FROM input WHERE kind = 'view')
+        SELECT window_start, c.id AS click, v.window_end AS view_end
+        FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) c
+        FULL JOIN TABLE(HOP(TABLE views, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) v
+        ON c.window_start = v.window_start AND c.window_end = v.window_end AND c.user = v.user
+    sink: { stdio: {} }
+  l:
+    source: { generator: { kind: users, count: 5, seed: 1 } }
+    transform:
+      sql: |
+        SELECT o.email, u.name FROM input o
+        LEFT JOIN users FOR SYSTEM_TIME AS OF PROCTIME() AS u ON u.id = o.login.uuid
+      tables: { users: { sqlite: users.db } }
+    sink: { stdio: {} }
+"""
+
+
+def test_explain_prints_the_sides_of_a_join(sluice, workdir):
+    (workdir / "j.yaml").write_text(JOINS)
+    import sqlite3
+    with sqlite3.connect(workdir / "users.db") as db:
+        db.execute("CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT)")
+    done = sluice.run("sql", "explain", "j.yaml", timeout=60)
+    assert done.returncode == 0, done.describe()
+    lines = [line for line in done.stdout.splitlines() if "reads:" not in line]
+    assert lines == [
+        "pipeline j:",
+        "  join: LEFT interval join, s's time - o's within [-60 s, 600 s]",
+        "  left o: rows where (kind = 'order'), time ts, keys id",
+        "  right s: rows where ((kind = 'shipment') AND (id > 3)), time ts, keys order_id",
+        "  on: ((o.id + s.id) > 2)",
+        "  column order_id = o.id",
+        "  column shipment_id = s.id",
+        "  column region = upper(o.region)",
+        "  column shipped = s.ts",
+        "pipeline w:",
+        "  join: FULL window join, both sides in HOP over event time ts, slide 5 s, size 10 s",
+        "  left c: rows where (kind = 'click'), time ts, keys user",
+        "  right v: rows where (kind = 'view'), time ts, keys user",
+        "  column window_start = window_start",
+        "  column click = c.id",
+        "  column view_end = v.window_end",
+        "pipeline l:",
+        "  lookup: LEFT users AS u by id = login.uuid",
+        "  column email = email",
+        "  column name = u.name",
+    ], done.stdout

@@ -220,9 +220,24 @@ def dictionaries():
     keywords = quoted_names("src/sql/lexer.c", r'\{ "([a-z_]+)", SL_TOKEN_')
     functions = quoted_names("src/sql/functions.c", r'\{ *"([a-z_0-9]+)", *-?[0-9]+')
     types = quoted_names("src/sql/cast.c", r'\{ "([a-z ]+)", SL_TYPE_')
+    # Whole phrases of the grammar the tables above do not hold: calls,
+    # operators of two characters, grouping and windows.
+    phrases = ["ILIKE", "ESCAPE", "TRY_CAST(", "round(", "split_part(", "sha256(", "greatest(", "->", "->>",
+               "json_extract(", "element_at(", "~*", "regexp_replace(", "EXTRACT(", "date_trunc(", "to_timestamp(",
+               "AT TIME ZONE", "position(", "date_add(", "murmur3(", "GROUP BY", "HAVING", "count(*)",
+               "count(DISTINCT ", "approx_percentile(", "approx_count_distinct(", "stddev(", "first_value(",
+               "TABLE(TUMBLE(TABLE input, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
+               "TABLE(HOP(TABLE input, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND))",
+               "TABLE(CUMULATE(TABLE input, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '4' SECOND))",
+               "TABLE(SESSION(TABLE input, DESCRIPTOR(ts), INTERVAL '2' SECOND))", "DESCRIPTOR(", "INTERVAL '"]
+    # Words the parser reads in place (not lexer keywords): joins, views, windows.
+    join_words = ["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "ON", "WITH", "TABLE", "DESCRIPTOR",
+                  "FOR SYSTEM_TIME AS OF PROCTIME()", "input a JOIN input b ON a.k = b.k",
+                  "b.ts BETWEEN a.ts AND a.ts + INTERVAL '1' MINUTE", "a.window_start = b.window_start",
+                  "a.window_end = b.window_end", "window_start", "window_end"]
     operators = ["||", "<>", "!=", "<=", ">=", "::", "'", '\\"', "(", ")", ",", ".", "[0]", "%", "/", "*", "-", "+"]
     write_dict("fuzz_sql", [w.upper() for w in keywords] + functions + [t.upper() for t in types] +
-               ["input", "SELECT * FROM input", "TIMESTAMP '2024-01-01 00:00:00'"] + operators)
+               ["input", "SELECT * FROM input", "TIMESTAMP '2024-01-01 00:00:00'"] + operators + phrases + join_words)
     options = quoted_names("src/runtime/plan.c", r'\{ "([a-z_]+)", SL_OPT_')
     for path in sorted((REPO / "src" / "connectors").glob("*.c")):
         options += quoted_names(path.relative_to(REPO), r'\{ "([a-z_]+)", SL_OPT_')
