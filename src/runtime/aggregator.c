@@ -52,6 +52,7 @@ typedef struct partition_mark {
     int64_t last_seen_ms;        /* monotonic */
     int64_t max_offset;          /* last offset folded */
     int64_t replayed_through;    /* from the state file: offsets at or before were read before a restart */
+    bool is_replaying;           /* replayed_through not reached yet */
 } partition_mark;
 
 struct sl_aggregator {
@@ -74,6 +75,7 @@ struct sl_aggregator {
     int64_t advanced_us;         /* the watermark of the last advance (INT64_MIN: none) */
     char *state_path;
     int64_t loaded_final_us;     /* from the state file (INT64_MIN: none) */
+    size_t n_replaying;          /* partitions of the state file not yet read past their offset */
     pthread_mutex_t checkpoint_mutex;   /* guards the three below (aggregator thread ↔ source thread) */
     int64_t final_us;
     partition_mark *final_marks; /* copies of marks when final_us last moved */
@@ -175,7 +177,8 @@ static int read_state_file(sl_aggregator *a, sl_error *err)
                 a->marks_capacity = capacity;
             }
             a->marks[a->n_marks++] = (partition_mark){ (int32_t)strtol(number, NULL, 10), INT64_MIN, -1, -1,
-                                                       m->value.integer };
+                                                       m->value.integer, m->value.integer >= 0 };
+            if (m->value.integer >= 0) a->n_replaying++;
         }
     }
     if (rc && rc != SL_ENOMEM)
@@ -305,7 +308,7 @@ static partition_mark *mark_of(sl_aggregator *a, int32_t partition, int64_t now_
         a->marks_capacity = capacity;
     }
     partition_mark *mark = &a->marks[a->n_marks++];
-    *mark = (partition_mark){ partition, INT64_MIN, now_ms, -1, -1 };
+    *mark = (partition_mark){ partition, INT64_MIN, now_ms, -1, -1, false };
     return mark;
 }
 
@@ -378,6 +381,10 @@ int sl_aggregator_fold(sl_aggregator *a, const sl_batch *batch, const sl_value *
         *err = row_err;
         sl_error_prefix(err, "pipeline %s: ", a->conf.pipeline);
         rc = outcome;
+    }
+    if (mark->is_replaying && mark->max_offset >= mark->replayed_through) {
+        mark->is_replaying = false;
+        if (--a->n_replaying == 0) sl_sql_windows_end_replay(a->windows);
     }
     atomic_store(&a->state_bytes, sl_sql_windows_bytes(a->windows));
     a->has_new_rows = true;

@@ -46,6 +46,8 @@ struct join_row {
     void *hold;
     bool is_matched;
     bool is_replayed;            /* read again after a restart */
+    bool is_ghost;               /* replayed, had left before the restart: kept only to match */
+    join_row *next_ghost;
 };
 
 struct cell {
@@ -84,6 +86,8 @@ struct sl_sql_joins {
     size_t n_rows;
     uint64_t sequence;
     uint64_t bytes;
+    join_row *ghosts;            /* until the replay is over (sl_sql_joins_end_replay) */
+    bool is_replay_over;
     sl_buffer key;               /* scratch: the key being looked up */
     sl_arena *scratch;           /* pairs made while adding */
 };
@@ -460,8 +464,16 @@ static int add_streaming(sl_sql_joins *j, const sl_value *prepared, int side, vo
     bool is_replay = final_through != INT64_MIN;
     int64_t t = prepared->array.items[SL_SQL_JOINED_LEFT_TIME + side].timestamp;
     int64_t leaves = leaves_at(j, side, t);
+    /* A row that had left before the restart met what it met then; an
+     * outer side's row read again must meet it again to know it was
+     * matched, so while the replay lasts it is kept as a ghost: no hold,
+     * never purged by the watermark, never out unmatched. */
+    bool is_ghost = false;
     if (join->kind == SL_SQL_JOIN_INTERVAL) {
-        if (is_replay && leaves <= final_through) return SL_SQL_REPLAYED;
+        if (is_replay && leaves <= final_through) {
+            if (j->is_replay_over || !join->sides[1 - side].is_kept) return SL_SQL_REPLAYED;
+            is_ghost = true;
+        }
         if (!is_replay && watermark != INT64_MIN && t < add_saturated(watermark, -j->conf.allowed_lateness_us))
             return late(j, side, t, watermark, "the rows it could meet are gone", err);
     }
@@ -482,8 +494,10 @@ static int add_streaming(sl_sql_joins *j, const sl_value *prepared, int side, vo
     row->sequence = j->sequence++;
     row->hold = hold;
     row->is_replayed = is_replay;
+    row->is_ghost = is_ghost;
+    if (is_ghost) row->hold = NULL;
     cell *c = find_cell(j, is_null_key, NULL);
-    if (!c || heap_push(j, row)) {
+    if (!c || (!is_ghost && heap_push(j, row))) {
         if (c && !c->n_rows) {
             unlink_cell(j, c);
             j->bytes -= sizeof *c + c->key_len;
@@ -502,9 +516,40 @@ static int add_streaming(sl_sql_joins *j, const sl_value *prepared, int side, vo
     row->bytes = sl_arena_bytes_used(arena);
     j->bytes += row->bytes;
     j->n_rows++;
-    j->hooks.retain(j->hooks.context, hold);
+    if (is_ghost) {
+        row->next_ghost = j->ghosts;
+        j->ghosts = row;
+    } else {
+        j->hooks.retain(j->hooks.context, hold);
+    }
     if (rc) return rc;
-    return check_bound(j, err);
+    rc = check_bound(j, err);
+    return rc ? rc : is_ghost ? SL_SQL_REPLAYED : SL_OK;
+}
+
+/* The row out of its cell (and the cell out of the state when it was its
+ * last), then freed. */
+static void drop_row(sl_sql_joins *j, join_row *row)
+{
+    cell *c = row->cell;
+    remove_row(c, row);
+    if (!c->n_rows) {
+        unlink_cell(j, c);
+        j->bytes -= sizeof *c + c->key_len;
+        free(c->key);
+        free(c);
+    }
+    free_row(j, row);
+}
+
+void sl_sql_joins_end_replay(sl_sql_joins *j)
+{
+    j->is_replay_over = true;
+    while (j->ghosts) {
+        join_row *row = j->ghosts;
+        j->ghosts = row->next_ghost;
+        drop_row(j, row);
+    }
 }
 
 static int advance_streaming(sl_sql_joins *j, int64_t watermark, sl_arena *arena, sl_error *err)
@@ -512,17 +557,9 @@ static int advance_streaming(sl_sql_joins *j, int64_t watermark, sl_arena *arena
     int rc = SL_OK;
     while (j->n_heap && j->heap[0]->leaves_at <= watermark && rc == SL_OK) {
         join_row *row = heap_pop(j);
-        cell *c = row->cell;
         rc = emit_unmatched(j, row, NULL, arena, err);
-        remove_row(c, row);
-        if (!c->n_rows) {
-            unlink_cell(j, c);
-            j->bytes -= sizeof *c + c->key_len;
-            free(c->key);
-            free(c);
-        }
         void *hold = row->hold;
-        free_row(j, row);
+        drop_row(j, row);
         j->hooks.release(j->hooks.context, hold);
     }
     return rc;
@@ -700,6 +737,7 @@ int sl_sql_joins_new(const sl_sql_program *program, const sl_sql_windows_conf *c
 void sl_sql_joins_free(sl_sql_joins *j)
 {
     if (!j) return;
+    sl_sql_joins_end_replay(j);
     while (j->n_heap) {
         join_row *row = heap_pop(j);
         cell *c = row->cell;

@@ -22,8 +22,10 @@
  * Holds and replay are as for windows: a kept row retains its hold until
  * it leaves. A row read again after a restart (final_through not
  * INT64_MIN) meets the rows also read again without emitting their pair,
- * which came out before, and a row that had left the state before the
- * restart is not kept again.
+ * which came out before. A row that had left the state before the restart
+ * is not kept again, but while the replay lasts it is kept without a hold
+ * when the other side is an outer one: a row of that side read again must
+ * meet it to know it was matched, and not come out unmatched.
  */
 #ifndef SL_SQL_JOINS_H
 #define SL_SQL_JOINS_H
@@ -49,6 +51,10 @@ int sl_sql_joins_add(sl_sql_joins *joins, const sl_value *prepared, void *hold, 
 /* As sl_sql_windows_advance: window pairs, and unmatched rows of outer
  * sides that leave. */
 int sl_sql_joins_advance(sl_sql_joins *joins, int64_t watermark_us, sl_arena *arena, sl_error *err);
+
+/* Every partition has been read past what it had read before the
+ * restart: the rows kept only for the replay go. */
+void sl_sql_joins_end_replay(sl_sql_joins *joins);
 
 uint64_t sl_sql_joins_bytes(const sl_sql_joins *joins);
 size_t sl_sql_joins_windows(const sl_sql_joins *joins);

@@ -652,6 +652,11 @@ void sl_sql_windows_free(sl_sql_windows *w)
     free(w);
 }
 
+void sl_sql_windows_end_replay(sl_sql_windows *w)
+{
+    if (w->joins) sl_sql_joins_end_replay(w->joins);   /* windows keep nothing for a replay */
+}
+
 uint64_t sl_sql_windows_bytes(const sl_sql_windows *w)
 {
     return w->joins ? sl_sql_joins_bytes(w->joins) : w->bytes;

@@ -110,6 +110,10 @@ int sl_sql_windows_add(sl_sql_windows *windows, const sl_value *prepared, void *
 int sl_sql_windows_advance(sl_sql_windows *windows, int64_t watermark_us, sl_arena *arena, sl_error *err);
 
 /* Bytes the state holds now; windows and groups open. */
+/* The replay after a restart is over: every partition read again past
+ * what it had read before (state kept only for the replay goes). */
+void sl_sql_windows_end_replay(sl_sql_windows *windows);
+
 uint64_t sl_sql_windows_bytes(const sl_sql_windows *windows);
 size_t sl_sql_windows_open(const sl_sql_windows *windows);
 size_t sl_sql_windows_groups(const sl_sql_windows *windows);
