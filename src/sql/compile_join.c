@@ -463,11 +463,15 @@ int sl_sql_compile_stream_join(sl_sql_compiler *c, sl_sql_program *program, sl_s
     sj->column = join->column;
     sj->sides[0].is_kept = join->is_left;
     sj->sides[1].is_kept = join->is_right;
-    rc = read_on(c, join, parts, join->on);
-    if (rc == SL_OK) rc = settle_bounds(c, join, parts);
+    rc = join->on ? read_on(c, join, parts, join->on) : SL_OK;
+    /* An inner join's WHERE says what its ON would: its keys and bounds
+     * count too (FROM a, b WHERE a.k = b.k is a join on k). */
     const sl_sql_ast *kept[MAX_CONJUNCTS];
     size_t n_kept = 0;
-    if (rc == SL_OK && select->where) rc = read_where(c, join, parts, select->where, kept, &n_kept);
+    bool is_inner = !join->is_left && !join->is_right;
+    if (rc == SL_OK && select->where)
+        rc = is_inner ? read_on(c, join, parts, select->where) : read_where(c, join, parts, select->where, kept, &n_kept);
+    if (rc == SL_OK) rc = settle_bounds(c, join, parts);
     if (rc) return rc;
     bool has_windows[2] = { asts[0].window != NULL, asts[1].window != NULL };
     if (has_windows[0] != has_windows[1])

@@ -261,7 +261,7 @@ int sl_sql_inline_join(sl_sql_select *select, sl_sql_join_side_ast sides[2], sl_
         if (!(item->expr = rewrite(&j, item->expr, 0))) return fail_memory(err);
     }
     if (select->where && !(select->where = rewrite(&j, select->where, 0))) return fail_memory(err);
-    if (!(join->on = rewrite(&j, join->on, 0))) return fail_memory(err);
+    if (join->on && !(join->on = rewrite(&j, join->on, 0))) return fail_memory(err);
     for (size_t i = 0; i < select->n_group_by; i++)
         if (!(select->group_by[i] = rewrite(&j, select->group_by[i], 0))) return fail_memory(err);
     if (select->having && !(select->having = rewrite(&j, select->having, 0))) return fail_memory(err);

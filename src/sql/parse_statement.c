@@ -118,13 +118,38 @@ static bool parse_lookup_rest(sl_sql_parser *p, sl_sql_join *join, const sl_sql_
 
 static bool parse_from_item(sl_sql_parser *p, sl_sql_select *out);
 
+/* ", item" or "CROSS JOIN item": an inner join of two streams whose
+ * conditions are all in WHERE. */
+static bool parse_cross_join(sl_sql_parser *p, sl_sql_select *out, const sl_sql_token *start)
+{
+    sl_sql_join *join = sl_arena_calloc(p->arena, sizeof *join);
+    join->right = join ? sl_arena_calloc(p->arena, sizeof *join->right) : NULL;
+    if (!join || !join->right) return sl_sql_parser_fail_memory(p), false;
+    join->line = start->line;
+    join->column = start->column;
+    join->is_stream = true;
+    join->right->is_star = true;
+    join->right->limit = -1;
+    if (!parse_from_item(p, join->right)) return false;
+    join->alias = join->right->from_alias.len ? join->right->from_alias : join->right->from;
+    out->join = join;
+    return true;
+}
+
 /* [INNER | LEFT [OUTER] | RIGHT [OUTER] | FULL [OUTER]] JOIN item ON condition:
  * a lookup join (item is `table FOR SYSTEM_TIME AS OF expr [AS] alias`,
  * Flink's syntax) or a join of two streams (item is a view, a topic, a
- * subquery or a window table function, with an alias). */
+ * subquery or a window table function, with an alias); or ", item" and
+ * CROSS JOIN item, without ON. */
 static bool parse_join(sl_sql_parser *p, sl_sql_select *out)
 {
     const sl_sql_token *start = sl_sql_parser_peek(p);
+    if (sl_sql_parser_accept(p, SL_TOKEN_COMMA)) return parse_cross_join(p, out, start);
+    if (sl_sql_parser_is_word(start, "cross") && sl_sql_parser_is_word(sl_sql_parser_peek_at(p, 1), "join")) {
+        sl_sql_parser_next(p);
+        sl_sql_parser_next(p);
+        return parse_cross_join(p, out, start);
+    }
     bool is_left = false, is_right = false, is_full = false;
     if (sl_sql_parser_is_word(start, "left") || sl_sql_parser_is_word(start, "right") ||
         sl_sql_parser_is_word(start, "full")) {

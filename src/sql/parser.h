@@ -118,7 +118,7 @@ typedef struct sl_sql_join {
     bool is_stream;
     sl_sql_select *right;      /* stream: SELECT * FROM item [AS alias], of which from, from_subquery,
                                   window and from_alias say what the right side is */
-    sl_sql_ast *on;
+    sl_sql_ast *on;            /* NULL: FROM a, b or CROSS JOIN (conditions in WHERE) */
     int line, column;
 } sl_sql_join;
 

@@ -184,7 +184,8 @@ static int rewrite_all(inliner *in, sl_sql_select *select, bool rewrites_items)
     if (select->having && !(select->having = rewrite(in, select->having, 0))) return fail_memory(in->err);
     if (select->window.descriptor && !(select->window.descriptor = rewrite(in, select->window.descriptor, 0)))
         return fail_memory(in->err);
-    if (select->join && !(select->join->on = rewrite(in, select->join->on, 0))) return fail_memory(in->err);
+    if (select->join && select->join->on && !(select->join->on = rewrite(in, select->join->on, 0)))
+        return fail_memory(in->err);
     return SL_OK;
 }
 
